@@ -1,0 +1,43 @@
+// Reset presets (see docs/reset-states.md for sources).
+#include "transit86/cpu_state.hpp"
+
+namespace transit86 {
+
+namespace {
+
+SegmentCache data_segment_at_reset(uint16_t selector, uint64_t base, uint32_t access_rights) {
+    return SegmentCache{.base = base, .limit = 0xFFFF, .access_rights = access_rights,
+                        .selector = selector};
+}
+
+} // namespace
+
+CpuState reset_state(ResetPreset preset) {
+    CpuState s{};
+    s.eip = 0xFFF0;
+    s.eflags = flags::Fixed1;
+    // SDM Vol. 3A Table 10-1: EDX holds the processor signature after reset; we report 0x600
+    // (family 6), which matches the CPUID model transit86 presents.
+    s[Gpr::EDX] = 0x600;
+    s.cr0 = 0x60000010; // CD | NW | ET
+    s.gdtr = {.base = 0, .limit = 0xFFFF};
+    s.idtr = {.base = 0, .limit = 0xFFFF};
+
+    // SDM Vol. 3A Table 10-1: every segment "Present, R/W, Accessed" — a data segment, CS too.
+    const uint32_t data_ar = ar::kP | ar::kS | 0x3; // 0x93
+    for (auto& seg : s.seg) seg = data_segment_at_reset(0, 0, data_ar);
+    s[Seg::CS] = data_segment_at_reset(0xF000, 0xFFFF0000, data_ar);
+    s.ldtr = data_segment_at_reset(0, 0, ar::kP | 0x2); // 0x82: present, LDT
+    s.tr = data_segment_at_reset(0, 0, ar::kP | 0x2);   // 0x82: the SDM lists TR like LDTR
+
+    if (preset == ResetPreset::Kvm) {
+        // KVM's vcpu reset (vmx_vcpu_reset / init_vmcb, read back with KVM_GET_SREGS):
+        // CS is an accessed execute/read code segment, TR a busy 32-bit TSS.
+        s[Seg::CS].access_rights = ar::kP | ar::kS | 0xB; // 0x9B
+        s.tr.access_rights = ar::kP | 0xB;                 // 0x8B
+        s[Gpr::EDX] = 0; // KVM_GET_REGS shows what the VMM set; EDX is left to userspace
+    }
+    return s;
+}
+
+} // namespace transit86

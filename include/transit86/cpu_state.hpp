@@ -1,0 +1,161 @@
+// transit86 — the architectural state of one x86 CPU in the real/protected-mode window.
+//
+// Segment registers carry their hidden descriptor caches in the VMCS layout (SDM Vol. 3C
+// 24.4.1, "Guest Register State"), so the VM-entry checks read them exactly as hardware
+// would and the KVM state layout (kvm_segment) converts one field at a time.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace transit86 {
+
+// VMCS guest-segment access-rights bits (SDM Vol. 3C, Table 24-2).
+namespace ar {
+inline constexpr uint32_t kTypeMask = 0xF;
+inline constexpr uint32_t kAccessed = 1u << 0; // type bit 0 for code/data
+inline constexpr uint32_t kTypeCode = 1u << 3; // type bit 3: code segment
+inline constexpr uint32_t kS = 1u << 4;        // descriptor type: 1 = code/data
+inline constexpr uint32_t kDplShift = 5;
+inline constexpr uint32_t kDplMask = 3u << kDplShift;
+inline constexpr uint32_t kP = 1u << 7;
+inline constexpr uint32_t kAvl = 1u << 12;
+inline constexpr uint32_t kL = 1u << 13;
+inline constexpr uint32_t kDb = 1u << 14;
+inline constexpr uint32_t kG = 1u << 15;
+inline constexpr uint32_t kUnusable = 1u << 16;
+inline constexpr uint32_t kReservedMask = 0xFFFE0F00; // bits 11:8 and 31:17
+
+constexpr uint32_t type(uint32_t a) { return a & kTypeMask; }
+constexpr uint32_t dpl(uint32_t a) { return (a & kDplMask) >> kDplShift; }
+constexpr bool s(uint32_t a) { return (a & kS) != 0; }
+constexpr bool present(uint32_t a) { return (a & kP) != 0; }
+constexpr bool unusable(uint32_t a) { return (a & kUnusable) != 0; }
+constexpr bool db(uint32_t a) { return (a & kDb) != 0; }
+constexpr bool g(uint32_t a) { return (a & kG) != 0; }
+} // namespace ar
+
+// One segment register: the visible selector and the hidden descriptor cache.
+struct SegmentCache {
+    uint64_t base = 0;
+    uint32_t limit = 0;         // byte-granular (already scaled when G = 1)
+    uint32_t access_rights = 0; // VMCS format, see namespace ar
+    uint16_t selector = 0;
+
+    constexpr uint16_t rpl() const { return selector & 3; }
+    constexpr bool ti() const { return (selector & 4) != 0; }
+    friend constexpr bool operator==(const SegmentCache&, const SegmentCache&) = default;
+};
+
+// GDTR / IDTR.
+struct DescriptorTableRegister {
+    uint64_t base = 0;
+    uint32_t limit = 0; // 16 bits architecturally; VMCS field is 32 bits (26.3.1.3 checks 31:16)
+    friend constexpr bool operator==(const DescriptorTableRegister&,
+                                     const DescriptorTableRegister&) = default;
+};
+
+// Segment register numbers in ModRM sreg-field order (SDM Vol. 2, Table 3-6).
+enum class Seg : uint8_t { ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5 };
+inline constexpr int kNumSegs = 6;
+
+// General-purpose registers in ModRM encoding order.
+enum class Gpr : uint8_t { EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI };
+
+namespace flags {
+inline constexpr uint32_t CF = 1u << 0;
+inline constexpr uint32_t Fixed1 = 1u << 1;
+inline constexpr uint32_t PF = 1u << 2;
+inline constexpr uint32_t AF = 1u << 4;
+inline constexpr uint32_t ZF = 1u << 6;
+inline constexpr uint32_t SF = 1u << 7;
+inline constexpr uint32_t TF = 1u << 8;
+inline constexpr uint32_t IF = 1u << 9;
+inline constexpr uint32_t DF = 1u << 10;
+inline constexpr uint32_t OF = 1u << 11;
+inline constexpr uint32_t IOPL = 3u << 12;
+inline constexpr uint32_t NT = 1u << 14;
+inline constexpr uint32_t RF = 1u << 16;
+inline constexpr uint32_t VM = 1u << 17;
+inline constexpr uint32_t AC = 1u << 18;
+inline constexpr uint32_t VIF = 1u << 19;
+inline constexpr uint32_t VIP = 1u << 20;
+inline constexpr uint32_t ID = 1u << 21;
+// Arithmetic status flags.
+inline constexpr uint32_t Status = CF | PF | AF | ZF | SF | OF;
+} // namespace flags
+
+namespace cr0 {
+inline constexpr uint32_t PE = 1u << 0;
+inline constexpr uint32_t MP = 1u << 1;
+inline constexpr uint32_t EM = 1u << 2;
+inline constexpr uint32_t TS = 1u << 3;
+inline constexpr uint32_t ET = 1u << 4;
+inline constexpr uint32_t NE = 1u << 5;
+inline constexpr uint32_t WP = 1u << 16;
+inline constexpr uint32_t AM = 1u << 18;
+inline constexpr uint32_t NW = 1u << 29;
+inline constexpr uint32_t CD = 1u << 30;
+inline constexpr uint32_t PG = 1u << 31;
+} // namespace cr0
+
+// VMCS guest interruptibility state (SDM Vol. 3C, Table 24-3).
+namespace interruptibility {
+inline constexpr uint32_t BlockingBySti = 1u << 0;
+inline constexpr uint32_t BlockingByMovSs = 1u << 1;
+inline constexpr uint32_t BlockingBySmi = 1u << 2;
+inline constexpr uint32_t BlockingByNmi = 1u << 3;
+} // namespace interruptibility
+
+// VMCS guest activity state (SDM Vol. 3C, 24.4.2).
+enum class ActivityState : uint32_t { Active = 0, Hlt = 1, Shutdown = 2, WaitForSipi = 3 };
+
+// The whole architectural state transit86 emulates and the VM-entry checks judge.
+struct CpuState {
+    std::array<uint32_t, 8> gpr{}; // indexed by Gpr
+    uint32_t eip = 0;
+    uint32_t eflags = flags::Fixed1;
+
+    std::array<SegmentCache, kNumSegs> seg{}; // indexed by Seg
+    SegmentCache ldtr{};
+    SegmentCache tr{};
+    DescriptorTableRegister gdtr{};
+    DescriptorTableRegister idtr{};
+
+    uint64_t cr0 = 0;
+    uint64_t cr2 = 0;
+    uint64_t cr3 = 0;
+    uint64_t cr4 = 0;
+    uint64_t efer = 0;
+
+    uint32_t interruptibility = 0; // see namespace interruptibility
+    ActivityState activity = ActivityState::Active;
+
+    SegmentCache& operator[](Seg s) { return seg[static_cast<int>(s)]; }
+    const SegmentCache& operator[](Seg s) const { return seg[static_cast<int>(s)]; }
+    uint32_t& operator[](Gpr r) { return gpr[static_cast<int>(r)]; }
+    uint32_t operator[](Gpr r) const { return gpr[static_cast<int>(r)]; }
+
+    bool protected_mode() const { return (cr0 & cr0::PE) != 0; }
+    bool v86() const { return (eflags & flags::VM) != 0; }
+    // CPL: CS.DPL in protected mode (SDM Vol. 3A 5.5; the SS.DPL equality holds for valid
+    // states), 0 in real mode, 3 in virtual-8086 mode.
+    uint32_t cpl() const {
+        if (!protected_mode()) return 0;
+        if (v86()) return 3;
+        return ar::dpl((*this)[Seg::CS].access_rights);
+    }
+
+    friend bool operator==(const CpuState&, const CpuState&) = default;
+};
+
+// Which documented reset state to start from.
+enum class ResetPreset : uint8_t {
+    Intel, // SDM Vol. 3A Table 10-1, state after power-up/reset/INIT
+    Kvm,   // KVM's vCPU reset as KVM_GET_SREGS reports it
+};
+
+// The state after reset under the given preset (see docs/reset-states.md).
+CpuState reset_state(ResetPreset preset);
+
+} // namespace transit86
