@@ -138,12 +138,13 @@ struct CpuState {
 
     bool protected_mode() const { return (cr0 & cr0::PE) != 0; }
     bool v86() const { return (eflags & flags::VM) != 0; }
-    // CPL: CS.DPL in protected mode (SDM Vol. 3A 5.5; the SS.DPL equality holds for valid
-    // states), 0 in real mode, 3 in virtual-8086 mode.
+    // CPL: 0 in real mode, 3 in virtual-8086 mode, else SS.DPL — the place VMX keeps it
+    // (SDM Vol. 3C 24.4.1) and KVM's vmx_get_cpl reads; right after CR0.PE is set it is
+    // still the real-mode 0 whatever the stale selectors' RPL bits say.
     uint32_t cpl() const {
         if (!protected_mode()) return 0;
         if (v86()) return 3;
-        return ar::dpl((*this)[Seg::CS].access_rights);
+        return ar::dpl((*this)[Seg::SS].access_rights);
     }
 
     friend bool operator==(const CpuState&, const CpuState&) = default;

@@ -1,0 +1,235 @@
+// The run loop. It mirrors KVM's handle_invalid_guest_state (arch/x86/kvm/vmx/vmx.c): check
+// the VM-entry state before each instruction, emulate one, and hand back to the host for
+// port I/O, MMIO, HLT, exceptions it cannot deliver, and when the budget is spent.
+#include <algorithm>
+
+#include "decoder/decoder.hpp"
+#include "emu/cpu.hpp"
+#include "emu/interrupts.hpp"
+#include "transit86/emulator.hpp"
+
+namespace transit86 {
+
+const char* to_string(ExitReason reason) {
+    switch (reason) {
+    case ExitReason::GuestStateValid: return "valid";
+    case ExitReason::Step: return "step";
+    case ExitReason::Halt: return "halt";
+    case ExitReason::Io: return "io";
+    case ExitReason::Mmio: return "mmio";
+    case ExitReason::Exception: return "exception";
+    case ExitReason::TripleFault: return "triple-fault";
+    case ExitReason::Budget: return "budget";
+    case ExitReason::Unsupported: return "unsupported";
+    }
+    return "?";
+}
+
+struct Emulator::Impl {
+    Impl(std::span<const RamSlot> slots, PortHandler* port_handler)
+        : state(reset_state(ResetPreset::Intel)), memory(slots), ports(port_handler) {}
+
+    CpuState state;
+    emu::GuestMemory memory;
+    PortHandler* ports;
+    bool a20 = true;
+    bool io_resume = false; // the last exit was Io: the host has performed / will complete it
+    PortAccess pending_io{};
+
+    // Outcome of one instruction.
+    enum class Outcome : uint8_t { Retired, Stopped };
+    Outcome step(Exit& exit);
+
+  private:
+    uint32_t fetch(emu::Cpu& cpu, uint8_t* bytes, uint32_t& from_limit);
+    Outcome finish_fault(emu::Cpu& cpu, Exit& exit);
+};
+
+namespace {
+
+using emu::Stop;
+
+decoder::FetchMode fetch_mode(const CpuState& s) {
+    return {.protected_mode = s.protected_mode(),
+            .code32 = ar::db(s[Seg::CS].access_rights),
+            .v86 = s.v86()};
+}
+
+void stop_exit(Exit& exit, ExitReason reason, const char* detail = nullptr) {
+    exit.reason = reason;
+    exit.detail = detail;
+}
+
+} // namespace
+
+// Reads up to 15 instruction bytes at CS:EIP. `from_limit` is how many the CS limit allows
+// (fewer than 15 near the limit); the return value is how many RAM supplied.
+uint32_t Emulator::Impl::fetch(emu::Cpu& cpu, uint8_t* bytes, uint32_t& from_limit) {
+    const SegmentCache& cs = state[Seg::CS];
+    const uint64_t room = uint64_t{cs.limit} - state.eip + 1;
+    from_limit = state.eip > cs.limit ? 0 : static_cast<uint32_t>(std::min<uint64_t>(15, room));
+    const auto linear = static_cast<uint32_t>(cs.base + state.eip);
+    const uint32_t a20_mask = cpu.a20 ? ~0u : ~(1u << 20);
+    uint32_t n = 0;
+    for (; n < from_limit; ++n)
+        if (!memory.read((linear + n) & a20_mask, bytes + n, 1)) break;
+    return n;
+}
+
+Emulator::Impl::Outcome Emulator::Impl::finish_fault(emu::Cpu& cpu, Exit& exit) {
+    // Real mode delivers through the IVT, escalating to #DF and shutdown as SDM Vol. 3A 6.15
+    // (Table 6-5) says; in protected mode KVM cannot inject into the invalid state and fails
+    // the emulation, so we hand the exception to the host.
+    emu::Fault fault = cpu.fault;
+    for (int depth = 0;; ++depth) {
+        if (state.protected_mode()) {
+            stop_exit(exit, ExitReason::Exception, "exception in protected mode");
+            exit.vector = fault.vector;
+            exit.has_error_code = fault.has_error_code;
+            exit.error_code = fault.error_code;
+            return Outcome::Stopped;
+        }
+        const CpuState before = state;
+        if (emu::deliver_exception(cpu, fault)) return Outcome::Retired;
+        state = before;
+        if (cpu.stop != Stop::Fault) {
+            stop_exit(exit, cpu.stop == Stop::Mmio ? ExitReason::Mmio : ExitReason::Unsupported,
+                      cpu.unsupported_detail);
+            return Outcome::Stopped;
+        }
+        const emu::Fault second = cpu.fault;
+        if (fault.vector == emu::vec::DF || depth >= 2) {
+            stop_exit(exit, ExitReason::TripleFault, "fault while delivering #DF");
+            return Outcome::Stopped;
+        }
+        const bool both_contributory =
+            emu::is_contributory(fault.vector) && emu::is_contributory(second.vector);
+        fault = both_contributory ? emu::Fault{emu::vec::DF, true, 0} : second;
+    }
+}
+
+Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
+    emu::Cpu cpu(state, memory, ports);
+    cpu.a20 = a20;
+    if (io_resume) {
+        cpu.io = pending_io;
+        cpu.io_data_pending = true;
+        io_resume = false;
+    }
+
+    uint8_t bytes[15] = {};
+    uint32_t from_limit = 0;
+    const uint32_t fetched = fetch(cpu, bytes, from_limit);
+    const auto linear = static_cast<uint32_t>(state[Seg::CS].base + state.eip);
+    auto record_bytes = [&](uint32_t count) {
+        exit.linear_address = linear;
+        exit.byte_count = static_cast<uint8_t>(count);
+        std::copy_n(bytes, count, exit.bytes.begin());
+    };
+
+    decoder::Insn insn;
+    const decoder::DecodeStatus status =
+        decoder::decode(bytes, fetched, fetch_mode(state), insn);
+    switch (status) {
+    case decoder::DecodeStatus::Ok: break;
+    case decoder::DecodeStatus::Invalid: cpu.raise(emu::vec::UD); return finish_fault(cpu, exit);
+    case decoder::DecodeStatus::TooLong: // SDM Vol. 3A 2.3.11: more than 15 bytes -> #GP(0)
+        cpu.raise(emu::vec::GP, 0);
+        return finish_fault(cpu, exit);
+    case decoder::DecodeStatus::Truncated:
+        if (fetched == from_limit) { // the CS limit cut the instruction: #GP(0)
+            cpu.raise(emu::vec::GP, 0);
+            return finish_fault(cpu, exit);
+        }
+        record_bytes(fetched);
+        stop_exit(exit, ExitReason::Mmio, "instruction fetch outside guest RAM");
+        exit.mmio_address = linear + fetched;
+        return Outcome::Stopped;
+    case decoder::DecodeStatus::Unsupported:
+        record_bytes(std::max<uint32_t>(insn.length, 1));
+        stop_exit(exit, ExitReason::Unsupported, "no handler for this instruction");
+        return Outcome::Stopped;
+    }
+
+    cpu.next_eip = (state.eip + insn.length) & (ar::db(state[Seg::CS].access_rights) ? ~0u : 0xFFFFu);
+    const CpuState before = state;
+    const bool trap_after = (state.eflags & flags::TF) != 0;
+    const bool ok = emu::execute(cpu, insn);
+    if (!ok) {
+        if (!cpu.keep_progress) state = before;
+        else state.eip = before.eip;
+        switch (cpu.stop) {
+        case Stop::Fault: return finish_fault(cpu, exit);
+        case Stop::Io:
+            stop_exit(exit, ExitReason::Io);
+            exit.io = cpu.io;
+            pending_io = cpu.io;
+            io_resume = true;
+            return Outcome::Stopped;
+        case Stop::Mmio:
+            stop_exit(exit, ExitReason::Mmio);
+            exit.mmio_address = cpu.mmio_address;
+            exit.mmio_size = cpu.mmio_size;
+            exit.mmio_write = cpu.mmio_write;
+            record_bytes(insn.length);
+            return Outcome::Stopped;
+        default:
+            record_bytes(insn.length);
+            stop_exit(exit, ExitReason::Unsupported, cpu.unsupported_detail);
+            return Outcome::Stopped;
+        }
+    }
+    state.eip = cpu.next_eip;
+    state.interruptibility = cpu.shadow_next;
+    if (cpu.stop == Stop::Halt) {
+        stop_exit(exit, ExitReason::Halt);
+        return Outcome::Stopped;
+    }
+    if (trap_after && !state.protected_mode()) {
+        // Single-step trap (SDM Vol. 3A 17.3.1.4): #DB after the instruction, to the next one.
+        cpu.raise(emu::vec::DB);
+        return finish_fault(cpu, exit);
+    }
+    return Outcome::Retired;
+}
+
+Emulator::Emulator(std::span<const RamSlot> slots, PortHandler* ports)
+    : impl_(std::make_unique<Impl>(slots, ports)) {}
+Emulator::~Emulator() = default;
+
+CpuState& Emulator::state() { return impl_->state; }
+const CpuState& Emulator::state() const { return impl_->state; }
+
+void Emulator::complete_io(uint32_t data) noexcept { impl_->pending_io.data = data; }
+void Emulator::set_a20(bool enabled) noexcept { impl_->a20 = enabled; }
+
+bool Emulator::read_physical(uint64_t gpa, void* out, size_t size) const noexcept {
+    return impl_->memory.read(gpa, out, size);
+}
+bool Emulator::write_physical(uint64_t gpa, const void* in, size_t size) noexcept {
+    return impl_->memory.write(gpa, in, size);
+}
+
+Exit Emulator::run(const RunLimits& limits) noexcept {
+    Exit exit{};
+    for (;;) {
+        if (limits.stop_when_valid && vmx::is_valid(impl_->state, *limits.stop_when_valid)) {
+            exit.reason = ExitReason::GuestStateValid;
+            return exit;
+        }
+        if (limits.budget != 0 && exit.instructions >= limits.budget) {
+            exit.reason = ExitReason::Budget;
+            return exit;
+        }
+        const Impl::Outcome outcome = impl_->step(exit);
+        if (outcome == Impl::Outcome::Retired || exit.reason == ExitReason::Halt)
+            ++exit.instructions;
+        if (outcome == Impl::Outcome::Stopped) return exit;
+        if (limits.single_step) {
+            exit.reason = ExitReason::Step;
+            return exit;
+        }
+    }
+}
+
+} // namespace transit86

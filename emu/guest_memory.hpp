@@ -1,0 +1,59 @@
+// Guest-physical memory: RAM slots backed by host buffers; everything else is MMIO.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include "transit86/emulator.hpp"
+
+namespace transit86::emu {
+
+class GuestMemory {
+  public:
+    explicit GuestMemory(std::span<const RamSlot> slots) : slots_(slots.begin(), slots.end()) {}
+
+    // Host pointer for [gpa, gpa+size) when it lies inside one slot (and, for a write, the
+    // slot is writable); nullptr otherwise.
+    uint8_t* host_range(uint64_t gpa, size_t size, bool write) const noexcept {
+        for (const RamSlot& slot : slots_) {
+            if (gpa >= slot.guest_phys && gpa - slot.guest_phys + size <= slot.size) {
+                if (write && slot.read_only) return nullptr;
+                return slot.host + (gpa - slot.guest_phys);
+            }
+        }
+        return nullptr;
+    }
+
+    bool read(uint64_t gpa, void* out, size_t size) const noexcept {
+        auto* dst = static_cast<uint8_t*>(out);
+        if (const uint8_t* p = host_range(gpa, size, false)) {
+            std::memcpy(dst, p, size);
+            return true;
+        }
+        for (size_t i = 0; i < size; ++i) { // straddles slots: byte by byte
+            const uint8_t* p = host_range(gpa + i, 1, false);
+            if (!p) return false;
+            dst[i] = *p;
+        }
+        return true;
+    }
+
+    bool write(uint64_t gpa, const void* in, size_t size) const noexcept {
+        const auto* src = static_cast<const uint8_t*>(in);
+        if (uint8_t* p = host_range(gpa, size, true)) {
+            std::memcpy(p, src, size);
+            return true;
+        }
+        for (size_t i = 0; i < size; ++i)
+            if (!host_range(gpa + i, 1, true)) return false;
+        for (size_t i = 0; i < size; ++i) *host_range(gpa + i, 1, true) = src[i];
+        return true;
+    }
+
+  private:
+    std::vector<RamSlot> slots_;
+};
+
+} // namespace transit86::emu

@@ -1,0 +1,113 @@
+// transit86 — the emulator: guest memory, port I/O, and the run loop that mirrors KVM's
+// handle_invalid_guest_state (arch/x86/kvm/vmx/vmx.c).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+
+#include "transit86/cpu_state.hpp"
+#include "transit86/vmx_checks.hpp"
+
+namespace transit86 {
+
+// One range of guest RAM backed by host memory. Guest-physical addresses outside every
+// slot are MMIO: an access there stops the run with an Mmio exit.
+struct RamSlot {
+    uint64_t guest_phys = 0;
+    uint64_t size = 0;
+    uint8_t* host = nullptr;
+    bool read_only = false;
+};
+
+// A port access the emulator asks the host (or a device model) to perform.
+struct PortAccess {
+    uint16_t port = 0;
+    uint8_t size = 0; // 1, 2 or 4 bytes
+    bool is_in = false;
+    uint32_t data = 0; // OUT: the value written; IN: filled by the handler
+};
+
+// Device models the run loop may consult before handing port I/O to the host.
+class PortHandler {
+  public:
+    enum class Result : uint8_t {
+        Handled,    // completed; for IN, access.data holds the value read
+        ExitToHost, // stop the run with an Io exit (the instruction has not retired)
+    };
+    virtual ~PortHandler() = default;
+    virtual Result access(PortAccess& access) = 0;
+};
+
+enum class ExitReason : uint8_t {
+    GuestStateValid, // the state passes the VM-entry checks of the chosen profile
+    Step,            // single step: one instruction retired
+    Halt,            // HLT retired
+    Io,              // port I/O for the host; for IN, complete it with complete_io()
+    Mmio,            // access outside guest RAM
+    Exception,       // a fault the emulator does not deliver itself (as KVM fails here)
+    TripleFault,     // shutdown
+    Budget,          // instruction budget spent
+    Unsupported,     // an instruction transit86 does not implement (bytes attached)
+};
+
+const char* to_string(ExitReason reason);
+
+struct Exit {
+    ExitReason reason = ExitReason::Budget;
+    uint64_t instructions = 0; // retired during this run() call
+    PortAccess io{};           // Io
+    uint64_t mmio_address = 0; // Mmio: guest-physical address
+    uint8_t mmio_size = 0;
+    bool mmio_write = false;
+    uint8_t vector = 0; // Exception: vector and error code
+    bool has_error_code = false;
+    uint32_t error_code = 0;
+    uint64_t linear_address = 0;         // Unsupported/Exception: of the instruction
+    std::array<uint8_t, 15> bytes{};     // Unsupported: instruction bytes
+    uint8_t byte_count = 0;              // Unsupported
+    const char* detail = nullptr;        // static text saying why (never owned)
+};
+
+struct RunLimits {
+    uint64_t budget = 130; // instructions; 0 = no limit (KVM uses 130 per exit)
+    // Stop as soon as the state passes this profile's checks (checked before each
+    // instruction, as KVM does). Empty: never stop for validity.
+    std::optional<vmx::Profile> stop_when_valid = vmx::Profile::Kvm;
+    bool single_step = false; // stop after one instruction
+};
+
+class Emulator {
+  public:
+    // The slots' host memory must outlive the emulator.
+    explicit Emulator(std::span<const RamSlot> slots, PortHandler* ports = nullptr);
+    ~Emulator();
+    Emulator(const Emulator&) = delete;
+    Emulator& operator=(const Emulator&) = delete;
+
+    CpuState& state();
+    const CpuState& state() const;
+
+    // Runs until an exit condition holds. Never throws.
+    Exit run(const RunLimits& limits) noexcept;
+
+    // Completes a pending IN that exited to the host: the value is delivered when run()
+    // resumes the instruction.
+    void complete_io(uint32_t data) noexcept;
+
+    // Gate A20 (on by default). Off models the 8086 wrap at 1 MiB.
+    void set_a20(bool enabled) noexcept;
+
+    // Reads guest-physical memory for traces and tests; false if outside RAM.
+    bool read_physical(uint64_t gpa, void* out, size_t size) const noexcept;
+    bool write_physical(uint64_t gpa, const void* in, size_t size) noexcept;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace transit86
