@@ -1,0 +1,52 @@
+// `transit86 check STATE.json`: the VM-entry verdict for one state.
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "tools/commands.hpp"
+#include "tools/state_json.hpp"
+
+namespace transit86::tools {
+
+int run_check(const CheckOptions& o) {
+    nlohmann::json doc;
+    {
+        std::ifstream file;
+        std::istream* in = &std::cin;
+        if (o.state_file != "-") {
+            file.open(o.state_file);
+            if (!file) throw StateFormatError(fmt::format("cannot open state file \"{}\"", o.state_file));
+            in = &file;
+        }
+        try {
+            doc = nlohmann::json::parse(*in);
+        } catch (const nlohmann::json::parse_error& e) {
+            // nlohmann's message names the byte offset; keep it on one line.
+            throw StateFormatError(fmt::format("\"{}\" is not valid JSON: {}", o.state_file,
+                                               std::string(e.what()).substr(0, 160)));
+        }
+    }
+    const CpuState state = state_from_json(doc);
+    const auto violations = vmx::evaluate(state, o.profile);
+    const std::string profile{vmx::to_string(o.profile)};
+    if (o.json) {
+        nlohmann::json failing = nlohmann::json::array();
+        for (const auto& v : violations)
+            failing.push_back({{"id", v.check->id}, {"section", v.check->section}, {"message", v.message}});
+        fmt::print("{}\n", nlohmann::json{{"profile", profile}, {"valid", violations.empty()},
+                                          {"failing", failing}}.dump());
+    } else if (violations.empty()) {
+        fmt::print("vmx[{}] VALID\n", profile);
+    } else {
+        fmt::print("vmx[{}] INVALID: {} check{} fail{}\n", profile, violations.size(),
+                   violations.size() == 1 ? "" : "s", o.profile == vmx::Profile::Kvm
+                                                          ? fmt::format(" (KVM stops at {})", violations.front().check->id)
+                                                          : "");
+        for (const auto& v : violations)
+            fmt::print("  {:<20} {}  (SDM {})\n", v.check->id, v.message, v.check->section);
+    }
+    return violations.empty() ? 0 : 1;
+}
+
+} // namespace transit86::tools

@@ -1,0 +1,102 @@
+// transit86 — step boot code through the real/protected-mode window and judge each state
+// against the VM-entry checks. See docs/cli.md.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fmt/format.h>
+#include <map>
+
+#include "tools/commands.hpp"
+#include "tools/guest_image.hpp"
+#include "tools/state_json.hpp"
+
+using namespace transit86;
+using namespace transit86::tools;
+
+namespace {
+
+int usage_error(const std::string& message) {
+    fmt::print(stderr, "transit86: error: {}\n", message);
+    return kExitUsage;
+}
+
+// "07c0:0000" -> selector and offset.
+void parse_cs_ip(const std::string& text, uint16_t& cs, uint32_t& ip) {
+    const auto colon = text.find(':');
+    if (colon == std::string::npos) throw StateFormatError(fmt::format("--start \"{}\" is not CS:IP", text));
+    auto hex = [](const std::string& s) { return s.rfind("0x", 0) == 0 ? s : "0x" + s; };
+    cs = static_cast<uint16_t>(parse_number_text(hex(text.substr(0, colon)), "--start selector", 0xFFFF));
+    ip = static_cast<uint32_t>(parse_number_text(hex(text.substr(colon + 1)), "--start offset", 0xFFFFFFFF));
+}
+
+const std::map<std::string, vmx::Profile> kProfiles = {
+    {"kvm", vmx::Profile::Kvm}, {"sdm", vmx::Profile::Sdm}, {"unrestricted", vmx::Profile::Unrestricted}};
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"transit86: x86 real/protected-mode transition emulator and VM-entry checker"};
+    app.require_subcommand(1);
+
+    StepOptions step;
+    std::string load_address = "0x7c00", start, preset = "intel", profile = "kvm", stop_at = "valid";
+    auto* step_cmd = app.add_subcommand("step", "Step through a boot image, one instruction a line");
+    step_cmd->add_option("image", step.image, "Raw image to load")->required();
+    step_cmd->add_option("--load-address", load_address, "Physical load address (default 0x7c00)");
+    step_cmd->add_option("--start", start, "Start at CS:IP, hex (default 0000:<load address>)");
+    step_cmd->add_option("--preset", preset, "Reset state: intel (SDM) or kvm (KVM's vCPU reset)")
+        ->check(CLI::IsMember({"intel", "kvm"}));
+    step_cmd->add_option("--profile", profile, "VM-entry checks: kvm, sdm or unrestricted")
+        ->check(CLI::IsMember({"kvm", "sdm", "unrestricted"}));
+    step_cmd->add_option("--stop-at", stop_at, "Stop when the state turns valid, at HLT, or at the budget")
+        ->check(CLI::IsMember({"valid", "halt", "budget"}));
+    step_cmd->add_option("--budget", step.budget, "Instruction budget, 0 for none (default 130, as KVM)");
+    step_cmd->add_flag("--hlt-resume", step.hlt_resume,
+                       "Continue after HLT with IF=1, as if an interrupt woke the CPU");
+    step_cmd->add_flag("--json", step.json, "JSON Lines output");
+    step_cmd->add_flag("--a20-off", step.a20_off, "Model gate A20 off (addresses wrap at 1 MiB)");
+    step_cmd->add_option("--memory", step.memory_mib, "Guest RAM in MiB (default 16)")
+        ->check(CLI::Range(1, 4095));
+
+    CheckOptions check;
+    std::string check_profile = "kvm";
+    auto* check_cmd = app.add_subcommand("check", "Judge a state file against the VM-entry checks");
+    check_cmd->add_option("state", check.state_file, "State JSON file, or - for standard input")->required();
+    check_cmd->add_option("--profile", check_profile, "kvm, sdm or unrestricted")
+        ->check(CLI::IsMember({"kvm", "sdm", "unrestricted"}));
+    check_cmd->add_flag("--json", check.json, "JSON output");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::string what = e.what();
+        if (what.empty()) what = "invalid command line";
+        return usage_error(what + " (see --help)");
+    }
+
+    try {
+        if (*step_cmd) {
+            step.load_address = parse_number_text(load_address, "--load-address", 0xFFFFFFFF);
+            // Default entry: 0000:ADDR like a BIOS boot sector, or SEG:low nibble above 64 KiB.
+            const bool low = step.load_address <= 0xFFFF;
+            step.start_cs = low ? 0 : static_cast<uint16_t>(step.load_address >> 4);
+            step.start_ip = static_cast<uint32_t>(low ? step.load_address : step.load_address & 0xF);
+            if (!start.empty()) parse_cs_ip(start, step.start_cs, step.start_ip);
+            step.preset = preset == "kvm" ? ResetPreset::Kvm : ResetPreset::Intel;
+            step.profile = kProfiles.at(profile);
+            step.stop_at = stop_at == "halt" ? StopAt::Halt : stop_at == "budget" ? StopAt::Budget : StopAt::Valid;
+            return run_step(step);
+        }
+        check.profile = kProfiles.at(check_profile);
+        return run_check(check);
+    } catch (const StateFormatError& e) {
+        return usage_error(e.what());
+    } catch (const ImageError& e) {
+        return usage_error(e.what());
+    } catch (const std::exception& e) {
+        return usage_error(e.what());
+    }
+}

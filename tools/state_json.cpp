@@ -1,0 +1,141 @@
+#include "tools/state_json.hpp"
+
+#include <array>
+#include <charconv>
+#include <fmt/format.h>
+
+namespace transit86::tools {
+
+namespace {
+
+constexpr std::array<const char*, 8> kGprNames = {"eax", "ecx", "edx", "ebx",
+                                                   "esp", "ebp", "esi", "edi"};
+constexpr std::array<const char*, 6> kSegNames = {"es", "cs", "ss", "ds", "fs", "gs"};
+
+std::string hex(uint64_t v) { return fmt::format("{:#x}", v); }
+
+SegmentCache segment_from_json(const nlohmann::json& j, const std::string& key,
+                               SegmentCache seg) {
+    if (!j.is_object()) throw StateFormatError(fmt::format("\"{}\" must be an object", key));
+    for (const auto& [field, value] : j.items()) {
+        const std::string path = key + "." + field;
+        if (field == "selector") seg.selector = static_cast<uint16_t>(parse_number(value, path, 0xFFFF));
+        else if (field == "base") seg.base = parse_number(value, path, ~uint64_t{0});
+        else if (field == "limit") seg.limit = static_cast<uint32_t>(parse_number(value, path, 0xFFFFFFFF));
+        else if (field == "ar") seg.access_rights = static_cast<uint32_t>(parse_number(value, path, 0xFFFFFFFF));
+        else throw StateFormatError(fmt::format("unknown key \"{}\" (expected selector, base, limit, ar)", path));
+    }
+    return seg;
+}
+
+DescriptorTableRegister table_from_json(const nlohmann::json& j, const std::string& key,
+                                        DescriptorTableRegister t) {
+    if (!j.is_object()) throw StateFormatError(fmt::format("\"{}\" must be an object", key));
+    for (const auto& [field, value] : j.items()) {
+        const std::string path = key + "." + field;
+        if (field == "base") t.base = parse_number(value, path, ~uint64_t{0});
+        else if (field == "limit") t.limit = static_cast<uint32_t>(parse_number(value, path, 0xFFFFFFFF));
+        else throw StateFormatError(fmt::format("unknown key \"{}\" (expected base, limit)", path));
+    }
+    return t;
+}
+
+} // namespace
+
+const char* gpr_name(int index) { return kGprNames[static_cast<size_t>(index)]; }
+const char* seg_name(int index) { return kSegNames[static_cast<size_t>(index)]; }
+
+uint64_t parse_number_text(const std::string& text, const std::string& what, uint64_t max) {
+    uint64_t v = 0;
+    const bool is_hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+    const char* first = text.data() + (is_hex ? 2 : 0);
+    const char* last = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(first, last, v, is_hex ? 16 : 10);
+    if (text.empty() || ec != std::errc() || ptr != last)
+        throw StateFormatError(fmt::format("{}: \"{}\" is not a number", what, text));
+    if (v > max) throw StateFormatError(fmt::format("{}: {} is larger than {:#x}", what, text, max));
+    return v;
+}
+
+uint64_t parse_number(const nlohmann::json& value, const std::string& key, uint64_t max) {
+    if (value.is_number_unsigned()) {
+        const auto v = value.get<uint64_t>();
+        if (v > max) throw StateFormatError(fmt::format("\"{}\": {} is larger than {:#x}", key, v, max));
+        return v;
+    }
+    if (value.is_string()) return parse_number_text(value.get<std::string>(), "\"" + key + "\"", max);
+    throw StateFormatError(fmt::format("\"{}\" must be a non-negative integer or a numeric string", key));
+}
+
+CpuState state_from_json(const nlohmann::json& doc) {
+    if (!doc.is_object()) throw StateFormatError("a state must be a JSON object");
+    ResetPreset preset = ResetPreset::Intel;
+    if (auto it = doc.find("preset"); it != doc.end()) {
+        if (*it == "intel") preset = ResetPreset::Intel;
+        else if (*it == "kvm") preset = ResetPreset::Kvm;
+        else throw StateFormatError("\"preset\" must be \"intel\" or \"kvm\"");
+    }
+    CpuState s = reset_state(preset);
+    for (const auto& [key, value] : doc.items()) {
+        if (key == "preset") continue;
+        bool done = false;
+        for (int i = 0; i < 8 && !done; ++i)
+            if (key == kGprNames[static_cast<size_t>(i)]) {
+                s.gpr[static_cast<size_t>(i)] = static_cast<uint32_t>(parse_number(value, key, 0xFFFFFFFF));
+                done = true;
+            }
+        for (int i = 0; i < kNumSegs && !done; ++i)
+            if (key == kSegNames[static_cast<size_t>(i)]) {
+                s.seg[static_cast<size_t>(i)] = segment_from_json(value, key, s.seg[static_cast<size_t>(i)]);
+                done = true;
+            }
+        if (done) continue;
+        if (key == "eip") s.eip = static_cast<uint32_t>(parse_number(value, key, 0xFFFFFFFF));
+        else if (key == "eflags") s.eflags = static_cast<uint32_t>(parse_number(value, key, 0xFFFFFFFF));
+        else if (key == "cr0") s.cr0 = parse_number(value, key, ~uint64_t{0});
+        else if (key == "cr2") s.cr2 = parse_number(value, key, ~uint64_t{0});
+        else if (key == "cr3") s.cr3 = parse_number(value, key, ~uint64_t{0});
+        else if (key == "cr4") s.cr4 = parse_number(value, key, ~uint64_t{0});
+        else if (key == "efer") s.efer = parse_number(value, key, ~uint64_t{0});
+        else if (key == "tr") s.tr = segment_from_json(value, key, s.tr);
+        else if (key == "ldtr") s.ldtr = segment_from_json(value, key, s.ldtr);
+        else if (key == "gdtr") s.gdtr = table_from_json(value, key, s.gdtr);
+        else if (key == "idtr") s.idtr = table_from_json(value, key, s.idtr);
+        else if (key == "interruptibility")
+            s.interruptibility = static_cast<uint32_t>(parse_number(value, key, 0xF));
+        else if (key == "activity")
+            s.activity = static_cast<ActivityState>(parse_number(value, key, 3));
+        else throw StateFormatError(fmt::format("unknown key \"{}\"", key));
+    }
+    return s;
+}
+
+nlohmann::json segment_to_json(const SegmentCache& seg) {
+    return {{"selector", hex(seg.selector)},
+            {"base", hex(seg.base)},
+            {"limit", hex(seg.limit)},
+            {"ar", hex(seg.access_rights)}};
+}
+
+nlohmann::json state_to_json(const CpuState& s) {
+    nlohmann::json j;
+    for (int i = 0; i < 8; ++i) j[kGprNames[static_cast<size_t>(i)]] = hex(s.gpr[static_cast<size_t>(i)]);
+    j["eip"] = hex(s.eip);
+    j["eflags"] = hex(s.eflags);
+    for (int i = 0; i < kNumSegs; ++i)
+        j[kSegNames[static_cast<size_t>(i)]] = segment_to_json(s.seg[static_cast<size_t>(i)]);
+    j["ldtr"] = segment_to_json(s.ldtr);
+    j["tr"] = segment_to_json(s.tr);
+    j["gdtr"] = {{"base", hex(s.gdtr.base)}, {"limit", hex(s.gdtr.limit)}};
+    j["idtr"] = {{"base", hex(s.idtr.base)}, {"limit", hex(s.idtr.limit)}};
+    j["cr0"] = hex(s.cr0);
+    j["cr2"] = hex(s.cr2);
+    j["cr3"] = hex(s.cr3);
+    j["cr4"] = hex(s.cr4);
+    j["efer"] = hex(s.efer);
+    j["interruptibility"] = s.interruptibility;
+    j["activity"] = static_cast<uint32_t>(s.activity);
+    return j;
+}
+
+} // namespace transit86::tools
