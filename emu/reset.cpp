@@ -35,7 +35,7 @@ CpuState reset_state(ResetPreset preset) {
         // CS is an accessed execute/read code segment, TR a busy 32-bit TSS.
         s[Seg::CS].access_rights = ar::kP | ar::kS | 0xB; // 0x9B
         s.tr.access_rights = ar::kP | 0xB;                 // 0x8B
-        s[Gpr::EDX] = 0; // KVM_GET_REGS shows what the VMM set; EDX is left to userspace
+        // EDX keeps 0x600: KVM_GET_REGS shows it so before any CPUID is set (seen here).
     }
     return s;
 }
