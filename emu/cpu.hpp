@@ -56,6 +56,7 @@ class Cpu {
     CpuState& s;
     const GuestMemory& mem;
     PortHandler* ports;
+    const CpuModel* model = nullptr;
     bool a20 = true;
 
     // Per-instruction bookkeeping.

@@ -32,7 +32,9 @@ struct Emulator::Impl {
     CpuState state;
     emu::GuestMemory memory;
     PortHandler* ports;
+    CpuModel model{};
     bool a20 = true;
+    bool exceptions_to_host = false; // RunLimits::exceptions_to_host of the current run
     bool io_resume = false; // the last exit was Io: the host has performed / will complete it
     PortAccess pending_io{};
 
@@ -77,13 +79,16 @@ uint32_t Emulator::Impl::fetch(emu::Cpu& cpu, uint8_t* bytes, uint32_t& from_lim
 }
 
 Emulator::Impl::Outcome Emulator::Impl::finish_fault(emu::Cpu& cpu, Exit& exit) {
-    // Real mode delivers through the IVT, escalating to #DF and shutdown as SDM Vol. 3A 6.15
-    // (Table 6-5) says; in protected mode KVM cannot inject into the invalid state and fails
-    // the emulation, so we hand the exception to the host.
+    // Delivered through the IVT or the IDT, escalating to #DF and shutdown as SDM Vol. 3A
+    // 6.15 (Table 6-5) says — unless the host asked for every exception: KVM cannot inject
+    // into an invalid guest state and fails the emulation there instead.
     emu::Fault fault = cpu.fault;
     for (int depth = 0;; ++depth) {
-        if (state.protected_mode()) {
-            stop_exit(exit, ExitReason::Exception, "exception in protected mode");
+        if (exceptions_to_host) {
+            stop_exit(exit, ExitReason::Exception, "exception handed to the host");
+            // Exit::linear_address names the faulting instruction (emulator.hpp); the state
+            // is back at it, so CS.base + EIP is its address.
+            exit.linear_address = static_cast<uint32_t>(state[Seg::CS].base + state.eip);
             exit.vector = fault.vector;
             exit.has_error_code = fault.has_error_code;
             exit.error_code = fault.error_code;
@@ -111,6 +116,7 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(emu::Cpu& cpu, Exit& exit) 
 Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     emu::Cpu cpu(state, memory, ports);
     cpu.a20 = a20;
+    cpu.model = &model;
     if (io_resume) {
         cpu.io = pending_io;
         cpu.io_data_pending = true;
@@ -181,11 +187,12 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     }
     state.eip = cpu.next_eip;
     state.interruptibility = cpu.shadow_next;
+    ++state.tsc;
     if (cpu.stop == Stop::Halt) {
         stop_exit(exit, ExitReason::Halt);
         return Outcome::Stopped;
     }
-    if (trap_after && !state.protected_mode()) {
+    if (trap_after) {
         // Single-step trap (SDM Vol. 3A 17.3.1.4): #DB after the instruction, to the next one.
         cpu.raise(emu::vec::DB);
         return finish_fault(cpu, exit);
@@ -201,6 +208,9 @@ CpuState& Emulator::state() { return impl_->state; }
 const CpuState& Emulator::state() const { return impl_->state; }
 
 void Emulator::complete_io(uint32_t data) noexcept { impl_->pending_io.data = data; }
+void Emulator::set_cpu_model(const CpuModel& model) noexcept { impl_->model = model; }
+const CpuModel& Emulator::cpu_model() const noexcept { return impl_->model; }
+
 void Emulator::set_a20(bool enabled) noexcept { impl_->a20 = enabled; }
 
 bool Emulator::read_physical(uint64_t gpa, void* out, size_t size) const noexcept {
@@ -212,6 +222,7 @@ bool Emulator::write_physical(uint64_t gpa, const void* in, size_t size) noexcep
 
 Exit Emulator::run(const RunLimits& limits) noexcept {
     Exit exit{};
+    impl_->exceptions_to_host = limits.exceptions_to_host;
     for (;;) {
         if (limits.stop_when_valid && vmx::is_valid(impl_->state, *limits.stop_when_valid)) {
             exit.reason = ExitReason::GuestStateValid;

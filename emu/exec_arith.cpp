@@ -138,7 +138,11 @@ bool mul_div(Cpu& cpu, const Insn& insn) {
     }
     default: { // Idiv
         using SW = std::make_signed_t<Wide<T>>;
-        const auto dividend = static_cast<SW>(accumulator_dividend<T>(cpu));
+        // SDM IDIV: a byte divisor divides AX as a signed 16-bit value; Wide<uint8_t> is
+        // 32 bits, so sign-extend from bit 15 (DX:AX and EDX:EAX fill their wide type).
+        const auto wide_dividend = accumulator_dividend<T>(cpu);
+        const SW dividend = sizeof(T) == 1 ? SW{static_cast<int16_t>(wide_dividend)}
+                                           : static_cast<SW>(wide_dividend);
         const auto divisor = static_cast<Signed<T>>(src);
         if (divisor == 0) return cpu.raise(vec::DE);
         // Both the quotient overflow and the most-negative / -1 case raise #DE (SDM IDIV).

@@ -2,6 +2,7 @@
 #include "emu/alu.hpp"
 #include "emu/handlers.hpp"
 #include "emu/interrupts.hpp"
+#include "emu/privilege.hpp"
 #include "emu/segment_load.hpp"
 
 namespace transit86::emu {
@@ -72,6 +73,10 @@ bool ret(Cpu& cpu, const Insn& insn) {
     }
     T selector;
     if (!cpu.peek<T>(sizeof(T), selector)) return false;
+    const bool walks_gdt = cpu.s.protected_mode() && !cpu.s.v86();
+    if (walks_gdt && (selector & 3u) > cpu.s.cpl()) // SDM RET: return to an outer level
+        return far_return_to_outer_level(cpu, static_cast<uint16_t>(selector), offset, sizeof(T),
+                                         2 * uint32_t{sizeof(T)} + release, release);
     if (!load_code_segment(cpu, static_cast<uint16_t>(selector), offset, sizeof(T),
                            FarKind::Return))
         return false;
@@ -79,10 +84,10 @@ bool ret(Cpu& cpu, const Insn& insn) {
     return true;
 }
 
-// iret ; iretd — real and virtual-8086 (IOPL 3) mode; protected-mode IRET is not modelled.
+// iret ; iretd
 template <class T>
 bool iret(Cpu& cpu) {
-    if (cpu.s.protected_mode() && !cpu.s.v86()) return cpu.unsupported("protected-mode IRET");
+    if (cpu.s.protected_mode() && !cpu.s.v86()) return iret_protected_mode(cpu, sizeof(T));
     if (cpu.s.v86() && ((cpu.s.eflags & flags::IOPL) >> 12) < 3) return cpu.raise(vec::GP, 0);
     T offset, selector, eflags;
     if (!cpu.peek<T>(0, offset) || !cpu.peek<T>(sizeof(T), selector) ||

@@ -52,6 +52,19 @@ bool execute(Cpu& cpu, const Insn& insn) {
     case Op::Ud2:
         return exec_system(cpu, insn);
 
+    case Op::Bt: case Op::Bts: case Op::Btr: case Op::Btc: case Op::Bsf: case Op::Bsr:
+    case Op::Bswap: case Op::Shld: case Op::Shrd: case Op::Cmpxchg: case Op::Cmpxchg8b:
+    case Op::Xadd:
+        return exec_bits(cpu, insn);
+    case Op::Daa: case Op::Das: case Op::Aaa: case Op::Aas: case Op::Aam: case Op::Aad:
+        return exec_bcd(cpu, insn);
+    case Op::Enter: case Op::Leave: case Op::Bound: case Op::Xlat: return exec_frame(cpu, insn);
+    case Op::Arpl: case Op::Lar: case Op::Lsl: case Op::Verr: case Op::Verw:
+        return exec_protection(cpu, insn);
+    case Op::Cpuid: case Op::Rdtsc: case Op::Rdmsr: case Op::Wrmsr: case Op::Fninit:
+    case Op::Fnclex: case Op::Fnstsw: case Op::Fnstcw: case Op::Fldcw: case Op::Wait:
+        return exec_processor(cpu, insn);
+
     default: return cpu.unsupported("instruction not implemented");
     }
 }

@@ -51,6 +51,17 @@ bool exec_string(Cpu& cpu, const Insn& insn);
 bool exec_system(Cpu& cpu, const Insn& insn);
 bool exec_io(Cpu& cpu, const Insn& insn);
 
+// exec_bits.cpp — BT*, BSF/BSR, BSWAP, SHLD/SHRD, CMPXCHG, CMPXCHG8B, XADD.
+bool exec_bits(Cpu& cpu, const Insn& insn);
+// exec_bcd.cpp — DAA, DAS, AAA, AAS, AAM, AAD.
+bool exec_bcd(Cpu& cpu, const Insn& insn);
+// exec_frame.cpp — ENTER, LEAVE, BOUND, XLAT.
+bool exec_frame(Cpu& cpu, const Insn& insn);
+// exec_protection.cpp — ARPL, LAR, LSL, VERR, VERW.
+bool exec_protection(Cpu& cpu, const Insn& insn);
+// exec_processor.cpp — CPUID, RDTSC, RDMSR/WRMSR, x87 control subset, WAIT.
+bool exec_processor(Cpu& cpu, const Insn& insn);
+
 // Port access through the device models or the host (shared by IN/OUT and INS/OUTS).
 bool port_in(Cpu& cpu, uint16_t port, uint8_t size, uint32_t& value);
 bool port_out(Cpu& cpu, uint16_t port, uint8_t size, uint32_t value);

@@ -1,7 +1,8 @@
-// Interrupt and exception delivery. Real mode vectors through the IVT (SDM Vol. 3A 20.1.4);
-// protected-mode IDT delivery is not modelled yet, and stops the run as KVM's emulator does
-// in the invalid-state window.
+// Interrupt and exception delivery: real mode through the IVT (SDM Vol. 3A 20.1.4),
+// protected mode through the IDT (emu/privilege.cpp, SDM Vol. 3A 6.12).
 #include "emu/interrupts.hpp"
+
+#include "emu/privilege.hpp"
 
 namespace transit86::emu {
 
@@ -28,9 +29,9 @@ bool deliver_real_mode(Cpu& cpu, uint8_t vector, uint32_t return_eip) {
     return true;
 }
 
-bool deliver(Cpu& cpu, uint8_t vector, uint32_t return_eip) {
-    if (cpu.s.protected_mode()) return cpu.unsupported("protected-mode interrupt delivery");
-    return deliver_real_mode(cpu, vector, return_eip);
+bool deliver(Cpu& cpu, const Event& event) {
+    if (cpu.s.protected_mode()) return deliver_protected_mode(cpu, event);
+    return deliver_real_mode(cpu, event.vector, event.return_eip);
 }
 
 } // namespace
@@ -38,12 +39,17 @@ bool deliver(Cpu& cpu, uint8_t vector, uint32_t return_eip) {
 bool software_interrupt(Cpu& cpu, uint8_t vector) {
     // SDM INT n: in virtual-8086 mode with IOPL < 3, #GP(0) (no VME).
     if (cpu.s.v86() && ((cpu.s.eflags & flags::IOPL) >> 12) < 3) return cpu.raise(vec::GP, 0);
-    return deliver(cpu, vector, cpu.next_eip);
+    return deliver(cpu, Event{.vector = vector, .software = true, .return_eip = cpu.next_eip});
 }
 
 bool deliver_exception(Cpu& cpu, const Fault& fault) {
     cpu.stop = Stop::None;
-    if (!deliver(cpu, fault.vector, cpu.s.eip)) return false;
+    const Event event{.vector = fault.vector,
+                      .software = false,
+                      .has_error_code = fault.has_error_code,
+                      .error_code = fault.error_code,
+                      .return_eip = cpu.s.eip};
+    if (!deliver(cpu, event)) return false;
     cpu.s.eip = cpu.next_eip;
     return true;
 }

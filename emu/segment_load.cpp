@@ -1,6 +1,8 @@
 // Segment register loads in real, virtual-8086 and protected mode.
 #include "emu/segment_load.hpp"
 
+#include "emu/privilege.hpp"
+
 namespace transit86::emu {
 
 namespace {
@@ -115,8 +117,11 @@ bool load_code_segment(Cpu& cpu, uint16_t selector, uint32_t offset, uint8_t ope
         const uint32_t access = desc.access_rights();
         const uint32_t dpl = ar::dpl(access);
         if (!is_code(access)) {
-            if (!ar::s(access) && kind != FarKind::Return)
-                return cpu.unsupported("far transfer through a gate or TSS");
+            const uint32_t type = ar::type(access);
+            if (!ar::s(access) && kind != FarKind::Return && (type == 4 || type == 12))
+                return transfer_through_call_gate(cpu, selector, desc, kind);
+            if (!ar::s(access) && kind != FarKind::Return && (type == 5 || type == 1 || type == 9))
+                return cpu.unsupported("far transfer to a task gate or TSS (task switch)");
             return cpu.raise(vec::GP, error);
         }
         const bool conforming = (ar::type(access) & kTypeConforming) != 0;

@@ -110,6 +110,26 @@ inline constexpr uint32_t BlockingByNmi = 1u << 3;
 // VMCS guest activity state (SDM Vol. 3C, 24.4.2).
 enum class ActivityState : uint32_t { Active = 0, Hlt = 1, Shutdown = 2, WaitForSipi = 3 };
 
+// Model-specific registers boot code touches (SDM Vol. 4); EFER lives in CpuState::efer.
+struct Msrs {
+    uint64_t apic_base = 0xFEE00900; // BSP, enabled, default base (SDM Vol. 3A 11.4.4)
+    uint64_t sysenter_cs = 0;
+    uint64_t sysenter_esp = 0;
+    uint64_t sysenter_eip = 0;
+    uint64_t pat = 0x0007040600070406; // power-up value (SDM Vol. 3A 12.12.4)
+    uint64_t misc_enable = 1;          // fast-strings enabled
+    friend constexpr bool operator==(const Msrs&, const Msrs&) = default;
+};
+
+// The x87 control subset boot code uses to probe for an FPU (FNINIT, FNSTSW, FNSTCW, FLDCW).
+// Power-up values from SDM Vol. 3A Table 10-1.
+struct FpuControl {
+    uint16_t control = 0x0040;
+    uint16_t status = 0x0000;
+    uint16_t tag = 0x5555;
+    friend constexpr bool operator==(const FpuControl&, const FpuControl&) = default;
+};
+
 // The whole architectural state transit86 emulates and the VM-entry checks judge.
 struct CpuState {
     std::array<uint32_t, 8> gpr{}; // indexed by Gpr
@@ -130,6 +150,10 @@ struct CpuState {
 
     uint32_t interruptibility = 0; // see namespace interruptibility
     ActivityState activity = ActivityState::Active;
+
+    uint64_t tsc = 0; // time-stamp counter: advances by one per retired instruction
+    Msrs msrs{};
+    FpuControl fpu{};
 
     SegmentCache& operator[](Seg s) { return seg[static_cast<int>(s)]; }
     const SegmentCache& operator[](Seg s) const { return seg[static_cast<int>(s)]; }

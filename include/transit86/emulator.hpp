@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 
+#include "transit86/cpu_model.hpp"
 #include "transit86/cpu_state.hpp"
 #include "transit86/vmx_checks.hpp"
 
@@ -48,7 +49,7 @@ enum class ExitReason : uint8_t {
     Halt,            // HLT retired
     Io,              // port I/O for the host; for IN, complete it with complete_io()
     Mmio,            // access outside guest RAM
-    Exception,       // a fault the emulator does not deliver itself (as KVM fails here)
+    Exception,       // an exception handed to the host (RunLimits::exceptions_to_host)
     TripleFault,     // shutdown
     Budget,          // instruction budget spent
     Unsupported,     // an instruction transit86 does not implement (bytes attached)
@@ -78,6 +79,10 @@ struct RunLimits {
     // instruction, as KVM does). Empty: never stop for validity.
     std::optional<vmx::Profile> stop_when_valid = vmx::Profile::Kvm;
     bool single_step = false; // stop after one instruction
+    // Hand every exception to the host (ExitReason::Exception) instead of delivering it
+    // through the IVT/IDT. That is KVM's behaviour in the invalid-state window: it cannot
+    // inject into a state VM entry refuses, so it fails the emulation.
+    bool exceptions_to_host = false;
 };
 
 class Emulator {
@@ -97,6 +102,10 @@ class Emulator {
     // Completes a pending IN that exited to the host: the value is delivered when run()
     // resumes the instruction.
     void complete_io(uint32_t data) noexcept;
+
+    // The model CPUID reports (default: CpuModel{}).
+    void set_cpu_model(const CpuModel& model) noexcept;
+    const CpuModel& cpu_model() const noexcept;
 
     // Gate A20 (on by default). Off models the 8086 wrap at 1 MiB.
     void set_a20(bool enabled) noexcept;

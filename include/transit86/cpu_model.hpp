@@ -1,0 +1,39 @@
+// transit86 — the CPU model CPUID reports (docs/cpu-model.md). Configurable per Emulator.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace transit86 {
+
+namespace cpuid_edx { // CPUID.01H:EDX feature bits (SDM Vol. 2A, CPUID, Table 3-11)
+inline constexpr uint32_t FPU = 1u << 0;
+inline constexpr uint32_t TSC = 1u << 4;
+inline constexpr uint32_t MSR = 1u << 5;
+inline constexpr uint32_t CX8 = 1u << 8;
+inline constexpr uint32_t CMOV = 1u << 15;
+} // namespace cpuid_edx
+
+namespace cpuid_ext_edx { // CPUID.80000001H:EDX
+inline constexpr uint32_t SYSCALL = 1u << 11;
+inline constexpr uint32_t NX = 1u << 20;
+inline constexpr uint32_t LM = 1u << 29;
+} // namespace cpuid_ext_edx
+
+struct CpuModel {
+    // "GenuineIntel": CPUID.0 returns it in EBX, EDX, ECX order.
+    std::array<char, 12> vendor = {'G', 'e', 'n', 'u', 'i', 'n', 'e', 'I', 'n', 't', 'e', 'l'};
+    // CPUID.01H:EAX: family 6, model 0, stepping 0 — the value EDX holds after reset.
+    uint32_t signature = 0x00000600;
+    // What transit86 implements: the x87 control subset boot code probes (FPU), RDTSC,
+    // RDMSR/WRMSR, CMPXCHG8B, CMOVcc. No paging features: paging is not modelled.
+    uint32_t features_edx = cpuid_edx::FPU | cpuid_edx::TSC | cpuid_edx::MSR | cpuid_edx::CX8 |
+                            cpuid_edx::CMOV;
+    uint32_t features_ecx = 0;
+    uint32_t extended_features_edx = 0; // no long mode, NX or SYSCALL
+    // CPUID.80000002H..80000004H, NUL-padded.
+    std::array<char, 48> brand = {'t', 'r', 'a', 'n', 's', 'i', 't', '8', '6', ' ', 'v', 'i',
+                                  'r', 't', 'u', 'a', 'l', ' ', 'C', 'P', 'U'};
+};
+
+} // namespace transit86
