@@ -5,6 +5,7 @@
 // was raised, or the host must act). They never throw and never allocate.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <type_traits>
 
@@ -27,6 +28,27 @@ inline constexpr uint8_t DE = 0, DB = 1, NMI = 2, BP = 3, OF = 4, BR = 5, UD = 6
 } // namespace vec
 
 enum class Stop : uint8_t { None, Fault, Io, Mmio, Halt, Unsupported, TripleFault };
+
+// MMIO accesses the host has already completed for the instruction being re-executed after an
+// Mmio exit (KVM's emulator keeps the same kind of read cache: an instruction may touch MMIO
+// more than once, and each access exits once).
+struct CompletedMmio {
+    struct Access {
+        uint64_t address = 0;
+        uint8_t size = 0;
+        bool write = false;
+        uint64_t data = 0;
+    };
+    std::array<Access, 4> done{};
+    uint8_t count = 0;
+
+    const Access* find(uint64_t address, uint32_t size, bool write) const {
+        for (uint8_t i = 0; i < count; ++i)
+            if (done[i].address == address && done[i].size == size && done[i].write == write)
+                return &done[i];
+        return nullptr;
+    }
+};
 
 struct Fault {
     uint8_t vector = 0;
@@ -65,9 +87,11 @@ class Cpu {
     Fault fault{};
     PortAccess io{};
     bool io_data_pending = false; // the host completed an IN: io.data is the value
+    const CompletedMmio* mmio_completed = nullptr;
     uint64_t mmio_address = 0;
     uint8_t mmio_size = 0;
     bool mmio_write = false;
+    uint64_t mmio_data = 0; // the value of an MMIO write
     const char* unsupported_detail = nullptr;
     uint32_t shadow_next = 0; // interrupt shadow this instruction sets (STI, MOV SS)
     bool keep_progress = false; // string ops: a stop keeps the completed iterations

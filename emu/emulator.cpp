@@ -21,6 +21,8 @@ const char* to_string(ExitReason reason) {
     case ExitReason::TripleFault: return "triple-fault";
     case ExitReason::Budget: return "budget";
     case ExitReason::Unsupported: return "unsupported";
+    case ExitReason::InterruptWindow: return "interrupt-window";
+    case ExitReason::Breakpoint: return "breakpoint";
     }
     return "?";
 }
@@ -37,6 +39,9 @@ struct Emulator::Impl {
     bool exceptions_to_host = false; // RunLimits::exceptions_to_host of the current run
     bool io_resume = false; // the last exit was Io: the host has performed / will complete it
     PortAccess pending_io{};
+    bool mmio_resume = false; // the last exit was Mmio: completed by the host on resume
+    emu::CompletedMmio::Access pending_mmio{};
+    emu::CompletedMmio mmio_completed{}; // for the instruction being re-executed
 
     // Outcome of one instruction.
     enum class Outcome : uint8_t { Retired, Stopped };
@@ -95,7 +100,10 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(emu::Cpu& cpu, Exit& exit) 
             return Outcome::Stopped;
         }
         const CpuState before = state;
-        if (emu::deliver_exception(cpu, fault)) return Outcome::Retired;
+        if (emu::deliver_exception(cpu, fault)) {
+            mmio_completed.count = 0;
+            return Outcome::Retired;
+        }
         state = before;
         if (cpu.stop != Stop::Fault) {
             stop_exit(exit, cpu.stop == Stop::Mmio ? ExitReason::Mmio : ExitReason::Unsupported,
@@ -117,6 +125,12 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     emu::Cpu cpu(state, memory, ports);
     cpu.a20 = a20;
     cpu.model = &model;
+    cpu.mmio_completed = &mmio_completed;
+    if (mmio_resume) {
+        if (mmio_completed.count < mmio_completed.done.size())
+            mmio_completed.done[mmio_completed.count++] = pending_mmio;
+        mmio_resume = false;
+    }
     if (io_resume) {
         cpu.io = pending_io;
         cpu.io_data_pending = true;
@@ -159,7 +173,11 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
 
     cpu.next_eip = (state.eip + insn.length) & (ar::db(state[Seg::CS].access_rights) ? ~0u : 0xFFFFu);
     const CpuState before = state;
-    const bool trap_after = (state.eflags & flags::TF) != 0;
+    // Single-step trap (SDM Vol. 3A 17.3.1.4): after an instruction that began with TF = 1 —
+    // except INT n/INT3/INTO, whose delivery clears TF before any trap could be taken.
+    const bool software_interrupt =
+        insn.op == decoder::Op::Int || insn.op == decoder::Op::Int3 || insn.op == decoder::Op::Into;
+    const bool trap_after = (state.eflags & flags::TF) != 0 && !software_interrupt;
     const bool ok = emu::execute(cpu, insn);
     if (!ok) {
         if (!cpu.keep_progress) state = before;
@@ -177,6 +195,9 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
             exit.mmio_address = cpu.mmio_address;
             exit.mmio_size = cpu.mmio_size;
             exit.mmio_write = cpu.mmio_write;
+            exit.mmio_data = cpu.mmio_data;
+            pending_mmio = {cpu.mmio_address, cpu.mmio_size, cpu.mmio_write, cpu.mmio_data};
+            mmio_resume = true;
             record_bytes(insn.length);
             return Outcome::Stopped;
         default:
@@ -188,12 +209,12 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     state.eip = cpu.next_eip;
     state.interruptibility = cpu.shadow_next;
     ++state.tsc;
+    mmio_completed.count = 0;
     if (cpu.stop == Stop::Halt) {
         stop_exit(exit, ExitReason::Halt);
         return Outcome::Stopped;
     }
     if (trap_after) {
-        // Single-step trap (SDM Vol. 3A 17.3.1.4): #DB after the instruction, to the next one.
         cpu.raise(emu::vec::DB);
         return finish_fault(cpu, exit);
     }
@@ -208,6 +229,7 @@ CpuState& Emulator::state() { return impl_->state; }
 const CpuState& Emulator::state() const { return impl_->state; }
 
 void Emulator::complete_io(uint32_t data) noexcept { impl_->pending_io.data = data; }
+void Emulator::complete_mmio(uint64_t data) noexcept { impl_->pending_mmio.data = data; }
 void Emulator::set_cpu_model(const CpuModel& model) noexcept { impl_->model = model; }
 const CpuModel& Emulator::cpu_model() const noexcept { return impl_->model; }
 
@@ -223,11 +245,28 @@ bool Emulator::write_physical(uint64_t gpa, const void* in, size_t size) noexcep
 Exit Emulator::run(const RunLimits& limits) noexcept {
     Exit exit{};
     impl_->exceptions_to_host = limits.exceptions_to_host;
+    bool started = false; // the first instruction of a run never stops at a breakpoint
     for (;;) {
         if (limits.stop_when_valid && vmx::is_valid(impl_->state, *limits.stop_when_valid)) {
             exit.reason = ExitReason::GuestStateValid;
             return exit;
         }
+        const CpuState& s = impl_->state;
+        if (limits.interrupt_pending && (s.eflags & flags::IF) &&
+            !(s.interruptibility &
+              (interruptibility::BlockingBySti | interruptibility::BlockingByMovSs))) {
+            exit.reason = ExitReason::InterruptWindow;
+            return exit;
+        }
+        if (started && !limits.breakpoints.empty()) {
+            const uint64_t linear = s[Seg::CS].base + s.eip;
+            for (const uint64_t bp : limits.breakpoints)
+                if (bp == linear) {
+                    exit.reason = ExitReason::Breakpoint;
+                    return exit;
+                }
+        }
+        started = true;
         if (limits.budget != 0 && exit.instructions >= limits.budget) {
             exit.reason = ExitReason::Budget;
             return exit;

@@ -1,4 +1,6 @@
 // Segmented and linear memory access: limit and type checks, A20, RAM vs MMIO.
+#include <cstring>
+
 #include "emu/cpu.hpp"
 
 namespace transit86::emu {
@@ -63,7 +65,14 @@ bool Cpu::read_linear(uint32_t linear, void* out, uint32_t size) {
             ok = mem.read((linear + i) & a20_mask, dst + i, 1);
         if (ok) return true;
     }
-    mmio_address = linear & a20_mask;
+    const uint64_t gpa = linear & a20_mask;
+    if (mmio_completed) {
+        if (const auto* done = mmio_completed->find(gpa, size, false)) {
+            std::memcpy(dst, &done->data, size);
+            return true;
+        }
+    }
+    mmio_address = gpa;
     mmio_size = static_cast<uint8_t>(size);
     mmio_write = false;
     stop = Stop::Mmio;
@@ -83,9 +92,13 @@ bool Cpu::write_linear(uint32_t linear, const void* in, uint32_t size) {
         for (uint32_t i = 0; i < size && ok; ++i) mem.write((linear + i) & a20_mask, src + i, 1);
     }
     if (ok) return true;
-    mmio_address = linear & a20_mask;
+    const uint64_t gpa = linear & a20_mask;
+    if (mmio_completed && mmio_completed->find(gpa, size, true)) return true;
+    mmio_address = gpa;
     mmio_size = static_cast<uint8_t>(size);
     mmio_write = true;
+    mmio_data = 0;
+    std::memcpy(&mmio_data, src, size <= 8 ? size : 8);
     stop = Stop::Mmio;
     return false;
 }

@@ -177,6 +177,8 @@ int StepRun::run() {
     emu_ = &emu;
     const size_t image_size = ram_.load_file(opt_.image, opt_.load_address);
     emu.set_a20(!opt_.a20_off);
+    ports_.initial_a20(!opt_.a20_off);
+    ports_.on_a20 = [&emu](bool enabled) { emu.set_a20(enabled); };
     CpuState& s = emu.state();
     s = reset_state(opt_.preset);
     // Start at CS:IP the way a BIOS far jump would: selector and base change, the hidden

@@ -19,6 +19,12 @@ PortHandler::Result PcPorts::access(PortAccess& access) {
         else console_.push_back(static_cast<char>(access.data));
         return Result::Handled;
     }
+    if (access.port == kSystemControlA) {
+        if (access.is_in) access.data = a20_ ? 0x02 : 0x00;
+        else set_a20((access.data & 0x02) != 0);
+        return Result::Handled;
+    }
+    if (access.port == kKbcData || access.port == kKbcCommand) return keyboard_controller(access);
     if (access.port == kDebugExit && !access.is_in) {
         debug_exit_code_ = access.data;
         return Result::ExitToHost;
@@ -43,6 +49,28 @@ PortHandler::Result PcPorts::com1(PortAccess& access) {
     case 5: access.data = kLineStatusReady; break;
     case 7: access.data = com1_scratch_; break;
     default: access.data = 0; break; // RBR empty, IER/MCR/MSR clear
+    }
+    return Result::Handled;
+}
+
+void PcPorts::set_a20(bool enabled) {
+    a20_ = enabled;
+    if (on_a20) on_a20(enabled);
+}
+
+// Just enough of the 8042 for the classic A20 sequence: wait for input-buffer empty, 0xD1
+// to port 0x64, the output-port byte to port 0x60 (bit 1 = A20, bit 0 = keep out of reset).
+PortHandler::Result PcPorts::keyboard_controller(PortAccess& access) {
+    constexpr uint8_t kCommandWriteOutputPort = 0xD1;
+    if (access.is_in) {
+        access.data = access.port == kKbcCommand ? 0x1C : 0x00; // status: buffers empty, system
+        return Result::Handled;
+    }
+    if (access.port == kKbcCommand) {
+        kbc_expect_output_port_ = (access.data & 0xFF) == kCommandWriteOutputPort;
+    } else if (kbc_expect_output_port_) {
+        set_a20((access.data & 0x02) != 0);
+        kbc_expect_output_port_ = false;
     }
     return Result::Handled;
 }

@@ -53,6 +53,8 @@ enum class ExitReason : uint8_t {
     TripleFault,     // shutdown
     Budget,          // instruction budget spent
     Unsupported,     // an instruction transit86 does not implement (bytes attached)
+    InterruptWindow, // RunLimits::interrupt_pending and the guest can take an interrupt now
+    Breakpoint,      // the next instruction is at one of RunLimits::breakpoints
 };
 
 const char* to_string(ExitReason reason);
@@ -62,8 +64,9 @@ struct Exit {
     uint64_t instructions = 0; // retired during this run() call
     PortAccess io{};           // Io
     uint64_t mmio_address = 0; // Mmio: guest-physical address
-    uint8_t mmio_size = 0;
+    uint8_t mmio_size = 0;     // 1..8 bytes
     bool mmio_write = false;
+    uint64_t mmio_data = 0; // Mmio write: the value written (little-endian, mmio_size bytes)
     uint8_t vector = 0; // Exception: vector and error code
     bool has_error_code = false;
     uint32_t error_code = 0;
@@ -83,6 +86,12 @@ struct RunLimits {
     // through the IVT/IDT. That is KVM's behaviour in the invalid-state window: it cannot
     // inject into a state VM entry refuses, so it fails the emulation.
     bool exceptions_to_host = false;
+    // The host has an interrupt to inject: stop with InterruptWindow before the first
+    // instruction boundary at which EFLAGS.IF = 1 and no STI/MOV SS shadow blocks it.
+    bool interrupt_pending = false;
+    // Linear addresses (CS.base + EIP) to stop at before executing. The instruction a run
+    // starts at never stops it, so calling run() again resumes past the breakpoint.
+    std::span<const uint64_t> breakpoints{};
 };
 
 class Emulator {
@@ -100,8 +109,10 @@ class Emulator {
     Exit run(const RunLimits& limits) noexcept;
 
     // Completes a pending IN that exited to the host: the value is delivered when run()
-    // resumes the instruction.
+    // resumes the instruction. (A pending OUT needs no call: the next run() treats it as done.)
     void complete_io(uint32_t data) noexcept;
+    // Completes a pending MMIO read the same way (little-endian, Exit::mmio_size bytes).
+    void complete_mmio(uint64_t data) noexcept;
 
     // The model CPUID reports (default: CpuModel{}).
     void set_cpu_model(const CpuModel& model) noexcept;
