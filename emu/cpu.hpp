@@ -23,8 +23,8 @@ using decoder::OperandKind;
 
 // Exception vectors (SDM Vol. 3A, Table 6-1).
 namespace vec {
-inline constexpr uint8_t DE = 0, DB = 1, NMI = 2, BP = 3, OF = 4, BR = 5, UD = 6, NM = 7,
-                         DF = 8, TS = 10, NP = 11, SS = 12, GP = 13, PF = 14, MF = 16, AC = 17;
+inline constexpr uint8_t DE = 0, DB = 1, NMI = 2, BP = 3, OF = 4, BR = 5, UD = 6, NM = 7, DF = 8,
+                         TS = 10, NP = 11, SS = 12, GP = 13, PF = 14, MF = 16, AC = 17;
 } // namespace vec
 
 enum class Stop : uint8_t { None, Fault, Io, Mmio, Halt, Unsupported, TripleFault };
@@ -93,7 +93,7 @@ class Cpu {
     bool mmio_write = false;
     uint64_t mmio_data = 0; // the value of an MMIO write
     const char* unsupported_detail = nullptr;
-    uint32_t shadow_next = 0; // interrupt shadow this instruction sets (STI, MOV SS)
+    uint32_t shadow_next = 0;   // interrupt shadow this instruction sets (STI, MOV SS)
     bool keep_progress = false; // string ops: a stop keeps the completed iterations
 
     // ---- faults and stops
@@ -125,8 +125,10 @@ class Cpu {
     template <class T>
     void set_reg(uint8_t index, T value) {
         if constexpr (sizeof(T) == 1) {
-            if (index < 4) s.gpr[index] = (s.gpr[index] & ~0xFFu) | value;
-            else s.gpr[index - 4] = (s.gpr[index - 4] & ~0xFF00u) | (uint32_t{value} << 8);
+            if (index < 4)
+                s.gpr[index] = (s.gpr[index] & ~0xFFu) | value;
+            else
+                s.gpr[index - 4] = (s.gpr[index - 4] & ~0xFF00u) | (uint32_t{value} << 8);
         } else if constexpr (sizeof(T) == 2) {
             s.gpr[index] = (s.gpr[index] & ~0xFFFFu) | value;
         } else {
@@ -140,8 +142,10 @@ class Cpu {
         return address_size == 2 ? (s[Gpr::ECX] & 0xFFFF) : s[Gpr::ECX];
     }
     void set_count_reg(uint8_t address_size, uint32_t value) {
-        if (address_size == 2) set_reg<uint16_t>(1, static_cast<uint16_t>(value));
-        else s[Gpr::ECX] = value;
+        if (address_size == 2)
+            set_reg<uint16_t>(1, static_cast<uint16_t>(value));
+        else
+            s[Gpr::ECX] = value;
     }
 
     bool flag(uint32_t f) const { return (s.eflags & f) != 0; }
@@ -217,8 +221,10 @@ class Cpu {
     // ---- stack (SS.B selects SP or ESP, SDM Vol. 3A 6.2.3)
     uint32_t stack_pointer() const { return stack32() ? s[Gpr::ESP] : s[Gpr::ESP] & 0xFFFF; }
     void set_stack_pointer(uint32_t sp) {
-        if (stack32()) s[Gpr::ESP] = sp;
-        else set_reg<uint16_t>(4, static_cast<uint16_t>(sp));
+        if (stack32())
+            s[Gpr::ESP] = sp;
+        else
+            set_reg<uint16_t>(4, static_cast<uint16_t>(sp));
     }
     template <class T>
     bool push(T value) {

@@ -46,6 +46,8 @@ struct Emulator::Impl {
     // Outcome of one instruction.
     enum class Outcome : uint8_t { Retired, Stopped };
     Outcome step(Exit& exit);
+    // Delivers a host-injected event (Emulator::deliver_event).
+    Outcome inject(const InjectedEvent& event, Exit& exit);
 
   private:
     uint32_t fetch(emu::Cpu& cpu, uint8_t* bytes, uint32_t& from_limit);
@@ -131,6 +133,7 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
             mmio_completed.done[mmio_completed.count++] = pending_mmio;
         mmio_resume = false;
     }
+    const bool resumed_io = io_resume;
     if (io_resume) {
         cpu.io = pending_io;
         cpu.io_data_pending = true;
@@ -171,7 +174,10 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
         return Outcome::Stopped;
     }
 
-    cpu.next_eip = (state.eip + insn.length) & (ar::db(state[Seg::CS].access_rights) ? ~0u : 0xFFFFu);
+    // Straight-line execution advances the whole EIP, also in 16-bit code: only control
+    // transfers with a 16-bit operand size truncate it (SDM JMP/CALL/RET "Operation"); a
+    // 16-bit CS with a 64 KiB limit faults at the next fetch instead of wrapping.
+    cpu.next_eip = state.eip + insn.length;
     const CpuState before = state;
     // Single-step trap (SDM Vol. 3A 17.3.1.4): after an instruction that began with TF = 1 —
     // except INT n/INT3/INTO, whose delivery clears TF before any trap could be taken.
@@ -182,6 +188,14 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     if (!ok) {
         if (!cpu.keep_progress) state = before;
         else state.eip = before.eip;
+        // A string instruction that completed iterations before stopping: the MMIO accesses
+        // the host completed belonged to those iterations, and the next one starts afresh.
+        if (cpu.keep_progress && state.gpr != before.gpr) mmio_completed.count = 0;
+        // An IN whose data the host supplied, stopped later by MMIO (INS to MMIO): the
+        // re-execution must use the same data, not read the port again.
+        if (resumed_io && !cpu.io_data_pending && cpu.stop == Stop::Mmio &&
+            state.gpr == before.gpr)
+            io_resume = true;
         switch (cpu.stop) {
         case Stop::Fault: return finish_fault(cpu, exit);
         case Stop::Io:
@@ -221,6 +235,45 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     return Outcome::Retired;
 }
 
+Emulator::Impl::Outcome Emulator::Impl::inject(const InjectedEvent& event, Exit& exit) {
+    emu::Cpu cpu(state, memory, ports);
+    cpu.a20 = a20;
+    cpu.model = &model;
+    const bool to_host = exceptions_to_host;
+    exceptions_to_host = false; // the host asked for this delivery
+    Outcome outcome = Outcome::Retired;
+    if (event.kind == InjectedEvent::Kind::Exception) {
+        if (event.has_error_code) cpu.raise(event.vector, event.error_code);
+        else cpu.raise(event.vector);
+        outcome = finish_fault(cpu, exit);
+    } else {
+        // An external interrupt is benign (SDM Vol. 3A Table 6-5): a fault while delivering
+        // it is handled on its own, escalating only from there.
+        const CpuState before = state;
+        if (!emu::deliver_exception(cpu, emu::Fault{event.vector, false, 0})) {
+            state = before;
+            if (cpu.stop == Stop::Fault) {
+                outcome = finish_fault(cpu, exit);
+            } else {
+                stop_exit(exit, ExitReason::Unsupported, "interrupt delivery touched MMIO");
+                outcome = Outcome::Stopped;
+            }
+        }
+    }
+    exceptions_to_host = to_host;
+    // Delivering an event ends the STI / MOV SS shadow (SDM Vol. 3A 6.8.3).
+    if (outcome == Outcome::Retired)
+        state.interruptibility &=
+            ~(interruptibility::BlockingBySti | interruptibility::BlockingByMovSs);
+    return outcome;
+}
+
+std::optional<Exit> Emulator::deliver_event(const InjectedEvent& event) noexcept {
+    Exit exit{};
+    if (impl_->inject(event, exit) == Impl::Outcome::Retired) return std::nullopt;
+    return exit;
+}
+
 Emulator::Emulator(std::span<const RamSlot> slots, PortHandler* ports)
     : impl_(std::make_unique<Impl>(slots, ports)) {}
 Emulator::~Emulator() = default;
@@ -228,8 +281,13 @@ Emulator::~Emulator() = default;
 CpuState& Emulator::state() { return impl_->state; }
 const CpuState& Emulator::state() const { return impl_->state; }
 
+void Emulator::set_port_handler(PortHandler* ports) noexcept { impl_->ports = ports; }
+
 void Emulator::complete_io(uint32_t data) noexcept { impl_->pending_io.data = data; }
 void Emulator::complete_mmio(uint64_t data) noexcept { impl_->pending_mmio.data = data; }
+bool Emulator::completion_pending() const noexcept {
+    return impl_->io_resume || impl_->mmio_resume;
+}
 void Emulator::set_cpu_model(const CpuModel& model) noexcept { impl_->model = model; }
 const CpuModel& Emulator::cpu_model() const noexcept { return impl_->model; }
 
@@ -247,12 +305,16 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
     impl_->exceptions_to_host = limits.exceptions_to_host;
     bool started = false; // the first instruction of a run never stops at a breakpoint
     for (;;) {
-        if (limits.stop_when_valid && vmx::is_valid(impl_->state, *limits.stop_when_valid)) {
+        // An instruction waiting for its I/O or MMIO completion retires before anything else
+        // is looked at, as KVM completes userspace I/O first thing in KVM_RUN.
+        const bool completing = impl_->io_resume || impl_->mmio_resume;
+        if (!completing && limits.stop_when_valid &&
+            vmx::is_valid(impl_->state, *limits.stop_when_valid)) {
             exit.reason = ExitReason::GuestStateValid;
             return exit;
         }
         const CpuState& s = impl_->state;
-        if (limits.interrupt_pending && (s.eflags & flags::IF) &&
+        if (!completing && limits.interrupt_pending && (s.eflags & flags::IF) &&
             !(s.interruptibility &
               (interruptibility::BlockingBySti | interruptibility::BlockingByMovSs))) {
             exit.reason = ExitReason::InterruptWindow;

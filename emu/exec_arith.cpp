@@ -78,8 +78,10 @@ void set_accumulator_pair(Cpu& cpu, T low, T high) {
 }
 template <class T>
 Wide<T> accumulator_dividend(const Cpu& cpu) {
-    if constexpr (sizeof(T) == 1) return cpu.reg<uint16_t>(0);
-    else return (Wide<T>{cpu.reg<T>(2)} << (sizeof(T) * 8)) | cpu.reg<T>(0);
+    if constexpr (sizeof(T) == 1)
+        return cpu.reg<uint16_t>(0);
+    else
+        return (Wide<T>{cpu.reg<T>(2)} << (sizeof(T) * 8)) | cpu.reg<T>(0);
 }
 
 // MUL/IMUL flags: CF = OF = the upper half carries significant bits. SF/ZF/AF/PF are
@@ -149,8 +151,7 @@ bool mul_div(Cpu& cpu, const Insn& insn) {
         if (divisor == -1 && dividend == std::numeric_limits<SW>::min()) return cpu.raise(vec::DE);
         const SW quotient = dividend / divisor;
         if (quotient != static_cast<Signed<T>>(quotient)) return cpu.raise(vec::DE);
-        set_accumulator_pair<T>(cpu, static_cast<T>(quotient),
-                                static_cast<T>(dividend % divisor));
+        set_accumulator_pair<T>(cpu, static_cast<T>(quotient), static_cast<T>(dividend % divisor));
         return true;
     }
     }

@@ -7,8 +7,12 @@ namespace transit86::emu {
 
 namespace {
 
-uint8_t al(const Cpu& cpu) { return cpu.reg<uint8_t>(0); }
-uint8_t ah(const Cpu& cpu) { return cpu.reg<uint8_t>(4); }
+uint8_t al(const Cpu& cpu) {
+    return cpu.reg<uint8_t>(0);
+}
+uint8_t ah(const Cpu& cpu) {
+    return cpu.reg<uint8_t>(4);
+}
 
 // daa ; das — OF undefined: cleared.
 bool decimal_adjust(Cpu& cpu, bool subtract) {

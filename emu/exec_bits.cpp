@@ -46,8 +46,10 @@ bool bit_test(Cpu& cpu, const Insn& insn) {
     default: break;
     }
     if (insn.op != Op::Bt) {
-        if (!in_memory) cpu.set_reg<T>(dst.reg, result);
-        else if (!cpu.write<T>(a.seg, a.offset, result)) return false;
+        if (!in_memory)
+            cpu.set_reg<T>(dst.reg, result);
+        else if (!cpu.write<T>(a.seg, a.offset, result))
+            return false;
     }
     cpu.set_flag(flags::CF, was_set); // ZF unaffected; OF/SF/AF/PF undefined, left as they are
     return true;
@@ -63,8 +65,9 @@ bool bit_scan(Cpu& cpu, const Insn& insn) {
         cpu.set_flag(flags::ZF, true);
         return true;
     }
-    const int index = insn.op == Op::Bsf ? std::countr_zero(src)
-                                         : static_cast<int>(sizeof(T) * 8 - 1) - std::countl_zero(src);
+    const int index = insn.op == Op::Bsf
+                          ? std::countr_zero(src)
+                          : static_cast<int>(sizeof(T) * 8 - 1) - std::countl_zero(src);
     cpu.set_reg<T>(insn.operands[0].reg, static_cast<T>(index));
     cpu.set_flag(flags::ZF, false);
     return true;
@@ -163,8 +166,10 @@ bool exec_bits(Cpu& cpu, const Insn& insn) {
     case Op::Bswap: { // bswap r32 — with a 16-bit operand the result is undefined; silicon
                       // clears the register, and so do we
         const uint8_t reg = insn.operands[0].reg;
-        if (insn.operand_size == 2) cpu.set_reg<uint16_t>(reg, 0);
-        else cpu.set_reg<uint32_t>(reg, __builtin_bswap32(cpu.reg<uint32_t>(reg)));
+        if (insn.operand_size == 2)
+            cpu.set_reg<uint16_t>(reg, 0);
+        else
+            cpu.set_reg<uint32_t>(reg, __builtin_bswap32(cpu.reg<uint32_t>(reg)));
         return true;
     }
     case Op::Cmpxchg8b: { // cmpxchg8b m64

@@ -17,7 +17,9 @@ bool branch_near(Cpu& cpu, uint32_t target, uint8_t operand_size) {
     return true;
 }
 
-uint32_t relative_target(const Cpu& cpu, const Operand& op) { return cpu.next_eip + op.value; }
+uint32_t relative_target(const Cpu& cpu, const Operand& op) {
+    return cpu.next_eip + op.value;
+}
 
 // Reads the target of jmp/call r/m (near) into `target`.
 bool near_target(Cpu& cpu, const Insn& insn, uint32_t& target) {
@@ -93,8 +95,7 @@ bool iret(Cpu& cpu) {
     if (!cpu.peek<T>(0, offset) || !cpu.peek<T>(sizeof(T), selector) ||
         !cpu.peek<T>(2 * sizeof(T), eflags))
         return false;
-    if (!load_code_segment(cpu, static_cast<uint16_t>(selector), offset, sizeof(T),
-                           FarKind::Jump))
+    if (!load_code_segment(cpu, static_cast<uint16_t>(selector), offset, sizeof(T), FarKind::Jump))
         return false;
     cpu.release_stack(3 * sizeof(T));
     load_popped_flags(cpu, eflags, sizeof(T));
@@ -133,8 +134,7 @@ bool exec_branch(Cpu& cpu, const Insn& insn) {
                                  insn.op == Op::JmpFar ? FarKind::Jump : FarKind::Call);
     }
     case Op::Ret:
-    case Op::RetFar:
-        return by_width(osz, [&]<class T>(T) { return ret<T>(cpu, insn); });
+    case Op::RetFar: return by_width(osz, [&]<class T>(T) { return ret<T>(cpu, insn); });
     case Op::Loop:
     case Op::Loope:
     case Op::Loopne: { // loop rel8 ; loope rel8 ; loopne rel8 — counter size = address size
@@ -154,8 +154,7 @@ bool exec_branch(Cpu& cpu, const Insn& insn) {
         return software_interrupt(cpu, vec::BP);
     case Op::Into: // into
         return !cpu.flag(flags::OF) || software_interrupt(cpu, vec::OF);
-    case Op::Iret:
-        return by_width(osz, [&]<class T>(T) { return iret<T>(cpu); });
+    case Op::Iret: return by_width(osz, [&]<class T>(T) { return iret<T>(cpu); });
     default: return cpu.unsupported("control transfer");
     }
 }

@@ -54,7 +54,9 @@ bool lea(Cpu& cpu, const Insn& insn) {
 }
 
 // The pushed EFLAGS image: VM and RF read as 0 (SDM PUSHF).
-uint32_t pushed_flags(const Cpu& cpu) { return cpu.s.eflags & ~(flags::VM | flags::RF); }
+uint32_t pushed_flags(const Cpu& cpu) {
+    return cpu.s.eflags & ~(flags::VM | flags::RF);
+}
 
 // POPF/IRET: which EFLAGS bits a pop may change at this privilege (SDM POPF, Table 4-16 of
 // Vol. 2B "Effect of POPF/POPFD on the EFLAGS Register"). VM, VIF and VIP never change here.
@@ -100,10 +102,12 @@ bool push_pop(Cpu& cpu, const Insn& insn) {
     T value;
     if (!cpu.peek<T>(0, value)) return false;
     if (op.kind == OperandKind::Sreg) {
-        if (!load_data_or_stack_segment(cpu, static_cast<Seg>(op.reg), static_cast<uint16_t>(value)))
+        if (!load_data_or_stack_segment(cpu, static_cast<Seg>(op.reg),
+                                        static_cast<uint16_t>(value)))
             return false;
         cpu.release_stack(sizeof(T));
-        if (op.reg == static_cast<uint8_t>(Seg::SS)) cpu.shadow_next = interruptibility::BlockingByMovSs; // SDM POP
+        if (op.reg == static_cast<uint8_t>(Seg::SS))
+            cpu.shadow_next = interruptibility::BlockingByMovSs; // SDM POP
         return true;
     }
     // SDM POP: a memory destination addressed through ESP uses the incremented ESP.
@@ -205,7 +209,9 @@ bool exec_sreg(Cpu& cpu, const Insn& insn) {
     uint16_t sel;
     if (!cpu.read_operand<uint16_t>(insn, insn.operands[1], sel)) return false;
     if (!load_data_or_stack_segment(cpu, seg, sel)) return false;
-    if (seg == Seg::SS) cpu.shadow_next = interruptibility::BlockingByMovSs; // SDM MOV: blocks interrupts for one insn
+    if (seg == Seg::SS)
+        cpu.shadow_next =
+            interruptibility::BlockingByMovSs; // SDM MOV: blocks interrupts for one insn
     return true;
 }
 
@@ -243,7 +249,8 @@ bool exec_flags(Cpu& cpu, const Insn& insn) {
         // SDM CLI/STI: in protected mode IOPL < CPL faults (no PVI/VME modelled).
         if (s.protected_mode() && (s.v86() ? iopl < 3 : iopl < s.cpl()))
             return cpu.raise(vec::GP, 0);
-        if (insn.op == Op::Sti && !cpu.flag(flags::IF)) cpu.shadow_next = interruptibility::BlockingBySti; // SDM STI
+        if (insn.op == Op::Sti && !cpu.flag(flags::IF))
+            cpu.shadow_next = interruptibility::BlockingBySti; // SDM STI
         cpu.set_flag(flags::IF, insn.op == Op::Sti);
         return true;
     case Op::Lahf: cpu.set_reg<uint8_t>(4, static_cast<uint8_t>(s.eflags)); return true;

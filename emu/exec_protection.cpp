@@ -38,8 +38,14 @@ bool privilege_allows(const Cpu& cpu, uint16_t selector, uint32_t access) {
 // System descriptor types LAR accepts (SDM LAR, Table 3-58); LSL accepts the same minus gates.
 bool lar_system_type(uint32_t type, bool for_lsl) {
     switch (type) {
-    case 1: case 2: case 3: case 9: case 11: return true;
-    case 4: case 5: case 12: return !for_lsl;
+    case 1:
+    case 2:
+    case 3:
+    case 9:
+    case 11: return true;
+    case 4:
+    case 5:
+    case 12: return !for_lsl;
     default: return false;
     }
 }
@@ -54,7 +60,8 @@ bool exec_protection(Cpu& cpu, const Insn& insn) {
         if (!cpu.read_operand(insn, dst, dest) || !cpu.read_operand(insn, insn.operands[1], src))
             return false;
         if ((dest & 3) < (src & 3)) {
-            if (!cpu.write_operand<uint16_t>(insn, dst, static_cast<uint16_t>((dest & ~3) | (src & 3))))
+            if (!cpu.write_operand<uint16_t>(insn, dst,
+                                             static_cast<uint16_t>((dest & ~3) | (src & 3))))
                 return false;
             cpu.set_flag(flags::ZF, true);
         } else {
@@ -81,8 +88,10 @@ bool exec_protection(Cpu& cpu, const Insn& insn) {
             const uint32_t value = insn.op == Op::Lar
                                        ? static_cast<uint32_t>(desc.raw >> 32) & 0x00F0FF00
                                        : desc.limit();
-            if (insn.operand_size == 4) cpu.set_reg<uint32_t>(dst.reg, value);
-            else cpu.set_reg<uint16_t>(dst.reg, static_cast<uint16_t>(value));
+            if (insn.operand_size == 4)
+                cpu.set_reg<uint32_t>(dst.reg, value);
+            else
+                cpu.set_reg<uint16_t>(dst.reg, static_cast<uint16_t>(value));
         }
         break;
     case Op::Verr: // verr r/m16 — readable data or readable code

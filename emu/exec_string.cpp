@@ -18,7 +18,8 @@ void advance_index(Cpu& cpu, Gpr r, uint8_t address_size, uint32_t step) {
     const uint32_t delta = cpu.flag(flags::DF) ? 0u - step : step;
     if (address_size == 2)
         cpu.set_reg<uint16_t>(static_cast<uint8_t>(r), static_cast<uint16_t>(cpu.s[r] + delta));
-    else cpu.s[r] += delta;
+    else
+        cpu.s[r] += delta;
 }
 
 // One iteration of the string operation; false when it stopped. For CMPS/SCAS, `equal`

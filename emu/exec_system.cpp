@@ -6,10 +6,14 @@ namespace transit86::emu {
 
 namespace {
 
-bool in_protected_mode(const Cpu& cpu) { return cpu.s.protected_mode() && !cpu.s.v86(); }
+bool in_protected_mode(const Cpu& cpu) {
+    return cpu.s.protected_mode() && !cpu.s.v86();
+}
 
 // Privileged instructions need CPL 0 (SDM Vol. 3A 5.9); in virtual-8086 mode CPL is 3.
-bool require_cpl0(Cpu& cpu) { return cpu.s.cpl() == 0 || cpu.raise(vec::GP, 0); }
+bool require_cpl0(Cpu& cpu) {
+    return cpu.s.cpl() == 0 || cpu.raise(vec::GP, 0);
+}
 
 // lgdt m16&32 ; lidt m16&32 — with a 16-bit operand only 24 bits of base load (SDM LGDT).
 bool load_descriptor_table(Cpu& cpu, const Insn& insn, DescriptorTableRegister& reg) {
@@ -81,7 +85,9 @@ bool read_control_register(Cpu& cpu, uint8_t number, uint32_t& value) {
 
 // Instructions valid only in protected mode raise #UD in real and virtual-8086 mode
 // (SDM LLDT, LTR, SLDT, STR, LAR, LSL, VERR, VERW: "Real-Address Mode Exceptions").
-bool require_protected_mode(Cpu& cpu) { return in_protected_mode(cpu) || cpu.raise(vec::UD); }
+bool require_protected_mode(Cpu& cpu) {
+    return in_protected_mode(cpu) || cpu.raise(vec::UD);
+}
 
 } // namespace
 
@@ -89,8 +95,8 @@ bool exec_system(Cpu& cpu, const Insn& insn) {
     CpuState& s = cpu.s;
     const Operand& op0 = insn.operands[0];
     switch (insn.op) {
-    case Op::Lgdt: return load_descriptor_table(cpu, insn, s.gdtr); // lgdt m16&32
-    case Op::Lidt: return load_descriptor_table(cpu, insn, s.idtr); // lidt m16&32
+    case Op::Lgdt: return load_descriptor_table(cpu, insn, s.gdtr);  // lgdt m16&32
+    case Op::Lidt: return load_descriptor_table(cpu, insn, s.idtr);  // lidt m16&32
     case Op::Sgdt: return store_descriptor_table(cpu, insn, s.gdtr); // sgdt m
     case Op::Sidt: return store_descriptor_table(cpu, insn, s.idtr); // sidt m
     case Op::Lldt:                                                   // lldt r/m16
@@ -100,7 +106,7 @@ bool exec_system(Cpu& cpu, const Insn& insn) {
         if (!cpu.read_operand<uint16_t>(insn, op0, sel)) return false;
         return insn.op == Op::Lldt ? load_ldtr(cpu, sel) : load_tr(cpu, sel);
     }
-    case Op::Sldt: // sldt r/m16
+    case Op::Sldt:  // sldt r/m16
     case Op::Str: { // str r/m16 — to a 32-bit register, zero-extended
         if (!require_protected_mode(cpu)) return false;
         const uint16_t sel = insn.op == Op::Sldt ? s.ldtr.selector : s.tr.selector;
@@ -190,9 +196,8 @@ bool exec_io(Cpu& cpu, const Insn& insn) {
     const bool is_in = insn.op == Op::In;
     const Operand& port_op = is_in ? insn.operands[1] : insn.operands[0];
     const Operand& data_op = is_in ? insn.operands[0] : insn.operands[1];
-    const auto port = static_cast<uint16_t>(port_op.kind == OperandKind::Imm
-                                                ? port_op.value
-                                                : cpu.reg<uint16_t>(port_op.reg));
+    const auto port = static_cast<uint16_t>(
+        port_op.kind == OperandKind::Imm ? port_op.value : cpu.reg<uint16_t>(port_op.reg));
     const uint8_t size = data_op.size;
     if (is_in) {
         uint32_t value;

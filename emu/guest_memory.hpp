@@ -48,7 +48,8 @@ class GuestMemory {
         }
         for (size_t i = 0; i < size; ++i)
             if (!host_range(gpa + i, 1, true)) return false;
-        for (size_t i = 0; i < size; ++i) *host_range(gpa + i, 1, true) = src[i];
+        for (size_t i = 0; i < size; ++i)
+            *host_range(gpa + i, 1, true) = src[i];
         return true;
     }
 

@@ -8,7 +8,9 @@ namespace transit86::emu {
 namespace {
 
 // Stack-segment faults report #SS, all others #GP (SDM Vol. 3A 6.15, interrupts 12 and 13).
-uint8_t limit_fault_vector(Seg seg) { return seg == Seg::SS ? vec::SS : vec::GP; }
+uint8_t limit_fault_vector(Seg seg) {
+    return seg == Seg::SS ? vec::SS : vec::GP;
+}
 
 // Offsets [offset, offset + size) inside the segment's limit (SDM Vol. 3A 5.3). An
 // expand-down data segment holds the offsets above its limit, up to 0xFFFF or 0xFFFFFFFF by
@@ -89,7 +91,8 @@ bool Cpu::write_linear(uint32_t linear, const void* in, uint32_t size) {
         ok = true;
         for (uint32_t i = 0; i < size && ok; ++i)
             ok = mem.host_range((linear + i) & a20_mask, 1, true) != nullptr;
-        for (uint32_t i = 0; i < size && ok; ++i) mem.write((linear + i) & a20_mask, src + i, 1);
+        for (uint32_t i = 0; i < size && ok; ++i)
+            mem.write((linear + i) & a20_mask, src + i, 1);
     }
     if (ok) return true;
     const uint64_t gpa = linear & a20_mask;

@@ -9,7 +9,9 @@ namespace {
 
 constexpr uint32_t kTypeConforming = 1u << 2;
 
-bool is_code(uint32_t access) { return ar::s(access) && (ar::type(access) & ar::kTypeCode); }
+bool is_code(uint32_t access) {
+    return ar::s(access) && (ar::type(access) & ar::kTypeCode);
+}
 bool is_writable_data(uint32_t access) {
     return ar::s(access) && !(ar::type(access) & ar::kTypeCode) && (ar::type(access) & 2);
 }
@@ -102,7 +104,8 @@ void null_inaccessible_data_segments(CpuState& s) {
         const uint32_t access = s[seg].access_rights;
         if (ar::unusable(access) || is_conforming_code(access)) continue;
         if (ar::dpl(access) < cpl)
-            s[seg] = SegmentCache{.base = 0, .limit = 0, .access_rights = ar::kUnusable, .selector = 0};
+            s[seg] =
+                SegmentCache{.base = 0, .limit = 0, .access_rights = ar::kUnusable, .selector = 0};
     }
 }
 
@@ -261,7 +264,8 @@ bool far_return_to_outer_level(Cpu& cpu, uint16_t selector, uint32_t offset, uin
     uint16_t ss_selector;
     if (operand_size == 4) {
         uint32_t ss32;
-        if (!cpu.peek<uint32_t>(outer, new_esp) || !cpu.peek<uint32_t>(outer + 4, ss32)) return false;
+        if (!cpu.peek<uint32_t>(outer, new_esp) || !cpu.peek<uint32_t>(outer + 4, ss32))
+            return false;
         ss_selector = static_cast<uint16_t>(ss32);
     } else {
         uint16_t sp16;
@@ -277,7 +281,8 @@ bool far_return_to_outer_level(Cpu& cpu, uint16_t selector, uint32_t offset, uin
     s[Seg::CS] = code.cache(selector);
     s[Seg::SS] = stack.cache(ss_selector);
     const uint32_t esp = new_esp + release; // RET imm16 also releases the outer stack
-    s[Gpr::ESP] = ar::db(stack.access_rights()) ? esp : (s[Gpr::ESP] & 0xFFFF0000u) | (esp & 0xFFFF);
+    s[Gpr::ESP] =
+        ar::db(stack.access_rights()) ? esp : (s[Gpr::ESP] & 0xFFFF0000u) | (esp & 0xFFFF);
     null_inaccessible_data_segments(s);
     cpu.next_eip = offset;
     return true;
@@ -288,11 +293,13 @@ bool iret_protected_mode(Cpu& cpu, uint8_t operand_size) {
     if (s.eflags & flags::NT) return cpu.unsupported("IRET with NT = 1 (task return)");
     uint32_t eip = 0, cs = 0, eflags = 0;
     if (operand_size == 4) {
-        if (!cpu.peek<uint32_t>(0, eip) || !cpu.peek<uint32_t>(4, cs) || !cpu.peek<uint32_t>(8, eflags))
+        if (!cpu.peek<uint32_t>(0, eip) || !cpu.peek<uint32_t>(4, cs) ||
+            !cpu.peek<uint32_t>(8, eflags))
             return false;
     } else {
         uint16_t ip16, cs16, fl16;
-        if (!cpu.peek<uint16_t>(0, ip16) || !cpu.peek<uint16_t>(2, cs16) || !cpu.peek<uint16_t>(4, fl16))
+        if (!cpu.peek<uint16_t>(0, ip16) || !cpu.peek<uint16_t>(2, cs16) ||
+            !cpu.peek<uint16_t>(4, fl16))
             return false;
         eip = ip16;
         cs = cs16;

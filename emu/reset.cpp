@@ -6,8 +6,8 @@ namespace transit86 {
 namespace {
 
 SegmentCache data_segment_at_reset(uint16_t selector, uint64_t base, uint32_t access_rights) {
-    return SegmentCache{.base = base, .limit = 0xFFFF, .access_rights = access_rights,
-                        .selector = selector};
+    return SegmentCache{
+        .base = base, .limit = 0xFFFF, .access_rights = access_rights, .selector = selector};
 }
 
 } // namespace
@@ -25,7 +25,8 @@ CpuState reset_state(ResetPreset preset) {
 
     // SDM Vol. 3A Table 10-1: every segment "Present, R/W, Accessed" — a data segment, CS too.
     const uint32_t data_ar = ar::kP | ar::kS | 0x3; // 0x93
-    for (auto& seg : s.seg) seg = data_segment_at_reset(0, 0, data_ar);
+    for (auto& seg : s.seg)
+        seg = data_segment_at_reset(0, 0, data_ar);
     s[Seg::CS] = data_segment_at_reset(0xF000, 0xFFFF0000, data_ar);
     s.ldtr = data_segment_at_reset(0, 0, ar::kP | 0x2); // 0x82: present, LDT
     s.tr = data_segment_at_reset(0, 0, ar::kP | 0x2);   // 0x82: the SDM lists TR like LDTR
@@ -34,7 +35,7 @@ CpuState reset_state(ResetPreset preset) {
         // KVM's vcpu reset (vmx_vcpu_reset / init_vmcb, read back with KVM_GET_SREGS):
         // CS is an accessed execute/read code segment, TR a busy 32-bit TSS.
         s[Seg::CS].access_rights = ar::kP | ar::kS | 0xB; // 0x9B
-        s.tr.access_rights = ar::kP | 0xB;                 // 0x8B
+        s.tr.access_rights = ar::kP | 0xB;                // 0x8B
         // EDX keeps 0x600: KVM_GET_REGS shows it so before any CPUID is set (seen here).
     }
     return s;

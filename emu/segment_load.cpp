@@ -18,8 +18,8 @@ bool is_data(uint32_t access_rights) {
 }
 
 SegmentCache unusable_segment(uint16_t selector) {
-    return SegmentCache{.base = 0, .limit = 0, .access_rights = ar::kUnusable,
-                        .selector = selector};
+    return SegmentCache{
+        .base = 0, .limit = 0, .access_rights = ar::kUnusable, .selector = selector};
 }
 
 } // namespace
@@ -58,8 +58,10 @@ bool load_data_or_stack_segment(Cpu& cpu, Seg seg, uint16_t selector) {
         return true;
     }
     if (s.v86()) { // SDM Vol. 3A 20.2.1: the whole cache is set, DPL 3 read/write data
-        s[seg] = SegmentCache{.base = uint32_t{selector} << 4, .limit = 0xFFFF,
-                              .access_rights = 0xF3, .selector = selector};
+        s[seg] = SegmentCache{.base = uint32_t{selector} << 4,
+                              .limit = 0xFFFF,
+                              .access_rights = 0xF3,
+                              .selector = selector};
         return true;
     }
 
@@ -127,13 +129,15 @@ bool load_code_segment(Cpu& cpu, uint16_t selector, uint32_t offset, uint8_t ope
         const bool conforming = (ar::type(access) & kTypeConforming) != 0;
         if (kind == FarKind::Return) {
             // SDM RET: RPL < CPL, conforming DPL > RPL, non-conforming DPL != RPL -> #GP.
-            if (rpl < cpl || (conforming ? dpl > rpl : dpl != rpl)) return cpu.raise(vec::GP, error);
+            if (rpl < cpl || (conforming ? dpl > rpl : dpl != rpl))
+                return cpu.raise(vec::GP, error);
             if (rpl > cpl) return cpu.unsupported("far return to an outer privilege level");
         } else if (conforming ? dpl > cpl : (rpl > cpl || dpl != cpl)) {
             return cpu.raise(vec::GP, error); // SDM JMP/CALL to a code segment
         }
         if (!ar::present(access)) return cpu.raise(vec::NP, error);
-        target = desc.cache(static_cast<uint16_t>((selector & 0xFFFC) | (kind == FarKind::Return ? rpl : cpl)));
+        target = desc.cache(
+            static_cast<uint16_t>((selector & 0xFFFC) | (kind == FarKind::Return ? rpl : cpl)));
     }
     // SDM JMP/CALL/RET: the new EIP must lie within the new CS limit.
     if (offset > target.limit) return cpu.raise(vec::GP, 0);

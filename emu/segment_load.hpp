@@ -15,21 +15,23 @@ struct Descriptor {
     uint32_t access_rights() const { // VMCS layout: bits 47:40 and 55:52 of the descriptor
         return static_cast<uint32_t>(((raw >> 40) & 0xFF) | (((raw >> 52) & 0xF) << 12));
     }
-    uint64_t base() const {
-        return ((raw >> 16) & 0xFFFFFF) | (((raw >> 56) & 0xFF) << 24);
-    }
+    uint64_t base() const { return ((raw >> 16) & 0xFFFFFF) | (((raw >> 56) & 0xFF) << 24); }
     uint32_t limit() const { // scaled by G
         const auto raw_limit = static_cast<uint32_t>((raw & 0xFFFF) | ((raw >> 32) & 0xF0000));
         return ar::g(access_rights()) ? (raw_limit << 12) | 0xFFF : raw_limit;
     }
     SegmentCache cache(uint16_t selector) const {
-        return SegmentCache{.base = base(), .limit = limit(), .access_rights = access_rights(),
+        return SegmentCache{.base = base(),
+                            .limit = limit(),
+                            .access_rights = access_rights(),
                             .selector = selector};
     }
 };
 
 // The null selector (index 0 in the GDT) loads an unusable segment (SDM Vol. 3A 3.4.2).
-constexpr bool is_null_selector(uint16_t selector) { return (selector & 0xFFFC) == 0; }
+constexpr bool is_null_selector(uint16_t selector) {
+    return (selector & 0xFFFC) == 0;
+}
 
 // Reads the descriptor `selector` names from the GDT or LDT. Beyond the table limit, or an
 // LDT reference with no LDT loaded, raises `vector` with the selector as error code.

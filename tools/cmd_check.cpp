@@ -16,7 +16,8 @@ int run_check(const CheckOptions& o) {
         std::istream* in = &std::cin;
         if (o.state_file != "-") {
             file.open(o.state_file);
-            if (!file) throw StateFormatError(fmt::format("cannot open state file \"{}\"", o.state_file));
+            if (!file)
+                throw StateFormatError(fmt::format("cannot open state file \"{}\"", o.state_file));
             in = &file;
         }
         try {
@@ -33,16 +34,20 @@ int run_check(const CheckOptions& o) {
     if (o.json) {
         nlohmann::json failing = nlohmann::json::array();
         for (const auto& v : violations)
-            failing.push_back({{"id", v.check->id}, {"section", v.check->section}, {"message", v.message}});
-        fmt::print("{}\n", nlohmann::json{{"profile", profile}, {"valid", violations.empty()},
-                                          {"failing", failing}}.dump());
+            failing.push_back(
+                {{"id", v.check->id}, {"section", v.check->section}, {"message", v.message}});
+        fmt::print("{}\n", nlohmann::json{{"profile", profile},
+                                          {"valid", violations.empty()},
+                                          {"failing", failing}}
+                               .dump());
     } else if (violations.empty()) {
         fmt::print("vmx[{}] VALID\n", profile);
     } else {
         fmt::print("vmx[{}] INVALID: {} check{} fail{}\n", profile, violations.size(),
-                   violations.size() == 1 ? "" : "s", o.profile == vmx::Profile::Kvm
-                                                          ? fmt::format(" (KVM stops at {})", violations.front().check->id)
-                                                          : "");
+                   violations.size() == 1 ? "" : "s",
+                   o.profile == vmx::Profile::Kvm
+                       ? fmt::format(" (KVM stops at {})", violations.front().check->id)
+                       : "");
         for (const auto& v : violations)
             fmt::print("  {:<20} {}  (SDM {})\n", v.check->id, v.message, v.check->section);
     }

@@ -25,14 +25,16 @@ struct Fetched {
 };
 
 decoder::FetchMode fetch_mode(const CpuState& s) {
-    return {.protected_mode = s.protected_mode(), .code32 = ar::db(s[Seg::CS].access_rights),
+    return {.protected_mode = s.protected_mode(),
+            .code32 = ar::db(s[Seg::CS].access_rights),
             .v86 = s.v86()};
 }
 
 Fetched peek_instruction(const Emulator& emu, const CpuState& s) {
     Fetched f;
     const uint64_t linear = s[Seg::CS].base + s.eip;
-    while (f.count < 15 && emu.read_physical(linear + f.count, f.bytes + f.count, 1)) ++f.count;
+    while (f.count < 15 && emu.read_physical(linear + f.count, f.bytes + f.count, 1))
+        ++f.count;
     if (decoder::decode(f.bytes, f.count, fetch_mode(s), f.insn) == decoder::DecodeStatus::Ok ||
         f.insn.length != 0) {
         f.count = f.insn.length ? f.insn.length : f.count;
@@ -46,16 +48,21 @@ Fetched peek_instruction(const Emulator& emu, const CpuState& s) {
 
 std::string hex_bytes(const uint8_t* bytes, size_t n) {
     std::string out;
-    for (size_t i = 0; i < n; ++i) out += fmt::format("{}{:02x}", i ? " " : "", bytes[i]);
+    for (size_t i = 0; i < n; ++i)
+        out += fmt::format("{}{:02x}", i ? " " : "", bytes[i]);
     return out;
 }
 
 std::string flag_letters(uint32_t eflags) {
-    static constexpr struct { uint32_t bit; char letter; } kFlags[] = {
-        {flags::OF, 'O'}, {flags::DF, 'D'}, {flags::IF, 'I'}, {flags::TF, 'T'},
-        {flags::SF, 'S'}, {flags::ZF, 'Z'}, {flags::AF, 'A'}, {flags::PF, 'P'}, {flags::CF, 'C'}};
+    static constexpr struct {
+        uint32_t bit;
+        char letter;
+    } kFlags[] = {{flags::OF, 'O'}, {flags::DF, 'D'}, {flags::IF, 'I'},
+                  {flags::TF, 'T'}, {flags::SF, 'S'}, {flags::ZF, 'Z'},
+                  {flags::AF, 'A'}, {flags::PF, 'P'}, {flags::CF, 'C'}};
     std::string out;
-    for (const auto& f : kFlags) out += (eflags & f.bit) ? f.letter : '-';
+    for (const auto& f : kFlags)
+        out += (eflags & f.bit) ? f.letter : '-';
     return out;
 }
 
@@ -67,9 +74,11 @@ std::vector<std::pair<std::string, std::string>> register_changes(const CpuState
         if (a.gpr[i] != b.gpr[i]) out.emplace_back(gpr_name(i), fmt::format("{:08x}", b.gpr[i]));
     if (a.eflags != b.eflags)
         out.emplace_back("eflags", fmt::format("{:08x}[{}]", b.eflags, flag_letters(b.eflags)));
-    const std::pair<const char*, uint64_t CpuState::*> crs[] = {
-        {"cr0", &CpuState::cr0}, {"cr2", &CpuState::cr2}, {"cr3", &CpuState::cr3},
-        {"cr4", &CpuState::cr4}, {"efer", &CpuState::efer}};
+    const std::pair<const char*, uint64_t CpuState::*> crs[] = {{"cr0", &CpuState::cr0},
+                                                                {"cr2", &CpuState::cr2},
+                                                                {"cr3", &CpuState::cr3},
+                                                                {"cr4", &CpuState::cr4},
+                                                                {"efer", &CpuState::efer}};
     for (const auto& [name, member] : crs)
         if (a.*member != b.*member)
             out.emplace_back(name, fmt::format("{:08x}->{:08x}", a.*member, b.*member));
@@ -100,10 +109,12 @@ class StepRun {
 void StepRun::flush_console(nlohmann::json* line) {
     const std::string text = ports_.take_console();
     if (text.empty()) return;
-    if (line) (*line)["console"] = text;
+    if (line)
+        (*line)["console"] = text;
     else {
         std::string shown = text;
-        while (!shown.empty() && shown.back() == '\n') shown.pop_back();
+        while (!shown.empty() && shown.back() == '\n')
+            shown.pop_back();
         fmt::print("    console: {}\n", shown);
     }
 }
@@ -111,7 +122,8 @@ void StepRun::flush_console(nlohmann::json* line) {
 void StepRun::print_verdict(const CpuState& s, bool first) {
     const auto violations = vmx::evaluate(s, opt_.profile);
     std::vector<std::string> ids;
-    for (const auto& v : violations) ids.emplace_back(v.check->id);
+    for (const auto& v : violations)
+        ids.emplace_back(v.check->id);
     const std::string profile{vmx::to_string(opt_.profile)};
     if (violations.empty()) {
         fmt::print("    vmx[{}] valid\n", profile);
@@ -121,8 +133,8 @@ void StepRun::print_verdict(const CpuState& s, bool first) {
         bool head = true;
         for (const auto& v : violations) {
             fmt::print("    {:<18}{:<18} {}  (SDM {})\n",
-                       head ? fmt::format("vmx[{}] INVALID", profile) : "", v.check->id,
-                       v.message, v.check->section);
+                       head ? fmt::format("vmx[{}] INVALID", profile) : "", v.check->id, v.message,
+                       v.check->section);
             head = false;
         }
     }
@@ -150,18 +162,20 @@ void StepRun::print_banners(const CpuState& a, const CpuState& b) {
     if (a.tr != b.tr) fmt::print("    tr ={}\n", segment_fields(b.tr));
     if (a.ldtr != b.ldtr) fmt::print("    ldtr={}\n", segment_fields(b.ldtr));
     if (a.gdtr != b.gdtr) {
-        fmt::print("    gdtr {:08x}:{:04x} -> {:08x}:{:04x}\n", a.gdtr.base, a.gdtr.limit, b.gdtr.base,
-                   b.gdtr.limit);
+        fmt::print("    gdtr {:08x}:{:04x} -> {:08x}:{:04x}\n", a.gdtr.base, a.gdtr.limit,
+                   b.gdtr.base, b.gdtr.limit);
         print_descriptor_table("gdt", b.gdtr);
     }
     if (a.idtr != b.idtr)
-        fmt::print("    idtr {:08x}:{:04x} -> {:08x}:{:04x}\n", a.idtr.base, a.idtr.limit, b.idtr.base,
-                   b.idtr.limit);
+        fmt::print("    idtr {:08x}:{:04x} -> {:08x}:{:04x}\n", a.idtr.base, a.idtr.limit,
+                   b.idtr.base, b.idtr.limit);
 }
 
 int StepRun::finish(const std::string& why, int status, const CpuState& s) {
     if (opt_.json) {
-        nlohmann::json end = {{"end", why}, {"instructions", count_}, {"status", status},
+        nlohmann::json end = {{"end", why},
+                              {"instructions", count_},
+                              {"status", status},
                               {"state", state_to_json(s)}};
         fmt::print("{}\n", end.dump());
     } else {
@@ -189,14 +203,18 @@ int StepRun::run() {
 
     const char* preset = opt_.preset == ResetPreset::Intel ? "intel" : "kvm";
     if (opt_.json) {
-        nlohmann::json head = {{"image", opt_.image}, {"load_address", opt_.load_address},
-                               {"size", image_size}, {"preset", preset},
-                               {"profile", vmx::to_string(opt_.profile)}, {"state", state_to_json(s)}};
+        nlohmann::json head = {{"image", opt_.image},
+                               {"load_address", opt_.load_address},
+                               {"size", image_size},
+                               {"preset", preset},
+                               {"profile", vmx::to_string(opt_.profile)},
+                               {"state", state_to_json(s)}};
         fmt::print("{}\n", head.dump());
     } else {
-        fmt::print("transit86: {} ({} bytes) at {:#x}, reset preset {}, start {:04x}:{:04x}, profile {}\n",
-                   opt_.image, image_size, opt_.load_address, preset, opt_.start_cs, opt_.start_ip,
-                   vmx::to_string(opt_.profile));
+        fmt::print(
+            "transit86: {} ({} bytes) at {:#x}, reset preset {}, start {:04x}:{:04x}, profile {}\n",
+            opt_.image, image_size, opt_.load_address, preset, opt_.start_cs, opt_.start_ip,
+            vmx::to_string(opt_.profile));
         print_verdict(s, true);
     }
     was_invalid_ = !vmx::is_valid(s, opt_.profile);
@@ -217,31 +235,38 @@ int StepRun::run() {
                                    ? fmt::format("{:08x}", before.eip)
                                    : fmt::format("{:04x}", before.eip);
         if (opt_.json) {
-            nlohmann::json line = {{"mode", mode_tag(before)},
-                                   {"cs", fmt::format("{:04x}", before[Seg::CS].selector)},
-                                   {"ip", ip},
-                                   {"linear", fmt::format("{:08x}", before[Seg::CS].base + before.eip)},
-                                   {"bytes", hex_bytes(f.bytes, f.count)},
-                                   {"asm", f.text},
-                                   {"exit", to_string(exit.reason)}};
+            nlohmann::json line = {
+                {"mode", mode_tag(before)},
+                {"cs", fmt::format("{:04x}", before[Seg::CS].selector)},
+                {"ip", ip},
+                {"linear", fmt::format("{:08x}", before[Seg::CS].base + before.eip)},
+                {"bytes", hex_bytes(f.bytes, f.count)},
+                {"asm", f.text},
+                {"exit", to_string(exit.reason)}};
             nlohmann::json changes = nlohmann::json::object();
-            for (const auto& [k, v] : register_changes(before, s)) changes[k] = v;
+            for (const auto& [k, v] : register_changes(before, s))
+                changes[k] = v;
             for (int i = 0; i < kNumSegs; ++i)
                 if (before.seg[i] != s.seg[i]) changes[seg_name(i)] = segment_to_json(s.seg[i]);
             if (before.tr != s.tr) changes["tr"] = segment_to_json(s.tr);
             if (before.ldtr != s.ldtr) changes["ldtr"] = segment_to_json(s.ldtr);
-            if (before.gdtr != s.gdtr) changes["gdtr"] = {{"base", s.gdtr.base}, {"limit", s.gdtr.limit}};
-            if (before.idtr != s.idtr) changes["idtr"] = {{"base", s.idtr.base}, {"limit", s.idtr.limit}};
+            if (before.gdtr != s.gdtr)
+                changes["gdtr"] = {{"base", s.gdtr.base}, {"limit", s.gdtr.limit}};
+            if (before.idtr != s.idtr)
+                changes["idtr"] = {{"base", s.idtr.base}, {"limit", s.idtr.limit}};
             line["changes"] = changes;
             nlohmann::json failing = nlohmann::json::array();
             for (const auto& v : vmx::evaluate(s, opt_.profile))
-                failing.push_back({{"id", v.check->id}, {"section", v.check->section}, {"message", v.message}});
-            line["vmx"] = {{"profile", vmx::to_string(opt_.profile)}, {"valid", valid}, {"failing", failing}};
+                failing.push_back(
+                    {{"id", v.check->id}, {"section", v.check->section}, {"message", v.message}});
+            line["vmx"] = {
+                {"profile", vmx::to_string(opt_.profile)}, {"valid", valid}, {"failing", failing}};
             flush_console(&line);
             fmt::print("{}\n", line.dump());
         } else {
             std::string changes;
-            for (const auto& [k, v] : register_changes(before, s)) changes += fmt::format(" {}={}", k, v);
+            for (const auto& [k, v] : register_changes(before, s))
+                changes += fmt::format(" {}={}", k, v);
             fmt::print("{} {:04x}:{} {:06x}  {:<24} {:<30}{}\n", mode_tag(before),
                        before[Seg::CS].selector, ip, before[Seg::CS].base + before.eip,
                        hex_bytes(f.bytes, f.count), f.text, changes);
@@ -266,13 +291,14 @@ int StepRun::run() {
                               PcPorts::exit_status_for(*code), s);
             return finish(fmt::format("port {:#x} needs the host", exit.io.port), 1, s);
         case ExitReason::Exception:
-            return finish(fmt::format("exception {} (error code {:#x}) the emulator cannot deliver: {}",
-                                      exit.vector, exit.error_code, exit.detail ? exit.detail : ""),
-                          1, s);
+            return finish(
+                fmt::format("exception {} (error code {:#x}) the emulator cannot deliver: {}",
+                            exit.vector, exit.error_code, exit.detail ? exit.detail : ""),
+                1, s);
         case ExitReason::Unsupported:
             return finish(fmt::format("unsupported instruction [{}] at linear {:#x}: {}",
-                                      hex_bytes(exit.bytes.data(), exit.byte_count), exit.linear_address,
-                                      exit.detail ? exit.detail : ""),
+                                      hex_bytes(exit.bytes.data(), exit.byte_count),
+                                      exit.linear_address, exit.detail ? exit.detail : ""),
                           1, s);
         default:
             return finish(fmt::format("{}{}", to_string(exit.reason),
@@ -280,8 +306,9 @@ int StepRun::run() {
                           1, s);
         }
         if (opt_.stop_at == StopAt::Valid && was_invalid_ && valid) {
-            return finish(fmt::format("VALID under {}: hand back to the VMM", vmx::to_string(opt_.profile)),
-                          0, s);
+            return finish(
+                fmt::format("VALID under {}: hand back to the VMM", vmx::to_string(opt_.profile)),
+                0, s);
         }
         was_invalid_ = was_invalid_ || !valid;
     }

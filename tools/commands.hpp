@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "transit86/cpu_state.hpp"
 #include "transit86/vmx_checks.hpp"
@@ -34,7 +36,41 @@ struct CheckOptions {
 };
 int run_check(const CheckOptions& options);
 
+// `transit86 explain DUMP`: a kvm_intel, Xen or QEMU register dump judged (docs/explain.md).
+struct ExplainOptions {
+    std::string dump_file;              // "-" for standard input
+    std::optional<bool> unrestricted;   // override the unrestricted-guest assumption
+    std::optional<uint64_t> cr4_fixed1; // the host's IA32_VMX_CR4_FIXED1
+    std::optional<unsigned> maxphyaddr; // the host's MAXPHYADDR
+    bool json = false;
+};
+int run_explain(const ExplainOptions& options);
+
+// `transit86 sst PATH...`: SingleStepTests 80286 files (docs/known-differences.md).
+struct SstOptions {
+    std::vector<std::string> paths;      // test files or folders of them
+    bool verbose = false;                // show the first failures of each file
+    uint64_t show = 3;                   // how many failures a file shows with -v
+    std::optional<double> min_pass_rate; // percent; exit 0 when reached (default: no failure)
+    std::optional<uint32_t> index;       // run only the test with this idx
+    bool strict = false;                 // no 286-vs-386 masks (docs/known-differences.md)
+    bool skip_if_missing = false;        // a missing path exits kExitSkipped, not an error
+    bool json = false;
+};
+int run_sst(const SstOptions& options);
+
+struct CorpusOptions {
+    bool rebase = false;           // `corpus rebase` instead of `corpus run`
+    std::string directory = "corpus/cases";
+    std::string filter;            // only cases whose name contains this
+    std::string oracle = "kvm";    // rebase: which oracle writes the goldens
+    bool refresh_verdicts = false; // rebase: only the sdm/unrestricted verdicts of hand goldens
+    bool verbose = false;
+};
+int run_corpus(const CorpusOptions& options);
+
 // Exit statuses shared by every subcommand.
 inline constexpr int kExitUsage = 2; // bad command line or unreadable/malformed input
+inline constexpr int kExitSkipped = 77; // sst --skip-if-missing: the test data is absent
 
 } // namespace transit86::tools

@@ -20,7 +20,9 @@ class GuestRam {
     explicit GuestRam(uint64_t size) : bytes_(size, 0) {}
     // Loads the file at `address`; the whole image must fit in RAM.
     size_t load_file(const std::string& path, uint64_t address);
-    RamSlot slot() { return RamSlot{.guest_phys = 0, .size = bytes_.size(), .host = bytes_.data()}; }
+    RamSlot slot() {
+        return RamSlot{.guest_phys = 0, .size = bytes_.size(), .host = bytes_.data()};
+    }
     uint64_t size() const { return bytes_.size(); }
 
   private:

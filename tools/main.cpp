@@ -65,6 +65,63 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"kvm", "sdm", "unrestricted"}));
     check_cmd->add_flag("--json", check.json, "JSON output");
 
+    ExplainOptions explain;
+    bool explain_unrestricted = false, explain_restricted = false;
+    auto* explain_cmd = app.add_subcommand(
+        "explain", "Explain a kvm_intel, Xen or QEMU register dump from a failed VM entry");
+    explain_cmd->add_option("dump", explain.dump_file, "Dump as pasted from a log, or - for stdin")
+        ->required();
+    auto* unrestricted_flag = explain_cmd->add_flag("--unrestricted", explain_unrestricted,
+                                                    "Judge as if the guest had unrestricted guest");
+    explain_cmd->add_flag("--no-unrestricted", explain_restricted, "Judge as if it ran without it")
+        ->excludes(unrestricted_flag);
+    std::string explain_cr4_fixed1;
+    explain_cmd->add_option("--cr4-fixed1", explain_cr4_fixed1,
+                            "The host's IA32_VMX_CR4_FIXED1 (e.g. 0x3727ff), to judge CR4");
+    explain_cmd->add_option("--maxphyaddr", explain.maxphyaddr,
+                            "The host's MAXPHYADDR, to judge CR3's reserved bits")
+        ->check(CLI::Range(32, 52));
+    explain_cmd->add_flag("--json", explain.json, "JSON output");
+
+    SstOptions sst;
+    double min_pass_rate = 0;
+    auto* sst_cmd = app.add_subcommand(
+        "sst", "Run SingleStepTests 80286 files (*.json, *.json.gz, *.jsonl.gz)");
+    sst_cmd->add_option("paths", sst.paths, "Test files or folders of them")->required();
+    sst_cmd->add_flag("-v,--verbose", sst.verbose,
+                      "Show the first failures of each file with a diff");
+    sst_cmd->add_option("--show", sst.show, "Failures shown per file with -v (default 3)");
+    auto* min_rate_opt =
+        sst_cmd
+            ->add_option("--min-pass-rate", min_pass_rate,
+                         "Exit 0 when at least PCT percent of the compared tests pass")
+            ->check(CLI::Range(0.0, 100.0));
+    sst_cmd->add_option("--index", sst.index, "Run only the test with this idx");
+    sst_cmd->add_flag("--strict", sst.strict,
+                      "Apply no 286-vs-386 mask beyond metadata.json's flags-mask");
+    sst_cmd->add_flag("--skip-if-missing", sst.skip_if_missing,
+                      "Exit 77 (skipped) instead of failing when a path does not exist");
+    sst_cmd->add_flag("--json", sst.json, "One JSON summary instead of text");
+
+#ifdef TRANSIT86_WITH_CORPUS
+    CorpusOptions corpus;
+    auto* corpus_cmd = app.add_subcommand("corpus", "The scenario corpus and its oracle goldens");
+    corpus_cmd->require_subcommand(1);
+    auto* corpus_run_cmd = corpus_cmd->add_subcommand("run", "Run every case; compare with its golden");
+    auto* corpus_rebase_cmd =
+        corpus_cmd->add_subcommand("rebase", "Rewrite goldens from an oracle (never from transit86)");
+    for (auto* sub : {corpus_run_cmd, corpus_rebase_cmd}) {
+        sub->add_option("dir", corpus.directory, "Corpus folder (default corpus/cases)");
+        sub->add_option("--filter", corpus.filter, "Only cases whose name contains this");
+        sub->add_flag("-v,--verbose", corpus.verbose, "Every difference, and each case's description");
+    }
+    corpus_rebase_cmd->add_option("--oracle", corpus.oracle, "Oracle that writes the goldens")
+        ->check(CLI::IsMember({"kvm"}));
+    corpus_rebase_cmd->add_flag(
+        "--refresh-verdicts", corpus.refresh_verdicts,
+        "sdm-by-hand goldens: recompute the sdm/unrestricted verdicts when all else matches");
+#endif
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -89,6 +146,24 @@ int main(int argc, char** argv) {
             step.profile = kProfiles.at(profile);
             step.stop_at = stop_at == "halt" ? StopAt::Halt : stop_at == "budget" ? StopAt::Budget : StopAt::Valid;
             return run_step(step);
+        }
+#ifdef TRANSIT86_WITH_CORPUS
+        if (*corpus_cmd) {
+            corpus.rebase = corpus_rebase_cmd->parsed();
+            return run_corpus(corpus);
+        }
+#endif
+        if (*sst_cmd) {
+            if (*min_rate_opt) sst.min_pass_rate = min_pass_rate;
+            return run_sst(sst);
+        }
+        if (*explain_cmd) {
+            if (explain_unrestricted || explain_restricted)
+                explain.unrestricted = explain_unrestricted;
+            if (!explain_cr4_fixed1.empty())
+                explain.cr4_fixed1 =
+                    parse_number_text(explain_cr4_fixed1, "--cr4-fixed1", ~uint64_t{0});
+            return run_explain(explain);
         }
         check.profile = kProfiles.at(check_profile);
         return run_check(check);

@@ -8,20 +8,26 @@ constexpr uint8_t kLineControlDlab = 0x80;
 // Line status: THR empty (bit 5) and transmitter empty (bit 6) — always ready to send.
 constexpr uint8_t kLineStatusReady = 0x60;
 
-uint32_t all_ones(uint8_t size) { return size == 4 ? ~0u : (1u << (size * 8)) - 1; }
+uint32_t all_ones(uint8_t size) {
+    return size == 4 ? ~0u : (1u << (size * 8)) - 1;
+}
 
 } // namespace
 
 PortHandler::Result PcPorts::access(PortAccess& access) {
     if (access.port >= kCom1 && access.port < kCom1 + 8) return com1(access);
     if (access.port == kDebugConsole) {
-        if (access.is_in) access.data = kDebugConsole; // Bochs: reading E9 returns 0xE9
-        else console_.push_back(static_cast<char>(access.data));
+        if (access.is_in)
+            access.data = kDebugConsole; // Bochs: reading E9 returns 0xE9
+        else
+            console_.push_back(static_cast<char>(access.data));
         return Result::Handled;
     }
     if (access.port == kSystemControlA) {
-        if (access.is_in) access.data = a20_ ? 0x02 : 0x00;
-        else set_a20((access.data & 0x02) != 0);
+        if (access.is_in)
+            access.data = a20_ ? 0x02 : 0x00;
+        else
+            set_a20((access.data & 0x02) != 0);
         return Result::Handled;
     }
     if (access.port == kKbcData || access.port == kKbcCommand) return keyboard_controller(access);

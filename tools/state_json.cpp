@@ -9,21 +9,28 @@ namespace transit86::tools {
 namespace {
 
 constexpr std::array<const char*, 8> kGprNames = {"eax", "ecx", "edx", "ebx",
-                                                   "esp", "ebp", "esi", "edi"};
+                                                  "esp", "ebp", "esi", "edi"};
 constexpr std::array<const char*, 6> kSegNames = {"es", "cs", "ss", "ds", "fs", "gs"};
 
-std::string hex(uint64_t v) { return fmt::format("{:#x}", v); }
+std::string hex(uint64_t v) {
+    return fmt::format("{:#x}", v);
+}
 
-SegmentCache segment_from_json(const nlohmann::json& j, const std::string& key,
-                               SegmentCache seg) {
+SegmentCache segment_from_json(const nlohmann::json& j, const std::string& key, SegmentCache seg) {
     if (!j.is_object()) throw StateFormatError(fmt::format("\"{}\" must be an object", key));
     for (const auto& [field, value] : j.items()) {
         const std::string path = key + "." + field;
-        if (field == "selector") seg.selector = static_cast<uint16_t>(parse_number(value, path, 0xFFFF));
-        else if (field == "base") seg.base = parse_number(value, path, ~uint64_t{0});
-        else if (field == "limit") seg.limit = static_cast<uint32_t>(parse_number(value, path, 0xFFFFFFFF));
-        else if (field == "ar") seg.access_rights = static_cast<uint32_t>(parse_number(value, path, 0xFFFFFFFF));
-        else throw StateFormatError(fmt::format("unknown key \"{}\" (expected selector, base, limit, ar)", path));
+        if (field == "selector")
+            seg.selector = static_cast<uint16_t>(parse_number(value, path, 0xFFFF));
+        else if (field == "base")
+            seg.base = parse_number(value, path, ~uint64_t{0});
+        else if (field == "limit")
+            seg.limit = static_cast<uint32_t>(parse_number(value, path, 0xFFFFFFFF));
+        else if (field == "ar")
+            seg.access_rights = static_cast<uint32_t>(parse_number(value, path, 0xFFFFFFFF));
+        else
+            throw StateFormatError(
+                fmt::format("unknown key \"{}\" (expected selector, base, limit, ar)", path));
     }
     return seg;
 }
@@ -33,17 +40,24 @@ DescriptorTableRegister table_from_json(const nlohmann::json& j, const std::stri
     if (!j.is_object()) throw StateFormatError(fmt::format("\"{}\" must be an object", key));
     for (const auto& [field, value] : j.items()) {
         const std::string path = key + "." + field;
-        if (field == "base") t.base = parse_number(value, path, ~uint64_t{0});
-        else if (field == "limit") t.limit = static_cast<uint32_t>(parse_number(value, path, 0xFFFFFFFF));
-        else throw StateFormatError(fmt::format("unknown key \"{}\" (expected base, limit)", path));
+        if (field == "base")
+            t.base = parse_number(value, path, ~uint64_t{0});
+        else if (field == "limit")
+            t.limit = static_cast<uint32_t>(parse_number(value, path, 0xFFFFFFFF));
+        else
+            throw StateFormatError(fmt::format("unknown key \"{}\" (expected base, limit)", path));
     }
     return t;
 }
 
 } // namespace
 
-const char* gpr_name(int index) { return kGprNames[static_cast<size_t>(index)]; }
-const char* seg_name(int index) { return kSegNames[static_cast<size_t>(index)]; }
+const char* gpr_name(int index) {
+    return kGprNames[static_cast<size_t>(index)];
+}
+const char* seg_name(int index) {
+    return kSegNames[static_cast<size_t>(index)];
+}
 
 uint64_t parse_number_text(const std::string& text, const std::string& what, uint64_t max) {
     uint64_t v = 0;
@@ -53,27 +67,34 @@ uint64_t parse_number_text(const std::string& text, const std::string& what, uin
     const auto [ptr, ec] = std::from_chars(first, last, v, is_hex ? 16 : 10);
     if (text.empty() || ec != std::errc() || ptr != last)
         throw StateFormatError(fmt::format("{}: \"{}\" is not a number", what, text));
-    if (v > max) throw StateFormatError(fmt::format("{}: {} is larger than {:#x}", what, text, max));
+    if (v > max)
+        throw StateFormatError(fmt::format("{}: {} is larger than {:#x}", what, text, max));
     return v;
 }
 
 uint64_t parse_number(const nlohmann::json& value, const std::string& key, uint64_t max) {
-    if (value.is_number_unsigned()) {
+    if (value.is_number_integer() && value.get<int64_t>() >= 0) {
         const auto v = value.get<uint64_t>();
-        if (v > max) throw StateFormatError(fmt::format("\"{}\": {} is larger than {:#x}", key, v, max));
+        if (v > max)
+            throw StateFormatError(fmt::format("\"{}\": {} is larger than {:#x}", key, v, max));
         return v;
     }
-    if (value.is_string()) return parse_number_text(value.get<std::string>(), "\"" + key + "\"", max);
-    throw StateFormatError(fmt::format("\"{}\" must be a non-negative integer or a numeric string", key));
+    if (value.is_string())
+        return parse_number_text(value.get<std::string>(), "\"" + key + "\"", max);
+    throw StateFormatError(
+        fmt::format("\"{}\" must be a non-negative integer or a numeric string", key));
 }
 
 CpuState state_from_json(const nlohmann::json& doc) {
     if (!doc.is_object()) throw StateFormatError("a state must be a JSON object");
     ResetPreset preset = ResetPreset::Intel;
     if (auto it = doc.find("preset"); it != doc.end()) {
-        if (*it == "intel") preset = ResetPreset::Intel;
-        else if (*it == "kvm") preset = ResetPreset::Kvm;
-        else throw StateFormatError("\"preset\" must be \"intel\" or \"kvm\"");
+        if (*it == "intel")
+            preset = ResetPreset::Intel;
+        else if (*it == "kvm")
+            preset = ResetPreset::Kvm;
+        else
+            throw StateFormatError("\"preset\" must be \"intel\" or \"kvm\"");
     }
     CpuState s = reset_state(preset);
     for (const auto& [key, value] : doc.items()) {
@@ -81,31 +102,45 @@ CpuState state_from_json(const nlohmann::json& doc) {
         bool done = false;
         for (int i = 0; i < 8 && !done; ++i)
             if (key == kGprNames[static_cast<size_t>(i)]) {
-                s.gpr[static_cast<size_t>(i)] = static_cast<uint32_t>(parse_number(value, key, 0xFFFFFFFF));
+                s.gpr[static_cast<size_t>(i)] =
+                    static_cast<uint32_t>(parse_number(value, key, 0xFFFFFFFF));
                 done = true;
             }
         for (int i = 0; i < kNumSegs && !done; ++i)
             if (key == kSegNames[static_cast<size_t>(i)]) {
-                s.seg[static_cast<size_t>(i)] = segment_from_json(value, key, s.seg[static_cast<size_t>(i)]);
+                s.seg[static_cast<size_t>(i)] =
+                    segment_from_json(value, key, s.seg[static_cast<size_t>(i)]);
                 done = true;
             }
         if (done) continue;
-        if (key == "eip") s.eip = static_cast<uint32_t>(parse_number(value, key, 0xFFFFFFFF));
-        else if (key == "eflags") s.eflags = static_cast<uint32_t>(parse_number(value, key, 0xFFFFFFFF));
-        else if (key == "cr0") s.cr0 = parse_number(value, key, ~uint64_t{0});
-        else if (key == "cr2") s.cr2 = parse_number(value, key, ~uint64_t{0});
-        else if (key == "cr3") s.cr3 = parse_number(value, key, ~uint64_t{0});
-        else if (key == "cr4") s.cr4 = parse_number(value, key, ~uint64_t{0});
-        else if (key == "efer") s.efer = parse_number(value, key, ~uint64_t{0});
-        else if (key == "tr") s.tr = segment_from_json(value, key, s.tr);
-        else if (key == "ldtr") s.ldtr = segment_from_json(value, key, s.ldtr);
-        else if (key == "gdtr") s.gdtr = table_from_json(value, key, s.gdtr);
-        else if (key == "idtr") s.idtr = table_from_json(value, key, s.idtr);
+        if (key == "eip")
+            s.eip = static_cast<uint32_t>(parse_number(value, key, 0xFFFFFFFF));
+        else if (key == "eflags")
+            s.eflags = static_cast<uint32_t>(parse_number(value, key, 0xFFFFFFFF));
+        else if (key == "cr0")
+            s.cr0 = parse_number(value, key, ~uint64_t{0});
+        else if (key == "cr2")
+            s.cr2 = parse_number(value, key, ~uint64_t{0});
+        else if (key == "cr3")
+            s.cr3 = parse_number(value, key, ~uint64_t{0});
+        else if (key == "cr4")
+            s.cr4 = parse_number(value, key, ~uint64_t{0});
+        else if (key == "efer")
+            s.efer = parse_number(value, key, ~uint64_t{0});
+        else if (key == "tr")
+            s.tr = segment_from_json(value, key, s.tr);
+        else if (key == "ldtr")
+            s.ldtr = segment_from_json(value, key, s.ldtr);
+        else if (key == "gdtr")
+            s.gdtr = table_from_json(value, key, s.gdtr);
+        else if (key == "idtr")
+            s.idtr = table_from_json(value, key, s.idtr);
         else if (key == "interruptibility")
             s.interruptibility = static_cast<uint32_t>(parse_number(value, key, 0xF));
         else if (key == "activity")
             s.activity = static_cast<ActivityState>(parse_number(value, key, 3));
-        else throw StateFormatError(fmt::format("unknown key \"{}\"", key));
+        else
+            throw StateFormatError(fmt::format("unknown key \"{}\"", key));
     }
     return s;
 }
@@ -119,7 +154,8 @@ nlohmann::json segment_to_json(const SegmentCache& seg) {
 
 nlohmann::json state_to_json(const CpuState& s) {
     nlohmann::json j;
-    for (int i = 0; i < 8; ++i) j[kGprNames[static_cast<size_t>(i)]] = hex(s.gpr[static_cast<size_t>(i)]);
+    for (int i = 0; i < 8; ++i)
+        j[kGprNames[static_cast<size_t>(i)]] = hex(s.gpr[static_cast<size_t>(i)]);
     j["eip"] = hex(s.eip);
     j["eflags"] = hex(s.eflags);
     for (int i = 0; i < kNumSegs; ++i)

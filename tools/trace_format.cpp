@@ -9,7 +9,8 @@ std::string mode_tag(const CpuState& s) {
     if (s.v86()) return "V86";
     if (s.protected_mode()) return d ? "P32" : "P16";
     bool big = false;
-    for (const SegmentCache& seg : s.seg) big = big || seg.limit > 0xFFFF;
+    for (const SegmentCache& seg : s.seg)
+        big = big || seg.limit > 0xFFFF;
     return fmt::format("{}{}", big ? 'U' : 'R', d ? 32 : 16);
 }
 
@@ -29,11 +30,12 @@ std::string describe_access_rights(uint32_t a) {
         text += ar::db(a) ? ", 32-bit" : ", 16-bit";
     } else {
         static constexpr const char* kSystemTypes[16] = {
-            "reserved system type 0", "available 16-bit TSS", "LDT", "busy 16-bit TSS",
-            "16-bit call gate", "task gate", "16-bit interrupt gate", "16-bit trap gate",
-            "reserved system type 8", "available 32-bit TSS", "reserved system type 10",
-            "busy 32-bit TSS", "32-bit call gate", "reserved system type 13",
-            "32-bit interrupt gate", "32-bit trap gate"};
+            "reserved system type 0", "available 16-bit TSS",    "LDT",
+            "busy 16-bit TSS",        "16-bit call gate",        "task gate",
+            "16-bit interrupt gate",  "16-bit trap gate",        "reserved system type 8",
+            "available 32-bit TSS",   "reserved system type 10", "busy 32-bit TSS",
+            "32-bit call gate",       "reserved system type 13", "32-bit interrupt gate",
+            "32-bit trap gate"};
         text = kSystemTypes[type];
     }
     if (ar::g(a)) text += ", 4K granular";

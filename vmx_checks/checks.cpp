@@ -7,12 +7,16 @@
 namespace transit86::vmx {
 namespace {
 
+constexpr VmxContext kDefaultContext{};
+
 // Index of the first failing row of the profile's table; checks(profile).size() when valid.
-std::size_t first_failing_index(const CpuState& s, Profile profile) noexcept {
+// `ctx` is already the effective context.
+std::size_t first_failing_index(const CpuState& s, Profile profile,
+                                const VmxContext& ctx) noexcept {
     switch (profile) {
     case Profile::Kvm: return detail::kvm_first_failing(s);
-    case Profile::Sdm: return detail::sdm_first_failing(s);
-    case Profile::Unrestricted: return 0; // no rows
+    case Profile::Sdm:
+    case Profile::Unrestricted: return detail::sdm_first_failing(s, ctx);
     }
     return 0;
 }
@@ -21,30 +25,53 @@ constexpr std::string_view kProfileNames[] = {"kvm", "sdm", "unrestricted"};
 
 } // namespace
 
+VmxContext effective_context(Profile profile, const VmxContext& context) noexcept {
+    VmxContext out = context;
+    if (profile == Profile::Unrestricted) out.unrestricted_guest = true;
+    return out;
+}
+
 std::span<const Check> checks(Profile profile) noexcept {
     switch (profile) {
     case Profile::Kvm: return detail::kvm_checks();
-    case Profile::Sdm: return detail::sdm_checks();
-    case Profile::Unrestricted: return {}; // KVM with unrestricted guest checks nothing
+    case Profile::Sdm:
+    case Profile::Unrestricted: return detail::sdm_checks();
     }
     return {};
 }
 
 bool is_valid(const CpuState& state, Profile profile) noexcept {
-    return first_failing_index(state, profile) == checks(profile).size();
+    return is_valid(state, profile, kDefaultContext);
+}
+
+bool is_valid(const CpuState& state, Profile profile, const VmxContext& context) noexcept {
+    const VmxContext ctx = effective_context(profile, context);
+    return first_failing_index(state, profile, ctx) == checks(profile).size();
 }
 
 const Check* first_failure(const CpuState& state, Profile profile) noexcept {
+    return first_failure(state, profile, kDefaultContext);
+}
+
+const Check* first_failure(const CpuState& state, Profile profile,
+                           const VmxContext& context) noexcept {
+    const VmxContext ctx = effective_context(profile, context);
     const std::span<const Check> rows = checks(profile);
-    const std::size_t index = first_failing_index(state, profile);
+    const std::size_t index = first_failing_index(state, profile, ctx);
     return index < rows.size() ? &rows[index] : nullptr;
 }
 
 std::vector<Violation> evaluate(const CpuState& state, Profile profile) {
+    return evaluate(state, profile, kDefaultContext);
+}
+
+std::vector<Violation> evaluate(const CpuState& state, Profile profile, const VmxContext& context) {
+    const VmxContext ctx = effective_context(profile, context);
+    const detail::Mode mode = detail::mode_of(state);
     std::vector<Violation> out;
-    const bool real = detail::real_or_v86(state);
     for (const Check& row : checks(profile))
-        if (detail::row_fails(row, state, real)) out.push_back({&row, row.describe(state)});
+        if (detail::row_fails(row, state, ctx, mode))
+            out.push_back({&row, row.describe(state, ctx)});
     return out;
 }
 
@@ -56,7 +83,7 @@ const Check* find_check(Profile profile, std::string_view id) noexcept {
 }
 
 bool in_scope(Scope scope, const CpuState& state) noexcept {
-    return detail::applies(scope, detail::real_or_v86(state));
+    return detail::applies(scope, detail::mode_of(state));
 }
 
 std::string_view to_string(Profile profile) noexcept {
@@ -79,6 +106,8 @@ std::string_view to_string(Scope scope) noexcept {
     case Scope::Always: return "always";
     case Scope::RealOrV86: return "real-or-v86";
     case Scope::Protected: return "protected";
+    case Scope::V86: return "v86";
+    case Scope::NotV86: return "not-v86";
     }
     return "?";
 }

@@ -30,6 +30,9 @@ struct PortAccess {
     uint8_t size = 0; // 1, 2 or 4 bytes
     bool is_in = false;
     uint32_t data = 0; // OUT: the value written; IN: filled by the handler
+    // Elements transferred (KVM's kvm_run.io.count). Always 1: REP INS/OUTS exit once per
+    // element, with (E)CX and (E)SI/(E)DI already past the completed ones.
+    uint32_t count = 1;
 };
 
 // Device models the run loop may consult before handing port I/O to the host.
@@ -94,6 +97,21 @@ struct RunLimits {
     std::span<const uint64_t> breakpoints{};
 };
 
+// An event the host injects before the next instruction (what KVM_SET_VCPU_EVENTS or
+// KVM_INTERRUPT queue): delivered through the IVT or IDT by the same code as a fault.
+struct InjectedEvent {
+    enum class Kind : uint8_t {
+        Exception,         // a hardware exception; escalates like a fault (#DF, triple fault)
+        ExternalInterrupt, // a maskable interrupt; a fault while delivering it is taken alone
+    };
+    Kind kind = Kind::Exception;
+    uint8_t vector = 0;
+    bool has_error_code = false;
+    uint32_t error_code = 0;
+};
+
+struct VcpuState; // vcpu.hpp
+
 class Emulator {
   public:
     // The slots' host memory must outlive the emulator.
@@ -105,14 +123,30 @@ class Emulator {
     CpuState& state();
     const CpuState& state() const;
 
+    // Replaces the device models port I/O goes to (nullptr: every access exits to the host).
+    void set_port_handler(PortHandler* ports) noexcept;
+
     // Runs until an exit condition holds. Never throws.
     Exit run(const RunLimits& limits) noexcept;
+
+    // The same run on a state in KVM's layout (vcpu.hpp): loads `state` (keeping what KVM's
+    // structs do not carry: TSC, MSRs other than APIC_BASE, x87 control), delivers its pending
+    // events, runs, and writes the state back. Never throws, never allocates.
+    Exit run(VcpuState& state, const RunLimits& limits) noexcept;
+
+    // Delivers an event now, before the next instruction, ignoring
+    // RunLimits::exceptions_to_host. Returns nullopt when delivered, or the exit that stopped
+    // it (TripleFault; Mmio or Unsupported when the IVT, IDT or stack is not in RAM).
+    std::optional<Exit> deliver_event(const InjectedEvent& event) noexcept;
 
     // Completes a pending IN that exited to the host: the value is delivered when run()
     // resumes the instruction. (A pending OUT needs no call: the next run() treats it as done.)
     void complete_io(uint32_t data) noexcept;
     // Completes a pending MMIO read the same way (little-endian, Exit::mmio_size bytes).
     void complete_mmio(uint64_t data) noexcept;
+    // True between an Io or Mmio exit and the run() that resumes its instruction. Events are
+    // not injected then (run(VcpuState&) keeps them pending): the instruction finishes first.
+    bool completion_pending() const noexcept;
 
     // The model CPUID reports (default: CpuModel{}).
     void set_cpu_model(const CpuModel& model) noexcept;

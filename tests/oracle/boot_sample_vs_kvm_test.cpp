@@ -25,8 +25,10 @@ std::vector<uint8_t> read_sample(const char* name) {
 class RecordingPorts final : public PortHandler {
   public:
     Result access(PortAccess& a) override {
-        if (a.is_in) a.data = a.size == 4 ? ~0u : (1u << (a.size * 8)) - 1;
-        else writes.push_back(a);
+        if (a.is_in)
+            a.data = a.size == 4 ? ~0u : (1u << (a.size * 8)) - 1;
+        else
+            writes.push_back(a);
         return Result::Handled;
     }
     std::vector<PortAccess> writes;
@@ -80,7 +82,8 @@ TEST_P(BootSampleVsKvm, PeEntryMatchesKvmAfterEveryInstruction) {
     EXPECT_EQ(emu.state().activity, ActivityState::Active);
     EXPECT_GT(steps, 25) << "the sample ends with HLT after ~32 instructions";
     std::vector<uint8_t> our_out_bytes;
-    for (const auto& w : ports.writes) our_out_bytes.push_back(static_cast<uint8_t>(w.data));
+    for (const auto& w : ports.writes)
+        our_out_bytes.push_back(static_cast<uint8_t>(w.data));
     EXPECT_EQ(our_out_bytes, kvm_out_bytes); // "OK\n" on port E9, then 0x10 to port F4
 }
 

@@ -10,7 +10,8 @@ constexpr const char* kGpr[] = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi",
 constexpr const char* kSeg[] = {"es", "cs", "ss", "ds", "fs", "gs"};
 
 void field(std::vector<std::string>& out, const std::string& name, uint64_t ours, uint64_t oracle) {
-    if (ours != oracle) out.push_back(fmt::format("{} ours={:#x} oracle={:#x}", name, ours, oracle));
+    if (ours != oracle)
+        out.push_back(fmt::format("{} ours={:#x} oracle={:#x}", name, ours, oracle));
 }
 
 void segment(std::vector<std::string>& out, const std::string& name, const SegmentCache& a,
@@ -26,12 +27,15 @@ void segment(std::vector<std::string>& out, const std::string& name, const Segme
 
 } // namespace
 
-std::vector<std::string> diff_states(const CpuState& a, const CpuState& b, const CompareOptions& o) {
+std::vector<std::string> diff_states(const CpuState& a, const CpuState& b,
+                                     const CompareOptions& o) {
     std::vector<std::string> out;
-    for (int i = 0; i < 8; ++i) field(out, kGpr[i], a.gpr[i], b.gpr[i]);
+    for (int i = 0; i < 8; ++i)
+        field(out, kGpr[i], a.gpr[i], b.gpr[i]);
     field(out, "eip", a.eip, b.eip);
     field(out, "eflags", a.eflags & ~o.eflags_ignore, b.eflags & ~o.eflags_ignore);
-    for (int i = 0; i < kNumSegs; ++i) segment(out, kSeg[i], a.seg[i], b.seg[i]);
+    for (int i = 0; i < kNumSegs; ++i)
+        segment(out, kSeg[i], a.seg[i], b.seg[i]);
     segment(out, "tr", a.tr, b.tr);
     segment(out, "ldtr", a.ldtr, b.ldtr);
     field(out, "gdtr.base", a.gdtr.base, b.gdtr.base);

@@ -3,66 +3,13 @@
 //  - the KVM rows, taken together, decide exactly what a second reading of KVM's
 //    __vmx_guest_state_valid() decides, and the first failing row belongs to the KVM function
 //    where that reading stops.
-#include "states.hpp"
+#include "state_generator.hpp"
 
 #include <cstddef>
 #include <map>
-#include <random>
 
 namespace transit86::vmx::test {
 namespace {
-
-constexpr std::size_t kStates = 200'000;
-constexpr uint64_t kSeed = 0x7261'6e73'6974'3836; // "transit86"
-
-// Access-rights values boot code actually leaves in caches, plus odd ones.
-constexpr uint32_t kRights[] = {0x93,    0x9B,    0xF3,    0x82,   0x8B,   0x83,   0x89, 0xC093,
-                                0xC09B,  0xC09F,  0x4093,  0x8093, 0x97,   0xB3,   0xD3, 0x13,
-                                0x10000, 0x10093, 0x92,    0x9A,   0x2093, 0x1093, 0xFB, 0x9F,
-                                0x91,    0x193,   0x20093, 0xC0FF, 0xBF};
-
-class StateGenerator {
-  public:
-    explicit StateGenerator(uint64_t seed) : rng_(seed) {}
-
-    // A valid real-mode or protected-mode state with a few random edits, so that both valid
-    // and invalid states are common and every row gets its turn.
-    CpuState next() {
-        CpuState s = coin() ? real_mode() : flat_protected();
-        const int edits = static_cast<int>(below(4));
-        for (int i = 0; i < edits; ++i)
-            edit(s);
-        return s;
-    }
-
-  private:
-    uint64_t below(uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng_); }
-    bool coin() { return below(2) == 0; }
-
-    SegmentCache& any_register(CpuState& s) {
-        const uint64_t which = below(8);
-        if (which == 6) return s.tr;
-        if (which == 7) return s.ldtr;
-        return s.seg[which];
-    }
-
-    void edit(CpuState& s) {
-        SegmentCache& g = any_register(s);
-        switch (below(9)) {
-        case 0: g.selector = static_cast<uint16_t>(below(0x10000)); break;
-        case 1: g.selector ^= static_cast<uint16_t>(below(8)); break; // RPL and TI bits
-        case 2: g.access_rights = kRights[below(std::size(kRights))]; break;
-        case 3: g.access_rights ^= 1u << below(17); break;
-        case 4: g.base = coin() ? uint64_t{g.selector} << 4 : below(0x1'0000'0000); break;
-        case 5: g.limit = coin() ? 0xFFFF : static_cast<uint32_t>(below(0x1'0000'0000)); break;
-        case 6: s.cr0 ^= cr0::PE; break;
-        case 7: s.eflags ^= flags::VM; break;
-        case 8: g = real_segment(g.selector, g.access_rights); break;
-        }
-    }
-
-    std::mt19937_64 rng_;
-};
 
 TEST(Agreement, FastPathAgreesWithReportInEveryProfile) {
     StateGenerator gen(kSeed);
@@ -87,11 +34,12 @@ TEST(Agreement, FastPathAgreesWithReportInEveryProfile) {
             valid_count[p] += report.empty() ? 1 : 0;
         }
     }
-    // A test that cannot fail proves nothing: the sample must hold both outcomes under kvm.
-    EXPECT_GT(valid_count[Profile::Kvm], kStates / 10);
-    EXPECT_LT(valid_count[Profile::Kvm], kStates - kStates / 10);
-    EXPECT_EQ(valid_count[Profile::Sdm], 0u);
-    EXPECT_EQ(valid_count[Profile::Unrestricted], kStates);
+    // A test that cannot fail proves nothing: the sample must hold both outcomes in every
+    // profile.
+    for (Profile p : {Profile::Kvm, Profile::Sdm, Profile::Unrestricted}) {
+        EXPECT_GT(valid_count[p], kStates / 50) << to_string(p);
+        EXPECT_LT(valid_count[p], kStates - kStates / 50) << to_string(p);
+    }
 }
 
 // --- A second reading of KVM, shaped like arch/x86/kvm/vmx/vmx.c: kvm_segment fields taken
@@ -248,7 +196,7 @@ TEST(Agreement, SampleReachesEveryKvmRow) {
         const CpuState s = gen.next();
         for (std::size_t r = 0; r < rows.size(); ++r) {
             if (!in_scope(rows[r].scope, s)) continue;
-            (rows[r].passes(s) ? passed : failed)[r] = 1;
+            (rows[r].passes(s, VmxContext{}) ? passed : failed)[r] = 1;
         }
     }
     for (std::size_t r = 0; r < rows.size(); ++r) {

@@ -90,31 +90,49 @@ TEST(Profiles, NamesRoundTrip) {
     EXPECT_EQ(to_string(Scope::Always), "always");
     EXPECT_EQ(to_string(Scope::RealOrV86), "real-or-v86");
     EXPECT_EQ(to_string(Scope::Protected), "protected");
+    EXPECT_EQ(to_string(Scope::V86), "v86");
+    EXPECT_EQ(to_string(Scope::NotV86), "not-v86");
 }
 
-// KVM __vmx_guest_state_valid is only called without unrestricted guest; with it,
-// vmx_guest_state_valid() is true for any state. The profile has no rows.
-TEST(Profiles, UnrestrictedAcceptsEveryState) {
-    EXPECT_TRUE(checks(Profile::Unrestricted).empty());
-    CpuState garbage = intel_reset();
-    garbage.cr0 |= cr0::PE;
-    garbage.tr.access_rights = kUnusable;
-    garbage[Seg::SS].selector = 0x1235;
-    EXPECT_FALSE(is_valid(garbage, Profile::Kvm));
-    EXPECT_TRUE(valid(garbage, Profile::Unrestricted));
+// Profile::Unrestricted is the sdm table judged with the "unrestricted guest" control forced
+// on, whatever the context says. (KVM's own check with that control accepts every state, so it
+// needs no profile of its own.)
+TEST(Profiles, UnrestrictedIsSdmWithTheControlSet) {
+    EXPECT_EQ(checks(Profile::Unrestricted).data(), checks(Profile::Sdm).data());
+    EXPECT_EQ(checks(Profile::Unrestricted).size(), checks(Profile::Sdm).size());
+    EXPECT_TRUE(effective_context(Profile::Unrestricted, {}).unrestricted_guest);
+    EXPECT_FALSE(effective_context(Profile::Sdm, {}).unrestricted_guest);
+    EXPECT_TRUE(effective_context(Profile::Sdm, with_unrestricted_guest()).unrestricted_guest);
+    for (const CpuState& s : {real_mode(), flat_protected(), paged_protected(), intel_reset(),
+                              kvm_reset(), v86_task()}) {
+        EXPECT_EQ(is_valid(s, Profile::Unrestricted),
+                  is_valid(s, Profile::Sdm, with_unrestricted_guest()));
+        EXPECT_EQ(failing_ids(s, Profile::Unrestricted),
+                  failing_ids(s, Profile::Sdm, with_unrestricted_guest()));
+    }
+    // Real mode and unpaged protected mode run as they are...
     EXPECT_TRUE(valid(real_mode(), Profile::Unrestricted));
+    EXPECT_TRUE(valid(flat_protected(), Profile::Unrestricted));
+    // ...which the processor refuses without the control (CR0.PE and CR0.PG in FIXED0).
+    EXPECT_TRUE(fails_only(real_mode(), "sdm.cr0.fixed0", Profile::Sdm));
+    EXPECT_TRUE(fails_only(flat_protected(), "sdm.cr0.fixed0", Profile::Sdm));
+    EXPECT_TRUE(valid(paged_protected(), Profile::Sdm));
     EXPECT_EQ(find_check(Profile::Unrestricted, "cs.type"), nullptr);
+    EXPECT_NE(find_check(Profile::Unrestricted, "sdm.cs.type"), nullptr);
 }
 
-// The SDM profile is not implemented: it must say so rather than call anything valid.
-TEST(Profiles, SdmReportsNotImplemented) {
-    ASSERT_EQ(checks(Profile::Sdm).size(), 1u);
-    EXPECT_EQ(checks(Profile::Sdm)[0].id, "sdm.not-implemented");
-    EXPECT_EQ(checks(Profile::Sdm)[0].scope, Scope::Always);
-    for (const CpuState& s : {flat_protected(), real_mode(), intel_reset()}) {
-        EXPECT_TRUE(fails_only(s, "sdm.not-implemented", Profile::Sdm));
-        EXPECT_NE(message_of(s, "sdm.not-implemented", Profile::Sdm).find("not implemented"),
-                  std::string::npos);
+// The overloads without a context use VmxContext{}; kvm ignores the context altogether.
+TEST(Profiles, DefaultContextAndKvmIgnoresContext) {
+    VmxContext odd = with_unrestricted_guest();
+    odd.entry_interruption_info = injection::make(injection::Type::Nmi, 7);
+    odd.cr0_fixed0 = 0xFFFFFFFF;
+    for (const CpuState& s : {real_mode(), flat_protected(), intel_reset(), v86_task()}) {
+        for (Profile p : {Profile::Kvm, Profile::Sdm, Profile::Unrestricted}) {
+            EXPECT_EQ(is_valid(s, p), is_valid(s, p, VmxContext{}));
+            EXPECT_EQ(first_failure(s, p), first_failure(s, p, VmxContext{}));
+            EXPECT_EQ(failing_ids(s, p), failing_ids(s, p, VmxContext{}));
+        }
+        EXPECT_EQ(failing_ids(s, Profile::Kvm), failing_ids(s, Profile::Kvm, odd));
     }
 }
 
@@ -130,6 +148,21 @@ TEST(Scopes, FollowKvmsBranchTest) {
     EXPECT_TRUE(in_scope(Scope::Protected, s));
     EXPECT_FALSE(in_scope(Scope::RealOrV86, s));
     EXPECT_TRUE(in_scope(Scope::Always, s));
+}
+
+// The SDM's scopes read RFLAGS.VM alone: "the guest will be virtual-8086".
+TEST(Scopes, SdmScopesFollowRflagsVm) {
+    CpuState s = real_mode();
+    EXPECT_TRUE(in_scope(Scope::NotV86, s));
+    EXPECT_FALSE(in_scope(Scope::V86, s));
+    s.eflags |= flags::VM; // VM without PE (itself invalid: sdm.rflags.vm)
+    EXPECT_TRUE(in_scope(Scope::V86, s));
+    s = v86_task();
+    EXPECT_TRUE(in_scope(Scope::V86, s));
+    EXPECT_TRUE(in_scope(Scope::RealOrV86, s));
+    s = paged_protected();
+    EXPECT_TRUE(in_scope(Scope::NotV86, s));
+    EXPECT_TRUE(in_scope(Scope::Protected, s));
 }
 
 } // namespace

@@ -89,6 +89,35 @@ inline CpuState kvm_reset() {
     return s;
 }
 
+// flat_protected() with paging on (CR0.PG, CR3 = 0x1000): what VT-x without unrestricted guest
+// accepts as is (the VMM adds NE and CR4.VMXE, VmxContext's default). Valid under every profile.
+inline CpuState paged_protected() {
+    CpuState s = flat_protected();
+    s.cr0 |= cr0::PG;
+    s.cr3 = 0x1000;
+    return s;
+}
+
+// A virtual-8086 task under paged_protected(): RFLAGS.VM = 1 and every segment as a vm86 load
+// leaves it (base = selector << 4, limit 0xFFFF, access rights 0xF3).
+inline CpuState v86_task() {
+    CpuState s = paged_protected();
+    s.eflags |= flags::VM;
+    s.eip = 0x0100;
+    s[Seg::CS] = real_segment(0x1000, 0xF3);
+    s[Seg::SS] = real_segment(0x2003, 0xF3);
+    s[Seg::DS] = real_segment(0x2001, 0xF3);
+    s[Seg::ES] = real_segment(0xB800, 0xF3);
+    s[Seg::FS] = real_segment(0x0000, 0xF3);
+    s[Seg::GS] = real_segment(0xFFFF, 0xF3);
+    return s;
+}
+
+inline VmxContext with_unrestricted_guest(VmxContext ctx = {}) {
+    ctx.unrestricted_guest = true;
+    return ctx;
+}
+
 struct SegName {
     Seg seg;
     std::string_view name; // as in check ids
@@ -120,16 +149,17 @@ inline std::string id(std::string_view a, std::string_view b, std::string_view c
 }
 
 // The ids of the failing rows, in report order.
-inline std::vector<std::string> failing_ids(const CpuState& s, Profile p = Profile::Kvm) {
+inline std::vector<std::string> failing_ids(const CpuState& s, Profile p = Profile::Kvm,
+                                            const VmxContext& ctx = {}) {
     std::vector<std::string> ids;
-    for (const Violation& v : evaluate(s, p))
+    for (const Violation& v : evaluate(s, p, ctx))
         ids.emplace_back(v.check->id);
     return ids;
 }
 
-inline std::string report(const CpuState& s, Profile p) {
+inline std::string report(const CpuState& s, Profile p, const VmxContext& ctx = {}) {
     std::string out;
-    for (const Violation& v : evaluate(s, p)) {
+    for (const Violation& v : evaluate(s, p, ctx)) {
         out += "\n  ";
         out += v.check->id;
         out += ": ";
@@ -139,31 +169,32 @@ inline std::string report(const CpuState& s, Profile p) {
 }
 
 // Valid on both paths.
-inline ::testing::AssertionResult valid(const CpuState& s, Profile p = Profile::Kvm) {
-    if (is_valid(s, p) && evaluate(s, p).empty() && first_failure(s, p) == nullptr)
+inline ::testing::AssertionResult valid(const CpuState& s, Profile p = Profile::Kvm,
+                                        const VmxContext& ctx = {}) {
+    if (is_valid(s, p, ctx) && evaluate(s, p, ctx).empty() && first_failure(s, p, ctx) == nullptr)
         return ::testing::AssertionSuccess();
     return ::testing::AssertionFailure()
-           << "expected valid under " << to_string(p) << "; is_valid=" << is_valid(s, p)
-           << ", report:" << report(s, p);
+           << "expected valid under " << to_string(p) << "; is_valid=" << is_valid(s, p, ctx)
+           << ", report:" << report(s, p, ctx);
 }
 
 // Invalid on both paths, and the one failing row is `expected`.
 inline ::testing::AssertionResult fails_only(const CpuState& s, std::string_view expected,
-                                             Profile p = Profile::Kvm) {
-    const std::vector<Violation> violations = evaluate(s, p);
-    const Check* first = first_failure(s, p);
-    if (!is_valid(s, p) && violations.size() == 1 && violations[0].check->id == expected &&
+                                             Profile p = Profile::Kvm, const VmxContext& ctx = {}) {
+    const std::vector<Violation> violations = evaluate(s, p, ctx);
+    const Check* first = first_failure(s, p, ctx);
+    if (!is_valid(s, p, ctx) && violations.size() == 1 && violations[0].check->id == expected &&
         first == violations[0].check && !violations[0].message.empty())
         return ::testing::AssertionSuccess();
     return ::testing::AssertionFailure()
            << "expected only " << expected << " to fail under " << to_string(p)
-           << "; is_valid=" << is_valid(s, p) << ", report:" << report(s, p);
+           << "; is_valid=" << is_valid(s, p, ctx) << ", report:" << report(s, p, ctx);
 }
 
 // The message of the one row with this id in the report ("" when it did not fail).
 inline std::string message_of(const CpuState& s, std::string_view check_id,
-                              Profile p = Profile::Kvm) {
-    for (const Violation& v : evaluate(s, p))
+                              Profile p = Profile::Kvm, const VmxContext& ctx = {}) {
+    for (const Violation& v : evaluate(s, p, ctx))
         if (v.check->id == check_id) return v.message;
     return {};
 }

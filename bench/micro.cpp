@@ -1,0 +1,89 @@
+// Google Benchmark micro-benchmarks: decode, the VM-entry check fast path, single step, and
+// the instruction rate of the guest workloads on transit86 alone. The cross-engine compare
+// program is bench/compare.cpp.
+#include <benchmark/benchmark.h>
+#include <vector>
+
+#include "bench/workloads.hpp"
+#include "decoder/decoder.hpp"
+#include "transit86/emulator.hpp"
+#include "transit86/vmx_checks.hpp"
+
+using namespace transit86;
+
+namespace {
+
+constexpr size_t kRam = 8u << 20;
+
+struct Machine {
+    std::vector<uint8_t> ram = std::vector<uint8_t>(kRam);
+    RamSlot slot{.guest_phys = 0, .size = kRam, .host = ram.data()};
+    Emulator emu{{&slot, 1}};
+    explicit Machine(const bench::Workload& w) {
+        std::copy(w.code.begin(), w.code.end(), ram.begin() + w.load_address);
+        if (w.start.protected_mode()) {
+            std::vector<uint8_t> gdt;
+            uint32_t gdt_address;
+            bench::flat_protected_state(gdt, gdt_address);
+            std::copy(gdt.begin(), gdt.end(), ram.begin() + gdt_address);
+        }
+    }
+};
+
+void BM_Decode(benchmark::State& state) {
+    const uint8_t add[] = {0x66, 0x01, 0xD8}; // add eax, ebx (16-bit code)
+    decoder::Insn insn;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(decoder::decode(add, sizeof add, {}, insn));
+        benchmark::DoNotOptimize(insn);
+    }
+}
+BENCHMARK(BM_Decode);
+
+void BM_CheckFastPath(benchmark::State& state) {
+    std::vector<uint8_t> gdt;
+    uint32_t gdt_address;
+    const CpuState s = bench::flat_protected_state(gdt, gdt_address);
+    for (auto _ : state)
+        benchmark::DoNotOptimize(vmx::is_valid(s, vmx::Profile::Kvm));
+}
+BENCHMARK(BM_CheckFastPath);
+
+void BM_SingleStep(benchmark::State& state) {
+    const bench::Workload w = bench::register_loop(false, 1u << 30);
+    Machine m(w);
+    m.emu.state() = w.start;
+    const RunLimits one{.budget = 0, .stop_when_valid = std::nullopt, .single_step = true};
+    for (auto _ : state)
+        benchmark::DoNotOptimize(m.emu.run(one));
+}
+BENCHMARK(BM_SingleStep);
+
+void run_workload(benchmark::State& state, const bench::Workload& w) {
+    Machine m(w);
+    const RunLimits limits{.budget = 0, .stop_when_valid = std::nullopt};
+    uint64_t retired = 0;
+    for (auto _ : state) {
+        m.emu.state() = w.start;
+        retired += m.emu.run(limits).instructions;
+    }
+    state.counters["guest_ips"] =
+        benchmark::Counter(static_cast<double>(retired), benchmark::Counter::kIsRate);
+}
+
+void BM_RegisterLoopReal(benchmark::State& state) {
+    run_workload(state, bench::register_loop(false, 1000000));
+}
+void BM_RegisterLoop32(benchmark::State& state) {
+    run_workload(state, bench::register_loop(true, 1000000));
+}
+void BM_SegmentedCopy(benchmark::State& state) {
+    run_workload(state, bench::segmented_copy_loop(1000000));
+}
+BENCHMARK(BM_RegisterLoopReal)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RegisterLoop32)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SegmentedCopy)->Unit(benchmark::kMillisecond);
+
+} // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,32 @@
+// Guest workloads shared by the micro-benchmarks and the compare program (docs/performance.md).
+// Each is machine code with its Intel syntax beside it, a load address and a starting state.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "transit86/cpu_state.hpp"
+
+namespace transit86::bench {
+
+struct Workload {
+    std::string name;
+    std::vector<uint8_t> code;
+    uint32_t load_address = 0x1000;
+    CpuState start{};
+    uint64_t instructions = 0; // guest instructions one run retires (for rates)
+};
+
+// (a) add/dec/jnz register loop, `iterations` times, in real mode or 32-bit protected mode.
+Workload register_loop(bool protected32, uint32_t iterations);
+// (b) segmented byte copy: mov al,[si]; mov es:[di],al; inc si; inc di; dec ecx; jnz.
+Workload segmented_copy_loop(uint32_t iterations);
+// (c) rep movsd of `bytes` in unreal mode, from 2 MiB to 4 MiB.
+Workload unreal_rep_movsd(uint32_t bytes);
+
+// A flat 32-bit protected-mode state (CS 0x08, data 0x10, TR 0x18) with its GDT at 0x500;
+// the GDT bytes are returned for loading into guest memory.
+CpuState flat_protected_state(std::vector<uint8_t>& gdt_bytes, uint32_t& gdt_address);
+
+} // namespace transit86::bench

@@ -1,0 +1,187 @@
+/*
+ * The C ABI (include/transit86/transit86.h) from C11: the bundled boot sample run to a state
+ * KVM accepts and on to its end, an Io exit handled by the host (an IN completed with
+ * transit86_complete_io), an MMIO read completed with transit86_complete_mmio, and the
+ * registers checked in the KVM layout. No test framework: each CHECK prints what failed, and
+ * the exit status says whether everything passed.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "transit86/transit86.h"
+
+static int failures = 0;
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
+            ++failures;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+#define RAM_SIZE (1u << 20)
+#define SAMPLE_LOAD 0x7C00u
+
+/* The debug console (0xE9) goes to a buffer; isa-debug-exit (0xF4) exits to the host. */
+struct devices {
+    char console[64];
+    size_t console_len;
+};
+
+static int port_access(void* opaque, struct transit86_port_access* access) {
+    struct devices* dev = opaque;
+    if (access->port == 0xF4) return TRANSIT86_PORT_EXIT;
+    if (access->direction == TRANSIT86_IO_IN) {
+        access->data = 0xFFFFFFFFu;
+    } else if (access->port == 0xE9 && dev->console_len < sizeof(dev->console)) {
+        dev->console[dev->console_len++] = (char)access->data;
+    }
+    return TRANSIT86_PORT_HANDLED;
+}
+
+static size_t load_sample(const char* path, uint8_t* ram) {
+    FILE* f = fopen(path, "rb");
+    if (f == NULL) return 0;
+    const size_t n = fread(ram + SAMPLE_LOAD, 1, 512, f);
+    fclose(f);
+    return n;
+}
+
+/* A reset state entered at 0000:ip like a boot sector. Under the Intel preset CS caches a data
+ * segment and TR is not a TSS: the window stays open until the far jump and LTR. */
+static struct transit86_vcpu_state boot_state(uint32_t preset, uint16_t ip) {
+    struct transit86_vcpu_state s;
+    CHECK(transit86_reset_state(preset, &s) == TRANSIT86_OK);
+    s.sregs.cs.selector = 0;
+    s.sregs.cs.base = 0;
+    s.regs.rip = ip;
+    return s;
+}
+
+static void test_boot_sample(const char* path) {
+    uint8_t* ram = calloc(RAM_SIZE, 1);
+    CHECK(ram != NULL && load_sample(path, ram) == 512);
+    const struct transit86_ram_slot slot = {.guest_phys = 0, .size = RAM_SIZE, .host = ram};
+    struct devices dev = {.console_len = 0};
+    struct transit86_vcpu* vcpu = NULL;
+    CHECK(transit86_create(&slot, 1, port_access, &dev, &vcpu) == TRANSIT86_OK);
+    struct transit86_vcpu_state state = boot_state(TRANSIT86_RESET_INTEL, SAMPLE_LOAD);
+    CHECK(transit86_set_state(vcpu, &state) == TRANSIT86_OK);
+    CHECK(transit86_is_valid(&state, TRANSIT86_PROFILE_KVM) == 1); /* vm86-like real mode */
+
+    /* Step while KVM could run it; CR0.PE = 1 opens the invalid window. */
+    struct transit86_limits step = TRANSIT86_LIMITS_DEFAULT;
+    step.stop_when_valid = TRANSIT86_PROFILE_NONE;
+    step.single_step = 1;
+    struct transit86_exit exit;
+    for (int i = 0; i < 32 && transit86_is_valid(&state, TRANSIT86_PROFILE_KVM) == 1; ++i) {
+        CHECK(transit86_run(vcpu, &step, &exit) == TRANSIT86_OK);
+        CHECK(exit.reason == TRANSIT86_EXIT_STEP);
+        CHECK(transit86_get_state(vcpu, &state) == TRANSIT86_OK);
+    }
+    CHECK((state.sregs.cr0 & 1) == 1);
+
+    /* Run through the window to the first state KVM accepts again. */
+    struct transit86_limits limits = TRANSIT86_LIMITS_DEFAULT;
+    CHECK(transit86_run(vcpu, &limits, &exit) == TRANSIT86_OK);
+    CHECK(exit.reason == TRANSIT86_EXIT_VALID);
+    CHECK(exit.instructions >= 10);
+    CHECK(transit86_get_state(vcpu, &state) == TRANSIT86_OK);
+    CHECK(state.sregs.cs.selector == 0x08 && state.sregs.cs.db == 1 && state.sregs.cs.type == 11);
+    CHECK(state.sregs.ds.selector == 0x10 && state.sregs.ss.selector == 0x10);
+    CHECK(state.sregs.tr.selector == 0x18 && state.sregs.tr.type == 11);
+    CHECK(state.regs.rsp == 0x9000);
+    CHECK(transit86_is_valid(&state, TRANSIT86_PROFILE_KVM) == 1);
+
+    /* On to the isa-debug-exit OUT, which the callback hands to the host. */
+    limits.stop_when_valid = TRANSIT86_PROFILE_NONE;
+    CHECK(transit86_run(vcpu, &limits, &exit) == TRANSIT86_OK);
+    CHECK(exit.reason == TRANSIT86_EXIT_IO);
+    CHECK(exit.io.port == 0xF4 && exit.io.direction == TRANSIT86_IO_OUT);
+    CHECK(exit.io.size == 1 && exit.io.count == 1 && exit.io.data == 0x10);
+    CHECK(dev.console_len == 3 && memcmp(dev.console, "OK\n", 3) == 0);
+    CHECK(transit86_complete_io(vcpu, 0) == TRANSIT86_OK); /* harmless for an OUT */
+    CHECK(transit86_run(vcpu, &limits, &exit) == TRANSIT86_OK);
+    CHECK(exit.reason == TRANSIT86_EXIT_HALT);
+    CHECK(transit86_get_state(vcpu, &state) == TRANSIT86_OK);
+    CHECK((state.regs.rax & 0xFFFF) == 0x10 && state.regs.rcx == 0);
+    CHECK(transit86_complete_io(vcpu, 0) == TRANSIT86_ERROR_NOTHING_PENDING);
+
+    transit86_destroy(vcpu);
+    free(ram);
+}
+
+/* in al, 0x40 ; mov bx, [0x10] (DS base 0x10000, outside RAM) ; hlt — without a port callback. */
+static void test_io_and_mmio_exits(void) {
+    static uint8_t ram[0x10000];
+    static const uint8_t code[] = {0xE4, 0x40, 0x8B, 0x1E, 0x10, 0x00, 0xF4};
+    memcpy(ram + 0x1000, code, sizeof(code));
+    const struct transit86_ram_slot slot = {.guest_phys = 0, .size = sizeof(ram), .host = ram};
+    struct transit86_vcpu* vcpu = NULL;
+    CHECK(transit86_create(&slot, 1, NULL, NULL, &vcpu) == TRANSIT86_OK);
+    struct transit86_vcpu_state state = boot_state(TRANSIT86_RESET_KVM, 0x1000);
+    state.sregs.ds.selector = 0x1000;
+    state.sregs.ds.base = 0x10000;
+    CHECK(transit86_set_state(vcpu, &state) == TRANSIT86_OK);
+
+    struct transit86_limits limits = TRANSIT86_LIMITS_DEFAULT;
+    limits.stop_when_valid = TRANSIT86_PROFILE_NONE;
+    struct transit86_exit exit;
+    CHECK(transit86_run(vcpu, &limits, &exit) == TRANSIT86_OK);
+    CHECK(exit.reason == TRANSIT86_EXIT_IO);
+    CHECK(exit.io.port == 0x40 && exit.io.direction == TRANSIT86_IO_IN && exit.io.size == 1);
+    CHECK(transit86_get_state(vcpu, &state) == TRANSIT86_OK);
+    CHECK(state.regs.rip == 0x1000); /* not retired until completed */
+    CHECK(transit86_complete_io(vcpu, 0x5A) == TRANSIT86_OK);
+
+    CHECK(transit86_run(vcpu, &limits, &exit) == TRANSIT86_OK);
+    CHECK(exit.reason == TRANSIT86_EXIT_MMIO);
+    CHECK(exit.mmio.address == 0x10010 && exit.mmio.size == 2 && exit.mmio.is_write == 0);
+    CHECK(transit86_complete_mmio(vcpu, 0xBEEF) == TRANSIT86_OK);
+
+    CHECK(transit86_run(vcpu, &limits, &exit) == TRANSIT86_OK);
+    CHECK(exit.reason == TRANSIT86_EXIT_HALT);
+    CHECK(strcmp(transit86_exit_reason_name(exit.reason), "halt") == 0);
+    CHECK(transit86_get_state(vcpu, &state) == TRANSIT86_OK);
+    CHECK((state.regs.rax & 0xFF) == 0x5A);
+    CHECK(state.regs.rbx == 0xBEEF);
+    CHECK(state.regs.rip == 0x1007);
+    transit86_destroy(vcpu);
+}
+
+static void test_arguments(void) {
+    struct transit86_vcpu* vcpu = NULL;
+    const struct transit86_ram_slot bad = {.guest_phys = 0, .size = 0x1000, .host = NULL};
+    CHECK(transit86_create(&bad, 1, NULL, NULL, &vcpu) == TRANSIT86_ERROR_INVALID_ARGUMENT);
+    CHECK(vcpu == NULL);
+    CHECK(transit86_create(NULL, 0, NULL, NULL, &vcpu) == TRANSIT86_OK); /* all MMIO */
+    struct transit86_limits limits = TRANSIT86_LIMITS_DEFAULT;
+    limits.stop_when_valid = 42;
+    struct transit86_exit exit;
+    CHECK(transit86_run(vcpu, &limits, &exit) == TRANSIT86_ERROR_INVALID_ARGUMENT);
+    CHECK(transit86_run(vcpu, NULL, &exit) == TRANSIT86_ERROR_INVALID_ARGUMENT);
+    CHECK(transit86_reset_state(7, NULL) == TRANSIT86_ERROR_INVALID_ARGUMENT);
+    CHECK(strcmp(transit86_status_name(TRANSIT86_ERROR_NOTHING_PENDING), "nothing pending") == 0);
+    CHECK(transit86_abi_version() == TRANSIT86_ABI_VERSION);
+    transit86_destroy(vcpu);
+    transit86_destroy(NULL);
+}
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s pe_entry.bin\n", argv[0]);
+        return 2;
+    }
+    test_boot_sample(argv[1]);
+    test_io_and_mmio_exits();
+    test_arguments();
+    if (failures != 0) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("capi_test: all checks passed\n");
+    return 0;
+}

@@ -1,0 +1,534 @@
+// UnicornRunner: see unicorn_runner.hpp for the Unicorn 2.0.1 behaviour this code is shaped around.
+#include "oracle/unicorn_runner.hpp"
+
+#include "decoder/decoder.hpp"
+
+#include <unicorn/unicorn.h>
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+namespace transit86::oracle {
+
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+
+constexpr std::array<int, 8> kGprIds = {UC_X86_REG_EAX, UC_X86_REG_ECX, UC_X86_REG_EDX,
+                                        UC_X86_REG_EBX, UC_X86_REG_ESP, UC_X86_REG_EBP,
+                                        UC_X86_REG_ESI, UC_X86_REG_EDI}; // ModRM order
+constexpr std::array<int, kNumSegs> kSegIds = {UC_X86_REG_ES, UC_X86_REG_CS, UC_X86_REG_SS,
+                                               UC_X86_REG_DS, UC_X86_REG_FS, UC_X86_REG_GS};
+
+// Register values go through 64-bit buffers: Unicorn 2.0.1 reads and writes the width it
+// chooses for each register and mode, and a zeroed uint64_t takes any of them (little endian).
+uint64_t read_reg(uc_engine* uc, int id) {
+    uint64_t value = 0;
+    uc_reg_read(uc, id, &value);
+    return value;
+}
+
+uc_err write_reg(uc_engine* uc, int id, uint64_t value) {
+    return uc_reg_write(uc, id, &value);
+}
+
+bool is_string_op(decoder::Op op) {
+    using decoder::Op;
+    switch (op) {
+    case Op::Movs:
+    case Op::Cmps:
+    case Op::Stos:
+    case Op::Lods:
+    case Op::Scas:
+    case Op::Ins:
+    case Op::Outs: return true;
+    default: return false;
+    }
+}
+
+// Control transfers, whose target may be the instruction itself ("jmp $").
+bool may_branch_to_itself(decoder::Op op) {
+    using decoder::Op;
+    switch (op) {
+    case Op::Jmp:
+    case Op::JmpFar:
+    case Op::Jcc:
+    case Op::Call:
+    case Op::CallFar:
+    case Op::Ret:
+    case Op::RetFar:
+    case Op::Loop:
+    case Op::Loope:
+    case Op::Loopne:
+    case Op::Jcxz:
+    case Op::Iret:
+    case Op::Int:
+    case Op::Int3:
+    case Op::Into: return true;
+    default: return false;
+    }
+}
+
+// Encodings Unicorn 2.0.1 cannot translate without aborting (unicorn_runner.hpp): FF /3 and
+// FF /5 with a register operand, LOCK CMP (38, 39) and LOCK CMPS (A6, A7).
+bool is_fatal_encoding(const uint8_t* b, size_t available) {
+    bool lock = false;
+    size_t i = 0;
+    for (; i < available && i < 15; ++i) {
+        const uint8_t p = b[i];
+        if (p == 0xF0)
+            lock = true;
+        else if (p != 0x66 && p != 0x67 && p != 0xF2 && p != 0xF3 && p != 0x26 && p != 0x2E &&
+                 p != 0x36 && p != 0x3E && p != 0x64 && p != 0x65)
+            break;
+    }
+    if (i >= available) return false;
+    const uint8_t op = b[i];
+    if (lock && (op == 0x38 || op == 0x39 || op == 0xA6 || op == 0xA7)) return true;
+    if (op != 0xFF || i + 1 >= available) return false;
+    const uint8_t modrm = b[i + 1];
+    const uint8_t reg = (modrm >> 3) & 7;
+    return (modrm >> 6) == 3 && (reg == 3 || reg == 5);
+}
+
+// Operations after which QEMU ends a translation block.
+bool ends_block(decoder::Op op) {
+    return may_branch_to_itself(op) || op == decoder::Op::Hlt || op == decoder::Op::Ud2;
+}
+
+// A descriptor from the GDT as the VMCS-format cache it loads (SDM Vol. 3A 3.4.5).
+SegmentCache cache_from_descriptor(uint64_t d, uint16_t selector) {
+    SegmentCache c;
+    c.selector = selector;
+    c.base = ((d >> 16) & 0xFFFFFF) | (((d >> 56) & 0xFF) << 24);
+    uint32_t limit = static_cast<uint32_t>((d & 0xFFFF) | (((d >> 48) & 0xF) << 16));
+    const auto access = static_cast<uint32_t>((d >> 40) & 0xFF);
+    const auto flags4 = static_cast<uint32_t>((d >> 52) & 0xF);
+    c.access_rights = access | (flags4 << 12);
+    if ((c.access_rights & ar::kG) != 0) limit = (limit << 12) | 0xFFF;
+    c.limit = limit;
+    return c;
+}
+
+} // namespace
+
+// The C callbacks Unicorn calls; user_data is the UnicornRunner.
+struct UnicornHooks {
+    static void on_interrupt(uc_engine* uc, uint32_t intno, void* user) {
+        auto* self = static_cast<UnicornRunner*>(user);
+        if (!self->record_.vector) self->record_.vector = static_cast<uint8_t>(intno);
+        uc_emu_stop(uc);
+    }
+    static bool on_invalid_memory(uc_engine*, uc_mem_type type, uint64_t address, int size, int64_t,
+                                  void* user) {
+        auto* self = static_cast<UnicornRunner*>(user);
+        UnicornMemoryFault fault;
+        fault.address = address;
+        fault.size = static_cast<uint32_t>(size);
+        fault.write = type == UC_MEM_WRITE_UNMAPPED || type == UC_MEM_WRITE_PROT;
+        fault.fetch = type == UC_MEM_FETCH_UNMAPPED || type == UC_MEM_FETCH_PROT;
+        if (!self->record_.memory_fault) self->record_.memory_fault = fault;
+        return false; // stop: uc_emu_start fails with UC_ERR_*_UNMAPPED
+    }
+    static uint32_t on_in(uc_engine*, uint32_t port, int size, void* user) {
+        auto* self = static_cast<UnicornRunner*>(user);
+        return self->port_in(static_cast<uint16_t>(port), static_cast<uint8_t>(size));
+    }
+    static void on_out(uc_engine*, uint32_t port, int size, uint32_t value, void* user) {
+        auto* self = static_cast<UnicornRunner*>(user);
+        PortAccess access;
+        access.port = static_cast<uint16_t>(port);
+        access.size = static_cast<uint8_t>(size);
+        access.in = false;
+        access.count = 1;
+        for (int b = 0; b < size; ++b)
+            access.data.push_back(static_cast<uint8_t>(value >> (8 * b)));
+        self->record_.io.push_back(std::move(access));
+    }
+};
+
+struct UnicornRunner::Engine {
+    uc_engine* uc = nullptr;
+    uc_context* reset = nullptr; // saved right after opening: clears QEMU's pending exception
+    bool protected_mode = false;
+
+    Engine() = default;
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+    ~Engine() {
+        if (reset != nullptr) uc_context_free(reset);
+        if (uc != nullptr) uc_close(uc);
+    }
+};
+
+const char* to_string(UnicornStepReason reason) {
+    switch (reason) {
+    case UnicornStepReason::Step: return "Step";
+    case UnicornStepReason::Io: return "Io";
+    case UnicornStepReason::Hlt: return "Hlt";
+    case UnicornStepReason::Exception: return "Exception";
+    case UnicornStepReason::InvalidMemory: return "InvalidMemory";
+    case UnicornStepReason::Error: return "Error";
+    case UnicornStepReason::Refused: return "Refused";
+    }
+    return "?";
+}
+
+UnicornRunner::UnicornRunner(const UnicornOptions& options) : options_(options) {
+    port_input_ = [](uint16_t, uint8_t) { return 0xFFFFFFFFu; };
+}
+
+UnicornRunner::~UnicornRunner() {
+    real_.reset();
+    protected_.reset();
+    if (ram_ != nullptr) ::munmap(ram_, ram_size_);
+}
+
+std::unique_ptr<UnicornRunner> UnicornRunner::create(const UnicornOptions& options,
+                                                     std::string* error) {
+    auto fail = [&](const std::string& why) {
+        if (error != nullptr) *error = why;
+        return std::unique_ptr<UnicornRunner>();
+    };
+    if (options.memory_size == 0 || options.memory_size % kPageSize != 0)
+        return fail("memory_size must be a non-zero multiple of 4 KiB");
+    std::unique_ptr<UnicornRunner> runner(new UnicornRunner(options));
+    void* ram = ::mmap(nullptr, options.memory_size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (ram == MAP_FAILED) return fail("mmap of guest RAM failed");
+    runner->ram_ = static_cast<uint8_t*>(ram);
+    runner->ram_size_ = options.memory_size;
+    return runner;
+}
+
+bool UnicornRunner::load(uint64_t gpa, std::span<const uint8_t> bytes) {
+    if (gpa > ram_size_ || bytes.size() > ram_size_ - gpa) return false;
+    if (bytes.empty()) return true;
+    std::memcpy(ram_ + gpa, bytes.data(), bytes.size());
+    code_changed(gpa, gpa + bytes.size());
+    return true;
+}
+
+bool UnicornRunner::read(uint64_t gpa, std::span<uint8_t> out) const {
+    if (gpa > ram_size_ || out.size() > ram_size_ - gpa) return false;
+    if (!out.empty()) std::memcpy(out.data(), ram_ + gpa, out.size());
+    return true;
+}
+
+void UnicornRunner::code_changed(uint64_t begin, uint64_t end) {
+    end = std::min(end, ram_size_);
+    if (begin >= end) return;
+    // UC_CTL_TB_REMOVE_CACHE costs about 40 us per 2 MiB; UC_CTL_TB_FLUSH (uc_ctl_flush_tlb)
+    // about 80 ms a call in 2.0.1.
+    for (Engine* e : {real_.get(), protected_.get()})
+        if (e != nullptr) uc_ctl_remove_cache(e->uc, begin, end);
+}
+
+uint32_t UnicornRunner::port_in(uint16_t port, uint8_t size) {
+    const uint32_t value = port_input_(port, size);
+    PortAccess access;
+    access.port = port;
+    access.size = size;
+    access.in = true;
+    access.count = 1;
+    for (uint8_t b = 0; b < size; ++b)
+        access.data.push_back(static_cast<uint8_t>(value >> (8 * b)));
+    record_.io.push_back(std::move(access));
+    return value;
+}
+
+UnicornRunner::Engine* UnicornRunner::engine_for(bool protected_mode, std::string& error) {
+    std::unique_ptr<Engine>& slot = protected_mode ? protected_ : real_;
+    if (slot != nullptr) return slot.get();
+    auto engine = std::make_unique<Engine>();
+    engine->protected_mode = protected_mode;
+    uc_err err = uc_open(UC_ARCH_X86, protected_mode ? UC_MODE_32 : UC_MODE_16, &engine->uc);
+    if (err != UC_ERR_OK) {
+        engine->uc = nullptr;
+        error = std::string("uc_open: ") + uc_strerror(err);
+        return nullptr;
+    }
+    uc_engine* uc = engine->uc;
+    err = uc_mem_map_ptr(uc, 0, ram_size_, UC_PROT_ALL, ram_);
+    uc_hook hook{};
+    if (err == UC_ERR_OK)
+        err = uc_hook_add(uc, &hook, UC_HOOK_INTR,
+                          reinterpret_cast<void*>(&UnicornHooks::on_interrupt), this, 1, 0);
+    if (err == UC_ERR_OK)
+        err = uc_hook_add(uc, &hook, UC_HOOK_MEM_INVALID,
+                          reinterpret_cast<void*>(&UnicornHooks::on_invalid_memory), this, 1, 0);
+    if (err == UC_ERR_OK)
+        err = uc_hook_add(uc, &hook, UC_HOOK_INSN, reinterpret_cast<void*>(&UnicornHooks::on_in),
+                          this, 1, 0, UC_X86_INS_IN);
+    if (err == UC_ERR_OK)
+        err = uc_hook_add(uc, &hook, UC_HOOK_INSN, reinterpret_cast<void*>(&UnicornHooks::on_out),
+                          this, 1, 0, UC_X86_INS_OUT);
+    if (err == UC_ERR_OK) err = uc_context_alloc(uc, &engine->reset);
+    if (err == UC_ERR_OK) err = uc_context_save(uc, engine->reset);
+    if (err != UC_ERR_OK) {
+        error = std::string("setting up the Unicorn engine: ") + uc_strerror(err);
+        return nullptr;
+    }
+    slot = std::move(engine);
+    return slot.get();
+}
+
+// UC_MODE_32 loads the caches from the guest GDT: they must be the ones the state describes.
+bool UnicornRunner::check_descriptors(const CpuState& s, std::string& error) const {
+    static constexpr const char* kNames[] = {"es", "cs", "ss", "ds", "fs", "gs"};
+    for (int i = 0; i < kNumSegs; ++i) {
+        const SegmentCache& want = s.seg[i];
+        const auto seg = static_cast<Seg>(i);
+        if ((want.selector & ~3) == 0 && seg != Seg::CS && seg != Seg::SS) continue; // null
+        if (want.ti()) {
+            error = std::string(kNames[i]) + ": LDT selectors are not supported";
+            return false;
+        }
+        const uint64_t offset = want.selector & ~7u;
+        uint64_t d = 0;
+        if (offset + 7 > s.gdtr.limit ||
+            !read(s.gdtr.base + offset, {reinterpret_cast<uint8_t*>(&d), sizeof d})) {
+            error = std::string(kNames[i]) + ": selector outside the GDT";
+            return false;
+        }
+        const SegmentCache got = cache_from_descriptor(d, want.selector);
+        // Loading sets the accessed bit (in memory too, as the CPU does), so it may differ.
+        const uint32_t mask = ~(ar::kAccessed | ar::kUnusable);
+        if (got.base != want.base || got.limit != want.limit ||
+            (got.access_rights & mask) != (want.access_rights & mask)) {
+            error = std::string(kNames[i]) + ": the GDT descriptor differs from the state's cache";
+            return false;
+        }
+    }
+    return true;
+}
+
+bool UnicornRunner::set_state(const CpuState& s, std::string* error) {
+    std::string why;
+    auto fail = [&](const std::string& text) {
+        if (error != nullptr) *error = text;
+        return false;
+    };
+    const bool pm = s.protected_mode();
+    if (s.v86() || (s.cr0 & cr0::PG) != 0) return fail("Unicorn runner: no paging or v86 mode");
+    if (!pm) {
+        for (const SegmentCache& c : s.seg)
+            if (c.base != uint64_t{c.selector} * 16 || c.limit != 0xFFFF)
+                return fail("Unicorn cannot import hidden segment caches (real mode needs base = "
+                            "selector * 16, limit 0xFFFF)");
+    } else if (!ar::db(s[Seg::CS].access_rights) || s[Seg::CS].base != 0) {
+        return fail("Unicorn runner: protected mode needs a 32-bit CS with base 0");
+    }
+    Engine* engine = engine_for(pm, why);
+    if (engine == nullptr) return fail(why);
+    uc_engine* uc = engine->uc;
+    uc_err err = uc_context_restore(uc, engine->reset);
+    code_changed();
+
+    uc_x86_mmr gdtr{};
+    gdtr.base = s.gdtr.base;
+    gdtr.limit = s.gdtr.limit;
+    uc_x86_mmr idtr{};
+    idtr.base = s.idtr.base;
+    idtr.limit = s.idtr.limit;
+    if (err == UC_ERR_OK) err = uc_reg_write(uc, UC_X86_REG_GDTR, &gdtr);
+    if (err == UC_ERR_OK) err = uc_reg_write(uc, UC_X86_REG_IDTR, &idtr);
+    if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_CR0, static_cast<uint32_t>(s.cr0));
+    if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_CR2, static_cast<uint32_t>(s.cr2));
+    if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_CR3, static_cast<uint32_t>(s.cr3));
+    if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_CR4, static_cast<uint32_t>(s.cr4));
+    if (err != UC_ERR_OK) return fail(std::string("control registers: ") + uc_strerror(err));
+    if (pm && !check_descriptors(s, why)) return fail(why);
+    // CS first, then SS: protected-mode SS checks compare its DPL with CS's RPL (CPL).
+    for (Seg seg : {Seg::CS, Seg::SS, Seg::DS, Seg::ES, Seg::FS, Seg::GS}) {
+        const int i = static_cast<int>(seg);
+        err = write_reg(uc, kSegIds[i], s.seg[i].selector);
+        if (err != UC_ERR_OK) return fail(std::string("segment load: ") + uc_strerror(err));
+    }
+    for (int i = 0; i < 8; ++i)
+        err = err == UC_ERR_OK ? write_reg(uc, kGprIds[i], s.gpr[i]) : err;
+    if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_EFLAGS, s.eflags);
+    if (err != UC_ERR_OK) return fail(std::string("registers: ") + uc_strerror(err));
+    current_ = engine;
+    given_ = s;
+    eip_ = s.eip;
+    return true;
+}
+
+void UnicornRunner::copy_unobservable(const CpuState& from, CpuState& to) {
+    for (int i = 0; i < kNumSegs; ++i) {
+        const uint16_t selector = to.seg[i].selector;
+        to.seg[i] = from.seg[i];
+        to.seg[i].selector = selector;
+    }
+    to.ldtr = from.ldtr;
+    to.tr = from.tr;
+    to.efer = from.efer;
+    to.interruptibility = from.interruptibility;
+    to.activity = from.activity;
+}
+
+CpuState UnicornRunner::state() const {
+    CpuState s = given_;
+    if (current_ == nullptr) return s;
+    uc_engine* uc = current_->uc;
+    for (int i = 0; i < 8; ++i)
+        s.gpr[i] = static_cast<uint32_t>(read_reg(uc, kGprIds[i]));
+    s.eip = eip_;
+    s.eflags = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_EFLAGS));
+    for (int i = 0; i < kNumSegs; ++i)
+        s.seg[i].selector = static_cast<uint16_t>(read_reg(uc, kSegIds[i]));
+    uc_x86_mmr mmr{};
+    if (uc_reg_read(uc, UC_X86_REG_GDTR, &mmr) == UC_ERR_OK) s.gdtr = {mmr.base, mmr.limit};
+    mmr = {};
+    if (uc_reg_read(uc, UC_X86_REG_IDTR, &mmr) == UC_ERR_OK) s.idtr = {mmr.base, mmr.limit};
+    s.cr0 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR0));
+    s.cr2 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR2));
+    s.cr3 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR3));
+    s.cr4 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR4));
+    return s;
+}
+
+// EIP after uc_emu_start returned. `linear`: the stop was by the instruction count or an
+// invalid access, where UC_MODE_16 reads back CS.selector * 16 + IP (unicorn_runner.hpp).
+std::optional<uint64_t> UnicornRunner::fatal_encoding_ahead(uint64_t linear, bool code32) const {
+    const decoder::FetchMode mode{.protected_mode = code32, .code32 = code32, .v86 = false};
+    uint64_t at = linear;
+    for (int n = 0; n < 512 && at < ram_size_ && at < linear + 4096 + 15; ++n) {
+        const size_t available = std::min<uint64_t>(15, ram_size_ - at);
+        if (is_fatal_encoding(ram_ + at, available)) return at;
+        decoder::Insn insn;
+        if (decoder::decode(ram_ + at, available, mode, insn) != decoder::DecodeStatus::Ok ||
+            ends_block(insn.op))
+            return std::nullopt;
+        at += insn.length;
+    }
+    return std::nullopt;
+}
+
+uint32_t UnicornRunner::read_eip_after(bool linear) const {
+    uc_engine* uc = current_->uc;
+    auto eip = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_EIP));
+    if (linear && !current_->protected_mode) {
+        const auto cs = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CS) & 0xFFFF);
+        eip -= cs * 16;
+    }
+    return eip;
+}
+
+// The `begin` of uc_emu_start for the current EIP: linear in UC_MODE_16 (Unicorn subtracts
+// CS.selector * 16), EIP itself in UC_MODE_32.
+uint64_t UnicornRunner::begin_address() const {
+    if (current_->protected_mode) return eip_;
+    const uint64_t cs = read_reg(current_->uc, UC_X86_REG_CS) & 0xFFFF;
+    return cs * 16 + eip_;
+}
+
+UnicornStepResult UnicornRunner::step() {
+    UnicornStepResult result;
+    if (current_ == nullptr) {
+        result.error_text = "step() before set_state()";
+        return result;
+    }
+    uc_engine* uc = current_->uc;
+    // What is about to run: HLT and REP string instructions need special handling.
+    const CpuState before = state();
+    const bool pm = current_->protected_mode;
+    const uint64_t cs_base = pm ? 0 : uint64_t{before[Seg::CS].selector} * 16;
+    const uint64_t linear = (cs_base + before.eip) & 0xFFFFFFFF;
+    decoder::Insn insn;
+    const size_t available = linear < ram_size_ ? std::min<uint64_t>(15, ram_size_ - linear) : 0;
+    const decoder::FetchMode mode{.protected_mode = pm, .code32 = pm, .v86 = false};
+    const bool decoded = available > 0 && decoder::decode(ram_ + linear, available, mode, insn) ==
+                                              decoder::DecodeStatus::Ok;
+    const bool hlt = decoded && insn.op == decoder::Op::Hlt;
+    const bool rep = decoded && is_string_op(insn.op) &&
+                     (insn.prefixes & (decoder::prefix::Rep | decoder::prefix::Repne)) != 0;
+
+    // The block at EIP, and the one a direct branch goes to: Unicorn translates that one too
+    // before its instruction count stops it. (Indirect targets are not known here.)
+    std::optional<uint64_t> fatal = fatal_encoding_ahead(linear, pm);
+    if (!fatal && decoded && insn.operand_count > 0 &&
+        insn.operands[0].kind == decoder::OperandKind::Rel) {
+        const uint32_t ip_mask = insn.operand_size == 2 ? 0xFFFF : 0xFFFFFFFF;
+        const uint32_t target = (before.eip + insn.length + insn.operands[0].value) & ip_mask;
+        fatal = fatal_encoding_ahead((cs_base + target) & 0xFFFFFFFF, pm);
+    }
+    if (fatal) {
+        result.reason = UnicornStepReason::Refused;
+        result.error_text = "Unicorn 2.0.1 would abort translating the encoding at linear " +
+                            std::to_string(*fatal);
+        result.state = before;
+        return result;
+    }
+    record_ = {};
+    bool run_to_next = false; // run until the next instruction's address instead of counting
+    for (;;) {
+        const uint64_t begin = begin_address();
+        const uc_err err = run_to_next ? uc_emu_start(uc, begin, begin + insn.length, 0, 0)
+                                       : uc_emu_start(uc, begin, 0, 0, 1);
+        ++result.iterations;
+        result.error = err;
+        result.error_text = uc_strerror(err);
+        if (record_.vector) {
+            result.reason = UnicornStepReason::Exception;
+            result.vector = *record_.vector;
+            eip_ = read_eip_after(false);
+            break;
+        }
+        if (err == UC_ERR_INSN_INVALID) {
+            result.reason = UnicornStepReason::Exception;
+            result.vector = 6; // #UD
+            result.invalid_opcode = true;
+            eip_ = read_eip_after(false);
+            break;
+        }
+        if (record_.memory_fault) {
+            result.memory_fault = record_.memory_fault;
+            const UnicornMemoryFault& fault = *record_.memory_fault;
+            if (fault.fetch && (fault.address < linear || fault.address >= linear + 15)) {
+                // The instruction retired; fetching the next one (a jump target outside RAM)
+                // failed. EIP reads the plain new EIP here.
+                result.reason = UnicornStepReason::Step;
+                eip_ = read_eip_after(false);
+                break;
+            }
+            result.reason = UnicornStepReason::InvalidMemory;
+            eip_ = read_eip_after(true);
+            break;
+        }
+        if (err != UC_ERR_OK) {
+            result.reason = UnicornStepReason::Error;
+            break;
+        }
+        if (hlt) {
+            result.reason = UnicornStepReason::Hlt;
+            eip_ = read_eip_after(false);
+            break;
+        }
+        const uint32_t previous = eip_;
+        eip_ = read_eip_after(true);
+        result.reason = UnicornStepReason::Step;
+        const bool same_place =
+            eip_ == previous && (read_reg(uc, UC_X86_REG_CS) & 0xFFFF) == before[Seg::CS].selector;
+        if (!same_place || result.iterations >= options_.max_iterations_per_step) break;
+        // A REP string instruction between iterations, or QEMU restarting an instruction that
+        // wrote into its own translated block (precise self-modifying code: the store is
+        // abandoned and the instruction re-run, which the count hook sees as the next one).
+        // That one runs again up to the address after it.
+        const bool restarted = decoded && !rep && !may_branch_to_itself(insn.op);
+        if (!rep && (!restarted || run_to_next)) break;
+        run_to_next = restarted;
+    }
+    result.io = std::move(record_.io);
+    if (result.reason == UnicornStepReason::Step && !result.io.empty())
+        result.reason = UnicornStepReason::Io;
+    result.state = state();
+    if (result.reason == UnicornStepReason::Hlt) result.state.activity = ActivityState::Hlt;
+    return result;
+}
+
+} // namespace transit86::oracle
