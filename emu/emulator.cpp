@@ -193,8 +193,7 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
         if (cpu.keep_progress && state.gpr != before.gpr) mmio_completed.count = 0;
         // An IN whose data the host supplied, stopped later by MMIO (INS to MMIO): the
         // re-execution must use the same data, not read the port again.
-        if (resumed_io && !cpu.io_data_pending && cpu.stop == Stop::Mmio &&
-            state.gpr == before.gpr)
+        if (resumed_io && !cpu.io_data_pending && cpu.stop == Stop::Mmio && state.gpr == before.gpr)
             io_resume = true;
         switch (cpu.stop) {
         case Stop::Fault: return finish_fault(cpu, exit);
@@ -243,8 +242,9 @@ Emulator::Impl::Outcome Emulator::Impl::inject(const InjectedEvent& event, Exit&
     exceptions_to_host = false; // the host asked for this delivery
     Outcome outcome = Outcome::Retired;
     if (event.kind == InjectedEvent::Kind::Exception) {
-        if (event.has_error_code) cpu.raise(event.vector, event.error_code);
-        else cpu.raise(event.vector);
+        const emu::Fault fault{event.vector, event.has_error_code, event.error_code};
+        cpu.fault = fault;
+        cpu.stop = Stop::Fault;
         outcome = finish_fault(cpu, exit);
     } else {
         // An external interrupt is benign (SDM Vol. 3A Table 6-5): a fault while delivering

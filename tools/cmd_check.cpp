@@ -6,6 +6,7 @@
 
 #include "tools/commands.hpp"
 #include "tools/state_json.hpp"
+#include "tools/vmx_report.hpp"
 
 namespace transit86::tools {
 
@@ -32,24 +33,26 @@ int run_check(const CheckOptions& o) {
     const auto violations = vmx::evaluate(state, o.profile);
     const std::string profile{vmx::to_string(o.profile)};
     if (o.json) {
-        nlohmann::json failing = nlohmann::json::array();
-        for (const auto& v : violations)
-            failing.push_back(
-                {{"id", v.check->id}, {"section", v.check->section}, {"message", v.message}});
-        fmt::print("{}\n", nlohmann::json{{"profile", profile},
-                                          {"valid", violations.empty()},
-                                          {"failing", failing}}
-                               .dump());
-    } else if (violations.empty()) {
-        fmt::print("vmx[{}] VALID\n", profile);
+        nlohmann::json out = {{"profile", profile},
+                              {"valid", violations.empty()},
+                              {"failing", violations_to_json(violations)}};
+        if (o.compare) out["divergences"] = divergences_to_json(vmx::compare_profiles(state));
+        if (o.kvm_fixup) out["kvm_fixup"] = fixup_to_json(vmx::kvm_fixup(state));
+        fmt::print("{}\n", out.dump());
     } else {
-        fmt::print("vmx[{}] INVALID: {} check{} fail{}\n", profile, violations.size(),
-                   violations.size() == 1 ? "" : "s",
-                   o.profile == vmx::Profile::Kvm
-                       ? fmt::format(" (KVM stops at {})", violations.front().check->id)
-                       : "");
-        for (const auto& v : violations)
-            fmt::print("  {:<20} {}  (SDM {})\n", v.check->id, v.message, v.check->section);
+        if (violations.empty()) {
+            fmt::print("vmx[{}] VALID\n", profile);
+        } else {
+            fmt::print("vmx[{}] INVALID: {} check{} fail{}\n", profile, violations.size(),
+                       violations.size() == 1 ? "" : "s",
+                       o.profile == vmx::Profile::Kvm
+                           ? fmt::format(" (KVM stops at {})", violations.front().check->id)
+                           : "");
+            for (const auto& v : violations)
+                fmt::print("  {:<28} {}  (SDM {})\n", v.check->id, v.message, v.check->section);
+        }
+        if (o.compare) print_divergences(vmx::compare_profiles(state), "");
+        if (o.kvm_fixup) print_fixup(vmx::kvm_fixup(state), "");
     }
     return violations.empty() ? 0 : 1;
 }

@@ -11,6 +11,7 @@
 #include "tools/pc_ports.hpp"
 #include "tools/state_json.hpp"
 #include "tools/trace_format.hpp"
+#include "tools/vmx_report.hpp"
 #include "transit86/emulator.hpp"
 
 namespace transit86::tools {
@@ -255,12 +256,11 @@ int StepRun::run() {
             if (before.idtr != s.idtr)
                 changes["idtr"] = {{"base", s.idtr.base}, {"limit", s.idtr.limit}};
             line["changes"] = changes;
-            nlohmann::json failing = nlohmann::json::array();
-            for (const auto& v : vmx::evaluate(s, opt_.profile))
-                failing.push_back(
-                    {{"id", v.check->id}, {"section", v.check->section}, {"message", v.message}});
-            line["vmx"] = {
-                {"profile", vmx::to_string(opt_.profile)}, {"valid", valid}, {"failing", failing}};
+            line["vmx"] = {{"profile", vmx::to_string(opt_.profile)},
+                           {"valid", valid},
+                           {"failing", violations_to_json(vmx::evaluate(s, opt_.profile))}};
+            if (opt_.kvm_fixup && !vmx::is_valid(s, vmx::Profile::Kvm))
+                line["kvm_fixup"] = fixup_to_json(vmx::kvm_fixup(s));
             flush_console(&line);
             fmt::print("{}\n", line.dump());
         } else {
@@ -277,6 +277,8 @@ int StepRun::run() {
                 fmt::print("    exit {}{}\n", to_string(exit.reason),
                            exit.detail ? fmt::format(": {}", exit.detail) : "");
             if (retired || exit.reason != ExitReason::Io) print_verdict(s, false);
+            if (opt_.kvm_fixup && !vmx::is_valid(s, vmx::Profile::Kvm))
+                print_fixup(vmx::kvm_fixup(s), "    ");
         }
 
         switch (exit.reason) {

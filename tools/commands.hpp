@@ -26,6 +26,7 @@ struct StepOptions {
     bool json = false;
     bool a20_off = false;
     uint64_t memory_mib = 16;
+    bool kvm_fixup = false; // after each instruction, what KVM's fix-up path would change
 };
 int run_step(const StepOptions& options);
 
@@ -33,6 +34,8 @@ struct CheckOptions {
     std::string state_file; // "-" for standard input
     vmx::Profile profile = vmx::Profile::Kvm;
     bool json = false;
+    bool compare = false;   // also list where the kvm and sdm verdicts differ, and why
+    bool kvm_fixup = false; // also show what KVM with emulate_invalid_guest_state=0 writes
 };
 int run_check(const CheckOptions& options);
 

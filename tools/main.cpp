@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
     step_cmd->add_option("--start", start, "Start at CS:IP, hex (default 0000:<load address>)");
     step_cmd->add_option("--preset", preset, "Reset state: intel (SDM) or kvm (KVM's vCPU reset)")
         ->check(CLI::IsMember({"intel", "kvm"}));
-    step_cmd->add_option("--profile", profile, "VM-entry checks: kvm, sdm or unrestricted")
+    step_cmd->add_option("--profile", profile, "VM-entry checks: kvm (KVM guest_state_valid), sdm (SDM 26.3.1), unrestricted (SDM with unrestricted guest)")
         ->check(CLI::IsMember({"kvm", "sdm", "unrestricted"}));
     step_cmd->add_option("--stop-at", stop_at, "Stop when the state turns valid, at HLT, or at the budget")
         ->check(CLI::IsMember({"valid", "halt", "budget"}));
@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
                        "Continue after HLT with IF=1, as if an interrupt woke the CPU");
     step_cmd->add_flag("--json", step.json, "JSON Lines output");
     step_cmd->add_flag("--a20-off", step.a20_off, "Model gate A20 off (addresses wrap at 1 MiB)");
+    step_cmd->add_flag("--kvm-fixup", step.kvm_fixup,
+                       "After each invalid state, what KVM's fix-up path (emulate_invalid_guest_state=0) "
+                       "would silently change");
     step_cmd->add_option("--memory", step.memory_mib, "Guest RAM in MiB (default 16)")
         ->check(CLI::Range(1, 4095));
 
@@ -64,6 +67,10 @@ int main(int argc, char** argv) {
     check_cmd->add_option("--profile", check_profile, "kvm, sdm or unrestricted")
         ->check(CLI::IsMember({"kvm", "sdm", "unrestricted"}));
     check_cmd->add_flag("--json", check.json, "JSON output");
+    check_cmd->add_flag("--compare", check.compare,
+                        "Also list where the kvm and sdm verdicts differ, and what KVM approximates");
+    check_cmd->add_flag("--kvm-fixup", check.kvm_fixup,
+                        "Also show what KVM with emulate_invalid_guest_state=0 would write instead");
 
     ExplainOptions explain;
     bool explain_unrestricted = false, explain_restricted = false;

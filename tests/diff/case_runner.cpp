@@ -89,7 +89,7 @@ struct CaseRunner::Session {
     Emulator& emu;
     CaseResult result;
     uint32_t step = 0;
-    bool delivered = false; // the last step delivered an exception on both sides
+    bool delivered_last = false; // the last step delivered an exception on both sides
 
     std::span<uint8_t> theirs_ram() { return self.oracle_.memory().first(kRamSize); }
 
@@ -196,7 +196,7 @@ struct CaseRunner::Session {
             return false;
         }
         result.end = fmt::format("exception #{} (delivery compared)", v);
-        delivered = true;
+        delivered_last = true;
         return false;
     }
 
@@ -396,7 +396,7 @@ CaseResult CaseRunner::run_once(const Case& c, bool memory_each_step, bool& memo
                 --s.result.compared;
                 s.result.compared_ops.pop_back();
                 StepFacts facts;
-                facts.delivered = s.delivered;
+                facts.delivered = s.delivered_last;
                 s.differ(f, before, lines, facts);
                 return s.result;
             }

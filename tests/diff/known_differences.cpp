@@ -132,14 +132,19 @@ bool kvm_sti_shadow(const StepFacts& f) {
            fields_within(f, {"interruptibility"});
 }
 
-// Exception delivery on a 16-bit stack (real mode, or SS.B = 0): KVM clears ESP[31:16]; the
-// SDM pushes with SP and leaves ESP[31:16] alone (Vol. 3A 21.1.4 and 6.12.1).
-bool kvm_delivery_esp_16bit_stack(const StepFacts& f) {
+// Exception delivery on a stack segment with B = 0 (real mode; the GDT's 0x20 in protected
+// mode, base 0x20000): the SDM pushes at SS.base + SP and leaves ESP[31:16] alone (Vol. 3A
+// 21.1.4, 6.12.1). KVM here clears ESP[31:16] in real mode, and in protected mode pushes at
+// ESP as if SS were flat (the frame lands elsewhere; outside RAM it shuts down).
+bool kvm_delivery_small_stack(const StepFacts& f) {
     const bool small_stack = !ar::db(f.before->seg[static_cast<int>(Seg::SS)].access_rights);
-    // With ESP[31:16] != 0 KVM pushes at SS.base + ESP, outside RAM here, and shuts down.
-    if (small_stack && fields_within(f, {"delivery"}) && (f.before->gpr[4] >> 16) != 0) return true;
-    return small_stack && f.delivered && f.ours != nullptr && f.theirs != nullptr &&
-           fields_within(f, {"esp"}) && (f.theirs->gpr[4] >> 16) == 0 &&
+    if (!small_stack) return false;
+    if (fields_within(f, {"delivery"}))
+        return f.mode == Mode::Pm32 || (f.before->gpr[4] >> 16) != 0;
+    if (!f.delivered) return false;
+    if (f.mode == Mode::Pm32) return fields_within(f, {"esp", "memory"});
+    return f.ours != nullptr && f.theirs != nullptr && fields_within(f, {"esp"}) &&
+           (f.theirs->gpr[4] >> 16) == 0 &&
            (f.ours->gpr[4] & 0xFFFF) == (f.theirs->gpr[4] & 0xFFFF);
 }
 
@@ -182,9 +187,7 @@ bool kvm_enter_mixed_sizes(const StepFacts& f) {
 // exit; a NOP accesses no memory). In real mode KVM fails to emulate them (skipped).
 bool kvm_hint_nop_step(const StepFacts& f) {
     const auto op = opcode(f);
-    if (f.insn->op != Op::Nop || op.size() < 2 || op[0] != 0x0F || op[1] == 0x1F) return false;
-    if (fields_within(f, {"outside-ram"})) return true;
-    return f.ours != nullptr && f.theirs != nullptr && f.theirs->eip != f.ours->eip;
+    return f.insn->op == Op::Nop && op.size() >= 2 && op[0] == 0x0F && op[1] != 0x1F;
 }
 
 // In a row of interrupt-delaying instructions (STI, MOV SS, POP SS) "only the first
@@ -226,8 +229,9 @@ constexpr KnownDifference kKnown[] = {
      kvm_delivery_clears_ac},
     {"kvm-sti-shadow", "kvm", "KVM reports blocking by STI after STI with IF already 1",
      kvm_sti_shadow},
-    {"kvm-delivery-esp-16bit-stack", "kvm",
-     "KVM's exception delivery on a 16-bit stack clears ESP[31:16]", kvm_delivery_esp_16bit_stack},
+    {"kvm-delivery-small-stack", "kvm",
+     "KVM's exception delivery on a B = 0 stack uses ESP (and a flat SS in protected mode)",
+     kvm_delivery_small_stack},
     {"shadow-sequence", "*",
      "a second interrupt-delaying instruction in a row may or may not delay (SDM Vol. 2B STI)",
      shadow_sequence},
