@@ -5,7 +5,7 @@ PRESET ?= default
 BUILD  := build
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps configure build demo demo-kvm test clean
+.PHONY: all deps configure build demo demo-kvm test bench clean
 
 all: build
 
@@ -27,6 +27,11 @@ demo: build
 
 test: build
 	@ctest --preset $(PRESET) -j $(JOBS)
+
+# Micro-benchmarks, then transit86 vs Unicorn vs /dev/kvm; ends with one line per workload.
+bench: build
+	@$(BUILD)/bin/transit86_micro_bench --benchmark_min_time=0.2
+	@$(BUILD)/bin/transit86-compare $(BUILD)/bin $(BUILD)/corpus
 
 clean:
 	@rm -rf $(BUILD)

@@ -95,6 +95,18 @@ class Cpu {
     const char* unsupported_detail = nullptr;
     uint32_t shadow_next = 0;   // interrupt shadow this instruction sets (STI, MOV SS)
     bool keep_progress = false; // string ops: a stop keeps the completed iterations
+    // A REP string instruction stopped between iterations with work left (exec_string.cpp):
+    // EIP stays at it, it has not retired, and the next step resumes it. The run loop clears it.
+    bool rep_restart = false;
+
+    // Clears the per-instruction bookkeeping before the next instruction.
+    void begin_instruction() {
+        stop = Stop::None;
+        shadow_next = 0;
+        keep_progress = false;
+        io_data_pending = false;
+        unsupported_detail = nullptr;
+    }
 
     // ---- faults and stops
     bool raise(uint8_t vector) {
@@ -259,5 +271,21 @@ class Cpu {
 
 // Executes one decoded instruction: updates state, or records a stop in cpu.
 bool execute(Cpu& cpu, const Insn& insn);
+
+// What the run loop needs to know about an instruction beyond its Insn record, resolved once
+// when it is decoded (and kept in the decode cache with it).
+struct Dispatch {
+    using Handler = bool (*)(Cpu&, const Insn&);
+    Handler handler = nullptr;
+    // A failed handler may have changed state before it stopped, so the run loop snapshots
+    // the state first. Most handlers read, check and then commit in one step; the ones
+    // listed in execute.cpp push several values or commit in stages.
+    bool needs_rollback = false;
+    // It can change what the kvm VM-entry profile reads: segment registers, TR, LDTR, CR0.
+    bool may_change_vmx_state = false;
+    // INT n / INT3 / INTO: no single-step trap after them.
+    bool software_interrupt = false;
+};
+Dispatch dispatch_for(const Insn& insn);
 
 } // namespace transit86::emu

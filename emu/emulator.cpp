@@ -5,6 +5,7 @@
 
 #include "decoder/decoder.hpp"
 #include "emu/cpu.hpp"
+#include "emu/decode_cache.hpp"
 #include "emu/interrupts.hpp"
 #include "transit86/emulator.hpp"
 
@@ -29,7 +30,11 @@ const char* to_string(ExitReason reason) {
 
 struct Emulator::Impl {
     Impl(std::span<const RamSlot> slots, PortHandler* port_handler)
-        : state(reset_state(ResetPreset::Intel)), memory(slots), ports(port_handler) {}
+        : state(reset_state(ResetPreset::Intel)), memory(slots), ports(port_handler),
+          cpu(state, memory, port_handler) {
+        cpu.model = &model;
+        cpu.mmio_completed = &mmio_completed;
+    }
 
     CpuState state;
     emu::GuestMemory memory;
@@ -42,16 +47,31 @@ struct Emulator::Impl {
     bool mmio_resume = false; // the last exit was Mmio: completed by the host on resume
     emu::CompletedMmio::Access pending_mmio{};
     emu::CompletedMmio mmio_completed{}; // for the instruction being re-executed
+    emu::Cpu cpu; // the interpreter context, reused from one instruction to the next
+    // Scratch kept out of step()'s frame: zero-initializing them per instruction costs more
+    // than the rest of a simple instruction.
+    CpuState rollback_state{};
+    decoder::Insn decoded{};
+    emu::Dispatch decoded_dispatch{};
+    emu::DecodeCache decode_cache{};
+    bool decode_cache_enabled = true;
+    // The kvm profile reads only segment registers, CR0 and EFLAGS.VM: its verdict is
+    // recomputed only after an instruction that can change them (as KVM re-evaluates
+    // emulation_required after CR0 and segment writes), after an event, and at each run().
+    bool vmx_dirty = true;
+    bool vmx_valid = false;
 
     // Outcome of one instruction.
-    enum class Outcome : uint8_t { Retired, Stopped };
+    // Restarted: a REP string instruction stopped between chunks (Cpu::rep_restart); EIP is
+    // still at it and it has not retired.
+    enum class Outcome : uint8_t { Retired, Stopped, Restarted };
     Outcome step(Exit& exit);
     // Delivers a host-injected event (Emulator::deliver_event).
     Outcome inject(const InjectedEvent& event, Exit& exit);
 
   private:
-    uint32_t fetch(emu::Cpu& cpu, uint8_t* bytes, uint32_t& from_limit);
-    Outcome finish_fault(emu::Cpu& cpu, Exit& exit);
+    uint32_t fetch(uint8_t* bytes, uint32_t& from_limit);
+    Outcome finish_fault(Exit& exit);
 };
 
 namespace {
@@ -73,19 +93,19 @@ void stop_exit(Exit& exit, ExitReason reason, const char* detail = nullptr) {
 
 // Reads up to 15 instruction bytes at CS:EIP. `from_limit` is how many the CS limit allows
 // (fewer than 15 near the limit); the return value is how many RAM supplied.
-uint32_t Emulator::Impl::fetch(emu::Cpu& cpu, uint8_t* bytes, uint32_t& from_limit) {
+uint32_t Emulator::Impl::fetch(uint8_t* bytes, uint32_t& from_limit) {
     const SegmentCache& cs = state[Seg::CS];
     const uint64_t room = uint64_t{cs.limit} - state.eip + 1;
     from_limit = state.eip > cs.limit ? 0 : static_cast<uint32_t>(std::min<uint64_t>(15, room));
     const auto linear = static_cast<uint32_t>(cs.base + state.eip);
-    const uint32_t a20_mask = cpu.a20 ? ~0u : ~(1u << 20);
+    const uint32_t a20_mask = a20 ? ~0u : ~(1u << 20);
     uint32_t n = 0;
     for (; n < from_limit; ++n)
         if (!memory.read((linear + n) & a20_mask, bytes + n, 1)) break;
     return n;
 }
 
-Emulator::Impl::Outcome Emulator::Impl::finish_fault(emu::Cpu& cpu, Exit& exit) {
+Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
     // Delivered through the IVT or the IDT, escalating to #DF and shutdown as SDM Vol. 3A
     // 6.15 (Table 6-5) says — unless the host asked for every exception: KVM cannot inject
     // into an invalid guest state and fails the emulation there instead.
@@ -104,6 +124,7 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(emu::Cpu& cpu, Exit& exit) 
         const CpuState before = state;
         if (emu::deliver_exception(cpu, fault)) {
             mmio_completed.count = 0;
+            vmx_dirty = true; // delivery loads CS
             return Outcome::Retired;
         }
         state = before;
@@ -124,10 +145,9 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(emu::Cpu& cpu, Exit& exit) 
 }
 
 Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
-    emu::Cpu cpu(state, memory, ports);
+    cpu.begin_instruction();
+    cpu.ports = ports;
     cpu.a20 = a20;
-    cpu.model = &model;
-    cpu.mmio_completed = &mmio_completed;
     if (mmio_resume) {
         if (mmio_completed.count < mmio_completed.done.size())
             mmio_completed.done[mmio_completed.count++] = pending_mmio;
@@ -140,29 +160,54 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
         io_resume = false;
     }
 
-    uint8_t bytes[15] = {};
+    uint8_t bytes[15];
     uint32_t from_limit = 0;
-    const uint32_t fetched = fetch(cpu, bytes, from_limit);
-    const auto linear = static_cast<uint32_t>(state[Seg::CS].base + state.eip);
+    uint32_t fetched = 0;
+    const SegmentCache& cs = state[Seg::CS];
+    const auto linear = static_cast<uint32_t>(cs.base + state.eip);
     auto record_bytes = [&](uint32_t count) {
+        if (fetched == 0) fetched = fetch(bytes, from_limit);
+        count = std::min(count, fetched);
         exit.linear_address = linear;
         exit.byte_count = static_cast<uint8_t>(count);
         std::copy_n(bytes, count, exit.bytes.begin());
     };
 
-    decoder::Insn insn;
-    const decoder::DecodeStatus status =
-        decoder::decode(bytes, fetched, fetch_mode(state), insn);
+    const decoder::FetchMode mode = fetch_mode(state);
+    const uint8_t mode_key = emu::DecodeCache::mode_key(mode.protected_mode, mode.code32, mode.v86);
+    const uint32_t phys = linear & (a20 ? ~0u : ~(1u << 20));
+    const emu::DecodeCache::Entry* cached = nullptr;
+    if (decode_cache_enabled) {
+        if (const auto* e = decode_cache.find(phys, mode_key);
+            e && state.eip <= cs.limit && e->length - 1u <= cs.limit - state.eip &&
+            (a20 || ((phys ^ (phys + e->length - 1)) & (1u << 20)) == 0)) {
+            const uint8_t* host = memory.host_range(phys, e->length, false);
+            if (host && emu::DecodeCache::matches(*e, host)) cached = e;
+        }
+    }
+    decoder::DecodeStatus status = decoder::DecodeStatus::Ok;
+    if (!cached) {
+        fetched = fetch(bytes, from_limit);
+        status = decoder::decode(bytes, fetched, mode, decoded);
+        const bool wraps_a20 = !a20 && ((phys ^ (phys + decoded.length - 1)) & (1u << 20)) != 0;
+        if (status == decoder::DecodeStatus::Ok && decode_cache_enabled && !wraps_a20 &&
+            memory.host_range(phys, decoded.length, false))
+            cached = &decode_cache.store(phys, mode_key, bytes, decoded);
+        else if (status == decoder::DecodeStatus::Ok)
+            decoded_dispatch = emu::dispatch_for(decoded);
+    }
+    const decoder::Insn& insn = cached ? cached->insn : decoded;
+    const emu::Dispatch& dispatch = cached ? cached->dispatch : decoded_dispatch;
     switch (status) {
     case decoder::DecodeStatus::Ok: break;
-    case decoder::DecodeStatus::Invalid: cpu.raise(emu::vec::UD); return finish_fault(cpu, exit);
+    case decoder::DecodeStatus::Invalid: cpu.raise(emu::vec::UD); return finish_fault(exit);
     case decoder::DecodeStatus::TooLong: // SDM Vol. 3A 2.3.11: more than 15 bytes -> #GP(0)
         cpu.raise(emu::vec::GP, 0);
-        return finish_fault(cpu, exit);
+        return finish_fault(exit);
     case decoder::DecodeStatus::Truncated:
         if (fetched == from_limit) { // the CS limit cut the instruction: #GP(0)
             cpu.raise(emu::vec::GP, 0);
-            return finish_fault(cpu, exit);
+            return finish_fault(exit);
         }
         record_bytes(fetched);
         stop_exit(exit, ExitReason::Mmio, "instruction fetch outside guest RAM");
@@ -178,16 +223,17 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     // transfers with a 16-bit operand size truncate it (SDM JMP/CALL/RET "Operation"); a
     // 16-bit CS with a 64 KiB limit faults at the next fetch instead of wrapping.
     cpu.next_eip = state.eip + insn.length;
-    const CpuState before = state;
+    CpuState& before = rollback_state;
+    const bool rollback = dispatch.needs_rollback;
+    if (rollback) before = state;
     // Single-step trap (SDM Vol. 3A 17.3.1.4): after an instruction that began with TF = 1 —
     // except INT n/INT3/INTO, whose delivery clears TF before any trap could be taken.
-    const bool software_interrupt =
-        insn.op == decoder::Op::Int || insn.op == decoder::Op::Int3 || insn.op == decoder::Op::Into;
-    const bool trap_after = (state.eflags & flags::TF) != 0 && !software_interrupt;
-    const bool ok = emu::execute(cpu, insn);
+    const bool trap_after = (state.eflags & flags::TF) != 0 && !dispatch.software_interrupt;
+    const bool ok = dispatch.handler(cpu, insn);
     if (!ok) {
-        if (!cpu.keep_progress) state = before;
-        else state.eip = before.eip;
+        // Handlers without a rollback snapshot stop before they change anything.
+        if (rollback && !cpu.keep_progress) state = before;
+        else if (rollback) state.eip = before.eip;
         // A string instruction that completed iterations before stopping: the MMIO accesses
         // the host completed belonged to those iterations, and the next one starts afresh.
         if (cpu.keep_progress && state.gpr != before.gpr) mmio_completed.count = 0;
@@ -196,7 +242,7 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
         if (resumed_io && !cpu.io_data_pending && cpu.stop == Stop::Mmio && state.gpr == before.gpr)
             io_resume = true;
         switch (cpu.stop) {
-        case Stop::Fault: return finish_fault(cpu, exit);
+        case Stop::Fault: return finish_fault(exit);
         case Stop::Io:
             stop_exit(exit, ExitReason::Io);
             exit.io = cpu.io;
@@ -219,25 +265,32 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
             return Outcome::Stopped;
         }
     }
+    if (cpu.rep_restart) {
+        cpu.rep_restart = false;
+        mmio_completed.count = 0; // the completed accesses belonged to finished iterations
+        return Outcome::Restarted;
+    }
     state.eip = cpu.next_eip;
     state.interruptibility = cpu.shadow_next;
     ++state.tsc;
     mmio_completed.count = 0;
+    if (dispatch.may_change_vmx_state) vmx_dirty = true;
     if (cpu.stop == Stop::Halt) {
         stop_exit(exit, ExitReason::Halt);
         return Outcome::Stopped;
     }
     if (trap_after) {
         cpu.raise(emu::vec::DB);
-        return finish_fault(cpu, exit);
+        return finish_fault(exit);
     }
     return Outcome::Retired;
 }
 
 Emulator::Impl::Outcome Emulator::Impl::inject(const InjectedEvent& event, Exit& exit) {
-    emu::Cpu cpu(state, memory, ports);
+    cpu.begin_instruction();
+    cpu.ports = ports;
     cpu.a20 = a20;
-    cpu.model = &model;
+    vmx_dirty = true;
     const bool to_host = exceptions_to_host;
     exceptions_to_host = false; // the host asked for this delivery
     Outcome outcome = Outcome::Retired;
@@ -245,7 +298,7 @@ Emulator::Impl::Outcome Emulator::Impl::inject(const InjectedEvent& event, Exit&
         const emu::Fault fault{event.vector, event.has_error_code, event.error_code};
         cpu.fault = fault;
         cpu.stop = Stop::Fault;
-        outcome = finish_fault(cpu, exit);
+        outcome = finish_fault(exit);
     } else {
         // An external interrupt is benign (SDM Vol. 3A Table 6-5): a fault while delivering
         // it is handled on its own, escalating only from there.
@@ -253,7 +306,7 @@ Emulator::Impl::Outcome Emulator::Impl::inject(const InjectedEvent& event, Exit&
         if (!emu::deliver_exception(cpu, emu::Fault{event.vector, false, 0})) {
             state = before;
             if (cpu.stop == Stop::Fault) {
-                outcome = finish_fault(cpu, exit);
+                outcome = finish_fault(exit);
             } else {
                 stop_exit(exit, ExitReason::Unsupported, "interrupt delivery touched MMIO");
                 outcome = Outcome::Stopped;
@@ -282,6 +335,10 @@ CpuState& Emulator::state() { return impl_->state; }
 const CpuState& Emulator::state() const { return impl_->state; }
 
 void Emulator::set_port_handler(PortHandler* ports) noexcept { impl_->ports = ports; }
+void Emulator::set_decode_cache(bool enabled) noexcept {
+    impl_->decode_cache_enabled = enabled;
+    impl_->decode_cache.clear();
+}
 
 void Emulator::complete_io(uint32_t data) noexcept { impl_->pending_io.data = data; }
 void Emulator::complete_mmio(uint64_t data) noexcept { impl_->pending_mmio.data = data; }
@@ -303,15 +360,25 @@ bool Emulator::write_physical(uint64_t gpa, const void* in, size_t size) noexcep
 Exit Emulator::run(const RunLimits& limits) noexcept {
     Exit exit{};
     impl_->exceptions_to_host = limits.exceptions_to_host;
+    impl_->vmx_dirty = true; // the host may have changed the state since the last run
     bool started = false; // the first instruction of a run never stops at a breakpoint
+    // REP chunks that stopped without retiring (exec_string.cpp). Like each pass of KVM's
+    // handle_invalid_guest_state loop, each spends one unit of the budget.
+    uint64_t restarts = 0;
     for (;;) {
         // An instruction waiting for its I/O or MMIO completion retires before anything else
         // is looked at, as KVM completes userspace I/O first thing in KVM_RUN.
         const bool completing = impl_->io_resume || impl_->mmio_resume;
-        if (!completing && limits.stop_when_valid &&
-            vmx::is_valid(impl_->state, *limits.stop_when_valid)) {
-            exit.reason = ExitReason::GuestStateValid;
-            return exit;
+        if (!completing && limits.stop_when_valid) {
+            const vmx::Profile profile = *limits.stop_when_valid;
+            if (impl_->vmx_dirty || profile != vmx::Profile::Kvm) {
+                impl_->vmx_valid = vmx::is_valid(impl_->state, profile);
+                impl_->vmx_dirty = false;
+            }
+            if (impl_->vmx_valid) {
+                exit.reason = ExitReason::GuestStateValid;
+                return exit;
+            }
         }
         const CpuState& s = impl_->state;
         if (!completing && limits.interrupt_pending && (s.eflags & flags::IF) &&
@@ -329,11 +396,16 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
                 }
         }
         started = true;
-        if (limits.budget != 0 && exit.instructions >= limits.budget) {
+        if (limits.budget != 0 && exit.instructions + restarts >= limits.budget) {
             exit.reason = ExitReason::Budget;
             return exit;
         }
         const Impl::Outcome outcome = impl_->step(exit);
+        if (outcome == Impl::Outcome::Restarted) {
+            ++restarts;
+            started = false; // like RF: the REP's own breakpoint does not stop its next chunk
+            continue;
+        }
         if (outcome == Impl::Outcome::Retired || exit.reason == ExitReason::Halt)
             ++exit.instructions;
         if (outcome == Impl::Outcome::Stopped) return exit;

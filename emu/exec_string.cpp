@@ -3,6 +3,7 @@
 // Each iteration commits its register updates before the next one starts, so a fault or a
 // host exit in the middle of a REP leaves ESI/EDI/ECX at the interrupted iteration and EIP at
 // the instruction: re-executing it resumes (SDM Vol. 2 REP, "interrupted string operations").
+// A long REP also stops by itself every 1024 iterations, as KVM's does (Cpu::rep_restart).
 #include "emu/alu.hpp"
 #include "emu/handlers.hpp"
 
@@ -96,8 +97,17 @@ bool string_op(Cpu& cpu, const Insn& insn) {
     const bool repne = insn.prefixes & decoder::prefix::Repne;
     while (cpu.count_reg(insn.address_size) != 0) {
         if (!string_iteration<T>(cpu, insn, equal)) return false;
-        cpu.set_count_reg(insn.address_size, cpu.count_reg(insn.address_size) - 1);
+        const uint32_t count = cpu.count_reg(insn.address_size) - 1;
+        cpu.set_count_reg(insn.address_size, count);
         if (compares && equal == repne) break;
+        // KVM's emulator re-enters the guest "after each 1024 iteration" (x86_emulate_insn:
+        // when the count's low 10 bits reach zero with iterations left), and the instruction
+        // runs again from the same EIP. Stopping at the same points bounds the work of one
+        // step; the run loop counts each chunk against the budget, not as an instruction.
+        if (count != 0 && (count & 0x3FF) == 0) {
+            cpu.rep_restart = true;
+            return true;
+        }
     }
     return true;
 }

@@ -17,9 +17,18 @@ class GuestMemory {
     // Host pointer for [gpa, gpa+size) when it lies inside one slot (and, for a write, the
     // slot is writable); nullptr otherwise.
     uint8_t* host_range(uint64_t gpa, size_t size, bool write) const noexcept {
-        for (const RamSlot& slot : slots_) {
+        // Most accesses hit the slot the previous one did.
+        if (last_ < slots_.size()) {
+            const RamSlot& slot = slots_[last_];
+            if (gpa >= slot.guest_phys && gpa - slot.guest_phys + size <= slot.size &&
+                !(write && slot.read_only))
+                return slot.host + (gpa - slot.guest_phys);
+        }
+        for (size_t i = 0; i < slots_.size(); ++i) {
+            const RamSlot& slot = slots_[i];
             if (gpa >= slot.guest_phys && gpa - slot.guest_phys + size <= slot.size) {
                 if (write && slot.read_only) return nullptr;
+                last_ = i;
                 return slot.host + (gpa - slot.guest_phys);
             }
         }
@@ -55,6 +64,7 @@ class GuestMemory {
 
   private:
     std::vector<RamSlot> slots_;
+    mutable size_t last_ = 0;
 };
 
 } // namespace transit86::emu

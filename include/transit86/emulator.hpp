@@ -126,6 +126,10 @@ class Emulator {
     // Replaces the device models port I/O goes to (nullptr: every access exits to the host).
     void set_port_handler(PortHandler* ports) noexcept;
 
+    // The decoded-instruction cache (on by default). Off decodes every instruction afresh,
+    // for debugging the cache itself; results are the same either way.
+    void set_decode_cache(bool enabled) noexcept;
+
     // Runs until an exit condition holds. Never throws.
     Exit run(const RunLimits& limits) noexcept;
 
