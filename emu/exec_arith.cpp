@@ -186,7 +186,10 @@ bool shift(Cpu& cpu, const Insn& insn) {
         return false;
     unsigned count = count8 & 0x1F;
     if (insn.op == Op::Rcl || insn.op == Op::Rcr) count %= bits + 1;
-    if (count == 0) return true; // no flags change (SDM: count 0 affects no flags)
+    // A masked count of 0 changes nothing, but the destination is still checked for a write
+    // (SDM SAL/SAR/SHL/SHR, ROL/ROR/RCL/RCR: #GP(0) for a non-writable segment, no count
+    // exception); KVM's emulator agrees.
+    if (count == 0) return check_writable(cpu, insn, insn.operands[0]);
     uint32_t f = cpu.s.eflags & flags::Status;
     const bool cf_in = f & flags::CF;
     T r = value;

@@ -85,7 +85,7 @@ bool double_shift(Cpu& cpu, const Insn& insn) {
         !cpu.read_operand(insn, insn.operands[2], count8))
         return false;
     const unsigned count = count8 & 0x1F;
-    if (count == 0) return true;
+    if (count == 0) return check_writable(cpu, insn, insn.operands[0]); // as for the shifts
     T r;
     bool cf;
     if (insn.op == Op::Shld) {

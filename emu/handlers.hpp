@@ -19,6 +19,15 @@ bool by_width(uint8_t size, F&& f) {
     }
 }
 
+// The write checks of a read-modify-write destination, for forms that end up not writing it
+// (a shift by a masked count of 0): limit and type as for a write, nothing stored.
+inline bool check_writable(Cpu& cpu, const Insn& insn, const Operand& op) {
+    if (op.kind != OperandKind::Mem) return true;
+    const Address a = cpu.address_of(insn, op);
+    uint32_t linear;
+    return cpu.linearize(a.seg, a.offset, op.size ? op.size : insn.operand_size, true, linear);
+}
+
 // exec_arith.cpp — ALU, INC/DEC/NEG/NOT, MUL/DIV, CBW/CWD, shifts and rotates.
 bool exec_alu(Cpu& cpu, const Insn& insn);
 bool exec_incdec(Cpu& cpu, const Insn& insn);

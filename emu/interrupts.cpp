@@ -48,7 +48,8 @@ bool deliver_exception(Cpu& cpu, const Fault& fault) {
                       .software = false,
                       .has_error_code = fault.has_error_code,
                       .error_code = fault.error_code,
-                      .return_eip = cpu.s.eip};
+                      .return_eip = cpu.s.eip,
+                      .fault_class = is_fault_class(fault.vector)};
     if (!deliver(cpu, event)) return false;
     cpu.s.eip = cpu.next_eip;
     return true;

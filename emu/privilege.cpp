@@ -167,7 +167,7 @@ bool deliver_protected_mode(Cpu& cpu, const Event& event) {
     const uint32_t cpl = s.cpl();
     if (offset > target.limit()) return cpu.raise(vec::GP, ext);
 
-    const uint32_t pushed_flags = s.eflags;
+    const uint32_t pushed_flags = event.fault_class ? (s.eflags | flags::RF) : s.eflags;
     const uint8_t size = gate32 ? 4 : 2;
     const uint16_t old_cs = s[Seg::CS].selector;
     uint32_t new_cpl = cpl;

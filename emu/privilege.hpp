@@ -16,7 +16,30 @@ struct Event {
     bool has_error_code = false;
     uint32_t error_code = 0;
     uint32_t return_eip = 0;
+    // A fault-class exception: the EFLAGS image pushed has RF set (SDM Vol. 3B 18.3.1.1:
+    // "for all fault-class exceptions except an instruction breakpoint").
+    bool fault_class = false;
 };
+
+// Whether `vector` is a fault-class exception (SDM Vol. 3A Table 6-1, "Type": Fault).
+constexpr bool is_fault_class(uint8_t vector) {
+    switch (vector) {
+    case 0:
+    case 5:
+    case 6:
+    case 7:
+    case 10:
+    case 11:
+    case 12:
+    case 13:
+    case 14:
+    case 16:
+    case 17:
+    case 19:
+    case 20: return true;
+    default: return false;
+    }
+}
 
 // Delivers through a 16- or 32-bit interrupt or trap gate (SDM Vol. 3A 6.12.1), switching to
 // the inner stack from the TSS when the handler is more privileged.

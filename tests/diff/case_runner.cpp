@@ -150,7 +150,7 @@ struct CaseRunner::Session {
         }
         if (theirs.outcome == OracleOutcome::Shutdown) {
             // The oracle's delivery escalated to a triple fault: ours must too.
-            const Exit delivered = self_run(kStepDelivering);
+            const Exit delivered = emu.run(kStepDelivering);
             if (delivered.reason == ExitReason::TripleFault) {
                 result.end = fmt::format("exception #{} -> triple fault", v);
                 return false;
@@ -174,9 +174,9 @@ struct CaseRunner::Session {
             return false;
         }
         // Deliver it on transit86 too and run the stub's NOP, as KVM's step did.
-        const Exit delivered = self_run(kStepDelivering);
+        const Exit delivered = emu.run(kStepDelivering);
         const Exit nop =
-            delivered.reason == ExitReason::Step ? self_run(kStepDelivering) : delivered;
+            delivered.reason == ExitReason::Step ? emu.run(kStepDelivering) : delivered;
         if (nop.reason != ExitReason::Step) {
             differ(
                 f, before,
@@ -199,8 +199,6 @@ struct CaseRunner::Session {
         delivered_last = true;
         return false;
     }
-
-    Exit self_run(const RunLimits& limits) { return emu.run(limits); }
 
     // Both retired: adopt the oracle's undefined results, then compare.
     bool judge_retired(const Fetched& f, const CpuState& before, const Undefined& u,

@@ -20,6 +20,24 @@ constexpr std::array<uint32_t, 14> kBoundaryValues = {
     0,      1,      2,       0x7F,       0x80,       0xFF,       0x7FFF,
     0x8000, 0xFFFF, 0x10000, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xFFFFFFFE};
 
+// Opcodes random bytes reach rarely: group opcodes (one ModRM reg value in eight picks the
+// operation), 0F-escaped ones, and single-byte ones among 256. The generator starts about a
+// third of its candidates with one of these.
+struct Opcode {
+    uint8_t length;
+    std::array<uint8_t, 2> bytes;
+};
+constexpr std::array<Opcode, 37> kFocusOpcodes = {{
+    {1, {0xF6}},       {1, {0xF7}},       {1, {0xD0}},       {1, {0xD1}},       {1, {0xD2}},
+    {1, {0xD3}},       {1, {0xC0}},       {1, {0xC1}},       {1, {0xD4}},       {1, {0xD5}},
+    {1, {0x27}},       {1, {0x2F}},       {1, {0x37}},       {1, {0x3F}},       {1, {0x62}},
+    {1, {0xC8}},       {1, {0xFE}},       {1, {0xFF}},       {2, {0x0F, 0xA3}}, {2, {0x0F, 0xAB}},
+    {2, {0x0F, 0xB3}}, {2, {0x0F, 0xBB}}, {2, {0x0F, 0xBA}}, {2, {0x0F, 0xBC}}, {2, {0x0F, 0xBD}},
+    {2, {0x0F, 0xA4}}, {2, {0x0F, 0xA5}}, {2, {0x0F, 0xAC}}, {2, {0x0F, 0xAD}}, {2, {0x0F, 0xB0}},
+    {2, {0x0F, 0xB1}}, {2, {0x0F, 0xC0}}, {2, {0x0F, 0xC1}}, {2, {0x0F, 0xC7}}, {2, {0x0F, 0xAF}},
+    {2, {0x0F, 0xB6}}, {2, {0x0F, 0xBF}},
+}};
+
 bool is_prefix(uint8_t b) {
     switch (b) {
     case 0x26:
@@ -72,7 +90,13 @@ std::vector<uint8_t> random_instruction(Rng& rng, Mode mode, const decoder::Fetc
         if (rng.chance(8)) b[n++] = kSegOverrides[rng.below(6)];
         if (rng.chance(6)) b[n++] = rng.chance(50) ? 0xF3 : 0xF2;
         if (rng.chance(2)) b[n++] = 0xF0;
-        if (rng.chance(20)) b[n++] = 0x0F;
+        if (rng.chance(30)) { // an opcode that random bytes rarely reach (group forms, 0F ..)
+            const auto& focus = kFocusOpcodes[rng.below(kFocusOpcodes.size())];
+            for (uint8_t i = 0; i < focus.length; ++i)
+                b[n++] = focus.bytes[i];
+        } else if (rng.chance(20)) {
+            b[n++] = 0x0F;
+        }
         Insn insn;
         if (decoder::decode(b.data(), b.size(), fetch, insn) != decoder::DecodeStatus::Ok) continue;
         if (!allowed(insn, mode) || !displacement_fits(insn, rng)) continue;

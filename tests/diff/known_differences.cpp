@@ -80,9 +80,10 @@ bool ret_imm16_sign_extended(const StepFacts& f) {
 }
 
 // ENTER with an operand size other than the stack size (66 c8 on a 16-bit stack, c8 in 32-bit
-// code on a B = 0 stack). SDM Vol. 2A ENTER: with StackSize = 16, FrameTemp := SP, and for
-// OperandSize = 32 "Push(FrameTemp)" (a doubleword) and "EBP := FrameTemp": EBP[31:16] = 0.
-// QEMU (gen_enter) uses ESP for FrameTemp and writes only BP, keeping EBP[31:16].
+// code on a B = 0 stack, 66 c8 on a 32-bit stack). SDM Vol. 2A ENTER: with StackSize = 16,
+// FrameTemp := SP, and for OperandSize = 32 "Push(FrameTemp)" (a doubleword) and "EBP :=
+// FrameTemp": EBP[31:16] = 0; for OperandSize = 16 only "BP := FrameTemp[15:0]". QEMU
+// (gen_enter) takes FrameTemp from ESP and writes EBP with the stack width.
 bool enter_mixed_sizes(const StepFacts& f) {
     if (f.insn->op != Op::Enter) return false;
     const uint32_t stack = ar::db(f.before->seg[static_cast<int>(Seg::SS)].access_rights) ? 4 : 2;
@@ -148,6 +149,16 @@ bool kvm_delivery_small_stack(const StepFacts& f) {
            (f.ours->gpr[4] & 0xFFFF) == (f.theirs->gpr[4] & 0xFFFF);
 }
 
+// POP Sreg with a 32-bit operand size: KVM's em_pop_sreg reads a word and skips two bytes, so
+// a doubleword crossing the stack limit does not fault; the SDM's POP copies a doubleword
+// ("DEST := SS:SP (* Copy a doubleword *)"), and transit86 raises #SS.
+bool kvm_pop_sreg_word(const StepFacts& f) {
+    if (f.insn->op != Op::Pop || f.insn->operand_size != 4 || f.insn->operand_count != 1 ||
+        f.insn->operands[0].kind != decoder::OperandKind::Sreg)
+        return false;
+    return only_we_faulted_on_limit(f) && may_cross_limit(*f.insn, *f.before);
+}
+
 // Instructions KVM's emulator lacks (DAA, DAS, AAA, AAS, BOUND; oracles.md) normally end in
 // KVM_EXIT_INTERNAL_ERROR (skipped); sometimes the failure path leaves the vCPU somewhere
 // unrelated instead (real-mode AAA ending at CS 0x13 with DPL-3 segments).
@@ -211,8 +222,8 @@ constexpr KnownDifference kKnown[] = {
     {"unicorn-ret-imm16-sign", "unicorn",
      "QEMU sign-extends the imm16 of RET; the SDM adds it unsigned", ret_imm16_sign_extended},
     {"unicorn-enter-mixed-sizes", "unicorn",
-     "ENTER with operand size != stack size: QEMU keeps EBP[31:16] and pushes ESP; the SDM "
-     "pseudo-code uses SP",
+     "ENTER with operand size != stack size: QEMU takes FrameTemp from ESP and writes EBP with "
+     "the stack width; the SDM pseudo-code uses SP, and writes only BP for a 16-bit operand",
      enter_mixed_sizes},
     {"unicorn-lock-neg-flags", "unicorn",
      "QEMU sets the flags of LOCK NEG from the operand, not the result", lock_neg_flags},
@@ -223,6 +234,8 @@ constexpr KnownDifference kKnown[] = {
      prefetch_register_ud},
     {"kvm-aam-aad-flags", "kvm", "KVM sets SF/ZF/PF of AAM/AAD from AX or EAX, the SDM from AL",
      kvm_aam_aad_flags},
+    {"kvm-pop-sreg-word", "kvm", "KVM's 32-bit POP Sreg reads a word: no #SS at the limit",
+     kvm_pop_sreg_word},
     {"kvm-missing-instruction", "kvm", "KVM's emulator has no DAA/DAS/AAA/AAS/BOUND",
      kvm_missing_instruction},
     {"kvm-delivery-clears-ac", "kvm", "KVM clears EFLAGS.AC when it delivers an exception",

@@ -510,7 +510,7 @@ UnicornStepResult UnicornRunner::step() {
             break;
         }
         const uint32_t previous = eip_;
-        eip_ = read_eip_after(true);
+        eip_ = read_eip_after(!run_to_next); // a stop at `until` reads the plain EIP
         result.reason = UnicornStepReason::Step;
         const bool same_place =
             eip_ == previous && (read_reg(uc, UC_X86_REG_CS) & 0xFFFF) == before[Seg::CS].selector;

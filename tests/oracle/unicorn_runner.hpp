@@ -20,19 +20,21 @@
 //  * EIP. uc_emu_start(begin) sets EIP = begin - CS.selector * 16 in UC_MODE_16 and EIP = begin
 //    in UC_MODE_32. After a step that ends by the instruction count, UC_X86_REG_EIP reads the
 //    *linear* address of the next instruction (CS.selector * 16 + IP) in UC_MODE_16; after HLT,
-//    an interrupt hook or an invalid opcode it reads the plain IP. step() converts.
+//    an interrupt hook, an invalid opcode or a stop at `until` it reads the plain IP. step()
+//    converts.
 //
 //  * Exceptions are not delivered. A fault or INT n calls the UC_HOOK_INTR hook with the vector
 //    (EIP = the faulting instruction, or the next one for INT n) and nothing is pushed; step()
-//    stops there and reports StepReason::Exception. An invalid opcode (UD2 included) never
+//    stops there and reports UnicornStepReason::Exception. An invalid opcode (UD2 included) never
 //    reaches the hook: uc_emu_start fails with UC_ERR_INSN_INVALID, reported as vector 6.
 //    QEMU keeps the vector of an intercepted contributory exception as if still being delivered,
 //    so the next one would become #DF (8); set_state() restores a context saved when the engine
 //    was opened, which clears that.
 //
-//  * No data-segment limit checks: a word at offset 0xFFFF in real mode, or a 32-bit address
-//    above 0xFFFF, is simply accessed (the SDM raises #GP or #SS: Vol. 3A 21.1.1 / Vol. 2
-//    "Real-Address Mode Exceptions"). Differential tools must expect this.
+//  * No segment limit or type checks on accesses: a word at offset 0xFFFF in real mode, or a
+//    32-bit address above 0xFFFF, is simply accessed (the SDM raises #GP or #SS: Vol. 3A 21.1.1
+//    / Vol. 2 "Real-Address Mode Exceptions"), and so is a write through CS to a code segment.
+//    Differential tools must expect this (tests/diff/known_differences.cpp lists more).
 //
 //  * Unmapped memory stops uc_emu_start with UC_ERR_*_UNMAPPED (the UC_HOOK_MEM_INVALID hook
 //    sees the access). A jump to an address outside RAM retires, but Unicorn then fails to
@@ -73,6 +75,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace transit86::oracle {

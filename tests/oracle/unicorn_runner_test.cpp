@@ -281,6 +281,14 @@ TEST_F(UnicornRunnerTest, RefusesBlocksUnicornCannotTranslate) {
     EXPECT_EQ(step(UnicornStepReason::Step).state.eip, 0x1004u);
 }
 
+TEST_F(UnicornRunnerTest, RealModeInstructionWritingItselfRetiresOnce) {
+    // 1234:0010  2e fe 06 10 00   inc byte cs:[0x0010]   (its own first byte: 2e -> 2f)
+    start({0x2E, 0xFE, 0x06, 0x10, 0x00}, real_mode());
+    const UnicornStepResult r = step(UnicornStepReason::Step);
+    EXPECT_EQ(r.state.eip, kCodeIp + 5);
+    EXPECT_EQ(runner_->memory()[kCodeLinear], 0x2F);
+}
+
 TEST_F(UnicornRunnerTest, NewCodeRunsAfterSetState) {
     // Translated blocks are cached; set_state() drops them so rewritten bytes take effect.
     start({0x40}, real_mode()); // inc ax
