@@ -2,6 +2,7 @@
 // the instruction rate of the guest workloads on transit86 alone. The cross-engine compare
 // program is bench/compare.cpp.
 #include <benchmark/benchmark.h>
+#include <cstdio>
 #include <vector>
 
 #include "bench/workloads.hpp"
@@ -58,6 +59,31 @@ void BM_SingleStep(benchmark::State& state) {
         benchmark::DoNotOptimize(m.emu.run(one));
 }
 BENCHMARK(BM_SingleStep);
+
+// (d) the cold window: construct, load the bundled sample, run it through the window, destroy.
+void BM_ColdWindow(benchmark::State& state) {
+    std::FILE* f = std::fopen(TRANSIT86_PE_ENTRY, "rb");
+    std::vector<uint8_t> image(512);
+    if (!f || std::fread(image.data(), 1, image.size(), f) != image.size()) {
+        state.SkipWithError("pe_entry.bin not built");
+        return;
+    }
+    std::fclose(f);
+    std::vector<uint8_t> ram(1u << 20);
+    for (auto _ : state) {
+        const RamSlot slot{.guest_phys = 0, .size = ram.size(), .host = ram.data()};
+        Emulator emu({&slot, 1});
+        emu.write_physical(0x7C00, image.data(), image.size());
+        CpuState& s = emu.state();
+        s = reset_state(ResetPreset::Intel);
+        s[Seg::CS].selector = 0;
+        s[Seg::CS].base = 0;
+        s.eip = 0x7C00;
+        emu.run(RunLimits{.budget = 15, .stop_when_valid = std::nullopt});
+        benchmark::DoNotOptimize(emu.run(RunLimits{.budget = 130}));
+    }
+}
+BENCHMARK(BM_ColdWindow)->Unit(benchmark::kMicrosecond);
 
 void run_workload(benchmark::State& state, const bench::Workload& w) {
     Machine m(w);

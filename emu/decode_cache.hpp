@@ -6,6 +6,7 @@
 // no invalidation protocol to get wrong. Direct-mapped; allocated once with the emulator.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -18,9 +19,9 @@ namespace transit86::emu {
 
 class DecodeCache {
   public:
-    // An entry with length 0 is empty. Entries are plain data so that the table can come
-    // from calloc: its pages are zero-filled lazily by the kernel, and an emulator that runs
-    // a few instructions (the cold window) pays only for the pages it touches.
+    // Entries are plain data in a table from malloc, left uninitialized: which entries hold
+    // something is kept in a separate bitmap that construction clears (512 bytes), so an
+    // emulator that runs a few instructions (the cold window) pays for no more than that.
     struct Entry {
         uint32_t phys;
         uint8_t mode;
@@ -31,8 +32,9 @@ class DecodeCache {
     };
 
     static constexpr uint32_t kEntries = 4096;
+    static constexpr size_t kBytes = kEntries * sizeof(Entry);
 
-    DecodeCache() : entries_(static_cast<Entry*>(std::calloc(kEntries, sizeof(Entry)))) {
+    DecodeCache() : entries_(static_cast<Entry*>(std::malloc(kBytes))) {
         if (!entries_) throw std::bad_alloc();
     }
     ~DecodeCache() { std::free(entries_); }
@@ -46,8 +48,10 @@ class DecodeCache {
     // The entry decoded at (phys, mode), if any; the caller checks its bytes against memory
     // with matches() before using it.
     const Entry* find(uint32_t phys, uint8_t mode) const {
-        const Entry& e = entries_[index(phys, mode)];
-        return e.length != 0 && e.phys == phys && e.mode == mode ? &e : nullptr;
+        const uint32_t i = index(phys, mode);
+        if (!(valid_[i / 64] >> (i % 64) & 1)) return nullptr;
+        const Entry& e = entries_[i];
+        return e.phys == phys && e.mode == mode ? &e : nullptr;
     }
     static bool matches(const Entry& e, const uint8_t* host) {
         for (uint8_t i = 0; i < e.length; ++i) // most instructions are 1-4 bytes: no memcmp call
@@ -57,7 +61,9 @@ class DecodeCache {
 
     const Entry& store(uint32_t phys, uint8_t mode, const uint8_t* bytes,
                        const decoder::Insn& insn) {
-        Entry& e = entries_[index(phys, mode)];
+        const uint32_t i = index(phys, mode);
+        valid_[i / 64] |= uint64_t{1} << (i % 64);
+        Entry& e = entries_[i];
         e.phys = phys;
         e.mode = mode;
         e.length = insn.length;
@@ -67,10 +73,7 @@ class DecodeCache {
         return e;
     }
 
-    void clear() {
-        for (uint32_t i = 0; i < kEntries; ++i)
-            entries_[i].length = 0;
-    }
+    void clear() { valid_.fill(0); }
 
   private:
     static uint32_t index(uint32_t phys, uint8_t mode) {
@@ -78,6 +81,7 @@ class DecodeCache {
     }
 
     Entry* entries_;
+    std::array<uint64_t, kEntries / 64> valid_{};
 };
 
 } // namespace transit86::emu

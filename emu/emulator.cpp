@@ -128,9 +128,18 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
             return Outcome::Retired;
         }
         state = before;
+        if (cpu.stop == Stop::Mmio) {
+            // The IVT, IDT, a descriptor or the stack is outside RAM. The exit names the
+            // access, but delivery does not resume from a completion: the host cannot finish it.
+            stop_exit(exit, ExitReason::Mmio, "exception delivery outside guest RAM");
+            exit.mmio_address = cpu.mmio_address;
+            exit.mmio_size = cpu.mmio_size;
+            exit.mmio_write = cpu.mmio_write;
+            exit.mmio_data = cpu.mmio_data;
+            return Outcome::Stopped;
+        }
         if (cpu.stop != Stop::Fault) {
-            stop_exit(exit, cpu.stop == Stop::Mmio ? ExitReason::Mmio : ExitReason::Unsupported,
-                      cpu.unsupported_detail);
+            stop_exit(exit, ExitReason::Unsupported, cpu.unsupported_detail);
             return Outcome::Stopped;
         }
         const emu::Fault second = cpu.fault;
