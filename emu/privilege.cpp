@@ -78,6 +78,24 @@ bool inner_stack(Cpu& cpu, uint32_t dpl, uint32_t ext, InnerStack& out) {
     return true;
 }
 
+// The SDM checks that the whole frame fits before it pushes any of it ("IF current stack does
+// not have room for 16 bytes (error code pushed) or 12 bytes (no error code) THEN #SS(EXT)",
+// Vol. 2A INT n "Operation", and the same for 16-bit gates and the inner stack), so a frame
+// that does not fit leaves memory untouched. Each slot is checked as the push would address
+// it: a 16-bit stack pointer wraps within 64 KiB, a 32-bit one must not wrap.
+bool frame_fits(Cpu& cpu, uint32_t slots, uint8_t size, uint32_t ext) {
+    const uint32_t sp = cpu.stack_pointer();
+    if (cpu.stack32() && sp < slots * size) return cpu.raise(vec::SS, ext);
+    const uint32_t mask = cpu.stack32() ? ~0u : 0xFFFFu;
+    uint32_t linear;
+    for (uint32_t i = 1; i <= slots; ++i)
+        if (!cpu.linearize(Seg::SS, (sp - i * size) & mask, size, true, linear)) {
+            cpu.fault.error_code = ext;
+            return false;
+        }
+    return true;
+}
+
 void switch_stack(Cpu& cpu, const InnerStack& stack) {
     cpu.s[Seg::SS] = stack.ss;
     cpu.s[Gpr::ESP] = ar::db(stack.ss.access_rights)
@@ -177,10 +195,13 @@ bool deliver_protected_mode(Cpu& cpu, const Event& event) {
         const uint16_t old_ss = s[Seg::SS].selector;
         const uint32_t old_esp = s[Gpr::ESP];
         switch_stack(cpu, stack);
+        if (!frame_fits(cpu, event.has_error_code ? 6 : 5, size, ext)) return false;
         if (!push_sized(cpu, size, old_ss) || !push_sized(cpu, size, old_esp)) return false;
         new_cpl = dpl;
     } else if (!is_conforming_code(access) && dpl != cpl) {
         return cpu.raise(vec::GP, (selector & 0xFFFCu) | ext);
+    } else if (!frame_fits(cpu, event.has_error_code ? 4 : 3, size, ext)) {
+        return false;
     }
     if (!push_sized(cpu, size, pushed_flags) || !push_sized(cpu, size, old_cs) ||
         !push_sized(cpu, size, event.return_eip))

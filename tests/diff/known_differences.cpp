@@ -210,6 +210,35 @@ bool shadow_sequence(const StepFacts& f) {
     return delaying && f.before->interruptibility != 0 && fields_within(f, {"interruptibility"});
 }
 
+// ENTER with a nesting level above 0 is missing from KVM's emulator: in real mode it injects
+// #UD instead of stopping with an internal error (em_enter: "if (nesting_level) return
+// X86EMUL_UNHANDLEABLE"). The SDM defines it (Vol. 2A ENTER, "Operation").
+bool kvm_enter_nesting(const StepFacts& f) {
+    return f.insn->op == Op::Enter && f.insn->operand_count == 2 &&
+           (f.insn->operands[1].value & 0x1F) != 0;
+}
+
+// A REP string instruction that faults on a later iteration: the completed iterations keep
+// their effect, EFLAGS included (each iteration sets the flags of its comparison; SDM Vol. 2B
+// REP: "the registers and flags reflect the state after the last completed iteration" when
+// the instruction is interrupted). KVM commits the index and count registers but hands back
+// the flags from before the instruction.
+bool kvm_rep_fault_flags(const StepFacts& f) {
+    const Op op = f.insn->op;
+    const bool rep = f.insn->prefixes & (decoder::prefix::Rep | decoder::prefix::Repne);
+    return rep && (op == Op::Cmps || op == Op::Scas) && f.delivered && fields_within(f, {"eflags"});
+}
+
+// An exception frame that does not fit on the stack: the SDM checks for room for the whole
+// frame before pushing ("IF current stack does not have room ... THEN #SS(EXT)", Vol. 2A INT n
+// "Operation"), so nothing is written before #SS, #DF and the shutdown. KVM pushes what fits
+// and leaves part of a frame in memory.
+bool kvm_partial_frame(const StepFacts& f) {
+    constexpr uint32_t kLargestFrame = 16; // EFLAGS, CS, EIP and an error code, 32-bit gate
+    return f.mode == Mode::Pm32 && f.before != nullptr && (*f.before)[Gpr::ESP] < kLargestFrame &&
+           fields_within(f, {"memory"});
+}
+
 constexpr KnownDifference kKnown[] = {
     {"unicorn-no-limit-check", "unicorn",
      "QEMU TCG does not check segment limits; the SDM raises #GP/#SS past a real-mode limit",
@@ -255,6 +284,14 @@ constexpr KnownDifference kKnown[] = {
      "KVM's ENTER pushes EBP with the stack width, not the operand size", kvm_enter_mixed_sizes},
     {"kvm-hint-nop-step", "kvm", "KVM's single step runs past a hint NOP (0F 19-1E)",
      kvm_hint_nop_step},
+    {"kvm-enter-nesting", "kvm", "KVM's emulator lacks ENTER with nesting > 0 and injects #UD",
+     kvm_enter_nesting},
+    {"kvm-rep-fault-flags", "kvm",
+     "a REP CMPS/SCAS faulting on a later iteration: KVM drops the completed iterations' flags",
+     kvm_rep_fault_flags},
+    {"kvm-partial-frame", "kvm",
+     "an exception frame without room: KVM writes part of it; the SDM checks room first",
+     kvm_partial_frame},
 };
 
 } // namespace
