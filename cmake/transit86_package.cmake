@@ -27,7 +27,11 @@ set_target_properties(transit86_shared PROPERTIES EXPORT_NAME transit86
                                                   VERSION ${PROJECT_VERSION}
                                                   SOVERSION ${PROJECT_VERSION_MAJOR})
 set_target_properties(transit86_static PROPERTIES EXPORT_NAME transit86_static)
-target_link_options(transit86_shared PRIVATE LINKER:--no-undefined)
+# Under clang's sanitizers the runtime lives in the executable, so the library has undefined
+# __asan_* / __ubsan_* references by design.
+if(NOT TRANSIT86_SANITIZE)
+  target_link_options(transit86_shared PRIVATE LINKER:--no-undefined)
+endif()
 # In-tree users (examples/) see the same names as installed ones.
 add_library(transit86::transit86 ALIAS transit86_shared)
 add_library(transit86::transit86_static ALIAS transit86_static)

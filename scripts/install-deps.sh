@@ -7,6 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libzydis-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
   nasm zlib1g-dev libunicorn-dev libbenchmark-dev
+  # the asan and fuzz presets: clang with ASan, UBSan and libFuzzer; llvm-symbolizer for reports
+  clang libclang-rt-14-dev llvm
 )
 
 missing=()

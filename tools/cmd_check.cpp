@@ -23,7 +23,8 @@ int run_check(const CheckOptions& o) {
         }
         try {
             doc = nlohmann::json::parse(*in);
-        } catch (const nlohmann::json::parse_error& e) {
+        } catch (const nlohmann::json::exception& e) {
+            // parse_error, or out_of_range for a number too large for a double.
             // nlohmann's message names the byte offset; keep it on one line.
             throw StateFormatError(fmt::format("\"{}\" is not valid JSON: {}", o.state_file,
                                                std::string(e.what()).substr(0, 160)));
@@ -38,7 +39,7 @@ int run_check(const CheckOptions& o) {
                               {"failing", violations_to_json(violations)}};
         if (o.compare) out["divergences"] = divergences_to_json(vmx::compare_profiles(state));
         if (o.kvm_fixup) out["kvm_fixup"] = fixup_to_json(vmx::kvm_fixup(state));
-        fmt::print("{}\n", out.dump());
+        fmt::print("{}\n", dump_json(out));
     } else {
         if (violations.empty()) {
             fmt::print("vmx[{}] VALID\n", profile);

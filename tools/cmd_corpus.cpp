@@ -4,6 +4,7 @@
 
 #include "tools/commands.hpp"
 #include "tools/corpus_engine.hpp"
+#include "tools/state_json.hpp"
 
 namespace transit86::tools {
 
@@ -79,7 +80,7 @@ int corpus_refresh_verdicts(const CorpusOptions& o) {
         }
         golden->steps = ours.steps;
         std::ofstream out(c.golden_file());
-        out << golden_to_json(*golden, oracle).dump(2) << '\n';
+        out << dump_json(golden_to_json(*golden, oracle), 2) << '\n';
         fmt::print("{:<34} verdicts refreshed\n", c.name);
         ++refreshed;
     }
@@ -109,7 +110,7 @@ int corpus_rebase(const CorpusOptions& o) {
             continue;
         }
         std::ofstream out(c.golden_file());
-        out << golden_to_json(result, GoldenOracle::Kvm).dump(2) << '\n';
+        out << dump_json(golden_to_json(result, GoldenOracle::Kvm), 2) << '\n';
         if (!out) throw CorpusError(fmt::format("{}: cannot write", c.golden_file().string()));
         fmt::print("{:<34} written: {} after {} instructions\n", c.name, result.exit,
                    result.instructions);

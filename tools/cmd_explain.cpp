@@ -8,6 +8,7 @@
 
 #include "tools/commands.hpp"
 #include "tools/explain_report.hpp"
+#include "tools/state_json.hpp"
 
 namespace transit86::tools {
 
@@ -32,7 +33,7 @@ int run_explain(const ExplainOptions& o) {
     const explain::Explanation ex =
         explain::explain_dump(std::move(dump), {o.unrestricted, o.cr4_fixed1, o.maxphyaddr});
     if (o.json)
-        fmt::print("{}\n", explain::render_json(ex, o.dump_file).dump());
+        fmt::print("{}\n", dump_json(explain::render_json(ex, o.dump_file)));
     else
         fmt::print("{}", explain::render_text(ex, o.dump_file));
     return ex.valid() ? 0 : 1;

@@ -12,6 +12,7 @@
 #include "tools/commands.hpp"
 #include "tools/sst_runner.hpp"
 #include "tools/sst_test.hpp"
+#include "tools/state_json.hpp"
 
 namespace transit86::tools {
 
@@ -252,7 +253,7 @@ int SstRun::summarize(const std::vector<FileResult>& results, double seconds) co
                               {"seconds", seconds},
                               {"ok", ok}};
         if (opt_.min_pass_rate) out["min_pass_rate"] = *opt_.min_pass_rate;
-        fmt::print("{}\n", out.dump(1));
+        fmt::print("{}\n", dump_json(out, 1));
         return ok ? 0 : 1;
     }
     if (const std::string m = tally(masked, kSkipMasks); !m.empty())

@@ -178,7 +178,7 @@ int StepRun::finish(const std::string& why, int status, const CpuState& s) {
                               {"instructions", count_},
                               {"status", status},
                               {"state", state_to_json(s)}};
-        fmt::print("{}\n", end.dump());
+        fmt::print("{}\n", dump_json(end));
     } else {
         fmt::print("== {} after {} instructions ==\n", why, count_);
     }
@@ -201,6 +201,15 @@ int StepRun::run() {
     s[Seg::CS].selector = opt_.start_cs;
     s[Seg::CS].base = uint32_t{opt_.start_cs} << 4;
     s.eip = opt_.start_ip;
+    // An entry point the first fetch cannot reach is a bad command line, not a guest event.
+    const std::string start = fmt::format("--start {:04x}:{:04x}", opt_.start_cs, opt_.start_ip);
+    if (s.eip > s[Seg::CS].limit)
+        throw ImageError(fmt::format("{}: offset {:#x} is beyond the CS limit {:#x}", start, s.eip,
+                                     s[Seg::CS].limit));
+    const uint64_t entry = (s[Seg::CS].base + s.eip) & (opt_.a20_off ? ~uint64_t{1 << 20} : ~0ull);
+    if (entry >= ram_.size())
+        throw ImageError(fmt::format("{}: linear address {:#x} is outside the {} MiB of RAM", start,
+                                     entry, ram_.size() >> 20));
 
     const char* preset = opt_.preset == ResetPreset::Intel ? "intel" : "kvm";
     if (opt_.json) {
@@ -210,7 +219,7 @@ int StepRun::run() {
                                {"preset", preset},
                                {"profile", vmx::to_string(opt_.profile)},
                                {"state", state_to_json(s)}};
-        fmt::print("{}\n", head.dump());
+        fmt::print("{}\n", dump_json(head));
     } else {
         fmt::print(
             "transit86: {} ({} bytes) at {:#x}, reset preset {}, start {:04x}:{:04x}, profile {}\n",
@@ -262,7 +271,7 @@ int StepRun::run() {
             if (opt_.kvm_fixup && !vmx::is_valid(s, vmx::Profile::Kvm))
                 line["kvm_fixup"] = fixup_to_json(vmx::kvm_fixup(s));
             flush_console(&line);
-            fmt::print("{}\n", line.dump());
+            fmt::print("{}\n", dump_json(line));
         } else {
             std::string changes;
             for (const auto& [k, v] : register_changes(before, s))

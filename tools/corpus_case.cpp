@@ -24,7 +24,7 @@ nlohmann::json read_json(const std::filesystem::path& file) {
     if (!in) throw CorpusError(fmt::format("{}: cannot open", file.string()));
     try {
         return nlohmann::json::parse(in);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) { // parse_error, or out_of_range (1e999)
         throw CorpusError(fmt::format("{}: not valid JSON: {}", file.string(),
                                       std::string(e.what()).substr(0, 120)));
     }
@@ -61,9 +61,13 @@ std::vector<uint8_t> assemble(const std::filesystem::path& source) {
 std::vector<uint8_t> parse_hex_bytes(const std::string& text, const std::string& where) {
     std::vector<uint8_t> bytes;
     std::string digits;
-    for (char c : text)
-        if (!std::isspace(static_cast<unsigned char>(c))) digits += c;
-    if (digits.empty() || digits.size() % 2)
+    bool hex = true;
+    for (char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (!std::isspace(u)) digits += c;
+        hex = hex && (std::isspace(u) || std::isxdigit(u));
+    }
+    if (!hex || digits.empty() || digits.size() % 2)
         throw CorpusError(fmt::format("{}: \"bytes\" must be pairs of hex digits", where));
     for (size_t i = 0; i < digits.size(); i += 2)
         bytes.push_back(static_cast<uint8_t>(
@@ -97,7 +101,13 @@ std::filesystem::path CorpusCase::golden_file() const {
 }
 
 CorpusCase load_case(const std::filesystem::path& file) {
-    const nlohmann::json doc = read_json(file);
+    return case_from_json(read_json(file), file, assemble);
+}
+
+namespace {
+
+CorpusCase read_case(const nlohmann::json& doc, const std::filesystem::path& file,
+                     const SourceAssembler& assemble_source) {
     const std::string where = file.string();
     if (!doc.is_object()) throw CorpusError(where + ": a case must be a JSON object");
     for (const auto& [key, value] : doc.items())
@@ -114,7 +124,7 @@ CorpusCase load_case(const std::filesystem::path& file) {
     if (doc.contains("source")) {
         if (!doc["source"].is_string())
             throw CorpusError(where + ": \"source\" must be a file name");
-        c.image = assemble(file.parent_path() / doc["source"].get<std::string>());
+        c.image = assemble_source(file.parent_path() / doc["source"].get<std::string>());
     } else {
         if (!doc["bytes"].is_string())
             throw CorpusError(where + ": \"bytes\" must be a hex string");
@@ -167,6 +177,17 @@ CorpusCase load_case(const std::filesystem::path& file) {
     return c;
 }
 
+} // namespace
+
+CorpusCase case_from_json(const nlohmann::json& doc, const std::filesystem::path& file,
+                          const SourceAssembler& assemble_source) {
+    try {
+        return read_case(doc, file, assemble_source);
+    } catch (const StateFormatError& e) { // a number: load_address, limits.budget
+        throw CorpusError(fmt::format("{}: {}", file.string(), e.what()));
+    }
+}
+
 std::vector<std::filesystem::path> find_cases(const std::filesystem::path& dir) {
     std::vector<std::filesystem::path> files;
     if (!std::filesystem::is_directory(dir))
@@ -187,14 +208,20 @@ nlohmann::json golden_to_json(const CaseResult& r, GoldenOracle oracle) {
 std::optional<CaseResult> load_golden(const CorpusCase& c, GoldenOracle& oracle) {
     const auto path = c.golden_file();
     if (!std::filesystem::exists(path)) return std::nullopt;
-    const nlohmann::json doc = read_json(path);
-    const std::string where = path.string();
+    return golden_from_json(read_json(path), path.string(), oracle);
+}
+
+CaseResult golden_from_json(const nlohmann::json& doc, const std::string& where,
+                            GoldenOracle& oracle) {
     for (const char* key : {"oracle", "exit", "instructions", "console", "steps", "final"})
         if (!doc.contains(key)) throw CorpusError(fmt::format("{}: missing \"{}\"", where, key));
     CaseResult r;
     try {
         oracle = parse_oracle(doc["oracle"].get<std::string>(), where);
         r.exit = doc["exit"].get<std::string>();
+        // get<uint64_t>() would convert -5 or 1e300 (undefined behaviour for the latter).
+        if (!doc["instructions"].is_number_unsigned())
+            throw CorpusError(where + ": \"instructions\" must be a non-negative integer");
         r.instructions = doc["instructions"].get<uint64_t>();
         r.console = doc["console"].get<std::string>();
         r.steps = doc["steps"].get<std::vector<std::string>>();

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
@@ -42,6 +43,13 @@ struct CorpusCase {
 // Reads a case: validates every field, assembles "source" with nasm into memory.
 CorpusCase load_case(const std::filesystem::path& file);
 
+// Turns a case's "source" (a path beside the case file) into its image, or throws CorpusError.
+using SourceAssembler = std::function<std::vector<uint8_t>(const std::filesystem::path& source)>;
+// load_case on a document already parsed: `file` names the case in errors and places its
+// source; `assemble` stands in for nasm (tests/fuzz passes one that runs no program).
+CorpusCase case_from_json(const nlohmann::json& doc, const std::filesystem::path& file,
+                          const SourceAssembler& assemble);
+
 // Every *.json case under `dir` (goldens excluded), sorted by name.
 std::vector<std::filesystem::path> find_cases(const std::filesystem::path& dir);
 
@@ -57,6 +65,9 @@ struct CaseResult {
 nlohmann::json golden_to_json(const CaseResult& result, GoldenOracle oracle);
 // The golden beside the case, if any; its oracle field is returned in `oracle`.
 std::optional<CaseResult> load_golden(const CorpusCase& c, GoldenOracle& oracle);
+// A golden from its parsed document; `where` names it in errors.
+CaseResult golden_from_json(const nlohmann::json& doc, const std::string& where,
+                            GoldenOracle& oracle);
 
 // Field-by-field differences between a run and its golden; empty when they agree.
 std::vector<std::string> compare_results(const CaseResult& ours, const CaseResult& golden);

@@ -1,23 +1,51 @@
 #include "tools/guest_image.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fmt/format.h>
 #include <fstream>
-#include <iterator>
 
 namespace transit86::tools {
 
-size_t GuestRam::load_file(const std::string& path, uint64_t address) {
+std::vector<uint8_t> read_image_file(const std::string& path, uint64_t max_size) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw ImageError(fmt::format("cannot open image \"{}\"", path));
-    std::vector<uint8_t> image((std::istreambuf_iterator<char>(in)),
-                               std::istreambuf_iterator<char>());
-    if (in.bad()) throw ImageError(fmt::format("cannot read image \"{}\"", path));
-    if (image.empty()) throw ImageError(fmt::format("image \"{}\" is empty", path));
-    if (address >= bytes_.size() || image.size() > bytes_.size() - address)
+    std::vector<uint8_t> image;
+    char chunk[65536];
+    for (;;) {
+        in.read(chunk, sizeof chunk);
+        const auto got = static_cast<size_t>(in.gcount());
+        image.insert(image.end(), chunk, chunk + got);
+        if (image.size() > max_size || got < sizeof chunk) break;
+    }
+    // A directory opens but fails the first read: badbit, or failbit with nothing read.
+    if (in.bad() || (in.fail() && !in.eof()))
+        throw ImageError(fmt::format("cannot read image \"{}\"", path));
+    return image;
+}
+
+GuestRam::GuestRam(uint64_t size) : size_(size) {
+    if (size == 0) throw ImageError("guest RAM must not be empty");
+    bytes_.reset(static_cast<uint8_t*>(std::calloc(size, 1)));
+    if (!bytes_) throw ImageError(fmt::format("cannot allocate {} MiB of guest RAM", size >> 20));
+}
+
+size_t GuestRam::load_file(const std::string& path, uint64_t address) {
+    const uint64_t room = address < size_ ? size_ - address : 0;
+    return load(read_image_file(path, room), address, path);
+}
+
+size_t GuestRam::load(std::span<const uint8_t> image, uint64_t address, const std::string& name) {
+    if (image.empty()) throw ImageError(fmt::format("image \"{}\" is empty", name));
+    if (address >= size_)
         throw ImageError(
-            fmt::format("image \"{}\" ({} bytes at {:#x}) does not fit in {} MiB of RAM", path,
-                        image.size(), address, bytes_.size() >> 20));
-    std::copy(image.begin(), image.end(), bytes_.begin() + static_cast<std::ptrdiff_t>(address));
+            fmt::format("load address {:#x} is outside the {} MiB of RAM", address, size_ >> 20));
+    if (image.size() > size_ - address)
+        throw ImageError(fmt::format("image \"{}\" is larger than the {} bytes from {:#x} to the "
+                                     "end of the {} MiB of RAM",
+                                     name, size_ - address, address, size_ >> 20));
+    std::copy(image.begin(), image.end(), bytes_.get() + address);
     return image.size();
 }
 

@@ -145,6 +145,10 @@ CpuState state_from_json(const nlohmann::json& doc) {
     return s;
 }
 
+std::string dump_json(const nlohmann::json& j, int indent) {
+    return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 nlohmann::json segment_to_json(const SegmentCache& seg) {
     return {{"selector", hex(seg.selector)},
             {"base", hex(seg.base)},

@@ -19,6 +19,10 @@ struct StateFormatError : std::runtime_error {
 };
 
 CpuState state_from_json(const nlohmann::json& doc);
+
+// Serialises output JSON. Strings from outside (guest console bytes, file names, dump text)
+// may be invalid UTF-8: those bytes become U+FFFD instead of an exception.
+std::string dump_json(const nlohmann::json& j, int indent = -1);
 nlohmann::json state_to_json(const CpuState& state);
 nlohmann::json segment_to_json(const SegmentCache& seg);
 

@@ -67,7 +67,9 @@ struct Exit {
     uint64_t instructions = 0; // retired during this run() call
     PortAccess io{};           // Io
     uint64_t mmio_address = 0; // Mmio: guest-physical address
-    uint8_t mmio_size = 0;     // 1..8 bytes
+    // 1..8 bytes. An Mmio exit the host cannot complete says so in `detail`: an instruction
+    // fetch outside RAM (mmio_size 0) or exception delivery reading the IVT, IDT or stack there.
+    uint8_t mmio_size = 0;
     bool mmio_write = false;
     uint64_t mmio_data = 0; // Mmio write: the value written (little-endian, mmio_size bytes)
     uint8_t vector = 0; // Exception: vector and error code
@@ -80,7 +82,11 @@ struct Exit {
 };
 
 struct RunLimits {
-    uint64_t budget = 130; // instructions; 0 = no limit (KVM uses 130 per exit)
+    // Instructions; 0 = no limit (KVM uses 130 per exit). A REP string instruction stops
+    // every 1024 iterations and resumes from the same EIP, as KVM's emulator does: each such
+    // chunk spends one unit too (as one pass of KVM's loop), without counting as retired in
+    // Exit::instructions. So a run does bounded work whatever ECX holds.
+    uint64_t budget = 130;
     // Stop as soon as the state passes this profile's checks (checked before each
     // instruction, as KVM does). Empty: never stop for validity.
     std::optional<vmx::Profile> stop_when_valid = vmx::Profile::Kvm;

@@ -144,7 +144,7 @@ typedef int (*transit86_port_fn)(void* opaque, struct transit86_port_access* acc
 #define TRANSIT86_PROFILE_UNRESTRICTED 3
 
 struct transit86_limits {
-    uint64_t budget;            /* instructions per run; 0 = no limit (KVM uses 130) */
+    uint64_t budget;            /* instructions and REP chunks per run; 0 = no limit */
     uint32_t stop_when_valid;   /* TRANSIT86_PROFILE_*: stop once the state passes it */
     uint8_t single_step;        /* stop after one instruction */
     uint8_t exceptions_to_host; /* exit with every exception instead of delivering it */
@@ -166,7 +166,7 @@ struct transit86_limits {
 #define TRANSIT86_EXIT_MMIO 4             /* access outside RAM: see exit.mmio */
 #define TRANSIT86_EXIT_EXCEPTION 5        /* exit.exception (limits.exceptions_to_host) */
 #define TRANSIT86_EXIT_TRIPLE_FAULT 6     /* shutdown */
-#define TRANSIT86_EXIT_BUDGET 7           /* limits.budget instructions retired */
+#define TRANSIT86_EXIT_BUDGET 7           /* limits.budget spent (see RunLimits::budget) */
 #define TRANSIT86_EXIT_UNSUPPORTED 8      /* not implemented: exit.bytes, exit.linear_address */
 #define TRANSIT86_EXIT_INTERRUPT_WINDOW 9 /* the guest can take an interrupt now */
 #define TRANSIT86_EXIT_BREAKPOINT 10      /* the next instruction is at a breakpoint */

@@ -21,6 +21,9 @@ const FixupChange* find_change(const FixupReport& r, std::string_view reg, std::
         if (c.reg == reg && c.field == field) return &c;
     return nullptr;
 }
+// The result points into the report: a temporary report would leave it dangling.
+const FixupChange* find_change(FixupReport&& r, std::string_view reg,
+                               std::string_view field) = delete;
 
 std::vector<std::string> visible(const FixupReport& r) {
     std::vector<std::string> out;
@@ -117,7 +120,8 @@ TEST(KvmFixup, ResetCsBaseMovesBelowOneMiB) {
 TEST(KvmFixup, BigRealCodeLosesItsDefaultSize) {
     CpuState s = real_mode();
     s[Seg::CS].access_rights = 0x409B; // D = 1
-    const FixupChange* cs = find_change(kvm_fixup(s), "CS", "access rights");
+    const FixupReport report = kvm_fixup(s);
+    const FixupChange* cs = find_change(report, "CS", "access rights");
     ASSERT_NE(cs, nullptr);
     EXPECT_TRUE(cs->guest_visible);
     EXPECT_THAT(cs->why, HasSubstr("16-bit default operand and address size"));
@@ -127,7 +131,8 @@ TEST(KvmFixup, BigRealCodeLosesItsDefaultSize) {
 TEST(KvmFixup, ShortLimitIsWidened) {
     CpuState s = real_mode();
     s[Seg::FS].limit = 0x0FFF;
-    const FixupChange* limit = find_change(kvm_fixup(s), "FS", "limit");
+    const FixupReport report = kvm_fixup(s);
+    const FixupChange* limit = find_change(report, "FS", "limit");
     ASSERT_NE(limit, nullptr);
     EXPECT_TRUE(limit->guest_visible);
     EXPECT_THAT(limit->why, HasSubstr("no longer fault"));
@@ -159,7 +164,8 @@ TEST(KvmFixup, StaleRplsAreClearedWhenPeIsSet) {
 TEST(KvmFixup, SsDplChangeMovesTheCpl) {
     CpuState s = flat_protected();
     s[Seg::SS] = real_segment(0x0030, 0xF3); // a vm86-style cache left behind: DPL 3
-    const FixupChange* ss = find_change(kvm_fixup(s), "SS", "access rights");
+    const FixupReport report = kvm_fixup(s);
+    const FixupChange* ss = find_change(report, "SS", "access rights");
     ASSERT_NE(ss, nullptr);
     EXPECT_TRUE(ss->guest_visible);
     EXPECT_THAT(ss->why, HasSubstr("CPL"));

@@ -1,0 +1,2 @@
+bits 16
+  mov ax, 

@@ -1,0 +1,227 @@
+// The transit86 command line: every subcommand's options, parsed into CommandLine.
+#include "tools/cli_options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <map>
+
+#include "tools/state_json.hpp"
+
+namespace transit86::tools {
+
+namespace {
+
+// "07c0:0000" -> selector and offset.
+void parse_cs_ip(const std::string& text, uint16_t& cs, uint32_t& ip) {
+    const auto colon = text.find(':');
+    if (colon == std::string::npos)
+        throw StateFormatError(fmt::format("--start \"{}\" is not CS:IP", text));
+    auto hex = [](const std::string& s) { return s.rfind("0x", 0) == 0 ? s : "0x" + s; };
+    cs = static_cast<uint16_t>(
+        parse_number_text(hex(text.substr(0, colon)), "--start selector", 0xFFFF));
+    ip = static_cast<uint32_t>(
+        parse_number_text(hex(text.substr(colon + 1)), "--start offset", 0xFFFFFFFF));
+}
+
+const std::map<std::string, vmx::Profile> kProfiles = {
+    {"kvm", vmx::Profile::Kvm},
+    {"sdm", vmx::Profile::Sdm},
+    {"unrestricted", vmx::Profile::Unrestricted}};
+
+// CLI11 reads "-1" into an unsigned option as 2^64 - 1: refuse the sign first.
+const CLI::Validator kUnsigned(
+    [](std::string& text) {
+        return text.rfind('-', 0) == 0 ? std::string("must not be negative") : std::string();
+    },
+    "UINT");
+
+CommandLine usage_error(std::ostream& err, const std::string& message) {
+    err << "transit86: error: " << message << "\n";
+    CommandLine line;
+    line.command = CommandLine::Command::Exit;
+    line.exit_status = kExitUsage;
+    return line;
+}
+
+} // namespace
+
+CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& out,
+                               std::ostream& err) {
+    CommandLine line;
+    CLI::App app{"transit86: x86 real/protected-mode transition emulator and VM-entry checker"};
+    app.require_subcommand(1);
+
+    StepOptions& step = line.step;
+    std::string load_address = "0x7c00", start, preset = "intel", profile = "kvm",
+                stop_at = "valid";
+    auto* step_cmd =
+        app.add_subcommand("step", "Step through a boot image, one instruction a line");
+    step_cmd->add_option("image", step.image, "Raw image to load")->required();
+    step_cmd->add_option("--load-address", load_address, "Physical load address (default 0x7c00)");
+    step_cmd->add_option("--start", start, "Start at CS:IP, hex (default 0000:<load address>)");
+    step_cmd->add_option("--preset", preset, "Reset state: intel (SDM) or kvm (KVM's vCPU reset)")
+        ->check(CLI::IsMember({"intel", "kvm"}));
+    step_cmd
+        ->add_option("--profile", profile,
+                     "VM-entry checks: kvm (KVM guest_state_valid), sdm (SDM 26.3.1), unrestricted "
+                     "(SDM with unrestricted guest)")
+        ->check(CLI::IsMember({"kvm", "sdm", "unrestricted"}));
+    step_cmd
+        ->add_option("--stop-at", stop_at,
+                     "Stop when the state turns valid, at HLT, or at the budget")
+        ->check(CLI::IsMember({"valid", "halt", "budget"}));
+    step_cmd
+        ->add_option("--budget", step.budget,
+                     "Instruction budget, 0 for none (default 130, as KVM)")
+        ->check(kUnsigned);
+    step_cmd->add_flag("--hlt-resume", step.hlt_resume,
+                       "Continue after HLT with IF=1, as if an interrupt woke the CPU");
+    step_cmd->add_flag("--json", step.json, "JSON Lines output");
+    step_cmd->add_flag("--a20-off", step.a20_off, "Model gate A20 off (addresses wrap at 1 MiB)");
+    step_cmd->add_flag(
+        "--kvm-fixup", step.kvm_fixup,
+        "After each invalid state, what KVM's fix-up path (emulate_invalid_guest_state=0) "
+        "would silently change");
+    step_cmd->add_option("--memory", step.memory_mib, "Guest RAM in MiB (default 16)")
+        ->check(CLI::Range(1, 4095));
+
+    CheckOptions& check = line.check;
+    std::string check_profile = "kvm";
+    auto* check_cmd = app.add_subcommand("check", "Judge a state file against the VM-entry checks");
+    check_cmd->add_option("state", check.state_file, "State JSON file, or - for standard input")
+        ->required();
+    check_cmd->add_option("--profile", check_profile, "kvm, sdm or unrestricted")
+        ->check(CLI::IsMember({"kvm", "sdm", "unrestricted"}));
+    check_cmd->add_flag("--json", check.json, "JSON output");
+    check_cmd->add_flag(
+        "--compare", check.compare,
+        "Also list where the kvm and sdm verdicts differ, and what KVM approximates");
+    check_cmd->add_flag(
+        "--kvm-fixup", check.kvm_fixup,
+        "Also show what KVM with emulate_invalid_guest_state=0 would write instead");
+
+    ExplainOptions& explain = line.explain;
+    bool explain_unrestricted = false, explain_restricted = false;
+    auto* explain_cmd = app.add_subcommand(
+        "explain", "Explain a kvm_intel, Xen or QEMU register dump from a failed VM entry");
+    explain_cmd->add_option("dump", explain.dump_file, "Dump as pasted from a log, or - for stdin")
+        ->required();
+    auto* unrestricted_flag = explain_cmd->add_flag("--unrestricted", explain_unrestricted,
+                                                    "Judge as if the guest had unrestricted guest");
+    explain_cmd->add_flag("--no-unrestricted", explain_restricted, "Judge as if it ran without it")
+        ->excludes(unrestricted_flag);
+    std::string explain_cr4_fixed1;
+    explain_cmd->add_option("--cr4-fixed1", explain_cr4_fixed1,
+                            "The host's IA32_VMX_CR4_FIXED1 (e.g. 0x3727ff), to judge CR4");
+    explain_cmd
+        ->add_option("--maxphyaddr", explain.maxphyaddr,
+                     "The host's MAXPHYADDR, to judge CR3's reserved bits")
+        ->check(CLI::Range(32, 52));
+    explain_cmd->add_flag("--json", explain.json, "JSON output");
+
+    SstOptions& sst = line.sst;
+    double min_pass_rate = 0;
+    auto* sst_cmd = app.add_subcommand(
+        "sst", "Run SingleStepTests 80286 files (*.json, *.json.gz, *.jsonl.gz)");
+    sst_cmd->add_option("paths", sst.paths, "Test files or folders of them")->required();
+    sst_cmd->add_flag("-v,--verbose", sst.verbose,
+                      "Show the first failures of each file with a diff");
+    sst_cmd->add_option("--show", sst.show, "Failures shown per file with -v (default 3)")
+        ->check(kUnsigned);
+    auto* min_rate_opt =
+        sst_cmd
+            ->add_option("--min-pass-rate", min_pass_rate,
+                         "Exit 0 when at least PCT percent of the compared tests pass")
+            ->check(CLI::Range(0.0, 100.0));
+    sst_cmd->add_option("--index", sst.index, "Run only the test with this idx")->check(kUnsigned);
+    sst_cmd->add_flag("--strict", sst.strict,
+                      "Apply no 286-vs-386 mask beyond metadata.json's flags-mask");
+    sst_cmd->add_flag("--skip-if-missing", sst.skip_if_missing,
+                      "Exit 77 (skipped) instead of failing when a path does not exist");
+    sst_cmd->add_flag("--json", sst.json, "One JSON summary instead of text");
+
+#ifdef TRANSIT86_WITH_CORPUS
+    CorpusOptions& corpus = line.corpus;
+    auto* corpus_cmd = app.add_subcommand("corpus", "The scenario corpus and its oracle goldens");
+    corpus_cmd->require_subcommand(1);
+    auto* corpus_run_cmd =
+        corpus_cmd->add_subcommand("run", "Run every case; compare with its golden");
+    auto* corpus_rebase_cmd = corpus_cmd->add_subcommand(
+        "rebase", "Rewrite goldens from an oracle (never from transit86)");
+    for (auto* sub : {corpus_run_cmd, corpus_rebase_cmd}) {
+        sub->add_option("dir", corpus.directory, "Corpus folder (default corpus/cases)");
+        sub->add_option("--filter", corpus.filter, "Only cases whose name contains this");
+        sub->add_flag("-v,--verbose", corpus.verbose,
+                      "Every difference, and each case's description");
+    }
+    corpus_rebase_cmd->add_option("--oracle", corpus.oracle, "Oracle that writes the goldens")
+        ->check(CLI::IsMember({"kvm"}));
+    corpus_rebase_cmd->add_flag(
+        "--refresh-verdicts", corpus.refresh_verdicts,
+        "sdm-by-hand goldens: recompute the sdm/unrestricted verdicts when all else matches");
+#endif
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        line.exit_status = app.exit(e, out, err);
+        return line;
+    } catch (const CLI::CallForAllHelp& e) {
+        line.exit_status = app.exit(e, out, err);
+        return line;
+    } catch (const CLI::ParseError& e) {
+        std::string what = e.what();
+        if (what.empty()) what = "invalid command line";
+        return usage_error(err, what + " (see --help)");
+    } catch (const std::exception& e) {
+        return usage_error(err, e.what());
+    }
+
+    // What CLI11 cannot check: numbers in hex and CS:IP.
+    try {
+        if (*step_cmd) {
+            line.command = CommandLine::Command::Step;
+            step.load_address = parse_number_text(load_address, "--load-address", 0xFFFFFFFF);
+            // Default entry: 0000:ADDR like a BIOS boot sector, or SEG:low nibble above 64 KiB.
+            const bool low = step.load_address <= 0xFFFF;
+            step.start_cs = low ? 0 : static_cast<uint16_t>(step.load_address >> 4);
+            step.start_ip =
+                static_cast<uint32_t>(low ? step.load_address : step.load_address & 0xF);
+            if (!start.empty()) parse_cs_ip(start, step.start_cs, step.start_ip);
+            step.preset = preset == "kvm" ? ResetPreset::Kvm : ResetPreset::Intel;
+            step.profile = kProfiles.at(profile);
+            step.stop_at = stop_at == "halt"     ? StopAt::Halt
+                           : stop_at == "budget" ? StopAt::Budget
+                                                 : StopAt::Valid;
+            return line;
+        }
+#ifdef TRANSIT86_WITH_CORPUS
+        if (*corpus_cmd) {
+            line.command = CommandLine::Command::Corpus;
+            corpus.rebase = corpus_rebase_cmd->parsed();
+            return line;
+        }
+#endif
+        if (*sst_cmd) {
+            line.command = CommandLine::Command::Sst;
+            if (*min_rate_opt) sst.min_pass_rate = min_pass_rate;
+            return line;
+        }
+        if (*explain_cmd) {
+            line.command = CommandLine::Command::Explain;
+            if (explain_unrestricted || explain_restricted)
+                explain.unrestricted = explain_unrestricted;
+            if (!explain_cr4_fixed1.empty())
+                explain.cr4_fixed1 =
+                    parse_number_text(explain_cr4_fixed1, "--cr4-fixed1", ~uint64_t{0});
+            return line;
+        }
+        line.command = CommandLine::Command::Check;
+        check.profile = kProfiles.at(check_profile);
+        return line;
+    } catch (const std::exception& e) {
+        return usage_error(err, e.what());
+    }
+}
+
+} // namespace transit86::tools
