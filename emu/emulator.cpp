@@ -241,8 +241,10 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     const bool ok = dispatch.handler(cpu, insn);
     if (!ok) {
         // Handlers without a rollback snapshot stop before they change anything.
-        if (rollback && !cpu.keep_progress) state = before;
-        else if (rollback) state.eip = before.eip;
+        if (rollback && !cpu.keep_progress)
+            state = before;
+        else if (rollback)
+            state.eip = before.eip;
         // A string instruction that completed iterations before stopping: the MMIO accesses
         // the host completed belonged to those iterations, and the next one starts afresh.
         if (cpu.keep_progress && state.gpr != before.gpr) mmio_completed.count = 0;
@@ -340,24 +342,40 @@ Emulator::Emulator(std::span<const RamSlot> slots, PortHandler* ports)
     : impl_(std::make_unique<Impl>(slots, ports)) {}
 Emulator::~Emulator() = default;
 
-CpuState& Emulator::state() { return impl_->state; }
-const CpuState& Emulator::state() const { return impl_->state; }
+CpuState& Emulator::state() {
+    return impl_->state;
+}
+const CpuState& Emulator::state() const {
+    return impl_->state;
+}
 
-void Emulator::set_port_handler(PortHandler* ports) noexcept { impl_->ports = ports; }
+void Emulator::set_port_handler(PortHandler* ports) noexcept {
+    impl_->ports = ports;
+}
 void Emulator::set_decode_cache(bool enabled) noexcept {
     impl_->decode_cache_enabled = enabled;
     impl_->decode_cache.clear();
 }
 
-void Emulator::complete_io(uint32_t data) noexcept { impl_->pending_io.data = data; }
-void Emulator::complete_mmio(uint64_t data) noexcept { impl_->pending_mmio.data = data; }
+void Emulator::complete_io(uint32_t data) noexcept {
+    impl_->pending_io.data = data;
+}
+void Emulator::complete_mmio(uint64_t data) noexcept {
+    impl_->pending_mmio.data = data;
+}
 bool Emulator::completion_pending() const noexcept {
     return impl_->io_resume || impl_->mmio_resume;
 }
-void Emulator::set_cpu_model(const CpuModel& model) noexcept { impl_->model = model; }
-const CpuModel& Emulator::cpu_model() const noexcept { return impl_->model; }
+void Emulator::set_cpu_model(const CpuModel& model) noexcept {
+    impl_->model = model;
+}
+const CpuModel& Emulator::cpu_model() const noexcept {
+    return impl_->model;
+}
 
-void Emulator::set_a20(bool enabled) noexcept { impl_->a20 = enabled; }
+void Emulator::set_a20(bool enabled) noexcept {
+    impl_->a20 = enabled;
+}
 
 bool Emulator::read_physical(uint64_t gpa, void* out, size_t size) const noexcept {
     return impl_->memory.read(gpa, out, size);
@@ -370,7 +388,7 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
     Exit exit{};
     impl_->exceptions_to_host = limits.exceptions_to_host;
     impl_->vmx_dirty = true; // the host may have changed the state since the last run
-    bool started = false; // the first instruction of a run never stops at a breakpoint
+    bool started = false;    // the first instruction of a run never stops at a breakpoint
     // REP chunks that stopped without retiring (exec_string.cpp). Like each pass of KVM's
     // handle_invalid_guest_state loop, each spends one unit of the budget.
     uint64_t restarts = 0;

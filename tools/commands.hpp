@@ -63,7 +63,7 @@ struct SstOptions {
 int run_sst(const SstOptions& options);
 
 struct CorpusOptions {
-    bool rebase = false;           // `corpus rebase` instead of `corpus run`
+    bool rebase = false; // `corpus rebase` instead of `corpus run`
     std::string directory = "corpus/cases";
     std::string filter;            // only cases whose name contains this
     std::string oracle = "kvm";    // rebase: which oracle writes the goldens
@@ -73,7 +73,7 @@ struct CorpusOptions {
 int run_corpus(const CorpusOptions& options);
 
 // Exit statuses shared by every subcommand.
-inline constexpr int kExitUsage = 2; // bad command line or unreadable/malformed input
+inline constexpr int kExitUsage = 2;    // bad command line or unreadable/malformed input
 inline constexpr int kExitSkipped = 77; // sst --skip-if-missing: the test data is absent
 
 } // namespace transit86::tools

@@ -39,7 +39,8 @@ inline constexpr MaskRule kCompareMasks[kNumCompareMasks] = {
     {"sdm-undefined-flags", "flags the SDM leaves undefined on a 386+ for these operands"},
     {"flags-iopl-nt", "FLAGS bits 12-15: cleared before loading, masked in POPF/IRET results"},
     {"stack-fault-vector", "SS-relative overrun: interrupt 13 on the 80286, #SS (12) on a 386+"},
-    {"ip-16-bit", "IP past offset FFFF: the 80286's 16-bit IP wraps to 0, a 386+ EIP reaches 10000"},
+    {"ip-16-bit",
+     "IP past offset FFFF: the 80286's 16-bit IP wraps to 0, a 386+ EIP reaches 10000"},
 };
 
 // FLAGS bits 12-15 (IOPL, NT, bit 15): never set in 80286 real mode.

@@ -55,7 +55,8 @@ void print_fixup(const vmx::FixupReport& report, const std::string& indent) {
     if (report.changes.empty()) fmt::print("{}  enters with the state unchanged\n", indent);
     for (const auto& c : report.changes)
         fmt::print("{}  {} {:<6} {:<14} {:#x} -> {:#x}  {}\n", indent,
-                   c.guest_visible ? "VISIBLE" : "hidden ", c.reg, c.field, c.before, c.after, c.why);
+                   c.guest_visible ? "VISIBLE" : "hidden ", c.reg, c.field, c.before, c.after,
+                   c.why);
     if (!report.entry_failures.empty()) {
         fmt::print("{}  and VM entry still fails (KVM_EXIT_FAIL_ENTRY):\n", indent);
         for (const auto& v : report.entry_failures)

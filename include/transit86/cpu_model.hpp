@@ -27,13 +27,13 @@ struct CpuModel {
     uint32_t signature = 0x00000600;
     // What transit86 implements: the x87 control subset boot code probes (FPU), RDTSC,
     // RDMSR/WRMSR, CMPXCHG8B, CMOVcc. No paging features: paging is not modelled.
-    uint32_t features_edx = cpuid_edx::FPU | cpuid_edx::TSC | cpuid_edx::MSR | cpuid_edx::CX8 |
-                            cpuid_edx::CMOV;
+    uint32_t features_edx =
+        cpuid_edx::FPU | cpuid_edx::TSC | cpuid_edx::MSR | cpuid_edx::CX8 | cpuid_edx::CMOV;
     uint32_t features_ecx = 0;
     uint32_t extended_features_edx = 0; // no long mode, NX or SYSCALL
     // CPUID.80000002H..80000004H, NUL-padded.
-    std::array<char, 48> brand = {'t', 'r', 'a', 'n', 's', 'i', 't', '8', '6', ' ', 'v', 'i',
-                                  'r', 't', 'u', 'a', 'l', ' ', 'C', 'P', 'U'};
+    std::array<char, 48> brand = {'t', 'r', 'a', 'n', 's', 'i', 't', '8', '6', ' ', 'v',
+                                  'i', 'r', 't', 'u', 'a', 'l', ' ', 'C', 'P', 'U'};
 };
 
 } // namespace transit86

@@ -26,13 +26,27 @@ inline constexpr uint32_t kG = 1u << 15;
 inline constexpr uint32_t kUnusable = 1u << 16;
 inline constexpr uint32_t kReservedMask = 0xFFFE0F00; // bits 11:8 and 31:17
 
-constexpr uint32_t type(uint32_t a) { return a & kTypeMask; }
-constexpr uint32_t dpl(uint32_t a) { return (a & kDplMask) >> kDplShift; }
-constexpr bool s(uint32_t a) { return (a & kS) != 0; }
-constexpr bool present(uint32_t a) { return (a & kP) != 0; }
-constexpr bool unusable(uint32_t a) { return (a & kUnusable) != 0; }
-constexpr bool db(uint32_t a) { return (a & kDb) != 0; }
-constexpr bool g(uint32_t a) { return (a & kG) != 0; }
+constexpr uint32_t type(uint32_t a) {
+    return a & kTypeMask;
+}
+constexpr uint32_t dpl(uint32_t a) {
+    return (a & kDplMask) >> kDplShift;
+}
+constexpr bool s(uint32_t a) {
+    return (a & kS) != 0;
+}
+constexpr bool present(uint32_t a) {
+    return (a & kP) != 0;
+}
+constexpr bool unusable(uint32_t a) {
+    return (a & kUnusable) != 0;
+}
+constexpr bool db(uint32_t a) {
+    return (a & kDb) != 0;
+}
+constexpr bool g(uint32_t a) {
+    return (a & kG) != 0;
+}
 } // namespace ar
 
 // One segment register: the visible selector and the hidden descriptor cache.

@@ -72,13 +72,13 @@ struct Exit {
     uint8_t mmio_size = 0;
     bool mmio_write = false;
     uint64_t mmio_data = 0; // Mmio write: the value written (little-endian, mmio_size bytes)
-    uint8_t vector = 0; // Exception: vector and error code
+    uint8_t vector = 0;     // Exception: vector and error code
     bool has_error_code = false;
     uint32_t error_code = 0;
-    uint64_t linear_address = 0;         // Unsupported/Exception: of the instruction
-    std::array<uint8_t, 15> bytes{};     // Unsupported: instruction bytes
-    uint8_t byte_count = 0;              // Unsupported
-    const char* detail = nullptr;        // static text saying why (never owned)
+    uint64_t linear_address = 0;     // Unsupported/Exception: of the instruction
+    std::array<uint8_t, 15> bytes{}; // Unsupported: instruction bytes
+    uint8_t byte_count = 0;          // Unsupported
+    const char* detail = nullptr;    // static text saying why (never owned)
 };
 
 struct RunLimits {
