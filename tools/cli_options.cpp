@@ -36,7 +36,7 @@ const CLI::Validator kUnsigned(
     "UINT");
 
 CommandLine usage_error(std::ostream& err, const std::string& message) {
-    err << "transit86: error: " << message << "\n";
+    err << "transit86: error: " << one_line(message) << "\n";
     CommandLine line;
     line.command = CommandLine::Command::Exit;
     line.exit_status = kExitUsage;

@@ -184,7 +184,9 @@ CorpusCase case_from_json(const nlohmann::json& doc, const std::filesystem::path
     try {
         return read_case(doc, file, assemble_source);
     } catch (const StateFormatError& e) { // a number: load_address, limits.budget
-        throw CorpusError(fmt::format("{}: {}", file.string(), e.what()));
+        throw CorpusError(one_line(fmt::format("{}: {}", file.string(), e.what())));
+    } catch (const CorpusError& e) { // a key or value may hold a newline
+        throw CorpusError(one_line(e.what()));
     }
 }
 
@@ -211,8 +213,9 @@ std::optional<CaseResult> load_golden(const CorpusCase& c, GoldenOracle& oracle)
     return golden_from_json(read_json(path), path.string(), oracle);
 }
 
-CaseResult golden_from_json(const nlohmann::json& doc, const std::string& where,
-                            GoldenOracle& oracle) {
+namespace {
+
+CaseResult read_golden(const nlohmann::json& doc, const std::string& where, GoldenOracle& oracle) {
     for (const char* key : {"oracle", "exit", "instructions", "console", "steps", "final"})
         if (!doc.contains(key)) throw CorpusError(fmt::format("{}: missing \"{}\"", where, key));
     CaseResult r;
@@ -232,6 +235,17 @@ CaseResult golden_from_json(const nlohmann::json& doc, const std::string& where,
         throw CorpusError(fmt::format("{}: final: {}", where, e.what()));
     }
     return r;
+}
+
+} // namespace
+
+CaseResult golden_from_json(const nlohmann::json& doc, const std::string& where,
+                            GoldenOracle& oracle) {
+    try {
+        return read_golden(doc, where, oracle);
+    } catch (const CorpusError& e) {
+        throw CorpusError(one_line(e.what()));
+    }
 }
 
 std::vector<std::string> compare_results(const CaseResult& ours, const CaseResult& golden) {

@@ -66,7 +66,7 @@ uint64_t parse_number_text(const std::string& text, const std::string& what, uin
     const char* last = text.data() + text.size();
     const auto [ptr, ec] = std::from_chars(first, last, v, is_hex ? 16 : 10);
     if (text.empty() || ec != std::errc() || ptr != last)
-        throw StateFormatError(fmt::format("{}: \"{}\" is not a number", what, text));
+        throw StateFormatError(one_line(fmt::format("{}: \"{}\" is not a number", what, text)));
     if (v > max)
         throw StateFormatError(fmt::format("{}: {} is larger than {:#x}", what, text, max));
     return v;
@@ -85,7 +85,9 @@ uint64_t parse_number(const nlohmann::json& value, const std::string& key, uint6
         fmt::format("\"{}\" must be a non-negative integer or a numeric string", key));
 }
 
-CpuState state_from_json(const nlohmann::json& doc) {
+namespace {
+
+CpuState read_state(const nlohmann::json& doc) {
     if (!doc.is_object()) throw StateFormatError("a state must be a JSON object");
     ResetPreset preset = ResetPreset::Intel;
     if (auto it = doc.find("preset"); it != doc.end()) {
@@ -143,6 +145,34 @@ CpuState state_from_json(const nlohmann::json& doc) {
             throw StateFormatError(fmt::format("unknown key \"{}\"", key));
     }
     return s;
+}
+
+} // namespace
+
+CpuState state_from_json(const nlohmann::json& doc) {
+    try {
+        return read_state(doc);
+    } catch (const StateFormatError& e) { // a key may hold a newline: keep the message one line
+        throw StateFormatError(one_line(e.what()));
+    }
+}
+
+std::string one_line(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '\n')
+            out += "\\n";
+        else if (c == '\r')
+            out += "\\r";
+        else if (c == '\t')
+            out += "\\t";
+        else if (u < 0x20 || u == 0x7F)
+            out += fmt::format("\\x{:02x}", u);
+        else
+            out += c;
+    }
+    return out;
 }
 
 std::string dump_json(const nlohmann::json& j, int indent) {

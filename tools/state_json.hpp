@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "transit86/cpu_state.hpp"
 
@@ -19,6 +20,10 @@ struct StateFormatError : std::runtime_error {
 };
 
 CpuState state_from_json(const nlohmann::json& doc);
+
+// The text with control characters written as escapes (\n, \t, \x1b): an error message that
+// quotes a key or value from a file or the command line stays on one line.
+std::string one_line(std::string_view text);
 
 // Serialises output JSON. Strings from outside (guest console bytes, file names, dump text)
 // may be invalid UTF-8: those bytes become U+FFFD instead of an exception.

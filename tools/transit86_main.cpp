@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "tools/cli_options.hpp"
+#include "tools/state_json.hpp"
 
 namespace transit86::tools {
 
@@ -27,7 +28,7 @@ int run_command(const CommandLine& line) {
     } catch (const std::exception& e) {
         // StateFormatError, ImageError, CorpusError and the rest: what() is one line.
         std::fflush(stdout);
-        fmt::print(stderr, "transit86: error: {}\n", e.what());
+        fmt::print(stderr, "transit86: error: {}\n", one_line(e.what()));
         return kExitUsage;
     }
 }
