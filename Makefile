@@ -4,7 +4,8 @@
 #               build-asan), each fuzz target for TRANSIT86_FUZZ_SECONDS (30 s) among them
 #   make bench  micro-benchmarks and the transit86 / Unicorn / KVM compare (docs/performance.md)
 #   make fuzz   longer libFuzzer campaigns (build-fuzz): FUZZ_SECONDS each (default 600),
-#               FUZZ_TARGETS to choose (docs/fuzzing.md)
+#               FUZZ_TARGETS to choose, FUZZ_RUNS=N to stop after N executions instead
+#               (docs/fuzzing.md)
 PRESET ?= default
 BUILD  := build
 JOBS   ?= $(shell nproc)
@@ -47,8 +48,8 @@ fuzz: deps
 	@cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz -j $(JOBS)
 	@for t in $(FUZZ_TARGETS); do \
-	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s (corpus: build-fuzz/campaign/$$t)"; \
-	  tests/fuzz/run.sh build-fuzz/bin/fuzz_$$t $(FUZZ_SECONDS) build-fuzz/campaign/$$t \
+	  echo "== fuzz_$$t for $(if $(FUZZ_RUNS),$(FUZZ_RUNS) executions,$(FUZZ_SECONDS) s) (corpus: build-fuzz/campaign/$$t)"; \
+	  FUZZ_RUNS=$(FUZZ_RUNS) tests/fuzz/run.sh build-fuzz/bin/fuzz_$$t $(FUZZ_SECONDS) build-fuzz/campaign/$$t \
 	    build-fuzz/tests/fuzz/seeds/$$t tests/badinput/files/$$t || exit 1; \
 	done
 

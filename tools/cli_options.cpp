@@ -2,6 +2,8 @@
 #include "tools/cli_options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <array>
 #include <fmt/format.h>
 #include <map>
 
@@ -43,31 +45,34 @@ CommandLine usage_error(std::ostream& err, const std::string& message) {
     return line;
 }
 
-} // namespace
-
-CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& out,
-                               std::ostream& err) {
-    CommandLine line;
-    CLI::App app{"transit86: x86 real/protected-mode transition emulator and VM-entry checker"};
-    app.require_subcommand(1);
-
-    StepOptions& step = line.step;
+// Option text CLI11 reads as strings, turned into typed options after the parse.
+struct RawOptions {
     std::string load_address = "0x7c00", start, preset = "intel", profile = "kvm",
                 stop_at = "valid";
+    std::string check_profile = "kvm";
+    bool explain_unrestricted = false, explain_restricted = false;
+    std::string explain_cr4_fixed1;
+    double min_pass_rate = 0;
+    CLI::Option* min_rate_opt = nullptr;
+};
+
+CLI::App* add_step(CLI::App& app, StepOptions& step, RawOptions& raw) {
     auto* step_cmd =
         app.add_subcommand("step", "Step through a boot image, one instruction a line");
     step_cmd->add_option("image", step.image, "Raw image to load")->required();
-    step_cmd->add_option("--load-address", load_address, "Physical load address (default 0x7c00)");
-    step_cmd->add_option("--start", start, "Start at CS:IP, hex (default 0000:<load address>)");
-    step_cmd->add_option("--preset", preset, "Reset state: intel (SDM) or kvm (KVM's vCPU reset)")
+    step_cmd->add_option("--load-address", raw.load_address,
+                         "Physical load address (default 0x7c00)");
+    step_cmd->add_option("--start", raw.start, "Start at CS:IP, hex (default 0000:<load address>)");
+    step_cmd
+        ->add_option("--preset", raw.preset, "Reset state: intel (SDM) or kvm (KVM's vCPU reset)")
         ->check(CLI::IsMember({"intel", "kvm"}));
     step_cmd
-        ->add_option("--profile", profile,
+        ->add_option("--profile", raw.profile,
                      "VM-entry checks: kvm (KVM guest_state_valid), sdm (SDM 26.3.1), unrestricted "
                      "(SDM with unrestricted guest)")
         ->check(CLI::IsMember({"kvm", "sdm", "unrestricted"}));
     step_cmd
-        ->add_option("--stop-at", stop_at,
+        ->add_option("--stop-at", raw.stop_at,
                      "Stop when the state turns valid, at HLT, or at the budget")
         ->check(CLI::IsMember({"valid", "halt", "budget"}));
     step_cmd
@@ -85,12 +90,14 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     step_cmd->add_option("--memory", step.memory_mib, "Guest RAM in MiB (default 16)")
         ->check(CLI::Range(1, 4095));
 
-    CheckOptions& check = line.check;
-    std::string check_profile = "kvm";
+    return step_cmd;
+}
+
+CLI::App* add_check(CLI::App& app, CheckOptions& check, RawOptions& raw) {
     auto* check_cmd = app.add_subcommand("check", "Judge a state file against the VM-entry checks");
     check_cmd->add_option("state", check.state_file, "State JSON file, or - for standard input")
         ->required();
-    check_cmd->add_option("--profile", check_profile, "kvm, sdm or unrestricted")
+    check_cmd->add_option("--profile", raw.check_profile, "kvm, sdm or unrestricted")
         ->check(CLI::IsMember({"kvm", "sdm", "unrestricted"}));
     check_cmd->add_flag("--json", check.json, "JSON output");
     check_cmd->add_flag(
@@ -99,28 +106,30 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     check_cmd->add_flag(
         "--kvm-fixup", check.kvm_fixup,
         "Also show what KVM with emulate_invalid_guest_state=0 would write instead");
+    return check_cmd;
+}
 
-    ExplainOptions& explain = line.explain;
-    bool explain_unrestricted = false, explain_restricted = false;
+CLI::App* add_explain(CLI::App& app, ExplainOptions& explain, RawOptions& raw) {
     auto* explain_cmd = app.add_subcommand(
         "explain", "Explain a kvm_intel, Xen or QEMU register dump from a failed VM entry");
     explain_cmd->add_option("dump", explain.dump_file, "Dump as pasted from a log, or - for stdin")
         ->required();
-    auto* unrestricted_flag = explain_cmd->add_flag("--unrestricted", explain_unrestricted,
+    auto* unrestricted_flag = explain_cmd->add_flag("--unrestricted", raw.explain_unrestricted,
                                                     "Judge as if the guest had unrestricted guest");
-    explain_cmd->add_flag("--no-unrestricted", explain_restricted, "Judge as if it ran without it")
+    explain_cmd
+        ->add_flag("--no-unrestricted", raw.explain_restricted, "Judge as if it ran without it")
         ->excludes(unrestricted_flag);
-    std::string explain_cr4_fixed1;
-    explain_cmd->add_option("--cr4-fixed1", explain_cr4_fixed1,
+    explain_cmd->add_option("--cr4-fixed1", raw.explain_cr4_fixed1,
                             "The host's IA32_VMX_CR4_FIXED1 (e.g. 0x3727ff), to judge CR4");
     explain_cmd
         ->add_option("--maxphyaddr", explain.maxphyaddr,
                      "The host's MAXPHYADDR, to judge CR3's reserved bits")
         ->check(CLI::Range(32, 52));
     explain_cmd->add_flag("--json", explain.json, "JSON output");
+    return explain_cmd;
+}
 
-    SstOptions& sst = line.sst;
-    double min_pass_rate = 0;
+CLI::App* add_sst(CLI::App& app, SstOptions& sst, RawOptions& raw) {
     auto* sst_cmd = app.add_subcommand(
         "sst", "Run SingleStepTests 80286 files (*.json, *.json.gz, *.jsonl.gz)");
     sst_cmd->add_option("paths", sst.paths, "Test files or folders of them")->required();
@@ -128,9 +137,9 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
                       "Show the first failures of each file with a diff");
     sst_cmd->add_option("--show", sst.show, "Failures shown per file with -v (default 3)")
         ->check(kUnsigned);
-    auto* min_rate_opt =
+    raw.min_rate_opt =
         sst_cmd
-            ->add_option("--min-pass-rate", min_pass_rate,
+            ->add_option("--min-pass-rate", raw.min_pass_rate,
                          "Exit 0 when at least PCT percent of the compared tests pass")
             ->check(CLI::Range(0.0, 100.0));
     sst_cmd->add_option("--index", sst.index, "Run only the test with this idx")->check(kUnsigned);
@@ -139,9 +148,11 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     sst_cmd->add_flag("--skip-if-missing", sst.skip_if_missing,
                       "Exit 77 (skipped) instead of failing when a path does not exist");
     sst_cmd->add_flag("--json", sst.json, "One JSON summary instead of text");
+    return sst_cmd;
+}
 
 #ifdef TRANSIT86_WITH_CORPUS
-    CorpusOptions& corpus = line.corpus;
+CLI::App* add_corpus(CLI::App& app, CorpusOptions& corpus, CLI::App*& rebase) {
     auto* corpus_cmd = app.add_subcommand("corpus", "The scenario corpus and its oracle goldens");
     corpus_cmd->require_subcommand(1);
     auto* corpus_run_cmd =
@@ -159,7 +170,42 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     corpus_rebase_cmd->add_flag(
         "--refresh-verdicts", corpus.refresh_verdicts,
         "sdm-by-hand goldens: recompute the sdm/unrestricted verdicts when all else matches");
+    rebase = corpus_rebase_cmd;
+    return corpus_cmd;
+}
 #endif
+
+} // namespace
+
+CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& out,
+                               std::ostream& err) {
+    CommandLine line;
+    CLI::App app{"transit86: x86 real/protected-mode transition emulator and VM-entry checker"};
+    app.require_subcommand(1);
+
+    // Only the subcommand named first gets its options: building CLI11's options is most of
+    // the parse's cost, and the others cannot match anyway. Anything else (no subcommand,
+    // --help first, a typo) gets them all, for the help text and the error.
+    const std::string first = argc > 1 ? argv[1] : "";
+    constexpr std::array kSubcommands{"step", "check", "explain", "sst", "corpus"};
+    const bool one =
+        std::find(kSubcommands.begin(), kSubcommands.end(), first) != kSubcommands.end();
+    if (!one && !first.empty() && first[0] != '-')
+        return usage_error(err, fmt::format("unknown subcommand \"{}\" (expected step, check, "
+                                            "explain, sst or corpus; see --help)",
+                                            first));
+    auto wanted = [&](const char* name) { return !one || first == name; };
+    RawOptions raw;
+    CLI::App* step_cmd = wanted("step") ? add_step(app, line.step, raw) : nullptr;
+    CLI::App* check_cmd = wanted("check") ? add_check(app, line.check, raw) : nullptr;
+    CLI::App* explain_cmd = wanted("explain") ? add_explain(app, line.explain, raw) : nullptr;
+    CLI::App* sst_cmd = wanted("sst") ? add_sst(app, line.sst, raw) : nullptr;
+#ifdef TRANSIT86_WITH_CORPUS
+    CLI::App* corpus_rebase_cmd = nullptr;
+    CLI::App* corpus_cmd =
+        wanted("corpus") ? add_corpus(app, line.corpus, corpus_rebase_cmd) : nullptr;
+#endif
+    auto parsed = [](const CLI::App* cmd) { return cmd != nullptr && cmd->parsed(); };
 
     try {
         app.parse(argc, argv);
@@ -179,46 +225,51 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
 
     // What CLI11 cannot check: numbers in hex and CS:IP.
     try {
-        if (*step_cmd) {
+        if (parsed(step_cmd)) {
+            StepOptions& step = line.step;
             line.command = CommandLine::Command::Step;
-            step.load_address = parse_number_text(load_address, "--load-address", 0xFFFFFFFF);
+            step.load_address = parse_number_text(raw.load_address, "--load-address", 0xFFFFFFFF);
             // Default entry: 0000:ADDR like a BIOS boot sector, or SEG:low nibble above 64 KiB.
             const bool low = step.load_address <= 0xFFFF;
             step.start_cs = low ? 0 : static_cast<uint16_t>(step.load_address >> 4);
             step.start_ip =
                 static_cast<uint32_t>(low ? step.load_address : step.load_address & 0xF);
-            if (!start.empty()) parse_cs_ip(start, step.start_cs, step.start_ip);
-            step.preset = preset == "kvm" ? ResetPreset::Kvm : ResetPreset::Intel;
-            step.profile = kProfiles.at(profile);
-            step.stop_at = stop_at == "halt"     ? StopAt::Halt
-                           : stop_at == "budget" ? StopAt::Budget
-                                                 : StopAt::Valid;
+            if (!raw.start.empty()) parse_cs_ip(raw.start, step.start_cs, step.start_ip);
+            step.preset = raw.preset == "kvm" ? ResetPreset::Kvm : ResetPreset::Intel;
+            step.profile = kProfiles.at(raw.profile);
+            step.stop_at = raw.stop_at == "halt"     ? StopAt::Halt
+                           : raw.stop_at == "budget" ? StopAt::Budget
+                                                     : StopAt::Valid;
             return line;
         }
 #ifdef TRANSIT86_WITH_CORPUS
-        if (*corpus_cmd) {
+        if (parsed(corpus_cmd)) {
             line.command = CommandLine::Command::Corpus;
-            corpus.rebase = corpus_rebase_cmd->parsed();
+            line.corpus.rebase = parsed(corpus_rebase_cmd);
             return line;
         }
 #endif
-        if (*sst_cmd) {
+        if (parsed(sst_cmd)) {
             line.command = CommandLine::Command::Sst;
-            if (*min_rate_opt) sst.min_pass_rate = min_pass_rate;
+            if (*raw.min_rate_opt) line.sst.min_pass_rate = raw.min_pass_rate;
             return line;
         }
-        if (*explain_cmd) {
+        if (parsed(explain_cmd)) {
+            ExplainOptions& explain = line.explain;
             line.command = CommandLine::Command::Explain;
-            if (explain_unrestricted || explain_restricted)
-                explain.unrestricted = explain_unrestricted;
-            if (!explain_cr4_fixed1.empty())
+            if (raw.explain_unrestricted || raw.explain_restricted)
+                explain.unrestricted = raw.explain_unrestricted;
+            if (!raw.explain_cr4_fixed1.empty())
                 explain.cr4_fixed1 =
-                    parse_number_text(explain_cr4_fixed1, "--cr4-fixed1", ~uint64_t{0});
+                    parse_number_text(raw.explain_cr4_fixed1, "--cr4-fixed1", ~uint64_t{0});
             return line;
         }
-        line.command = CommandLine::Command::Check;
-        check.profile = kProfiles.at(check_profile);
-        return line;
+        if (parsed(check_cmd)) {
+            line.command = CommandLine::Command::Check;
+            line.check.profile = kProfiles.at(raw.check_profile);
+            return line;
+        }
+        return usage_error(err, "a subcommand is required (see --help)"); // not reached
     } catch (const std::exception& e) {
         return usage_error(err, e.what());
     }
