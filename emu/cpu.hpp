@@ -98,6 +98,9 @@ class Cpu {
     // A REP string instruction stopped between iterations with work left (exec_string.cpp):
     // EIP stays at it, it has not retired, and the next step resumes it. The run loop clears it.
     bool rep_restart = false;
+    // A task switch passed its commit point (emu/task_switch.hpp): a fault from here on is
+    // delivered in the new task's context, so the run loop keeps the state as it is.
+    bool task_committed = false;
 
     // Clears the per-instruction bookkeeping before the next instruction.
     void begin_instruction() {
@@ -106,6 +109,7 @@ class Cpu {
         keep_progress = false;
         io_data_pending = false;
         unsupported_detail = nullptr;
+        task_committed = false;
     }
 
     // ---- faults and stops

@@ -122,12 +122,18 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
             return Outcome::Stopped;
         }
         const CpuState before = state;
+        cpu.task_committed = false;
         if (emu::deliver_exception(cpu, fault)) {
             mmio_completed.count = 0;
             vmx_dirty = true; // delivery loads CS
             return Outcome::Retired;
         }
-        state = before;
+        // A task gate's switch that faulted after its commit point leaves the new task's
+        // state: the next fault is delivered there (SDM Vol. 3A 7.3, Table 7-1).
+        if (cpu.task_committed)
+            vmx_dirty = true;
+        else
+            state = before;
         if (cpu.stop == Stop::Mmio) {
             // The IVT, IDT, a descriptor or the stack is outside RAM. The exit names the
             // access, but delivery does not resume from a completion: the host cannot finish it.
@@ -240,8 +246,12 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     const bool trap_after = (state.eflags & flags::TF) != 0 && !dispatch.software_interrupt;
     const bool ok = dispatch.handler(cpu, insn);
     if (!ok) {
-        // Handlers without a rollback snapshot stop before they change anything.
-        if (rollback && !cpu.keep_progress)
+        // Handlers without a rollback snapshot stop before they change anything. A task
+        // switch that faulted after its commit point keeps the new task's state, EIP at its
+        // first instruction (SDM Vol. 3A 7.3, Table 7-1).
+        if (cpu.task_committed)
+            vmx_dirty = true;
+        else if (rollback && !cpu.keep_progress)
             state = before;
         else if (rollback)
             state.eip = before.eip;
@@ -315,7 +325,7 @@ Emulator::Impl::Outcome Emulator::Impl::inject(const InjectedEvent& event, Exit&
         // it is handled on its own, escalating only from there.
         const CpuState before = state;
         if (!emu::deliver_exception(cpu, emu::Fault{event.vector, false, 0})) {
-            state = before;
+            if (!cpu.task_committed) state = before;
             if (cpu.stop == Stop::Fault) {
                 outcome = finish_fault(exit);
             } else {

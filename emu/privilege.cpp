@@ -2,6 +2,7 @@
 #include "emu/privilege.hpp"
 
 #include "emu/handlers.hpp"
+#include "emu/task_switch.hpp"
 
 namespace transit86::emu {
 
@@ -127,6 +128,61 @@ void null_inaccessible_data_segments(CpuState& s) {
     }
 }
 
+// The outer stack a return pops (SDM RET): null -> #GP(0); RPL != return CS RPL, not writable
+// data, DPL != RPL -> #GP(selector); not present -> #SS(selector).
+bool check_outer_stack(Cpu& cpu, uint16_t ss_selector, uint32_t rpl, Descriptor& desc) {
+    if (is_null_selector(ss_selector)) return cpu.raise(vec::GP, 0);
+    if (!read_descriptor(cpu, ss_selector, desc)) return false;
+    const uint32_t access = desc.access_rights();
+    const uint16_t error = ss_selector & 0xFFFC;
+    if ((ss_selector & 3u) != rpl || !is_writable_data(access) || ar::dpl(access) != rpl)
+        return cpu.raise(vec::GP, error);
+    if (!ar::present(access)) return cpu.raise(vec::SS, error);
+    return true;
+}
+
+// INTERRUPT-FROM-VIRTUAL-8086-MODE (SDM INT n): the ring-0 stack from the TSS, room for the
+// whole frame (`slots` entries: 9, or 10 with an error code), then GS, FS, DS, ES, SS, ESP
+// pushed and the four data segment registers nulled. EFLAGS, CS, EIP (and the error code)
+// follow as for any inner-privilege delivery.
+bool push_v86_frame(Cpu& cpu, uint8_t size, uint32_t slots, uint32_t ext) {
+    CpuState& s = cpu.s;
+    InnerStack stack;
+    if (!inner_stack(cpu, 0, ext, stack)) return false;
+    const uint16_t old_ss = s[Seg::SS].selector;
+    const uint32_t old_esp = s[Gpr::ESP];
+    switch_stack(cpu, stack);
+    s.eflags &= ~flags::VM; // the pushes address the new stack as protected mode does
+    if (!frame_fits(cpu, slots, size, ext)) return false;
+    for (Seg seg : {Seg::GS, Seg::FS, Seg::DS, Seg::ES})
+        if (!push_sized(cpu, size, s[seg].selector)) return false;
+    if (!push_sized(cpu, size, old_ss) || !push_sized(cpu, size, old_esp)) return false;
+    for (Seg seg : {Seg::GS, Seg::FS, Seg::DS, Seg::ES})
+        s[seg] = SegmentCache{.base = 0, .limit = 0, .access_rights = ar::kUnusable, .selector = 0};
+    return true;
+}
+
+// RETURN-TO-VIRTUAL-8086-MODE (SDM IRET): from CPL 0 with VM = 1 in the popped EFLAGS image
+// (32-bit operand size). EIP, CS, EFLAGS are already read; ESP, SS, ES, DS, FS, GS follow on
+// the stack, and every segment register gets its virtual-8086 cache (CPL 3).
+bool return_to_v86(Cpu& cpu, uint32_t eip, uint16_t cs, uint32_t eflags) {
+    CpuState& s = cpu.s;
+    uint32_t values[6]; // ESP, SS, ES, DS, FS, GS
+    for (uint32_t i = 0; i < 6; ++i)
+        if (!cpu.peek<uint32_t>(12 + 4 * i, values[i])) return false;
+    if (eip > 0xFFFF) return cpu.raise(vec::GP, 0);       // "IF EIP not within CS limit"
+    s.eflags = (eflags & kLoadableFlags) | flags::Fixed1; // "EFLAGS := tempEFLAGS"
+    s[Gpr::ESP] = values[0];
+    constexpr Seg kPopped[] = {Seg::SS, Seg::ES, Seg::DS, Seg::FS, Seg::GS};
+    for (int i = 0; i < 5; ++i)
+        s[kPopped[i]] = v86_segment(static_cast<uint16_t>(values[i + 1]));
+    s[Seg::CS] = v86_segment(cs);
+    cpu.next_eip = eip;
+    return true;
+}
+
+} // namespace
+
 // The code segment a RET/IRET returns to (SDM RET): RPL < CPL, conforming with DPL > RPL,
 // non-conforming with DPL != RPL -> #GP(selector); not present -> #NP(selector).
 bool check_return_code_segment(Cpu& cpu, uint16_t selector, Descriptor& desc) {
@@ -142,21 +198,6 @@ bool check_return_code_segment(Cpu& cpu, uint16_t selector, Descriptor& desc) {
     return true;
 }
 
-// The outer stack a return pops (SDM RET): null -> #GP(0); RPL != return CS RPL, not writable
-// data, DPL != RPL -> #GP(selector); not present -> #SS(selector).
-bool check_outer_stack(Cpu& cpu, uint16_t ss_selector, uint32_t rpl, Descriptor& desc) {
-    if (is_null_selector(ss_selector)) return cpu.raise(vec::GP, 0);
-    if (!read_descriptor(cpu, ss_selector, desc)) return false;
-    const uint32_t access = desc.access_rights();
-    const uint16_t error = ss_selector & 0xFFFC;
-    if ((ss_selector & 3u) != rpl || !is_writable_data(access) || ar::dpl(access) != rpl)
-        return cpu.raise(vec::GP, error);
-    if (!ar::present(access)) return cpu.raise(vec::SS, error);
-    return true;
-}
-
-} // namespace
-
 bool deliver_protected_mode(Cpu& cpu, const Event& event) {
     CpuState& s = cpu.s;
     const uint32_t ext = event.software ? 0 : 1;
@@ -168,11 +209,11 @@ bool deliver_protected_mode(Cpu& cpu, const Event& event) {
     const auto gate_access = static_cast<uint32_t>((gate >> 40) & 0xFF);
     const uint32_t type = ar::type(gate_access);
     if (ar::s(gate_access)) return cpu.raise(vec::GP, idt_error);
-    if (type == 5) return cpu.unsupported("task gate in the IDT (task switches are not modelled)");
-    if (type != 6 && type != 7 && type != 14 && type != 15) return cpu.raise(vec::GP, idt_error);
+    if (type != 5 && type != 6 && type != 7 && type != 14 && type != 15)
+        return cpu.raise(vec::GP, idt_error);
     if (event.software && ar::dpl(gate_access) < s.cpl()) return cpu.raise(vec::GP, idt_error);
     if (!ar::present(gate_access)) return cpu.raise(vec::NP, idt_error);
-    if (s.v86()) return cpu.unsupported("interrupt from virtual-8086 mode");
+    if (type == 5) return deliver_through_task_gate(cpu, gate, event);
 
     const bool gate32 = (type & 8) != 0;
     const auto selector = static_cast<uint16_t>(gate >> 16);
@@ -189,7 +230,14 @@ bool deliver_protected_mode(Cpu& cpu, const Event& event) {
     const uint8_t size = gate32 ? 4 : 2;
     const uint16_t old_cs = s[Seg::CS].selector;
     uint32_t new_cpl = cpl;
-    if (!is_conforming_code(access) && dpl < cpl) { // inner privilege: new stack
+    if (s.v86()) {
+        // SDM INT n: from virtual-8086 mode only to a non-conforming DPL 0 code segment,
+        // else #GP(selector + EXT); then INTERRUPT-FROM-VIRTUAL-8086-MODE.
+        if (is_conforming_code(access) || dpl != 0)
+            return cpu.raise(vec::GP, (selector & 0xFFFCu) | ext);
+        if (!push_v86_frame(cpu, size, event.has_error_code ? 10 : 9, ext)) return false;
+        new_cpl = 0;
+    } else if (!is_conforming_code(access) && dpl < cpl) { // inner privilege: new stack
         InnerStack stack;
         if (!inner_stack(cpu, dpl, ext, stack)) return false;
         const uint16_t old_ss = s[Seg::SS].selector;
@@ -311,7 +359,7 @@ bool far_return_to_outer_level(Cpu& cpu, uint16_t selector, uint32_t offset, uin
 
 bool iret_protected_mode(Cpu& cpu, uint8_t operand_size) {
     CpuState& s = cpu.s;
-    if (s.eflags & flags::NT) return cpu.unsupported("IRET with NT = 1 (task return)");
+    if (s.eflags & flags::NT) return return_from_nested_task(cpu);
     uint32_t eip = 0, cs = 0, eflags = 0;
     if (operand_size == 4) {
         if (!cpu.peek<uint32_t>(0, eip) || !cpu.peek<uint32_t>(4, cs) ||
@@ -327,7 +375,7 @@ bool iret_protected_mode(Cpu& cpu, uint8_t operand_size) {
         eflags = fl16;
     }
     if (operand_size == 4 && (eflags & flags::VM) && s.cpl() == 0)
-        return cpu.unsupported("IRET to virtual-8086 mode");
+        return return_to_v86(cpu, eip, static_cast<uint16_t>(cs), eflags);
     const auto selector = static_cast<uint16_t>(cs);
     const uint32_t rpl = selector & 3u;
     if (rpl > s.cpl()) {

@@ -21,6 +21,13 @@ struct Event {
     bool fault_class = false;
 };
 
+// The EFLAGS bits a task switch or an IRET to virtual-8086 mode loads from their image as
+// they are (SDM Vol. 3A 7.3 step 11; IRET "EFLAGS := tempEFLAGS"); the reserved bits read as
+// the SDM fixes them (bit 1 set, 3, 5, 15 and 22-31 clear).
+inline constexpr uint32_t kLoadableFlags = flags::Status | flags::TF | flags::IF | flags::DF |
+                                           flags::IOPL | flags::NT | flags::RF | flags::VM |
+                                           flags::AC | flags::VIF | flags::VIP | flags::ID;
+
 // Whether `vector` is a fault-class exception (SDM Vol. 3A Table 6-1, "Type": Fault).
 constexpr bool is_fault_class(uint8_t vector) {
     switch (vector) {
@@ -42,7 +49,9 @@ constexpr bool is_fault_class(uint8_t vector) {
 }
 
 // Delivers through a 16- or 32-bit interrupt or trap gate (SDM Vol. 3A 6.12.1), switching to
-// the inner stack from the TSS when the handler is more privileged.
+// the inner stack from the TSS when the handler is more privileged — from virtual-8086 mode
+// to ring 0 with the data segment registers saved (SDM Vol. 3A 20.3.1.1) — or through a task
+// gate with a task switch (emu/task_switch.hpp).
 bool deliver_protected_mode(Cpu& cpu, const Event& event);
 
 // Far CALL/JMP through a call gate (SDM CALL/JMP, "call gate" paths). `gate_selector` is the
@@ -50,8 +59,15 @@ bool deliver_protected_mode(Cpu& cpu, const Event& event);
 bool transfer_through_call_gate(Cpu& cpu, uint16_t gate_selector, const Descriptor& gate,
                                 FarKind kind);
 
-// IRET/IRETD in protected mode (not NT: task returns are not modelled).
+// IRET/IRETD in protected mode: a task return when NT = 1 (emu/task_switch.hpp), a return
+// to virtual-8086 mode when the popped EFLAGS has VM = 1 at CPL 0, else a return to the same
+// or an outer level.
 bool iret_protected_mode(Cpu& cpu, uint8_t operand_size);
+
+// The code segment a RET/IRET returns to, or a task switch loads (SDM RET; Vol. 3A Table
+// 7-1): null -> #GP(0); not code, RPL < CPL, conforming with DPL > RPL, non-conforming with
+// DPL != RPL -> #GP(selector); not present -> #NP(selector).
+bool check_return_code_segment(Cpu& cpu, uint16_t selector, Descriptor& desc);
 
 // Return to a less privileged level (far RET, IRET): checks and loads CS:EIP, then the outer
 // SS:ESP found `outer_stack_at` bytes above the stack pointer; `release` bytes (RET imm16)

@@ -2,6 +2,7 @@
 #include "emu/segment_load.hpp"
 
 #include "emu/privilege.hpp"
+#include "emu/task_switch.hpp"
 
 namespace transit86::emu {
 
@@ -50,6 +51,13 @@ bool mark_accessed(Cpu& cpu, Descriptor& desc) {
     return cpu.write_linear(desc.linear + 5, &byte5, 1);
 }
 
+bool set_tss_busy(Cpu& cpu, Descriptor& desc, bool busy) {
+    constexpr uint64_t kBusyBit = 1ull << 41;
+    desc.raw = busy ? (desc.raw | kBusyBit) : (desc.raw & ~kBusyBit);
+    const auto byte5 = static_cast<uint8_t>(desc.raw >> 40);
+    return cpu.write_linear(desc.linear + 5, &byte5, 1);
+}
+
 bool load_data_or_stack_segment(Cpu& cpu, Seg seg, uint16_t selector) {
     CpuState& s = cpu.s;
     if (!s.protected_mode()) {
@@ -58,10 +66,7 @@ bool load_data_or_stack_segment(Cpu& cpu, Seg seg, uint16_t selector) {
         return true;
     }
     if (s.v86()) { // SDM Vol. 3A 20.2.1: the whole cache is set, DPL 3 read/write data
-        s[seg] = SegmentCache{.base = uint32_t{selector} << 4,
-                              .limit = 0xFFFF,
-                              .access_rights = 0xF3,
-                              .selector = selector};
+        s[seg] = v86_segment(selector);
         return true;
     }
 
@@ -123,7 +128,7 @@ bool load_code_segment(Cpu& cpu, uint16_t selector, uint32_t offset, uint8_t ope
             if (!ar::s(access) && kind != FarKind::Return && (type == 4 || type == 12))
                 return transfer_through_call_gate(cpu, selector, desc, kind);
             if (!ar::s(access) && kind != FarKind::Return && (type == 5 || type == 1 || type == 9))
-                return cpu.unsupported("far transfer to a task gate or TSS (task switch)");
+                return far_transfer_to_task(cpu, selector, desc, kind);
             return cpu.raise(vec::GP, error);
         }
         const bool conforming = (ar::type(access) & kTypeConforming) != 0;
@@ -186,10 +191,7 @@ bool load_tr(Cpu& cpu, uint16_t selector) {
     const uint32_t type = ar::type(access);
     if (ar::s(access) || (type != 1 && type != 9)) return cpu.raise(vec::GP, error);
     if (!ar::present(access)) return cpu.raise(vec::NP, error);
-    constexpr uint64_t kBusyBit = 1ull << 41;
-    desc.raw |= kBusyBit;
-    const auto byte5 = static_cast<uint8_t>(desc.raw >> 40);
-    if (!cpu.write_linear(desc.linear + 5, &byte5, 1)) return false;
+    if (!set_tss_busy(cpu, desc, true)) return false;
     cpu.s.tr = desc.cache(selector);
     return true;
 }

@@ -40,6 +40,19 @@ bool read_descriptor(Cpu& cpu, uint16_t selector, Descriptor& out, uint8_t vecto
 // Sets the accessed bit of a code/data descriptor in memory (SDM Vol. 3A 3.4.5.1).
 bool mark_accessed(Cpu& cpu, Descriptor& desc);
 
+// Sets or clears the busy bit (type bit 1) of a TSS descriptor in memory (SDM Vol. 3A 7.2.2).
+bool set_tss_busy(Cpu& cpu, Descriptor& desc, bool busy);
+
+// The cache every segment register holds in virtual-8086 mode (SDM Vol. 3A 20.2.1): base =
+// selector * 16, limit FFFFH, a present DPL 3 read/write accessed data segment (AR F3H, the
+// value VM entry requires of a virtual-8086 guest, SDM Vol. 3C 26.3.1.2).
+constexpr SegmentCache v86_segment(uint16_t selector) {
+    return SegmentCache{.base = uint32_t{selector} << 4,
+                        .limit = 0xFFFF,
+                        .access_rights = 0xF3,
+                        .selector = selector};
+}
+
 // MOV Sreg / POP Sreg / LDS..LSS: real mode changes only selector and base (the hidden
 // limit and attributes stay: unreal mode), virtual-8086 mode sets the whole cache, protected
 // mode reads and checks the descriptor (SDM Vol. 2 MOV, "Operation").
