@@ -6,10 +6,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "decoder/decoder.hpp"
 #include "tools/guest_image.hpp"
 #include "tools/pc_ports.hpp"
 #include "tools/state_json.hpp"
+#include "tools/step_fetch.hpp"
 #include "tools/trace_format.hpp"
 #include "tools/vmx_report.hpp"
 #include "transit86/emulator.hpp"
@@ -18,39 +18,41 @@ namespace transit86::tools {
 
 namespace {
 
-struct Fetched {
-    uint8_t bytes[15] = {};
-    size_t count = 0;
-    decoder::Insn insn{};
-    std::string text;
-};
+// The trace writes a line per instruction, millions a second: its common pieces are appended
+// by hand, without parsing a format string each time (docs/performance.md, workload e).
+constexpr char kHexDigits[] = "0123456789abcdef";
 
-decoder::FetchMode fetch_mode(const CpuState& s) {
-    return {.protected_mode = s.protected_mode(),
-            .code32 = ar::db(s[Seg::CS].access_rights),
-            .v86 = s.v86()};
+// At least `digits` lower-case hex digits, like {:0Nx}.
+void append_hex(std::string& out, uint64_t v, int digits) {
+    int n = 1;
+    while (n < 16 && (v >> (4 * n)) != 0)
+        ++n;
+    for (int i = std::max(n, digits) - 1; i >= 0; --i)
+        out += kHexDigits[(v >> (4 * i)) & 15];
 }
 
-Fetched peek_instruction(const Emulator& emu, const CpuState& s) {
-    Fetched f;
-    const uint64_t linear = s[Seg::CS].base + s.eip;
-    while (f.count < 15 && emu.read_physical(linear + f.count, f.bytes + f.count, 1))
-        ++f.count;
-    if (decoder::decode(f.bytes, f.count, fetch_mode(s), f.insn) == decoder::DecodeStatus::Ok ||
-        f.insn.length != 0) {
-        f.count = f.insn.length ? f.insn.length : f.count;
-        f.text = decoder::disassemble(f.bytes, f.count, fetch_mode(s), s.eip);
-    } else {
-        f.count = std::min<size_t>(f.count, 4);
-        f.text = "(bad)";
+std::string hex(uint64_t v, int digits) {
+    std::string out;
+    append_hex(out, v, digits);
+    return out;
+}
+
+// Pads with spaces to `width` characters from `start`, like {:<N}.
+void pad_from(std::string& out, size_t start, size_t width) {
+    if (out.size() - start < width) out.append(width - (out.size() - start), ' ');
+}
+
+// "66 01 d8".
+void append_hex_bytes(std::string& out, const uint8_t* bytes, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+        if (i) out += ' ';
+        append_hex(out, bytes[i], 2);
     }
-    return f;
 }
 
 std::string hex_bytes(const uint8_t* bytes, size_t n) {
     std::string out;
-    for (size_t i = 0; i < n; ++i)
-        out += fmt::format("{}{:02x}", i ? " " : "", bytes[i]);
+    append_hex_bytes(out, bytes, n);
     return out;
 }
 
@@ -67,23 +69,19 @@ std::string flag_letters(uint32_t eflags) {
     return out;
 }
 
-// Register and control-state changes as "name=value" words.
-std::vector<std::pair<std::string, std::string>> register_changes(const CpuState& a,
-                                                                  const CpuState& b) {
-    std::vector<std::pair<std::string, std::string>> out;
+// Register and control-state changes, each as a name and its value in the trace's words.
+template <typename Emit>
+void for_each_register_change(const CpuState& a, const CpuState& b, Emit emit) {
     for (int i = 0; i < 8; ++i)
-        if (a.gpr[i] != b.gpr[i]) out.emplace_back(gpr_name(i), fmt::format("{:08x}", b.gpr[i]));
-    if (a.eflags != b.eflags)
-        out.emplace_back("eflags", fmt::format("{:08x}[{}]", b.eflags, flag_letters(b.eflags)));
+        if (a.gpr[i] != b.gpr[i]) emit(gpr_name(i), hex(b.gpr[i], 8));
+    if (a.eflags != b.eflags) emit("eflags", hex(b.eflags, 8) + '[' + flag_letters(b.eflags) + ']');
     const std::pair<const char*, uint64_t CpuState::*> crs[] = {{"cr0", &CpuState::cr0},
                                                                 {"cr2", &CpuState::cr2},
                                                                 {"cr3", &CpuState::cr3},
                                                                 {"cr4", &CpuState::cr4},
                                                                 {"efer", &CpuState::efer}};
     for (const auto& [name, member] : crs)
-        if (a.*member != b.*member)
-            out.emplace_back(name, fmt::format("{:08x}->{:08x}", a.*member, b.*member));
-    return out;
+        if (a.*member != b.*member) emit(name, fmt::format("{:08x}->{:08x}", a.*member, b.*member));
 }
 
 class StepRun {
@@ -92,7 +90,7 @@ class StepRun {
     int run();
 
   private:
-    void print_verdict(const CpuState& s, bool first);
+    void print_verdict(const CpuState& s, bool valid, bool first);
     void print_banners(const CpuState& before, const CpuState& after);
     void print_descriptor_table(const char* name, const DescriptorTableRegister& t);
     void flush_console(nlohmann::json* line);
@@ -102,6 +100,10 @@ class StepRun {
     GuestRam ram_;
     PcPorts ports_;
     Emulator* emu_ = nullptr;
+    FetchCache fetch_cache_;
+    std::string line_; // the text line, reused
+    const std::string valid_line_ =
+        fmt::format("    vmx[{}] valid\n", vmx::to_string(opt_.profile));
     std::vector<std::string> last_failing_;
     bool was_invalid_ = false;
     uint64_t count_ = 0;
@@ -120,13 +122,20 @@ void StepRun::flush_console(nlohmann::json* line) {
     }
 }
 
-void StepRun::print_verdict(const CpuState& s, bool first) {
+// `valid` is vmx::is_valid(s, profile), known by the caller: the fast path spares the
+// report's work on the common line.
+void StepRun::print_verdict(const CpuState& s, bool valid, bool first) {
+    if (valid) {
+        std::fputs(valid_line_.c_str(), stdout);
+        last_failing_.clear();
+        return;
+    }
     const auto violations = vmx::evaluate(s, opt_.profile);
     std::vector<std::string> ids;
     for (const auto& v : violations)
         ids.emplace_back(v.check->id);
     const std::string profile{vmx::to_string(opt_.profile)};
-    if (violations.empty()) {
+    if (violations.empty()) { // is_valid and evaluate agree (tests/vmx_checks)
         fmt::print("    vmx[{}] valid\n", profile);
     } else if (!first && ids == last_failing_) {
         fmt::print("    vmx[{}] INVALID  (unchanged: {})\n", profile, fmt::join(ids, ", "));
@@ -225,7 +234,7 @@ int StepRun::run() {
             "transit86: {} ({} bytes) at {:#x}, reset preset {}, start {:04x}:{:04x}, profile {}\n",
             opt_.image, image_size, opt_.load_address, preset, opt_.start_cs, opt_.start_ip,
             vmx::to_string(opt_.profile));
-        print_verdict(s, true);
+        print_verdict(s, vmx::is_valid(s, opt_.profile), true);
     }
     was_invalid_ = !vmx::is_valid(s, opt_.profile);
 
@@ -235,15 +244,13 @@ int StepRun::run() {
             return finish(fmt::format("budget of {} spent", opt_.budget),
                           opt_.stop_at == StopAt::Budget ? 0 : 1, s);
         const CpuState before = s;
-        const Fetched f = peek_instruction(emu, before);
+        const FetchedInstruction& f = fetch_cache_.fetch(emu, before);
         const Exit exit = emu.run(one_step);
         const bool retired = exit.instructions != 0;
         if (retired) ++count_;
         const bool valid = vmx::is_valid(s, opt_.profile);
 
-        const std::string ip = ar::db(before[Seg::CS].access_rights)
-                                   ? fmt::format("{:08x}", before.eip)
-                                   : fmt::format("{:04x}", before.eip);
+        const std::string ip = hex(before.eip, ar::db(before[Seg::CS].access_rights) ? 8 : 4);
         if (opt_.json) {
             nlohmann::json line = {
                 {"mode", mode_tag(before)},
@@ -254,8 +261,8 @@ int StepRun::run() {
                 {"asm", f.text},
                 {"exit", to_string(exit.reason)}};
             nlohmann::json changes = nlohmann::json::object();
-            for (const auto& [k, v] : register_changes(before, s))
-                changes[k] = v;
+            for_each_register_change(
+                before, s, [&](const char* k, std::string v) { changes[k] = std::move(v); });
             for (int i = 0; i < kNumSegs; ++i)
                 if (before.seg[i] != s.seg[i]) changes[seg_name(i)] = segment_to_json(s.seg[i]);
             if (before.tr != s.tr) changes["tr"] = segment_to_json(s.tr);
@@ -273,19 +280,38 @@ int StepRun::run() {
             flush_console(&line);
             fmt::print("{}\n", dump_json(line));
         } else {
-            std::string changes;
-            for (const auto& [k, v] : register_changes(before, s))
-                changes += fmt::format(" {}={}", k, v);
-            fmt::print("{} {:04x}:{} {:06x}  {:<24} {:<30}{}\n", mode_tag(before),
-                       before[Seg::CS].selector, ip, before[Seg::CS].base + before.eip,
-                       hex_bytes(f.bytes, f.count), f.text, changes);
+            // "R16 0000:1009 001009  66 49                    dec ecx     ecx=05f5e0ff"
+            std::string& text = line_;
+            text = mode_tag(before);
+            text += ' ';
+            append_hex(text, before[Seg::CS].selector, 4);
+            text += ':';
+            text += ip;
+            text += ' ';
+            append_hex(text, before[Seg::CS].base + before.eip, 6);
+            text += "  ";
+            size_t column = text.size();
+            append_hex_bytes(text, f.bytes, f.count);
+            pad_from(text, column, 24);
+            text += ' ';
+            column = text.size();
+            text += f.text;
+            pad_from(text, column, 30);
+            for_each_register_change(before, s, [&](const char* k, const std::string& v) {
+                text += ' ';
+                text += k;
+                text += '=';
+                text += v;
+            });
+            text += '\n';
+            std::fwrite(text.data(), 1, text.size(), stdout);
             print_banners(before, s);
             flush_console(nullptr);
             if (exit.reason != ExitReason::Step && exit.reason != ExitReason::Io &&
                 exit.reason != ExitReason::Halt)
                 fmt::print("    exit {}{}\n", to_string(exit.reason),
                            exit.detail ? fmt::format(": {}", exit.detail) : "");
-            if (retired || exit.reason != ExitReason::Io) print_verdict(s, false);
+            if (retired || exit.reason != ExitReason::Io) print_verdict(s, valid, false);
             if (opt_.kvm_fixup && !vmx::is_valid(s, vmx::Profile::Kvm))
                 print_fixup(vmx::kvm_fixup(s), "    ");
         }
