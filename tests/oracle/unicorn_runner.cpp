@@ -113,6 +113,46 @@ SegmentCache cache_from_descriptor(uint64_t d, uint16_t selector) {
     return c;
 }
 
+// QEMU keeps a segment's attributes as the descriptor's high doubleword (SegmentCache.flags:
+// type..P in bits 15:8, AVL/L/D/G in 23:20); VMCS access rights hold them in 7:0 and 15:12.
+// A cache with P = 0 is the null/unusable one QEMU loads for a null selector.
+uint32_t qemu_flags_from_ar(uint32_t access_rights) {
+    if (ar::unusable(access_rights)) return 0;
+    return (access_rights & 0xF0FF) << 8;
+}
+
+SegmentCache cache_from_qemu(uint16_t selector, uint64_t base, uint32_t limit, uint32_t flags) {
+    SegmentCache c;
+    c.selector = selector;
+    c.base = base;
+    c.limit = limit;
+    c.access_rights = (flags >> 8) & 0xF0FF;
+    if ((c.access_rights & ar::kP) == 0) c.access_rights = ar::kUnusable;
+    return c;
+}
+
+// QEMU's CPUX86State (the x86_64 target Unicorn builds for every x86 mode) starts with
+// target_ulong regs[16], eip, eflags, cc_dst, cc_src, cc_src2, four 32-bit words, then
+// SegmentCache segs[6], ldt, tr: { uint32 selector; target_ulong base; uint32 limit, flags }.
+constexpr size_t kEnvEip = 16 * 8, kEnvSegs = 23 * 8, kEnvSegSize = 24;
+
+struct QemuSegment {
+    uint32_t selector;
+    uint64_t base;
+    uint32_t limit;
+    uint32_t flags;
+};
+
+QemuSegment qemu_segment(const uint8_t* env, int index) {
+    const uint8_t* p = env + kEnvSegs + kEnvSegSize * static_cast<size_t>(index);
+    QemuSegment q{};
+    std::memcpy(&q.selector, p, 4);
+    std::memcpy(&q.base, p + 8, 8);
+    std::memcpy(&q.limit, p + 16, 4);
+    std::memcpy(&q.flags, p + 20, 4);
+    return q;
+}
+
 } // namespace
 
 // The C callbacks Unicorn calls; user_data is the UnicornRunner.
@@ -153,6 +193,7 @@ struct UnicornHooks {
 struct UnicornRunner::Engine {
     uc_engine* uc = nullptr;
     uc_context* reset = nullptr; // saved right after opening: clears QEMU's pending exception
+    uc_context* probe = nullptr; // read_hidden(): a copy of the CPU state to read caches from
     bool protected_mode = false;
 
     Engine() = default;
@@ -160,6 +201,7 @@ struct UnicornRunner::Engine {
     Engine& operator=(const Engine&) = delete;
     ~Engine() {
         if (reset != nullptr) uc_context_free(reset);
+        if (probe != nullptr) uc_context_free(probe);
         if (uc != nullptr) uc_close(uc);
     }
 };
@@ -268,6 +310,7 @@ UnicornRunner::Engine* UnicornRunner::engine_for(bool protected_mode, std::strin
                           this, 1, 0, UC_X86_INS_OUT);
     if (err == UC_ERR_OK) err = uc_context_alloc(uc, &engine->reset);
     if (err == UC_ERR_OK) err = uc_context_save(uc, engine->reset);
+    if (err == UC_ERR_OK) err = uc_context_alloc(uc, &engine->probe);
     if (err != UC_ERR_OK) {
         error = std::string("setting up the Unicorn engine: ") + uc_strerror(err);
         return nullptr;
@@ -348,6 +391,21 @@ bool UnicornRunner::set_state(const CpuState& s, std::string* error) {
         err = write_reg(uc, kSegIds[i], s.seg[i].selector);
         if (err != UC_ERR_OK) return fail(std::string("segment load: ") + uc_strerror(err));
     }
+    if (pm) { // TR and LDTR take the whole cache as given
+        uc_x86_mmr tr{};
+        tr.selector = s.tr.selector;
+        tr.base = s.tr.base;
+        tr.limit = s.tr.limit;
+        tr.flags = qemu_flags_from_ar(s.tr.access_rights);
+        uc_x86_mmr ldtr{};
+        ldtr.selector = s.ldtr.selector;
+        ldtr.base = s.ldtr.base;
+        ldtr.limit = s.ldtr.limit;
+        ldtr.flags = qemu_flags_from_ar(s.ldtr.access_rights);
+        err = uc_reg_write(uc, UC_X86_REG_TR, &tr);
+        if (err == UC_ERR_OK) err = uc_reg_write(uc, UC_X86_REG_LDTR, &ldtr);
+        if (err != UC_ERR_OK) return fail(std::string("TR/LDTR: ") + uc_strerror(err));
+    }
     for (int i = 0; i < 8; ++i)
         err = err == UC_ERR_OK ? write_reg(uc, kGprIds[i], s.gpr[i]) : err;
     if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_EFLAGS, s.eflags);
@@ -392,10 +450,54 @@ CpuState UnicornRunner::state() const {
     return s;
 }
 
+bool UnicornRunner::read_hidden(CpuState& s) const {
+    if (current_ == nullptr) return false;
+    uc_engine* uc = current_->uc;
+    uc_x86_mmr mmr{};
+    if (uc_reg_read(uc, UC_X86_REG_TR, &mmr) == UC_ERR_OK)
+        s.tr = cache_from_qemu(mmr.selector, mmr.base, mmr.limit, mmr.flags);
+    mmr = {};
+    if (uc_reg_read(uc, UC_X86_REG_LDTR, &mmr) == UC_ERR_OK)
+        s.ldtr = cache_from_qemu(mmr.selector, mmr.base, mmr.limit, mmr.flags);
+    // The segment caches have no register id: find CPUX86State in a saved context (after the
+    // uc_context header, whose size the API does not give) by the general registers, and
+    // trust the layout only where EIP, the six selectors and TR read there match what
+    // uc_reg_read says.
+    if (uc_context_save(uc, current_->probe) != UC_ERR_OK) return false;
+    const size_t size = std::min<size_t>(uc_context_size(uc), 4096);
+    const auto* raw = reinterpret_cast<const uint8_t*>(current_->probe);
+    const size_t need = kEnvSegs + 8 * kEnvSegSize;
+    for (size_t at = 0; at + need <= size && at <= 256; at += 8) {
+        const uint8_t* env = raw + at;
+        bool match = true;
+        for (int i = 0; i < 8 && match; ++i) {
+            uint64_t value = 0;
+            std::memcpy(&value, env + 8 * static_cast<size_t>(i), 8);
+            match = value == read_reg(uc, kGprIds[i]);
+        }
+        uint64_t eip = 0;
+        std::memcpy(&eip, env + kEnvEip, 8);
+        match = match && eip == read_reg(uc, UC_X86_REG_EIP);
+        for (int i = 0; i < kNumSegs && match; ++i)
+            match = qemu_segment(env, i).selector == (read_reg(uc, kSegIds[i]) & 0xFFFF);
+        const QemuSegment tr = qemu_segment(env, 7);
+        match =
+            match && tr.selector == s.tr.selector && tr.base == s.tr.base && tr.limit == s.tr.limit;
+        if (!match) continue;
+        for (int i = 0; i < kNumSegs; ++i) {
+            const QemuSegment q = qemu_segment(env, i);
+            s.seg[i] = cache_from_qemu(static_cast<uint16_t>(q.selector), q.base, q.limit, q.flags);
+        }
+        return true;
+    }
+    return false;
+}
+
 // EIP after uc_emu_start returned. `linear`: the stop was by the instruction count or an
 // invalid access, where UC_MODE_16 reads back CS.selector * 16 + IP (unicorn_runner.hpp).
-std::optional<uint64_t> UnicornRunner::fatal_encoding_ahead(uint64_t linear, bool code32) const {
-    const decoder::FetchMode mode{.protected_mode = code32, .code32 = code32, .v86 = false};
+std::optional<uint64_t> UnicornRunner::fatal_encoding_ahead(uint64_t linear, bool pm, bool code32,
+                                                            bool v86) const {
+    const decoder::FetchMode mode{.protected_mode = pm, .code32 = code32, .v86 = v86};
     uint64_t at = linear;
     for (int n = 0; n < 512 && at < ram_size_ && at < linear + 4096 + 15; ++n) {
         const size_t available = std::min<uint64_t>(15, ram_size_ - at);
@@ -412,7 +514,9 @@ std::optional<uint64_t> UnicornRunner::fatal_encoding_ahead(uint64_t linear, boo
 uint32_t UnicornRunner::read_eip_after(bool linear) const {
     uc_engine* uc = current_->uc;
     auto eip = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_EIP));
-    if (linear && !current_->protected_mode) {
+    // Virtual-8086 mode reads back like UC_MODE_16 (QEMU's TB pc is linear in both).
+    const bool v86 = (read_reg(uc, UC_X86_REG_EFLAGS) & flags::VM) != 0;
+    if (linear && (!current_->protected_mode || v86)) {
         const auto cs = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CS) & 0xFFFF);
         eip -= cs * 16;
     }
@@ -437,11 +541,13 @@ UnicornStepResult UnicornRunner::step() {
     // What is about to run: HLT and REP string instructions need special handling.
     const CpuState before = state();
     const bool pm = current_->protected_mode;
-    const uint64_t cs_base = pm ? 0 : uint64_t{before[Seg::CS].selector} * 16;
+    // Virtual-8086 mode (entered by IRET or a task switch) runs 16-bit code at selector * 16.
+    const bool v86 = pm && (before.eflags & flags::VM) != 0;
+    const uint64_t cs_base = pm && !v86 ? 0 : uint64_t{before[Seg::CS].selector} * 16;
     const uint64_t linear = (cs_base + before.eip) & 0xFFFFFFFF;
     decoder::Insn insn;
     const size_t available = linear < ram_size_ ? std::min<uint64_t>(15, ram_size_ - linear) : 0;
-    const decoder::FetchMode mode{.protected_mode = pm, .code32 = pm, .v86 = false};
+    const decoder::FetchMode mode{.protected_mode = pm, .code32 = pm && !v86, .v86 = v86};
     const bool decoded = available > 0 && decoder::decode(ram_ + linear, available, mode, insn) ==
                                               decoder::DecodeStatus::Ok;
     const bool hlt = decoded && insn.op == decoder::Op::Hlt;
@@ -450,12 +556,12 @@ UnicornStepResult UnicornRunner::step() {
 
     // The block at EIP, and the one a direct branch goes to: Unicorn translates that one too
     // before its instruction count stops it. (Indirect targets are not known here.)
-    std::optional<uint64_t> fatal = fatal_encoding_ahead(linear, pm);
+    std::optional<uint64_t> fatal = fatal_encoding_ahead(linear, pm, mode.code32, v86);
     if (!fatal && decoded && insn.operand_count > 0 &&
         insn.operands[0].kind == decoder::OperandKind::Rel) {
         const uint32_t ip_mask = insn.operand_size == 2 ? 0xFFFF : 0xFFFFFFFF;
         const uint32_t target = (before.eip + insn.length + insn.operands[0].value) & ip_mask;
-        fatal = fatal_encoding_ahead((cs_base + target) & 0xFFFFFFFF, pm);
+        fatal = fatal_encoding_ahead((cs_base + target) & 0xFFFFFFFF, pm, mode.code32, v86);
     }
     if (fatal) {
         result.reason = UnicornStepReason::Refused;

@@ -64,6 +64,14 @@
 //    when one of them is there. Indirect branch targets are not checked: a process that runs
 //    random code on Unicorn should expect to die (transit86-diff runs it in a child process).
 //
+//  * Virtual-8086 mode cannot be set, but an IRET or a task switch can enter it: step() then
+//    decodes 16-bit code at CS.selector * 16, and EIP reads back linear as in UC_MODE_16.
+//
+//  * TR and LDTR are whole caches through UC_X86_REG_TR/LDTR (uc_x86_mmr, QEMU's attribute
+//    word in `flags`); the segment caches have no register id (read_hidden() finds them).
+//    QEMU's TR cache after LTR or a task switch keeps the descriptor's type from before the
+//    busy bit was set (9 or 1, "available"), see docs/known-differences.md.
+//
 //  * EFLAGS.TF/RF are QEMU's; the interrupt shadow (MOV SS, STI) is not observable.
 #pragma once
 
@@ -143,7 +151,8 @@ class UnicornRunner {
     // Real mode (CR0.PE = 0, every segment base = selector * 16, limit 0xFFFF) runs in
     // UC_MODE_16; 32-bit protected mode (PE = 1, CS.D = 1, CS.base = 0, no paging, not
     // virtual-8086) in UC_MODE_32 with the segments loaded from the guest GDT. Sets GPRs, EIP,
-    // EFLAGS, CR0, GDTR, IDTR and the selectors. False with *error set for any other state.
+    // EFLAGS, CR0, GDTR, IDTR, the selectors and, in protected mode, TR and LDTR (whole caches).
+    // False with *error set for any other state.
     bool set_state(const CpuState& state, std::string* error = nullptr);
     // The state now (valid after set_state()).
     CpuState state() const;
@@ -153,6 +162,14 @@ class UnicornRunner {
 
     // Retire one instruction (a whole REP string instruction) and return the state after it.
     UnicornStepResult step();
+
+    // What state() leaves as given but Unicorn keeps: TR and LDTR (whole caches, through
+    // UC_X86_REG_TR / UC_X86_REG_LDTR) into s.tr and s.ldtr, and the six segment caches into
+    // s.seg. Those have no register id: they are read from a saved uc_context (QEMU's
+    // CPUX86State), located by the general registers and trusted only where EIP, the
+    // selectors and TR read there match uc_reg_read. True when s.seg was filled. QEMU's
+    // null-selector caches (P = 0) read as unusable.
+    bool read_hidden(CpuState& s) const;
 
     // Copy from `from` into `to` the fields Unicorn cannot read back (hidden segment caches,
     // LDTR, TR, EFER, interruptibility, activity), so that diff_states(ours, oracle) compares
@@ -173,7 +190,8 @@ class UnicornRunner {
     Engine* engine_for(bool protected_mode, std::string& error);
     bool check_descriptors(const CpuState& state, std::string& error) const;
     uint32_t read_eip_after(bool linear) const;
-    std::optional<uint64_t> fatal_encoding_ahead(uint64_t linear, bool code32) const;
+    std::optional<uint64_t> fatal_encoding_ahead(uint64_t linear, bool pm, bool code32,
+                                                 bool v86) const;
     uint64_t begin_address() const;
     uint32_t port_in(uint16_t port, uint8_t size);
 

@@ -249,6 +249,25 @@ TEST_F(UnicornRunnerTest, ProtectedModeLoadsSegmentsFromTheGdt) {
     EXPECT_EQ(r.state.cr0 & cr0::PE, cr0::PE);
 }
 
+TEST_F(UnicornRunnerTest, ReadHiddenGivesTheCachesTrAndLdtr) {
+    // 8e e0   mov fs, eax   EAX = 0x18 (base 0x12340); TR and LDTR as set_state() gave them
+    CpuState s = protected_mode();
+    s[Gpr::EAX] = 0x18;
+    s.tr = {.base = 0x3000, .limit = 0x67, .access_rights = 0x8B, .selector = 0x20};
+    s.ldtr = {.base = 0, .limit = 0, .access_rights = ar::kUnusable, .selector = 0};
+    start({0x8E, 0xE0}, s);
+    step(UnicornStepReason::Step);
+    CpuState hidden{};
+    ASSERT_TRUE(runner_->read_hidden(hidden));
+    EXPECT_EQ(
+        hidden[Seg::FS],
+        (SegmentCache{
+            .base = 0x12340, .limit = 0xFFFFFFFF, .access_rights = 0xC093, .selector = 0x18}));
+    EXPECT_EQ(hidden[Seg::CS].access_rights, 0xC09Bu);
+    EXPECT_EQ(hidden.tr, s.tr);
+    EXPECT_TRUE(ar::unusable(hidden.ldtr.access_rights));
+}
+
 TEST_F(UnicornRunnerTest, ProtectedModeRejectsACacheTheGdtDoesNotHold) {
     CpuState s = protected_mode();
     s[Seg::DS].base = 0x5000; // descriptor 0x10 says base 0
