@@ -91,6 +91,11 @@ template <class T>
 bool string_op(Cpu& cpu, const Insn& insn) {
     bool equal = false;
     const bool rep = insn.prefixes & (decoder::prefix::Rep | decoder::prefix::Repne);
+    // SDM INS/OUTS: the I/O permission check comes first, even with a REP count of 0 (as
+    // KVM's check_perm_in/out and QEMU's gen_check_io run before the count is looked at).
+    if ((insn.op == Op::Ins || insn.op == Op::Outs) &&
+        !io_permitted(cpu, cpu.reg<uint16_t>(2), sizeof(T)))
+        return false;
     if (!rep) return string_iteration<T>(cpu, insn, equal);
     // CMPS/SCAS end on ZF: REPE (F3) while equal, REPNE (F2) while different.
     const bool compares = insn.op == Op::Cmps || insn.op == Op::Scas;

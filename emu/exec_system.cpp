@@ -155,6 +155,30 @@ bool exec_system(Cpu& cpu, const Insn& insn) {
     }
 }
 
+bool io_permitted(Cpu& cpu, uint16_t port, uint8_t size) {
+    // SDM Vol. 1 19.5 "I/O Protection": in protected mode, CPL <= IOPL allows any port; above
+    // it (and always in virtual-8086 mode, 20.2.8.1) the I/O permission bit map of the current
+    // TSS decides. Only a 32-bit TSS has one: its base is the word at offset 66H, the bits for
+    // port..port+size-1 must all be clear, and the processor reads the two bytes holding them,
+    // both of which must be within the TSS limit; anything else is #GP(0).
+    const CpuState& s = cpu.s;
+    const uint32_t iopl = (s.eflags & flags::IOPL) >> 12;
+    if (!s.protected_mode() || (!s.v86() && s.cpl() <= iopl)) return true;
+    constexpr uint32_t kIoMapBaseOffset = 0x66;
+    const bool tss32 = (ar::type(s.tr.access_rights) & ~2u) == 9; // available or busy
+    if (!tss32 || s.tr.limit < kIoMapBaseOffset + 1) return cpu.raise(vec::GP, 0);
+    uint16_t map_base = 0;
+    if (!cpu.read_linear(static_cast<uint32_t>(s.tr.base + kIoMapBaseOffset), &map_base, 2))
+        return false;
+    const uint32_t offset = uint32_t{map_base} + port / 8u;
+    if (offset + 1 > s.tr.limit) return cpu.raise(vec::GP, 0);
+    uint16_t bits = 0;
+    if (!cpu.read_linear(static_cast<uint32_t>(s.tr.base + offset), &bits, 2)) return false;
+    const uint32_t mask = ((1u << size) - 1) << (port & 7);
+    if (bits & mask) return cpu.raise(vec::GP, 0);
+    return true;
+}
+
 bool port_in(Cpu& cpu, uint16_t port, uint8_t size, uint32_t& value) {
     PortAccess access{.port = port, .size = size, .is_in = true, .data = 0};
     if (cpu.io_data_pending && cpu.io.is_in && cpu.io.port == port && cpu.io.size == size) {
@@ -188,17 +212,13 @@ bool port_out(Cpu& cpu, uint16_t port, uint8_t size, uint32_t value) {
 
 // in al/ax/eax, imm8|dx ; out imm8|dx, al/ax/eax
 bool exec_io(Cpu& cpu, const Insn& insn) {
-    // SDM IN/OUT: in protected mode with CPL > IOPL the TSS I/O bitmap decides; it is not
-    // modelled, so such an access stops rather than guess.
-    const uint32_t iopl = (cpu.s.eflags & flags::IOPL) >> 12;
-    if (cpu.s.protected_mode() && (cpu.s.v86() || cpu.s.cpl() > iopl))
-        return cpu.unsupported("port access checked against the TSS I/O bitmap");
     const bool is_in = insn.op == Op::In;
     const Operand& port_op = is_in ? insn.operands[1] : insn.operands[0];
     const Operand& data_op = is_in ? insn.operands[0] : insn.operands[1];
     const auto port = static_cast<uint16_t>(
         port_op.kind == OperandKind::Imm ? port_op.value : cpu.reg<uint16_t>(port_op.reg));
     const uint8_t size = data_op.size;
+    if (!io_permitted(cpu, port, size)) return false;
     if (is_in) {
         uint32_t value;
         if (!port_in(cpu, port, size, value)) return false;

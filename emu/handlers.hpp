@@ -72,6 +72,9 @@ bool exec_protection(Cpu& cpu, const Insn& insn);
 bool exec_processor(Cpu& cpu, const Insn& insn);
 
 // Port access through the device models or the host (shared by IN/OUT and INS/OUTS).
+// False with #GP(0) raised when the I/O protection (IOPL, the TSS I/O permission bit map)
+// refuses the access (SDM Vol. 1 19.5).
+bool io_permitted(Cpu& cpu, uint16_t port, uint8_t size);
 bool port_in(Cpu& cpu, uint16_t port, uint8_t size, uint32_t& value);
 bool port_out(Cpu& cpu, uint16_t port, uint8_t size, uint32_t value);
 
