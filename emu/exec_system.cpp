@@ -148,6 +148,7 @@ bool exec_system(Cpu& cpu, const Insn& insn) {
     case Op::Nop:    // nop ; nop r/m ; pause
     case Op::Invd:   // invd — no caches are modelled
     case Op::Wbinvd: // wbinvd
+    case Op::Invlpg: // invlpg m — no TLB without paging; the operand is not accessed (SDM)
         if (insn.op != Op::Nop && !require_cpl0(cpu)) return false;
         return true;
     case Op::Ud2: return cpu.raise(vec::UD); // ud2

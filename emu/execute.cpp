@@ -114,6 +114,7 @@ Dispatch::Handler handler_for(Op op) {
     case Op::Nop:
     case Op::Invd:
     case Op::Wbinvd:
+    case Op::Invlpg:
     case Op::Ud2: return &exec_system;
 
     case Op::Bt:

@@ -450,4 +450,21 @@ TEST(Hlt, Cpl3RaisesGP0) {
     EXPECT_TRUE(is_exception(m.run(1), vec::kGP, 0));
 }
 
+// ---- INVLPG (SDM INVLPG: #GP(0) unless CPL 0; with paging off there is no TLB to flush and
+// the operand is not accessed, so an address beyond the segment limit does not fault)
+
+TEST(Invlpg, RealModeIsANoOp) {
+    Machine m;
+    m.load_code({0x0F, 0x01, 0x3E, 0xFF, 0xFF}); // invlpg [0xffff]
+    EXPECT_EQ(m.run(1).reason, ExitReason::Budget);
+    EXPECT_EQ(m.eip(), kCode + 5);
+}
+
+TEST(Invlpg, Cpl3RaisesGP0) {
+    Machine m(Mode::Protected32);
+    m.drop_to_cpl3();
+    m.load_code({0x0F, 0x01, 0x38}); // invlpg [eax]
+    EXPECT_TRUE(is_exception(m.run(1), vec::kGP, 0));
+}
+
 } // namespace transit86::test
