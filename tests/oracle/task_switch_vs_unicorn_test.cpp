@@ -1,15 +1,8 @@
 // Task switches and virtual-8086 events, single-stepped on transit86 and on Unicorn 2 (QEMU
-// TCG: seg_helper.c switch_tss, helper_iret_protected). After every instruction both must agree
-// on the general registers, EIP, EFLAGS, the selectors and segment caches, TR, LDTR, GDTR,
-// IDTR, CR0-CR4 and all of guest RAM (GDT busy bits, old TSS images, stacks) — or the step
-// falls under a named rule of docs/known-differences.md ("Task switches and virtual-8086 mode
-// on Unicorn"); the tally printed by each test says how many steps each rule covered.
-//
-// Unicorn never delivers an interrupt or exception through the IDT: its UC_HOOK_INTR hook
-// gets the vector and nothing is pushed (unicorn_runner.hpp). For those steps (rule
-// unicorn-no-delivery) the test compares what Unicorn does say — the vector and the state at
-// the faulting instruction, or after INT n — then gives Unicorn transit86's memory and
-// delivered state, and checks the delivery against the SDM by hand (the EXPECTs).
+// TCG: seg_helper.c switch_tss, helper_iret_protected) in lockstep (unicorn_lockstep.hpp: what
+// is compared after every instruction, and how rule unicorn-no-delivery is handled). The tally
+// printed by each test says how many steps each rule of docs/known-differences.md ("Task
+// switches and virtual-8086 mode on Unicorn") covered.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -17,9 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "oracle/state_diff.hpp"
 #include "oracle/task_switch_scenarios.hpp"
-#include "oracle/unicorn_runner.hpp"
+#include "oracle/unicorn_lockstep.hpp"
 #include "transit86/emulator.hpp"
 
 namespace transit86 {
@@ -29,165 +21,8 @@ using namespace oracle::scenario;
 
 constexpr uint8_t kIntGate32 = 0x8E, kTaskGate = 0x85, kTs = 10;
 
-// Rules for steps Unicorn 2.0.1 takes differently from the SDM (docs/known-differences.md).
-enum class Rule {
-    None,
-    // unicorn-tss16-layout: QEMU reads and writes the selectors of a 16-bit TSS at 22H + 4i
-    // instead of 22H + 2i (SDM Vol. 3A Figure 7-10: ES 22H, CS 24H, SS 26H, DS 28H): a switch
-    // into a 16-bit TSS takes the SS slot for CS and faults with #TS. Not compared: Unicorn
-    // must report that #TS, and is then given transit86's state.
-    Tss16Load,
-    // unicorn-tss16-layout, leaving a 16-bit task: QEMU saves the old task in the format of the
-    // *new* TSS (seg_helper.c switch_tss: `if (type & 8)`), so a 32-bit image lands in the 16-bit
-    // TSS. The state and the rest of memory are compared; the old TSS must hold QEMU's image.
-    Tss16Save,
-};
-
-// Steps transit86 and Unicorn in lockstep and keeps the tally of compared and ruled steps.
-class Lockstep {
-  public:
-    Lockstep(oracle::UnicornRunner& uc, Guest& guest, const CpuState& start)
-        : uc_(uc), guest_(guest), slot_{.guest_phys = 0,
-                                        .size = guest.ram().size(),
-                                        .host = guest.ram().data()},
-          emu_({&slot_, 1}, nullptr) {
-        emu_.state() = start;
-        resync();
-    }
-    const CpuState& state() { return emu_.state(); }
-    std::string tally() const {
-        std::string out = std::to_string(compared_) + " steps compared with Unicorn";
-        for (const auto& [rule, count] : masked_)
-            out += " (" + rule + " masked in " + std::to_string(count) + ")";
-        for (const auto& [rule, count] : ruled_)
-            out += ", " + std::to_string(count) + " under " + rule;
-        return out;
-    }
-
-    // One instruction both retire.
-    void step(const char* what, Rule rule = Rule::None, uint32_t old_tss = 0) {
-        const Exit ours = emu_.run(limits(false));
-        ASSERT_EQ(ours.reason, ExitReason::Step)
-            << what << ": " << to_string(ours.reason) << " " << (ours.detail ? ours.detail : "");
-        const oracle::UnicornStepResult theirs = uc_.step();
-        if (rule == Rule::Tss16Load) {
-            EXPECT_EQ(theirs.reason, oracle::UnicornStepReason::Exception) << what;
-            EXPECT_EQ(theirs.vector, 10) << what << ": Unicorn, #TS expected";
-            ++ruled_["unicorn-tss16-layout"];
-            resync();
-            return;
-        }
-        ASSERT_EQ(theirs.reason, oracle::UnicornStepReason::Step)
-            << what << ": Unicorn " << to_string(theirs.reason) << " vector " << int{theirs.vector}
-            << " " << theirs.error_text;
-        if (rule == Rule::Tss16Save) {
-            // QEMU's 32-bit image holds the next EIP at 20H where transit86's 16-bit image has
-            // it at 0EH; the old TSS is not compared further.
-            uint32_t eip = 0;
-            ASSERT_TRUE(uc_.read(old_tss + 0x20, {reinterpret_cast<uint8_t*>(&eip), 4}));
-            EXPECT_EQ(eip, guest_.get32(old_tss + 0x0E) & 0xFFFF) << what;
-            ASSERT_TRUE(uc_.load(old_tss, {guest_.ram().data() + old_tss, 0x68}));
-            ++masked_["unicorn-tss16-layout"];
-        }
-        compare(what, theirs.state);
-        ++compared_;
-    }
-
-    // An instruction that faults: transit86 reports it (exceptions_to_host) and Unicorn stops
-    // with the same vector at the same state; then transit86 delivers it and Unicorn is
-    // given the delivered state (rule unicorn-no-delivery). Returns transit86's report.
-    Exit fault(const char* what, uint8_t vector) {
-        const CpuState before = emu_.state();
-        const Exit ours = emu_.run(limits(true));
-        EXPECT_EQ(ours.reason, ExitReason::Exception) << what << ": " << to_string(ours.reason);
-        EXPECT_EQ(ours.vector, vector) << what;
-        const oracle::UnicornStepResult theirs = uc_.step();
-        EXPECT_EQ(theirs.reason, oracle::UnicornStepReason::Exception) << what;
-        EXPECT_EQ(theirs.vector, vector) << what << ": Unicorn";
-        EXPECT_EQ(emu_.state().eip, before.eip) << what << ": a fault saves the faulting EIP";
-        compare(what, theirs.state);
-        const InjectedEvent event{.kind = InjectedEvent::Kind::Exception,
-                                  .vector = ours.vector,
-                                  .has_error_code = ours.has_error_code,
-                                  .error_code = ours.error_code};
-        EXPECT_FALSE(emu_.deliver_event(event).has_value()) << what << ": delivery";
-        ++ruled_["unicorn-no-delivery"];
-        resync();
-        return ours;
-    }
-
-    // INT n: transit86 delivers it; Unicorn stops after it with vector n (unicorn-no-delivery).
-    void software_interrupt(const char* what, uint8_t vector) {
-        const CpuState before = emu_.state();
-        const Exit ours = emu_.run(limits(false));
-        ASSERT_EQ(ours.reason, ExitReason::Step) << what << ": " << to_string(ours.reason);
-        const oracle::UnicornStepResult theirs = uc_.step();
-        EXPECT_EQ(theirs.reason, oracle::UnicornStepReason::Exception) << what;
-        EXPECT_EQ(theirs.vector, vector) << what << ": Unicorn";
-        CpuState after_int = before; // nothing pushed or switched yet
-        after_int.eip = before.eip + 2;
-        std::swap(emu_.state(), after_int);
-        compare(what, theirs.state, false);
-        std::swap(emu_.state(), after_int);
-        ++ruled_["unicorn-no-delivery"];
-        resync();
-    }
-
-  private:
-    static RunLimits limits(bool exceptions_to_host) {
-        return RunLimits{.budget = 0,
-                         .stop_when_valid = std::nullopt,
-                         .single_step = true,
-                         .exceptions_to_host = exceptions_to_host};
-    }
-
-    // Unicorn's state after a step against transit86's, and all of guest RAM.
-    void compare(const char* what, CpuState theirs, bool memory = true) {
-        const CpuState& ours = emu_.state();
-        theirs.efer = ours.efer; // not readable from Unicorn
-        theirs.interruptibility = ours.interruptibility;
-        theirs.activity = ours.activity;
-        const bool caches = uc_.read_hidden(theirs);
-        EXPECT_TRUE(caches) << what << ": Unicorn's segment caches could not be read";
-        if (!caches)
-            for (int i = 0; i < kNumSegs; ++i)
-                theirs.seg[i] = ours.seg[i];
-        // Rule unicorn-tr-available: QEMU's TR cache keeps the descriptor as it was before
-        // the busy bit was set (type 9 / 1, "available"); the SDM's is the busy TSS.
-        if (ours.tr.selector == theirs.tr.selector &&
-            (ours.tr.access_rights ^ theirs.tr.access_rights) == 2 &&
-            (ours.tr.access_rights & 2) != 0) {
-            theirs.tr.access_rights = ours.tr.access_rights;
-            ++masked_["unicorn-tr-available"];
-        }
-        const auto diffs = oracle::diff_states(ours, theirs, {.compare_interruptibility = false});
-        EXPECT_TRUE(diffs.empty()) << what << ":\n  " << testing::PrintToString(diffs);
-        if (!memory) return;
-        const std::vector<uint8_t>& ram = guest_.ram();
-        const auto theirs_ram = uc_.memory();
-        for (size_t at = 0; at < ram.size(); ++at) {
-            if (ram[at] == theirs_ram[at]) continue;
-            ADD_FAILURE() << what << ": memory differs first at " << std::hex << at << ": ours "
-                          << int{ram[at]} << ", Unicorn " << int{theirs_ram[at]};
-            break;
-        }
-    }
-
-    // Unicorn takes transit86's memory and state.
-    void resync() {
-        ASSERT_TRUE(uc_.load(0, guest_.ram()));
-        std::string error;
-        ASSERT_TRUE(uc_.set_state(emu_.state(), &error)) << error;
-    }
-
-    oracle::UnicornRunner& uc_;
-    Guest& guest_;
-    RamSlot slot_;
-    Emulator emu_;
-    int compared_ = 0;
-    std::map<std::string, int> ruled_;  // steps not compared
-    std::map<std::string, int> masked_; // compared steps with a field masked
-};
+using Lockstep = oracle::UnicornLockstep;
+using Rule = oracle::UnicornRule;
 
 // Every test: flat code 08 and data 10, task A's busy TSS at 0x3000 (selector 18).
 class TaskSwitchVsUnicorn : public testing::Test {
@@ -207,7 +42,7 @@ class TaskSwitchVsUnicorn : public testing::Test {
     Lockstep& start(uint32_t eip, uint32_t esp = 0x8000) {
         CpuState s = ring0_start(reset_state(ResetPreset::Kvm), eip);
         s[Gpr::ESP] = esp;
-        run = std::make_unique<Lockstep>(*uc, g, s);
+        run = std::make_unique<Lockstep>(*uc, g.ram(), s);
         return *run;
     }
     uint32_t saved(uint32_t tss, uint32_t offset) const { return g.get32(tss + offset); }

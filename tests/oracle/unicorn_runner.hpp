@@ -72,6 +72,10 @@
 //    QEMU's TR cache after LTR or a task switch keeps the descriptor's type from before the
 //    busy bit was set (9 or 1, "available"), see docs/known-differences.md.
 //
+//  * No I/O permission check: Unicorn's gen_check_io returns at once ("Unicorn: allow all I/O
+//    instructions"), so IN/OUT/INS/OUTS above IOPL or in V86 mode never fault
+//    (docs/known-differences.md, unicorn-no-io-check).
+//
 //  * EFLAGS.TF/RF are QEMU's; the interrupt shadow (MOV SS, STI) is not observable.
 #pragma once
 
