@@ -19,10 +19,17 @@ void parse_cs_ip(const std::string& text, uint16_t& cs, uint32_t& ip) {
     if (colon == std::string::npos)
         throw StateFormatError(fmt::format("--start \"{}\" is not CS:IP", text));
     auto hex = [](const std::string& s) { return s.rfind("0x", 0) == 0 ? s : "0x" + s; };
-    cs = static_cast<uint16_t>(
-        parse_number_text(hex(text.substr(0, colon)), "--start selector", 0xFFFF));
-    ip = static_cast<uint32_t>(
-        parse_number_text(hex(text.substr(colon + 1)), "--start offset", 0xFFFFFFFF));
+    const std::string selector = text.substr(0, colon), offset = text.substr(colon + 1);
+    auto is_hex = [](const std::string& s) {
+        const std::string digits = s.rfind("0x", 0) == 0 ? s.substr(2) : s;
+        return !digits.empty() &&
+               digits.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+    };
+    if (!is_hex(selector) || !is_hex(offset))
+        throw StateFormatError(
+            fmt::format("--start \"{}\" is not CS:IP in hex (e.g. 07c0:0000)", text));
+    cs = static_cast<uint16_t>(parse_number_text(hex(selector), "--start selector", 0xFFFF));
+    ip = static_cast<uint32_t>(parse_number_text(hex(offset), "--start offset", 0xFFFFFFFF));
 }
 
 const std::map<std::string, vmx::Profile> kProfiles = {
@@ -182,6 +189,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     CommandLine line;
     CLI::App app{"transit86: x86 real/protected-mode transition emulator and VM-entry checker"};
     app.require_subcommand(1);
+    app.set_version_flag("--version", "transit86 " TRANSIT86_VERSION);
 
     // Only the subcommand named first gets its options: building CLI11's options is most of
     // the parse's cost, and the others cannot match anyway. Anything else (no subcommand,
@@ -213,6 +221,9 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
         line.exit_status = app.exit(e, out, err);
         return line;
     } catch (const CLI::CallForAllHelp& e) {
+        line.exit_status = app.exit(e, out, err);
+        return line;
+    } catch (const CLI::CallForVersion& e) {
         line.exit_status = app.exit(e, out, err);
         return line;
     } catch (const CLI::ParseError& e) {

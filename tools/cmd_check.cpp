@@ -1,4 +1,5 @@
 // `transit86 check STATE.json`: the VM-entry verdict for one state.
+#include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <iostream>
@@ -19,6 +20,10 @@ int run_check(const CheckOptions& o) {
             file.open(o.state_file);
             if (!file)
                 throw StateFormatError(fmt::format("cannot open state file \"{}\"", o.state_file));
+            // A directory opens, then fails the first read with a library message.
+            if (std::filesystem::is_directory(o.state_file))
+                throw StateFormatError(
+                    fmt::format("state file \"{}\" is a directory", o.state_file));
             in = &file;
         }
         try {

@@ -1,5 +1,6 @@
 // `transit86 explain DUMP`: which VM-entry checks a register dump from a log fails, which of
 // them KVM would have caught, and what the dump does not show. See docs/explain.md.
+#include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <iostream>
@@ -19,6 +20,9 @@ int run_explain(const ExplainOptions& o) {
     } else {
         std::ifstream file(o.dump_file, std::ios::binary);
         if (!file) throw explain::DumpError(fmt::format("cannot open \"{}\"", o.dump_file));
+        // A directory opens and reads as empty: say what it is instead.
+        if (std::filesystem::is_directory(o.dump_file))
+            throw explain::DumpError(fmt::format("\"{}\" is a directory", o.dump_file));
         std::ostringstream buffer;
         buffer << file.rdbuf();
         text = buffer.str();
