@@ -158,7 +158,7 @@ bool lower_operand(const ZydisDecodedOperand& zo, const ZydisDecodedInstruction&
 // the stack, FLAGS, MUL's accumulator) are implied by the Op.
 bool lower_operands(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* zops, Insn& out) {
     uint8_t count = 0;
-    for (uint8_t i = 0; i < zi.operand_count; ++i) {
+    for (uint8_t i = 0; i < zi.operand_count_visible; ++i) {
         const ZydisDecodedOperand& zo = zops[i];
         if (zo.visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT &&
             zo.visibility != ZYDIS_OPERAND_VISIBILITY_IMPLICIT) {
@@ -245,10 +245,16 @@ DecodeStatus decode(const uint8_t* bytes, size_t available, FetchMode mode, Insn
     out = Insn{};
     if (bytes == nullptr || available == 0) return DecodeStatus::Truncated;
 
+    // Only the operands Intel syntax shows are decoded (Zydis lists them first): the hidden
+    // ones are implied by the Op, and skipping them is a fifth of a cold decode.
+    const ZydisDecoder& decoder = detail::zydis_decoder_for(mode);
+    ZydisDecoderContext context;
     ZydisDecodedInstruction zi;
-    ZydisDecodedOperand zops[ZYDIS_MAX_OPERAND_COUNT];
-    const ZyanStatus status =
-        ZydisDecoderDecodeFull(&detail::zydis_decoder_for(mode), bytes, available, &zi, zops);
+    ZydisDecodedOperand zops[ZYDIS_MAX_OPERAND_COUNT_VISIBLE];
+    ZyanStatus status = ZydisDecoderDecodeInstruction(&decoder, &context, bytes, available, &zi);
+    if (ZYAN_SUCCESS(status))
+        status =
+            ZydisDecoderDecodeOperands(&decoder, &context, &zi, zops, zi.operand_count_visible);
     if (ZYAN_FAILED(status)) return status_from_zydis(status);
 
     out.length = zi.length;
