@@ -66,7 +66,7 @@ uint64_t parse_number_text(const std::string& text, const std::string& what, uin
     const char* last = text.data() + text.size();
     const auto [ptr, ec] = std::from_chars(first, last, v, is_hex ? 16 : 10);
     if (text.empty() || ec != std::errc() || ptr != last)
-        throw StateFormatError(one_line(fmt::format("{}: \"{}\" is not a number", what, text)));
+        throw StateFormatError(fmt::format("{}: \"{}\" is not a number", what, text));
     if (v > max)
         throw StateFormatError(fmt::format("{}: {} is larger than {:#x}", what, text, max));
     return v;
