@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "decoder/insn.hpp"
+#include "emu/block_ops.hpp"
 #include "emu/guest_memory.hpp"
 #include "transit86/cpu_state.hpp"
 #include "transit86/emulator.hpp"
@@ -272,6 +273,11 @@ class Cpu {
         next_eip = target & ip_mask(operand_size);
     }
 };
+
+// What Cpu::linearize() lets through `seg` without a fault, in the block engine's terms: the
+// limit for reads and for writes of a normal segment, nothing for expand-down, unusable or
+// mistyped ones (their accesses go to the interpreter).
+SegmentWindow segment_window(const CpuState& state, Seg seg);
 
 // Executes one decoded instruction: updates state, or records a stop in cpu.
 bool execute(Cpu& cpu, const Insn& insn);

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "decoder/decoder.hpp"
+#include "emu/block_engine.hpp"
 #include "emu/cpu.hpp"
 #include "emu/decode_cache.hpp"
 #include "emu/interrupts.hpp"
@@ -54,7 +55,12 @@ struct Emulator::Impl {
     decoder::Insn decoded{};
     emu::Dispatch decoded_dispatch{};
     emu::DecodeCache decode_cache{};
+    emu::BlockEngine blocks{}; // the fast tier, on and off with the decode cache
     bool decode_cache_enabled = true;
+    // The last instruction step() ran came from the decode cache: code that has run before,
+    // where the block engine is worth asking. Code that runs once never pays for it.
+    bool last_step_cached = false;
+    EngineStats stats{};
     // The kvm profile reads only segment registers, CR0 and EFLAGS.VM: its verdict is
     // recomputed only after an instruction that can change them (as KVM re-evaluates
     // emulation_required after CR0 and segment writes), after an event, and at each run().
@@ -200,6 +206,7 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
             if (host && emu::DecodeCache::matches(*e, host)) cached = e;
         }
     }
+    last_step_cached = cached != nullptr;
     decoder::DecodeStatus status = decoder::DecodeStatus::Ok;
     if (!cached) {
         fetched = fetch(bytes, from_limit);
@@ -365,6 +372,13 @@ void Emulator::set_port_handler(PortHandler* ports) noexcept {
 void Emulator::set_decode_cache(bool enabled) noexcept {
     impl_->decode_cache_enabled = enabled;
     impl_->decode_cache.clear();
+    impl_->blocks.clear();
+}
+
+Emulator::EngineStats Emulator::engine_stats() const noexcept {
+    EngineStats stats = impl_->stats;
+    stats.blocks_translated = impl_->blocks.translations();
+    return stats;
 }
 
 void Emulator::complete_io(uint32_t data) noexcept {
@@ -402,6 +416,12 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
     // REP chunks that stopped without retiring (exec_string.cpp). Like each pass of KVM's
     // handle_invalid_guest_state loop, each spends one unit of the budget.
     uint64_t restarts = 0;
+    // The block engine runs whole blocks between the checks below, so it stays out of runs
+    // that look at every instruction boundary: single steps, breakpoints, and profiles other
+    // than kvm's (which reads only what blocks cannot change).
+    const bool block_engine_allowed =
+        impl_->decode_cache_enabled && !limits.single_step && limits.breakpoints.empty() &&
+        (!limits.stop_when_valid || *limits.stop_when_valid == vmx::Profile::Kvm);
     for (;;) {
         // An instruction waiting for its I/O or MMIO completion retires before anything else
         // is looked at, as KVM completes userspace I/O first thing in KVM_RUN.
@@ -437,14 +457,30 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
             exit.reason = ExitReason::Budget;
             return exit;
         }
+        if (block_engine_allowed && impl_->last_step_cached && !completing && impl_->a20 &&
+            !(s.eflags & flags::TF) && s.interruptibility == 0) {
+            const uint64_t room =
+                limits.budget == 0 ? UINT64_MAX : limits.budget - exit.instructions - restarts;
+            if (const uint64_t retired =
+                    impl_->blocks.run(impl_->state, impl_->memory, impl_->decode_cache, room)) {
+                // What step() does when an instruction retires; the blocks changed nothing
+                // else the checks above read (no segment, CR0, IF or shadow changes).
+                exit.instructions += retired;
+                impl_->stats.in_blocks += retired;
+                impl_->mmio_completed.count = 0;
+                continue;
+            }
+        }
         const Impl::Outcome outcome = impl_->step(exit);
         if (outcome == Impl::Outcome::Restarted) {
             ++restarts;
             started = false; // like RF: the REP's own breakpoint does not stop its next chunk
             continue;
         }
-        if (outcome == Impl::Outcome::Retired || exit.reason == ExitReason::Halt)
+        if (outcome == Impl::Outcome::Retired || exit.reason == ExitReason::Halt) {
             ++exit.instructions;
+            ++impl_->stats.interpreted;
+        }
         if (outcome == Impl::Outcome::Stopped) return exit;
         if (limits.single_step) {
             exit.reason = ExitReason::Step;

@@ -35,6 +35,13 @@ class GuestMemory {
         return nullptr;
     }
 
+    // The slot holding `gpa`, or nullptr.
+    const RamSlot* slot_containing(uint64_t gpa) const noexcept {
+        for (const RamSlot& slot : slots_)
+            if (gpa >= slot.guest_phys && gpa - slot.guest_phys < slot.size) return &slot;
+        return nullptr;
+    }
+
     bool read(uint64_t gpa, void* out, size_t size) const noexcept {
         auto* dst = static_cast<uint8_t*>(out);
         if (const uint8_t* p = host_range(gpa, size, false)) {

@@ -48,6 +48,23 @@ bool Cpu::linearize(Seg seg, uint32_t offset, uint32_t size, bool write, uint32_
     return true;
 }
 
+SegmentWindow segment_window(const CpuState& s, Seg seg) {
+    const SegmentCache& sc = s[seg];
+    SegmentWindow w{.base = static_cast<uint32_t>(sc.base)};
+    const uint32_t type = ar::type(sc.access_rights);
+    const bool expand_down = ar::s(sc.access_rights) && !(type & ar::kTypeCode) && (type & 4);
+    if (expand_down) return w; // the interpreter's within_limit() handles the upper range
+    bool readable = true, writable = true;
+    if (s.protected_mode() && !s.v86()) { // the type checks of linearize() above
+        if (ar::unusable(sc.access_rights)) return w;
+        readable = !(type & ar::kTypeCode) || (type & 2);
+        writable = !(type & ar::kTypeCode) && (type & 2);
+    }
+    if (readable) w.read_last = sc.limit;
+    if (writable) w.write_last = sc.limit;
+    return w;
+}
+
 namespace {
 
 // Splits an access at each A20-masked byte when it would cross a 1 MiB boundary with A20

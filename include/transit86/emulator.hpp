@@ -132,9 +132,20 @@ class Emulator {
     // Replaces the device models port I/O goes to (nullptr: every access exits to the host).
     void set_port_handler(PortHandler* ports) noexcept;
 
-    // The decoded-instruction cache (on by default). Off decodes every instruction afresh,
-    // for debugging the cache itself; results are the same either way.
+    // The decoded-instruction cache and the block engine built on it (on by default). Off
+    // decodes and interprets every instruction afresh, for debugging them; results are the
+    // same either way.
     void set_decode_cache(bool enabled) noexcept;
+
+    // Where the instructions this emulator retired ran (counts since construction): the
+    // block engine (translated loops and straight-line code, docs/architecture.md) or the
+    // interpreter, one at a time.
+    struct EngineStats {
+        uint64_t interpreted = 0;
+        uint64_t in_blocks = 0;
+        uint64_t blocks_translated = 0;
+    };
+    EngineStats engine_stats() const noexcept;
 
     // Runs until an exit condition holds. Never throws.
     Exit run(const RunLimits& limits) noexcept;

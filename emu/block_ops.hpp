@@ -1,0 +1,67 @@
+// The block engine's pre-decoded operations (emu/block_engine.hpp).
+//
+// A BlockOp is one guest instruction lowered at translation time to a handler specialised for
+// its operation, operand form and width (Bochs's ADD_EwGw split, templated over the width), with
+// its operands resolved: register operands as byte offsets into the register file, memory
+// operands as segment, base, index, scale and displacement. Handlers never inspect an Insn.
+//
+// A handler either completes its instruction or declines it *before changing anything* (a
+// fault, an access outside the RAM window, a store into the running block): the engine then
+// stops at that instruction and the interpreter executes it with full semantics. So the fast
+// path needs no fault, MMIO or rollback logic of its own.
+#pragma once
+
+#include <cstdint>
+
+#include "decoder/insn.hpp"
+#include "emu/lazy_flags.hpp"
+
+namespace transit86::emu {
+
+// What a segment allows the fast path: its base, and the last offset an access may reach for
+// a read and for a write (-1: decline every access, the interpreter decides). Expand-down,
+// null and unusable segments and wrong types decline; the interpreter raises their faults.
+struct SegmentWindow {
+    uint32_t base = 0;
+    int64_t read_last = -1;
+    int64_t write_last = -1;
+};
+
+struct BlockContext {
+    static constexpr uint8_t kZeroRegister = 8;
+    uint32_t gpr[9]{}; // EAX..EDI, then a register that reads as 0 (absent base / index)
+    LazyFlags flags{};
+    SegmentWindow seg[6]{};
+    // The RAM slot the block runs in; accesses elsewhere decline (MMIO, other slots).
+    uint8_t* ram = nullptr;
+    uint64_t ram_base = 0;
+    uint64_t ram_size = 0;
+    uint64_t ram_write_size = 0; // 0 for a read-only slot
+    // The running block's linear bytes: a store into them declines, so the interpreter runs it
+    // and every later instruction is decoded from the new bytes.
+    uint64_t block_first = 0;
+    uint64_t block_end = 0;
+    uint32_t cs_limit = 0;
+    uint32_t next_eip = 0; // set by the block's branch, else the block's end
+};
+
+struct BlockOp {
+    using Handler = bool (*)(BlockContext&, const BlockOp&);
+    Handler handler = nullptr;
+    uint32_t eip = 0;  // where the interpreter resumes when the handler declines
+    uint32_t imm = 0;  // immediate; branch target
+    uint32_t disp = 0; // memory displacement; a branch's fall-through EIP
+    uint32_t address_mask = 0;
+    uint8_t dst = 0; // register operands: byte offset into BlockContext::gpr
+    uint8_t src = 0;
+    uint8_t base = BlockContext::kZeroRegister;
+    uint8_t index = BlockContext::kZeroRegister;
+    uint8_t scale_shift = 0;
+    uint8_t seg = 0;
+};
+
+// Lowers an instruction at `eip` to a BlockOp; false when the block engine does not run it
+// (the block ends before it). `ends_block` is set for control transfers.
+bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& ends_block);
+
+} // namespace transit86::emu
