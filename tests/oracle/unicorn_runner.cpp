@@ -572,10 +572,13 @@ UnicornStepResult UnicornRunner::step() {
     }
     record_ = {};
     bool run_to_next = false; // run until the next instruction's address instead of counting
+    // Counted runs give an `until` no instruction has: with until = 0, Unicorn would stop before
+    // running anything at address 0 (begin == until).
+    constexpr uint64_t kNoUntil = UINT64_MAX;
     for (;;) {
         const uint64_t begin = begin_address();
         const uc_err err = run_to_next ? uc_emu_start(uc, begin, begin + insn.length, 0, 0)
-                                       : uc_emu_start(uc, begin, 0, 0, 1);
+                                       : uc_emu_start(uc, begin, kNoUntil, 0, 1);
         ++result.iterations;
         result.error = err;
         result.error_text = uc_strerror(err);

@@ -21,7 +21,8 @@
 //    in UC_MODE_32. After a step that ends by the instruction count, UC_X86_REG_EIP reads the
 //    *linear* address of the next instruction (CS.selector * 16 + IP) in UC_MODE_16; after HLT,
 //    an interrupt hook, an invalid opcode or a stop at `until` it reads the plain IP. step()
-//    converts.
+//    converts. A counted run passes an `until` no code has (not 0: with begin == until Unicorn
+//    runs nothing, so code at address 0 could not be stepped).
 //
 //  * Exceptions are not delivered. A fault or INT n calls the UC_HOOK_INTR hook with the vector
 //    (EIP = the faulting instruction, or the next one for INT n) and nothing is pushed; step()
