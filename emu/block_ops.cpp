@@ -3,9 +3,11 @@
 // (exec_data.cpp, exec_arith.cpp, exec_control.cpp); the differential tests in
 // tests/emu/block_engine_test.cpp run every form both ways.
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "emu/alu.hpp"
+#include "emu/block_operands.hpp"
 #include "emu/block_ops.hpp"
 
 namespace transit86::emu {
@@ -13,52 +15,7 @@ namespace transit86::emu {
 namespace {
 
 using Handler = BlockOp::Handler;
-
-// ---- operands
-
-template <class T>
-T get_reg(const BlockContext& c, uint8_t at) {
-    T v;
-    std::memcpy(&v, reinterpret_cast<const uint8_t*>(c.gpr) + at, sizeof(T));
-    return v;
-}
-// A byte or word write leaves the rest of the register alone, as on x86.
-template <class T>
-void set_reg(BlockContext& c, uint8_t at, T v) {
-    std::memcpy(reinterpret_cast<uint8_t*>(c.gpr) + at, &v, sizeof(T));
-}
-
-uint32_t offset_of(const BlockContext& c, const BlockOp& op) {
-    return (op.disp + c.gpr[op.base] + (c.gpr[op.index] << op.scale_shift)) & op.address_mask;
-}
-
-// The host address of a T-sized access through the operand's segment, or nullptr to decline:
-// beyond the limit or of the wrong type (SDM Vol. 3A 5.3, 5.4), outside the RAM window, or (a
-// write) into the running block's bytes. A write-checked address is also readable.
-template <class T, bool Write>
-uint8_t* host_address(const BlockContext& c, const BlockOp& op) {
-    const uint32_t offset = offset_of(c, op);
-    const SegmentWindow& s = c.seg[op.seg];
-    if (int64_t{offset} + int64_t{sizeof(T) - 1} > (Write ? s.write_last : s.read_last))
-        return nullptr;
-    const uint32_t linear = s.base + offset; // wraps at 4 GiB as Cpu::linearize does
-    const uint64_t at = uint64_t{linear} - c.ram_base;
-    if (at + sizeof(T) > (Write ? c.ram_write_size : c.ram_size)) return nullptr;
-    if (Write && uint64_t{linear} + sizeof(T) > c.block_first && linear < c.block_end)
-        return nullptr;
-    return c.ram + at;
-}
-
-template <class T>
-T load(const uint8_t* p) {
-    T v;
-    std::memcpy(&v, p, sizeof(T));
-    return v;
-}
-template <class T>
-void store(uint8_t* p, T v) {
-    std::memcpy(p, &v, sizeof(T));
-}
+using namespace block;
 
 // ---- MOV
 
@@ -203,44 +160,37 @@ bool lea(BlockContext& c, const BlockOp& op) {
     return true;
 }
 
+// movzx r, r/m8 ; movzx r, r/m16 ; movsx r, r/m8 ; movsx r, r/m16
+template <class T, class Source, bool Signed, bool Memory>
+bool extend(BlockContext& c, const BlockOp& op) {
+    Source v;
+    if constexpr (Memory) {
+        const uint8_t* p = host_address<Source, false>(c, op);
+        if (!p) return false;
+        v = load<Source>(p);
+    } else {
+        v = get_reg<Source>(c, op.src);
+    }
+    using Wide = std::conditional_t<Signed, std::make_signed_t<Source>, Source>;
+    set_reg<T>(c, op.dst, static_cast<T>(static_cast<uint32_t>(static_cast<int32_t>(Wide(v)))));
+    return true;
+}
+
+// xchg r, r
+template <class T>
+bool xchg_rr(BlockContext& c, const BlockOp& op) {
+    const T a = get_reg<T>(c, op.dst), b = get_reg<T>(c, op.src);
+    set_reg<T>(c, op.dst, b);
+    set_reg<T>(c, op.src, a);
+    return true;
+}
+
 // nop ; nop r/m (the operand is not accessed)
 bool nop(BlockContext&, const BlockOp&) {
     return true;
 }
 
-// ---- control transfer: the last operation of a block. A target beyond the CS limit
-// declines: the interpreter raises the #GP(0) (SDM Jcc, JMP).
-
-// jcc rel
-template <uint8_t Cc>
-bool jcc(BlockContext& c, const BlockOp& op) {
-    if (!c.flags.condition(Cc)) {
-        c.next_eip = op.disp;
-        return true;
-    }
-    if (op.imm > c.cs_limit) return false;
-    c.next_eip = op.imm;
-    return true;
-}
-// jmp rel
-bool jmp(BlockContext& c, const BlockOp& op) {
-    if (op.imm > c.cs_limit) return false;
-    c.next_eip = op.imm;
-    return true;
-}
-
 // ---- lowering
-
-// Picks H<T> for the operand width in bytes.
-template <class Pick>
-Handler by_width(uint8_t size, Pick pick) {
-    switch (size) {
-    case 1: return pick(uint8_t{});
-    case 2: return pick(uint16_t{});
-    case 4: return pick(uint32_t{});
-    default: return nullptr;
-    }
-}
 
 enum class Form : uint8_t { RegReg, RegImm, RegMem, MemReg, MemImm, None };
 
@@ -283,23 +233,26 @@ Handler mov_handler(Form form, uint8_t size) {
     });
 }
 
+template <class Source, bool Memory>
+Handler extend_handler_of(bool sign, uint8_t size) {
+    return by_width(size, [sign]<class T>(T) -> Handler {
+        return sign ? &extend<T, Source, true, Memory> : &extend<T, Source, false, Memory>;
+    });
+}
+Handler extend_handler(bool sign, bool memory, uint8_t source_size, uint8_t size) {
+    if (size == 1) return nullptr;
+    if (source_size == 1)
+        return memory ? extend_handler_of<uint8_t, true>(sign, size)
+                      : extend_handler_of<uint8_t, false>(sign, size);
+    return memory ? extend_handler_of<uint16_t, true>(sign, size)
+                  : extend_handler_of<uint16_t, false>(sign, size);
+}
+
 template <bool Inc>
 Handler incdec_handler(bool memory, uint8_t size) {
     return by_width(size, [memory]<class T>(T) -> Handler {
         return memory ? &incdec_m<Inc, T> : &incdec_r<Inc, T>;
     });
-}
-
-template <size_t... Cc>
-constexpr auto make_jcc_table(std::index_sequence<Cc...>) {
-    return std::array<Handler, sizeof...(Cc)>{&jcc<static_cast<uint8_t>(Cc)>...};
-}
-constexpr auto kJccHandlers = make_jcc_table(std::make_index_sequence<16>{});
-
-// AL..BH are bytes 0/1 of EAX..EBX; wider registers start at their own slot.
-uint8_t register_byte_offset(uint8_t reg, uint8_t size) {
-    if (size == 1 && reg >= 4) return static_cast<uint8_t>((reg - 4) * 4 + 1);
-    return static_cast<uint8_t>(reg * 4);
 }
 
 void lower_memory(const decoder::Insn& insn, const decoder::Operand& m, BlockOp& out) {
@@ -341,19 +294,29 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
     const uint8_t size = insn.operand_size;
     const decoder::Operand& a = insn.operands[0];
     const decoder::Operand& b = insn.operands[1];
-    const uint32_t next_eip = eip + insn.length;
     switch (insn.op) {
     case Op::Nop: out.handler = &nop; return true;
-    case Op::Jcc:
-    case Op::Jmp: {
-        if (a.kind != OperandKind::Rel) return false;
-        // Relative targets wrap to the operand size (SDM Jcc, JMP: EIP AND 0000FFFFH).
-        out.imm = (next_eip + a.value) & (size == 4 ? ~0u : 0xFFFFu);
-        out.disp = next_eip;
-        out.handler = insn.op == Op::Jmp ? &jmp : kJccHandlers[insn.cc & 15];
-        ends_block = true;
-        return true;
+    case Op::Movzx:
+    case Op::Movsx: {
+        if (insn.operand_count != 2 || a.kind != OperandKind::Reg ||
+            (b.kind != OperandKind::Reg && b.kind != OperandKind::Mem) ||
+            (b.size != 1 && b.size != 2))
+            return false;
+        out.dst = register_byte_offset(a.reg, size);
+        if (b.kind == OperandKind::Reg)
+            out.src = register_byte_offset(b.reg, b.size);
+        else
+            lower_memory(insn, b, out);
+        out.handler =
+            extend_handler(insn.op == Op::Movsx, b.kind == OperandKind::Mem, b.size, size);
+        return out.handler != nullptr;
     }
+    case Op::Xchg: // the register form only: the memory form commits in two steps
+        if (form_of(insn) != Form::RegReg) return false;
+        out.dst = register_byte_offset(a.reg, size);
+        out.src = register_byte_offset(b.reg, size);
+        out.handler = by_width(size, []<class T>(T) -> Handler { return &xchg_rr<T>; });
+        return out.handler != nullptr;
     case Op::Inc:
     case Op::Dec: {
         if (insn.operand_count != 1 || (a.kind != OperandKind::Reg && a.kind != OperandKind::Mem))
@@ -374,7 +337,9 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
         out.dst = register_byte_offset(a.reg, size);
         out.handler = by_width(size, []<class T>(T) -> Handler { return &lea<T>; });
         return out.handler != nullptr;
-    default: break;
+    default:
+        if (lower_flow_op(insn, eip, out, ends_block)) return true;
+        break;
     }
     const Form form = form_of(insn);
     if (form == Form::None) return false;

@@ -42,7 +42,8 @@ struct BlockContext {
     uint64_t block_first = 0;
     uint64_t block_end = 0;
     uint32_t cs_limit = 0;
-    uint32_t next_eip = 0; // set by the block's branch, else the block's end
+    uint32_t stack_mask = 0; // SS.B: ESP (~0) or SP (0xFFFF), SDM Vol. 3A 6.2.3
+    uint32_t next_eip = 0;   // set by the block's branch, else the block's end
 };
 
 struct BlockOp {
@@ -61,7 +62,8 @@ struct BlockOp {
 };
 
 // Lowers an instruction at `eip` to a BlockOp; false when the block engine does not run it
-// (the block ends before it). `ends_block` is set for control transfers.
+// (the block ends before it). `ends_block` is set for control transfers, which set
+// BlockContext::next_eip.
 bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& ends_block);
 
 } // namespace transit86::emu

@@ -244,6 +244,25 @@ TEST(BlockEngine, BranchBeyondTheCsLimitFaultsAtTheBranch) {
     EXPECT_EQ(p.blocks.emu.state().eip, kCode + 1);
 }
 
+// LOOP whose target is beyond the CS limit: #GP(0) at the LOOP with CX not yet decremented
+// (SDM LOOP: the check comes before the counter changes EIP; the interpreter rolls it back).
+TEST(BlockEngine, LoopBeyondTheCsLimitFaultsWithTheCounterUnchanged) {
+    Pair p;
+    // L: inc ax ; loop L+0x82 ; mov cx, dx ; dec dx ; jnz L ; hlt   (at 1F00, CS.limit 1F80)
+    p.load(0x1F00, {0x40, 0xE2, 0x7F, 0x89, 0xD1, 0x4A, 0x75, 0xF8, 0xF4});
+    CpuState s = start_state(Mode::Real16);
+    s.eip = 0x1F00;
+    s[Seg::CS].limit = 0x1F80;
+    s[Gpr::ECX] = 1;
+    s[Gpr::EDX] = 5;
+    p.set_state(s);
+    const Exit exit = p.run(kRunToHost);
+    EXPECT_EQ(exit.reason, ExitReason::Exception);
+    EXPECT_EQ(exit.vector, 13);
+    EXPECT_EQ(p.blocks.emu.state().eip, 0x1F01u);
+    EXPECT_EQ(p.blocks.emu.state()[Gpr::ECX], 5u);
+}
+
 // A loop in the invalid window (CS still a real-mode data-type cache under CR0.PE = 1) that
 // ends with the far jump making the state valid: the kvm profile stops at the same boundary,
 // blocks or not.
@@ -356,6 +375,26 @@ class ProgramGenerator {
             code.push_back(byte());
     }
 
+    // call sub ; jmp short over ; sub: <one register instruction> ; ret [imm16] ; over:
+    void append_subroutine_call(std::vector<uint8_t>& code, bool operand32) {
+        const bool ret_imm = rng_() % 4 == 0;
+        const uint8_t body = static_cast<uint8_t>(2 + (ret_imm ? 3 : 1));
+        code.push_back(0xE8); // call rel16/rel32 (with the operand size), to sub
+        for (int b = 0; b < (operand32 ? 4 : 2); ++b)
+            code.push_back(b == 0 ? 2 : 0);
+        code.push_back(0xEB); // jmp short over
+        code.push_back(body);
+        code.push_back(static_cast<uint8_t>((rng_() % 8) << 3 | 1)); // add/or/.. r, r
+        code.push_back(static_cast<uint8_t>(0xC0 | (rng_() % 64)));
+        if (ret_imm) {
+            code.push_back(0xC2);
+            code.push_back(static_cast<uint8_t>(rng_() % 3 * 2));
+            code.push_back(0);
+        } else {
+            code.push_back(0xC3);
+        }
+    }
+
     void append_instruction(std::vector<uint8_t>& code) {
         const bool code32 = mode_ == Mode::Protected32 || mode_ == Mode::RealCode32;
         bool operand32 = code32, address32 = code32;
@@ -372,7 +411,7 @@ class ProgramGenerator {
             code.push_back(overrides[rng_() % 6]);
         }
         const int imm_v = operand32 ? 4 : 2;
-        switch (rng_() % 16) {
+        switch (rng_() % 20) {
         case 0:
         case 1: // add/or/adc/sbb/and/sub/xor/cmp r/m, r and r, r/m
             code.push_back(static_cast<uint8_t>((rng_() % 8) << 3 | (rng_() % 4)));
@@ -390,11 +429,13 @@ class ProgramGenerator {
             code.push_back(static_cast<uint8_t>(0x88 + rng_() % 4));
             modrm(code, address32);
             break;
-        case 5: // mov r/m, imm
-            code.push_back(rng_() % 2 ? 0xC6 : 0xC7);
+        case 5: { // mov r/m, imm
+            const bool byte_form = rng_() % 2;
+            code.push_back(byte_form ? 0xC6 : 0xC7);
             modrm(code, address32, 0);
-            immediate(code, code.back() == 0xC6 ? 1 : imm_v);
+            immediate(code, byte_form ? 1 : imm_v);
             break;
+        }
         case 6: // mov r, imm ; inc r ; dec r
             if (rng_() % 2) {
                 const uint8_t op = static_cast<uint8_t>(0xB0 + rng_() % 16);
@@ -435,22 +476,38 @@ class ProgramGenerator {
             code.push_back(ops[rng_() % std::size(ops)]);
             break;
         }
-        case 13: { // not translated: shifts, xchg, push/pop, movzx
-            const uint32_t pick = rng_() % 4;
-            if (pick == 0) {
-                code.push_back(0xD1);
+        case 13: { // not translated: shifts, xchg with memory, push imm, popf-free flags moves
+            const uint32_t pick = rng_() % 3;
+            code.push_back(pick == 0 ? 0xD1 : pick == 1 ? 0x87 : 0x6A);
+            if (pick == 2)
+                code.push_back(byte());
+            else
                 modrm(code, address32);
-            } else if (pick == 1) {
-                code.push_back(0x87);
-                modrm(code, address32);
-            } else if (pick == 2) {
-                code.push_back(static_cast<uint8_t>(0x50 + rng_() % 8));
-                code.push_back(static_cast<uint8_t>(0x58 + rng_() % 8));
-            } else {
-                code.push_back(0x0F);
-                code.push_back(0xB6);
-                modrm(code, address32);
-            }
+            break;
+        }
+        case 14: // call a subroutine of one instruction: call sub ; jmp short over ; sub: ... ret
+            append_subroutine_call(code, operand32);
+            break;
+        case 15: // push r ; pop r (any register, ESP included)
+            code.push_back(static_cast<uint8_t>(0x50 + rng_() % 8));
+            if (rng_() % 2) code.push_back(static_cast<uint8_t>(0x58 + rng_() % 8));
+            break;
+        case 16: // loop / loope / loopne / jcxz +0
+            code.push_back(static_cast<uint8_t>(0xE0 + rng_() % 4));
+            code.push_back(0);
+            break;
+        case 17: { // movzx / movsx r, r/m8|16
+            const uint8_t ops[] = {0xB6, 0xB7, 0xBE, 0xBF};
+            code.push_back(0x0F);
+            code.push_back(ops[rng_() % 4]);
+            modrm(code, address32);
+            break;
+        }
+        case 18: { // xchg r, r ; clc ; stc ; cmc ; ret (to whatever the stack holds)
+            const uint8_t ops[] = {0x87, 0x86, 0xF8, 0xF9, 0xF5, 0xC3};
+            const uint8_t op = ops[rng_() % std::size(ops)];
+            code.push_back(op);
+            if (op == 0x87 || op == 0x86) code.push_back(static_cast<uint8_t>(0xC0 | rng_() % 64));
             break;
         }
         default: // the common loop forms: register ALU and moves

@@ -1,5 +1,6 @@
 // The block engine checked against independent engines: random loops of the instructions it
-// translates (MOV, the ALU class, TEST, INC/DEC, LEA, NOP, Jcc, JMP), run on transit86 as one
+// translates (MOV, the ALU class, TEST, INC/DEC, LEA, MOVZX/MOVSX, XCHG, PUSH/POP, CALL/RET,
+// LOOP/JCXZ, CLC/STC/CMC, NOP, Jcc, JMP), run on transit86 as one
 // run() — so whole blocks execute with lazy flags and per-block budgets — and stepped the same
 // number of instructions on Unicorn 2 and on KVM. Registers, EIP, EFLAGS and all of guest RAM
 // must then agree. tests/emu/block_engine_test.cpp compares the same engine with the
@@ -29,12 +30,18 @@ namespace transit86::oracle {
 namespace {
 
 constexpr uint64_t kRam = 16u << 20; // the oracles' default RAM
-constexpr uint32_t kCode = 0x1000;
+// Code where no data access reaches it: stores into code could make any instruction, and
+// self-modifying code is checked against the interpreter (tests/emu/block_engine_test.cpp).
+// Real mode: code at 0000:1000, data and stack segments at 10000 and above; flat 32-bit: code
+// at 2 MiB, data addresses below 256 KiB (registers < 10000H, scale <= 2, small displacements).
+constexpr uint32_t kRealCode = 0x1000;
+constexpr uint32_t kFlatCode = 0x200000;
 constexpr uint32_t kGdt = 0x500;
 constexpr uint64_t kBudget = 3000;
 
 struct Program {
     std::vector<uint8_t> code;
+    uint32_t address = 0;
     CpuState start;
 };
 
@@ -54,8 +61,9 @@ class LoopGenerator {
         for (int b = 0; b < (protected32_ ? 4 : 2); ++b)
             p.code.push_back(static_cast<uint8_t>(rel >> (8 * b)));
         p.start = protected32_ ? flat_state() : real_state();
+        p.address = protected32_ ? kFlatCode : kRealCode;
         for (uint32_t& r : p.start.gpr)
-            r = next() % 4 == 0 ? kCode + next() % 0x40 : next() % 0x10000;
+            r = next() % 0x10000;
         p.start[Gpr::ESP] = 0x8000;
         p.start.eflags = flags::Fixed1 | (next() & flags::Status);
         return p;
@@ -76,13 +84,12 @@ class LoopGenerator {
     CpuState real_state() {
         CpuState s{};
         s.cr0 = cr0::ET;
-        s.eip = kCode;
+        s.eip = kRealCode;
         for (auto& sc : s.seg)
             sc = {.base = 0, .limit = 0xFFFF, .access_rights = 0x93, .selector = 0};
         s[Seg::CS].access_rights = 0x9B;
-        for (Seg seg : {Seg::DS, Seg::ES, Seg::FS, Seg::GS}) { // bases from the selectors
-            const auto selector =
-                static_cast<uint16_t>(next() % 4 == 0 ? 0 : 0x1000 * (next() % 8));
+        for (Seg seg : {Seg::SS, Seg::DS, Seg::ES, Seg::FS, Seg::GS}) { // bases from selectors
+            const auto selector = static_cast<uint16_t>(0x1000 * (1 + next() % 7));
             s[seg].selector = selector;
             s[seg].base = uint32_t{selector} << 4;
         }
@@ -95,7 +102,7 @@ class LoopGenerator {
     static CpuState flat_state() {
         CpuState s{};
         s.cr0 = cr0::ET | cr0::PE;
-        s.eip = kCode;
+        s.eip = kFlatCode;
         s.gdtr = {.base = kGdt, .limit = 0x17};
         for (auto& sc : s.seg)
             sc = {.base = 0, .limit = 0xFFFFFFFF, .access_rights = 0xC093, .selector = 0x10};
@@ -135,7 +142,7 @@ class LoopGenerator {
             operand32 = !operand32;
         }
         const int imm_v = operand32 ? 4 : 2;
-        switch (next() % 11) {
+        switch (next() % 15) {
         case 0: // add/or/adc/sbb/and/sub/xor/cmp, both directions, both widths
             code.push_back(static_cast<uint8_t>((next() % 8) << 3 | (next() % 4)));
             modrm(code);
@@ -152,11 +159,13 @@ class LoopGenerator {
             code.push_back(static_cast<uint8_t>(0x88 + next() % 4));
             modrm(code);
             break;
-        case 3: // mov r/m, imm
-            code.push_back(next() % 2 ? 0xC6 : 0xC7);
+        case 3: { // mov r/m, imm
+            const bool byte_form = next() % 2;
+            code.push_back(byte_form ? 0xC6 : 0xC7);
             modrm(code, 0);
-            immediate(code, code[code.size() - 1] == 0xC6 ? 1 : imm_v);
+            immediate(code, byte_form ? 1 : imm_v);
             break;
+        }
         case 4: { // mov r, imm (not ESP: the stack stays put)
             const auto reg = static_cast<uint8_t>(next() % 16);
             code.push_back(static_cast<uint8_t>(0xB0 + (reg == 12 ? 13 : reg)));
@@ -194,6 +203,46 @@ class LoopGenerator {
             code.push_back(static_cast<uint8_t>(0x70 + next() % 16));
             code.push_back(0);
             break;
+        case 11: { // call sub ; jmp short over ; sub: add/or/.. r, r ; ret ; over:
+            code.push_back(0xE8);
+            for (int b = 0; b < (operand32 ? 4 : 2); ++b)
+                code.push_back(b == 0 ? 2 : 0);
+            const bool prefixed_ret = operand32 != protected32_;
+            code.push_back(0xEB);
+            code.push_back(prefixed_ret ? 4 : 3);
+            code.push_back(static_cast<uint8_t>((next() % 8) << 3 | 1));
+            code.push_back(static_cast<uint8_t>(0xC0 | (next() % 64)));
+            if (prefixed_ret) code.push_back(0x66); // the RET pops what the CALL pushed
+            code.push_back(0xC3);
+            break;
+        }
+        case 12: { // push r ; pop r (ESP left alone)
+            const auto pushed = static_cast<uint8_t>(next() % 8),
+                       popped = static_cast<uint8_t>(next() % 8);
+            code.push_back(static_cast<uint8_t>(0x50 + pushed));
+            if (operand32 != protected32_) code.push_back(0x66);
+            code.push_back(static_cast<uint8_t>(0x58 + (popped == 4 ? 5 : popped)));
+            break;
+        }
+        case 13: // loop / loope / loopne / jcxz +0
+            code.push_back(static_cast<uint8_t>(0xE0 + next() % 4));
+            code.push_back(0);
+            break;
+        case 14: { // movzx / movsx r, r/m ; xchg r, r ; clc ; stc ; cmc
+            const uint8_t ops[] = {0xB6, 0xB7, 0xBE, 0xBF, 0x87, 0x86, 0xF8, 0xF9, 0xF5};
+            const uint8_t op = ops[next() % std::size(ops)];
+            if (op >= 0xB6) {
+                code.push_back(0x0F);
+                code.push_back(op);
+                modrm(code);
+            } else if (op == 0x87 || op == 0x86) {
+                code.push_back(op);
+                code.push_back(static_cast<uint8_t>(0xC0 | (next() % 64)));
+            } else {
+                code.push_back(op);
+            }
+            break;
+        }
         default: // the register forms loops are made of
             code.push_back(static_cast<uint8_t>((next() % 8) << 3 | 1));
             code.push_back(static_cast<uint8_t>(0xC0 | (next() % 64)));
@@ -256,7 +305,7 @@ void compare_programs(Oracle& oracle, bool protected32, uint32_t seed, int count
         LoopGenerator gen(seed + static_cast<uint32_t>(i), protected32);
         const Program p = gen.program();
         std::vector<uint8_t> ram(kRam);
-        std::memcpy(ram.data() + kCode, p.code.data(), p.code.size());
+        std::memcpy(ram.data() + p.address, p.code.data(), p.code.size());
         const std::vector<uint8_t> gdt = LoopGenerator::gdt();
         std::memcpy(ram.data() + kGdt, gdt.data(), gdt.size());
         const std::vector<uint8_t> initial = ram;
