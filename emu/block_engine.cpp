@@ -81,17 +81,18 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
     }
 }
 
-const BlockEngine::Block* BlockEngine::find(const CpuState& state, const BlockContext& c,
-                                            uint8_t mode, const DecodeCache& seen) {
+const BlockEngine::Block* BlockEngine::find(const CpuState& state, BlockContext& c, uint8_t mode,
+                                            const DecodeCache& seen) {
     const auto cs_base = static_cast<uint32_t>(state[Seg::CS].base);
     const uint32_t linear = cs_base + state.eip;
-    if (table_) {
-        const Block& b = table_[block_index(linear, mode)];
-        if (b.used && b.eip == state.eip && b.cs_base == cs_base && b.mode == mode &&
-            b.length != 0 && uint64_t{state.eip} + b.length - 1 <= c.cs_limit) {
-            if (const uint8_t* host = window_bytes(c, linear, b.length);
-                host && same_bytes(host, b.bytes, b.length))
-                return b.op_count ? &b : nullptr;
+    Block* b = table_ ? &table_[block_index(linear, mode)] : nullptr;
+    if (b && b->used && b->eip == state.eip && b->cs_base == cs_base && b->mode == mode &&
+        b->length != 0 && uint64_t{state.eip} + b->length - 1 <= c.cs_limit) {
+        if (b->checked_in_run == run_count_) return b->op_count ? b : nullptr;
+        if (const uint8_t* host = window_bytes(c, linear, b->length);
+            host && same_bytes(host, b->bytes, b->length)) {
+            mark_checked(*b, c, linear);
+            return b->op_count ? b : nullptr;
         }
     }
     // Not translated yet, or its bytes changed: translate code the interpreter has run.
@@ -99,11 +100,19 @@ const BlockEngine::Block* BlockEngine::find(const CpuState& state, const BlockCo
     if (!table_) {
         table_.reset(static_cast<Block*>(std::calloc(kBlocks, sizeof(Block))));
         if (!table_) return nullptr;
+        b = &table_[block_index(linear, mode)];
     }
-    Block& b = table_[block_index(linear, mode)];
-    translate(b, state, c, mode);
+    translate(*b, state, c, mode);
     ++translations_;
-    return b.op_count ? &b : nullptr;
+    mark_checked(*b, c, linear);
+    return b->op_count ? b : nullptr;
+}
+
+// From here to the end of this run the block's bytes are covered by the store check.
+void BlockEngine::mark_checked(Block& b, BlockContext& c, uint32_t linear) const {
+    b.checked_in_run = run_count_;
+    c.code_first = std::min<uint64_t>(c.code_first, linear);
+    c.code_end = std::max<uint64_t>(c.code_end, uint64_t{linear} + b.length);
 }
 
 uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const DecodeCache& seen,
@@ -120,6 +129,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
     }
     const RamSlot* slot = memory.slot_containing(linear);
     if (!slot) return 0;
+    ++run_count_; // blocks are checked against memory again in this run
     BlockContext c;
     c.ram = slot->host;
     c.ram_base = slot->guest_phys;
@@ -134,12 +144,10 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
     c.flags = LazyFlags::from_eflags(state.eflags);
     for (int i = 0; i < 6; ++i)
         c.seg[i] = segment_window(state, static_cast<Seg>(i));
-    const auto cs_base = static_cast<uint32_t>(cs.base);
     const uint32_t start_eip = state.eip;
+    const auto cs_base = static_cast<uint32_t>(cs.base);
     uint64_t retired = 0;
     for (;;) {
-        c.block_first = uint32_t{cs_base + state.eip};
-        c.block_end = c.block_first + b->length;
         c.next_eip = b->end_eip;
         const BlockOp* op = b->ops;
         const BlockOp* const end = op + b->op_count;
@@ -151,7 +159,13 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
             break;
         }
         state.eip = c.next_eip;
-        b = find(state, c, mode, seen);
+        // Most blocks lead to one already checked in this run (a loop): CS, its limit and the
+        // mode have not changed since, so the key is all there is to compare.
+        const Block* next = &table_[block_index(cs_base + state.eip, mode)];
+        if (next->checked_in_run != run_count_ || next->eip != state.eip ||
+            next->cs_base != cs_base || next->mode != mode || next->op_count == 0)
+            next = find(state, c, mode, seen);
+        b = next;
         if (!b || b->op_count > max_instructions - retired) break;
     }
     if (retired == 0) {

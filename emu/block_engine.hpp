@@ -49,8 +49,9 @@ class BlockEngine {
         uint32_t end_eip;
         uint8_t mode;
         bool used;
-        uint8_t op_count; // 0: the first instruction is not translated (a negative entry)
-        uint8_t length;   // bytes covered (of the first instruction for a negative entry)
+        uint64_t checked_in_run; // run_count_ of the run that last compared its bytes
+        uint8_t op_count;        // 0: the first instruction is not translated (a negative entry)
+        uint8_t length;          // bytes covered (of the first instruction for a negative entry)
         uint8_t bytes[kMaxBytes];
         BlockOp ops[kMaxOps];
     };
@@ -60,12 +61,14 @@ class BlockEngine {
 
     // The block for (CS.base, EIP, mode), translated now if needed; nullptr when there is
     // nothing to run there.
-    const Block* find(const CpuState& state, const BlockContext& c, uint8_t mode,
+    const Block* find(const CpuState& state, BlockContext& c, uint8_t mode,
                       const DecodeCache& seen);
+    void mark_checked(Block& b, BlockContext& c, uint32_t linear) const;
     void translate(Block& b, const CpuState& state, const BlockContext& c, uint8_t mode);
 
     std::unique_ptr<Block[], FreeDeleter> table_; // allocated at the first translation
     uint64_t translations_ = 0;
+    uint64_t run_count_ = 0; // runs of the engine, from 1: a block checked in this one is current
 };
 
 } // namespace transit86::emu

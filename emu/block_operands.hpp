@@ -27,7 +27,7 @@ inline uint32_t offset_of(const BlockContext& c, const BlockOp& op) {
 
 // The host address of a T-sized access at seg:offset, or nullptr to decline: beyond the limit
 // or of the wrong type (SDM Vol. 3A 5.3, 5.4), outside the RAM window, or (a write) into the
-// running block's bytes. A write-checked address is also readable.
+// code this run has checked (BlockContext::code_first). A write-checked address is readable.
 template <class T, bool Write>
 uint8_t* host_at(const BlockContext& c, uint8_t seg, uint32_t offset) {
     const SegmentWindow& s = c.seg[seg];
@@ -36,8 +36,7 @@ uint8_t* host_at(const BlockContext& c, uint8_t seg, uint32_t offset) {
     const uint32_t linear = s.base + offset; // wraps at 4 GiB as Cpu::linearize does
     const uint64_t at = uint64_t{linear} - c.ram_base;
     if (at + sizeof(T) > (Write ? c.ram_write_size : c.ram_size)) return nullptr;
-    if (Write && uint64_t{linear} + sizeof(T) > c.block_first && linear < c.block_end)
-        return nullptr;
+    if (Write && uint64_t{linear} + sizeof(T) > c.code_first && linear < c.code_end) return nullptr;
     return c.ram + at;
 }
 // The same for the instruction's memory operand.

@@ -37,10 +37,11 @@ struct BlockContext {
     uint64_t ram_base = 0;
     uint64_t ram_size = 0;
     uint64_t ram_write_size = 0; // 0 for a read-only slot
-    // The running block's linear bytes: a store into them declines, so the interpreter runs it
-    // and every later instruction is decoded from the new bytes.
-    uint64_t block_first = 0;
-    uint64_t block_end = 0;
+    // The linear range spanning every block checked against guest memory during this run of
+    // the engine: a store into it declines, so the interpreter runs it and the next run checks
+    // each block's bytes afresh. Blocks checked once in a run need no second check.
+    uint64_t code_first = UINT64_MAX;
+    uint64_t code_end = 0;
     uint32_t cs_limit = 0;
     uint32_t stack_mask = 0; // SS.B: ESP (~0) or SP (0xFFFF), SDM Vol. 3A 6.2.3
     uint32_t next_eip = 0;   // set by the block's branch, else the block's end
