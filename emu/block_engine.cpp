@@ -49,7 +49,6 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
     b.eip = state.eip;
     b.cs_base = cs_base;
     b.mode = mode;
-    b.used = true;
     b.op_count = 0;
     b.length = 0;
     uint32_t eip = state.eip;
@@ -85,8 +84,9 @@ const BlockEngine::Block* BlockEngine::find(const CpuState& state, BlockContext&
                                             const DecodeCache& seen) {
     const auto cs_base = static_cast<uint32_t>(state[Seg::CS].base);
     const uint32_t linear = cs_base + state.eip;
-    Block* b = table_ ? &table_[block_index(linear, mode)] : nullptr;
-    if (b && b->used && b->eip == state.eip && b->cs_base == cs_base && b->mode == mode &&
+    const uint32_t index = block_index(linear, mode);
+    Block* b = &table_[index];
+    if (holds(index) && b->eip == state.eip && b->cs_base == cs_base && b->mode == mode &&
         b->length != 0 && uint64_t{state.eip} + b->length - 1 <= c.cs_limit) {
         if (b->checked_in_run == run_count_) return b->op_count ? b : nullptr;
         if (const uint8_t* host = window_bytes(c, linear, b->length);
@@ -97,11 +97,7 @@ const BlockEngine::Block* BlockEngine::find(const CpuState& state, BlockContext&
     }
     // Not translated yet, or its bytes changed: translate code the interpreter has run.
     if (!window_bytes(c, linear, 1) || !seen.find(linear, mode)) return nullptr;
-    if (!table_) {
-        table_.reset(static_cast<Block*>(std::calloc(kBlocks, sizeof(Block))));
-        if (!table_) return nullptr;
-        b = &table_[block_index(linear, mode)];
-    }
+    valid_[index / 64] |= uint64_t{1} << (index % 64);
     translate(*b, state, c, mode);
     ++translations_;
     mark_checked(*b, c, linear);
@@ -124,8 +120,8 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
     // Code the interpreter has not run, and no block: nothing to do (the common case while
     // code runs once, as in the boot window), decided before any set-up.
     if (!seen.find(linear, mode)) {
-        const Block* b = table_ ? &table_[block_index(linear, mode)] : nullptr;
-        if (!b || !b->used || b->eip != state.eip) return 0;
+        const uint32_t index = block_index(linear, mode);
+        if (!holds(index) || table_[index].eip != state.eip) return 0;
     }
     const RamSlot* slot = memory.slot_containing(linear);
     if (!slot) return 0;
@@ -161,8 +157,9 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
         state.eip = c.next_eip;
         // Most blocks lead to one already checked in this run (a loop): CS, its limit and the
         // mode have not changed since, so the key is all there is to compare.
-        const Block* next = &table_[block_index(cs_base + state.eip, mode)];
-        if (next->checked_in_run != run_count_ || next->eip != state.eip ||
+        const uint32_t index = block_index(cs_base + state.eip, mode);
+        const Block* next = &table_[index];
+        if (!holds(index) || next->checked_in_run != run_count_ || next->eip != state.eip ||
             next->cs_base != cs_base || next->mode != mode || next->op_count == 0)
             next = find(state, c, mode, seen);
         b = next;

@@ -12,9 +12,11 @@
 // EIP for Emulator's step(). Emulator::set_decode_cache(false) turns it off with the cache.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <new>
 
 #include "emu/block_ops.hpp"
 #include "emu/decode_cache.hpp"
@@ -39,7 +41,12 @@ class BlockEngine {
     uint64_t run(CpuState& state, const GuestMemory& memory, const DecodeCache& seen,
                  uint64_t max_instructions);
 
-    void clear() { table_.reset(); }
+    // The table is allocated here, uninitialized (as the decode cache is): run() never
+    // allocates (docs/embedding.md), and which blocks hold something is a 128-byte bitmap.
+    BlockEngine() : table_(static_cast<Block*>(std::malloc(kBlocks * sizeof(Block)))) {
+        if (!table_) throw std::bad_alloc();
+    }
+    void clear() { valid_.fill(0); }
     uint64_t translations() const { return translations_; }
 
   private:
@@ -48,7 +55,6 @@ class BlockEngine {
         uint32_t cs_base;
         uint32_t end_eip;
         uint8_t mode;
-        bool used;
         uint64_t checked_in_run; // run_count_ of the run that last compared its bytes
         uint8_t op_count;        // 0: the first instruction is not translated (a negative entry)
         uint8_t length;          // bytes covered (of the first instruction for a negative entry)
@@ -66,7 +72,10 @@ class BlockEngine {
     void mark_checked(Block& b, BlockContext& c, uint32_t linear) const;
     void translate(Block& b, const CpuState& state, const BlockContext& c, uint8_t mode);
 
-    std::unique_ptr<Block[], FreeDeleter> table_; // allocated at the first translation
+    bool holds(uint32_t index) const { return valid_[index / 64] >> (index % 64) & 1; }
+
+    std::unique_ptr<Block[], FreeDeleter> table_;
+    std::array<uint64_t, kBlocks / 64> valid_{};
     uint64_t translations_ = 0;
     uint64_t run_count_ = 0; // runs of the engine, from 1: a block checked in this one is current
 };

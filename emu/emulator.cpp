@@ -105,6 +105,14 @@ uint32_t Emulator::Impl::fetch(uint8_t* bytes, uint32_t& from_limit) {
     from_limit = state.eip > cs.limit ? 0 : static_cast<uint32_t>(std::min<uint64_t>(15, room));
     const auto linear = static_cast<uint32_t>(cs.base + state.eip);
     const uint32_t a20_mask = a20 ? ~0u : ~(1u << 20);
+    // Usually all of it lies in one slot and no A20 or 4 GiB wrap cuts it: one copy.
+    if (from_limit != 0 && uint64_t{linear} + from_limit <= (uint64_t{1} << 32) &&
+        (a20 || ((linear ^ (linear + from_limit - 1)) & (1u << 20)) == 0)) {
+        if (const uint8_t* host = memory.host_range(linear & a20_mask, from_limit, false)) {
+            std::copy_n(host, from_limit, bytes);
+            return from_limit;
+        }
+    }
     uint32_t n = 0;
     for (; n < from_limit; ++n)
         if (!memory.read((linear + n) & a20_mask, bytes + n, 1)) break;

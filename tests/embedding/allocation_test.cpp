@@ -227,6 +227,23 @@ TEST(NoAllocationInRun, IoAndMmioExitsAndTheirResumption) {
     EXPECT_EQ(mmio_exits, 4u); // read, write, movsw read + write
 }
 
+// A loop: the block engine translates it inside run(), into a table allocated beforehand.
+TEST(NoAllocationInRun, LoopsRunInTheBlockEngine) {
+    Guest guest;
+    Emulator emu(guest.slots());
+    VcpuState state = real_mode_state();
+    guest.load(kCode, {0xB9, 0x00, 0x10, // mov cx, 0x1000
+                       0x01, 0xD8,       // L: add ax, bx
+                       0x49,             // dec cx
+                       0x75, 0xFB,       // jnz L
+                       0xF4});           // hlt
+    Exit exit;
+    const uint64_t n = allocations_during([&] { exit = emu.run(state, kUntilExit); });
+    EXPECT_EQ(n, 0u);
+    EXPECT_EQ(exit.reason, ExitReason::Halt);
+    EXPECT_GT(emu.engine_stats().in_blocks, 0x1000u);
+}
+
 TEST(NoAllocationInRun, EventInjection) {
     Guest guest;
     Emulator emu(guest.slots());
