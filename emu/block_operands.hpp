@@ -33,9 +33,10 @@ uint8_t* host_at(const BlockContext& c, uint8_t seg, uint32_t offset) {
     const SegmentWindow& s = c.seg[seg];
     if (int64_t{offset} + int64_t{sizeof(T) - 1} > (Write ? s.write_last : s.read_last))
         return nullptr;
-    const uint32_t linear = s.base + offset; // wraps at 4 GiB as Cpu::linearize does
-    const uint64_t at = uint64_t{linear} - c.ram_base;
-    if (at + sizeof(T) > (Write ? c.ram_write_size : c.ram_size)) return nullptr;
+    const uint32_t linear = s.base + offset;           // wraps at 4 GiB as Cpu::linearize does
+    const uint64_t at = uint64_t{linear} - c.ram_base; // huge below the slot: rejected too
+    const uint64_t size = Write ? c.ram_write_size : c.ram_size;
+    if (at >= size || size - at < sizeof(T)) return nullptr;
     if (Write && uint64_t{linear} + sizeof(T) > c.code_first && linear < c.code_end) return nullptr;
     return c.ram + at;
 }

@@ -22,16 +22,23 @@ constexpr uint32_t kCode = 0x1000;
 
 enum class Mode { Real16, RealCode32, Protected32, Protected16, Virtual8086 };
 
+// The read-only slot's host bytes start kRomGap bytes after the RAM slot's end: an access
+// that strays across a slot's start lands in the gap, not silently in the neighbour.
+constexpr uint32_t kRomGap = 64;
+uint32_t host_offset(uint32_t address) {
+    return address < kRomBase ? address : address + kRomGap;
+}
+
 // One emulator over its own copy of guest memory.
 struct Machine {
-    explicit Machine(bool block_engine) : ram(kRam), slots{make_slots(ram)}, emu(slots) {
+    explicit Machine(bool block_engine) : ram(kRam + kRomGap), slots{make_slots(ram)}, emu(slots) {
         emu.set_decode_cache(block_engine);
     }
     static std::vector<RamSlot> make_slots(std::vector<uint8_t>& ram) {
         return {RamSlot{.guest_phys = 0, .size = kRomBase, .host = ram.data()},
                 RamSlot{.guest_phys = kRomBase,
                         .size = kRam - kRomBase,
-                        .host = ram.data() + kRomBase,
+                        .host = ram.data() + host_offset(kRomBase),
                         .read_only = true}};
     }
     std::vector<uint8_t> ram;
@@ -46,7 +53,7 @@ struct Pair {
 
     void load(uint32_t address, const std::vector<uint8_t>& bytes) {
         for (Machine* m : {&blocks, &interpreter})
-            std::memcpy(m->ram.data() + address, bytes.data(), bytes.size());
+            std::memcpy(m->ram.data() + host_offset(address), bytes.data(), bytes.size());
     }
     void set_state(const CpuState& s) {
         blocks.emu.state() = s;
@@ -221,7 +228,8 @@ TEST(BlockEngine, StoreFromRomCodeIntoRomExitsAsMmio) {
     CpuState s = start_state(Mode::Real16);
     s[Seg::CS] = cache(0xF000, kRomBase, 0xFFFF, 0x9B);
     s[Seg::ES] = cache(0xE010, 0xE0100, 0xFFFF, 0x93);
-    s[Gpr::EDI] = 0xFEF0;
+    s[Gpr::EDI] = 0xFEF0; // the last RAM byte, just below the slot the code runs in, included
+    s[Gpr::EAX] = 0x5A;
     p.set_state(s);
     const Exit exit = p.run(kRunToHost);
     EXPECT_EQ(exit.reason, ExitReason::Mmio);
