@@ -133,6 +133,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
     c.ram_write_size = slot->read_only ? 0 : slot->size;
     c.cs_limit = cs.limit;
     c.stack_mask = ar::db(state[Seg::SS].access_rights) ? ~0u : 0xFFFFu;
+    c.string_down = (state.eflags & flags::DF) != 0; // no translated instruction changes DF
     const Block* b = find(state, c, mode, seen);
     if (!b || b->op_count > max_instructions) return 0;
 

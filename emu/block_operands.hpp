@@ -78,4 +78,7 @@ inline uint8_t register_byte_offset(uint8_t reg, uint8_t size) {
 // PUSH, POP, CLC, STC, CMC. False when `insn` is none of them or a form not translated.
 bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& ends_block);
 
+// MOVS, STOS, LODS, CMPS, SCAS without a REP prefix (block_string.cpp). False otherwise.
+bool lower_string_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out);
+
 } // namespace transit86::emu::block

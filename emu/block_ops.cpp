@@ -338,7 +338,8 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
         out.handler = by_width(size, []<class T>(T) -> Handler { return &lea<T>; });
         return out.handler != nullptr;
     default:
-        if (lower_flow_op(insn, eip, out, ends_block)) return true;
+        if (lower_flow_op(insn, eip, out, ends_block) || lower_string_op(insn, eip, out))
+            return true;
         break;
     }
     const Form form = form_of(insn);

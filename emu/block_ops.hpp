@@ -43,8 +43,9 @@ struct BlockContext {
     uint64_t code_first = UINT64_MAX;
     uint64_t code_end = 0;
     uint32_t cs_limit = 0;
-    uint32_t stack_mask = 0; // SS.B: ESP (~0) or SP (0xFFFF), SDM Vol. 3A 6.2.3
-    uint32_t next_eip = 0;   // set by the block's branch, else the block's end
+    uint32_t stack_mask = 0;  // SS.B: ESP (~0) or SP (0xFFFF), SDM Vol. 3A 6.2.3
+    bool string_down = false; // EFLAGS.DF: string instructions step ESI/EDI downwards
+    uint32_t next_eip = 0;    // set by the block's branch, else the block's end
 };
 
 struct BlockOp {

@@ -419,7 +419,7 @@ class ProgramGenerator {
             code.push_back(overrides[rng_() % 6]);
         }
         const int imm_v = operand32 ? 4 : 2;
-        switch (rng_() % 20) {
+        switch (rng_() % 21) {
         case 0:
         case 1: // add/or/adc/sbb/and/sub/xor/cmp r/m, r and r, r/m
             code.push_back(static_cast<uint8_t>((rng_() % 8) << 3 | (rng_() % 4)));
@@ -516,6 +516,13 @@ class ProgramGenerator {
             const uint8_t op = ops[rng_() % std::size(ops)];
             code.push_back(op);
             if (op == 0x87 || op == 0x86) code.push_back(static_cast<uint8_t>(0xC0 | rng_() % 64));
+            break;
+        }
+        case 19: { // movs / cmps / stos / lods / scas, sometimes with REP, sometimes after STD
+            const uint8_t ops[] = {0xA4, 0xA5, 0xA6, 0xA7, 0xAA, 0xAB, 0xAC, 0xAD, 0xAE, 0xAF};
+            if (rng_() % 6 == 0) code.push_back(rng_() % 2 ? 0xFD : 0xFC); // std / cld
+            if (rng_() % 5 == 0) code.push_back(rng_() % 2 ? 0xF3 : 0xF2);
+            code.push_back(ops[rng_() % std::size(ops)]);
             break;
         }
         default: // the common loop forms: register ALU and moves

@@ -1,6 +1,6 @@
 // The block engine checked against independent engines: random loops of the instructions it
 // translates (MOV, the ALU class, TEST, INC/DEC, LEA, MOVZX/MOVSX, XCHG, PUSH/POP, CALL/RET,
-// LOOP/JCXZ, CLC/STC/CMC, NOP, Jcc, JMP), run on transit86 as one
+// LOOP/JCXZ, CLC/STC/CMC, MOVS/STOS/LODS/CMPS/SCAS, NOP, Jcc, JMP), run on transit86 as one
 // run() — so whole blocks execute with lazy flags and per-block budgets — and stepped the same
 // number of instructions on Unicorn 2 and on KVM. Registers, EIP, EFLAGS and all of guest RAM
 // must then agree. tests/emu/block_engine_test.cpp compares the same engine with the
@@ -142,7 +142,7 @@ class LoopGenerator {
             operand32 = !operand32;
         }
         const int imm_v = operand32 ? 4 : 2;
-        switch (next() % 15) {
+        switch (next() % 16) {
         case 0: // add/or/adc/sbb/and/sub/xor/cmp, both directions, both widths
             code.push_back(static_cast<uint8_t>((next() % 8) << 3 | (next() % 4)));
             modrm(code);
@@ -241,6 +241,12 @@ class LoopGenerator {
             } else {
                 code.push_back(op);
             }
+            break;
+        }
+        case 15: { // movs / cmps / stos / lods / scas once, sometimes after STD or CLD
+            const uint8_t ops[] = {0xA4, 0xA5, 0xA6, 0xA7, 0xAA, 0xAB, 0xAC, 0xAD, 0xAE, 0xAF};
+            if (next() % 4 == 0) code.push_back(next() % 2 ? 0xFD : 0xFC);
+            code.push_back(ops[next() % std::size(ops)]);
             break;
         }
         default: // the register forms loops are made of
