@@ -143,6 +143,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
         c.seg[i] = segment_window(state, static_cast<Seg>(i));
     const uint32_t start_eip = state.eip;
     const auto cs_base = static_cast<uint32_t>(cs.base);
+    const Block* const table = table_.get();
     uint64_t retired = 0;
     for (;;) {
         c.next_eip = b->end_eip;
@@ -156,12 +157,13 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
             break;
         }
         state.eip = c.next_eip;
-        // Most blocks lead to one already checked in this run (a loop): CS, its limit and the
-        // mode have not changed since, so the key is all there is to compare.
+        // Most blocks lead to one already checked in this run (a loop). A block checked in this
+        // run was found under this run's CS base, limit and mode, so its EIP is all there is
+        // left to compare.
         const uint32_t index = block_index(cs_base + state.eip, mode);
-        const Block* next = &table_[index];
+        const Block* next = table + index;
         if (!holds(index) || next->checked_in_run != run_count_ || next->eip != state.eip ||
-            next->cs_base != cs_base || next->mode != mode || next->op_count == 0)
+            next->op_count == 0)
             next = find(state, c, mode, seen);
         b = next;
         if (!b || b->op_count > max_instructions - retired) break;
