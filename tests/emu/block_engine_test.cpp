@@ -5,6 +5,7 @@
 // RAM must be identical after each run() — exits, budgets and faults included.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -569,11 +570,19 @@ struct RandomCase {
 
 class BlockEngineRandom : public ::testing::TestWithParam<RandomCase> {};
 
+// A number from the environment, or `fallback`: TRANSIT86_BLOCK_PROGRAMS and
+// TRANSIT86_BLOCK_SEED turn this test into a longer campaign (docs/differential.md).
+uint32_t from_environment(const char* name, uint32_t fallback) {
+    const char* text = std::getenv(name);
+    return text ? static_cast<uint32_t>(std::strtoul(text, nullptr, 0)) : fallback;
+}
+
 TEST_P(BlockEngineRandom, ProgramsMatchTheInterpreterRunByRun) {
     uint64_t in_blocks = 0;
-    run_random_programs(GetParam().mode,
-                        0xB10C0000u + static_cast<uint32_t>(GetParam().mode) * 7919, 1000,
-                        in_blocks);
+    const uint32_t seed = from_environment("TRANSIT86_BLOCK_SEED", 0xB10C0000u) +
+                          static_cast<uint32_t>(GetParam().mode) * 7919;
+    const auto count = static_cast<int>(from_environment("TRANSIT86_BLOCK_PROGRAMS", 1000));
+    run_random_programs(GetParam().mode, seed, count, in_blocks);
     // The comparison means something only if blocks ran: most of these loops are translated.
     EXPECT_GT(in_blocks, 100000u);
 }
