@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -359,6 +360,12 @@ void check_against(Oracle& oracle, const char* name, bool protected32, uint32_t 
     EXPECT_GT(t.in_blocks, t.instructions / 2);
 }
 
+// Programs per mode: `fallback`, times TRANSIT86_ORACLE_SCALE for a longer campaign.
+int programs(int fallback) {
+    const char* scale = std::getenv("TRANSIT86_ORACLE_SCALE");
+    return fallback * (scale ? std::max(1, std::atoi(scale)) : 1);
+}
+
 std::string mode_name(const testing::TestParamInfo<bool>& info) {
     return info.param ? "Flat32" : "Real16";
 }
@@ -372,7 +379,8 @@ TEST_P(BlockEngineVsUnicorn, RandomLoopsEndInTheSameState) {
     auto uc = UnicornRunner::create({.memory_size = kRam}, &error);
     if (!uc) GTEST_SKIP() << "Unicorn unavailable: " << error;
     UnicornOracle oracle{*uc};
-    check_against(oracle, "Unicorn", GetParam(), GetParam() ? 0x5EED0000 : 0x5EED8000, 80);
+    check_against(oracle, "Unicorn", GetParam(), GetParam() ? 0x5EED0000 : 0x5EED8000,
+                  programs(80));
 }
 
 class BlockEngineVsKvm : public testing::TestWithParam<bool> {};
@@ -383,7 +391,7 @@ TEST_P(BlockEngineVsKvm, RandomLoopsEndInTheSameState) {
     auto kvm = KvmStepper::create({.memory_size = kRam}, &error);
     if (!kvm) GTEST_SKIP() << "KVM unavailable: " << error;
     KvmOracle oracle{*kvm};
-    check_against(oracle, "KVM", GetParam(), GetParam() ? 0x4B564D00 : 0x4B564D80, 40);
+    check_against(oracle, "KVM", GetParam(), GetParam() ? 0x4B564D00 : 0x4B564D80, programs(40));
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, BlockEngineVsUnicorn, testing::Values(false, true), mode_name);
