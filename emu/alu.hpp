@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstdint>
 
+#include "emu/condition.hpp"
 #include "emu/cpu.hpp"
 
 namespace transit86::emu {
@@ -68,24 +69,6 @@ constexpr AluResult alu(AluOp op, T a, T b, uint32_t cf) {
     case AluOp::Xor: return alu_logic<T>(static_cast<T>(a ^ b));
     }
     return {0, 0};
-}
-
-// Condition codes tttn (SDM Vol. 1 B.1).
-inline bool condition_holds(uint32_t eflags, uint8_t cc) {
-    const bool cf = eflags & flags::CF, zf = eflags & flags::ZF, sf = eflags & flags::SF,
-               of = eflags & flags::OF, pf = eflags & flags::PF;
-    bool r = false;
-    switch (cc >> 1) {
-    case 0: r = of; break;
-    case 1: r = cf; break;
-    case 2: r = zf; break;
-    case 3: r = cf || zf; break;
-    case 4: r = sf; break;
-    case 5: r = pf; break;
-    case 6: r = sf != of; break;
-    case 7: r = zf || (sf != of); break;
-    }
-    return (cc & 1) ? !r : r;
 }
 
 } // namespace transit86::emu

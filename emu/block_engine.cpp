@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "decoder/decoder.hpp"
+#include "emu/block_operands.hpp"
 #include "emu/cpu.hpp"
 
 namespace transit86::emu {
@@ -36,8 +37,7 @@ bool same_bytes(const uint8_t* a, const uint8_t* b, uint32_t n) {
 // Host bytes [linear, linear + n) in the context's RAM window, or nullptr.
 const uint8_t* window_bytes(const BlockContext& c, uint32_t linear, uint32_t n) {
     const uint64_t at = uint64_t{linear} - c.ram_base;
-    if (at >= c.ram_size || c.ram_size - at < n) return nullptr;
-    return c.ram + at;
+    return block::inside_window(at, n, c.ram_size) ? c.ram + at : nullptr;
 }
 
 } // namespace
@@ -56,7 +56,7 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
     while (b.op_count < kMaxOps && eip <= c.cs_limit) {
         const uint64_t linear = uint64_t{cs_base} + eip;
         const uint64_t at = linear - c.ram_base;
-        if (linear >= (uint64_t{1} << 32) || linear < c.ram_base || at >= c.ram_size) break;
+        if (linear >= (uint64_t{1} << 32) || !block::inside_window(at, 1, c.ram_size)) break;
         // The block's bytes stay contiguous in the window and within the CS limit.
         const auto available = static_cast<uint32_t>(std::min<uint64_t>(
             {15, uint64_t{c.cs_limit} - eip + 1, c.ram_size - at, (uint64_t{1} << 32) - linear}));

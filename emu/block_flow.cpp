@@ -170,7 +170,7 @@ bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& 
         if (insn.operand_count != 1 || a.kind != OperandKind::Rel) return false;
         out.imm = (next_eip + a.value) & ip_mask;
         out.disp = next_eip;
-        out.address_mask = insn.address_size == 2 ? 0xFFFFu : ~0u;
+        out.address_mask = address_mask_of(insn);
         ends_block = true;
         switch (insn.op) {
         case Op::Jcc: out.handler = kJccHandlers[insn.cc & 15]; break;

@@ -21,8 +21,19 @@ void set_reg(BlockContext& c, uint8_t at, T v) {
     std::memcpy(reinterpret_cast<uint8_t*>(c.gpr) + at, &v, sizeof(T));
 }
 
+// Offsets and SI/DI/CX wrap at 64 KiB with a 16-bit address size.
+inline uint32_t address_mask_of(const decoder::Insn& insn) {
+    return insn.address_size == 2 ? 0xFFFFu : ~0u;
+}
+
 inline uint32_t offset_of(const BlockContext& c, const BlockOp& op) {
     return (op.disp + c.gpr[op.base] + (c.gpr[op.index] << op.scale_shift)) & op.address_mask;
+}
+
+// Whether `n` bytes at `at` (linear address minus the window's guest-physical start: huge
+// for an address below it) lie inside a window of `size` bytes; written so nothing wraps.
+inline bool inside_window(uint64_t at, uint64_t n, uint64_t size) {
+    return at < size && size - at >= n;
 }
 
 // The host address of a T-sized access at seg:offset, or nullptr to decline: beyond the limit
@@ -33,10 +44,9 @@ uint8_t* host_at(const BlockContext& c, uint8_t seg, uint32_t offset) {
     const SegmentWindow& s = c.seg[seg];
     if (int64_t{offset} + int64_t{sizeof(T) - 1} > (Write ? s.write_last : s.read_last))
         return nullptr;
-    const uint32_t linear = s.base + offset;           // wraps at 4 GiB as Cpu::linearize does
-    const uint64_t at = uint64_t{linear} - c.ram_base; // huge below the slot: rejected too
-    const uint64_t size = Write ? c.ram_write_size : c.ram_size;
-    if (at >= size || size - at < sizeof(T)) return nullptr;
+    const uint32_t linear = s.base + offset; // wraps at 4 GiB as Cpu::linearize does
+    const uint64_t at = uint64_t{linear} - c.ram_base;
+    if (!inside_window(at, sizeof(T), Write ? c.ram_write_size : c.ram_size)) return nullptr;
     if (Write && uint64_t{linear} + sizeof(T) > c.code_first && linear < c.code_end) return nullptr;
     return c.ram + at;
 }
@@ -79,6 +89,6 @@ inline uint8_t register_byte_offset(uint8_t reg, uint8_t size) {
 bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& ends_block);
 
 // MOVS, STOS, LODS, CMPS, SCAS without a REP prefix (block_string.cpp). False otherwise.
-bool lower_string_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out);
+bool lower_string_op(const decoder::Insn& insn, BlockOp& out);
 
 } // namespace transit86::emu::block

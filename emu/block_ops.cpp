@@ -261,7 +261,7 @@ void lower_memory(const decoder::Insn& insn, const decoder::Operand& m, BlockOp&
     out.index = m.index == decoder::kNoReg ? BlockContext::kZeroRegister : m.index;
     out.scale_shift = static_cast<uint8_t>(m.scale == 8 ? 3 : m.scale == 4 ? 2 : m.scale == 2);
     out.seg = m.segment;
-    out.address_mask = insn.address_size == 2 ? 0xFFFFu : ~0u;
+    out.address_mask = address_mask_of(insn);
 }
 
 Handler alu_handler_for(decoder::Op op, Form form, uint8_t size) {
@@ -338,8 +338,7 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
         out.handler = by_width(size, []<class T>(T) -> Handler { return &lea<T>; });
         return out.handler != nullptr;
     default:
-        if (lower_flow_op(insn, eip, out, ends_block) || lower_string_op(insn, eip, out))
-            return true;
+        if (lower_flow_op(insn, eip, out, ends_block) || lower_string_op(insn, out)) return true;
         break;
     }
     const Form form = form_of(insn);

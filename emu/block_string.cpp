@@ -60,7 +60,7 @@ Handler string_handler(uint8_t size) {
 
 } // namespace
 
-bool lower_string_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out) {
+bool lower_string_op(const decoder::Insn& insn, BlockOp& out) {
     if (insn.prefixes & (decoder::prefix::Rep | decoder::prefix::Repne)) return false;
     switch (insn.op) {
     case Op::Movs: out.handler = string_handler<StringKind::Movs>(insn.operand_size); break;
@@ -70,9 +70,8 @@ bool lower_string_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out) {
     case Op::Scas: out.handler = string_handler<StringKind::Scas>(insn.operand_size); break;
     default: return false;
     }
-    out.eip = eip;
     out.seg = insn.segment;
-    out.address_mask = insn.address_size == 2 ? 0xFFFFu : ~0u;
+    out.address_mask = address_mask_of(insn);
     return out.handler != nullptr;
 }
 

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "emu/condition.hpp"
 #include "transit86/cpu_state.hpp"
 
 namespace transit86::emu {
@@ -85,44 +86,36 @@ struct LazyFlags {
                (zf() ? flags::ZF : 0) | (sf() ? flags::SF : 0) | (of() ? flags::OF : 0);
     }
 
-    // The status flags of an EFLAGS image, whatever their combination.
+    // Bits 31, 30 and 3 of `aux` for the CF, OF and AF of a status image.
+    static constexpr uint32_t carry_aux(uint32_t status) {
+        const bool cf = status & flags::CF, of = status & flags::OF;
+        return (cf ? 0x80000000u : 0) | ((cf != of) ? 0x40000000u : 0) |
+               ((status & flags::AF) ? 0x08u : 0);
+    }
+
+    // The status flags of an EFLAGS image, whatever their combination: a result of 0 or 1 for
+    // ZF, and the deltas for SF and PF.
     static LazyFlags from_eflags(uint32_t eflags) {
         LazyFlags lf;
-        const bool cf = eflags & flags::CF, of = eflags & flags::OF;
         lf.result = (eflags & flags::ZF) ? 0 : 1;
-        const bool parity_even = lf.result == 0;
-        const bool pf = eflags & flags::PF;
-        lf.aux = (cf ? 0x80000000u : 0) | ((cf != of) ? 0x40000000u : 0) |
-                 ((eflags & flags::AF) ? 0x08u : 0) | (parity_even != pf ? 0x100u : 0) |
-                 ((eflags & flags::SF) ? 1u : 0);
+        const bool parity_even = lf.result == 0, pf = eflags & flags::PF;
+        lf.aux =
+            carry_aux(eflags) | (parity_even != pf ? 0x100u : 0) | ((eflags & flags::SF) ? 1u : 0);
         return lf;
     }
-    // Status flags and result from an eagerly computed AluResult (ADC, SBB).
+    // Status flags and result from an eagerly computed AluResult (ADC, SBB): ZF, SF and PF
+    // follow from the result itself.
     template <class T>
     static LazyFlags from_status(T r, uint32_t status) {
         LazyFlags lf;
-        const bool cf = status & flags::CF, of = status & flags::OF;
         lf.result = sign_extend(r);
-        lf.aux = (cf ? 0x80000000u : 0) | ((cf != of) ? 0x40000000u : 0) |
-                 ((status & flags::AF) ? 0x08u : 0);
+        lf.aux = carry_aux(status);
         return lf;
     }
 
-    // Condition codes tttn (SDM Vol. 1 B.1), read straight from the lazy form.
-    bool condition(uint8_t cc) const {
-        bool r = false;
-        switch (cc >> 1) {
-        case 0: r = of(); break;
-        case 1: r = cf(); break;
-        case 2: r = zf(); break;
-        case 3: r = cf() || zf(); break;
-        case 4: r = sf(); break;
-        case 5: r = pf(); break;
-        case 6: r = sf() != of(); break;
-        case 7: r = zf() || (sf() != of()); break;
-        }
-        return (cc & 1) ? !r : r;
-    }
+    // Condition code tttn (SDM Vol. 1 B.1). With `cc` known at compile time only the flags it
+    // reads are derived (JNZ: result != 0).
+    bool condition(uint8_t cc) const { return condition_holds(status(), cc); }
 };
 
 } // namespace transit86::emu

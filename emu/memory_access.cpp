@@ -12,35 +12,39 @@ uint8_t limit_fault_vector(Seg seg) {
     return seg == Seg::SS ? vec::SS : vec::GP;
 }
 
+bool expand_down(const SegmentCache& sc) {
+    const uint32_t type = ar::type(sc.access_rights);
+    return ar::s(sc.access_rights) && !(type & ar::kTypeCode) && (type & 4);
+}
+
 // Offsets [offset, offset + size) inside the segment's limit (SDM Vol. 3A 5.3). An
 // expand-down data segment holds the offsets above its limit, up to 0xFFFF or 0xFFFFFFFF by
 // its B flag.
 bool within_limit(const SegmentCache& sc, uint32_t offset, uint32_t size) {
     const uint64_t last = uint64_t{offset} + size - 1;
-    const uint32_t type = ar::type(sc.access_rights);
-    const bool expand_down = ar::s(sc.access_rights) && !(type & ar::kTypeCode) && (type & 4);
-    if (expand_down) {
+    if (expand_down(sc)) {
         const uint64_t upper = ar::db(sc.access_rights) ? 0xFFFFFFFFull : 0xFFFFull;
         return offset > sc.limit && last <= upper;
     }
     return last <= sc.limit;
 }
 
+// The type checks of a protected-mode access (SDM Vol. 3A 5.4.1): a null selector in DS..GS
+// faults on use; code segments are never writable and must be readable to be read; data must
+// be writable to write. Real and virtual-8086 mode check no types.
+bool type_permits(const CpuState& s, const SegmentCache& sc, bool write) {
+    if (!s.protected_mode() || s.v86()) return true;
+    if (ar::unusable(sc.access_rights)) return false;
+    const uint32_t type = ar::type(sc.access_rights);
+    if (type & ar::kTypeCode) return !write && (type & 2);
+    return !write || (type & 2);
+}
+
 } // namespace
 
 bool Cpu::linearize(Seg seg, uint32_t offset, uint32_t size, bool write, uint32_t& linear) {
     const SegmentCache& sc = s[seg];
-    if (s.protected_mode() && !s.v86()) {
-        // SDM Vol. 3A 5.4.1: a null selector in DS..GS faults on use; code segments are
-        // never writable and must be readable to be read; data must be writable to write.
-        if (ar::unusable(sc.access_rights)) return raise(limit_fault_vector(seg), 0);
-        const uint32_t type = ar::type(sc.access_rights);
-        if (type & ar::kTypeCode) {
-            if (write || !(type & 2)) return raise(limit_fault_vector(seg), 0);
-        } else if (write && !(type & 2)) {
-            return raise(limit_fault_vector(seg), 0);
-        }
-    }
+    if (!type_permits(s, sc, write)) return raise(limit_fault_vector(seg), 0);
     // Real mode checks the cached limit too: that is what unreal mode lifts (SDM Vol. 3A
     // 20.1.1: an access beyond offset 0FFFFH raises #GP or #SS).
     if (!within_limit(sc, offset, size)) return raise(limit_fault_vector(seg), 0);
@@ -51,17 +55,9 @@ bool Cpu::linearize(Seg seg, uint32_t offset, uint32_t size, bool write, uint32_
 SegmentWindow segment_window(const CpuState& s, Seg seg) {
     const SegmentCache& sc = s[seg];
     SegmentWindow w{.base = static_cast<uint32_t>(sc.base)};
-    const uint32_t type = ar::type(sc.access_rights);
-    const bool expand_down = ar::s(sc.access_rights) && !(type & ar::kTypeCode) && (type & 4);
-    if (expand_down) return w; // the interpreter's within_limit() handles the upper range
-    bool readable = true, writable = true;
-    if (s.protected_mode() && !s.v86()) { // the type checks of linearize() above
-        if (ar::unusable(sc.access_rights)) return w;
-        readable = !(type & ar::kTypeCode) || (type & 2);
-        writable = !(type & ar::kTypeCode) && (type & 2);
-    }
-    if (readable) w.read_last = sc.limit;
-    if (writable) w.write_last = sc.limit;
+    if (expand_down(sc)) return w; // the interpreter's within_limit() handles the upper range
+    if (type_permits(s, sc, false)) w.read_last = sc.limit;
+    if (type_permits(s, sc, true)) w.write_last = sc.limit;
     return w;
 }
 

@@ -78,20 +78,12 @@ TEST(LazyFlags, IncDecKeepCarryAndMatchEagerFlags) {
         }
 }
 
-// SAHF and POPF can set any combination, including ZF = SF = 1, which no result has.
+// SAHF and POPF can set any combination, including ZF = SF = 1, which no result has. (Condition
+// codes are read through status(), with the interpreter's table: condition.hpp.)
 TEST(LazyFlags, EveryStatusCombinationSurvivesTheRoundTrip) {
     for (unsigned bits = 0; bits < 64; ++bits) {
         const uint32_t eflags = status_combination(bits);
         EXPECT_EQ(LazyFlags::from_eflags(eflags | flags::Fixed1 | flags::IF).status(), eflags);
-    }
-}
-
-TEST(LazyFlags, ConditionCodesMatchTheInterpreterForEveryCombination) {
-    for (unsigned bits = 0; bits < 64; ++bits) {
-        const uint32_t eflags = status_combination(bits);
-        const LazyFlags lf = LazyFlags::from_eflags(eflags);
-        for (uint8_t cc = 0; cc < 16; ++cc)
-            EXPECT_EQ(lf.condition(cc), condition_holds(eflags, cc)) << "cc " << +cc;
     }
 }
 
