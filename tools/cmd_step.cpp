@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/guest_image.hpp"
-#include "tools/pc_ports.hpp"
+#include "pc/pc_ports.hpp"
 #include "tools/state_json.hpp"
 #include "tools/step_fetch.hpp"
 #include "tools/trace_format.hpp"
@@ -98,7 +98,7 @@ class StepRun {
 
     const StepOptions& opt_;
     GuestRam ram_;
-    PcPorts ports_;
+    pc::PcPorts ports_;
     Emulator* emu_ = nullptr;
     FetchCache fetch_cache_;
     std::string line_; // the text line, reused
@@ -325,7 +325,7 @@ int StepRun::run() {
         case ExitReason::Io:
             if (auto code = ports_.debug_exit_code())
                 return finish(fmt::format("isa-debug-exit wrote {:#x}", *code),
-                              PcPorts::exit_status_for(*code), s);
+                              pc::PcPorts::exit_status_for(*code), s);
             return finish(fmt::format("port {:#x} needs the host", exit.io.port), 1, s);
         case ExitReason::Exception:
             return finish(

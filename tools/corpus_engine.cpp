@@ -29,7 +29,7 @@ class Transit86Engine final : public CaseEngine {
         return true;
     }
     void set_a20(bool enabled) override { emu_.set_a20(enabled); }
-    EngineStep step(PcPorts& ports) override {
+    EngineStep step(pc::PcPorts& ports) override {
         // The ports are the driver's: hand them to the emulator for this step.
         Emulator& emu = emu_;
         emu.set_port_handler(&ports);
@@ -72,7 +72,7 @@ class KvmEngine final : public CaseEngine {
         return kvm_->set_state(state, &error);
     }
     void set_a20(bool enabled) override { a20_ = enabled; } // KVM models A20 always on
-    EngineStep step(PcPorts& ports) override {
+    EngineStep step(pc::PcPorts& ports) override {
         if (!a20_) return {EngineStep::Kind::Stopped, "KVM cannot model A20 off"};
         kvm_->set_port_input([&ports](uint16_t port, uint8_t size) {
             PortAccess access{.port = port, .size = size, .is_in = true, .data = 0};
@@ -136,7 +136,7 @@ std::unique_ptr<CaseEngine> make_kvm_engine(std::string& why) {
 
 CaseResult run_case(const CorpusCase& c, CaseEngine& engine) {
     CaseResult result;
-    PcPorts ports;
+    pc::PcPorts ports;
     ports.initial_a20(c.a20);
     ports.on_a20 = [&engine](bool enabled) { engine.set_a20(enabled); };
     engine.set_a20(c.a20);

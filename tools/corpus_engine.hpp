@@ -1,5 +1,5 @@
 // One driver runs a corpus case on any engine that can single-step: transit86 itself, or an
-// oracle (KVM on /dev/kvm). The driver owns the devices (tools/pc_ports) and the stop rules,
+// oracle (KVM on /dev/kvm). The driver owns the devices (pc/pc_ports) and the stop rules,
 // so both sides of a comparison are judged by the same code.
 #pragma once
 
@@ -9,7 +9,7 @@
 #include <string>
 
 #include "tools/corpus_case.hpp"
-#include "tools/pc_ports.hpp"
+#include "pc/pc_ports.hpp"
 
 namespace transit86::tools {
 
@@ -26,7 +26,7 @@ class CaseEngine {
     virtual bool set_state(const CpuState& state, std::string& error) = 0;
     virtual void set_a20(bool enabled) = 0;
     // Retires one instruction; port I/O goes to `ports`.
-    virtual EngineStep step(PcPorts& ports) = 0;
+    virtual EngineStep step(pc::PcPorts& ports) = 0;
     virtual CpuState state() const = 0;
 };
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "kvm_vm.hpp"
-#include "tools/pc_ports.hpp"
+#include "pc/pc_ports.hpp"
 #include "vmm.hpp"
 
 namespace {
@@ -83,6 +83,6 @@ int main(int argc, char** argv) {
                 result.to_kvm);
     if (!result.finished) return 1;
     if (result.debug_exit_code)
-        return transit86::tools::PcPorts::exit_status_for(*result.debug_exit_code);
+        return transit86::pc::PcPorts::exit_status_for(*result.debug_exit_code);
     return 0;
 }

@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "kvm_vm.hpp"
-#include "tools/pc_ports.hpp"
+#include "pc/pc_ports.hpp"
 #include "transit86/emulator.hpp"
 #include "transit86/vmx_checks.hpp"
 
@@ -90,7 +90,7 @@ class Vmm {
     VmmOptions options_;
     KvmVm kvm_;
     transit86::RamSlot slot_;
-    transit86::tools::PcPorts ports_;
+    transit86::pc::PcPorts ports_;
     transit86::Emulator emu_;
     VcpuState state_{};    // the current state, whichever side holds it
     bool announce_ = true; // log the next KVM_RUN

@@ -11,7 +11,7 @@
 //            invalid-guest-state exits (docs/embedding.md).
 //   KvmOnly: KVM alone, for comparison.
 //
-// Port I/O from either side goes to the same device models (tools/pc_ports.hpp): the debug
+// Port I/O from either side goes to the same device models (pc/pc_ports.hpp): the debug
 // console 0xE9, COM1 at 0x3F8, isa-debug-exit 0xF4 (ends the run), the A20 ports. There is no
 // MMIO device: reads outside RAM return all ones, writes are dropped.
 #pragma once

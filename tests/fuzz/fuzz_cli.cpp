@@ -12,7 +12,7 @@
 
 #include "tools/cli_options.hpp"
 #include "tools/guest_image.hpp"
-#include "tools/pc_ports.hpp"
+#include "pc/pc_ports.hpp"
 #include "transit86/emulator.hpp"
 
 namespace {
@@ -33,7 +33,7 @@ void run_step_image(const tools::StepOptions& o, std::span<const uint8_t> image)
         return;
     }
     const RamSlot slot = ram.slot();
-    tools::PcPorts ports;
+    pc::PcPorts ports;
     Emulator emu({&slot, 1}, &ports);
     emu.set_a20(!o.a20_off);
     ports.initial_a20(!o.a20_off);

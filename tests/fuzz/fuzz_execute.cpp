@@ -13,7 +13,7 @@
 
 #include "decoder/decoder.hpp"
 #include "execute_input.hpp"
-#include "tools/pc_ports.hpp"
+#include "pc/pc_ports.hpp"
 #include "transit86/emulator.hpp"
 #include "transit86/vcpu.hpp"
 #include "transit86/vmx_checks.hpp"
@@ -101,7 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     StubPorts stub(in.host_data);
     ExitToHostPorts exit_to_host;
-    tools::PcPorts pc;
+    pc::PcPorts pc;
     PortHandler* const handlers[] = {&stub, &exit_to_host, &pc, nullptr};
     Emulator emu(machine.slots, handlers[in.ports]);
     pc.on_a20 = [&emu](bool on) { emu.set_a20(on); };

@@ -1,6 +1,6 @@
-#include "tools/pc_ports.hpp"
+#include "pc/pc_ports.hpp"
 
-namespace transit86::tools {
+namespace transit86::pc {
 
 namespace {
 
@@ -87,4 +87,4 @@ std::string PcPorts::take_console() {
     return out;
 }
 
-} // namespace transit86::tools
+} // namespace transit86::pc

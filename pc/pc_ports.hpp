@@ -15,7 +15,7 @@
 
 #include "transit86/emulator.hpp"
 
-namespace transit86::tools {
+namespace transit86::pc {
 
 class PcPorts final : public PortHandler {
   public:
@@ -53,4 +53,4 @@ class PcPorts final : public PortHandler {
     bool kbc_expect_output_port_ = false;
 };
 
-} // namespace transit86::tools
+} // namespace transit86::pc
