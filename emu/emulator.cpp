@@ -4,10 +4,10 @@
 #include <algorithm>
 
 #include "decoder/decoder.hpp"
-#include "emu/block_engine.hpp"
-#include "emu/cpu.hpp"
-#include "emu/decode_cache.hpp"
-#include "emu/interrupts.hpp"
+#include "emu/block/block_engine.hpp"
+#include "emu/cpu/cpu.hpp"
+#include "emu/interp/decode_cache.hpp"
+#include "emu/system/interrupts.hpp"
 #include "transit86/emulator.hpp"
 
 namespace transit86 {

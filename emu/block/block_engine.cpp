@@ -1,0 +1,181 @@
+// The block engine: translation, the per-entry byte check and the block loop.
+#include "emu/block/block_engine.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "decoder/decoder.hpp"
+#include "emu/block/block_operands.hpp"
+#include "emu/cpu/cpu.hpp"
+
+namespace transit86::emu {
+
+namespace {
+
+uint32_t block_index(uint32_t linear, uint8_t mode) {
+    return (linear ^ (linear >> 10) ^ (uint32_t{mode} << 7)) & (BlockEngine::kBlocks - 1);
+}
+
+// Eight bytes at a time; the last eight overlap the ones before rather than loop byte-wise.
+bool same_bytes(const uint8_t* a, const uint8_t* b, uint32_t n) {
+    if (n < 8) {
+        for (uint32_t i = 0; i < n; ++i)
+            if (a[i] != b[i]) return false;
+        return true;
+    }
+    uint64_t x, y;
+    for (uint32_t i = 0; i + 8 <= n; i += 8) {
+        std::memcpy(&x, a + i, 8);
+        std::memcpy(&y, b + i, 8);
+        if (x != y) return false;
+    }
+    std::memcpy(&x, a + n - 8, 8);
+    std::memcpy(&y, b + n - 8, 8);
+    return x == y;
+}
+
+// Host bytes [linear, linear + n) in the context's RAM window, or nullptr.
+const uint8_t* window_bytes(const BlockContext& c, uint32_t linear, uint32_t n) {
+    const uint64_t at = uint64_t{linear} - c.ram_base;
+    return block::inside_window(at, n, c.ram_size) ? c.ram + at : nullptr;
+}
+
+} // namespace
+
+void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext& c, uint8_t mode) {
+    const auto cs_base = static_cast<uint32_t>(state[Seg::CS].base);
+    const decoder::FetchMode fetch{
+        .protected_mode = (mode & 1) != 0, .code32 = (mode & 2) != 0, .v86 = (mode & 4) != 0};
+    b.eip = state.eip;
+    b.cs_base = cs_base;
+    b.mode = mode;
+    b.op_count = 0;
+    b.length = 0;
+    uint32_t eip = state.eip;
+    uint32_t first_length = 1;
+    while (b.op_count < kMaxOps && eip <= c.cs_limit) {
+        const uint64_t linear = uint64_t{cs_base} + eip;
+        const uint64_t at = linear - c.ram_base;
+        if (linear >= (uint64_t{1} << 32) || !block::inside_window(at, 1, c.ram_size)) break;
+        // The block's bytes stay contiguous in the window and within the CS limit.
+        const auto available = static_cast<uint32_t>(std::min<uint64_t>(
+            {15, uint64_t{c.cs_limit} - eip + 1, c.ram_size - at, (uint64_t{1} << 32) - linear}));
+        decoder::Insn insn;
+        if (decoder::decode(c.ram + at, available, fetch, insn) != decoder::DecodeStatus::Ok) break;
+        if (b.op_count == 0) first_length = insn.length;
+        if (b.length + insn.length > kMaxBytes) break;
+        bool ends_block = false;
+        if (!lower_to_block_op(insn, eip, b.ops[b.op_count], ends_block)) break;
+        std::memcpy(b.bytes + b.length, c.ram + at, insn.length);
+        b.length = static_cast<uint8_t>(b.length + insn.length);
+        ++b.op_count;
+        eip += insn.length;
+        if (ends_block) break;
+    }
+    b.end_eip = eip;
+    if (b.op_count == 0) { // remember the refusal, checked against the same bytes
+        const uint8_t* host = window_bytes(c, cs_base + state.eip, first_length);
+        b.length = host ? static_cast<uint8_t>(first_length) : 0;
+        if (host) std::memcpy(b.bytes, host, first_length);
+    }
+}
+
+const BlockEngine::Block* BlockEngine::find(const CpuState& state, BlockContext& c, uint8_t mode,
+                                            const DecodeCache& seen) {
+    const auto cs_base = static_cast<uint32_t>(state[Seg::CS].base);
+    const uint32_t linear = cs_base + state.eip;
+    const uint32_t index = block_index(linear, mode);
+    Block* b = &table_[index];
+    if (holds(index) && b->eip == state.eip && b->cs_base == cs_base && b->mode == mode &&
+        b->length != 0 && uint64_t{state.eip} + b->length - 1 <= c.cs_limit) {
+        if (b->checked_in_run == run_count_) return b->op_count ? b : nullptr;
+        if (const uint8_t* host = window_bytes(c, linear, b->length);
+            host && same_bytes(host, b->bytes, b->length)) {
+            mark_checked(*b, c, linear);
+            return b->op_count ? b : nullptr;
+        }
+    }
+    // Not translated yet, or its bytes changed: translate code the interpreter has run.
+    if (!window_bytes(c, linear, 1) || !seen.find(linear, mode)) return nullptr;
+    valid_[index / 64] |= uint64_t{1} << (index % 64);
+    translate(*b, state, c, mode);
+    ++translations_;
+    mark_checked(*b, c, linear);
+    return b->op_count ? b : nullptr;
+}
+
+// From here to the end of this run the block's bytes are covered by the store check.
+void BlockEngine::mark_checked(Block& b, BlockContext& c, uint32_t linear) const {
+    b.checked_in_run = run_count_;
+    c.code_first = std::min<uint64_t>(c.code_first, linear);
+    c.code_end = std::max<uint64_t>(c.code_end, uint64_t{linear} + b.length);
+}
+
+uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const DecodeCache& seen,
+                          uint64_t max_instructions) {
+    const SegmentCache& cs = state[Seg::CS];
+    const auto linear = static_cast<uint32_t>(cs.base + state.eip);
+    const uint8_t mode =
+        DecodeCache::mode_key(state.protected_mode(), ar::db(cs.access_rights), state.v86());
+    // Code the interpreter has not run, and no block: nothing to do (the common case while
+    // code runs once, as in the boot window), decided before any set-up.
+    if (!seen.find(linear, mode)) {
+        const uint32_t index = block_index(linear, mode);
+        if (!holds(index) || table_[index].eip != state.eip) return 0;
+    }
+    const RamSlot* slot = memory.slot_containing(linear);
+    if (!slot) return 0;
+    ++run_count_; // blocks are checked against memory again in this run
+    BlockContext c;
+    c.ram = slot->host;
+    c.ram_base = slot->guest_phys;
+    c.ram_size = slot->size;
+    c.ram_write_size = slot->read_only ? 0 : slot->size;
+    c.cs_limit = cs.limit;
+    c.stack_mask = ar::db(state[Seg::SS].access_rights) ? ~0u : 0xFFFFu;
+    c.string_down = (state.eflags & flags::DF) != 0; // no translated instruction changes DF
+    const Block* b = find(state, c, mode, seen);
+    if (!b || b->op_count > max_instructions) return 0;
+
+    std::copy(state.gpr.begin(), state.gpr.end(), c.gpr);
+    c.flags = LazyFlags::from_eflags(state.eflags);
+    for (int i = 0; i < 6; ++i)
+        c.seg[i] = segment_window(state, static_cast<Seg>(i));
+    const uint32_t start_eip = state.eip;
+    const auto cs_base = static_cast<uint32_t>(cs.base);
+    const Block* const table = table_.get();
+    uint64_t retired = 0;
+    for (;;) {
+        c.next_eip = b->end_eip;
+        const BlockOp* op = b->ops;
+        const BlockOp* const end = op + b->op_count;
+        while (op != end && op->handler(c, *op))
+            ++op;
+        retired += static_cast<uint64_t>(op - b->ops);
+        if (op != end) { // declined: the interpreter runs this one
+            state.eip = op->eip;
+            break;
+        }
+        state.eip = c.next_eip;
+        // Most blocks lead to one already checked in this run (a loop). A block checked in this
+        // run was found under this run's CS base, limit and mode, so its EIP is all there is
+        // left to compare.
+        const uint32_t index = block_index(cs_base + state.eip, mode);
+        const Block* next = table + index;
+        if (!holds(index) || next->checked_in_run != run_count_ || next->eip != state.eip ||
+            next->op_count == 0)
+            next = find(state, c, mode, seen);
+        b = next;
+        if (!b || b->op_count > max_instructions - retired) break;
+    }
+    if (retired == 0) {
+        state.eip = start_eip;
+        return 0;
+    }
+    std::copy(c.gpr, c.gpr + 8, state.gpr.begin());
+    state.eflags = (state.eflags & ~flags::Status) | c.flags.status();
+    state.tsc += retired;
+    return retired;
+}
+
+} // namespace transit86::emu

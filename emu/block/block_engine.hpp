@@ -1,0 +1,83 @@
+// The block engine: the run loop's fast tier for straight-line code and loops.
+//
+// It translates a run of consecutive simple instructions (MOV, ALU, INC/DEC, LEA, NOP) ending
+// at a Jcc/JMP rel into an array of BlockOps (emu/block_ops.hpp), keyed by CS.base, EIP and
+// fetch mode, and runs whole blocks with EFLAGS kept lazily, the budget spent per block and
+// registers in a local file. Like the decode cache, a block keeps the bytes it came from and
+// compares them with guest memory each time it is entered; a store into the running block
+// declines, so self-modifying code and host writes take effect exactly as in the interpreter.
+//
+// The engine retires only instructions the interpreter would retire with the same result: any
+// instruction it does not translate, and any that declines (faults, MMIO, ...), is left at
+// EIP for Emulator's step(). Emulator::set_decode_cache(false) turns it off with the cache.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
+
+#include "emu/block/block_ops.hpp"
+#include "emu/interp/decode_cache.hpp"
+#include "emu/cpu/guest_memory.hpp"
+#include "transit86/cpu_state.hpp"
+
+namespace transit86::emu {
+
+class BlockEngine {
+  public:
+    static constexpr uint32_t kMaxOps = 16;
+    static constexpr uint32_t kMaxBytes = 64;
+    static constexpr uint32_t kBlocks = 1024;
+
+    // Runs whole blocks from CS:EIP while they exist (or can be built), their bytes are
+    // unchanged and they fit in `max_instructions`. Returns the instructions retired; the
+    // state is then at an instruction boundary with EFLAGS, EIP and the TSC up to date.
+    // The caller guarantees what the engine does not check per instruction: A20 on, TF = 0,
+    // no interrupt shadow, no breakpoints, no pending I/O or MMIO completion.
+    // `seen` (the interpreter's decode cache) says which code has run before: a block is
+    // built only where the interpreter has been, so code that runs once is not translated.
+    uint64_t run(CpuState& state, const GuestMemory& memory, const DecodeCache& seen,
+                 uint64_t max_instructions);
+
+    // The table is allocated here, uninitialized (as the decode cache is): run() never
+    // allocates (docs/embedding.md), and which blocks hold something is a 128-byte bitmap.
+    BlockEngine() : table_(static_cast<Block*>(std::malloc(kBlocks * sizeof(Block)))) {
+        if (!table_) throw std::bad_alloc();
+    }
+    void clear() { valid_.fill(0); }
+    uint64_t translations() const { return translations_; }
+
+  private:
+    struct Block {
+        uint32_t eip;
+        uint32_t cs_base;
+        uint32_t end_eip;
+        uint8_t mode;
+        uint64_t checked_in_run; // run_count_ of the run that last compared its bytes
+        uint8_t op_count;        // 0: the first instruction is not translated (a negative entry)
+        uint8_t length;          // bytes covered (of the first instruction for a negative entry)
+        uint8_t bytes[kMaxBytes];
+        BlockOp ops[kMaxOps];
+    };
+    struct FreeDeleter {
+        void operator()(Block* p) const { std::free(p); }
+    };
+
+    // The block for (CS.base, EIP, mode), translated now if needed; nullptr when there is
+    // nothing to run there.
+    const Block* find(const CpuState& state, BlockContext& c, uint8_t mode,
+                      const DecodeCache& seen);
+    void mark_checked(Block& b, BlockContext& c, uint32_t linear) const;
+    void translate(Block& b, const CpuState& state, const BlockContext& c, uint8_t mode);
+
+    bool holds(uint32_t index) const { return valid_[index / 64] >> (index % 64) & 1; }
+
+    std::unique_ptr<Block[], FreeDeleter> table_;
+    std::array<uint64_t, kBlocks / 64> valid_{};
+    uint64_t translations_ = 0;
+    uint64_t run_count_ = 0; // runs of the engine, from 1: a block checked in this one is current
+};
+
+} // namespace transit86::emu

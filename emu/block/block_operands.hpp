@@ -1,0 +1,94 @@
+// Operand access for the block engine's handlers (block_ops.cpp, block_flow.cpp): registers by
+// byte offset, memory through a segment window into the RAM window. Every check that could
+// fault declines instead (nullptr), leaving the instruction to the interpreter.
+#pragma once
+
+#include <cstring>
+
+#include "emu/block/block_ops.hpp"
+
+namespace transit86::emu::block {
+
+template <class T>
+T get_reg(const BlockContext& c, uint8_t at) {
+    T v;
+    std::memcpy(&v, reinterpret_cast<const uint8_t*>(c.gpr) + at, sizeof(T));
+    return v;
+}
+// A byte or word write leaves the rest of the register alone, as on x86.
+template <class T>
+void set_reg(BlockContext& c, uint8_t at, T v) {
+    std::memcpy(reinterpret_cast<uint8_t*>(c.gpr) + at, &v, sizeof(T));
+}
+
+// Offsets and SI/DI/CX wrap at 64 KiB with a 16-bit address size.
+inline uint32_t address_mask_of(const decoder::Insn& insn) {
+    return insn.address_size == 2 ? 0xFFFFu : ~0u;
+}
+
+inline uint32_t offset_of(const BlockContext& c, const BlockOp& op) {
+    return (op.disp + c.gpr[op.base] + (c.gpr[op.index] << op.scale_shift)) & op.address_mask;
+}
+
+// Whether `n` bytes at `at` (linear address minus the window's guest-physical start: huge
+// for an address below it) lie inside a window of `size` bytes; written so nothing wraps.
+inline bool inside_window(uint64_t at, uint64_t n, uint64_t size) {
+    return at < size && size - at >= n;
+}
+
+// The host address of a T-sized access at seg:offset, or nullptr to decline: beyond the limit
+// or of the wrong type (SDM Vol. 3A 5.3, 5.4), outside the RAM window, or (a write) into the
+// code this run has checked (BlockContext::code_first). A write-checked address is readable.
+template <class T, bool Write>
+uint8_t* host_at(const BlockContext& c, uint8_t seg, uint32_t offset) {
+    const SegmentWindow& s = c.seg[seg];
+    if (int64_t{offset} + int64_t{sizeof(T) - 1} > (Write ? s.write_last : s.read_last))
+        return nullptr;
+    const uint32_t linear = s.base + offset; // wraps at 4 GiB as Cpu::linearize does
+    const uint64_t at = uint64_t{linear} - c.ram_base;
+    if (!inside_window(at, sizeof(T), Write ? c.ram_write_size : c.ram_size)) return nullptr;
+    if (Write && uint64_t{linear} + sizeof(T) > c.code_first && linear < c.code_end) return nullptr;
+    return c.ram + at;
+}
+// The same for the instruction's memory operand.
+template <class T, bool Write>
+uint8_t* host_address(const BlockContext& c, const BlockOp& op) {
+    return host_at<T, Write>(c, op.seg, offset_of(c, op));
+}
+
+template <class T>
+T load(const uint8_t* p) {
+    T v;
+    std::memcpy(&v, p, sizeof(T));
+    return v;
+}
+template <class T>
+void store(uint8_t* p, T v) {
+    std::memcpy(p, &v, sizeof(T));
+}
+
+// Picks the handler for the operand width in bytes: pick(T{}) with T = uint8_t/16/32.
+template <class Pick>
+BlockOp::Handler by_width(uint8_t size, Pick pick) {
+    switch (size) {
+    case 1: return pick(uint8_t{});
+    case 2: return pick(uint16_t{});
+    case 4: return pick(uint32_t{});
+    default: return nullptr;
+    }
+}
+
+// AL..BH are bytes 0/1 of EAX..EBX; wider registers start at their own slot.
+inline uint8_t register_byte_offset(uint8_t reg, uint8_t size) {
+    if (size == 1 && reg >= 4) return static_cast<uint8_t>((reg - 4) * 4 + 1);
+    return static_cast<uint8_t>(reg * 4);
+}
+
+// Control transfers and stack operations (block_flow.cpp): Jcc, JMP, CALL, RET, LOOP*, JCXZ,
+// PUSH, POP, CLC, STC, CMC. False when `insn` is none of them or a form not translated.
+bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& ends_block);
+
+// MOVS, STOS, LODS, CMPS, SCAS without a REP prefix (block_string.cpp). False otherwise.
+bool lower_string_op(const decoder::Insn& insn, BlockOp& out);
+
+} // namespace transit86::emu::block

@@ -1,0 +1,282 @@
+// Arithmetic class: ALU operations, INC/DEC/NEG/NOT, MUL/IMUL/DIV/IDIV, CBW/CWD, shifts.
+#include <limits>
+#include <type_traits>
+
+#include "emu/cpu/alu.hpp"
+#include "emu/interp/handlers.hpp"
+
+namespace transit86::emu {
+
+namespace {
+
+AluOp alu_op_of(Op op) {
+    switch (op) {
+    case Op::Add: return AluOp::Add;
+    case Op::Or: return AluOp::Or;
+    case Op::Adc: return AluOp::Adc;
+    case Op::Sbb: return AluOp::Sbb;
+    case Op::And:
+    case Op::Test: return AluOp::And;
+    case Op::Sub: return AluOp::Sub;
+    case Op::Xor: return AluOp::Xor;
+    default: return AluOp::Cmp;
+    }
+}
+
+// add r/m, r/imm (and or/adc/sbb/and/sub/xor/cmp/test)
+template <class T>
+bool alu_binary(Cpu& cpu, const Insn& insn) {
+    const Operand& dst = insn.operands[0];
+    T a, b;
+    if (!cpu.read_operand(insn, dst, a) || !cpu.read_operand(insn, insn.operands[1], b))
+        return false;
+    const AluResult r = alu<T>(alu_op_of(insn.op), a, b, cpu.flag(flags::CF) ? 1 : 0);
+    if (insn.op != Op::Cmp && insn.op != Op::Test &&
+        !cpu.write_operand(insn, dst, static_cast<T>(r.value)))
+        return false;
+    cpu.set_status(r.flags);
+    return true;
+}
+
+// inc r/m ; dec r/m — CF is preserved (SDM INC/DEC).
+template <class T>
+bool inc_dec(Cpu& cpu, const Insn& insn) {
+    T a;
+    if (!cpu.read_operand(insn, insn.operands[0], a)) return false;
+    const AluResult r = insn.op == Op::Inc ? alu_add<T>(a, 1, 0) : alu_sub<T>(a, 1, 0);
+    if (!cpu.write_operand(insn, insn.operands[0], static_cast<T>(r.value))) return false;
+    cpu.set_status(r.flags, flags::Status & ~flags::CF);
+    return true;
+}
+
+// neg r/m ; not r/m
+template <class T>
+bool neg_not(Cpu& cpu, const Insn& insn) {
+    T a;
+    if (!cpu.read_operand(insn, insn.operands[0], a)) return false;
+    if (insn.op == Op::Not) return cpu.write_operand(insn, insn.operands[0], static_cast<T>(~a));
+    const AluResult r = alu_sub<T>(0, a, 0); // SDM NEG: CF = (source != 0), as 0 - source
+    if (!cpu.write_operand(insn, insn.operands[0], static_cast<T>(r.value))) return false;
+    cpu.set_status(r.flags);
+    return true;
+}
+
+template <class T>
+using Signed = std::make_signed_t<T>;
+template <class T>
+using Wide = std::conditional_t<sizeof(T) == 4, uint64_t, uint32_t>;
+
+// Accumulator halves: AL/AH for bytes, AX/DX and EAX/EDX otherwise.
+template <class T>
+void set_accumulator_pair(Cpu& cpu, T low, T high) {
+    if constexpr (sizeof(T) == 1) {
+        cpu.set_reg<uint16_t>(0, static_cast<uint16_t>(low | (uint32_t{high} << 8)));
+    } else {
+        cpu.set_reg<T>(0, low);
+        cpu.set_reg<T>(2, high);
+    }
+}
+template <class T>
+Wide<T> accumulator_dividend(const Cpu& cpu) {
+    if constexpr (sizeof(T) == 1)
+        return cpu.reg<uint16_t>(0);
+    else
+        return (Wide<T>{cpu.reg<T>(2)} << (sizeof(T) * 8)) | cpu.reg<T>(0);
+}
+
+// MUL/IMUL flags: CF = OF = the upper half carries significant bits. SF/ZF/AF/PF are
+// undefined (SDM MUL); we set SF/ZF/PF from the low half and clear AF.
+template <class T>
+void set_multiply_flags(Cpu& cpu, T low, bool overflow) {
+    uint32_t f = flags_szp(low);
+    if (overflow) f |= flags::CF | flags::OF;
+    cpu.set_status(f);
+}
+
+// mul r/m ; imul r/m ; imul r, r/m ; imul r, r/m, imm ; div r/m ; idiv r/m
+template <class T>
+bool mul_div(Cpu& cpu, const Insn& insn) {
+    constexpr unsigned bits = sizeof(T) * 8;
+    if (insn.op == Op::Imul && insn.operand_count >= 2) {
+        const Operand& src = insn.operands[insn.operand_count == 3 ? 1 : 1];
+        T a, b;
+        if (!cpu.read_operand(insn, src, a)) return false;
+        if (insn.operand_count == 3) {
+            if (!cpu.read_operand(insn, insn.operands[2], b)) return false;
+        } else {
+            b = cpu.reg<T>(insn.operands[0].reg);
+        }
+        const int64_t product = int64_t{static_cast<Signed<T>>(a)} * static_cast<Signed<T>>(b);
+        const T low = static_cast<T>(product);
+        cpu.set_reg<T>(insn.operands[0].reg, low);
+        set_multiply_flags<T>(cpu, low, product != static_cast<Signed<T>>(low));
+        return true;
+    }
+    T src;
+    if (!cpu.read_operand(insn, insn.operands[0], src)) return false;
+    const T acc = cpu.reg<T>(0);
+    switch (insn.op) {
+    case Op::Mul: {
+        const uint64_t product = uint64_t{acc} * src;
+        const T high = static_cast<T>(product >> bits);
+        set_accumulator_pair<T>(cpu, static_cast<T>(product), high);
+        set_multiply_flags<T>(cpu, static_cast<T>(product), high != 0);
+        return true;
+    }
+    case Op::Imul: {
+        const int64_t product = int64_t{static_cast<Signed<T>>(acc)} * static_cast<Signed<T>>(src);
+        const T low = static_cast<T>(product);
+        set_accumulator_pair<T>(cpu, low, static_cast<T>(static_cast<uint64_t>(product) >> bits));
+        set_multiply_flags<T>(cpu, low, product != static_cast<Signed<T>>(low));
+        return true;
+    }
+    case Op::Div: {
+        const Wide<T> dividend = accumulator_dividend<T>(cpu);
+        if (src == 0) return cpu.raise(vec::DE);
+        const Wide<T> quotient = dividend / src;
+        if (quotient >> bits) return cpu.raise(vec::DE); // SDM DIV: quotient too large
+        set_accumulator_pair<T>(cpu, static_cast<T>(quotient), static_cast<T>(dividend % src));
+        return true;
+    }
+    default: { // Idiv
+        using SW = std::make_signed_t<Wide<T>>;
+        // SDM IDIV: a byte divisor divides AX as a signed 16-bit value; Wide<uint8_t> is
+        // 32 bits, so sign-extend from bit 15 (DX:AX and EDX:EAX fill their wide type).
+        const auto wide_dividend = accumulator_dividend<T>(cpu);
+        const SW dividend = sizeof(T) == 1 ? SW{static_cast<int16_t>(wide_dividend)}
+                                           : static_cast<SW>(wide_dividend);
+        const auto divisor = static_cast<Signed<T>>(src);
+        if (divisor == 0) return cpu.raise(vec::DE);
+        // Both the quotient overflow and the most-negative / -1 case raise #DE (SDM IDIV).
+        if (divisor == -1 && dividend == std::numeric_limits<SW>::min()) return cpu.raise(vec::DE);
+        const SW quotient = dividend / divisor;
+        if (quotient != static_cast<Signed<T>>(quotient)) return cpu.raise(vec::DE);
+        set_accumulator_pair<T>(cpu, static_cast<T>(quotient), static_cast<T>(dividend % divisor));
+        return true;
+    }
+    }
+}
+
+// cbw/cwde ; cwd/cdq
+template <class T>
+bool convert(Cpu& cpu, const Insn& insn) {
+    if constexpr (sizeof(T) == 1) {
+        return cpu.unsupported("byte-sized convert");
+    } else if (insn.op == Op::Cbw) { // AL -> AX, AX -> EAX
+        using Half = std::conditional_t<sizeof(T) == 2, int8_t, int16_t>;
+        const auto half = static_cast<Half>(cpu.reg<T>(0));
+        cpu.set_reg<T>(0, static_cast<T>(static_cast<Signed<T>>(half)));
+        return true;
+    } else { // AX -> DX:AX, EAX -> EDX:EAX
+        cpu.set_reg<T>(2, msb(cpu.reg<T>(0)) ? static_cast<T>(~T{0}) : T{0});
+        return true;
+    }
+}
+
+// rol/ror/rcl/rcr/shl/shr/sar r/m, 1|cl|imm8 — count masked to 5 bits (SDM SAL/SHL).
+// OF is defined only for 1-bit shifts; for others it is undefined and we compute the
+// 1-bit formula as Intel silicon does for SHL/SHR.
+template <class T>
+bool shift(Cpu& cpu, const Insn& insn) {
+    constexpr unsigned bits = sizeof(T) * 8;
+    T value;
+    uint8_t count8;
+    if (!cpu.read_operand(insn, insn.operands[0], value) ||
+        !cpu.read_operand(insn, insn.operands[1], count8))
+        return false;
+    unsigned count = count8 & 0x1F;
+    if (insn.op == Op::Rcl || insn.op == Op::Rcr) count %= bits + 1;
+    // A masked count of 0 changes nothing, but the destination is still checked for a write
+    // (SDM SAL/SAR/SHL/SHR, ROL/ROR/RCL/RCR: #GP(0) for a non-writable segment, no count
+    // exception); KVM's emulator agrees.
+    if (count == 0) return check_writable(cpu, insn, insn.operands[0]);
+    uint32_t f = cpu.s.eflags & flags::Status;
+    const bool cf_in = f & flags::CF;
+    T r = value;
+    bool cf = false, of = false;
+    switch (insn.op) {
+    case Op::Rol: {
+        const unsigned n = count % bits;
+        r = static_cast<T>((value << n) | (value >> ((bits - n) % bits)));
+        cf = r & 1;
+        of = msb(r) != cf;
+        break;
+    }
+    case Op::Ror: {
+        const unsigned n = count % bits;
+        r = static_cast<T>((value >> n) | (value << ((bits - n) % bits)));
+        cf = msb(r);
+        of = msb(r) != static_cast<bool>((r >> (bits - 2)) & 1);
+        break;
+    }
+    case Op::Rcl: {
+        bool carry = cf_in;
+        for (unsigned i = 0; i < count; ++i) {
+            const bool out = msb(r);
+            r = static_cast<T>((r << 1) | (carry ? 1 : 0));
+            carry = out;
+        }
+        cf = carry;
+        of = msb(r) != cf;
+        break;
+    }
+    case Op::Rcr: {
+        bool carry = cf_in;
+        of = msb(value) != carry; // SDM RCR: OF from the operand before the rotate
+        for (unsigned i = 0; i < count; ++i) {
+            const bool out = r & 1;
+            r = static_cast<T>((r >> 1) | (carry ? kSignBit<T> : 0));
+            carry = out;
+        }
+        cf = carry;
+        break;
+    }
+    default: { // Shl / Shr / Sar with counts up to 31 on narrower operands
+        const uint64_t wide = value;
+        if (insn.op == Op::Shl) {
+            const uint64_t shifted = wide << count;
+            r = static_cast<T>(shifted);
+            cf = (shifted >> bits) & 1;
+            of = msb(r) != cf;
+        } else if (insn.op == Op::Shr) {
+            r = static_cast<T>(wide >> count);
+            cf = count <= bits ? (wide >> (count - 1)) & 1 : false;
+            of = msb(value);
+        } else {
+            const int64_t sw = static_cast<Signed<T>>(value);
+            r = static_cast<T>(sw >> (count < 63 ? count : 63));
+            cf = (sw >> (count - 1 < 63 ? count - 1 : 63)) & 1;
+            of = false;
+        }
+        f = (f & ~(flags::SF | flags::ZF | flags::PF | flags::AF)) | flags_szp(r);
+        break;
+    }
+    }
+    if (!cpu.write_operand(insn, insn.operands[0], r)) return false;
+    f = (f & ~(flags::CF | flags::OF)) | (cf ? flags::CF : 0) | (of ? flags::OF : 0);
+    cpu.set_status(f);
+    return true;
+}
+
+} // namespace
+
+bool exec_alu(Cpu& cpu, const Insn& insn) {
+    return by_width(insn.operand_size, [&]<class T>(T) { return alu_binary<T>(cpu, insn); });
+}
+bool exec_incdec(Cpu& cpu, const Insn& insn) {
+    return by_width(insn.operand_size, [&]<class T>(T) { return inc_dec<T>(cpu, insn); });
+}
+bool exec_neg_not(Cpu& cpu, const Insn& insn) {
+    return by_width(insn.operand_size, [&]<class T>(T) { return neg_not<T>(cpu, insn); });
+}
+bool exec_muldiv(Cpu& cpu, const Insn& insn) {
+    return by_width(insn.operand_size, [&]<class T>(T) { return mul_div<T>(cpu, insn); });
+}
+bool exec_convert(Cpu& cpu, const Insn& insn) {
+    return by_width(insn.operand_size, [&]<class T>(T) { return convert<T>(cpu, insn); });
+}
+bool exec_shift(Cpu& cpu, const Insn& insn) {
+    return by_width(insn.operand_size, [&]<class T>(T) { return shift<T>(cpu, insn); });
+}
+
+} // namespace transit86::emu

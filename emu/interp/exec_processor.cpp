@@ -1,0 +1,161 @@
+// Processor identification and control: CPUID, RDTSC, RDMSR/WRMSR, and the x87 control
+// subset boot code uses to probe for an FPU (FNINIT, FNSTSW, FNSTCW, FLDCW, FNCLEX, FWAIT).
+#include <cstring>
+
+#include "emu/interp/handlers.hpp"
+
+namespace transit86::emu {
+
+namespace {
+
+constexpr uint32_t kMaxBasicLeaf = 1;
+constexpr uint32_t kMaxExtendedLeaf = 0x80000004;
+
+uint32_t four_chars(const char* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+// cpuid (SDM CPUID): leaves 0, 1 and 80000000H..80000004H of the configured model. Beyond
+// the maximum, Intel processors answer with the highest basic leaf.
+void cpuid(Cpu& cpu) {
+    const CpuModel& m = *cpu.model;
+    uint32_t leaf = cpu.s[Gpr::EAX];
+    const bool extended = leaf >= 0x80000000;
+    if ((!extended && leaf > kMaxBasicLeaf) || (extended && leaf > kMaxExtendedLeaf))
+        leaf = kMaxBasicLeaf;
+    uint32_t a = 0, b = 0, c = 0, d = 0;
+    switch (leaf) {
+    case 0:
+        a = kMaxBasicLeaf;
+        b = four_chars(m.vendor.data());
+        d = four_chars(m.vendor.data() + 4);
+        c = four_chars(m.vendor.data() + 8);
+        break;
+    case 1:
+        a = m.signature;
+        c = m.features_ecx;
+        d = m.features_edx;
+        break;
+    case 0x80000000: a = kMaxExtendedLeaf; break;
+    case 0x80000001: d = m.extended_features_edx; break;
+    default: { // 80000002H..80000004H: 16 brand characters each
+        const char* p = m.brand.data() + (leaf - 0x80000002) * 16;
+        a = four_chars(p);
+        b = four_chars(p + 4);
+        c = four_chars(p + 8);
+        d = four_chars(p + 12);
+        break;
+    }
+    }
+    cpu.s[Gpr::EAX] = a;
+    cpu.s[Gpr::EBX] = b;
+    cpu.s[Gpr::ECX] = c;
+    cpu.s[Gpr::EDX] = d;
+}
+
+// EFER bits the model lets software set (SDM Vol. 4, IA32_EFER): SCE with SYSCALL, LME with
+// long mode, NXE with NX; everything else is reserved and raises #GP(0).
+uint64_t efer_writable(const CpuModel& m) {
+    uint64_t mask = 0;
+    if (m.extended_features_edx & cpuid_ext_edx::SYSCALL) mask |= 1u << 0;
+    if (m.extended_features_edx & cpuid_ext_edx::LM) mask |= 1u << 8;
+    if (m.extended_features_edx & cpuid_ext_edx::NX) mask |= 1u << 11;
+    return mask;
+}
+
+// The MSRs boot code touches (SDM Vol. 4, Table 2-2). Others raise #GP(0), as on silicon.
+uint64_t* msr_slot(Cpu& cpu, uint32_t index) {
+    Msrs& m = cpu.s.msrs;
+    switch (index) {
+    case 0x1B: return &m.apic_base;
+    case 0x174: return &m.sysenter_cs;
+    case 0x175: return &m.sysenter_esp;
+    case 0x176: return &m.sysenter_eip;
+    case 0x1A0: return &m.misc_enable;
+    case 0x277: return &m.pat;
+    default: return nullptr;
+    }
+}
+
+constexpr uint32_t kMsrTsc = 0x10;
+constexpr uint32_t kMsrBiosSignId = 0x8B; // microcode revision: reads 0, writes ignored
+constexpr uint32_t kMsrEfer = 0xC0000080;
+
+bool rdmsr_wrmsr(Cpu& cpu, bool write) {
+    if (cpu.s.cpl() != 0) return cpu.raise(vec::GP, 0);
+    const uint32_t index = cpu.s[Gpr::ECX];
+    const uint64_t value = (uint64_t{cpu.s[Gpr::EDX]} << 32) | cpu.s[Gpr::EAX];
+    uint64_t result = 0;
+    if (index == kMsrTsc) {
+        if (write) cpu.s.tsc = value;
+        result = cpu.s.tsc;
+    } else if (index == kMsrBiosSignId) {
+        result = 0;
+    } else if (index == kMsrEfer) {
+        if (write && (value & ~efer_writable(*cpu.model))) return cpu.raise(vec::GP, 0);
+        if (write) cpu.s.efer = value;
+        result = cpu.s.efer;
+    } else if (uint64_t* slot = msr_slot(cpu, index)) {
+        if (write) *slot = value;
+        result = *slot;
+    } else {
+        return cpu.raise(vec::GP, 0);
+    }
+    if (!write) {
+        cpu.s[Gpr::EAX] = static_cast<uint32_t>(result);
+        cpu.s[Gpr::EDX] = static_cast<uint32_t>(result >> 32);
+    }
+    return true;
+}
+
+// x87 instructions raise #NM when CR0.EM or CR0.TS is set (SDM Vol. 3A 2.5, Table 2-2).
+bool fpu_available(Cpu& cpu) {
+    return (cpu.s.cr0 & (cr0::EM | cr0::TS)) == 0 || cpu.raise(vec::NM);
+}
+
+} // namespace
+
+bool exec_processor(Cpu& cpu, const Insn& insn) {
+    CpuState& s = cpu.s;
+    FpuControl& fpu = s.fpu;
+    switch (insn.op) {
+    case Op::Cpuid: cpuid(cpu); return true; // cpuid
+    case Op::Rdtsc:                          // rdtsc — CR4.TSD restricts it to CPL 0
+        if ((s.cr4 & (1u << 2)) && s.cpl() != 0) return cpu.raise(vec::GP, 0);
+        s[Gpr::EAX] = static_cast<uint32_t>(s.tsc);
+        s[Gpr::EDX] = static_cast<uint32_t>(s.tsc >> 32);
+        return true;
+    case Op::Rdmsr: return rdmsr_wrmsr(cpu, false); // rdmsr
+    case Op::Wrmsr: return rdmsr_wrmsr(cpu, true);  // wrmsr
+    case Op::Fninit:                                // fninit (SDM FINIT/FNINIT)
+        if (!fpu_available(cpu)) return false;
+        fpu = {.control = 0x037F, .status = 0, .tag = 0xFFFF};
+        return true;
+    case Op::Fnclex: // fnclex: clears the exception flags, ES, SF and B
+        if (!fpu_available(cpu)) return false;
+        fpu.status &= 0x7F00;
+        return true;
+    case Op::Fnstsw: // fnstsw ax ; fnstsw m16
+        if (!fpu_available(cpu)) return false;
+        return cpu.write_operand<uint16_t>(insn, insn.operands[0], fpu.status);
+    case Op::Fnstcw: // fnstcw m16
+        if (!fpu_available(cpu)) return false;
+        return cpu.write_operand<uint16_t>(insn, insn.operands[0], fpu.control);
+    case Op::Fldcw: { // fldcw m16
+        if (!fpu_available(cpu)) return false;
+        uint16_t control;
+        if (!cpu.read_operand<uint16_t>(insn, insn.operands[0], control)) return false;
+        fpu.control = control;
+        return true;
+    }
+    case Op::Wait: // wait/fwait: #NM when CR0.MP and CR0.TS are both set; no pending
+                   // unmasked x87 exceptions exist without x87 arithmetic
+        if ((s.cr0 & (cr0::MP | cr0::TS)) == (cr0::MP | cr0::TS)) return cpu.raise(vec::NM);
+        return true;
+    default: return cpu.unsupported("processor operation");
+    }
+}
+
+} // namespace transit86::emu

@@ -1,0 +1,235 @@
+// System class: descriptor-table registers, LDTR/TR, control registers, HLT, port I/O.
+#include "emu/interp/handlers.hpp"
+#include "emu/system/segment_load.hpp"
+
+namespace transit86::emu {
+
+namespace {
+
+bool in_protected_mode(const Cpu& cpu) {
+    return cpu.s.protected_mode() && !cpu.s.v86();
+}
+
+// Privileged instructions need CPL 0 (SDM Vol. 3A 5.9); in virtual-8086 mode CPL is 3.
+bool require_cpl0(Cpu& cpu) {
+    return cpu.s.cpl() == 0 || cpu.raise(vec::GP, 0);
+}
+
+// lgdt m16&32 ; lidt m16&32 — with a 16-bit operand only 24 bits of base load (SDM LGDT).
+bool load_descriptor_table(Cpu& cpu, const Insn& insn, DescriptorTableRegister& reg) {
+    if (!require_cpl0(cpu)) return false;
+    const Operand& op = insn.operands[0];
+    if (op.kind != OperandKind::Mem) return cpu.raise(vec::UD);
+    const Address a = cpu.address_of(insn, op);
+    uint16_t limit;
+    uint32_t base;
+    if (!cpu.read<uint16_t>(a.seg, a.offset, limit) ||
+        !cpu.read<uint32_t>(a.seg, a.offset + 2, base))
+        return false;
+    if (insn.operand_size != 4) base &= 0x00FFFFFF;
+    reg = {.base = base, .limit = limit};
+    return true;
+}
+
+// sgdt m ; sidt m — a 16-bit operand stores the high base byte as 0 on the 386 and later
+// (SDM SGDT, "IA-32 Architecture Compatibility").
+bool store_descriptor_table(Cpu& cpu, const Insn& insn, const DescriptorTableRegister& reg) {
+    const Operand& op = insn.operands[0];
+    if (op.kind != OperandKind::Mem) return cpu.raise(vec::UD);
+    const Address a = cpu.address_of(insn, op);
+    auto base = static_cast<uint32_t>(reg.base);
+    if (insn.operand_size != 4) base &= 0x00FFFFFF;
+    uint8_t image[6];
+    const auto limit = static_cast<uint16_t>(reg.limit);
+    std::memcpy(image, &limit, 2);
+    std::memcpy(image + 2, &base, 4);
+    uint32_t linear;
+    return cpu.linearize(a.seg, a.offset, 6, true, linear) && cpu.write_linear(linear, image, 6);
+}
+
+// mov cr0..cr4, r32 (SDM MOV to control registers; Vol. 3A 2.5).
+bool write_control_register(Cpu& cpu, uint8_t number, uint32_t value) {
+    CpuState& s = cpu.s;
+    switch (number) {
+    case 0: {
+        value |= cr0::ET; // hardwired to 1 since the i486; KVM forces it too
+        if ((value & cr0::PG) && !(value & cr0::PE)) return cpu.raise(vec::GP, 0);
+        if ((value & cr0::NW) && !(value & cr0::CD)) return cpu.raise(vec::GP, 0);
+        if (value & cr0::PG) return cpu.unsupported("paging (CR0.PG = 1) is not modelled");
+        s.cr0 = value;
+        return true;
+    }
+    case 2: s.cr2 = value; return true;
+    case 3: s.cr3 = value; return true;
+    case 4: {
+        // Bits the modelled CPU lacks are reserved: setting them raises #GP(0). We accept
+        // VME, PVI, TSD, DE, PSE, PAE, MCE, PGE, PCE, OSFXSR, OSXMMEXCPT.
+        constexpr uint32_t kSupported = 0x7FF;
+        if (value & ~kSupported) return cpu.raise(vec::GP, 0);
+        s.cr4 = value;
+        return true;
+    }
+    default: return cpu.raise(vec::UD);
+    }
+}
+
+bool read_control_register(Cpu& cpu, uint8_t number, uint32_t& value) {
+    switch (number) {
+    case 0: value = static_cast<uint32_t>(cpu.s.cr0); return true;
+    case 2: value = static_cast<uint32_t>(cpu.s.cr2); return true;
+    case 3: value = static_cast<uint32_t>(cpu.s.cr3); return true;
+    case 4: value = static_cast<uint32_t>(cpu.s.cr4); return true;
+    default: return cpu.raise(vec::UD);
+    }
+}
+
+// Instructions valid only in protected mode raise #UD in real and virtual-8086 mode
+// (SDM LLDT, LTR, SLDT, STR, LAR, LSL, VERR, VERW: "Real-Address Mode Exceptions").
+bool require_protected_mode(Cpu& cpu) {
+    return in_protected_mode(cpu) || cpu.raise(vec::UD);
+}
+
+} // namespace
+
+bool exec_system(Cpu& cpu, const Insn& insn) {
+    CpuState& s = cpu.s;
+    const Operand& op0 = insn.operands[0];
+    switch (insn.op) {
+    case Op::Lgdt: return load_descriptor_table(cpu, insn, s.gdtr);  // lgdt m16&32
+    case Op::Lidt: return load_descriptor_table(cpu, insn, s.idtr);  // lidt m16&32
+    case Op::Sgdt: return store_descriptor_table(cpu, insn, s.gdtr); // sgdt m
+    case Op::Sidt: return store_descriptor_table(cpu, insn, s.idtr); // sidt m
+    case Op::Lldt:                                                   // lldt r/m16
+    case Op::Ltr: {                                                  // ltr r/m16
+        if (!require_protected_mode(cpu) || !require_cpl0(cpu)) return false;
+        uint16_t sel;
+        if (!cpu.read_operand<uint16_t>(insn, op0, sel)) return false;
+        return insn.op == Op::Lldt ? load_ldtr(cpu, sel) : load_tr(cpu, sel);
+    }
+    case Op::Sldt:  // sldt r/m16
+    case Op::Str: { // str r/m16 — to a 32-bit register, zero-extended
+        if (!require_protected_mode(cpu)) return false;
+        const uint16_t sel = insn.op == Op::Sldt ? s.ldtr.selector : s.tr.selector;
+        if (op0.kind == OperandKind::Reg && insn.operand_size == 4)
+            return cpu.write_operand<uint32_t>(insn, op0, sel);
+        return cpu.write_operand<uint16_t>(insn, op0, sel);
+    }
+    case Op::MovToCr: { // mov cr0..4, r32
+        if (!require_cpl0(cpu)) return false;
+        return write_control_register(cpu, op0.reg, cpu.reg<uint32_t>(insn.operands[1].reg));
+    }
+    case Op::MovFromCr: { // mov r32, cr0..4
+        if (!require_cpl0(cpu)) return false;
+        uint32_t value;
+        if (!read_control_register(cpu, insn.operands[1].reg, value)) return false;
+        cpu.set_reg<uint32_t>(op0.reg, value);
+        return true;
+    }
+    case Op::Lmsw: { // lmsw r/m16 — PE can be set but not cleared (SDM LMSW)
+        if (!require_cpl0(cpu)) return false;
+        uint16_t msw;
+        if (!cpu.read_operand<uint16_t>(insn, op0, msw)) return false;
+        const uint64_t pe_kept = s.cr0 & cr0::PE;
+        s.cr0 = (s.cr0 & ~uint64_t{0xE}) | (msw & 0xF) | pe_kept;
+        return true;
+    }
+    case Op::Smsw: // smsw r/m16 ; smsw r32 (the whole CR0 low dword to a 32-bit register)
+        if (op0.kind == OperandKind::Reg && insn.operand_size == 4)
+            return cpu.write_operand<uint32_t>(insn, op0, static_cast<uint32_t>(s.cr0));
+        return cpu.write_operand<uint16_t>(insn, op0, static_cast<uint16_t>(s.cr0));
+    case Op::Clts: // clts
+        if (!require_cpl0(cpu)) return false;
+        s.cr0 &= ~uint64_t{cr0::TS};
+        return true;
+    case Op::Hlt: // hlt
+        if (!require_cpl0(cpu)) return false;
+        cpu.stop = Stop::Halt;
+        return true;
+    case Op::Nop:    // nop ; nop r/m ; pause
+    case Op::Invd:   // invd — no caches are modelled
+    case Op::Wbinvd: // wbinvd
+    case Op::Invlpg: // invlpg m — no TLB without paging; the operand is not accessed (SDM)
+        if (insn.op != Op::Nop && !require_cpl0(cpu)) return false;
+        return true;
+    case Op::Ud2: return cpu.raise(vec::UD); // ud2
+    default: return cpu.unsupported("system instruction");
+    }
+}
+
+bool io_permitted(Cpu& cpu, uint16_t port, uint8_t size) {
+    // SDM Vol. 1 19.5 "I/O Protection": in protected mode, CPL <= IOPL allows any port; above
+    // it (and always in virtual-8086 mode, 20.2.8.1) the I/O permission bit map of the current
+    // TSS decides. Only a 32-bit TSS has one: its base is the word at offset 66H, the bits for
+    // port..port+size-1 must all be clear, and the processor reads the two bytes holding them,
+    // both of which must be within the TSS limit; anything else is #GP(0).
+    const CpuState& s = cpu.s;
+    const uint32_t iopl = (s.eflags & flags::IOPL) >> 12;
+    if (!s.protected_mode() || (!s.v86() && s.cpl() <= iopl)) return true;
+    constexpr uint32_t kIoMapBaseOffset = 0x66;
+    const bool tss32 = (ar::type(s.tr.access_rights) & ~2u) == 9; // available or busy
+    if (!tss32 || s.tr.limit < kIoMapBaseOffset + 1) return cpu.raise(vec::GP, 0);
+    uint16_t map_base = 0;
+    if (!cpu.read_linear(static_cast<uint32_t>(s.tr.base + kIoMapBaseOffset), &map_base, 2))
+        return false;
+    const uint32_t offset = uint32_t{map_base} + port / 8u;
+    if (offset + 1 > s.tr.limit) return cpu.raise(vec::GP, 0);
+    uint16_t bits = 0;
+    if (!cpu.read_linear(static_cast<uint32_t>(s.tr.base + offset), &bits, 2)) return false;
+    const uint32_t mask = ((1u << size) - 1) << (port & 7);
+    if (bits & mask) return cpu.raise(vec::GP, 0);
+    return true;
+}
+
+bool port_in(Cpu& cpu, uint16_t port, uint8_t size, uint32_t& value) {
+    PortAccess access{.port = port, .size = size, .is_in = true, .data = 0};
+    if (cpu.io_data_pending && cpu.io.is_in && cpu.io.port == port && cpu.io.size == size) {
+        // The host completed this IN after an Io exit: use its data (KVM's
+        // complete_emulated_pio model).
+        cpu.io_data_pending = false;
+        value = cpu.io.data;
+        return true;
+    }
+    if (cpu.ports && cpu.ports->access(access) == PortHandler::Result::Handled) {
+        const uint32_t mask = size == 4 ? ~0u : (1u << (size * 8)) - 1;
+        value = access.data & mask;
+        return true;
+    }
+    cpu.io = access;
+    cpu.stop = Stop::Io;
+    return false;
+}
+
+bool port_out(Cpu& cpu, uint16_t port, uint8_t size, uint32_t value) {
+    PortAccess access{.port = port, .size = size, .is_in = false, .data = value};
+    if (cpu.io_data_pending && !cpu.io.is_in && cpu.io.port == port && cpu.io.size == size) {
+        cpu.io_data_pending = false; // the host already performed this OUT
+        return true;
+    }
+    if (cpu.ports && cpu.ports->access(access) == PortHandler::Result::Handled) return true;
+    cpu.io = access;
+    cpu.stop = Stop::Io;
+    return false;
+}
+
+// in al/ax/eax, imm8|dx ; out imm8|dx, al/ax/eax
+bool exec_io(Cpu& cpu, const Insn& insn) {
+    const bool is_in = insn.op == Op::In;
+    const Operand& port_op = is_in ? insn.operands[1] : insn.operands[0];
+    const Operand& data_op = is_in ? insn.operands[0] : insn.operands[1];
+    const auto port = static_cast<uint16_t>(
+        port_op.kind == OperandKind::Imm ? port_op.value : cpu.reg<uint16_t>(port_op.reg));
+    const uint8_t size = data_op.size;
+    if (!io_permitted(cpu, port, size)) return false;
+    if (is_in) {
+        uint32_t value;
+        if (!port_in(cpu, port, size, value)) return false;
+        return by_width(size, [&]<class T>(T) {
+            cpu.set_reg<T>(0, static_cast<T>(value));
+            return true;
+        });
+    }
+    const uint32_t value = cpu.s.gpr[0] & (size == 4 ? ~0u : (1u << (size * 8)) - 1);
+    return port_out(cpu, port, size, value);
+}
+
+} // namespace transit86::emu

@@ -1,0 +1,23 @@
+// Interrupt and exception delivery.
+#pragma once
+
+#include <cstdint>
+
+#include "emu/cpu/cpu.hpp"
+
+namespace transit86::emu {
+
+// INT n / INT3 / INTO: delivered with the following instruction as the return address.
+bool software_interrupt(Cpu& cpu, uint8_t vector);
+
+// Delivers an exception raised by the instruction at the current EIP (faults return to the
+// faulting instruction). Returns false when delivery itself faults; `cpu.fault` then holds
+// the second fault and the caller escalates (#DF, triple fault: SDM Vol. 3A 6.15, Table 6-5).
+bool deliver_exception(Cpu& cpu, const Fault& fault);
+
+// Contributory exceptions (SDM Vol. 3A Table 6-4): two in a row make a double fault.
+constexpr bool is_contributory(uint8_t vector) {
+    return vector == vec::DE || (vector >= vec::TS && vector <= vec::GP);
+}
+
+} // namespace transit86::emu
