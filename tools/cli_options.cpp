@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <map>
 
-#include "tools/state_json.hpp"
+#include "tools/formats/state_json.hpp"
 
 namespace transit86::tools {
 

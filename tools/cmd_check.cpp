@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/commands.hpp"
-#include "tools/state_json.hpp"
-#include "tools/vmx_report.hpp"
+#include "tools/formats/state_json.hpp"
+#include "tools/formats/vmx_report.hpp"
 
 namespace transit86::tools {
 

@@ -8,10 +8,10 @@
 
 #include "tools/guest_image.hpp"
 #include "pc/pc_ports.hpp"
-#include "tools/state_json.hpp"
-#include "tools/step_fetch.hpp"
-#include "tools/trace_format.hpp"
-#include "tools/vmx_report.hpp"
+#include "tools/formats/state_json.hpp"
+#include "tools/formats/step_fetch.hpp"
+#include "tools/formats/trace_format.hpp"
+#include "tools/formats/vmx_report.hpp"
 #include "transit86/emulator.hpp"
 
 namespace transit86::tools {

@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "tools/cli_options.hpp"
-#include "tools/state_json.hpp"
+#include "tools/formats/state_json.hpp"
 
 namespace transit86::tools {
 

@@ -1,4 +1,4 @@
-// libFuzzer target: the corpus case and golden readers (tools/corpus_case.hpp). The input is
+// libFuzzer target: the corpus case and golden readers (tools/corpus/corpus_case.hpp). The input is
 // a case file; "source" is not handed to nasm (no program runs in a fuzz loop): a stand-in
 // assembler returns the file name's bytes, or refuses an empty name. A malformed case or
 // golden may only raise CorpusError, with a one-line message.
@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "tools/corpus_case.hpp"
+#include "tools/corpus/corpus_case.hpp"
 
 namespace {
 

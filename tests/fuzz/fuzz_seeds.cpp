@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "execute_input.hpp"
-#include "tools/corpus_case.hpp"
-#include "tools/state_json.hpp"
+#include "tools/corpus/corpus_case.hpp"
+#include "tools/formats/state_json.hpp"
 
 namespace {
 

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 
-#include "tools/state_json.hpp"
-#include "tools/vmx_report.hpp"
+#include "tools/formats/state_json.hpp"
+#include "tools/formats/vmx_report.hpp"
 
 namespace {
 

@@ -3,8 +3,8 @@
 #include <fstream>
 
 #include "tools/commands.hpp"
-#include "tools/corpus_engine.hpp"
-#include "tools/state_json.hpp"
+#include "tools/corpus/corpus_engine.hpp"
+#include "tools/formats/state_json.hpp"
 
 namespace transit86::tools {
 

@@ -1,4 +1,4 @@
-#include "tools/corpus_case.hpp"
+#include "tools/corpus/corpus_case.hpp"
 
 #include <algorithm>
 #include <array>
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "oracle/state_diff.hpp"
-#include "tools/state_json.hpp"
+#include "tools/formats/state_json.hpp"
 
 namespace transit86::tools {
 
@@ -38,8 +38,11 @@ std::vector<uint8_t> assemble(const std::filesystem::path& source) {
     const int fd = mkstemp(out_name);
     if (fd < 0) throw CorpusError("cannot create a temporary file for nasm");
     close(fd);
-    const std::string command =
-        fmt::format("nasm -f bin -o '{}' '{}' 2>&1", out_name, source.string());
+    // Cases share preambles from corpus/include/ (`%include "pm_entry.inc"`), found beside
+    // the cases' folder as nasm resolves include names against -I, not the source's folder.
+    const std::filesystem::path shared = source.parent_path().parent_path() / "include";
+    const std::string command = fmt::format("nasm -f bin -I '{}/' -o '{}' '{}' 2>&1",
+                                            shared.string(), out_name, source.string());
     std::string output;
     FILE* pipe = popen(command.c_str(), "r");
     if (!pipe) throw CorpusError("cannot run nasm");

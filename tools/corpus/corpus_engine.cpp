@@ -1,10 +1,10 @@
-#include "tools/corpus_engine.hpp"
+#include "tools/corpus/corpus_engine.hpp"
 
 #include <fmt/format.h>
 #include <vector>
 
 #include "oracle/kvm_stepper.hpp"
-#include "tools/trace_format.hpp"
+#include "tools/formats/trace_format.hpp"
 #include "transit86/emulator.hpp"
 #include "transit86/vmx_checks.hpp"
 

@@ -8,7 +8,7 @@
 #include <span>
 #include <string>
 
-#include "tools/corpus_case.hpp"
+#include "tools/corpus/corpus_case.hpp"
 #include "pc/pc_ports.hpp"
 
 namespace transit86::tools {

@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "tools/commands.hpp"
-#include "tools/explain_report.hpp"
-#include "tools/state_json.hpp"
+#include "tools/explain/explain_report.hpp"
+#include "tools/formats/state_json.hpp"
 
 namespace transit86::tools {
 

@@ -1,6 +1,6 @@
 // Judging a parsed dump against the sdm profile, KVM's checks and explain's own entry rows,
 // judging only what the dump shows (see explain_checks.hpp).
-#include "tools/explain_checks.hpp"
+#include "tools/explain/explain_checks.hpp"
 
 #include <algorithm>
 #include <array>

@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tools/explain_dump.hpp"
+#include "tools/explain/explain_dump.hpp"
 #include "transit86/vmx_checks.hpp"
 
 namespace transit86::tools::explain {

@@ -1,7 +1,7 @@
 // Reading a pasted register dump: prefixes, wrapped lines, format detection, and the checks
 // that there is something to judge. The formats themselves are in explain_vmcs_dump.cpp and
 // explain_qemu_dump.cpp.
-#include "tools/explain_dump.hpp"
+#include "tools/explain/explain_dump.hpp"
 
 #include <array>
 #include <cctype>

@@ -4,7 +4,7 @@
 // pending-debug-exceptions field and IA32_DEBUGCTL, which kvm_intel and Xen dumps print
 // ("DebugCtl = ...  DebugExceptions = ..."). The BS rule below is the one Xen's single-stepping
 // (MTF, altp2m) users trip over. KVM's guest_state_valid() checks neither.
-#include "tools/explain_checks.hpp"
+#include "tools/explain/explain_checks.hpp"
 
 #include <array>
 #include <fmt/format.h>

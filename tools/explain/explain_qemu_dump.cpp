@@ -14,7 +14,7 @@
 //
 // QEMU shows the guest's architectural CR0/CR4, not the VMCS values (KVM adds NE, and PE/PG
 // without unrestricted guest), and no interruptibility state: those fields stay unknown.
-#include "tools/explain_dump.hpp"
+#include "tools/explain/explain_dump.hpp"
 
 #include <fmt/format.h>
 #include <regex>

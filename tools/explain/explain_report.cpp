@@ -1,10 +1,10 @@
 // Rendering an Explanation as text or JSON.
-#include "tools/explain_report.hpp"
+#include "tools/explain/explain_report.hpp"
 
 #include <fmt/format.h>
 #include <map>
 
-#include "tools/state_json.hpp"
+#include "tools/formats/state_json.hpp"
 
 namespace transit86::tools::explain {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "tools/explain_checks.hpp"
+#include "tools/explain/explain_checks.hpp"
 
 namespace transit86::tools::explain {
 

@@ -4,7 +4,7 @@
 // the segment lines ("CS: 0010 0a09b ffffffff 0000000000000000" under a "sel attr limit base"
 // header instead of "CS: sel=0x0010, attr=0x0a09b, limit=..., base=..."). Field order and
 // spacing changed between kernel versions, so every field is matched on its own.
-#include "tools/explain_dump.hpp"
+#include "tools/explain/explain_dump.hpp"
 
 #include <fmt/format.h>
 #include <regex>

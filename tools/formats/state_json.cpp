@@ -1,4 +1,4 @@
-#include "tools/state_json.hpp"
+#include "tools/formats/state_json.hpp"
 
 #include <array>
 #include <charconv>

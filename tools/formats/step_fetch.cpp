@@ -1,4 +1,4 @@
-#include "tools/step_fetch.hpp"
+#include "tools/formats/step_fetch.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "tools/trace_format.hpp"
+#include "tools/formats/trace_format.hpp"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "tools/vmx_report.hpp"
+#include "tools/formats/vmx_report.hpp"
 
 #include <fmt/format.h>
 

@@ -10,9 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/commands.hpp"
-#include "tools/sst_runner.hpp"
-#include "tools/sst_test.hpp"
-#include "tools/state_json.hpp"
+#include "tools/sst/sst_runner.hpp"
+#include "tools/sst/sst_test.hpp"
+#include "tools/formats/state_json.hpp"
 
 namespace transit86::tools {
 

@@ -1,4 +1,4 @@
-#include "tools/sst_masks.hpp"
+#include "tools/sst/sst_masks.hpp"
 
 #include "transit86/cpu_state.hpp"
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "tools/sst_test.hpp"
+#include "tools/sst/sst_test.hpp"
 
 namespace transit86::tools::sst {
 

@@ -1,4 +1,4 @@
-#include "tools/sst_runner.hpp"
+#include "tools/sst/sst_runner.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "tools/sst_masks.hpp"
-#include "tools/sst_test.hpp"
+#include "tools/sst/sst_masks.hpp"
+#include "tools/sst/sst_test.hpp"
 #include "transit86/emulator.hpp"
 
 namespace transit86::tools::sst {

@@ -1,4 +1,4 @@
-#include "tools/sst_test.hpp"
+#include "tools/sst/sst_test.hpp"
 
 #include <fmt/format.h>
 #include <fstream>
