@@ -5,8 +5,8 @@
 #include <sstream>
 #include <string>
 
-#include "tools/explain_checks.hpp"
-#include "tools/explain_dump.hpp"
+#include "tools/explain/explain_checks.hpp"
+#include "tools/explain/explain_dump.hpp"
 
 namespace transit86::tools::explain::testing {
 

@@ -5,8 +5,8 @@
 
 #include <random>
 
-#include "emu/alu.hpp"
-#include "emu/lazy_flags.hpp"
+#include "emu/cpu/alu.hpp"
+#include "emu/block/lazy_flags.hpp"
 
 namespace transit86::emu {
 
