@@ -27,24 +27,17 @@
 bits 16
 org 0x1000
 
+%include "pm_entry.inc"
+
 start:
     cli
     xor ax, ax
     mov ds, ax
-    lgdt [gdt_descriptor]
-    lidt [idt_descriptor]
-    mov eax, cr0
-    or al, 1
-    mov cr0, eax
-    jmp dword 0x08:pm32
+    REAL_TO_PM32 pm32, 1
 
 bits 32
 pm32:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov esp, 0x9000
+    FLAT_DATA_AND_STACK
     call 0x28:0                     ; through the call gate
     mov al, 0x10
     out 0xF4, al
@@ -60,22 +53,14 @@ gp_handler:                         ; only if the gate were refused with #GP
 
 align 8
 gdt:
-    dq 0
-    dq 0x00CF9A000000FFFF           ; 0x08 flat 32-bit code
-    dq 0x00CF92000000FFFF           ; 0x10 flat data
+    GDT_FLAT_32                     ; null, 0x08 flat 32-bit code, 0x10 flat data
     dq 0
     dq 0
     dw gate_target, 0x08, 0x8C00, 0x0000    ; 0x28 32-bit call gate, DPL 0, 0 params
-gdt_end:
-gdt_descriptor:
-    dw gdt_end - gdt - 1
-    dd gdt
+TABLE_DESCRIPTOR gdt
 
 align 8
 idt:
     times 13 dq 0
     dw gp_handler, 0x08, 0x8E00, 0  ; 13: #GP
-idt_end:
-idt_descriptor:
-    dw idt_end - idt - 1
-    dd idt
+TABLE_DESCRIPTOR idt

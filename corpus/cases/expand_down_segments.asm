@@ -23,16 +23,13 @@
 bits 16
 org 0x1000
 
+%include "pm_entry.inc"
+
 start:
     cli
     xor ax, ax
     mov ds, ax
-    lgdt [gdt_descriptor]
-    lidt [idt_descriptor]
-    mov eax, cr0
-    or al, 1
-    mov cr0, eax
-    jmp dword 0x08:pm32
+    REAL_TO_PM32 pm32, 1
 
 bits 32
 pm32:
@@ -74,22 +71,14 @@ gp_handler:
 
 align 8
 gdt:
-    dq 0
-    dq 0x00CF9A000000FFFF           ; 0x08 flat 32-bit code
-    dq 0x00CF92000000FFFF           ; 0x10 flat data
+    GDT_FLAT_32                     ; null, 0x08 flat 32-bit code, 0x10 flat data
     dq 0x0040960000000FFF           ; 0x18 expand-down data, B = 1, limit 0xFFF, base 0
     dq 0x0000960100007FFF           ; 0x20 expand-down data, B = 0, limit 0x7FFF, base 0x10000
     dq 0x0040960000000FFF           ; 0x28 expand-down data, B = 1, limit 0xFFF, base 0
-gdt_end:
-gdt_descriptor:
-    dw gdt_end - gdt - 1
-    dd gdt
+TABLE_DESCRIPTOR gdt
 
 align 8
 idt:
     times 13 dq 0
     dw gp_handler, 0x08, 0x8E00, 0  ; 13: #GP
-idt_end:
-idt_descriptor:
-    dw idt_end - idt - 1
-    dd idt
+TABLE_DESCRIPTOR idt

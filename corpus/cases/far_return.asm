@@ -17,6 +17,8 @@
 bits 16
 org 0x1000
 
+%include "pm_entry.inc"
+
 start:
     cli
     xor ax, ax
@@ -27,19 +29,11 @@ start:
     push word real_target
     retf                            ; real mode, 16-bit slots
 real_target:
-    lgdt [gdt_descriptor]
-    mov eax, cr0
-    or al, 1
-    mov cr0, eax
-    jmp dword 0x08:pm32
+    REAL_TO_PM32 pm32, 0
 
 bits 32
 pm32:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov esp, 0x9000
+    FLAT_DATA_AND_STACK
     push dword 0x18
     push dword pm16_a
     retf                            ; 32-bit slots, into D = 0 code
@@ -85,7 +79,4 @@ gdt:
     dq 0x00CF9A000000FFFF           ; 0x08 flat 32-bit code
     dq 0x00CF92000000FFFF           ; 0x10 flat data (B = 1)
     dq 0x00009A000000FFFF           ; 0x18 16-bit code, base 0, 64 KiB
-gdt_end:
-gdt_descriptor:
-    dw gdt_end - gdt - 1
-    dd gdt
+TABLE_DESCRIPTOR gdt

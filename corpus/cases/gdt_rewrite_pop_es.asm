@@ -23,6 +23,8 @@
 bits 16
 org 0x1000
 
+%include "pm_entry.inc"
+
 TSS_AREA equ 0x3000                 ; an (all-zero) TSS, never used
 
 start:
@@ -31,12 +33,7 @@ start:
     mov ds, ax
     mov ss, ax
     mov sp, 0x9000
-    lgdt [gdt_descriptor]
-    lidt [idt_descriptor]
-    mov eax, cr0
-    or al, 1
-    mov cr0, eax
-    jmp dword 0x08:pm_first
+    REAL_TO_PM32 pm_first, 1
 
 bits 32
 pm_first:
@@ -96,22 +93,14 @@ gp_handler:
 
 align 8
 gdt:
-    dq 0
-    dq 0x00CF9A000000FFFF           ; 0x08 32-bit code, flat
-    dq 0x00CF92000000FFFF           ; 0x10 32-bit data, flat
+    GDT_FLAT_32                     ; null, 0x08 flat 32-bit code, 0x10 flat data
     dq 0x00CF92000000FFFF           ; 0x18 data (rewritten to a TSS in real mode)
     dq 0x00009A000000FFFF           ; 0x20 16-bit code, base 0, 64 KiB
     dq 0x000092000000FFFF           ; 0x28 16-bit data, base 0, 64 KiB
-gdt_end:
-gdt_descriptor:
-    dw gdt_end - gdt - 1
-    dd gdt
+TABLE_DESCRIPTOR gdt
 
 align 8
 idt:
     times 13 dq 0
     dw gp_handler, 0x08, 0x8E00, 0  ; 13: 32-bit interrupt gate, DPL 0
-idt_end:
-idt_descriptor:
-    dw idt_end - idt - 1
-    dd idt
+TABLE_DESCRIPTOR idt

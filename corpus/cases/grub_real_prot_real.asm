@@ -18,6 +18,8 @@
 bits 16
 org 0x1000
 
+%include "pm_entry.inc"
+
 PM_CODE     equ 0x08
 PM_DATA     equ 0x10
 RM_CODE16   equ 0x18
@@ -131,7 +133,4 @@ gdt:
     dq 0x00CF92000000FFFF           ; 0x10 flat 32-bit data
     dq 0x00009A000000FFFF           ; 0x18 16-bit code, base 0, 64 KiB
     dq 0x000092000000FFFF           ; 0x20 16-bit data, base 0, 64 KiB
-gdt_end:
-gdt_descriptor:
-    dw gdt_end - gdt - 1
-    dd gdt
+TABLE_DESCRIPTOR gdt

@@ -31,18 +31,15 @@
 bits 16
 org 0x1000
 
+%include "pm_entry.inc"
+
 start:
     cli
     xor ax, ax
     mov ds, ax
     mov ss, ax
     mov sp, 0x9000
-    lgdt [gdt_descriptor]
-    lidt [idt_descriptor]
-    mov eax, cr0
-    or al, 1
-    mov cr0, eax
-    jmp dword 0x08:pm32
+    REAL_TO_PM32 pm32, 1
 
 bits 32
 pm32:
@@ -69,19 +66,11 @@ ud_handler:
 
 align 8
 gdt:
-    dq 0
-    dq 0x00CF9A000000FFFF           ; 0x08 32-bit code, flat
-    dq 0x00CF92000000FFFF           ; 0x10 32-bit data, flat
-gdt_end:
-gdt_descriptor:
-    dw gdt_end - gdt - 1
-    dd gdt
+    GDT_FLAT_32                     ; null, 0x08 flat 32-bit code, 0x10 flat data
+TABLE_DESCRIPTOR gdt
 
 align 8
 idt:
     times 6 dq 0
     dw ud_handler, 0x08, 0x8E00, 0  ; 6: 32-bit interrupt gate, DPL 0
-idt_end:
-idt_descriptor:
-    dw idt_end - idt - 1
-    dd idt
+TABLE_DESCRIPTOR idt

@@ -16,6 +16,8 @@
 bits 16
 org 0x7C00
 
+%include "pm_entry.inc"
+
 start:
     cli
     xor ax, ax
@@ -63,9 +65,6 @@ gdt:
     dq 0x00009A000000FFFF           ; 0x08 16-bit code, base 0
     dq 0x000092000000FFFF           ; 0x10 16-bit data, base 0
     dw 0x0067, tss, 0x8900, 0x0000  ; 0x18 32-bit TSS
-gdt_end:
-gdt_descriptor:
-    dw gdt_end - gdt - 1
-    dd gdt
+TABLE_DESCRIPTOR gdt
 align 4
 tss: times 0x68 db 0

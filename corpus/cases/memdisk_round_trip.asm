@@ -22,6 +22,8 @@
 bits 16
 org 0x1000
 
+%include "pm_entry.inc"
+
 start:
     cli
     cld
@@ -115,9 +117,6 @@ gdt:
     dq 0x00CF92000000FFFF           ; 0x10 flat data, 4 GiB
     dq 0x000092000000FFFF           ; 0x18 16-bit data, base 0, 64 KiB (for real mode)
     dw 0x0067, tss, 0x8900, 0x0000  ; 0x20 32-bit TSS
-gdt_end:
-gdt_descriptor:
-    dw gdt_end - gdt - 1
-    dd gdt
+TABLE_DESCRIPTOR gdt
 align 4
 tss: times 0x68 db 0

@@ -16,6 +16,8 @@
 bits 16
 org 0x7C00
 
+%include "pm_entry.inc"
+
 start:
     cli
     xor ax, ax
@@ -55,7 +57,4 @@ gdt:
     dq 0x00009A000000FFFF           ; 0x08 16-bit code, base 0
     dq 0x000092000010FFFF           ; 0x10 data, base 0x10, 64 KiB
     dq 0x000092000000FFFF           ; 0x18 data, base 0, 64 KiB
-gdt_end:
-gdt_descriptor:
-    dw gdt_end - gdt - 1
-    dd gdt
+TABLE_DESCRIPTOR gdt

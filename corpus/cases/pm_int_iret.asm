@@ -26,24 +26,17 @@
 bits 16
 org 0x1000
 
+%include "pm_entry.inc"
+
 start:
     cli
     xor ax, ax
     mov ds, ax
-    lgdt [gdt_descriptor]
-    lidt [idt_descriptor]
-    mov eax, cr0
-    or al, 1
-    mov cr0, eax
-    jmp dword 0x08:pm32
+    REAL_TO_PM32 pm32, 1
 
 bits 32
 pm32:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov esp, 0x9000
+    FLAT_DATA_AND_STACK
     sti
     cmp eax, eax                    ; EFLAGS = 0x246
     int 0x30                        ; interrupt gate
@@ -64,20 +57,12 @@ handler31:
 
 align 8
 gdt:
-    dq 0
-    dq 0x00CF9A000000FFFF           ; 0x08 flat 32-bit code
-    dq 0x00CF92000000FFFF           ; 0x10 flat data
-gdt_end:
-gdt_descriptor:
-    dw gdt_end - gdt - 1
-    dd gdt
+    GDT_FLAT_32                     ; null, 0x08 flat 32-bit code, 0x10 flat data
+TABLE_DESCRIPTOR gdt
 
 align 8
 idt:
     times 0x30 dq 0
     dw handler30, 0x08, 0x8E00, 0   ; 0x30: 32-bit interrupt gate
     dw handler31, 0x08, 0x8F00, 0   ; 0x31: 32-bit trap gate
-idt_end:
-idt_descriptor:
-    dw idt_end - idt - 1
-    dd idt
+TABLE_DESCRIPTOR idt

@@ -33,23 +33,17 @@
 bits 16
 org 0x1000
 
+%include "pm_entry.inc"
+
 start:
     cli
     xor ax, ax
     mov ds, ax
-    lgdt [gdt_descriptor]
-    mov eax, cr0
-    or al, 1
-    mov cr0, eax
-    jmp dword 0x08:pm32
+    REAL_TO_PM32 pm32, 0
 
 bits 32
 pm32:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov esp, 0x9000
+    FLAT_DATA_AND_STACK
     mov ebp, 0
     sub eax, eax                    ; EAX = 0, EFLAGS = 0x46
     mov ebx, 0x10
@@ -110,9 +104,6 @@ gdt:
     dw 0, 0x08, 0x8C00, 0x0000      ; 0x30 32-bit call gate
     dq 0
     dq 0x008093000000000F           ; 0x40 data, limit 0xF with G = 1
-gdt_end:
-gdt_descriptor:
-    dw gdt_end - gdt - 1
-    dd gdt
+TABLE_DESCRIPTOR gdt
 align 8
 ldt: dq 0

@@ -28,24 +28,17 @@
 bits 16
 org 0x1000
 
+%include "pm_entry.inc"
+
 start:
     cli
     xor ax, ax
     mov ds, ax
-    lgdt [gdt_descriptor]
-    lidt [idt_descriptor]
-    mov eax, cr0
-    or al, 1
-    mov cr0, eax
-    jmp dword 0x08:pm32
+    REAL_TO_PM32 pm32, 1
 
 bits 32
 pm32:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov esp, 0x9000
+    FLAT_DATA_AND_STACK
     xor edi, edi
     ; 1. null DS, then a use of it
     xor eax, eax
@@ -107,10 +100,7 @@ gdt:
     dq 0
     dq 0
     dq 0                            ; 0x40: the last entry; 0x48 is past the limit
-gdt_end:
-gdt_descriptor:
-    dw gdt_end - gdt - 1
-    dd gdt
+TABLE_DESCRIPTOR gdt
 
 align 8
 idt:
@@ -118,7 +108,4 @@ idt:
     dw fault_handler, 0x08, 0x8E00, 0   ; 11: #NP
     dq 0                                ; 12
     dw fault_handler, 0x08, 0x8E00, 0   ; 13: #GP
-idt_end:
-idt_descriptor:
-    dw idt_end - idt - 1
-    dd idt
+TABLE_DESCRIPTOR idt

@@ -13,6 +13,8 @@
 bits 16
 org 0x7C00
 
+%include "pm_entry.inc"
+
 start:
     cli
     mov ax, 0x07C3
@@ -49,7 +51,4 @@ gdt:
     dq 0
     dq 0x00009A000000FFFF       ; 0x08 16-bit code, base 0, 64 KiB
     dq 0x00CF92000000FFFF       ; 0x10 data, base 0, 4 GiB
-gdt_end:
-gdt_descriptor:
-    dw gdt_end - gdt - 1
-    dd gdt
+TABLE_DESCRIPTOR gdt

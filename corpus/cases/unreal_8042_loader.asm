@@ -14,6 +14,8 @@
 bits 16
 org 0x7C00
 
+%include "pm_entry.inc"
+
 start:
     cli
     xor ax, ax
@@ -97,7 +99,4 @@ align 8
 gdt:
     dq 0
     dq 0x00CF92000000FFFF       ; 0x08 flat data, 4 GiB
-gdt_end:
-gdt_descriptor:
-    dw gdt_end - gdt - 1
-    dd gdt
+TABLE_DESCRIPTOR gdt

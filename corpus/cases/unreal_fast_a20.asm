@@ -16,6 +16,8 @@
 bits 16
 org 0x7C00
 
+%include "pm_entry.inc"
+
 start:
     cli
     in al, 0x92
@@ -74,7 +76,4 @@ align 8
 gdt:
     dq 0
     dq 0x00CF92000000FFFF       ; 0x08 flat data, base 0, 4 GiB, G=1, B=1
-gdt_end:
-gdt_descriptor:
-    dw gdt_end - gdt - 1
-    dd gdt
+TABLE_DESCRIPTOR gdt
