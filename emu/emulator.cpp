@@ -25,6 +25,7 @@ const char* to_string(ExitReason reason) {
     case ExitReason::Unsupported: return "unsupported";
     case ExitReason::InterruptWindow: return "interrupt-window";
     case ExitReason::Breakpoint: return "breakpoint";
+    case ExitReason::GuestStateInvalid: return "invalid";
     }
     return "?";
 }
@@ -72,6 +73,15 @@ struct Emulator::Impl {
     // still at it and it has not retired.
     enum class Outcome : uint8_t { Retired, Stopped, Restarted };
     Outcome step(Exit& exit);
+    // The verdict of `profile` on the current state; kvm's from the cache above.
+    bool valid_under(vmx::Profile profile) {
+        if (profile != vmx::Profile::Kvm) return vmx::is_valid(state, profile);
+        if (vmx_dirty) {
+            vmx_valid = vmx::is_valid(state, profile);
+            vmx_dirty = false;
+        }
+        return vmx_valid;
+    }
     // Delivers a host-injected event (Emulator::deliver_event).
     Outcome inject(const InjectedEvent& event, Exit& exit);
 
@@ -374,6 +384,14 @@ const CpuState& Emulator::state() const {
     return impl_->state;
 }
 
+void Emulator::set_ram_slots(std::span<const RamSlot> slots) {
+    impl_->memory.replace_slots(slots);
+    // Decoded records and blocks are checked against the bytes they came from, but a block
+    // keeps the slot it runs in: start both afresh.
+    impl_->decode_cache.clear();
+    impl_->blocks.clear();
+}
+
 void Emulator::set_port_handler(PortHandler* ports) noexcept {
     impl_->ports = ports;
 }
@@ -429,21 +447,20 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
     // than kvm's (which reads only what blocks cannot change).
     const bool block_engine_allowed =
         impl_->decode_cache_enabled && !limits.single_step && limits.breakpoints.empty() &&
-        (!limits.stop_when_valid || *limits.stop_when_valid == vmx::Profile::Kvm);
+        (!limits.stop_when_valid || *limits.stop_when_valid == vmx::Profile::Kvm) &&
+        (!limits.stop_when_invalid || *limits.stop_when_invalid == vmx::Profile::Kvm);
     for (;;) {
         // An instruction waiting for its I/O or MMIO completion retires before anything else
         // is looked at, as KVM completes userspace I/O first thing in KVM_RUN.
         const bool completing = impl_->io_resume || impl_->mmio_resume;
-        if (!completing && limits.stop_when_valid) {
-            const vmx::Profile profile = *limits.stop_when_valid;
-            if (impl_->vmx_dirty || profile != vmx::Profile::Kvm) {
-                impl_->vmx_valid = vmx::is_valid(impl_->state, profile);
-                impl_->vmx_dirty = false;
-            }
-            if (impl_->vmx_valid) {
-                exit.reason = ExitReason::GuestStateValid;
-                return exit;
-            }
+        if (!completing && limits.stop_when_valid && impl_->valid_under(*limits.stop_when_valid)) {
+            exit.reason = ExitReason::GuestStateValid;
+            return exit;
+        }
+        if (!completing && limits.stop_when_invalid &&
+            !impl_->valid_under(*limits.stop_when_invalid)) {
+            exit.reason = ExitReason::GuestStateInvalid;
+            return exit;
         }
         const CpuState& s = impl_->state;
         if (!completing && limits.interrupt_pending && (s.eflags & flags::IF) &&

@@ -47,17 +47,18 @@ class PortHandler {
 };
 
 enum class ExitReason : uint8_t {
-    GuestStateValid, // the state passes the VM-entry checks of the chosen profile
-    Step,            // single step: one instruction retired
-    Halt,            // HLT retired
-    Io,              // port I/O for the host; for IN, complete it with complete_io()
-    Mmio,            // access outside guest RAM
-    Exception,       // an exception handed to the host (RunLimits::exceptions_to_host)
-    TripleFault,     // shutdown
-    Budget,          // instruction budget spent
-    Unsupported,     // an instruction transit86 does not implement (bytes attached)
-    InterruptWindow, // RunLimits::interrupt_pending and the guest can take an interrupt now
-    Breakpoint,      // the next instruction is at one of RunLimits::breakpoints
+    GuestStateValid,   // the state passes the VM-entry checks of the chosen profile
+    Step,              // single step: one instruction retired
+    Halt,              // HLT retired
+    Io,                // port I/O for the host; for IN, complete it with complete_io()
+    Mmio,              // access outside guest RAM
+    Exception,         // an exception handed to the host (RunLimits::exceptions_to_host)
+    TripleFault,       // shutdown
+    Budget,            // instruction budget spent
+    Unsupported,       // an instruction transit86 does not implement (bytes attached)
+    InterruptWindow,   // RunLimits::interrupt_pending and the guest can take an interrupt now
+    Breakpoint,        // the next instruction is at one of RunLimits::breakpoints
+    GuestStateInvalid, // the state fails the VM-entry checks of RunLimits::stop_when_invalid
 };
 
 const char* to_string(ExitReason reason);
@@ -101,6 +102,10 @@ struct RunLimits {
     // Linear addresses (CS.base + EIP) to stop at before executing. The instruction a run
     // starts at never stops it, so calling run() again resumes past the breakpoint.
     std::span<const uint64_t> breakpoints{};
+    // Stop as soon as the state fails this profile's checks (checked before each instruction,
+    // like stop_when_valid): with it a host running valid code here sees where a window of
+    // invalid state begins (`transit86 boot`'s census). Empty: never stop for it.
+    std::optional<vmx::Profile> stop_when_invalid{};
 };
 
 // An event the host injects before the next instruction (what KVM_SET_VCPU_EVENTS or
@@ -128,6 +133,12 @@ class Emulator {
 
     CpuState& state();
     const CpuState& state() const;
+
+    // Replaces the guest-physical memory map, as KVM_SET_USER_MEMORY_REGION does: a platform
+    // remapping the BIOS area (the i440FX PAM registers) or adding RAM. Takes effect from the
+    // next instruction; call it between runs, never from inside a PortHandler. The slots'
+    // host memory must outlive the emulator (or the next call).
+    void set_ram_slots(std::span<const RamSlot> slots);
 
     // Replaces the device models port I/O goes to (nullptr: every access exits to the host).
     void set_port_handler(PortHandler* ports) noexcept;

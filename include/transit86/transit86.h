@@ -149,7 +149,7 @@ struct transit86_limits {
     uint8_t single_step;        /* stop after one instruction */
     uint8_t exceptions_to_host; /* exit with every exception instead of delivering it */
     uint8_t interrupt_pending;  /* stop with INTERRUPT_WINDOW when the guest can take one */
-    uint8_t padding;
+    uint8_t stop_when_invalid;  /* TRANSIT86_PROFILE_*: stop once the state fails it */
     const uint64_t* breakpoints; /* linear addresses (CS.base + EIP); may be NULL */
     size_t breakpoint_count;
 };
@@ -170,6 +170,7 @@ struct transit86_limits {
 #define TRANSIT86_EXIT_UNSUPPORTED 8      /* not implemented: exit.bytes, exit.linear_address */
 #define TRANSIT86_EXIT_INTERRUPT_WINDOW 9 /* the guest can take an interrupt now */
 #define TRANSIT86_EXIT_BREAKPOINT 10      /* the next instruction is at a breakpoint */
+#define TRANSIT86_EXIT_INVALID 11         /* state fails the stop_when_invalid profile */
 
 struct transit86_mmio_access {
     uint64_t address; /* guest physical */
@@ -208,6 +209,11 @@ TRANSIT86_API uint32_t transit86_abi_version(void);
 TRANSIT86_API transit86_status transit86_create(const struct transit86_ram_slot* slots,
                                                 size_t slot_count, transit86_port_fn port_fn,
                                                 void* port_opaque, struct transit86_vcpu** out);
+/* Replaces the RAM slots (copied), e.g. when the platform remaps the BIOS area; between runs
+ * only, never from the port callback. */
+TRANSIT86_API transit86_status transit86_set_ram_slots(struct transit86_vcpu* vcpu,
+                                                       const struct transit86_ram_slot* slots,
+                                                       size_t slot_count);
 /* Destroys a handle (NULL is ignored). Guest memory is the caller's and stays. */
 TRANSIT86_API void transit86_destroy(struct transit86_vcpu* vcpu);
 
