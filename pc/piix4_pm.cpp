@@ -23,7 +23,6 @@ constexpr uint16_t kSleepEnable = 0x2000;
 constexpr uint64_t kTimerBit23 = 0x800000;
 
 // Block offsets.
-constexpr uint16_t kPm1Status = 0;
 constexpr uint16_t kPm1Enable = 2;
 constexpr uint16_t kPm1Control = 4;
 constexpr uint16_t kPmTimer = 8;
