@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-#include "pc/byte_access.hpp"
+#include "pc/byte_lanes.hpp"
 
 namespace transit86::pc {
 
@@ -564,7 +564,7 @@ uint32_t AtaDisk::io_read(uint16_t port, uint8_t size) {
         log_.unmodelled("ata", "byte read of the data register");
         return 0xFF;
     }
-    return read_bytewise(port, size, [this](uint16_t p) -> uint8_t {
+    return read_byte_lanes(port, size, [this](uint16_t p) -> uint8_t {
         if (p > kCommandBlock && p <= kCommandBlock + 7) return read_register(p);
         if (p == kDeviceControl) return status(); // alternate status: no interrupt acknowledge
         return 0xFF;
@@ -580,7 +580,7 @@ void AtaDisk::io_write(uint16_t port, uint8_t size, uint32_t value) {
         log_.unmodelled("ata", "byte write to the data register");
         return;
     }
-    write_bytewise(port, size, value, [this](uint16_t p, uint8_t v) {
+    write_byte_lanes(port, size, value, [this](uint16_t p, uint8_t v) {
         if (p > kCommandBlock && p <= kCommandBlock + 7) {
             write_register(p, v);
         } else if (p == kDeviceControl) {

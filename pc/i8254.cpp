@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "pc/byte_access.hpp"
+#include "pc/byte_lanes.hpp"
 
 namespace transit86::pc {
 
@@ -431,14 +431,14 @@ void I8254Pit::write_byte(uint16_t port, uint8_t value) {
 }
 
 uint32_t I8254Pit::io_read(uint16_t port, uint8_t size) {
-    return read_bytewise(port, size, [this](uint16_t p) { return read_byte(p); });
+    return read_byte_lanes(port, size, [this](uint16_t p) { return read_byte(p); });
 }
 
 void I8254Pit::io_write(uint16_t port, uint8_t size, uint32_t value) {
     // Edges of channel 0 before this write belong to the old programming.
     const uint64_t tick = now_tick();
     deliver_irq(tick);
-    write_bytewise(port, size, value, [this](uint16_t p, uint8_t v) { write_byte(p, v); });
+    write_byte_lanes(port, size, value, [this](uint16_t p, uint8_t v) { write_byte(p, v); });
     set_irq_line(counters_[0].out_at(tick));
 }
 

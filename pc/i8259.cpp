@@ -1,6 +1,6 @@
 #include "pc/i8259.hpp"
 
-#include "pc/byte_access.hpp"
+#include "pc/byte_lanes.hpp"
 
 namespace transit86::pc {
 
@@ -267,11 +267,11 @@ void I8259Pair::write_byte(uint16_t port, uint8_t value) {
 }
 
 uint32_t I8259Pair::io_read(uint16_t port, uint8_t size) {
-    return read_bytewise(port, size, [this](uint16_t p) { return read_byte(p); });
+    return read_byte_lanes(port, size, [this](uint16_t p) { return read_byte(p); });
 }
 
 void I8259Pair::io_write(uint16_t port, uint8_t size, uint32_t value) {
-    write_bytewise(port, size, value, [this](uint16_t p, uint8_t v) { write_byte(p, v); });
+    write_byte_lanes(port, size, value, [this](uint16_t p, uint8_t v) { write_byte(p, v); });
 }
 
 } // namespace transit86::pc

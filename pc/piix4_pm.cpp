@@ -1,6 +1,6 @@
 #include "pc/piix4_pm.hpp"
 
-#include "pc/byte_access.hpp"
+#include "pc/byte_lanes.hpp"
 
 namespace transit86::pc {
 
@@ -148,7 +148,7 @@ void Piix4Pm::write_block_byte(uint16_t offset, uint8_t value) {
 
 uint32_t Piix4Pm::PmRegisters::io_read(uint16_t port, uint8_t size) {
     const uint16_t base = pm_.io_base();
-    const uint32_t value = read_bytewise(port, size, [&](uint16_t p) -> uint8_t {
+    const uint32_t value = read_byte_lanes(port, size, [&](uint16_t p) -> uint8_t {
         if (!pm_.io_enabled() || p < base || p >= base + kBlockSize) return 0xFF;
         return pm_.read_block_byte(static_cast<uint16_t>(p - base));
     });
@@ -158,7 +158,7 @@ uint32_t Piix4Pm::PmRegisters::io_read(uint16_t port, uint8_t size) {
 
 void Piix4Pm::PmRegisters::io_write(uint16_t port, uint8_t size, uint32_t value) {
     const uint16_t base = pm_.io_base();
-    write_bytewise(port, size, value, [&](uint16_t p, uint8_t v) {
+    write_byte_lanes(port, size, value, [&](uint16_t p, uint8_t v) {
         if (!pm_.io_enabled() || p < base || p >= base + kBlockSize) {
             pm_.log_.unmodelled("piix4_pm", "write outside the enabled PMBA block");
             return;
@@ -169,7 +169,7 @@ void Piix4Pm::PmRegisters::io_write(uint16_t port, uint8_t size, uint32_t value)
 }
 
 uint32_t Piix4Pm::ApmPorts::io_read(uint16_t port, uint8_t size) {
-    return read_bytewise(port, size, [&](uint16_t p) -> uint8_t {
+    return read_byte_lanes(port, size, [&](uint16_t p) -> uint8_t {
         if (p == kApmControl) return pm_.apm_control_;
         if (p == kApmStatus) return pm_.apm_status_;
         return 0xFF;
@@ -177,7 +177,7 @@ uint32_t Piix4Pm::ApmPorts::io_read(uint16_t port, uint8_t size) {
 }
 
 void Piix4Pm::ApmPorts::io_write(uint16_t port, uint8_t size, uint32_t value) {
-    write_bytewise(port, size, value, [&](uint16_t p, uint8_t v) {
+    write_byte_lanes(port, size, value, [&](uint16_t p, uint8_t v) {
         if (p == kApmStatus) {
             pm_.apm_status_ = v;
         } else if (p == kApmControl) {

@@ -2,15 +2,15 @@
 // and ioapic.c (Intel SDM Vol. 3A 11.4-11.6, 82093AA datasheet), driven by MMIO accesses.
 #include <gtest/gtest.h>
 
+#include "fake_platform.hpp"
 #include "pc/apic_windows.hpp"
-#include "recording_sinks.hpp"
 
 namespace transit86::pc {
 namespace {
 
 // Version register: 0x14 with max LVT entry 5 (0x00050014); ID in bits 31-24.
 TEST(LocalApicWindow, VersionAndIdRead) {
-    test::RecordingLog log;
+    testing::RecordingLog log;
     LocalApicWindow bsp(log);
     EXPECT_EQ(bsp.mmio_read(0x30, 4), 0x00050014u);
     EXPECT_EQ(bsp.mmio_read(0x20, 4), 0x00000000u);
@@ -21,7 +21,7 @@ TEST(LocalApicWindow, VersionAndIdRead) {
 
 // Reset: SVR 0xFF (software disabled), DFR all ones, every LVT entry masked.
 TEST(LocalApicWindow, ResetValues) {
-    test::RecordingLog log;
+    testing::RecordingLog log;
     LocalApicWindow apic(log);
     EXPECT_EQ(apic.mmio_read(0xF0, 4), 0xFFu);
     EXPECT_EQ(apic.mmio_read(0xE0, 4), 0xFFFFFFFFu);
@@ -32,7 +32,7 @@ TEST(LocalApicWindow, ResetValues) {
 // SeaBIOS smp_scan: enable in SVR, LINT0 ExtINT, LINT1 NMI, then INIT and SIPI through the
 // ICR. The registers keep what was written; the sends are recorded, delivery status idle.
 TEST(LocalApicWindow, SeabiosSmpSequenceIsStoredAndIpisRecorded) {
-    test::RecordingLog log;
+    testing::RecordingLog log;
     LocalApicWindow apic(log);
     apic.mmio_write(0xF0, 4, apic.mmio_read(0xF0, 4) | 0x100);
     apic.mmio_write(0x350, 4, 0x8700);
@@ -50,7 +50,7 @@ TEST(LocalApicWindow, SeabiosSmpSequenceIsStoredAndIpisRecorded) {
 
 // Accesses that are not 32-bit and 16-byte aligned are logged and read 0.
 TEST(LocalApicWindow, WrongSizeOrUnalignedAccessIsLogged) {
-    test::RecordingLog log;
+    testing::RecordingLog log;
     LocalApicWindow apic(log);
     EXPECT_EQ(apic.mmio_read(0x34, 4), 0u);
     EXPECT_EQ(apic.mmio_read(0x30, 1), 0u);
@@ -61,7 +61,7 @@ TEST(LocalApicWindow, WrongSizeOrUnalignedAccessIsLogged) {
 
 // IOREGSEL/IOWIN: version 0x11 with 24 entries (0x00170011), ID in bits 27-24.
 TEST(IoApicWindow, VersionAndIdThroughIndirectWindow) {
-    test::RecordingLog log;
+    testing::RecordingLog log;
     IoApicWindow ioapic(log);
     ioapic.mmio_write(0x00, 4, 0x01);
     EXPECT_EQ(ioapic.mmio_read(0x10, 4), 0x00170011u);
@@ -74,7 +74,7 @@ TEST(IoApicWindow, VersionAndIdThroughIndirectWindow) {
 
 // Redirection entries reset masked; delivery status and remote IRR are read-only.
 TEST(IoApicWindow, RedirectionEntriesResetMaskedWithReadOnlyStatusBits) {
-    test::RecordingLog log;
+    testing::RecordingLog log;
     IoApicWindow ioapic(log);
     ioapic.mmio_write(0x00, 4, 0x10 + 2 * 4); // entry 4, low dword
     EXPECT_EQ(ioapic.mmio_read(0x10, 4), 0x00010000u);

@@ -5,8 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "fake_platform.hpp"
+#include "irq_edges.hpp"
 #include "pc/ata_disk.hpp"
-#include "recording_sinks.hpp"
 
 namespace transit86::pc {
 namespace {
@@ -63,8 +64,8 @@ class AtaDiskTest : public ::testing::Test {
     }
 
     MemoryBlockBackend image{patterned_image()};
-    test::RecordingIrqLines irq;
-    test::RecordingLog log;
+    testing::RecordingIrqLines irq;
+    testing::RecordingLog log;
     AtaDisk disk{image, irq, log};
 };
 
@@ -137,10 +138,10 @@ TEST_F(AtaDiskTest, ThirtyTwoBitDataReads) {
 TEST_F(AtaDiskTest, WriteSectorsReachesImage) {
     command_lba28(0x30, 10, 1);
     EXPECT_EQ(status(), kDrdyDscDrq);
-    const unsigned edges = irq.rising_edges[14];
+    const unsigned edges = testing::rising_edges(irq, 14);
     for (int i = 0; i < 256; ++i)
         disk.io_write(0x1F0, 2, 0xBEEF);
-    EXPECT_EQ(irq.rising_edges[14], edges + 1);
+    EXPECT_EQ(testing::rising_edges(irq, 14), edges + 1);
     EXPECT_EQ(status(), kDrdyDsc);
     EXPECT_EQ(image.bytes()[10 * 512], 0xEF);
     EXPECT_EQ(image.bytes()[10 * 512 + 511], 0xBE);
@@ -311,7 +312,7 @@ TEST_F(AtaDiskTest, PacketIdentifyAndUnknownCommandsAbort) {
     out(0x1F7, 0xA1);
     EXPECT_EQ(status(), kDrdyErr);
     EXPECT_EQ(in(0x1F1), kAbrt);
-    EXPECT_EQ(irq.rising_edges[14], 1u);
+    EXPECT_EQ(testing::rising_edges(irq, 14), 1u);
     out(0x1F7, 0x5A);
     EXPECT_EQ(status(), kDrdyErr);
     EXPECT_EQ(log.lines.size(), 1u); // the unknown one is logged

@@ -6,6 +6,7 @@
 
 #include <random>
 
+#include "fake_platform.hpp"
 #include "pc/apic_windows.hpp"
 #include "pc/ata_disk.hpp"
 #include "pc/i440fx.hpp"
@@ -16,7 +17,6 @@
 #include "pc/piix3_ide.hpp"
 #include "pc/piix4_pm.hpp"
 #include "pc/port61.hpp"
-#include "recording_sinks.hpp"
 
 namespace transit86::pc {
 namespace {
@@ -36,8 +36,8 @@ void random_traffic(uint16_t first_port, uint16_t last_port, Access&& access) {
 
 TEST(GuestNoise, LegacyIoDevicesSurviveRandomAccesses) {
     VirtualClock clock;
-    test::RecordingIrqLines irq;
-    test::RecordingLog log;
+    testing::RecordingIrqLines irq;
+    testing::RecordingLog log;
     I8259Pair pic{log};
     I8254Pit pit{clock, irq, log};
     SystemControlPortB port61{clock, pit, log};
@@ -62,8 +62,8 @@ TEST(GuestNoise, LegacyIoDevicesSurviveRandomAccesses) {
 
 TEST(GuestNoise, PciFunctionsSurviveRandomAccesses) {
     VirtualClock clock;
-    test::RecordingIrqLines irq;
-    test::RecordingLog log;
+    testing::RecordingIrqLines irq;
+    testing::RecordingLog log;
     PciBus bus{log};
     I440fxHostBridge host;
     Piix3IsaBridge isa{log};
@@ -91,8 +91,8 @@ TEST(GuestNoise, PciFunctionsSurviveRandomAccesses) {
 }
 
 TEST(GuestNoise, AtaDiskSurvivesRandomAccesses) {
-    test::RecordingIrqLines irq;
-    test::RecordingLog log;
+    testing::RecordingIrqLines irq;
+    testing::RecordingLog log;
     MemoryBlockBackend image{std::vector<uint8_t>(64 * 512, 0xA5)};
     AtaDisk disk{image, irq, log};
     random_traffic(0x1EE, 0x1F9, [&](uint16_t port, uint8_t size, uint32_t value, bool is_write) {
@@ -107,7 +107,7 @@ TEST(GuestNoise, AtaDiskSurvivesRandomAccesses) {
 }
 
 TEST(GuestNoise, ApicWindowsSurviveRandomAccesses) {
-    test::RecordingLog log;
+    testing::RecordingLog log;
     LocalApicWindow lapic{log};
     IoApicWindow ioapic{log};
     std::mt19937_64 random(99);

@@ -3,9 +3,10 @@
 // a count written at clock tick t is loaded by tick t + 1 and decremented from tick t + 2.
 #include <gtest/gtest.h>
 
+#include "fake_platform.hpp"
+#include "irq_edges.hpp"
 #include "pc/i8254.hpp"
 #include "pc/port61.hpp"
-#include "recording_sinks.hpp"
 
 namespace transit86::pc {
 namespace {
@@ -42,8 +43,8 @@ class I8254Test : public ::testing::Test {
     }
 
     VirtualClock clock;
-    test::RecordingIrqLines irq;
-    test::RecordingLog log;
+    testing::RecordingIrqLines irq;
+    testing::RecordingLog log;
     I8254Pit pit{clock, irq, log};
     SystemControlPortB port61{clock, pit, log};
 };
@@ -60,11 +61,11 @@ TEST_F(I8254Test, Mode0OutputRisesWhenCountReachesZero) {
     EXPECT_EQ(count(0), 1);
     EXPECT_FALSE(out(0));
     EXPECT_EQ(pit.next_event_ns(), ns_at_tick(101));
-    EXPECT_EQ(irq.rising_edges[0], 0u);
+    EXPECT_EQ(testing::rising_edges(irq, 0), 0u);
     at_tick(101);
     EXPECT_TRUE(out(0));
     EXPECT_EQ(count(0), 0);
-    EXPECT_EQ(irq.rising_edges[0], 1u);
+    EXPECT_EQ(testing::rising_edges(irq, 0), 1u);
     at_tick(102);
     EXPECT_EQ(count(0), 0xFFFF);
     EXPECT_TRUE(out(0));
@@ -82,7 +83,7 @@ TEST_F(I8254Test, Mode2RateGeneratorPulsesLowOnceAPeriod) {
         EXPECT_EQ(out(0), expected_out[tick - 1]) << "tick " << tick;
         EXPECT_EQ(count(0), expected_count[tick - 1]) << "tick " << tick;
     }
-    EXPECT_EQ(irq.rising_edges[0], 2u); // ticks 5 and 9
+    EXPECT_EQ(testing::rising_edges(irq, 0), 2u); // ticks 5 and 9
     EXPECT_EQ(pit.next_event_ns(), ns_at_tick(13));
 }
 
@@ -120,7 +121,7 @@ TEST_F(I8254Test, Mode4StrobesLowAtTerminalCount) {
     EXPECT_FALSE(out(0));
     at_tick(5);
     EXPECT_TRUE(out(0));
-    EXPECT_EQ(irq.rising_edges[0], 1u);
+    EXPECT_EQ(testing::rising_edges(irq, 0), 1u);
 }
 
 // Mode 1: the count is loaded by a GATE rising edge; OUT low for N clocks from the load.
@@ -250,7 +251,7 @@ TEST_F(I8254Test, Port61RefreshBitTogglesEvery15Microseconds) {
 TEST_F(I8254Test, PowerOnChannel0RunsAt18Hz) {
     EXPECT_EQ(pit.next_event_ns(), ns_at_tick(65536));
     at_tick(65536);
-    EXPECT_EQ(irq.rising_edges[0], 1u);
+    EXPECT_EQ(testing::rising_edges(irq, 0), 1u);
     EXPECT_EQ(pit.next_event_ns(), ns_at_tick(2 * 65536));
 }
 
@@ -261,7 +262,7 @@ TEST_F(I8254Test, LongRunStaysOnTickGridAndCoalescesMissedEdges) {
     program(0, 0x04, 11932); // loaded at tick 1
     clock.advance_to(3'600'000'000'000);
     pit.advance();
-    EXPECT_EQ(irq.rising_edges[0], 1u);
+    EXPECT_EQ(testing::rising_edges(irq, 0), 1u);
     const uint64_t now_tick = 1193182ull * 3600; // exact: 3600 s at 1,193,182 Hz
     const uint64_t periods = (now_tick - 1) / 11932 + 1;
     EXPECT_EQ(pit.next_event_ns(), ns_at_tick(1 + periods * 11932));

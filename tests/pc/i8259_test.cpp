@@ -2,8 +2,8 @@
 // from the Intel 8259A datasheet and QEMU hw/intc/i8259.c (cited per test).
 #include <gtest/gtest.h>
 
+#include "fake_platform.hpp"
 #include "pc/i8259.hpp"
-#include "recording_sinks.hpp"
 
 namespace transit86::pc {
 namespace {
@@ -34,7 +34,7 @@ class I8259Test : public ::testing::Test {
     }
     void pulse(unsigned irq) { pic.pulse_irq(irq); }
 
-    test::RecordingLog log;
+    testing::RecordingLog log;
     I8259Pair pic{log};
 };
 

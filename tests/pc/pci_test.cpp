@@ -5,11 +5,11 @@
 
 #include <vector>
 
+#include "fake_platform.hpp"
 #include "pc/i440fx.hpp"
 #include "pc/pci_bus.hpp"
 #include "pc/piix3.hpp"
 #include "pc/piix3_ide.hpp"
-#include "recording_sinks.hpp"
 
 namespace transit86::pc {
 namespace {
@@ -35,7 +35,7 @@ class PciTest : public ::testing::Test {
         bus.io_write(port, size, value);
     }
 
-    test::RecordingLog log;
+    testing::RecordingLog log;
     PciBus bus{log};
     I440fxHostBridge host;
     Piix3IsaBridge isa{log};

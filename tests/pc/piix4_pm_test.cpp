@@ -6,9 +6,9 @@
 #include <optional>
 #include <utility>
 
+#include "fake_platform.hpp"
 #include "pc/pci_bus.hpp"
 #include "pc/piix4_pm.hpp"
-#include "recording_sinks.hpp"
 
 namespace transit86::pc {
 namespace {
@@ -39,8 +39,8 @@ class Piix4PmTest : public ::testing::Test {
     uint32_t timer() { return pm.pm_registers().io_read(0x608, 4); }
 
     VirtualClock clock;
-    test::RecordingIrqLines irq;
-    test::RecordingLog log;
+    testing::RecordingIrqLines irq;
+    testing::RecordingLog log;
     PciBus bus{log};
     Piix4Pm pm{clock, irq, log};
 };
