@@ -44,7 +44,7 @@ constexpr uint8_t kRedirectionFirst = 0x10;
 
 // --- local APIC ---------------------------------------------------------------------------------
 
-LocalApicWindow::LocalApicWindow(DeviceLog& log, uint8_t apic_id) : log_(log), id_(apic_id) {
+LocalApicWindow::LocalApicWindow(uint8_t apic_id, DeviceLog* log) : log_(log), id_(apic_id) {
     reset();
 }
 
@@ -62,7 +62,7 @@ void LocalApicWindow::reset() {
 
 uint64_t LocalApicWindow::mmio_read(uint64_t offset, uint8_t size) {
     if (size != 4 || (offset & 0xF) != 0 || offset >= kSize) {
-        log_.unmodelled("local APIC", "access that is not 32-bit and 16-byte aligned");
+        if (log_) log_->unmodelled("local APIC", "access that is not 32-bit and 16-byte aligned");
         return 0;
     }
     return read_register(static_cast<unsigned>(offset >> 4));
@@ -70,7 +70,7 @@ uint64_t LocalApicWindow::mmio_read(uint64_t offset, uint8_t size) {
 
 void LocalApicWindow::mmio_write(uint64_t offset, uint8_t size, uint64_t value) {
     if (size != 4 || (offset & 0xF) != 0 || offset >= kSize) {
-        log_.unmodelled("local APIC", "access that is not 32-bit and 16-byte aligned");
+        if (log_) log_->unmodelled("local APIC", "access that is not 32-bit and 16-byte aligned");
         return;
     }
     write_register(static_cast<unsigned>(offset >> 4), static_cast<uint32_t>(value));
@@ -97,7 +97,7 @@ uint32_t LocalApicWindow::read_register(unsigned index) {
     }
     if (index >= kInServiceFirst && index <= kRequestLast) return 0; // ISR, TMR, IRR
     if (index >= kLvtFirst && index <= kLvtLast) return lvt_[index - kLvtFirst];
-    log_.unmodelled("local APIC", "read of a reserved register");
+    if (log_) log_->unmodelled("local APIC", "read of a reserved register");
     return 0;
 }
 
@@ -118,7 +118,8 @@ void LocalApicWindow::write_register(unsigned index, uint32_t value) {
     case kIcrHigh: icr_high_ = value & 0xFF000000; return;
     case kTimerInitialCount:
         timer_initial_count_ = value;
-        if (value != 0) log_.unmodelled("local APIC", "timer (initial count set; it never fires)");
+        if (value != 0 && log_)
+            log_->unmodelled("local APIC", "timer (initial count set; it never fires)");
         return;
     case kTimerDivide: timer_divide_ = value & 0xB; return;
     default: break;
@@ -127,13 +128,13 @@ void LocalApicWindow::write_register(unsigned index, uint32_t value) {
         lvt_[index - kLvtFirst] = value;
         return;
     }
-    log_.unmodelled("local APIC", "write to a read-only or reserved register");
+    if (log_) log_->unmodelled("local APIC", "write to a read-only or reserved register");
 }
 
 // --- I/O APIC
 // -------------------------------------------------------------------------------------
 
-IoApicWindow::IoApicWindow(DeviceLog& log, uint8_t version) : log_(log), version_(version) {
+IoApicWindow::IoApicWindow(uint8_t version, DeviceLog* log) : log_(log), version_(version) {
     reset();
 }
 
@@ -146,7 +147,7 @@ void IoApicWindow::reset() {
 uint64_t IoApicWindow::mmio_read(uint64_t offset, uint8_t size) {
     if (offset == kIoRegisterSelect && size <= 4) return select_;
     if (offset == kIoWindow && size == 4) return read_indirect();
-    log_.unmodelled("I/O APIC", "read other than IOREGSEL or a 32-bit IOWIN");
+    if (log_) log_->unmodelled("I/O APIC", "read other than IOREGSEL or a 32-bit IOWIN");
     return 0;
 }
 
@@ -158,7 +159,7 @@ void IoApicWindow::mmio_write(uint64_t offset, uint8_t size, uint64_t value) {
     } else if (offset == kIoEoi && size == 4 && version_ >= 0x20) {
         // EOI register (version 0x20): nothing is ever delivered, so nothing awaits an EOI.
     } else {
-        log_.unmodelled("I/O APIC", "write other than IOREGSEL or a 32-bit IOWIN");
+        if (log_) log_->unmodelled("I/O APIC", "write other than IOREGSEL or a 32-bit IOWIN");
     }
 }
 
@@ -172,7 +173,7 @@ uint32_t IoApicWindow::read_indirect() {
     const unsigned entry = (select_ - kRedirectionFirst) / 2u;
     if (select_ >= kRedirectionFirst && entry < kPins)
         return static_cast<uint32_t>(redirection_[entry] >> (select_ & 1 ? 32 : 0));
-    log_.unmodelled("I/O APIC", "read of a register IOREGSEL does not name");
+    if (log_) log_->unmodelled("I/O APIC", "read of a register IOREGSEL does not name");
     return 0;
 }
 
@@ -183,7 +184,7 @@ void IoApicWindow::write_indirect(uint32_t value) {
     }
     const unsigned entry = (select_ - kRedirectionFirst) / 2u;
     if (select_ < kRedirectionFirst || entry >= kPins) {
-        log_.unmodelled("I/O APIC", "write to a read-only or unnamed register");
+        if (log_) log_->unmodelled("I/O APIC", "write to a read-only or unnamed register");
         return;
     }
     uint64_t& redirection = redirection_[entry];

@@ -37,7 +37,7 @@ class LocalApicWindow final : public MmioDevice {
     // Version 0x14 (integrated APIC), max LVT entry 5 (QEMU APIC_LVT_NB - 1) in bits 23-16.
     static constexpr uint32_t kVersion = 0x00050014;
 
-    explicit LocalApicWindow(DeviceLog& log, uint8_t apic_id = 0);
+    explicit LocalApicWindow(uint8_t apic_id = 0, DeviceLog* log = nullptr);
 
     uint64_t mmio_read(uint64_t offset, uint8_t size) override;
     void mmio_write(uint64_t offset, uint8_t size, uint64_t value) override;
@@ -55,7 +55,7 @@ class LocalApicWindow final : public MmioDevice {
     uint32_t read_register(unsigned index);
     void write_register(unsigned index, uint32_t value);
 
-    DeviceLog& log_;
+    DeviceLog* log_;
     uint8_t id_;
     uint8_t task_priority_ = 0;
     uint8_t logical_destination_ = 0;
@@ -77,7 +77,7 @@ class IoApicWindow final : public MmioDevice {
 
     // `version` 0x11 is the 82093AA; QEMU's pc machines since 2.7 default to 0x20, which adds
     // the EOI register at 0x40.
-    explicit IoApicWindow(DeviceLog& log, uint8_t version = 0x11);
+    explicit IoApicWindow(uint8_t version = 0x11, DeviceLog* log = nullptr);
 
     uint64_t mmio_read(uint64_t offset, uint8_t size) override;
     void mmio_write(uint64_t offset, uint8_t size, uint64_t value) override;
@@ -88,7 +88,7 @@ class IoApicWindow final : public MmioDevice {
     uint32_t read_indirect();
     void write_indirect(uint32_t value);
 
-    DeviceLog& log_;
+    DeviceLog* log_;
     uint8_t version_;
     uint8_t select_ = 0;
     uint8_t id_ = 0;

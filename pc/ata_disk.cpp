@@ -40,10 +40,10 @@ AtaDisk::Geometry AtaDisk::default_geometry(uint64_t sectors) {
     return {static_cast<uint16_t>(cylinders), 16, 63};
 }
 
-AtaDisk::AtaDisk(BlockBackend& image, IrqLines& irq, DeviceLog& log)
+AtaDisk::AtaDisk(BlockBackend& image, IrqLines& irq, DeviceLog* log)
     : AtaDisk(image, default_geometry(image.sector_count()), irq, log) {}
 
-AtaDisk::AtaDisk(BlockBackend& image, Geometry geometry, IrqLines& irq, DeviceLog& log)
+AtaDisk::AtaDisk(BlockBackend& image, Geometry geometry, IrqLines& irq, DeviceLog* log)
     : image_(image), irq_(irq), log_(log), default_geometry_(geometry) {
     reset();
 }
@@ -533,9 +533,12 @@ AtaDisk::Outcome AtaDisk::run_command(uint8_t command) {
     case 0xC9:
     case 0xCA: // WRITE DMA
     case 0xCB:
-        log_.unmodelled("ata", "DMA command " + hex_byte(command) + " (no bus-master engine)");
+        if (log_)
+            log_->unmodelled("ata", "DMA command " + hex_byte(command) + " (no bus-master engine)");
         return Outcome::Unsupported;
-    default: log_.unmodelled("ata", "command " + hex_byte(command)); return Outcome::Unsupported;
+    default:
+        if (log_) log_->unmodelled("ata", "command " + hex_byte(command));
+        return Outcome::Unsupported;
     }
 }
 
@@ -561,7 +564,7 @@ void AtaDisk::execute(uint8_t command) {
 uint32_t AtaDisk::io_read(uint16_t port, uint8_t size) {
     if (port == kCommandBlock && (size == 2 || size == 4)) return read_data(size);
     if (port == kCommandBlock && size == 1) {
-        log_.unmodelled("ata", "byte read of the data register");
+        if (log_) log_->unmodelled("ata", "byte read of the data register");
         return 0xFF;
     }
     return read_byte_lanes(port, size, [this](uint16_t p) -> uint8_t {
@@ -577,7 +580,7 @@ void AtaDisk::io_write(uint16_t port, uint8_t size, uint32_t value) {
         return;
     }
     if (port == kCommandBlock && size == 1) {
-        log_.unmodelled("ata", "byte write to the data register");
+        if (log_) log_->unmodelled("ata", "byte write to the data register");
         return;
     }
     write_byte_lanes(port, size, value, [this](uint16_t p, uint8_t v) {

@@ -51,8 +51,8 @@ class AtaDisk final : public IoDevice {
     // 16 heads, 63 sectors, the cylinders that fit, clamped to 2-16383.
     static Geometry default_geometry(uint64_t sectors);
 
-    AtaDisk(BlockBackend& image, IrqLines& irq, DeviceLog& log);
-    AtaDisk(BlockBackend& image, Geometry geometry, IrqLines& irq, DeviceLog& log);
+    AtaDisk(BlockBackend& image, IrqLines& irq, DeviceLog* log = nullptr);
+    AtaDisk(BlockBackend& image, Geometry geometry, IrqLines& irq, DeviceLog* log = nullptr);
 
     uint32_t io_read(uint16_t port, uint8_t size) override;
     void io_write(uint16_t port, uint8_t size, uint32_t value) override;
@@ -123,7 +123,7 @@ class AtaDisk final : public IoDevice {
 
     BlockBackend& image_;
     IrqLines& irq_;
-    DeviceLog& log_;
+    DeviceLog* log_;
     const Geometry default_geometry_;
     std::array<TaskFile, 2> task_{}; // device 0 (this disk), device 1 (absent)
     unsigned unit_ = 0;              // DEV of the last device/head write

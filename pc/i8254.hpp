@@ -33,7 +33,7 @@ class I8254Pit final : public IoDevice, public TimedDevice {
     static constexpr uint64_t kFrequencyHz = 1193182;
     static constexpr unsigned kIrq = 0;
 
-    I8254Pit(const VirtualClock& clock, IrqLines& irq, DeviceLog& log);
+    I8254Pit(const VirtualClock& clock, IrqLines& irq, DeviceLog* log = nullptr);
 
     uint32_t io_read(uint16_t port, uint8_t size) override;
     void io_write(uint16_t port, uint8_t size, uint32_t value) override;
@@ -127,7 +127,7 @@ class I8254Pit final : public IoDevice, public TimedDevice {
 
     const VirtualClock& clock_;
     IrqLines& irq_;
-    DeviceLog& log_;
+    DeviceLog* log_;
     std::array<Counter, 3> counters_;
     uint64_t irq_delivered_tick_ = 0;
     bool irq_level_ = false;

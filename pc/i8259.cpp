@@ -177,7 +177,7 @@ uint8_t I8259Pair::Chip::read(bool data_port) {
     return read_isr ? isr : irr;
 }
 
-I8259Pair::I8259Pair(DeviceLog& log) : log_(log) {
+I8259Pair::I8259Pair(DeviceLog* log) : log_(log) {
     master_.is_master = true;
     master_.elcr_mask = kMasterElcrMask;
     slave_.elcr_mask = kSlaveElcrMask;
@@ -197,7 +197,7 @@ void I8259Pair::update_cascade() {
 
 void I8259Pair::set_irq(unsigned irq, bool level) {
     if (irq >= 16) {
-        log_.unmodelled("i8259", "IRQ line above 15");
+        if (log_) log_->unmodelled("i8259", "IRQ line above 15");
         return;
     }
     if (irq < 8) {
@@ -246,7 +246,9 @@ uint8_t I8259Pair::read_byte(uint16_t port) {
     }
     case kElcrMaster: return master_.elcr;
     case kElcrSlave: return slave_.elcr;
-    default: log_.unmodelled("i8259", "read of a port outside 0x20-0x21, 0xA0-0xA1, 0x4D0-0x4D1");
+    default:
+        if (log_)
+            log_->unmodelled("i8259", "read of a port outside 0x20-0x21, 0xA0-0xA1, 0x4D0-0x4D1");
     }
     return 0xFF;
 }
@@ -260,7 +262,8 @@ void I8259Pair::write_byte(uint16_t port, uint8_t value) {
     case kElcrMaster: master_.elcr = value & master_.elcr_mask; break;
     case kElcrSlave: slave_.elcr = value & slave_.elcr_mask; break;
     default:
-        log_.unmodelled("i8259", "write to a port outside 0x20-0x21, 0xA0-0xA1, 0x4D0-0x4D1");
+        if (log_)
+            log_->unmodelled("i8259", "write to a port outside 0x20-0x21, 0xA0-0xA1, 0x4D0-0x4D1");
         return;
     }
     update_cascade();

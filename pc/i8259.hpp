@@ -29,7 +29,7 @@ class I8259Pair final : public IoDevice, public IrqLines {
     static constexpr uint16_t kElcrSlave = 0x4D1;
     static constexpr unsigned kCascadeIrq = 2;
 
-    explicit I8259Pair(DeviceLog& log);
+    explicit I8259Pair(DeviceLog* log = nullptr);
 
     uint32_t io_read(uint16_t port, uint8_t size) override;
     void io_write(uint16_t port, uint8_t size, uint32_t value) override;
@@ -84,7 +84,7 @@ class I8259Pair final : public IoDevice, public IrqLines {
     // The slave's INT output drives the master's IR2.
     void update_cascade();
 
-    DeviceLog& log_;
+    DeviceLog* log_;
     Chip master_;
     Chip slave_;
 };

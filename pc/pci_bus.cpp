@@ -98,7 +98,7 @@ void PciFunction::config_write(uint8_t offset, uint8_t size, uint32_t value) {
     config_written(offset, size);
 }
 
-PciBus::PciBus(DeviceLog& log) : log_(log) {}
+PciBus::PciBus(DeviceLog* log) : log_(log) {}
 
 void PciBus::attach(uint8_t device, uint8_t function, PciFunction& pci_function) {
     functions_[((device & 0x1F) << 3) | (function & 7)] = &pci_function;
@@ -120,8 +120,9 @@ uint32_t PciBus::io_read(uint16_t port, uint8_t size) {
         const auto offset = static_cast<uint8_t>((config_address_ & 0xFC) | (port & 3));
         return function->config_read(offset, size);
     }
-    log_.unmodelled("pci", "read of 0xCF8-0xCFF other than CONFIG_ADDRESS (dword) or "
-                           "CONFIG_DATA within its dword");
+    if (log_)
+        log_->unmodelled("pci", "read of 0xCF8-0xCFF other than CONFIG_ADDRESS (dword) or "
+                                "CONFIG_DATA within its dword");
     return all_ones(size);
 }
 
@@ -141,8 +142,9 @@ void PciBus::io_write(uint16_t port, uint8_t size, uint32_t value) {
         function->config_write(offset, size, value);
         return;
     }
-    log_.unmodelled("pci", "write to 0xCF8-0xCFF other than CONFIG_ADDRESS (dword) or "
-                           "CONFIG_DATA within its dword");
+    if (log_)
+        log_->unmodelled("pci", "write to 0xCF8-0xCFF other than CONFIG_ADDRESS (dword) or "
+                                "CONFIG_DATA within its dword");
 }
 
 } // namespace transit86::pc

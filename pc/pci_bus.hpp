@@ -78,7 +78,7 @@ class PciBus final : public IoDevice {
     static constexpr uint16_t kConfigData = 0xCFC;
     static constexpr uint32_t kEnable = 0x80000000u;
 
-    explicit PciBus(DeviceLog& log);
+    explicit PciBus(DeviceLog* log = nullptr);
 
     // Plug `function` in at 00:device.function. The bus does not own it.
     void attach(uint8_t device, uint8_t function, PciFunction& pci_function);
@@ -92,7 +92,7 @@ class PciBus final : public IoDevice {
     // The function CONFIG_ADDRESS selects, or null (disabled, another bus, nothing there).
     PciFunction* selected() const;
 
-    DeviceLog& log_;
+    DeviceLog* log_;
     std::array<PciFunction*, 256> functions_{}; // by device << 3 | function
     IoDevice* reset_control_ = nullptr;
     uint32_t config_address_ = 0;

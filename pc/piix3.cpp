@@ -11,7 +11,7 @@ constexpr uint8_t kResetCpu = 0x04;
 constexpr uint8_t kSystemResetType = 0x02;
 } // namespace
 
-Piix3IsaBridge::Piix3IsaBridge(DeviceLog& log)
+Piix3IsaBridge::Piix3IsaBridge(DeviceLog* log)
     : PciFunction(kIntelVendorId, k82371sbIsa, 0x00, kIsaBridgeClass, kMultiFunction), log_(log) {
     // QEMU piix_reset.
     set_word(0x04, 0x0007); // bus master, memory and I/O space enabled
@@ -38,7 +38,7 @@ std::optional<unsigned> Piix3IsaBridge::pirq_route(unsigned pirq) const {
 
 uint32_t Piix3IsaBridge::io_read(uint16_t port, uint8_t size) {
     if (port != kResetControlPort || size != 1) {
-        log_.unmodelled("piix3", "reset control access other than one byte at 0xCF9");
+        if (log_) log_->unmodelled("piix3", "reset control access other than one byte at 0xCF9");
         return all_ones(size);
     }
     return reset_control_;
@@ -46,7 +46,7 @@ uint32_t Piix3IsaBridge::io_read(uint16_t port, uint8_t size) {
 
 void Piix3IsaBridge::io_write(uint16_t port, uint8_t size, uint32_t value) {
     if (port != kResetControlPort || size != 1) {
-        log_.unmodelled("piix3", "reset control access other than one byte at 0xCF9");
+        if (log_) log_->unmodelled("piix3", "reset control access other than one byte at 0xCF9");
         return;
     }
     if (value & kResetCpu) {

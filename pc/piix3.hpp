@@ -26,7 +26,7 @@ class Piix3IsaBridge final : public PciFunction, public IoDevice {
     static constexpr uint8_t kPirqRoute = 0x60;
     static constexpr uint16_t kResetControlPort = 0xCF9;
 
-    explicit Piix3IsaBridge(DeviceLog& log);
+    explicit Piix3IsaBridge(DeviceLog* log = nullptr);
 
     // The ISA IRQ that PIRQ A-D (0-3) is routed to, or none while routing is disabled.
     std::optional<unsigned> pirq_route(unsigned pirq) const;
@@ -38,7 +38,7 @@ class Piix3IsaBridge final : public PciFunction, public IoDevice {
     std::function<void()> on_reset_request;
 
   private:
-    DeviceLog& log_;
+    DeviceLog* log_;
     uint8_t reset_control_ = 0;
 };
 

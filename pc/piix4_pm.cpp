@@ -47,7 +47,7 @@ uint16_t with_byte(uint16_t value, uint16_t offset, uint8_t byte) {
 
 } // namespace
 
-Piix4Pm::Piix4Pm(const VirtualClock& clock, IrqLines& irq, DeviceLog& log)
+Piix4Pm::Piix4Pm(const VirtualClock& clock, IrqLines& irq, DeviceLog* log)
     : PciFunction(kIntelVendorId, k82371abPm, 0x03, kOtherBridgeClass, 0x00), clock_(clock),
       irq_(irq), log_(log) {
     // QEMU piix4_pm_realize / piix4_pm_reset and pc_piix (SMBus at 0xB100).
@@ -130,7 +130,8 @@ uint8_t Piix4Pm::read_block_byte(uint16_t offset) {
         const uint32_t timer = static_cast<uint32_t>(timer_ticks() & 0xFFFFFF);
         return static_cast<uint8_t>(timer >> (8 * (offset - kPmTimer)));
     }
-    log_.unmodelled("piix4_pm", "read of a PM register other than PM1_STS/EN/CNT and PM_TMR");
+    if (log_)
+        log_->unmodelled("piix4_pm", "read of a PM register other than PM1_STS/EN/CNT and PM_TMR");
     return 0xFF;
 }
 
@@ -142,7 +143,7 @@ void Piix4Pm::write_block_byte(uint16_t offset, uint8_t value) {
     } else if (offset < kPm1Control + 2) {
         write_control(with_byte(control_, offset, value));
     } else if (offset < kPmTimer || offset >= kPmTimer + 4) {
-        log_.unmodelled("piix4_pm", "write to a PM register other than PM1_STS/EN/CNT");
+        if (log_) log_->unmodelled("piix4_pm", "write to a PM register other than PM1_STS/EN/CNT");
     } // PM_TMR is read-only
 }
 
@@ -160,7 +161,7 @@ void Piix4Pm::PmRegisters::io_write(uint16_t port, uint8_t size, uint32_t value)
     const uint16_t base = pm_.io_base();
     write_byte_lanes(port, size, value, [&](uint16_t p, uint8_t v) {
         if (!pm_.io_enabled() || p < base || p >= base + kBlockSize) {
-            pm_.log_.unmodelled("piix4_pm", "write outside the enabled PMBA block");
+            if (pm_.log_) pm_.log_->unmodelled("piix4_pm", "write outside the enabled PMBA block");
             return;
         }
         pm_.write_block_byte(static_cast<uint16_t>(p - base), v);
@@ -187,8 +188,9 @@ void Piix4Pm::ApmPorts::io_write(uint16_t port, uint8_t size, uint32_t value) {
             } else if (v == kAcpiDisable) {
                 pm_.control_ = static_cast<uint16_t>(pm_.control_ & ~kSciEnable);
             } else {
-                pm_.log_.unmodelled("piix4_pm", "APM command other than ACPI enable/disable "
-                                                "(no SMI is raised)");
+                if (pm_.log_)
+                    pm_.log_->unmodelled("piix4_pm", "APM command other than ACPI enable/disable "
+                                                     "(no SMI is raised)");
             }
         }
     });

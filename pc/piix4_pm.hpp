@@ -43,7 +43,7 @@ class Piix4Pm final : public PciFunction, public TimedDevice {
     static constexpr uint16_t kApmControl = 0xB2;
     static constexpr uint16_t kApmStatus = 0xB3;
 
-    Piix4Pm(const VirtualClock& clock, IrqLines& irq, DeviceLog& log);
+    Piix4Pm(const VirtualClock& clock, IrqLines& irq, DeviceLog* log = nullptr);
 
     uint16_t io_base() const;
     bool io_enabled() const;
@@ -90,7 +90,7 @@ class Piix4Pm final : public PciFunction, public TimedDevice {
 
     const VirtualClock& clock_;
     IrqLines& irq_;
-    DeviceLog& log_;
+    DeviceLog* log_;
     PmRegisters pm_registers_{*this};
     ApmPorts apm_ports_{*this};
     uint16_t status_ = 0;

@@ -11,12 +11,12 @@ constexpr uint8_t kRefreshRequest = 0x10;
 constexpr uint8_t kTimer2Out = 0x20;
 } // namespace
 
-SystemControlPortB::SystemControlPortB(const VirtualClock& clock, I8254Pit& pit, DeviceLog& log)
+SystemControlPortB::SystemControlPortB(const VirtualClock& clock, I8254Pit& pit, DeviceLog* log)
     : clock_(clock), pit_(pit), log_(log) {}
 
 uint8_t SystemControlPortB::read_byte(uint16_t port) {
     if (port != kPort) {
-        log_.unmodelled("port61", "read of a port other than 0x61");
+        if (log_) log_->unmodelled("port61", "read of a port other than 0x61");
         return 0xFF;
     }
     uint8_t value = 0;
@@ -29,7 +29,7 @@ uint8_t SystemControlPortB::read_byte(uint16_t port) {
 
 void SystemControlPortB::write_byte(uint16_t port, uint8_t value) {
     if (port != kPort) {
-        log_.unmodelled("port61", "write to a port other than 0x61");
+        if (log_) log_->unmodelled("port61", "write to a port other than 0x61");
         return;
     }
     speaker_data_ = value & kSpeakerData;

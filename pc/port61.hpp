@@ -32,7 +32,7 @@ class SystemControlPortB final : public IoDevice {
     static constexpr uint16_t kPort = 0x61;
     static constexpr uint64_t kRefreshToggleNs = 15'000;
 
-    SystemControlPortB(const VirtualClock& clock, I8254Pit& pit, DeviceLog& log);
+    SystemControlPortB(const VirtualClock& clock, I8254Pit& pit, DeviceLog* log = nullptr);
 
     uint32_t io_read(uint16_t port, uint8_t size) override;
     void io_write(uint16_t port, uint8_t size, uint32_t value) override;
@@ -45,7 +45,7 @@ class SystemControlPortB final : public IoDevice {
 
     const VirtualClock& clock_;
     I8254Pit& pit_;
-    DeviceLog& log_;
+    DeviceLog* log_;
     bool speaker_data_ = false;
 };
 

@@ -11,10 +11,10 @@ namespace {
 // Version register: 0x14 with max LVT entry 5 (0x00050014); ID in bits 31-24.
 TEST(LocalApicWindow, VersionAndIdRead) {
     testing::RecordingLog log;
-    LocalApicWindow bsp(log);
+    LocalApicWindow bsp(0, &log);
     EXPECT_EQ(bsp.mmio_read(0x30, 4), 0x00050014u);
     EXPECT_EQ(bsp.mmio_read(0x20, 4), 0x00000000u);
-    LocalApicWindow third(log, 3);
+    LocalApicWindow third(3, &log);
     EXPECT_EQ(third.mmio_read(0x20, 4), 0x03000000u);
     EXPECT_TRUE(log.lines.empty());
 }
@@ -22,7 +22,7 @@ TEST(LocalApicWindow, VersionAndIdRead) {
 // Reset: SVR 0xFF (software disabled), DFR all ones, every LVT entry masked.
 TEST(LocalApicWindow, ResetValues) {
     testing::RecordingLog log;
-    LocalApicWindow apic(log);
+    LocalApicWindow apic(0, &log);
     EXPECT_EQ(apic.mmio_read(0xF0, 4), 0xFFu);
     EXPECT_EQ(apic.mmio_read(0xE0, 4), 0xFFFFFFFFu);
     for (uint64_t lvt = 0x320; lvt <= 0x370; lvt += 0x10)
@@ -33,7 +33,7 @@ TEST(LocalApicWindow, ResetValues) {
 // ICR. The registers keep what was written; the sends are recorded, delivery status idle.
 TEST(LocalApicWindow, SeabiosSmpSequenceIsStoredAndIpisRecorded) {
     testing::RecordingLog log;
-    LocalApicWindow apic(log);
+    LocalApicWindow apic(0, &log);
     apic.mmio_write(0xF0, 4, apic.mmio_read(0xF0, 4) | 0x100);
     apic.mmio_write(0x350, 4, 0x8700);
     apic.mmio_write(0x360, 4, 0x8400);
@@ -51,7 +51,7 @@ TEST(LocalApicWindow, SeabiosSmpSequenceIsStoredAndIpisRecorded) {
 // Accesses that are not 32-bit and 16-byte aligned are logged and read 0.
 TEST(LocalApicWindow, WrongSizeOrUnalignedAccessIsLogged) {
     testing::RecordingLog log;
-    LocalApicWindow apic(log);
+    LocalApicWindow apic(0, &log);
     EXPECT_EQ(apic.mmio_read(0x34, 4), 0u);
     EXPECT_EQ(apic.mmio_read(0x30, 1), 0u);
     apic.mmio_write(0xF0, 8, 0x1FF);
@@ -62,7 +62,7 @@ TEST(LocalApicWindow, WrongSizeOrUnalignedAccessIsLogged) {
 // IOREGSEL/IOWIN: version 0x11 with 24 entries (0x00170011), ID in bits 27-24.
 TEST(IoApicWindow, VersionAndIdThroughIndirectWindow) {
     testing::RecordingLog log;
-    IoApicWindow ioapic(log);
+    IoApicWindow ioapic(0x11, &log);
     ioapic.mmio_write(0x00, 4, 0x01);
     EXPECT_EQ(ioapic.mmio_read(0x10, 4), 0x00170011u);
     ioapic.mmio_write(0x00, 4, 0x00);
@@ -75,7 +75,7 @@ TEST(IoApicWindow, VersionAndIdThroughIndirectWindow) {
 // Redirection entries reset masked; delivery status and remote IRR are read-only.
 TEST(IoApicWindow, RedirectionEntriesResetMaskedWithReadOnlyStatusBits) {
     testing::RecordingLog log;
-    IoApicWindow ioapic(log);
+    IoApicWindow ioapic(0x11, &log);
     ioapic.mmio_write(0x00, 4, 0x10 + 2 * 4); // entry 4, low dword
     EXPECT_EQ(ioapic.mmio_read(0x10, 4), 0x00010000u);
     ioapic.mmio_write(0x10, 4, 0x0000FF34 | (1u << 12) | (1u << 14));

@@ -66,7 +66,7 @@ class AtaDiskTest : public ::testing::Test {
     MemoryBlockBackend image{patterned_image()};
     testing::RecordingIrqLines irq;
     testing::RecordingLog log;
-    AtaDisk disk{image, irq, log};
+    AtaDisk disk{image, irq, &log};
 };
 
 // IDENTIFY DEVICE (ATA-6 8.15, QEMU ide_identify): geometry, capabilities, capacity, strings.

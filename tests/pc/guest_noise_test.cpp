@@ -38,9 +38,9 @@ TEST(GuestNoise, LegacyIoDevicesSurviveRandomAccesses) {
     VirtualClock clock;
     testing::RecordingIrqLines irq;
     testing::RecordingLog log;
-    I8259Pair pic{log};
-    I8254Pit pit{clock, irq, log};
-    SystemControlPortB port61{clock, pit, log};
+    I8259Pair pic{&log};
+    I8254Pit pit{clock, irq, &log};
+    SystemControlPortB port61{clock, pit, &log};
     uint64_t now = 0;
     random_traffic(0x1C, 0x64, [&](uint16_t port, uint8_t size, uint32_t value, bool is_write) {
         now += value % 5000;
@@ -64,11 +64,11 @@ TEST(GuestNoise, PciFunctionsSurviveRandomAccesses) {
     VirtualClock clock;
     testing::RecordingIrqLines irq;
     testing::RecordingLog log;
-    PciBus bus{log};
+    PciBus bus{&log};
     I440fxHostBridge host;
-    Piix3IsaBridge isa{log};
+    Piix3IsaBridge isa{&log};
     Piix3Ide ide;
-    Piix4Pm pm{clock, irq, log};
+    Piix4Pm pm{clock, irq, &log};
     bus.attach(0, 0, host);
     bus.attach(1, 0, isa);
     bus.attach(1, 1, ide);
@@ -94,7 +94,7 @@ TEST(GuestNoise, AtaDiskSurvivesRandomAccesses) {
     testing::RecordingIrqLines irq;
     testing::RecordingLog log;
     MemoryBlockBackend image{std::vector<uint8_t>(64 * 512, 0xA5)};
-    AtaDisk disk{image, irq, log};
+    AtaDisk disk{image, irq, &log};
     random_traffic(0x1EE, 0x1F9, [&](uint16_t port, uint8_t size, uint32_t value, bool is_write) {
         if (port == 0x1F9) port = 0x3F6;
         if (is_write) {
@@ -108,8 +108,8 @@ TEST(GuestNoise, AtaDiskSurvivesRandomAccesses) {
 
 TEST(GuestNoise, ApicWindowsSurviveRandomAccesses) {
     testing::RecordingLog log;
-    LocalApicWindow lapic{log};
-    IoApicWindow ioapic{log};
+    LocalApicWindow lapic{0, &log};
+    IoApicWindow ioapic{0x11, &log};
     std::mt19937_64 random(99);
     const uint8_t sizes[] = {1, 2, 4, 8};
     for (int i = 0; i < kAccesses; ++i) {

@@ -45,8 +45,8 @@ class I8254Test : public ::testing::Test {
     VirtualClock clock;
     testing::RecordingIrqLines irq;
     testing::RecordingLog log;
-    I8254Pit pit{clock, irq, log};
-    SystemControlPortB port61{clock, pit, log};
+    I8254Pit pit{clock, irq, &log};
+    SystemControlPortB port61{clock, pit, &log};
 };
 
 // Mode 0: OUT low from the control word; the count is loaded on the next clock and OUT goes

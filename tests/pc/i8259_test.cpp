@@ -35,7 +35,7 @@ class I8259Test : public ::testing::Test {
     void pulse(unsigned irq) { pic.pulse_irq(irq); }
 
     testing::RecordingLog log;
-    I8259Pair pic{log};
+    I8259Pair pic{&log};
 };
 
 // 8259A datasheet, "Initialization Command Words": ICW1 clears IMR; ICW2 gives T7-T3 of the

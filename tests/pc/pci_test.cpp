@@ -36,9 +36,9 @@ class PciTest : public ::testing::Test {
     }
 
     testing::RecordingLog log;
-    PciBus bus{log};
+    PciBus bus{&log};
     I440fxHostBridge host;
-    Piix3IsaBridge isa{log};
+    Piix3IsaBridge isa{&log};
     Piix3Ide ide;
 };
 

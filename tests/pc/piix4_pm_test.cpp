@@ -41,8 +41,8 @@ class Piix4PmTest : public ::testing::Test {
     VirtualClock clock;
     testing::RecordingIrqLines irq;
     testing::RecordingLog log;
-    PciBus bus{log};
-    Piix4Pm pm{clock, irq, log};
+    PciBus bus{&log};
+    Piix4Pm pm{clock, irq, &log};
 };
 
 // Identity: 8086:7113, revision 3, class 0x068000; PMBA bit 0 reads 1 (I/O space indicator).
