@@ -62,6 +62,7 @@ struct Emulator::Impl {
     // where the block engine is worth asking. Code that runs once never pays for it.
     bool last_step_cached = false;
     EngineStats stats{};
+    InstructionAddress last_interpreted{};
     // The kvm profile reads only segment registers, CR0 and EFLAGS.VM: its verdict is
     // recomputed only after an instruction that can change them (as KVM re-evaluates
     // emulation_required after CR0 and segment writes), after an event, and at each run().
@@ -204,6 +205,12 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     uint32_t fetched = 0;
     const SegmentCache& cs = state[Seg::CS];
     const auto linear = static_cast<uint32_t>(cs.base + state.eip);
+    last_interpreted = {.cs = cs.selector,
+                        .eip = state.eip,
+                        .linear = linear,
+                        .protected_mode = state.protected_mode(),
+                        .code32 = ar::db(cs.access_rights),
+                        .v86 = state.v86()};
     auto record_bytes = [&](uint32_t count) {
         if (fetched == 0) fetched = fetch(bytes, from_limit);
         count = std::min(count, fetched);
@@ -425,6 +432,10 @@ const CpuModel& Emulator::cpu_model() const noexcept {
 
 void Emulator::set_a20(bool enabled) noexcept {
     impl_->a20 = enabled;
+}
+
+InstructionAddress Emulator::last_interpreted() const noexcept {
+    return impl_->last_interpreted;
 }
 
 bool Emulator::read_physical(uint64_t gpa, void* out, size_t size) const noexcept {

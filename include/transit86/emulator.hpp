@@ -121,6 +121,16 @@ struct InjectedEvent {
     uint32_t error_code = 0;
 };
 
+// Where an instruction is: what a trace or a census names it by.
+struct InstructionAddress {
+    uint16_t cs = 0;
+    uint32_t eip = 0;
+    uint64_t linear = 0; // CS.base + EIP
+    bool protected_mode = false;
+    bool code32 = false; // CS.D
+    bool v86 = false;
+};
+
 struct VcpuState; // vcpu.hpp
 
 class Emulator {
@@ -186,6 +196,11 @@ class Emulator {
 
     // Gate A20 (on by default). Off models the 8086 wrap at 1 MiB.
     void set_a20(bool enabled) noexcept;
+
+    // The instruction the interpreter started last (retired, faulted or exited). Validity
+    // for VM entry changes only in interpreted instructions, so after a GuestStateValid or
+    // GuestStateInvalid exit this is the instruction that changed it.
+    InstructionAddress last_interpreted() const noexcept;
 
     // Reads guest-physical memory for traces and tests; false if outside RAM.
     bool read_physical(uint64_t gpa, void* out, size_t size) const noexcept;

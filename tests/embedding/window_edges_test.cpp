@@ -9,14 +9,14 @@
 namespace transit86::test {
 namespace {
 
-// Real mode with SS = 0x0003 (RPL 3 once CR0.PE = 1), then PE on, then SS reloaded:
-// under the kvm profile the state is valid, turns invalid after `mov cr0, eax` (SS.RPL 3 !=
-// CS.RPL 0) and valid again after `mov ss, bx`.
+// Real mode with SS = 0x0003 (RPL 3 once CR0.PE = 1), PE on, then off again: under the kvm
+// profile the state is valid, turns invalid after the first `mov cr0, eax` (SS.RPL 3 !=
+// CS.RPL 0) and valid again after the second (real mode: SS base = selector * 16).
 const std::initializer_list<uint8_t> kEnterAndLeaveWindow = {0x0F, 0x20, 0xC0, // mov eax, cr0
                                                              0x0C, 0x01,       // or al, 1
                                                              0x0F, 0x22, 0xC0, // mov cr0, eax
-                                                             0x31, 0xDB,       // xor bx, bx
-                                                             0x8E, 0xD3,       // mov ss, bx
+                                                             0x24, 0xFE,       // and al, 0xfe
+                                                             0x0F, 0x22, 0xC0, // mov cr0, eax
                                                              0xF4};            // hlt
 
 VcpuState stale_ss_state() {
@@ -35,10 +35,10 @@ TEST(WindowEdges, StopWhenInvalidStopsBeforeTheFirstInstructionOfTheWindow) {
                                                .stop_when_invalid = vmx::Profile::Kvm});
     ASSERT_EQ(exit.reason, ExitReason::GuestStateInvalid);
     EXPECT_EQ(exit.instructions, 3u) << "mov eax,cr0; or al,1; mov cr0,eax retired";
-    EXPECT_EQ(state.regs.rip, kCode + 8u) << "stopped before xor bx, bx";
+    EXPECT_EQ(state.regs.rip, kCode + 8u) << "stopped before and al, 0xfe";
 }
 
-TEST(WindowEdges, StopWhenValidThenEndsItAfterTheSsReload) {
+TEST(WindowEdges, StopWhenValidThenEndsItWhenRealModeReturns) {
     Guest guest;
     guest.load(kCode, kEnterAndLeaveWindow);
     Emulator emu{guest.slots()};
@@ -48,8 +48,9 @@ TEST(WindowEdges, StopWhenValidThenEndsItAfterTheSsReload) {
                              .stop_when_invalid = vmx::Profile::Kvm});
     const Exit exit = emu.run(state, RunLimits{.budget = 0, .stop_when_valid = vmx::Profile::Kvm});
     ASSERT_EQ(exit.reason, ExitReason::GuestStateValid);
-    EXPECT_EQ(exit.instructions, 2u) << "the window is xor bx, bx and mov ss, bx";
-    EXPECT_EQ(state.regs.rip, kCode + 12u);
+    EXPECT_EQ(exit.instructions, 2u) << "the window is and al, 0xfe and mov cr0, eax";
+    EXPECT_EQ(state.regs.rip, kCode + 13u);
+    EXPECT_EQ(emu.last_interpreted().linear, kCode + 10u) << "the mov cr0 that ended it";
 }
 
 TEST(WindowEdges, AnInvalidStartingStateStopsAtOnce) {
@@ -65,7 +66,9 @@ TEST(WindowEdges, AnInvalidStartingStateStopsAtOnce) {
     EXPECT_EQ(exit.instructions, 0u);
 }
 
-TEST(WindowEdges, TheSdmProfileIsWatchedToo) {
+TEST(WindowEdges, ProfilesOtherThanKvmAreJudgedBeforeEveryInstruction) {
+    // Without unrestricted guest the SDM admits no real-mode guest (CR0.PE must be 1), so
+    // under the sdm profile the real-mode start is already a window.
     Guest guest;
     guest.load(kCode, kEnterAndLeaveWindow);
     Emulator emu{guest.slots()};
@@ -73,8 +76,8 @@ TEST(WindowEdges, TheSdmProfileIsWatchedToo) {
     const Exit exit = emu.run(state, RunLimits{.budget = 0,
                                                .stop_when_valid = std::nullopt,
                                                .stop_when_invalid = vmx::Profile::Sdm});
-    ASSERT_EQ(exit.reason, ExitReason::GuestStateInvalid);
-    EXPECT_EQ(state.regs.rip, kCode + 8u);
+    EXPECT_EQ(exit.reason, ExitReason::GuestStateInvalid);
+    EXPECT_EQ(exit.instructions, 0u);
 }
 
 TEST(SetRamSlots, ANewMapTakesEffectAtTheNextRun) {
