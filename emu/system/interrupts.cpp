@@ -39,7 +39,7 @@ bool deliver(Cpu& cpu, const Event& event) {
 
 bool software_interrupt(Cpu& cpu, uint8_t vector, SoftwareInterrupt kind) {
     // INT n in virtual-8086 mode: the six methods of SDM Vol. 3A Table 20-2 (VME, IOPL, the
-    // vector's bit in the redirection bit map).
+    // vector's bit in the redirection bit map). Methods 1 and 4, and INT3/INTO, use the IDT.
     if (kind == SoftwareInterrupt::IntN && cpu.s.v86()) {
         if (cpu.s.cr4 & cr4::VME) {
             bool to_protected_mode = false;
@@ -47,7 +47,7 @@ bool software_interrupt(Cpu& cpu, uint8_t vector, SoftwareInterrupt kind) {
             if (!to_protected_mode) return redirect_to_v86_handler(cpu, vector); // 5 and 6
         }
         if (iopl_of(cpu.s) < 3) return cpu.raise(vec::GP, 0); // methods 2 and 3
-    }                                                         // methods 1 and 4: through the IDT
+    }
     return deliver(cpu, Event{.vector = vector, .software = true, .return_eip = cpu.next_eip});
 }
 
