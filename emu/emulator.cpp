@@ -8,6 +8,7 @@
 #include "emu/cpu/cpu.hpp"
 #include "emu/interp/decode_cache.hpp"
 #include "emu/system/interrupts.hpp"
+#include "emu/system/v86_extensions.hpp"
 #include "transit86/emulator.hpp"
 
 namespace transit86 {
@@ -198,6 +199,12 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
         cpu.io = pending_io;
         cpu.io_data_pending = true;
         io_resume = false;
+    }
+    // VIF and VIP both set at the start of an instruction under CR4.VME: #GP(0) before it
+    // runs (SDM Vol. 3A 20.3.2; emu/system/v86_extensions.hpp).
+    if ((state.eflags & flags::VIP) && emu::virtual_interrupt_pending(state)) [[unlikely]] {
+        cpu.raise(emu::vec::GP, 0);
+        return finish_fault(exit);
     }
 
     uint8_t bytes[15];
@@ -493,8 +500,9 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
             exit.reason = ExitReason::Budget;
             return exit;
         }
+        // Not with VIP set: step() checks it before each instruction (v86_extensions.hpp).
         if (block_engine_allowed && impl_->last_step_cached && !completing && impl_->a20 &&
-            !(s.eflags & flags::TF) && s.interruptibility == 0) {
+            !(s.eflags & (flags::TF | flags::VIP)) && s.interruptibility == 0) {
             const uint64_t room =
                 limits.budget == 0 ? UINT64_MAX : limits.budget - exit.instructions - restarts;
             if (const uint64_t retired =

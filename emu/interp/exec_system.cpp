@@ -1,6 +1,7 @@
 // System class: descriptor-table registers, LDTR/TR, control registers, HLT, port I/O.
 #include "emu/interp/handlers.hpp"
 #include "emu/system/segment_load.hpp"
+#include "emu/system/task_switch.hpp"
 
 namespace transit86::emu {
 
@@ -165,12 +166,8 @@ bool io_permitted(Cpu& cpu, uint16_t port, uint8_t size) {
     const CpuState& s = cpu.s;
     const uint32_t iopl = (s.eflags & flags::IOPL) >> 12;
     if (!s.protected_mode() || (!s.v86() && s.cpl() <= iopl)) return true;
-    constexpr uint32_t kIoMapBaseOffset = 0x66;
-    const bool tss32 = (ar::type(s.tr.access_rights) & ~2u) == 9; // available or busy
-    if (!tss32 || s.tr.limit < kIoMapBaseOffset + 1) return cpu.raise(vec::GP, 0);
     uint16_t map_base = 0;
-    if (!cpu.read_linear(static_cast<uint32_t>(s.tr.base + kIoMapBaseOffset), &map_base, 2))
-        return false;
+    if (!read_io_map_base(cpu, map_base)) return false;
     const uint32_t offset = uint32_t{map_base} + port / 8u;
     if (offset + 1 > s.tr.limit) return cpu.raise(vec::GP, 0);
     uint16_t bits = 0;

@@ -229,4 +229,12 @@ bool return_from_nested_task(Cpu& cpu) {
            eip_within_code_limit(cpu, 0);
 }
 
+bool read_io_map_base(Cpu& cpu, uint16_t& map_base) {
+    constexpr uint32_t kIoMapBaseOffset = 0x66;
+    const SegmentCache& tr = cpu.s.tr;
+    const bool tss32 = (ar::type(tr.access_rights) & ~2u) == 9; // available or busy
+    if (!tss32 || tr.limit < kIoMapBaseOffset + 1) return cpu.raise(vec::GP, 0);
+    return cpu.read_linear(static_cast<uint32_t>(tr.base + kIoMapBaseOffset), &map_base, 2);
+}
+
 } // namespace transit86::emu

@@ -113,6 +113,20 @@ inline constexpr uint32_t CD = 1u << 30;
 inline constexpr uint32_t PG = 1u << 31;
 } // namespace cr0
 
+namespace cr4 { // SDM Vol. 3A 2.5, Figure 2-7: the bits of the modelled CPU
+inline constexpr uint32_t VME = 1u << 0; // virtual-8086 mode extensions (Vol. 3A 20.3)
+inline constexpr uint32_t PVI = 1u << 1; // protected-mode virtual interrupts (Vol. 3A 20.4)
+inline constexpr uint32_t TSD = 1u << 2;
+inline constexpr uint32_t DE = 1u << 3;
+inline constexpr uint32_t PSE = 1u << 4;
+inline constexpr uint32_t PAE = 1u << 5;
+inline constexpr uint32_t MCE = 1u << 6;
+inline constexpr uint32_t PGE = 1u << 7;
+inline constexpr uint32_t PCE = 1u << 8;
+inline constexpr uint32_t OSFXSR = 1u << 9;
+inline constexpr uint32_t OSXMMEXCPT = 1u << 10;
+} // namespace cr4
+
 // VMCS guest interruptibility state (SDM Vol. 3C, Table 24-3).
 namespace interruptibility {
 inline constexpr uint32_t BlockingBySti = 1u << 0;

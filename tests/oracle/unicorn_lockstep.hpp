@@ -10,6 +10,9 @@
 // unicorn-no-delivery) fault() and software_interrupt() compare what Unicorn does say — the
 // vector and the state at the faulting instruction, or after INT n — then give Unicorn
 // transit86's memory and delivered state; the caller checks the delivery against the SDM.
+// unicorn_traps() and step_masking_flags() do the same for instructions Unicorn runs without
+// an extension the SDM defines (vme_vs_unicorn_test.cpp). States set_state() cannot load —
+// virtual-8086 mode, CPL 3 — are given through an IRETD at ring 0 (IretReentry).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -41,6 +44,17 @@ enum class UnicornRule {
     Tss16Save,
 };
 
+// How resync() gives Unicorn a state its set_state() cannot load (virtual-8086 mode, CPL 3):
+// Unicorn starts at ring 0 on the guest's flat `code` and `data` selectors and runs an IRETD
+// whose frame and opcode are written at `scratch` (48 bytes; Unicorn's copy of them is then
+// restored from transit86's RAM). VIF and VIP, which QEMU's IRET to an outer level does not
+// load, are given in the ring-0 EFLAGS and kept by the IRETD.
+struct IretReentry {
+    uint16_t code = 0;
+    uint16_t data = 0;
+    uint32_t scratch = 0;
+};
+
 class UnicornLockstep {
   public:
     UnicornLockstep(UnicornRunner& uc, std::vector<uint8_t>& ram, const CpuState& start)
@@ -51,6 +65,8 @@ class UnicornLockstep {
         resync();
     }
     CpuState& state() { return emu_.state(); }
+    // Lets resync() reach virtual-8086 mode and CPL 3 (off by default).
+    void set_reentry(const IretReentry& reentry) { reentry_ = reentry; }
     std::string tally() const {
         std::string out = std::to_string(compared_) + " steps compared with Unicorn";
         for (const auto& [rule, count] : masked_)
@@ -125,8 +141,47 @@ class UnicornLockstep {
         return {ours, std::move(theirs)};
     }
 
-    // INT n: transit86 delivers it; Unicorn stops after it with vector n (unicorn-no-delivery).
-    void software_interrupt(const char* what, uint8_t vector) {
+    // An instruction transit86 retires as the SDM says while Unicorn, under `rule`, raises
+    // `vector` without changing anything (QEMU without the virtual-8086 mode extensions traps
+    // CLI, STI, PUSHF, POPF, IRET, INT n to #GP(0)): Unicorn's state is compared with the one
+    // before the instruction, then given transit86's. The caller checks transit86's step
+    // against the SDM.
+    void unicorn_traps(const char* what, uint8_t vector, const char* rule) {
+        const CpuState before = emu_.state();
+        const Exit ours = emu_.run(limits(false));
+        io_ = ports_.take();
+        ASSERT_EQ(ours.reason, ExitReason::Step) << what << ": " << to_string(ours.reason);
+        const UnicornStepResult theirs = uc_.step();
+        EXPECT_EQ(theirs.reason, UnicornStepReason::Exception) << what;
+        EXPECT_EQ(theirs.vector, vector) << what << ": Unicorn";
+        CpuState after = before;
+        std::swap(emu_.state(), after);
+        compare(what, theirs.state, false);
+        std::swap(emu_.state(), after);
+        ++ruled_[rule];
+        resync();
+    }
+
+    // Both retire the instruction; the EFLAGS bits in `ignored` are not compared (rule
+    // `rule`, counted when they differ), and Unicorn then takes transit86's state.
+    void step_masking_flags(const char* what, uint32_t ignored, const char* rule) {
+        const Exit ours = emu_.run(limits(false));
+        io_ = ports_.take();
+        ASSERT_EQ(ours.reason, ExitReason::Step) << what << ": " << to_string(ours.reason);
+        UnicornStepResult theirs = uc_.step();
+        ASSERT_EQ(theirs.reason, UnicornStepReason::Step) << what << ": Unicorn";
+        const uint32_t ours_flags = emu_.state().eflags;
+        if ((theirs.state.eflags ^ ours_flags) & ignored) ++masked_[rule];
+        theirs.state.eflags = (theirs.state.eflags & ~ignored) | (ours_flags & ignored);
+        compare(what, theirs.state);
+        ++compared_;
+        resync();
+    }
+
+    // INT n: transit86 delivers it; Unicorn stops after it with vector n (unicorn-no-delivery,
+    // or `rule` when Unicorn would not have delivered it as the SDM says either).
+    void software_interrupt(const char* what, uint8_t vector,
+                            const char* rule = "unicorn-no-delivery") {
         const CpuState before = emu_.state();
         const Exit ours = emu_.run(limits(false));
         ASSERT_EQ(ours.reason, ExitReason::Step) << what << ": " << to_string(ours.reason);
@@ -138,7 +193,7 @@ class UnicornLockstep {
         std::swap(emu_.state(), after_int);
         compare(what, theirs.state, false);
         std::swap(emu_.state(), after_int);
-        ++ruled_["unicorn-no-delivery"];
+        ++ruled_[rule];
         resync();
     }
 
@@ -209,8 +264,47 @@ class UnicornLockstep {
     // Unicorn takes transit86's memory and state.
     void resync() {
         ASSERT_TRUE(uc_.load(0, ram_));
+        const CpuState& s = emu_.state();
+        if (reentry_.code != 0 && s.protected_mode() && (s.v86() || s.cpl() == 3))
+            return resync_through_iret();
         std::string error;
-        ASSERT_TRUE(uc_.set_state(emu_.state(), &error)) << error;
+        ASSERT_TRUE(uc_.set_state(s, &error)) << error;
+    }
+
+    // The IretReentry path of resync(): an IRETD at ring 0 (to virtual-8086 mode with ES, DS,
+    // FS, GS in the frame, or to CPL 3), then the same comparison as after a step.
+    void resync_through_iret() {
+        const CpuState& s = emu_.state();
+        std::vector<uint32_t> frame = {s.eip, s[Seg::CS].selector, s.eflags, s[Gpr::ESP],
+                                       s[Seg::SS].selector};
+        if (s.v86())
+            for (Seg seg : {Seg::ES, Seg::DS, Seg::FS, Seg::GS})
+                frame.push_back(s[seg].selector);
+        std::vector<uint8_t> bytes(frame.size() * 4);
+        std::memcpy(bytes.data(), frame.data(), bytes.size());
+        bytes.push_back(0xCF); // iretd
+        const uint32_t scratch = reentry_.scratch;
+        ASSERT_TRUE(uc_.load(scratch, bytes));
+        CpuState ring0 = s;
+        ring0.eflags = flags::Fixed1 | (s.eflags & (flags::VIF | flags::VIP));
+        const SegmentCache data{
+            .base = 0, .limit = 0xFFFFFFFF, .access_rights = 0xC093, .selector = reentry_.data};
+        ring0[Seg::SS] = data;
+        if (s.v86())
+            for (Seg seg : {Seg::ES, Seg::DS, Seg::FS, Seg::GS})
+                ring0[seg] = data;
+        ring0[Seg::CS] = SegmentCache{
+            .base = 0, .limit = 0xFFFFFFFF, .access_rights = 0xC09B, .selector = reentry_.code};
+        ring0.eip = scratch + static_cast<uint32_t>(frame.size() * 4);
+        ring0[Gpr::ESP] = scratch;
+        std::string error;
+        ASSERT_TRUE(uc_.set_state(ring0, &error)) << error;
+        const UnicornStepResult entered = uc_.step();
+        ASSERT_EQ(entered.reason, UnicornStepReason::Step)
+            << "re-entry IRETD: Unicorn " << to_string(entered.reason) << " vector "
+            << int{entered.vector};
+        ASSERT_TRUE(uc_.load(scratch, {ram_.data() + scratch, bytes.size()}));
+        compare("re-entry through IRETD", entered.state);
     }
 
     UnicornRunner& uc_;
@@ -219,6 +313,7 @@ class UnicornLockstep {
     PortRecorder ports_;
     Emulator emu_;
     std::vector<PortAccess> io_;
+    IretReentry reentry_;
     int compared_ = 0;
     std::map<std::string, int> ruled_;  // steps not compared
     std::map<std::string, int> masked_; // compared steps with a field masked

@@ -77,6 +77,12 @@
 //    instructions"), so IN/OUT/INS/OUTS above IOPL or in V86 mode never fault
 //    (docs/known-differences.md, unicorn-no-io-check).
 //
+//  * No virtual-8086 mode extensions or protected-mode virtual interrupts, although CPUID
+//    reports VME: with IOPL < 3, CLI, STI, PUSHF, POPF, IRET and INT n in V86 mode raise #GP(0)
+//    whatever CR4.VME and the TSS's redirection bit map say, CLI/STI at CPL 3 whatever CR4.PVI
+//    says, and IRET at CPL 0 does not load VIF and VIP (docs/known-differences.md,
+//    unicorn-no-vme, unicorn-iret-no-vif).
+//
 //  * EFLAGS.TF/RF are QEMU's; the interrupt shadow (MOV SS, STI) is not observable.
 #pragma once
 
