@@ -1,5 +1,6 @@
 // Control-transfer class: JMP, Jcc, CALL, RET, LOOP/JCXZ, INT/INTO/IRET.
 #include "emu/cpu/alu.hpp"
+#include "emu/cpu/debug.hpp"
 #include "emu/interp/handlers.hpp"
 #include "emu/system/interrupts.hpp"
 #include "emu/system/privilege.hpp"
@@ -99,6 +100,7 @@ bool iret(Cpu& cpu) {
         return false;
     cpu.release_stack(3 * sizeof(T));
     load_popped_flags(cpu, eflags, sizeof(T));
+    load_resume_flag(cpu.s, eflags, sizeof(T));
     return true;
 }
 
