@@ -214,14 +214,16 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     cpu.begin_instruction();
     cpu.ports = ports;
     cpu.a20 = a20;
-    const bool completing = mmio_resume || io_resume;
+    bool completing = false; // the host completed this instruction's I/O or MMIO
     if (mmio_resume) {
         if (mmio_completed.count < mmio_completed.done.size())
             mmio_completed.done[mmio_completed.count++] = pending_mmio;
         mmio_resume = false;
+        completing = true;
     }
     const bool resumed_io = io_resume;
     if (io_resume) {
+        completing = true;
         cpu.io = pending_io;
         cpu.io_data_pending = true;
         io_resume = false;
@@ -304,14 +306,18 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     // RF is cleared as the instruction starts, after the instruction-breakpoint check (SDM
     // Vol. 3B 18.3.1.1); IRETD and task switches may load it again. An instruction that stops
     // without completing gets it back.
-    const uint32_t resume_flag = state.eflags & flags::RF;
-    state.eflags &= ~flags::RF;
+    const uint32_t eflags_at_start = state.eflags;
+    const uint32_t resume_flag = eflags_at_start & flags::RF;
+    state.eflags = eflags_at_start & ~flags::RF;
+    // The debug traps the instruction raises when it completes (SDM Vol. 3B 18.3.1): those a
+    // MOV SS held, single step when it began with TF = 1 (17.3.1.4; not INT n/INT3/INTO,
+    // whose delivery clears TF before a trap could be taken); data and I/O breakpoints and
+    // the T bit of a task switch add theirs as it runs.
+    const bool single_step = (eflags_at_start & flags::TF) != 0 && !dispatch.software_interrupt;
+    cpu.debug_traps = held_debug_traps | (single_step ? dr6::BS : 0);
     CpuState& before = rollback_state;
     const bool rollback = dispatch.needs_rollback;
     if (rollback) before = state;
-    // Single-step trap (SDM Vol. 3A 17.3.1.4): after an instruction that began with TF = 1 —
-    // except INT n/INT3/INTO, whose delivery clears TF before any trap could be taken.
-    const bool trap_after = (state.eflags & flags::TF) != 0 && !dispatch.software_interrupt;
     const bool ok = dispatch.handler(cpu, insn);
     if (!ok) {
         // Handlers without a rollback snapshot stop before they change anything. A task
@@ -365,7 +371,7 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
         // instruction breakpoint again. Single step and data breakpoints trap after the
         // iteration that raised them (exec_string.cpp stops there), EIP still at the REP.
         state.eflags |= flags::RF;
-        const uint32_t traps = cpu.debug_traps | held_debug_traps | (trap_after ? dr6::BS : 0);
+        const uint32_t traps = cpu.debug_traps;
         rep_resumes = traps == 0;
         if (rep_resumes) return Outcome::Restarted;
         held_debug_traps = 0;
@@ -383,9 +389,8 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     }
     // Traps after the instruction (SDM Vol. 3B 18.3.1): single step, data and I/O breakpoints,
     // the T bit of a task switched to, and those a MOV SS held.
-    const uint32_t traps = cpu.debug_traps | held_debug_traps | (trap_after ? dr6::BS : 0);
-    if (traps != 0) [[unlikely]]
-        return take_debug_traps(traps, exit);
+    if (cpu.debug_traps != 0) [[unlikely]]
+        return take_debug_traps(cpu.debug_traps, exit);
     return Outcome::Retired;
 }
 
