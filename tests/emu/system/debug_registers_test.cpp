@@ -537,6 +537,23 @@ TEST_F(DebugProtected, SingleStepTrapsAfterEachRepIteration) {
     EXPECT_EQ(m.state().dr6, 0xFFFF4FF0u);
 }
 
+TEST_F(DebugProtected, DataBreakpointStopsARepAfterTheIterationThatHitIt) {
+    // 18.3.1.2 with the REP rule of 18.3.1.1: rep stosb over 3000-3003 with DR0 on 3001; the
+    // trap comes after the second iteration, EIP at the REP, RF set in the frame.
+    m.load_code({0xF3, 0xAA}); // rep stosb
+    m.gpr(Gpr::ECX) = 4;
+    m.gpr(Gpr::EDI) = kData;
+    m.state().dr[0] = kData + 1;
+    m.state().dr7 = global_breakpoint(0, dr7::kWrite, kLen1);
+    ASSERT_EQ(m.run(1).reason, ExitReason::Budget);
+    EXPECT_EQ(m.eip(), kHandler);
+    EXPECT_EQ(frame_eip(), kCode);
+    EXPECT_NE(frame_eflags() & flags::RF, 0u);
+    EXPECT_EQ(m.gpr(Gpr::ECX), 2u);
+    EXPECT_EQ(m.gpr(Gpr::EDI), kData + 2);
+    EXPECT_EQ(m.state().dr6, 0xFFFF0FF1u);
+}
+
 TEST_F(DebugReal, LastRepIterationTrapsPastTheInstruction) {
     m.load_code({0xF3, 0xAA}); // rep stosb
     m.gpr(Gpr::ECX) = 1;
