@@ -9,7 +9,8 @@
 // MOV SS or after the POPF that sets TF, one trap per REP iteration. It does not model DR7.GD
 // (the MOV just runs), data breakpoints (ignored) or the TSS T bit, and an enabled
 // instruction breakpoint makes it crash, so no test arms one on Unicorn (the unit tests in
-// tests/emu/system/debug_registers_test.cpp carry the SDM's values for those).
+// tests/emu/system/debug_registers_test.cpp and debug_traps_test.cpp carry the SDM's values
+// for those).
 #include <gtest/gtest.h>
 
 #include <memory>
