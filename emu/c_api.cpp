@@ -54,9 +54,15 @@ T86_SAME_LAYOUT(transit86_events, EventState);
 T86_SAME_OFFSET(transit86_events, EventState, interrupt, interrupt);
 T86_SAME_OFFSET(transit86_events, EventState, interrupt_shadow, interrupt_shadow);
 T86_SAME_OFFSET(transit86_events, EventState, nmi_masked, nmi_masked);
+T86_SAME_LAYOUT(transit86_kvm_debugregs, KvmDebugregs);
+T86_SAME_OFFSET(transit86_kvm_debugregs, KvmDebugregs, dr6, dr6);
+T86_SAME_OFFSET(transit86_kvm_debugregs, KvmDebugregs, dr7, dr7);
+T86_SAME_OFFSET(transit86_kvm_debugregs, KvmDebugregs, flags, flags);
+T86_SAME_OFFSET(transit86_kvm_debugregs, KvmDebugregs, reserved, reserved);
 T86_SAME_LAYOUT(transit86_vcpu_state, VcpuState);
 T86_SAME_OFFSET(transit86_vcpu_state, VcpuState, sregs, sregs);
 T86_SAME_OFFSET(transit86_vcpu_state, VcpuState, events, events);
+T86_SAME_OFFSET(transit86_vcpu_state, VcpuState, debugregs, debugregs);
 
 static_assert(TRANSIT86_EXIT_VALID == static_cast<int>(ExitReason::GuestStateValid));
 static_assert(TRANSIT86_EXIT_STEP == static_cast<int>(ExitReason::Step));

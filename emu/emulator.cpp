@@ -6,6 +6,7 @@
 #include "decoder/decoder.hpp"
 #include "emu/block/block_engine.hpp"
 #include "emu/cpu/cpu.hpp"
+#include "emu/cpu/debug.hpp"
 #include "emu/interp/decode_cache.hpp"
 #include "emu/system/interrupts.hpp"
 #include "emu/system/v86_extensions.hpp"
@@ -69,6 +70,12 @@ struct Emulator::Impl {
     // emulation_required after CR0 and segment writes), after an event, and at each run().
     bool vmx_dirty = true;
     bool vmx_valid = false;
+    // Debug traps of a MOV SS / POP SS, held until the next instruction completes (SDM Vol. 3A
+    // 6.8.3: "debug exceptions ... are inhibited" until then; the #DB reports both).
+    uint32_t held_debug_traps = 0;
+    // The last Restarted step left a REP string instruction to resume at the same EIP (no
+    // #DB was delivered between its chunks).
+    bool rep_resumes = false;
 
     // Outcome of one instruction.
     // Restarted: a REP string instruction stopped between chunks (Cpu::rep_restart); EIP is
@@ -90,6 +97,11 @@ struct Emulator::Impl {
   private:
     uint32_t fetch(uint8_t* bytes, uint32_t& from_limit);
     Outcome finish_fault(Exit& exit);
+    // Records `conditions` in DR6 and delivers #DB (or hands it to the host) like a fault.
+    Outcome raise_debug(uint32_t conditions, Exit& exit);
+    // The debug traps of an instruction that completed (SDM Vol. 3B 18.3.1): #DB now, or held
+    // by MOV SS / POP SS.
+    Outcome take_debug_traps(uint32_t traps, Exit& exit);
 };
 
 namespace {
@@ -136,6 +148,7 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
     // 6.15 (Table 6-5) says — unless the host asked for every exception: KVM cannot inject
     // into an invalid guest state and fails the emulation there instead.
     emu::Fault fault = cpu.fault;
+    bool task_trap_taken = false;
     for (int depth = 0;; ++depth) {
         if (exceptions_to_host) {
             stop_exit(exit, ExitReason::Exception, "exception handed to the host");
@@ -149,10 +162,19 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
         }
         const CpuState before = state;
         cpu.task_committed = false;
+        cpu.debug_traps = 0;
         if (emu::deliver_exception(cpu, fault)) {
             mmio_completed.count = 0;
             vmx_dirty = true; // delivery loads CS
-            return Outcome::Retired;
+            if (!(cpu.debug_traps & dr6::BT) || task_trap_taken) return Outcome::Retired;
+            // Delivered through a task gate to a TSS with the T bit: the #DB follows before
+            // the handler's first instruction (SDM Vol. 3B 18.3.1.5). Taken once: a #DB
+            // handler task with T set would loop forever on a processor.
+            task_trap_taken = true;
+            emu::record_debug_exception(state, dr6::BT);
+            fault = emu::Fault{emu::vec::DB};
+            depth = -1; // a new event: #DB is benign, nothing escalates from the first one
+            continue;
         }
         // A task gate's switch that faulted after its commit point leaves the new task's
         // state: the next fault is delivered there (SDM Vol. 3A 7.3, Table 7-1).
@@ -185,17 +207,35 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
     }
 }
 
+Emulator::Impl::Outcome Emulator::Impl::raise_debug(uint32_t conditions, Exit& exit) {
+    emu::record_debug_exception(state, conditions);
+    cpu.raise(emu::vec::DB);
+    return finish_fault(exit);
+}
+
+Emulator::Impl::Outcome Emulator::Impl::take_debug_traps(uint32_t traps, Exit& exit) {
+    if (state.interruptibility & interruptibility::BlockingByMovSs) {
+        held_debug_traps = traps;
+        return Outcome::Retired;
+    }
+    held_debug_traps = 0;
+    return raise_debug(traps, exit);
+}
+
 Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     cpu.begin_instruction();
     cpu.ports = ports;
     cpu.a20 = a20;
+    bool completing = false; // the host completed this instruction's I/O or MMIO
     if (mmio_resume) {
         if (mmio_completed.count < mmio_completed.done.size())
             mmio_completed.done[mmio_completed.count++] = pending_mmio;
         mmio_resume = false;
+        completing = true;
     }
     const bool resumed_io = io_resume;
     if (io_resume) {
+        completing = true;
         cpu.io = pending_io;
         cpu.io_data_pending = true;
         io_resume = false;
@@ -218,6 +258,16 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
                         .protected_mode = state.protected_mode(),
                         .code32 = ar::db(cs.access_rights),
                         .v86 = state.v86()};
+    // Debug registers (SDM Vol. 3B 18.3.1.1): an enabled instruction breakpoint here is a
+    // fault before the instruction runs, unless RF = 1 or the host is completing its I/O or
+    // MMIO (it was checked when the instruction started). With a data or I/O breakpoint
+    // enabled, the instruction's accesses are watched.
+    if (state.dr7 & dr7::Enables) [[unlikely]] {
+        if (!(state.eflags & flags::RF) && !completing)
+            if (const uint32_t hits = emu::instruction_breakpoints_at(state, linear))
+                return raise_debug(hits, exit);
+        cpu.watch_accesses = emu::watches_accesses(state);
+    }
     auto record_bytes = [&](uint32_t count) {
         if (fetched == 0) fetched = fetch(bytes, from_limit);
         count = std::min(count, fetched);
@@ -277,12 +327,21 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     // transfers with a 16-bit operand size truncate it (SDM JMP/CALL/RET "Operation"); a
     // 16-bit CS with a 64 KiB limit faults at the next fetch instead of wrapping.
     cpu.next_eip = state.eip + insn.length;
+    // RF is cleared as the instruction starts, after the instruction-breakpoint check (SDM
+    // Vol. 3B 18.3.1.1); IRETD and task switches may load it again. An instruction that stops
+    // without completing gets it back.
+    const uint32_t eflags_at_start = state.eflags;
+    const uint32_t resume_flag = eflags_at_start & flags::RF;
+    state.eflags = eflags_at_start & ~flags::RF;
+    // The debug traps the instruction raises when it completes (SDM Vol. 3B 18.3.1): those a
+    // MOV SS held, single step when it began with TF = 1 (17.3.1.4; not INT n/INT3/INTO,
+    // whose delivery clears TF before a trap could be taken); data and I/O breakpoints and
+    // the T bit of a task switch add theirs as it runs.
+    const bool single_step = (eflags_at_start & flags::TF) != 0 && !dispatch.software_interrupt;
+    cpu.debug_traps = held_debug_traps | (single_step ? dr6::BS : 0);
     CpuState& before = rollback_state;
     const bool rollback = dispatch.needs_rollback;
     if (rollback) before = state;
-    // Single-step trap (SDM Vol. 3A 17.3.1.4): after an instruction that began with TF = 1 —
-    // except INT n/INT3/INTO, whose delivery clears TF before any trap could be taken.
-    const bool trap_after = (state.eflags & flags::TF) != 0 && !dispatch.software_interrupt;
     const bool ok = dispatch.handler(cpu, insn);
     if (!ok) {
         // Handlers without a rollback snapshot stop before they change anything. A task
@@ -294,6 +353,7 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
             state = before;
         else if (rollback)
             state.eip = before.eip;
+        if (!cpu.task_committed) state.eflags |= resume_flag;
         // A string instruction that completed iterations before stopping: the MMIO accesses
         // the host completed belonged to those iterations, and the next one starts afresh.
         if (cpu.keep_progress && state.gpr != before.gpr) mmio_completed.count = 0;
@@ -302,7 +362,9 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
         if (resumed_io && !cpu.io_data_pending && cpu.stop == Stop::Mmio && state.gpr == before.gpr)
             io_resume = true;
         switch (cpu.stop) {
-        case Stop::Fault: return finish_fault(exit);
+        case Stop::Fault:
+            held_debug_traps = 0; // the instruction they waited for did not complete
+            return finish_fault(exit);
         case Stop::Io:
             stop_exit(exit, ExitReason::Io);
             exit.io = cpu.io;
@@ -328,7 +390,17 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     if (cpu.rep_restart) {
         cpu.rep_restart = false;
         mmio_completed.count = 0; // the completed accesses belonged to finished iterations
-        return Outcome::Restarted;
+        // Between iterations the REP keeps RF set, as KVM's emulator does and as an interrupt
+        // taken there pushes it (SDM Vol. 3B 18.3.1.1), so that resuming it does not take its
+        // instruction breakpoint again. Single step and data breakpoints trap after the
+        // iteration that raised them (exec_string.cpp stops there), EIP still at the REP.
+        state.eflags |= flags::RF;
+        const uint32_t traps = cpu.debug_traps;
+        rep_resumes = traps == 0;
+        if (rep_resumes) return Outcome::Restarted;
+        held_debug_traps = 0;
+        const Outcome delivered = raise_debug(traps, exit);
+        return delivered == Outcome::Retired ? Outcome::Restarted : delivered;
     }
     state.eip = cpu.next_eip;
     state.interruptibility = cpu.shadow_next;
@@ -339,10 +411,10 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
         stop_exit(exit, ExitReason::Halt);
         return Outcome::Stopped;
     }
-    if (trap_after) {
-        cpu.raise(emu::vec::DB);
-        return finish_fault(exit);
-    }
+    // Traps after the instruction (SDM Vol. 3B 18.3.1): single step, data and I/O breakpoints,
+    // the T bit of a task switched to, and those a MOV SS held.
+    if (cpu.debug_traps != 0) [[unlikely]]
+        return take_debug_traps(cpu.debug_traps, exit);
     return Outcome::Retired;
 }
 
@@ -500,9 +572,12 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
             exit.reason = ExitReason::Budget;
             return exit;
         }
-        // Not with VIP set: step() checks it before each instruction (v86_extensions.hpp).
+        // Not with TF, RF or VIP set or a debug-register breakpoint enabled: blocks check none
+        // of them (single step and breakpoints are per instruction; RF must clear after one;
+        // step() checks VIP before each instruction, v86_extensions.hpp).
         if (block_engine_allowed && impl_->last_step_cached && !completing && impl_->a20 &&
-            !(s.eflags & (flags::TF | flags::VIP)) && s.interruptibility == 0) {
+            !(s.eflags & (flags::TF | flags::RF | flags::VIP)) && (s.dr7 & dr7::Enables) == 0 &&
+            s.interruptibility == 0) {
             const uint64_t room =
                 limits.budget == 0 ? UINT64_MAX : limits.budget - exit.instructions - restarts;
             if (const uint64_t retired =
@@ -518,7 +593,9 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
         const Impl::Outcome outcome = impl_->step(exit);
         if (outcome == Impl::Outcome::Restarted) {
             ++restarts;
-            started = false; // like RF: the REP's own breakpoint does not stop its next chunk
+            // Like RF: the REP's own breakpoint does not stop its next chunk (unless a #DB
+            // went to its handler in between).
+            started = !impl_->rep_resumes;
             continue;
         }
         if (outcome == Impl::Outcome::Retired || exit.reason == ExitReason::Halt) {

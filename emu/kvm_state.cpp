@@ -1,6 +1,8 @@
 // CpuState <-> Linux KVM register state (see include/transit86/kvm_state.hpp).
 #include "transit86/kvm_state.hpp"
 
+#include <cstddef>
+
 namespace transit86 {
 
 namespace {
@@ -123,6 +125,20 @@ void to_kvm(const CpuState& state, KvmRegs& regs, KvmSregs& sregs) {
     sregs.cr3 = state.cr3;
     sregs.cr4 = state.cr4;
     sregs.efer = state.efer;
+}
+
+void from_kvm_debugregs(const KvmDebugregs& debugregs, CpuState& state) {
+    for (std::size_t i = 0; i < state.dr.size(); ++i)
+        state.dr[i] = static_cast<uint32_t>(debugregs.db[i]);
+    state.dr6 = dr6::with_fixed_bits(static_cast<uint32_t>(debugregs.dr6));
+    state.dr7 = dr7::with_fixed_bits(static_cast<uint32_t>(debugregs.dr7));
+}
+
+void to_kvm_debugregs(const CpuState& state, KvmDebugregs& debugregs) {
+    for (std::size_t i = 0; i < state.dr.size(); ++i)
+        debugregs.db[i] = state.dr[i];
+    debugregs.dr6 = state.dr6;
+    debugregs.dr7 = state.dr7;
 }
 
 } // namespace transit86

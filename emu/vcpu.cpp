@@ -41,6 +41,7 @@ VcpuState reset_vcpu_state(ResetPreset preset) {
 CpuState to_cpu_state(const VcpuState& state) {
     CpuState cpu = from_kvm(state.regs, state.sregs);
     cpu.msrs.apic_base = state.sregs.apic_base;
+    from_kvm_debugregs(state.debugregs, cpu);
     const EventState& ev = state.events;
     if ((ev.interrupt_shadow & kShadowSti) != 0)
         cpu.interruptibility |= interruptibility::BlockingBySti;
@@ -53,6 +54,7 @@ CpuState to_cpu_state(const VcpuState& state) {
 void store_cpu_state(const CpuState& cpu, VcpuState& state) {
     to_kvm(cpu, state.regs, state.sregs);
     state.sregs.apic_base = cpu.msrs.apic_base;
+    to_kvm_debugregs(cpu, state.debugregs);
     EventState& ev = state.events;
     ev.interrupt_shadow = 0;
     if ((cpu.interruptibility & interruptibility::BlockingBySti) != 0)

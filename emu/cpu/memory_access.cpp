@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "emu/cpu/cpu.hpp"
+#include "emu/cpu/debug.hpp"
 
 namespace transit86::emu {
 
@@ -69,7 +70,11 @@ constexpr uint32_t kA20Bit = 1u << 20;
 
 } // namespace
 
+// Data breakpoints are matched here, on the linear address of every access an instruction
+// makes (SDM Vol. 3B 18.2.5), and reported as a trap once it completes (emu/emulator.cpp).
 bool Cpu::read_linear(uint32_t linear, void* out, uint32_t size) {
+    if (watch_accesses) [[unlikely]]
+        debug_traps |= data_breakpoints_hit(s, linear, size, false);
     auto* dst = static_cast<uint8_t*>(out);
     const uint32_t a20_mask = a20 ? ~0u : ~kA20Bit;
     if (a20 || ((linear ^ (linear + size - 1)) & kA20Bit) == 0) {
@@ -95,6 +100,8 @@ bool Cpu::read_linear(uint32_t linear, void* out, uint32_t size) {
 }
 
 bool Cpu::write_linear(uint32_t linear, const void* in, uint32_t size) {
+    if (watch_accesses) [[unlikely]]
+        debug_traps |= data_breakpoints_hit(s, linear, size, true);
     const auto* src = static_cast<const uint8_t*>(in);
     const uint32_t a20_mask = a20 ? ~0u : ~kA20Bit;
     bool ok;

@@ -30,6 +30,10 @@ CpuState reset_state(ResetPreset preset) {
     s[Seg::CS] = data_segment_at_reset(0xF000, 0xFFFF0000, data_ar);
     s.ldtr = data_segment_at_reset(0, 0, ar::kP | 0x2); // 0x82: present, LDT
     s.tr = data_segment_at_reset(0, 0, ar::kP | 0x2);   // 0x82: the SDM lists TR like LDTR
+    // Table 10-1: DR0-DR3 0, DR6 FFFF0FF0H, DR7 00000400H (also KVM's kvm_vcpu_reset).
+    s.dr = {};
+    s.dr6 = dr6::Reset;
+    s.dr7 = dr7::Reset;
 
     if (preset == ResetPreset::Kvm) {
         // KVM's vcpu reset (vmx_vcpu_reset / init_vmcb, read back with KVM_GET_SREGS):

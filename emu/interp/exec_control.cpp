@@ -1,5 +1,6 @@
 // Control-transfer class: JMP, Jcc, CALL, RET, LOOP/JCXZ, INT/INTO/IRET.
 #include "emu/cpu/alu.hpp"
+#include "emu/cpu/debug.hpp"
 #include "emu/interp/handlers.hpp"
 #include "emu/system/interrupts.hpp"
 #include "emu/system/privilege.hpp"
@@ -101,7 +102,9 @@ bool iret(Cpu& cpu) {
     if (!load_code_segment(cpu, static_cast<uint16_t>(selector), offset, sizeof(T), FarKind::Jump))
         return false;
     cpu.release_stack(3 * sizeof(T));
-    return load_popped_flags(cpu, eflags, sizeof(T), FlagsSource::Iret); // rolled back on #GP
+    if (!load_popped_flags(cpu, eflags, sizeof(T), FlagsSource::Iret)) return false; // #GP
+    load_resume_flag(cpu.s, eflags, sizeof(T));
+    return true;
 }
 
 } // namespace

@@ -109,6 +109,8 @@ Dispatch::Handler handler_for(Op op) {
     case Op::Str:
     case Op::MovToCr:
     case Op::MovFromCr:
+    case Op::MovToDr:
+    case Op::MovFromDr:
     case Op::Lmsw:
     case Op::Smsw:
     case Op::Clts:

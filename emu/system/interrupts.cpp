@@ -58,7 +58,7 @@ bool deliver_exception(Cpu& cpu, const Fault& fault) {
                       .has_error_code = fault.has_error_code,
                       .error_code = fault.error_code,
                       .return_eip = cpu.s.eip,
-                      .fault_class = is_fault_class(fault.vector)};
+                      .fault_class = is_fault_class(fault.vector) || fault.fault_class};
     if (!deliver(cpu, event)) return false;
     cpu.s.eip = cpu.next_eip;
     return true;

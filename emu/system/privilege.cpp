@@ -1,6 +1,7 @@
 // Protected-mode transfers through gates and across privilege levels.
 #include "emu/system/privilege.hpp"
 
+#include "emu/cpu/debug.hpp"
 #include "emu/system/task_switch.hpp"
 #include "emu/system/v86_extensions.hpp"
 
@@ -420,6 +421,7 @@ bool iret_protected_mode(Cpu& cpu, uint8_t operand_size) {
         // The flags load under the rules of the CPL the IRET runs at, so before CS and SS
         // change (a fault afterwards rolls the whole instruction back).
         load_popped_flags(cpu, eflags, operand_size, FlagsSource::Iret);
+        load_resume_flag(s, eflags, operand_size);
         return far_return_to_outer_level(cpu, selector, eip, operand_size, 3u * operand_size, 0);
     }
     Descriptor code;
@@ -429,6 +431,7 @@ bool iret_protected_mode(Cpu& cpu, uint8_t operand_size) {
     if (!commit_code_segment(cpu, code, selector, rpl)) return false;
     cpu.release_stack(3u * operand_size);
     load_popped_flags(cpu, eflags, operand_size, FlagsSource::Iret);
+    load_resume_flag(s, eflags, operand_size);
     cpu.next_eip = eip;
     return true;
 }

@@ -126,6 +126,48 @@ inline constexpr uint32_t PCE = 1u << 8;
 inline constexpr uint32_t OSFXSR = 1u << 9;
 inline constexpr uint32_t OSXMMEXCPT = 1u << 10;
 } // namespace cr4
+// Debug status register DR6 (SDM Vol. 3B 18.2.3, Figure 18-1) for an i486-class CPU without
+// RTM or bus-lock detection: B0-B3, BD, BS and BT can change; bits 4-11 and 16-31 read as 1,
+// bit 12 as 0. The reset value (Vol. 3A Table 10-1) is all fixed bits and nothing else.
+namespace dr6 {
+inline constexpr uint32_t B0 = 1u << 0; // breakpoint n's condition was met: B0 << n
+inline constexpr uint32_t Breakpoints = 0xF;
+inline constexpr uint32_t BD = 1u << 13; // the next instruction accesses a debug register (GD)
+inline constexpr uint32_t BS = 1u << 14; // single step (EFLAGS.TF)
+inline constexpr uint32_t BT = 1u << 15; // task switch to a TSS with the T bit
+inline constexpr uint32_t Writable = Breakpoints | BD | BS | BT;
+inline constexpr uint32_t Reset = 0xFFFF0FF0; // also the bits fixed at 1
+// A value as the register holds it: the fixed bits forced (a MOV to DR6 cannot change them).
+constexpr uint32_t with_fixed_bits(uint32_t value) {
+    return (value & Writable) | Reset;
+}
+} // namespace dr6
+
+// Debug control register DR7 (SDM Vol. 3B 18.2.4). Breakpoint n is enabled by Ln (bit 2n) or
+// Gn (bit 2n + 1); its R/W field (bits 16 + 4n) says what it watches, LEN (bits 18 + 4n) how
+// many bytes. Bit 10 reads as 1; bits 11, 12, 14 and 15 as 0 (no RTM, no SMM-debug bits).
+namespace dr7 {
+inline constexpr uint32_t Enables = 0xFF;        // L0, G0, ..., L3, G3
+inline constexpr uint32_t LocalEnables = 0x55;   // L0-L3: cleared on every task switch
+inline constexpr uint32_t GD = 1u << 13;         // general detect: #DB before a MOV DRn
+inline constexpr uint32_t Writable = 0xFFFF23FF; // everything but the fixed bits
+inline constexpr uint32_t Reset = 0x400;         // also the bits fixed at 1
+constexpr uint32_t with_fixed_bits(uint32_t value) {
+    return (value & Writable) | Reset;
+}
+// R/W encodings.
+inline constexpr uint32_t kExecute = 0, kWrite = 1, kIo = 2, kReadWrite = 3;
+
+constexpr bool enabled(uint32_t dr7, int n) {
+    return ((dr7 >> (2 * n)) & 3) != 0;
+}
+constexpr uint32_t rw(uint32_t dr7, int n) {
+    return (dr7 >> (16 + 4 * n)) & 3;
+}
+constexpr uint32_t len(uint32_t dr7, int n) {
+    return (dr7 >> (18 + 4 * n)) & 3;
+}
+} // namespace dr7
 
 // VMCS guest interruptibility state (SDM Vol. 3C, Table 24-3).
 namespace interruptibility {
@@ -175,6 +217,12 @@ struct CpuState {
     uint64_t cr3 = 0;
     uint64_t cr4 = 0;
     uint64_t efer = 0;
+
+    // Debug registers (SDM Vol. 3B 18.2): breakpoint linear addresses (or I/O ports), status
+    // and control. DR4 and DR5 are not registers of their own: they alias DR6 and DR7.
+    std::array<uint32_t, 4> dr{};
+    uint32_t dr6 = dr6::Reset;
+    uint32_t dr7 = dr7::Reset;
 
     uint32_t interruptibility = 0; // see namespace interruptibility
     ActivityState activity = ActivityState::Active;

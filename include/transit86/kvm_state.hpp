@@ -66,6 +66,17 @@ struct KvmSregs {
     friend constexpr bool operator==(const KvmSregs&, const KvmSregs&) = default;
 };
 
+// struct kvm_debugregs (KVM_GET_DEBUGREGS / KVM_SET_DEBUGREGS): DR0-DR3 in `db`, DR6, DR7.
+// KVM_SET_DEBUGREGS wants `flags` 0. The member initializers are the reset values.
+struct KvmDebugregs {
+    std::array<uint64_t, 4> db{};
+    uint64_t dr6 = dr6::Reset;
+    uint64_t dr7 = dr7::Reset;
+    uint64_t flags = 0;
+    std::array<uint64_t, 9> reserved{};
+    friend constexpr bool operator==(const KvmDebugregs&, const KvmDebugregs&) = default;
+};
+
 // Segment cache <-> kvm_segment. The VMCS access-rights word packs the same attributes KVM
 // keeps one per byte (SDM Vol. 3C Table 24-2: type 3:0, S 4, DPL 6:5, P 7, AVL 12, L 13,
 // D/B 14, G 15, unusable 16). Access-rights bits 11:8 and 31:17 are reserved and have no
@@ -90,5 +101,12 @@ CpuState from_kvm(const KvmRegs& regs, const KvmSregs& sregs);
 // CR0, CR2, CR3, CR4 and EFER. The rest (R8-R15, CR8, APIC_BASE, interrupt bitmap) is left as
 // the caller had it, so the usual pattern is KVM_GET_*, to_kvm, KVM_SET_*.
 void to_kvm(const CpuState& state, KvmRegs& regs, KvmSregs& sregs);
+
+// Debug registers <-> kvm_debugregs. From KVM: the low 32 bits of each (a 32-bit CPU has no
+// more), DR6 and DR7 with their fixed bits as the SDM fixes them (dr6::with_fixed_bits), so a
+// zero-filled struct reads as the reset values. To KVM: db, dr6 and dr7 zero-extended; flags
+// and reserved are left as the caller had them.
+void from_kvm_debugregs(const KvmDebugregs& debugregs, CpuState& state);
+void to_kvm_debugregs(const CpuState& state, KvmDebugregs& debugregs);
 
 } // namespace transit86

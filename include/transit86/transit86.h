@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct or signature below changes. */
-#define TRANSIT86_ABI_VERSION 1
+#define TRANSIT86_ABI_VERSION 2 /* 2: transit86_vcpu_state.debugregs */
 
 /* The opaque vCPU handle: transit86_create / transit86_destroy. */
 struct transit86_vcpu;
@@ -45,7 +45,7 @@ typedef int32_t transit86_status;
 #define TRANSIT86_ERROR_NOTHING_PENDING (-3)  /* complete_io/_mmio without an exit to complete */
 #define TRANSIT86_ERROR_INTERNAL (-4)         /* an unexpected C++ exception, caught */
 
-/* ---- vCPU state: struct kvm_regs / kvm_sregs (<asm/kvm.h>) and the event state ----------- */
+/* ---- vCPU state: struct kvm_regs / kvm_sregs / kvm_debugregs (<asm/kvm.h>), event state -- */
 
 struct transit86_kvm_segment { /* struct kvm_segment */
     uint64_t base;
@@ -98,10 +98,21 @@ struct transit86_events {
     uint8_t padding[2];
 };
 
+/* struct kvm_debugregs (KVM_GET_DEBUGREGS): DR0-DR3 in db, DR6, DR7. Only the low 32 bits are
+ * used; DR6 and DR7 read with their fixed bits set as the SDM fixes them (reset values:
+ * DR6 0xFFFF0FF0, DR7 0x400; a zero-filled struct reads as those). */
+struct transit86_kvm_debugregs {
+    uint64_t db[4];
+    uint64_t dr6, dr7;
+    uint64_t flags; /* 0 for KVM_SET_DEBUGREGS; left as given */
+    uint64_t reserved[9];
+};
+
 struct transit86_vcpu_state {
     struct transit86_kvm_regs regs;
     struct transit86_kvm_sregs sregs;
     struct transit86_events events;
+    struct transit86_kvm_debugregs debugregs;
 };
 
 /* ---- guest memory and ports -------------------------------------------------------------- */

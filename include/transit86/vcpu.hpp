@@ -58,6 +58,7 @@ struct VcpuState {
     KvmRegs regs{};
     KvmSregs sregs{};
     EventState events{};
+    KvmDebugregs debugregs{}; // KVM_GET_DEBUGREGS / KVM_SET_DEBUGREGS
     friend constexpr bool operator==(const VcpuState&, const VcpuState&) = default;
 };
 
@@ -66,11 +67,13 @@ struct VcpuState {
 VcpuState reset_vcpu_state(ResetPreset preset);
 
 // The CpuState a VcpuState describes (from_kvm plus the interrupt shadow and NMI blocking
-// from `events`, and APIC_BASE from sregs.apic_base). Pending events are not part of CpuState.
+// from `events`, APIC_BASE from sregs.apic_base, the debug registers from `debugregs`).
+// Pending events are not part of CpuState.
 CpuState to_cpu_state(const VcpuState& state);
 
 // Writes a CpuState into a VcpuState: to_kvm, sregs.apic_base, the interrupt shadow and NMI
-// blocking. Pending events and what CpuState lacks (R8-R15, CR8, the bitmap) are left alone.
+// blocking, the debug registers. Pending events and what CpuState lacks (R8-R15, CR8, the
+// bitmap, debugregs.flags) are left alone.
 void store_cpu_state(const CpuState& cpu, VcpuState& state);
 
 } // namespace transit86

@@ -42,6 +42,10 @@ enum class UnicornRule {
     // *new* TSS (seg_helper.c switch_tss: `if (type & 8)`), so a 32-bit image lands in the 16-bit
     // TSS. The state and the rest of memory are compared; the old TSS must hold QEMU's image.
     Tss16Save,
+    // unicorn-debug-reserved-bits: a MOV to DR6 or DR7 ORs in the bits fixed at 1 but keeps
+    // the ones the SDM fixes at 0 (DR6 bit 12; DR7 bits 11, 12, 14, 15; bpt_helper.c
+    // helper_set_dr). Compared after giving Unicorn's DR6/DR7 those zeros.
+    DebugReservedBits,
 };
 
 // How resync() gives Unicorn a state its set_state() cannot load (virtual-8086 mode, CPL 3):
@@ -108,8 +112,57 @@ class UnicornLockstep {
             ASSERT_TRUE(uc_.load(old_tss, {ram_.data() + old_tss, 0x68}));
             ++masked_["unicorn-tss16-layout"];
         }
+        CpuState theirs_state = theirs.state;
+        if (rule == UnicornRule::DebugReservedBits) {
+            const uint32_t dr6 = dr6::with_fixed_bits(theirs_state.dr6);
+            const uint32_t dr7 = dr7::with_fixed_bits(theirs_state.dr7);
+            EXPECT_TRUE(dr6 != theirs_state.dr6 || dr7 != theirs_state.dr7)
+                << what << ": the rule masks nothing";
+            theirs_state.dr6 = dr6;
+            theirs_state.dr7 = dr7;
+            ++masked_["unicorn-debug-reserved-bits"];
+        }
+        compare(what, theirs_state);
+        ++compared_;
+        if (rule == UnicornRule::DebugReservedBits) resync();
+    }
+
+    // An instruction that completes and raises a debug trap (single step): both report #DB
+    // with the state after it, DR6 included; then transit86 delivers it and Unicorn is given
+    // the delivered state (rule unicorn-no-delivery).
+    void debug_trap(const char* what) {
+        const Exit ours = emu_.run(limits(true));
+        io_ = ports_.take();
+        EXPECT_EQ(ours.reason, ExitReason::Exception) << what << ": " << to_string(ours.reason);
+        EXPECT_EQ(ours.vector, 1) << what;
+        const UnicornStepResult theirs = uc_.step();
+        EXPECT_EQ(theirs.reason, UnicornStepReason::Exception) << what;
+        EXPECT_EQ(theirs.vector, 1) << what << ": Unicorn";
+        EXPECT_EQ(io_, elements(theirs.io)) << what << ": port I/O differs";
         compare(what, theirs.state);
         ++compared_;
+        deliver(what, ours, "unicorn-no-delivery");
+    }
+
+    // A debug trap transit86 raises (as the SDM says) where Unicorn, under `rule`, retires the
+    // instruction without one: compared but for DR6, which Unicorn leaves as it was; then
+    // transit86 delivers the #DB and Unicorn is given the delivered state.
+    void debug_trap_unicorn_misses(const char* what, const char* rule) {
+        const Exit ours = emu_.run(limits(true));
+        io_ = ports_.take();
+        EXPECT_EQ(ours.reason, ExitReason::Exception) << what << ": " << to_string(ours.reason);
+        EXPECT_EQ(ours.vector, 1) << what;
+        UnicornStepResult theirs = uc_.step();
+        EXPECT_TRUE(theirs.reason == UnicornStepReason::Step ||
+                    theirs.reason == UnicornStepReason::Io)
+            << what << ": Unicorn " << to_string(theirs.reason) << " vector " << int{theirs.vector};
+        EXPECT_EQ(io_, elements(theirs.io)) << what << ": port I/O differs";
+        EXPECT_NE(theirs.state.dr6, emu_.state().dr6) << what << ": the rule masks nothing";
+        theirs.state.dr6 = emu_.state().dr6;
+        compare(what, theirs.state);
+        ++compared_;
+        ++masked_[rule];
+        deliver(what, ours, rule);
     }
 
     // An instruction that faults: transit86 reports it (exceptions_to_host) and Unicorn stops

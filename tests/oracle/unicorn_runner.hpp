@@ -84,6 +84,12 @@
 //    unicorn-no-vme, unicorn-iret-no-vif).
 //
 //  * EFLAGS.TF/RF are QEMU's; the interrupt shadow (MOV SS, STI) is not observable.
+//
+//  * Debug registers: DR0-DR3, DR6 and DR7 are written by set_state() and read by state().
+//    An enabled instruction breakpoint (DR7 R/W = 00) makes Unicorn 2.0.1 crash in its
+//    generated code, whether set by a guest MOV or by uc_reg_write: set_state() refuses it.
+//    Data breakpoints are ignored, DR7.GD does nothing, the TSS T bit raises nothing; the
+//    single-step #DB sets DR6.BS (docs/known-differences.md, "Debug registers on Unicorn").
 #pragma once
 
 #include "oracle/kvm_stepper.hpp" // PortAccess, PortInput

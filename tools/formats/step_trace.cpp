@@ -66,6 +66,11 @@ void for_each_register_change(const CpuState& a, const CpuState& b, Emit emit) {
                                                                 {"efer", &CpuState::efer}};
     for (const auto& [name, member] : crs)
         if (a.*member != b.*member) emit(name, fmt::format("{:08x}->{:08x}", a.*member, b.*member));
+    const std::pair<const char*, uint32_t> drs[] = {{"dr0", 0}, {"dr1", 1}, {"dr2", 2}, {"dr3", 3}};
+    for (const auto& [name, n] : drs)
+        if (a.dr[n] != b.dr[n]) emit(name, fmt::format("{:08x}->{:08x}", a.dr[n], b.dr[n]));
+    if (a.dr6 != b.dr6) emit("dr6", fmt::format("{:08x}->{:08x}", a.dr6, b.dr6));
+    if (a.dr7 != b.dr7) emit("dr7", fmt::format("{:08x}->{:08x}", a.dr7, b.dr7));
 }
 
 } // namespace
