@@ -213,10 +213,13 @@ bool exec_x87(Cpu& cpu, const Insn& insn) {
     switch (op) {
     case X87Op::Fxsave: // fxsave m512byte / fxrstor m512byte with CPUID.FXSR claimed
     case X87Op::Fxrstor: return cpu.unsupported("FXSAVE/FXRSTOR are not implemented");
-    case X87Op::Fneni:  // fneni (DB E0), fndisi (DB E1), fnsetpm (DB E4): no-ops since the
-    case X87Op::Fndisi: // 80387 (SDM Vol. 1 8.3.? "IA-32 compatibility"; the 8087's interrupt
-    case X87Op::Fnsetpm: return true; // mask and the 80287's protected-mode switch)
-    case X87Op::Fnstsw:               // fnstsw ax
+    // fneni (DB E0), fndisi (DB E1): the 8087's interrupt-mask controls; fnsetpm (DB E4): the
+    // 80287's switch to protected mode. The 80387 and later execute them as no-ops, without
+    // waiting and without touching the pointers (Zydis names them FENI8087_NOP etc.).
+    case X87Op::Fneni:
+    case X87Op::Fndisi:
+    case X87Op::Fnsetpm: return true;
+    case X87Op::Fnstsw: // fnstsw ax
         if (!memory) {
             cpu.set_reg<uint16_t>(0, normalized_fsw(s.x87.fsw, s.x87.fcw));
             return true;

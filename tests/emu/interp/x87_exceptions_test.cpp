@@ -253,5 +253,36 @@ TEST(X87, InstructionAndDataPointers) {
     EXPECT_EQ(m.state().x87.fdp, 0x20u); // no memory operand: the data pointer stays
 }
 
+// Every ESC encoding the decoder accepts, register forms and memory forms, on a state with
+// every exception unmasked and one with a pending error: the host's x87 unit never traps
+// (x87_host.hpp) and the guest sees #MF only at a waiting instruction.
+TEST(X87, EveryEscEncodingRunsWithoutTrappingTheHost) {
+    int executed = 0;
+    for (int esc = 0xD8; esc <= 0xDF; ++esc) {
+        for (int modrm = 0; modrm < 0x100; ++modrm) {
+            if (modrm < 0xC0 && (modrm & 7) != 6) continue; // memory forms: [disp16] only
+            for (const bool pending : {false, true}) {
+                Machine m;
+                prepare_x87(m);
+                X87State& x = m.state().x87;
+                x.fcw = 0x0340; // every exception unmasked
+                x.fsw = pending ? static_cast<uint16_t>(fsw::ZE | fsw::ES | fsw::B) : 0;
+                x.ftw = 0x5A; // some registers empty
+                for (unsigned i = 0; i < 8; ++i)
+                    x.r[i] = {0xC90FDAA22168C235u >> i | kJ, static_cast<uint16_t>(0x3FFF + i)};
+                for (uint32_t a = kData; a < kData + 128; a += 8)
+                    m.write64(a, 0x4000000000000000u + a);
+                m.load_code({static_cast<uint8_t>(esc), static_cast<uint8_t>(modrm), 0x00, 0x20});
+                const Exit exit = m.run(1);
+                const bool ok =
+                    exit.reason == ExitReason::Budget || exit.reason == ExitReason::Exception;
+                EXPECT_TRUE(ok) << std::hex << esc << " " << modrm << " " << to_string(exit.reason);
+                executed += exit.reason == ExitReason::Budget;
+            }
+        }
+    }
+    EXPECT_GT(executed, 400);
+}
+
 } // namespace
 } // namespace transit86::test
