@@ -18,6 +18,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "decoder/decoder.hpp"
@@ -41,7 +42,8 @@ constexpr int kInstructions = 8;
 struct Step {
     std::vector<uint8_t> bytes;
     X87Op op = X87Op::None;
-    uint32_t area = 0; // the FNSAVE after it
+    uint32_t area = 0;   // the FNSAVE after it
+    uint32_t target = 0; // a store form's destination (16-byte slot), else 0
 };
 
 // What sits at each instruction address of a case: the starting FRSTOR, random instruction
@@ -164,6 +166,12 @@ class Generator {
         default:
             for (int i = 0; i < 16; ++i)
                 p[i] = static_cast<uint8_t>(bits());
+            // Read as m80, keep to supported encodings: J set exactly when the exponent is not
+            // 0 (no pseudo-denormals or unnormals; SDM Vol. 1 8.2.2).
+            if (((p[9] & 0x7F) | p[8]) != 0)
+                p[7] |= 0x80;
+            else
+                p[7] &= 0x7F;
             break;
         }
     }
@@ -217,6 +225,7 @@ class Generator {
                                    insn.x87 == X87Op::Fbstp || insn.x87 == X87Op::Fnstcw ||
                                    insn.x87 == X87Op::Fnstsw;
                 const uint32_t at = store ? kTargets + 16 * below(16) : kOperands + 16 * below(64);
+                if (store) s.target = at;
                 s.bytes[2] = static_cast<uint8_t>(at);
                 s.bytes[3] = static_cast<uint8_t>(at >> 8);
             }
@@ -230,11 +239,73 @@ class Generator {
 // What a rule may look at: the step, and how the two sides' states differ.
 struct Difference {
     const Step& step;
-    bool stack_fault = false;  // the step set SF on transit86 (SDM Vol. 1 8.5.1.1)
-    bool only_status = false;  // the status word is all that differs
-    bool only_tags = false;    // the tag word is all that differs
-    uint16_t control_word = 0; // transit86's after the step (FNSAVE reinitialises it)
+    bool stack_fault = false;      // the step set SF on transit86 (SDM Vol. 1 8.5.1.1)
+    bool denormal_operand = false; // the step set DE on transit86
+    bool only_status = false;      // the status word is all that differs
+    bool only_tags = false;        // the tag word is all that differs
+    uint16_t our_status = 0;       // the status words after the step
+    uint16_t their_status = 0;
+    uint16_t control_word = 0;    // transit86's after the step (FNSAVE reinitialises it)
+    bool our_st1_special = false; // transit86's ST(1) after the step is a NaN or infinity
+    bool st0_quieted = false;     // ST(0) alone differs, by its quiet bit, set on transit86
 };
+
+bool defines_c0_c2_c3(X87Op op) {
+    switch (op) {
+    case X87Op::Fcom:
+    case X87Op::Fcomp:
+    case X87Op::Fcompp:
+    case X87Op::Fucom:
+    case X87Op::Fucomp:
+    case X87Op::Fucompp:
+    case X87Op::Ficom:
+    case X87Op::Ficomp:
+    case X87Op::Ftst:
+    case X87Op::Fxam:
+    case X87Op::Fprem:
+    case X87Op::Fprem1:
+    case X87Op::Fsin:
+    case X87Op::Fcos:
+    case X87Op::Fsincos:
+    case X87Op::Fptan:
+    case X87Op::Fnclex:
+    case X87Op::Fninit: return true;
+    default: return false;
+    }
+}
+
+// FNSAVE images (Figure 8-12) whose control word, tags and registers differ only in ST(0)'s
+// quiet bit (significand bit 62), set in `ours` (the status word may differ: IE).
+bool st0_quieted(const uint8_t* ours, const uint8_t* theirs) {
+    if (std::memcmp(ours, theirs, 2) != 0 || std::memcmp(ours + 4, theirs + 4, 2) != 0 ||
+        std::memcmp(ours + 24, theirs + 24, 70) != 0)
+        return false;
+    uint64_t a, b;
+    std::memcpy(&a, ours + 14, 8);
+    std::memcpy(&b, theirs + 14, 8);
+    return (a ^ b) == uint64_t{1} << 62 && (a >> 62 & 1) && ours[22] == theirs[22] &&
+           ours[23] == theirs[23];
+}
+
+// Rules for what a store form wrote (the stack-fault rule aside).
+const char* explain_store(const Step& step, const uint8_t* ours, const uint8_t* theirs) {
+    // FBSTP of a value beyond 18 digits, a NaN or infinity: the x87 stores the packed BCD
+    // indefinite, and -0 keeps its sign; QEMU 5.0 converts through a 64-bit integer.
+    if (step.op == X87Op::Fbstp) return "unicorn-x87-fbstp";
+    // FST/FSTP of a signaling NaN to m32/m64: the x87 stores it quieted (IE); QEMU keeps it
+    // signaling. The two differ in the quiet bit only (bit 22 / 51 of the format).
+    if (step.op == X87Op::Fst || step.op == X87Op::Fstp) {
+        const int quiet_bit = step.bytes[0] == 0xD9 ? 22 : step.bytes[0] == 0xDD ? 51 : -1;
+        if (quiet_bit >= 0) {
+            uint64_t a = 0, b = 0;
+            std::memcpy(&a, ours, 8);
+            std::memcpy(&b, theirs, 8);
+            if ((a ^ b) == uint64_t{1} << quiet_bit && (a >> quiet_bit & 1))
+                return "unicorn-x87-snan";
+        }
+    }
+    return nullptr;
+}
 
 // The rules of docs/known-differences.md, "x87 on Unicorn": each a property of the step.
 const char* explain(const Difference& d) {
@@ -259,23 +330,64 @@ const char* explain(const Difference& d) {
         break;
     case X87Op::Fst:
     case X87Op::Fstp:
+        // D9 D8+i, the FSTP ST(i) alias the x87 executes as FSTP: QEMU pops without storing.
+        if (d.step.bytes[0] == 0xD9 && !d.only_status) return "unicorn-x87-fstp1-alias";
         if (d.step.bytes[1] >= 0xC0 && d.only_tags) return "unicorn-x87-fst-tag";
+        break;
+    case X87Op::Fld: // an SNaN from m32/m64 arrives quieted on the x87 (IE); QEMU keeps it
+        if (d.st0_quieted) return "unicorn-x87-snan";
+        break;
+    case X87Op::Fxtract: // a NaN, infinity or zero: ST(1) is not a finite exponent
+        if (d.our_st1_special) return "unicorn-x87-fxtract-special";
+        break;
+    case X87Op::Fscale: // ST(1) infinite or NaN, or a denormal operand
+        if (d.our_st1_special || (d.our_status & fsw::DE)) return "unicorn-x87-fscale-special";
         break;
     default: break;
     }
     // A stack fault on transit86 where QEMU 5.0 computes on an empty register's stale
     // contents, or pushes over a full one.
     if (d.stack_fault) return "unicorn-x87-no-stack-fault";
-    if (d.only_status) return "unicorn-x87-status-flags";
+    // A denormal operand with the precision control below 64 bits: QEMU 5.0 rounds the
+    // result differently (SDM Vol. 1 8.1.5.2, 4.8.3.2).
+    if (d.denormal_operand && (d.control_word & 0x0300) != 0x0300 && !d.only_status)
+        return "unicorn-x87-denormal-reduced-precision";
+    if (!d.only_status) return nullptr;
+    const uint16_t differing = d.our_status ^ d.their_status;
+    const uint16_t only_ours = d.our_status & differing, only_theirs = d.their_status & differing;
+    // Flags transit86 set and QEMU 5.0 did not: its helpers raise no invalid-operation,
+    // denormal, overflow, underflow or precision flag from the arithmetic and never set C1 for a
+    // result rounded up.
+    constexpr uint16_t kFlagsQemuLacks =
+        fsw::IE | fsw::DE | fsw::OE | fsw::UE | fsw::PE | fsw::SF | fsw::C1;
+    // (C1 also where QEMU left an older C1 that the instruction clears.)
+    if ((differing & ~kFlagsQemuLacks) == 0 && (only_theirs & ~fsw::C1) == 0)
+        return "unicorn-x87-missing-flags";
+    // A zero divisor: QEMU raises ZE whatever the dividend; the x87 raises IE for 0/0 and
+    // nothing for a NaN or infinite dividend (SDM Vol. 1 4.9.2, 8.5.3).
+    const bool divide = op == X87Op::Fdiv || op == X87Op::Fdivp || op == X87Op::Fdivr ||
+                        op == X87Op::Fdivrp || op == X87Op::Fidiv || op == X87Op::Fidivr;
+    if (divide && only_theirs == fsw::ZE && (only_ours & ~(fsw::IE | fsw::PE)) == 0)
+        return "unicorn-x87-zero-divisor";
+    // FSQRT of a negative number: QEMU sets C2 instead of raising invalid operation.
+    // (C0 and C3 are undefined after FSQRT.)
+    if (op == X87Op::Fsqrt && (only_theirs & fsw::C2) &&
+        (differing & ~(fsw::IE | fsw::C0 | fsw::C2 | fsw::C3)) == 0)
+        return "unicorn-x87-fsqrt-negative";
+    // C0, C2, C3 where the instruction leaves them undefined (SDM Vol. 2A, each instruction's
+    // "FPU Flags Affected"): only comparisons, FXAM, FPREM/FPREM1 and the reductions define them.
+    if ((differing & ~(fsw::C0 | fsw::C2 | fsw::C3)) == 0 && !defines_c0_c2_c3(op))
+        return "undefined-condition-codes";
     return nullptr;
 }
 
 struct Tally {
     uint64_t cases = 0, steps = 0, agreed_cases = 0, failed = 0;
     uint64_t x87_compared = 0; // random x87 instructions whose whole state agreed after them
+    uint64_t x87_compared_without_status = 0; // ... all but a status word a rule explains
     std::map<std::string, uint64_t> explained;
     std::map<std::string, uint64_t> failed_ops;
-    std::map<uint16_t, uint64_t> status_bits; // unicorn-x87-status-flags: which bits differed
+    std::map<uint16_t, uint64_t> status_bits; // status-word-only differences: which bits
 };
 
 std::string hex(const uint8_t* p, size_t n) {
@@ -297,6 +409,13 @@ TEST(X87VsUnicorn, RandomSequencesAgreeOrAreExplained) {
 
     std::vector<uint8_t> ram(kRam);
     const RamSlot slot{.guest_phys = 0, .size = kRam, .host = ram.data()};
+    // The same step on a second emulator whose status word has no sticky flags, to see whether
+    // the step itself faults on the stack (SDM Vol. 1 8.5.1.1: SF with IE).
+    std::vector<uint8_t> probe_ram(kRam);
+    const RamSlot probe_slot{.guest_phys = 0, .size = kRam, .host = probe_ram.data()};
+    Emulator probe({&probe_slot, 1});
+    const std::pair<uint32_t, uint32_t> kProbeRegions[] = {
+        {kCode, 0x400}, {kOperands, 0x400}, {kTargets, 0x100}};
     Tally tally;
     Generator generator(0x87877);
     for (uint64_t n = 0; n < cases; ++n) {
@@ -318,7 +437,12 @@ TEST(X87VsUnicorn, RandomSequencesAgreeOrAreExplained) {
         ++tally.cases;
 
         bool differed = false;
-        bool stack_fault = false; // the last random instruction faulted on the stack
+        bool stack_fault = false;      // the last random instruction faulted on the stack
+        bool denormal_operand = false; // ... or had a denormal operand (DE)
+        // After a difference in the status word alone that a rule explains, the case goes on
+        // without comparing the status word (nothing but FNSTSW/FNSTENV/FNSAVE reads it).
+        bool status_set_aside = false;
+        bool ax_set_aside = false;
         const RunLimits one{
             .budget = 1, .stop_when_valid = std::nullopt, .exceptions_to_host = true};
         for (int guard = 0; guard < 3 * kInstructions + 2 && !differed; ++guard) {
@@ -327,17 +451,23 @@ TEST(X87VsUnicorn, RandomSequencesAgreeOrAreExplained) {
             if (at == c.positions.end()) break; // the HLT
             const Position pos = at->second;
             const Step& step = c.steps[static_cast<size_t>(pos.step)];
-            const uint16_t status_before = emu.state().x87.fsw;
+            if (pos.role == Role::Random) { // a stack fault shows as SF in a clean status word
+                for (const auto& [from, size] : kProbeRegions)
+                    std::memcpy(&probe_ram[from], &ram[from], size);
+                probe.state() = emu.state();
+                probe.state().x87.fsw &= static_cast<uint16_t>(~(fsw::Exceptions | fsw::SF));
+                (void)probe.run(one);
+                stack_fault = (probe.state().x87.fsw & fsw::SF) != 0;
+                denormal_operand = (probe.state().x87.fsw & fsw::DE) != 0;
+            }
             const Exit ours = emu.run(one);
-            const uint16_t status_after = emu.state().x87.fsw;
-            if (pos.role == Role::Random)
-                stack_fault = !(status_before & fsw::SF) && (status_after & fsw::SF);
             const UnicornStepResult theirs = uc->step();
             ++tally.steps;
             const bool our_exception = ours.reason == ExitReason::Exception;
             const bool their_exception = theirs.reason == UnicornStepReason::Exception;
             std::string what;
             const char* why = nullptr;
+            uint16_t image_status = 0; // transit86's status word in this step's FNSAVE image
             if (our_exception || their_exception) {
                 differed = true; // a case ends at its first exception
                 if (!(our_exception && their_exception && ours.vector == theirs.vector)) {
@@ -348,7 +478,11 @@ TEST(X87VsUnicorn, RandomSequencesAgreeOrAreExplained) {
                 }
             } else {
                 const CpuState& a = emu.state();
-                const CpuState& b = theirs.state;
+                CpuState b = theirs.state;
+                if (status_set_aside && step.op == X87Op::Fnstsw && pos.role == Role::Random &&
+                    step.bytes.size() == 2)
+                    ax_set_aside = true; // FNSTSW AX copied the status word set aside
+                if (ax_set_aside) b.gpr[0] = (b.gpr[0] & 0xFFFF0000) | (a.gpr[0] & 0xFFFF);
                 if (a.gpr != b.gpr || a.eip != b.eip ||
                     (a.eflags & flags::Status) != (b.eflags & flags::Status)) {
                     char text[96];
@@ -360,8 +494,22 @@ TEST(X87VsUnicorn, RandomSequencesAgreeOrAreExplained) {
                     const bool only_ax = a.eip == b.eip && a.eflags == b.eflags;
                     why = explain({.step = step,
                                    .stack_fault = stack_fault,
+                                   .denormal_operand = denormal_operand,
                                    .only_status = only_ax && step.op == X87Op::Fnstsw,
+                                   .our_status = static_cast<uint16_t>(a.gpr[0]),
+                                   .their_status = static_cast<uint16_t>(b.gpr[0]),
                                    .control_word = emu.state().x87.fcw});
+                }
+                const bool status_store = step.op == X87Op::Fnstsw && status_set_aside;
+                if (what.empty() && pos.role == Role::Save && step.target != 0 && !status_store) {
+                    uint8_t other[16];
+                    uc->read(step.target, other);
+                    if (std::memcmp(other, &ram[step.target], 16) != 0) {
+                        what = "stored: ours " + hex(&ram[step.target], 16) + ", unicorn " +
+                               hex(other, 16);
+                        why = explain({.step = step, .stack_fault = stack_fault});
+                        if (!why) why = explain_store(step, &ram[step.target], other);
+                    }
                 }
                 if (what.empty() && pos.role == Role::Save) {
                     std::vector<uint8_t> mine(ram.begin() + step.area,
@@ -370,8 +518,10 @@ TEST(X87VsUnicorn, RandomSequencesAgreeOrAreExplained) {
                     uc->read(step.area, other);
                     // Figure 8-12: control, status, tag words at 0, 2, 4; pointers at 6..13
                     // (not compared); ST(0)..ST(7) from 14.
+                    image_status = static_cast<uint16_t>(mine[2] | mine[3] << 8);
                     const bool control_same = std::memcmp(&mine[0], &other[0], 2) == 0;
-                    const bool status_same = std::memcmp(&mine[2], &other[2], 2) == 0;
+                    const bool status_same =
+                        status_set_aside || std::memcmp(&mine[2], &other[2], 2) == 0;
                     const bool tags_same = std::memcmp(&mine[4], &other[4], 2) == 0;
                     const bool registers_same = std::memcmp(&mine[14], &other[14], 80) == 0;
                     if (control_same && tags_same && registers_same && !status_same)
@@ -384,48 +534,66 @@ TEST(X87VsUnicorn, RandomSequencesAgreeOrAreExplained) {
                         why = explain(
                             {.step = step,
                              .stack_fault = stack_fault,
+                             .denormal_operand = denormal_operand,
                              .only_status = control_same && tags_same && registers_same,
                              .only_tags = control_same && status_same && registers_same,
-                             .control_word = static_cast<uint16_t>(mine[0] | mine[1] << 8)});
+                             .our_status = static_cast<uint16_t>(mine[2] | mine[3] << 8),
+                             .their_status = static_cast<uint16_t>(other[2] | other[3] << 8),
+                             .control_word = static_cast<uint16_t>(mine[0] | mine[1] << 8),
+                             .our_st1_special =
+                                 (mine[14 + 10 + 9] & 0x7F) == 0x7F && mine[14 + 10 + 8] == 0xFF,
+                             .st0_quieted = st0_quieted(mine.data(), other.data())});
                     }
                 }
             }
             if (what.empty()) {
-                if (pos.role == Role::Save) ++tally.x87_compared;
+                if (pos.role == Role::Save) {
+                    if (status_set_aside)
+                        ++tally.x87_compared_without_status;
+                    else
+                        ++tally.x87_compared;
+                }
+                continue;
+            }
+
+            if (why) {
+                ++tally.explained[why];
+                const bool status_rule = std::string_view(why) == "unicorn-x87-missing-flags" ||
+                                         std::string_view(why) == "unicorn-x87-zero-divisor" ||
+                                         std::string_view(why) == "unicorn-x87-fsqrt-negative" ||
+                                         std::string_view(why) == "undefined-condition-codes";
+                // Set aside only while SF is clear, so that a later stack fault still shows.
+                if (status_rule && pos.role == Role::Save && !(image_status & fsw::SF)) {
+                    status_set_aside = true;
+                    ++tally.x87_compared_without_status;
+                } else {
+                    differed = true;
+                }
                 continue;
             }
             differed = true;
-            if (why) {
-                ++tally.explained[why];
-                continue;
-            }
             ++tally.failed;
             ++tally.failed_ops[decoder::x87_op_name(step.op)];
-            if (tally.failed <= 10)
+            if (tally.failed <= 400)
                 ADD_FAILURE() << "case " << n << ", step " << pos.step << " ("
                               << decoder::x87_op_name(step.op) << " "
-                              << hex(step.bytes.data(), step.bytes.size()) << "): " << what;
+                              << hex(step.bytes.data(), step.bytes.size())
+                              << (status_set_aside ? ", status word set aside" : "")
+                              << "): " << what;
         }
-        if (!differed) {
-            std::vector<uint8_t> other(0x100);
-            uc->read(kTargets, other);
-            if (std::memcmp(other.data(), ram.data() + kTargets, other.size()) != 0) {
-                ++tally.failed;
-                ADD_FAILURE() << "case " << n << ": store targets differ";
-            } else {
-                ++tally.agreed_cases;
-            }
-        }
+        if (!differed) ++tally.agreed_cases;
     }
-    std::printf("x87 vs Unicorn: %llu cases, %llu steps, %llu x87 instructions with the whole "
-                "state equal after them; %llu cases agree in full, %llu failed\n",
+    std::printf("x87 vs Unicorn: %llu cases, %llu steps; x87 instructions with the whole state "
+                "equal after them: %llu, with all but a status word a rule explains: %llu; %llu "
+                "cases agree to the end, %llu failed\n",
                 static_cast<unsigned long long>(tally.cases),
                 static_cast<unsigned long long>(tally.steps),
                 static_cast<unsigned long long>(tally.x87_compared),
+                static_cast<unsigned long long>(tally.x87_compared_without_status),
                 static_cast<unsigned long long>(tally.agreed_cases),
                 static_cast<unsigned long long>(tally.failed));
     for (const auto& [rule, count] : tally.explained)
-        std::printf("  explained by %s: %llu cases\n", rule.c_str(),
+        std::printf("  explained by %s: %llu differences\n", rule.c_str(),
                     static_cast<unsigned long long>(count));
     for (const auto& [bits, count] : tally.status_bits)
         std::printf("  status word bits %04x differ: %llu\n", bits,

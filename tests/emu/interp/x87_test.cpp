@@ -323,5 +323,49 @@ TEST(X87, FnstswAxAndFldcwFnstcw) {
     EXPECT_EQ(m.state().x87.fcw, 0x0C7F);
 }
 
+TEST(X87, FstM32AndFistpM64) {
+    Machine m;
+    load_eight_over_two(m);
+    // fst dword [0x2010] ; fistp qword [0x2018]
+    m.load(kCode + 10, {0xD9, 0x16, 0x10, 0x20, 0xDF, 0x3E, 0x18, 0x20});
+    ASSERT_EQ(m.run(2).reason, ExitReason::Budget);
+    EXPECT_EQ(m.read32(kData + 0x10), 0x41000000u); // 8.0f
+    EXPECT_EQ(m.read64(kData + 0x18), 8u);
+    EXPECT_EQ(m.state().x87.fsw, top_bits(7)); // FST kept, FISTP popped
+}
+
+// FXCH swaps, FFREE tags a register empty, FINCSTP/FDECSTP move TOP and nothing else
+// (SDM Vol. 2A FXCH, FFREE, FINCSTP, FDECSTP).
+TEST(X87, FxchFfreeFincstpFdecstp) {
+    Machine m;
+    load_eight_over_two(m); // TOP = 6: ST(0) = R6 = 8, ST(1) = R7 = 2
+    m.load(kCode + 10, {0xD9, 0xC9, 0xDD, 0xC1, 0xD9, 0xF7, 0xD9, 0xF6}); // fxch st1 ; ffree st1
+    ASSERT_EQ(m.run(1).reason, ExitReason::Budget);                       // fincstp ; fdecstp
+    EXPECT_EQ(m.state().x87.st(0), kTwo);
+    EXPECT_EQ(m.state().x87.st(1), kEight);
+    ASSERT_EQ(m.run(1).reason, ExitReason::Budget);
+    EXPECT_EQ(m.state().x87.ftw, 0x40); // R7 empty, R6 still holds 2
+    ASSERT_EQ(m.run(1).reason, ExitReason::Budget);
+    EXPECT_EQ(m.state().x87.fsw, top_bits(7));
+    EXPECT_EQ(m.state().x87.ftw, 0x40);
+    ASSERT_EQ(m.run(1).reason, ExitReason::Budget);
+    EXPECT_EQ(m.state().x87.fsw, top_bits(6));
+    EXPECT_EQ(m.state().x87.st(0), kTwo);
+}
+
+// FLDPI rounds its internal constant (C90FDAA2 2168C234 C...) by RC (SDM Vol. 1 8.3.4).
+TEST(X87, FldpiRoundsItsConstantByRoundingControl) {
+    for (const bool chop : {false, true}) {
+        Machine m;
+        prepare_x87(m);
+        m.write16(kData, chop ? 0x0F7F : 0x037F);
+        m.load_code({0xDB, 0xE3, 0xD9, 0x2E, 0x00, 0x20, 0xD9, 0xEB}); // fninit ; fldcw ; fldpi
+        ASSERT_EQ(m.run(3).reason, ExitReason::Budget);
+        EXPECT_EQ(m.state().x87.st(0),
+                  (X87Register{chop ? 0xC90FDAA22168C234u : 0xC90FDAA22168C235u, 0x4000}));
+        EXPECT_EQ(m.state().x87.fsw, top_bits(7)); // no #P, no C1 for this rounding
+    }
+}
+
 } // namespace
 } // namespace transit86::test
