@@ -63,6 +63,14 @@ T86_SAME_LAYOUT(transit86_vcpu_state, VcpuState);
 T86_SAME_OFFSET(transit86_vcpu_state, VcpuState, sregs, sregs);
 T86_SAME_OFFSET(transit86_vcpu_state, VcpuState, events, events);
 T86_SAME_OFFSET(transit86_vcpu_state, VcpuState, debugregs, debugregs);
+T86_SAME_OFFSET(transit86_vcpu_state, VcpuState, fpu, fpu);
+T86_SAME_LAYOUT(transit86_kvm_fpu, KvmFpu);
+T86_SAME_OFFSET(transit86_kvm_fpu, KvmFpu, fcw, fcw);
+T86_SAME_OFFSET(transit86_kvm_fpu, KvmFpu, ftwx, ftwx);
+T86_SAME_OFFSET(transit86_kvm_fpu, KvmFpu, last_opcode, last_opcode);
+T86_SAME_OFFSET(transit86_kvm_fpu, KvmFpu, last_ip, last_ip);
+T86_SAME_OFFSET(transit86_kvm_fpu, KvmFpu, xmm, xmm);
+T86_SAME_OFFSET(transit86_kvm_fpu, KvmFpu, mxcsr, mxcsr);
 
 static_assert(TRANSIT86_EXIT_VALID == static_cast<int>(ExitReason::GuestStateValid));
 static_assert(TRANSIT86_EXIT_STEP == static_cast<int>(ExitReason::Step));

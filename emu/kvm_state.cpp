@@ -2,6 +2,7 @@
 #include "transit86/kvm_state.hpp"
 
 #include <cstddef>
+#include <cstring>
 
 namespace transit86 {
 
@@ -83,6 +84,37 @@ SegmentCache from_kvm_segment(const KvmSegment& seg) {
                        flag(seg.unusable, ar::kUnusable);
     return SegmentCache{
         .base = seg.base, .limit = seg.limit, .access_rights = a, .selector = seg.selector};
+}
+
+X87State from_kvm_fpu(const KvmFpu& fpu) {
+    X87State x87{.fcw = fpu.fcw,
+                 .fsw = fpu.fsw,
+                 .ftw = fpu.ftwx,
+                 .fop = static_cast<uint16_t>(fpu.last_opcode & 0x7FF),
+                 .fip = static_cast<uint32_t>(fpu.last_ip),
+                 .fcs = static_cast<uint16_t>(fpu.last_ip >> 32),
+                 .fdp = static_cast<uint32_t>(fpu.last_dp),
+                 .fds = static_cast<uint16_t>(fpu.last_dp >> 32)};
+    for (unsigned i = 0; i < 8; ++i) {
+        X87Register& reg = x87.st(i);
+        std::memcpy(&reg.significand, fpu.fpr[i].data(), 8);
+        std::memcpy(&reg.sign_exponent, fpu.fpr[i].data() + 8, 2);
+    }
+    return x87;
+}
+
+void to_kvm_fpu(const X87State& x87, KvmFpu& fpu) {
+    fpu.fcw = x87.fcw;
+    fpu.fsw = x87.fsw;
+    fpu.ftwx = x87.ftw;
+    fpu.last_opcode = x87.fop;
+    fpu.last_ip = (uint64_t{x87.fcs} << 32) | x87.fip;
+    fpu.last_dp = (uint64_t{x87.fds} << 32) | x87.fdp;
+    for (unsigned i = 0; i < 8; ++i) {
+        fpu.fpr[i] = {};
+        std::memcpy(fpu.fpr[i].data(), &x87.st(i).significand, 8);
+        std::memcpy(fpu.fpr[i].data() + 8, &x87.st(i).sign_exponent, 2);
+    }
 }
 
 CpuState from_kvm(const KvmRegs& regs, const KvmSregs& sregs) {

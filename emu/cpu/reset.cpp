@@ -41,6 +41,10 @@ CpuState reset_state(ResetPreset preset) {
         s[Seg::CS].access_rights = ar::kP | ar::kS | 0xB; // 0x9B
         s.tr.access_rights = ar::kP | 0xB;                // 0x8B
         // EDX keeps 0x600: KVM_GET_REGS shows it so before any CPUID is set (seen here).
+        // KVM_GET_FPU of a new vCPU: the kernel's initial FPU image (fpstate_init_fxstate in
+        // arch/x86/kernel/fpu/core.c: FCW 037FH), every tag empty.
+        s.x87.fcw = 0x037F;
+        s.x87.ftw = 0x00;
     }
     return s;
 }

@@ -151,13 +151,9 @@ Dispatch::Handler handler_for(Op op) {
     case Op::Cpuid:
     case Op::Rdtsc:
     case Op::Rdmsr:
-    case Op::Wrmsr:
-    case Op::Fninit:
-    case Op::Fnclex:
-    case Op::Fnstsw:
-    case Op::Fnstcw:
-    case Op::Fldcw:
-    case Op::Wait: return &exec_processor;
+    case Op::Wrmsr: return &exec_processor;
+    case Op::Wait:
+    case Op::X87: return &exec_x87;
 
     default: return &not_implemented;
     }

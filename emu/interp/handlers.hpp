@@ -65,8 +65,10 @@ bool exec_bcd(Cpu& cpu, const Insn& insn);
 bool exec_frame(Cpu& cpu, const Insn& insn);
 // exec_protection.cpp — ARPL, LAR, LSL, VERR, VERW.
 bool exec_protection(Cpu& cpu, const Insn& insn);
-// exec_processor.cpp — CPUID, RDTSC, RDMSR/WRMSR, x87 control subset, WAIT.
+// exec_processor.cpp — CPUID, RDTSC, RDMSR/WRMSR.
 bool exec_processor(Cpu& cpu, const Insn& insn);
+// exec_x87.cpp, exec_x87_env.cpp — every ESC instruction (D8..DF) and WAIT/FWAIT.
+bool exec_x87(Cpu& cpu, const Insn& insn);
 
 // Port access through the device models or the host (shared by IN/OUT and INS/OUTS).
 // False with #GP(0) raised when the I/O protection (IOPL, the TSS I/O permission bit map)

@@ -191,13 +191,50 @@ struct Msrs {
     friend constexpr bool operator==(const Msrs&, const Msrs&) = default;
 };
 
-// The x87 control subset boot code uses to probe for an FPU (FNINIT, FNSTSW, FNSTCW, FLDCW).
-// Power-up values from SDM Vol. 3A Table 10-1.
-struct FpuControl {
-    uint16_t control = 0x0040;
-    uint16_t status = 0x0000;
-    uint16_t tag = 0x5555;
-    friend constexpr bool operator==(const FpuControl&, const FpuControl&) = default;
+// One x87 data register: a double extended-precision value (SDM Vol. 1 4.2.2, Figure 4-3),
+// the 64-bit significand (bit 63 is the explicit integer bit J) and sign << 15 | exponent.
+struct X87Register {
+    uint64_t significand = 0;
+    uint16_t sign_exponent = 0;
+    friend constexpr bool operator==(const X87Register&, const X87Register&) = default;
+};
+
+// x87 status word bits (SDM Vol. 1 8.1.3, Figure 8-4).
+namespace fsw {
+inline constexpr uint16_t IE = 1u << 0, DE = 1u << 1, ZE = 1u << 2, OE = 1u << 3, UE = 1u << 4,
+                          PE = 1u << 5, SF = 1u << 6, ES = 1u << 7, C0 = 1u << 8, C1 = 1u << 9,
+                          C2 = 1u << 10, C3 = 1u << 14, B = 1u << 15;
+inline constexpr uint16_t Exceptions = IE | DE | ZE | OE | UE | PE; // maskable, Figure 8-6
+inline constexpr int TopShift = 11;
+inline constexpr uint16_t TopMask = 7u << TopShift;
+} // namespace fsw
+
+// The whole x87 FPU state (SDM Vol. 1 8.1): what FSAVE stores, plus the opcode register.
+// The registers are kept by physical number R0..R7, as the tags are; ST(i) is
+// r[(TOP + i) mod 8] (fsw bits 13:11 hold TOP). The tag is kept in the abridged form
+// FXSAVE and KVM's kvm_fpu use (bit i set: Ri holds a value; clear: empty): modern processors
+// keep only that and derive the two-bit tags of FSTENV/FSAVE from the register contents
+// (SDM Vol. 1 8.1.7). Power-up values from SDM Vol. 3A Table 10-1 (FTW 5555H: every
+// register tagged "zero", holding +0.0).
+struct X87State {
+    uint16_t fcw = 0x0040; // control word (Figure 8-6)
+    uint16_t fsw = 0x0000; // status word (see namespace fsw)
+    uint8_t ftw = 0xFF;    // abridged tag word, by physical register
+    uint16_t fop = 0;      // last non-control instruction's opcode, 11 bits (8.1.9)
+    uint32_t fip = 0;      // last non-control instruction: offset and CS selector (8.1.8)
+    uint16_t fcs = 0;
+    uint32_t fdp = 0; // its memory operand: offset and segment selector
+    uint16_t fds = 0;
+    std::array<X87Register, 8> r{}; // R0..R7
+
+    constexpr unsigned top() const { return (fsw & fsw::TopMask) >> fsw::TopShift; }
+    X87Register& st(unsigned i) { return r[(top() + i) & 7]; }
+    const X87Register& st(unsigned i) const { return r[(top() + i) & 7]; }
+    // An unmasked exception flag is set (ES): the next waiting x87 instruction or WAIT takes
+    // it (SDM Vol. 1 8.6). Computed from the flags and masks, as the processor does when a
+    // control word or an environment is loaded.
+    constexpr bool error_pending() const { return (fsw & ~fcw & fsw::Exceptions) != 0; }
+    friend constexpr bool operator==(const X87State&, const X87State&) = default;
 };
 
 // The whole architectural state transit86 emulates and the VM-entry checks judge.
@@ -229,7 +266,7 @@ struct CpuState {
 
     uint64_t tsc = 0; // time-stamp counter: advances by one per retired instruction
     Msrs msrs{};
-    FpuControl fpu{};
+    X87State x87{};
 
     SegmentCache& operator[](Seg s) { return seg[static_cast<int>(s)]; }
     const SegmentCache& operator[](Seg s) const { return seg[static_cast<int>(s)]; }

@@ -172,7 +172,7 @@ class Emulator {
     Exit run(const RunLimits& limits) noexcept;
 
     // The same run on a state in KVM's layout (vcpu.hpp): loads `state` (keeping what KVM's
-    // structs do not carry: TSC, MSRs other than APIC_BASE, x87 control), delivers its pending
+    // structs do not carry: TSC, MSRs other than APIC_BASE), delivers its pending
     // events, runs, and writes the state back. Never throws, never allocates.
     Exit run(VcpuState& state, const RunLimits& limits) noexcept;
 

@@ -77,6 +77,30 @@ struct KvmDebugregs {
     friend constexpr bool operator==(const KvmDebugregs&, const KvmDebugregs&) = default;
 };
 
+// struct kvm_fpu (KVM_GET_FPU / KVM_SET_FPU): the FXSAVE image's x87 and SSE parts. fpr[i]
+// is ST(i) (stack order, 10 significant bytes of 16), ftwx the abridged tag by physical
+// register, last_ip / last_dp the 32-bit FXSAVE format's pairs: offset in bits 31:0,
+// selector in bits 47:32 (KVM copies fxsave->rip / ->rdp).
+struct KvmFpu {
+    std::array<std::array<uint8_t, 16>, 8> fpr{};
+    uint16_t fcw = 0;
+    uint16_t fsw = 0;
+    uint8_t ftwx = 0;
+    uint8_t pad1 = 0;
+    uint16_t last_opcode = 0;
+    uint64_t last_ip = 0;
+    uint64_t last_dp = 0;
+    std::array<std::array<uint8_t, 16>, 16> xmm{};
+    uint32_t mxcsr = 0;
+    uint32_t pad2 = 0;
+    friend constexpr bool operator==(const KvmFpu&, const KvmFpu&) = default;
+};
+
+// x87 state <-> kvm_fpu. xmm, mxcsr and the padding are not x87 state: to_kvm_fpu leaves them
+// as the caller had them; the fpr bytes 10..15 are written as 0.
+X87State from_kvm_fpu(const KvmFpu& fpu);
+void to_kvm_fpu(const X87State& x87, KvmFpu& fpu);
+
 // Segment cache <-> kvm_segment. The VMCS access-rights word packs the same attributes KVM
 // keeps one per byte (SDM Vol. 3C Table 24-2: type 3:0, S 4, DPL 6:5, P 7, AVL 12, L 13,
 // D/B 14, G 15, unusable 16). Access-rights bits 11:8 and 31:17 are reserved and have no

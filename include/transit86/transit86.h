@@ -3,9 +3,9 @@
  * extern "C" blocks) or anything else with a C FFI. C11; also valid C++.
  *
  * One handle is one vCPU with its guest memory: RAM slots the caller owns, everything else
- * MMIO. The handle holds the vCPU state in Linux KVM's layout: transit86_kvm_regs and
- * transit86_kvm_sregs are struct kvm_regs and struct kvm_sregs byte for byte, so a KVM-based
- * VMM copies KVM_GET_REGS / KVM_GET_SREGS buffers in with transit86_set_state and back out
+ * MMIO. The handle holds the vCPU state in Linux KVM's layout: transit86_kvm_regs,
+ * transit86_kvm_sregs and transit86_kvm_fpu are struct kvm_regs, kvm_sregs and kvm_fpu byte
+ * for byte, so a KVM-based VMM copies KVM_GET_REGS / KVM_GET_SREGS / KVM_GET_FPU buffers in with transit86_set_state and back out
  * with transit86_get_state. transit86_run() runs the same engine as the C++ API
  * (Emulator::run in transit86/emulator.hpp) until an exit; I/O and MMIO exits are resumed by
  * calling transit86_run() again, after transit86_complete_io / _complete_mmio for reads.
@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct or signature below changes. */
-#define TRANSIT86_ABI_VERSION 2 /* 2: transit86_vcpu_state.debugregs */
+#define TRANSIT86_ABI_VERSION 2 /* 2: transit86_vcpu_state.debugregs and .fpu */
 
 /* The opaque vCPU handle: transit86_create / transit86_destroy. */
 struct transit86_vcpu;
@@ -108,11 +108,25 @@ struct transit86_kvm_debugregs {
     uint64_t reserved[9];
 };
 
+/* struct kvm_fpu (KVM_GET_FPU): fpr[i] is ST(i) (10 of 16 bytes used), ftwx the abridged tag
+ * by physical register, last_ip / last_dp = selector << 32 | offset. The x87 state the ESC
+ * instructions work on; xmm and mxcsr are carried through untouched. */
+struct transit86_kvm_fpu {
+    uint8_t fpr[8][16];
+    uint16_t fcw, fsw;
+    uint8_t ftwx, pad1;
+    uint16_t last_opcode;
+    uint64_t last_ip, last_dp;
+    uint8_t xmm[16][16];
+    uint32_t mxcsr, pad2;
+};
+
 struct transit86_vcpu_state {
     struct transit86_kvm_regs regs;
     struct transit86_kvm_sregs sregs;
     struct transit86_events events;
     struct transit86_kvm_debugregs debugregs;
+    struct transit86_kvm_fpu fpu; /* KVM_GET_FPU / KVM_SET_FPU */
 };
 
 /* ---- guest memory and ports -------------------------------------------------------------- */

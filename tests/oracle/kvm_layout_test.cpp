@@ -64,6 +64,19 @@ T86_SAME_MEMBER(KvmRegs, kvm_regs, r15);
 T86_SAME_MEMBER(KvmRegs, kvm_regs, rip);
 T86_SAME_MEMBER(KvmRegs, kvm_regs, rflags);
 
+T86_SAME_TYPE(KvmFpu, kvm_fpu);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, fpr);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, fcw);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, fsw);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, ftwx);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, pad1);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, last_opcode);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, last_ip);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, last_dp);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, xmm);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, mxcsr);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, pad2);
+
 static_assert(kKvmNrInterrupts == KVM_NR_INTERRUPTS);
 T86_SAME_TYPE(KvmSregs, kvm_sregs);
 T86_SAME_MEMBER(KvmSregs, kvm_sregs, cs);
