@@ -4,16 +4,20 @@
 # CD-ROM), graphics=off so that QEMU hands SeaBIOS `etc/sercon-port` and SeaBIOS's text goes to
 # COM1, 128 MiB, -no-reboot. QEMU is a reference only: nothing in `make test` needs it.
 #
-#   qemu-reference.sh [--marker TEXT] [--timeout S] [--count] [--debugcon FILE] -- QEMU-ARGS...
+#   qemu-reference.sh [--marker TEXT]... [--timeout S] [--count] [--debugcon FILE] -- QEMU-ARGS...
 #
+# QEMU=qemu-system-x86_64 for a 64-bit kernel. Markers are looked for in order, in the byte
+# stream (full-screen programs such as memtest86+ never end a line); the run stops at the last.
 # Default mode: prints each console line (COM1, split at CR or LF, escape sequences kept) with
-# the wall time since QEMU's process start, and stops QEMU once a line contains TEXT:
+# the wall time since QEMU's process start, and for each marker:
 #   qemu-reference: marker "TEXT" at 0.312 s wall
-# --count: instead counts guest instructions up to the marker, with TCG running one
-# instruction per block and logging every block it executes (-singlestep -d exec,nochain) and
-# every UART register write (-trace serial_write), so the count is exact up to instructions
-# that fault and restart (each counted twice). This is ~50 times slower than a normal run:
-#   qemu-reference: marker "TEXT" after 55712345 instructions
+# --count: counts guest instructions instead. The virtual clock is the instruction count
+# (-icount shift=0,sleep=off, as transit86's clock: a HLT skips to the next timer event), so
+# the count is reproducible; TCG runs one instruction per block and logs every block it
+# executes (-singlestep -d exec,nochain) and every UART register write (-trace serial_write).
+# Exact up to instructions that fault and restart (each counted twice); about 50 times slower
+# than a plain run:
+#   qemu-reference: marker "TEXT" after 119428856 instructions (118723319 with each REP counted once)
 # --debugcon FILE: SeaBIOS's debug log (I/O port 0x402) into FILE.
 set -euo pipefail
 
