@@ -6,6 +6,8 @@
 #   make fuzz   longer libFuzzer campaigns (build-fuzz): FUZZ_SECONDS each (default 600),
 #               FUZZ_TARGETS to choose, FUZZ_RUNS=N to stop after N executions instead
 #               (docs/fuzzing.md)
+#   make linux-kernel  fetch a Debian Linux kernel (70 MB) for the Linux boot chain
+#               (tests/boot/README.md)
 PRESET ?= default
 BUILD  := build
 JOBS   ?= $(shell nproc)
@@ -14,7 +16,7 @@ ASAN_PRESET  := $(if $(filter ci,$(PRESET)),asan-ci,asan)
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?= execute state_json corpus_case cli
 
-.PHONY: all deps configure build demo demo-kvm test test-asan fuzz bench clean
+.PHONY: all deps configure build demo demo-kvm test test-asan fuzz bench linux-kernel clean
 
 all: build
 
@@ -57,6 +59,11 @@ fuzz: deps
 bench: build
 	@$(BUILD)/bin/transit86_micro_bench --benchmark_min_time=0.2
 	@$(BUILD)/bin/transit86-compare $(BUILD)/bin $(BUILD)/corpus
+
+# A Debian Linux kernel for the Linux boot chain, fetched once into $(BUILD)/linux-kernel/
+# (a 70 MB download; tests/boot/README.md). Not part of build or test.
+linux-kernel:
+	@scripts/fetch-linux-kernel.sh $(BUILD)/linux-kernel
 
 clean:
 	@rm -rf $(BUILD) build-asan build-fuzz
