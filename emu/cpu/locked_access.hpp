@@ -68,9 +68,10 @@ T compare_exchange_loop(uint8_t* word_host, uint32_t offset, Update& update) {
 
 // lock op m, ... : replaces the T at seg:offset with update(old) as one atomic operation, and
 // stores in `old` the value it replaced. `update` may run more than once (when another vCPU
-// changed the word in between), so it must only compute. The segment checks are those of a
-// write, and every fault is raised before anything is stored (SDM LOCK: the destination is
-// read and written as one locked operation).
+// changed the word in between), so it must only compute; the value stored is the one its last
+// call returned, from `old`. The segment checks are those of a write, and every fault is
+// raised before anything is stored (SDM LOCK: the destination is read and written as one
+// locked operation).
 template <class T, class Update>
 bool locked_update(Cpu& cpu, Seg seg, uint32_t offset, Update&& update, T& old) {
     constexpr uint32_t size = sizeof(T);
