@@ -12,7 +12,7 @@ JOBS   ?= $(shell nproc)
 # The sanitizer build follows PRESET's strictness: ci -> asan-ci (warnings are errors).
 ASAN_PRESET  := $(if $(filter ci,$(PRESET)),asan-ci,asan)
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= execute state_json corpus_case cli
+FUZZ_TARGETS ?= execute state_json corpus_case cli gdb
 
 .PHONY: all deps configure build demo demo-kvm test test-asan fuzz bench clean
 

@@ -9,6 +9,8 @@ packages=(
   nasm zlib1g-dev libunicorn-dev libbenchmark-dev
   # the asan and fuzz presets: clang with ASan, UBSan and libFuzzer; llvm-symbolizer for reports
   clang libclang-rt-14-dev llvm
+  # tests/gdb: the real GDB against `step --gdb` (docs/gdb.md)
+  gdb
 )
 
 missing=()
