@@ -126,6 +126,7 @@ bool Execution::checked_step(Stop& hit, bool& stopped) {
     const bool live = position_ >= frontier_;
 
     StepResult r = target_.step();
+    partial_ = !r.retired && r.event.empty();
     if (r.retired) {
         ++position_;
         frontier_ = std::max(frontier_, position_);
@@ -206,9 +207,14 @@ Stop Execution::forward(bool single_step, const std::function<bool()>& interrupt
 bool Execution::go_to(uint64_t position) {
     const uint64_t start = history_.restore_at_or_before(position);
     if (start > position) return false;
+    partial_ = false;
     position_ = start;
     while (position_ < position) {
-        if (!target_.step().retired) return false; // not reached: replay is deterministic
+        const StepResult r = target_.step();
+        if (!r.retired) {
+            if (!r.event.empty()) return false; // not reached: replay is deterministic
+            continue;                           // inside a REP string instruction
+        }
         ++position_;
         history_.after_step(position_);
     }
@@ -226,9 +232,9 @@ Stop Execution::reverse(bool single_step, const std::function<bool()>& interrupt
             begin);
         return stop;
     };
-    if (position_ <= begin) return at_begin();
+    if (position_ <= begin && !partial_) return at_begin();
     if (single_step) {
-        go_to(position_ - 1);
+        go_to(partial_ ? position_ : position_ - 1);
         stop.kind = Stop::Kind::Step;
         return stop;
     }
@@ -255,7 +261,7 @@ Stop Execution::reverse(bool single_step, const std::function<bool()>& interrupt
             }
             Stop hit;
             bool stopped = false;
-            if (!checked_step(hit, stopped)) break;
+            if (!checked_step(hit, stopped) && hit.kind == Stop::Kind::HostEvent) break;
             if (stopped && (hit.kind == Stop::Kind::Watch || hit.kind == Stop::Kind::Window)) {
                 last = p;
                 last_stop = hit;

@@ -92,6 +92,9 @@ class Execution {
     ReverseHistory history_;
     uint64_t position_ = 0;
     uint64_t frontier_ = 0; // the furthest position executed; beyond it execution is new
+    // The state is inside the instruction at position_ (a REP chunk ran): stepping back
+    // returns to its start, position_ itself.
+    bool partial_ = false;
     std::set<uint64_t> software_breaks_, hardware_breaks_;
     std::vector<Watchpoint> watchpoints_;
     std::vector<std::vector<uint8_t>> watch_values_; // last seen bytes, per watchpoint

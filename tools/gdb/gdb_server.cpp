@@ -122,6 +122,11 @@ bool Connection::send_packets(const std::vector<std::string>& payloads) {
 }
 
 bool Connection::poll_interrupt() {
+    // A Ctrl-C that came in the same read as the packet that started the run.
+    if (const size_t at = pending_.find('\x03'); at != std::string::npos) {
+        pending_.erase(at, 1);
+        return true;
+    }
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR))) return false;
     char buf[256];

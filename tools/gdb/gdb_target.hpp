@@ -23,7 +23,9 @@ struct StepResult {
     // The instruction retired (or an event was delivered in its place, as the Emulator counts
     // it): the machine is one position further. False when it stopped before retiring
     // (an I/O or MMIO exit, an exception handed to the host, a triple fault, an unsupported
-    // instruction): the state is the one before it.
+    // instruction): the state is the one before it. Also false, with no event, for a step
+    // that made progress inside one instruction without finishing it (a chunk of a REP
+    // string instruction): the server steps again.
     bool retired = false;
     // The machine cannot go forward from here (what ends `transit86 step`: HLT, an exit the
     // host would see, a triple fault, the --budget). Further forward steps do nothing and

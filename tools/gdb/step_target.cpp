@@ -36,9 +36,7 @@ StepTarget::StepTarget(RamSlot slot, pc::PcPorts& ports, const CpuState& start,
     emu_->state() = start;
 }
 
-// A fresh emulator: restoring a snapshot must not inherit a pending I/O or MMIO completion
-// of the state it replaces, and a new Emulator has none (the decode cache and the block
-// engine only ever speed things up).
+// A fresh emulator, with no pending I/O or MMIO completion.
 void StepTarget::new_emulator() {
     emu_ = std::make_unique<Emulator>(std::span<const RamSlot>(&slot_, 1), &ports_);
     emu_->set_a20(a20_);
@@ -78,8 +76,10 @@ StepResult StepTarget::step() {
     CpuState& s = emu_->state();
     const uint16_t cs = s[Seg::CS].selector;
     const uint32_t eip = s.eip;
+    // Budget 1: a REP string instruction returns after each chunk of 1024 iterations
+    // (emulator.hpp), so one step is bounded whatever ECX holds.
     static constexpr RunLimits kOneStep{
-        .budget = 0, .stop_when_valid = std::nullopt, .single_step = true};
+        .budget = 1, .stop_when_valid = std::nullopt, .single_step = true};
     const Exit exit = emu_->run(kOneStep);
     r.retired = exit.instructions != 0;
     if (r.retired) ++retired_;
@@ -87,6 +87,7 @@ StepResult StepTarget::step() {
     // The words `transit86 step` ends with (tools/cmd_step.cpp).
     switch (exit.reason) {
     case ExitReason::Step: return r;
+    case ExitReason::Budget: return r; // a REP chunk: EIP still at the instruction
     case ExitReason::Halt:
         if (options_.hlt_resume && (s.eflags & flags::IF)) return r;
         ended_ = fmt::format("hlt at {:04x}:{:x}", cs, eip);
@@ -142,7 +143,11 @@ void StepTarget::restore_machine(const MachineSnapshot& snapshot) {
     a20_ = snap.a20;
     retired_ = snap.retired;
     ended_ = snap.ended;
-    new_emulator();
+    // A pending I/O or MMIO completion belongs to the state being replaced: only a fresh
+    // Emulator has none. Otherwise the same one goes on (its decode cache and block engine
+    // check the bytes they cached, so restored RAM takes effect at once).
+    if (emu_->completion_pending()) new_emulator();
+    emu_->set_a20(a20_);
     emu_->state() = snap.state;
 }
 

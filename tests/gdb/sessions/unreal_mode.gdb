@@ -1,6 +1,7 @@
 # Unreal mode (corpus/cases/unreal_fast_a20.asm, --preset kvm): DS and ES keep a 4 GiB limit
 # after PE goes back to 0. A watchpoint on the GDT entry the protected-mode load marks
-# accessed, the checks unreal mode fails, and a 64 KiB a32 rep movsd undone by reverse-stepi.
+# accessed, the checks unreal mode fails, and a 64 KiB a32 rep movsd: stepi runs one chunk of
+# 1024 iterations (the pc stays on it), reverse-stepi returns to its start.
 break *0x7c1c
 continue
 # expect: Breakpoint 1, 0x00007c1c
@@ -23,9 +24,9 @@ monitor vmx
 monitor sregs
 # expect: ^ds +=0000 00000000 ffffffff
 stepi
-# expect: 0x00007c47 in
+# expect: 0x00007c43 in
 info registers ecx
-# expect: ^ecx +0x0 
+# expect: ^ecx +0x3c00
 reverse-stepi
 # expect: 0x00007c43 in
 info registers ecx esi edi
