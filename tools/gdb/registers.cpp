@@ -14,11 +14,11 @@ enum class Field : uint8_t {
     Pc,         // linear CS.base + EIP
     Eflags,     //
     Selector,   // index = Seg
-    X87Data,    // st0-st7: not modelled, read as zero
+    X87Data,    // st0-st7 (index: stack position), 80 bits
     FpuControl, //
     FpuStatus,  //
     FpuTag,     //
-    X87Zero,    // fiseg, fioff, foseg, fooff, fop: not modelled
+    X87Pointer, // fiseg, fioff, foseg, fooff, fop (index in that order)
     Eip,        // the offset in CS
     SegBase,    // index = Seg
     SegLimit,   //
@@ -74,7 +74,7 @@ constexpr std::array kRegisters = [] {
     r[n++] = {"ftag", 4, Field::FpuTag, 0, "int", "float"};
     constexpr std::string_view x87[] = {"fiseg", "fioff", "foseg", "fooff", "fop"};
     for (uint8_t i = 0; i < 5; ++i)
-        r[n++] = {x87[i], 4, Field::X87Zero, i, "int", "float"};
+        r[n++] = {x87[i], 4, Field::X87Pointer, i, "int", "float"};
     // org.transit86.system
     r[n++] = {"ip", 4, Field::Eip, 0, "uint32", "general"};
     constexpr std::string_view base[] = {"cs_base", "ss_base", "ds_base",
@@ -122,6 +122,36 @@ uint64_t& wide_field(CpuState& s, Field f) {
     }
 }
 
+// The full tag word of FSTENV (SDM Vol. 1 8.1.7), which GDB's ftag is: two bits per physical
+// register from the abridged tag and the register's contents — 00 valid, 01 zero,
+// 10 special (NaN, infinity, denormal, unnormal), 11 empty.
+uint16_t full_tag_word(const X87State& x87) {
+    uint16_t tag = 0;
+    for (unsigned i = 0; i < 8; ++i) {
+        uint16_t t = 3;
+        if (x87.ftw >> i & 1) {
+            const X87Register& reg = x87.r[i];
+            const unsigned exponent = reg.sign_exponent & 0x7FFF;
+            if (exponent == 0x7FFF)
+                t = 2;
+            else if (exponent == 0)
+                t = reg.significand == 0 ? 1 : 2;
+            else
+                t = (reg.significand >> 63) ? 0 : 2;
+        }
+        tag = static_cast<uint16_t>(tag | t << (2 * i));
+    }
+    return tag;
+}
+
+// FXSAVE's abridged form: a register is in use unless its two bits are 11.
+uint8_t abridged_tag_word(uint16_t full) {
+    uint8_t ftw = 0;
+    for (unsigned i = 0; i < 8; ++i)
+        if ((full >> (2 * i) & 3) != 3) ftw = static_cast<uint8_t>(ftw | 1u << i);
+    return ftw;
+}
+
 uint64_t value_of(const CpuState& s, const Register& r) {
     auto& m = const_cast<CpuState&>(s); // wide_field only reads through this
     switch (r.field) {
@@ -129,11 +159,14 @@ uint64_t value_of(const CpuState& s, const Register& r) {
     case Field::Pc: return linear_pc(s);
     case Field::Eflags: return s.eflags;
     case Field::Selector: return s.seg[r.index].selector;
-    case Field::FpuControl: return s.fpu.control;
-    case Field::FpuStatus: return s.fpu.status;
-    case Field::FpuTag: return s.fpu.tag;
-    case Field::X87Data:
-    case Field::X87Zero: return 0;
+    case Field::FpuControl: return s.x87.fcw;
+    case Field::FpuStatus: return s.x87.fsw;
+    case Field::FpuTag: return full_tag_word(s.x87);
+    case Field::X87Data: return s.x87.st(r.index).significand; // the rest: read_register
+    case Field::X87Pointer: {
+        const uint32_t pointers[] = {s.x87.fcs, s.x87.fip, s.x87.fds, s.x87.fdp, s.x87.fop};
+        return pointers[r.index];
+    }
     case Field::Eip: return s.eip;
     case Field::SegBase: return s.seg[r.index].base;
     case Field::SegLimit: return s.seg[r.index].limit;
@@ -161,11 +194,19 @@ void set_value(CpuState& s, const Register& r, uint64_t v) {
         s.seg[r.index].selector = v16;
         if (!s.protected_mode() || s.v86()) s.seg[r.index].base = uint64_t{v16} << 4;
         break;
-    case Field::FpuControl: s.fpu.control = v16; break;
-    case Field::FpuStatus: s.fpu.status = v16; break;
-    case Field::FpuTag: s.fpu.tag = v16; break;
-    case Field::X87Data:
-    case Field::X87Zero: break;
+    case Field::FpuControl: s.x87.fcw = v16; break;
+    case Field::FpuStatus: s.x87.fsw = v16; break;
+    case Field::FpuTag: s.x87.ftw = abridged_tag_word(v16); break;
+    case Field::X87Data: s.x87.st(r.index).significand = v; break; // the rest: write_register
+    case Field::X87Pointer:
+        switch (r.index) {
+        case 0: s.x87.fcs = v16; break;
+        case 1: s.x87.fip = v32; break;
+        case 2: s.x87.fds = v16; break;
+        case 3: s.x87.fdp = v32; break;
+        default: s.x87.fop = v16 & 0x7FF; break;
+        }
+        break;
     case Field::Eip: s.eip = v32; break;
     case Field::SegBase: s.seg[r.index].base = v; break;
     case Field::SegLimit: s.seg[r.index].limit = v32; break;
@@ -208,6 +249,11 @@ std::string read_register(const CpuState& s, size_t n) {
     const uint64_t v = value_of(s, r);
     for (size_t i = 0; i < r.bytes && i < 8; ++i)
         out[i] = static_cast<char>(v >> (8 * i));
+    if (r.field == Field::X87Data) { // bytes 8-9: sign and exponent
+        const uint16_t se = s.x87.st(r.index).sign_exponent;
+        out[8] = static_cast<char>(se);
+        out[9] = static_cast<char>(se >> 8);
+    }
     return out;
 }
 
@@ -217,6 +263,9 @@ bool write_register(CpuState& s, size_t n, std::string_view bytes) {
     for (size_t i = 0; i < bytes.size() && i < 8; ++i)
         v |= uint64_t{static_cast<uint8_t>(bytes[i])} << (8 * i);
     set_value(s, kRegisters[n], v);
+    if (kRegisters[n].field == Field::X87Data)
+        s.x87.st(kRegisters[n].index).sign_exponent = static_cast<uint16_t>(
+            static_cast<uint8_t>(bytes[8]) | static_cast<uint8_t>(bytes[9]) << 8);
     return true;
 }
 

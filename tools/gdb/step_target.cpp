@@ -1,6 +1,9 @@
 #include "tools/gdb/step_target.hpp"
 
+#include "tools/formats/step_trace.hpp"
+
 #include <fmt/format.h>
+#include <optional>
 
 namespace transit86::gdb {
 
@@ -8,19 +11,12 @@ namespace {
 
 struct StepSnapshot final : MachineSnapshot {
     CpuState state;
-    pc::PcPorts ports;
+    std::optional<pc::PcPorts::Snapshot> ports;
     bool a20 = true;
     uint64_t retired = 0;
     std::string ended;
     size_t bytes() const override { return sizeof(*this) + ended.size(); }
 };
-
-std::string hex_bytes(const uint8_t* bytes, size_t n) {
-    std::string out;
-    for (size_t i = 0; i < n; ++i)
-        out += fmt::format("{}{:02x}", i ? " " : "", bytes[i]);
-    return out;
-}
 
 } // namespace
 
@@ -106,8 +102,8 @@ StepResult StepTarget::step() {
         break;
     case ExitReason::Unsupported:
         ended_ = fmt::format("unsupported instruction [{}] at linear {:#x}: {}",
-                             hex_bytes(exit.bytes.data(), exit.byte_count), exit.linear_address,
-                             exit.detail ? exit.detail : "");
+                             tools::hex_bytes(exit.bytes.data(), exit.byte_count),
+                             exit.linear_address, exit.detail ? exit.detail : "");
         break;
     case ExitReason::Mmio:
         ended_ =
@@ -128,7 +124,7 @@ std::unique_ptr<MachineSnapshot> StepTarget::save_machine() const {
     if (emu_->completion_pending()) return nullptr;
     auto snap = std::make_unique<StepSnapshot>();
     snap->state = emu_->state();
-    snap->ports = ports_;
+    snap->ports.emplace(ports_.save());
     snap->a20 = a20_;
     snap->retired = retired_;
     snap->ended = ended_;
@@ -137,9 +133,7 @@ std::unique_ptr<MachineSnapshot> StepTarget::save_machine() const {
 
 void StepTarget::restore_machine(const MachineSnapshot& snapshot) {
     const auto& snap = static_cast<const StepSnapshot&>(snapshot);
-    auto on_a20 = std::move(ports_.on_a20);
-    ports_ = snap.ports;
-    ports_.on_a20 = std::move(on_a20);
+    ports_.restore(*snap.ports);
     a20_ = snap.a20;
     retired_ = snap.retired;
     ended_ = snap.ended;
