@@ -1,5 +1,6 @@
 #include "tools/boot/census_report.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -73,11 +74,35 @@ void CensusReport::window(const CensusWindow& w) {
                       {"ended_by", w.ended_by}}}});
         return;
     }
-    fmt::print("== window {}: {} instruction{}, #{}..#{}, ended: {}\n", w.number, w.length,
-               w.length == 1 ? "" : "s", w.first.index, w.last.index, w.ended_by);
-    fmt::print("   failing at start: {}\n", fmt::join(w.failing, ", "));
-    fmt::print("   first {}\n", describe(w.first));
-    fmt::print("   last  {}\n", describe(w.last));
+    Shape* shape = shape_of(w);
+    const std::string head =
+        fmt::format("== window {}: {} instruction{} #{}..#{}, ended: {}", w.number, w.length,
+                    w.length == 1 ? "" : "s", w.first.index, w.last.index, w.ended_by);
+    if (shape->count > 1) {
+        fmt::print("{} (as window {})\n", head, shape->first_window);
+        return;
+    }
+    fmt::print("{}\n   failing at start: {}\n   first {}\n   last  {}\n", head,
+               fmt::join(w.failing, ", "), describe(w.first), describe(w.last));
+}
+
+CensusReport::Shape* CensusReport::shape_of(const CensusWindow& w) {
+    for (Shape& shape : shapes_)
+        if (shape.first_linear == w.first.linear && shape.last_linear == w.last.linear &&
+            shape.failing == w.failing) {
+            ++shape.count;
+            shape.instructions += w.length;
+            return &shape;
+        }
+    shapes_.push_back({.first_linear = w.first.linear,
+                       .last_linear = w.last.linear,
+                       .failing = w.failing,
+                       .first_window = w.number,
+                       .count = 1,
+                       .instructions = w.length,
+                       .first_text = w.first.text,
+                       .last_text = w.last.text});
+    return &shapes_.back();
 }
 
 void CensusReport::device_log(const std::string& line) {
@@ -122,6 +147,19 @@ void CensusReport::end(const BootEnd& end, const BootMachine& machine, double wa
                    fmt::join(ports, " "));
     if (!pages.empty())
         fmt::print("platform: pages nothing maps (read as all ones): {}\n", fmt::join(pages, " "));
+    if (shapes_.size() > 1 && shapes_.size() < census.windows().size()) {
+        std::vector<const Shape*> by_count;
+        for (const Shape& shape : shapes_)
+            by_count.push_back(&shape);
+        std::stable_sort(by_count.begin(), by_count.end(),
+                         [](const Shape* a, const Shape* b) { return a->count > b->count; });
+        fmt::print("== {} window shapes (same first and last instruction, same failing checks):\n",
+                   shapes_.size());
+        for (const Shape* shape : by_count)
+            fmt::print("   {:>6} x as window {:<6} {:>10} instructions  {:08x} {} .. {:08x} {}\n",
+                       shape->count, shape->first_window, shape->instructions, shape->first_linear,
+                       shape->first_text, shape->last_linear, shape->last_text);
+    }
     fmt::print("== end: {} after {} instructions, {:.3f} s of virtual time\n", end.detail, total,
                static_cast<double>(machine.virtual_ns()) / 1e9);
     const double share =
