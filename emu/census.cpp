@@ -2,6 +2,7 @@
 #include "transit86/census.hpp"
 
 #include <algorithm>
+#include <fmt/format.h>
 
 #include "decoder/decoder.hpp"
 #include "transit86/emulator.hpp"
@@ -85,6 +86,40 @@ const CensusWindow* WindowCensus::longest() const {
     for (const CensusWindow& w : windows_)
         if (!best || w.length > best->length) best = &w;
     return best;
+}
+
+std::string format_instruction(const InstructionRef& i) {
+    const bool eip32 = i.mode == "P32" || i.mode == "R32" || i.mode == "U32";
+    std::string bytes;
+    for (uint8_t k = 0; k < i.length && k < i.bytes.size(); ++k)
+        bytes += fmt::format("{}{:02x}", k ? " " : "", i.bytes[k]);
+    return fmt::format("#{} {} {:04x}:{:0{}x} {:06x}  {}  {}", i.index, i.mode, i.cs, i.eip,
+                       eip32 ? 8 : 4, i.linear, bytes, i.text);
+}
+
+std::string format_window(const CensusWindow& w) {
+    return fmt::format("== window {}: {} instruction{}, #{}..#{}, ended: {}\n"
+                       "   failing at start: {}\n"
+                       "   first {}\n"
+                       "   last  {}\n",
+                       w.number, w.length, w.length == 1 ? "" : "s", w.first.index, w.last.index,
+                       w.ended_by, fmt::join(w.failing, ", "), format_instruction(w.first),
+                       format_instruction(w.last));
+}
+
+std::string format_census_summary(const WindowCensus& census, const CensusTotals& totals) {
+    const CensusWindow* longest = census.longest();
+    const double share = totals.instructions
+                             ? 100.0 * static_cast<double>(totals.block_engine_instructions) /
+                                   static_cast<double>(totals.instructions)
+                             : 0.0;
+    return fmt::format("== census ({}): {} window{}, {} instructions inside windows, longest {}, "
+                       "{} instructions ({:.1f}% in the block engine), {:.2f} s\n",
+                       vmx::to_string(census.profile()), census.windows().size(),
+                       census.windows().size() == 1 ? "" : "s", census.instructions_in_windows(),
+                       longest ? fmt::format("{} (window {})", longest->length, longest->number)
+                               : "-",
+                       totals.instructions, share, totals.wall_seconds);
 }
 
 } // namespace transit86

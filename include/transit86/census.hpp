@@ -74,4 +74,29 @@ class WindowCensus {
     std::vector<CensusWindow> windows_;
 };
 
+// The census as text, the same for every host that keeps one (`transit86 boot`,
+// examples/kvm-vmm), so that two runs of the same boot can be compared line for line.
+
+// "#47201 P16 f000:d0bb 0fd0bb  66 ea 9d d0 0f 00 08 00  jmp far 0x0008:0x000fd09d"
+std::string format_instruction(const InstructionRef& instruction);
+
+// A window in four lines, each ending in '\n':
+//   == window 1: 9 instructions, #47193..#47201, ended: valid
+//      failing at start: ss.rpl-eq-cs.rpl, ds.dpl-ge-rpl
+//      first #47193 ...
+//      last  #47201 ...
+std::string format_window(const CensusWindow& window);
+
+// What a census summary line counts besides the windows: the instructions of the whole run
+// (as the host counts them), how many of them transit86's block engine ran, and wall time.
+struct CensusTotals {
+    uint64_t instructions = 0;
+    uint64_t block_engine_instructions = 0;
+    double wall_seconds = 0;
+};
+
+// "== census (kvm): 3 windows, 40 instructions inside windows, longest 20 (window 2),
+// 7000000 instructions (91.0% in the block engine), 0.52 s", one line ending in '\n'.
+std::string format_census_summary(const WindowCensus& census, const CensusTotals& totals);
+
 } // namespace transit86

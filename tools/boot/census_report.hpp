@@ -25,7 +25,4 @@ class CensusReport {
     vmx::Profile profile_;
 };
 
-// "#47201 P16 f000:d0bb 0fd0bb  66 ea 9d d0 0f 00 08 00  jmp far 0x0008:0x000fd09d"
-std::string describe(const InstructionRef& instruction);
-
 } // namespace transit86::tools
