@@ -97,14 +97,70 @@ std::string format_instruction(const InstructionRef& i) {
                        eip32 ? 8 : 4, i.linear, bytes, i.text);
 }
 
+namespace {
+
+std::string window_head(const CensusWindow& w) {
+    return fmt::format("== window {}: {} instruction{} #{}..#{}, ended: {}", w.number, w.length,
+                       w.length == 1 ? "" : "s", w.first.index, w.last.index, w.ended_by);
+}
+
+} // namespace
+
 std::string format_window(const CensusWindow& w) {
-    return fmt::format("== window {}: {} instruction{}, #{}..#{}, ended: {}\n"
-                       "   failing at start: {}\n"
-                       "   first {}\n"
-                       "   last  {}\n",
-                       w.number, w.length, w.length == 1 ? "" : "s", w.first.index, w.last.index,
-                       w.ended_by, fmt::join(w.failing, ", "), format_instruction(w.first),
+    return fmt::format("{}\n   failing at start: {}\n   first {}\n   last  {}\n", window_head(w),
+                       fmt::join(w.failing, ", "), format_instruction(w.first),
                        format_instruction(w.last));
+}
+
+std::string CensusText::window(const CensusWindow& w) {
+    ++windows_;
+    const WindowShape& shape = shape_of(w);
+    if (shape.count > 1)
+        return fmt::format("{} (as window {})\n", window_head(w), shape.first_window);
+    return format_window(w);
+}
+
+WindowShape& CensusText::shape_of(const CensusWindow& w) {
+    for (WindowShape& shape : shapes_)
+        if (shape.first_linear == w.first.linear && shape.last_linear == w.last.linear &&
+            shape.failing == w.failing) {
+            ++shape.count;
+            shape.instructions += w.length;
+            return shape;
+        }
+    shapes_.push_back({.first_linear = w.first.linear,
+                       .last_linear = w.last.linear,
+                       .failing = w.failing,
+                       .first_window = w.number,
+                       .count = 1,
+                       .instructions = w.length,
+                       .first_text = w.first.text,
+                       .last_text = w.last.text});
+    return shapes_.back();
+}
+
+std::string CensusText::shape_table() const {
+    if (shapes_.size() <= 1 || shapes_.size() >= windows_) return {};
+    std::vector<const WindowShape*> by_count;
+    for (const WindowShape& shape : shapes_)
+        by_count.push_back(&shape);
+    std::stable_sort(by_count.begin(), by_count.end(),
+                     [](const auto* a, const auto* b) { return a->count > b->count; });
+    std::string text =
+        fmt::format("== {} window shapes (same first and last instruction, same failing checks):\n",
+                    shapes_.size());
+    for (const WindowShape* shape : by_count)
+        text +=
+            fmt::format("   {:>6} x as window {:<6} {:>10} instructions  {:08x} {} .. {:08x} {}\n",
+                        shape->count, shape->first_window, shape->instructions, shape->first_linear,
+                        shape->first_text, shape->last_linear, shape->last_text);
+    return text;
+}
+
+std::string format_census_end(const std::string& detail, uint64_t instructions,
+                              uint64_t virtual_ns) {
+    return fmt::format("== end: {} after {} instructions, {:.3f} s of virtual time\n", detail,
+                       instructions, static_cast<double>(virtual_ns) / 1e9);
 }
 
 std::string format_census_summary(const WindowCensus& census, const CensusTotals& totals) {

@@ -50,6 +50,24 @@ class PcPorts final : public PortHandler {
 
     Result access(PortAccess& access) override;
 
+    // The devices' state, for reverse execution (tools/gdb): a snapshot restores into the
+    // PcPorts that saved it (its devices' callbacks point there), not into another one.
+    class Snapshot {
+        friend class PcPorts;
+        explicit Snapshot(const PcPorts& p)
+            : console(p.console_), a20(p.a20_), debugcon(p.debugcon_), com1(p.com1_),
+              debug_exit(p.debug_exit_), port92(p.port92_), kbc(p.kbc_) {}
+        std::string console;
+        bool a20;
+        Debugcon debugcon;
+        Serial16550 com1;
+        DebugExit debug_exit;
+        Port92 port92;
+        I8042 kbc;
+    };
+    Snapshot save() const { return Snapshot(*this); }
+    void restore(const Snapshot& snapshot);
+
     // Console bytes written since the last call.
     std::string take_console();
     // Set once the guest wrote to isa-debug-exit.

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "tools/formats/state_json.hpp"
+#include "tools/gdb/gdb_server.hpp"
 
 namespace transit86::tools {
 
@@ -63,6 +64,9 @@ struct RawOptions {
     std::string explain_cr4_fixed1;
     double min_pass_rate = 0;
     CLI::Option* min_rate_opt = nullptr;
+    std::string gdb;
+    CLI::Option* gdb_opt = nullptr;
+    CLI::Option* budget_opt = nullptr;
 };
 
 CLI::App* add_step(CLI::App& app, StepOptions& step, RawOptions& raw) {
@@ -84,10 +88,11 @@ CLI::App* add_step(CLI::App& app, StepOptions& step, RawOptions& raw) {
         ->add_option("--stop-at", raw.stop_at,
                      "Stop when the state turns valid, at HLT, or at the budget")
         ->check(CLI::IsMember({"valid", "halt", "budget"}));
-    step_cmd
-        ->add_option("--budget", step.budget,
-                     "Instruction budget, 0 for none (default 130, as KVM)")
-        ->check(kUnsigned);
+    raw.budget_opt = step_cmd
+                         ->add_option("--budget", step.budget,
+                                      "Instruction budget, 0 for none (default 130, as KVM; "
+                                      "none with --gdb)")
+                         ->check(kUnsigned);
     step_cmd->add_flag("--hlt-resume", step.hlt_resume,
                        "Continue after HLT with IF=1, as if an interrupt woke the CPU");
     step_cmd->add_flag("--json", step.json, "JSON Lines output");
@@ -98,6 +103,10 @@ CLI::App* add_step(CLI::App& app, StepOptions& step, RawOptions& raw) {
         "would silently change");
     step_cmd->add_option("--memory", step.memory_mib, "Guest RAM in MiB (default 16)")
         ->check(CLI::Range(1, 4095));
+    raw.gdb_opt = step_cmd->add_option(
+        "--gdb", raw.gdb,
+        "Wait for GDB on [HOST:]PORT (host 127.0.0.1 unless given; port 0 picks a free one) "
+        "and serve it instead of printing a trace (docs/gdb.md)");
 
     return step_cmd;
 }
@@ -290,6 +299,13 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
             step.stop_at = raw.stop_at == "halt"     ? StopAt::Halt
                            : raw.stop_at == "budget" ? StopAt::Budget
                                                      : StopAt::Valid;
+            if (*raw.gdb_opt) {
+                const gdb::ServerAddress address = gdb::parse_server_address(raw.gdb);
+                step.gdb = true;
+                step.gdb_host = address.host;
+                step.gdb_port = address.port;
+                if (!*raw.budget_opt) step.budget = 0;
+            }
             return line;
         }
         if (parsed(boot_cmd)) {

@@ -12,6 +12,8 @@
 #include "tools/formats/step_trace.hpp"
 #include "tools/formats/trace_format.hpp"
 #include "tools/formats/vmx_report.hpp"
+#include "tools/gdb/gdb_server.hpp"
+#include "tools/gdb/step_target.hpp"
 #include "tools/guest_image.hpp"
 #include "transit86/emulator.hpp"
 
@@ -26,6 +28,7 @@ class StepRun {
 
   private:
     int finish(const std::string& why, int status, const CpuState& s);
+    int serve_gdb(const CpuState& start);
 
     const StepOptions& opt_;
     GuestRam ram_;
@@ -76,6 +79,13 @@ int StepRun::run() {
                                      entry, ram_.size() >> 20));
 
     const char* preset = opt_.preset == ResetPreset::Intel ? "intel" : "kvm";
+    if (opt_.gdb) {
+        fmt::print("transit86: {} ({} bytes) at {:#x}, reset preset {}, start {:04x}:{:04x}, "
+                   "profile {}\n",
+                   opt_.image, image_size, opt_.load_address, preset, opt_.start_cs, opt_.start_ip,
+                   vmx::to_string(opt_.profile));
+        return serve_gdb(s);
+    }
     if (opt_.json) {
         nlohmann::json head = {{"image", opt_.image},
                                {"load_address", opt_.load_address},
@@ -140,6 +150,24 @@ int StepRun::run() {
         }
         was_invalid_ = was_invalid_ || !valid;
     }
+}
+
+// --gdb: the same machine, driven by GDB (tools/gdb, docs/gdb.md).
+int StepRun::serve_gdb(const CpuState& start) {
+    gdb::StepTarget target(ram_.slot(), ports_, start,
+                           {.profile = opt_.profile,
+                            .budget = opt_.budget,
+                            .hlt_resume = opt_.hlt_resume,
+                            .a20 = !opt_.a20_off});
+    const gdb::ServeResult result =
+        gdb::serve_gdb(target, {opt_.gdb_host, opt_.gdb_port}, {}, stdout);
+    const char* how = result.end == gdb::ServeResult::End::Detached ? "detached"
+                      : result.end == gdb::ServeResult::End::Killed ? "killed the run"
+                                                                    : "disconnected";
+    fmt::print("== GDB {} after {} instructions{} ==\n", how, target.retired(),
+               target.ended().empty() ? "" : "; the run had ended: " + target.ended());
+    std::fflush(stdout);
+    return 0;
 }
 
 } // namespace

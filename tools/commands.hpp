@@ -27,6 +27,11 @@ struct StepOptions {
     bool a20_off = false;
     uint64_t memory_mib = 16;
     bool kvm_fixup = false; // after each instruction, what KVM's fix-up path would change
+    // --gdb [HOST:]PORT: serve GDB's remote protocol instead of printing a trace
+    // (docs/gdb.md). The budget then counts only when --budget is given.
+    bool gdb = false;
+    std::string gdb_host = "127.0.0.1";
+    uint16_t gdb_port = 0;
 };
 int run_step(const StepOptions& options);
 

@@ -198,6 +198,11 @@ class Cpu {
     // Linear (= physical: paging is not modelled) accesses; outside RAM stops with Mmio.
     bool read_linear(uint32_t linear, void* out, uint32_t size);
     bool write_linear(uint32_t linear, const void* in, uint32_t size);
+    // The host memory a locked read-modify-write of `size` bytes at `linear` works on
+    // atomically (emu/cpu/locked_access.hpp): the one place a locked access turns a linear
+    // address into a host pointer. False when a fault was raised; `host` is nullptr when the
+    // bytes are not one range of writable RAM (MMIO, a read-only slot, two slots).
+    bool locked_destination(uint32_t linear, uint32_t size, uint8_t*& host);
 
     template <class T>
     bool read(Seg seg, uint32_t offset, T& value) {

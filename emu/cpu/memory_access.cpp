@@ -99,6 +99,14 @@ bool Cpu::read_linear(uint32_t linear, void* out, uint32_t size) {
     return false;
 }
 
+bool Cpu::locked_destination(uint32_t linear, uint32_t size, uint8_t*& host) {
+    host = nullptr;
+    // With A20 off a range across a 1 MiB boundary wraps: not one host range.
+    if (!a20 && ((linear ^ (linear + size - 1)) & kA20Bit) != 0) return true;
+    host = mem.host_range(linear & (a20 ? ~0u : ~kA20Bit), size, true);
+    return true;
+}
+
 bool Cpu::write_linear(uint32_t linear, const void* in, uint32_t size) {
     if (watch_accesses) [[unlikely]]
         debug_traps |= data_breakpoints_hit(s, linear, size, true);

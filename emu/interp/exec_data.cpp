@@ -18,14 +18,28 @@ bool mov(Cpu& cpu, const Insn& insn) {
            cpu.write_operand(insn, insn.operands[0], value);
 }
 
-// xchg r/m, r
+// xchg r/m, r ; xchg r, r/m — with a memory operand always locked, prefix or not (SDM XCHG:
+// "the processor's locking protocol is automatically implemented"). The register is written
+// only after the exchange, so a fault leaves everything as it was.
 template <class T>
 bool xchg(Cpu& cpu, const Insn& insn) {
-    T a, b;
-    return cpu.read_operand(insn, insn.operands[0], a) &&
-           cpu.read_operand(insn, insn.operands[1], b) &&
-           cpu.write_operand(insn, insn.operands[0], b) &&
-           cpu.write_operand(insn, insn.operands[1], a);
+    const Operand& a = insn.operands[0];
+    const Operand& b = insn.operands[1];
+    if (a.kind != OperandKind::Mem && b.kind != OperandKind::Mem) {
+        const T va = cpu.reg<T>(a.reg), vb = cpu.reg<T>(b.reg);
+        cpu.set_reg<T>(a.reg, vb);
+        cpu.set_reg<T>(b.reg, va);
+        return true;
+    }
+    const Operand& memory = a.kind == OperandKind::Mem ? a : b;
+    const Operand& reg = a.kind == OperandKind::Mem ? b : a;
+    const T value = cpu.reg<T>(reg.reg);
+    T old;
+    if (!update_memory<T>(
+            cpu, cpu.address_of(insn, memory), true, [value](T) { return value; }, old))
+        return false;
+    cpu.set_reg<T>(reg.reg, old);
+    return true;
 }
 
 // movzx r, r/m8|r/m16 ; movsx r, r/m8|r/m16

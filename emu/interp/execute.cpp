@@ -179,7 +179,6 @@ bool needs_rollback(Op op) {
     case Op::Into:
     case Op::Enter:
     case Op::Leave: // ESP := EBP, then the pop may fault
-    case Op::Xchg:  // the register side may be written before the memory side faults
     case Op::Loop:
     case Op::Loope:
     case Op::Loopne: // the counter changes before the branch target is checked

@@ -203,10 +203,11 @@ int pc_main(int argc, char** argv) {
     options.on_device_log = [](const std::string& line) {
         std::printf("platform: %s\n", line.c_str());
     };
+    transit86::CensusText census_text; // the text of `transit86 boot`'s census
     options.on_window_end = [&](const transit86::CensusWindow& w) {
         serial.flush_partial();
         debug_log.flush_partial();
-        std::fputs(transit86::format_window(w).c_str(), stdout);
+        std::fputs(census_text.window(w).c_str(), stdout);
     };
     if (verbose)
         options.log = [](std::string_view line) {
@@ -226,8 +227,10 @@ int pc_main(int argc, char** argv) {
     debug_log.flush_partial();
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-    std::printf("== end: %s after %llu instructions, %.3f s of virtual time\n", r.detail.c_str(),
-                static_cast<unsigned long long>(r.instructions), r.virtual_seconds);
+    std::fputs((census_text.shape_table() +
+                transit86::format_census_end(r.detail, r.instructions, r.virtual_ns))
+                   .c_str(),
+               stdout);
     std::fputs(transit86::format_census_summary(
                    r.census, {.instructions = r.instructions,
                               .block_engine_instructions = r.block_engine_instructions,

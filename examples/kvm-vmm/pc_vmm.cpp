@@ -304,6 +304,7 @@ std::optional<PcVmm::End> PcVmm::run_transit86() {
     const transit86::RunLimits limits{.budget = kWindowBudget,
                                       .stop_when_valid = kProfile,
                                       .interrupt_pending = platform_.interrupt_pending()};
+    platform_.begin_run(virtual_ns() + kWindowBudget); // a timer due sooner ends the run
     const Exit exit = emu_.run(state_, limits);
     result_.instructions += exit.instructions;
     result_.emulated_instructions += exit.instructions;
@@ -318,7 +319,11 @@ std::optional<PcVmm::End> PcVmm::run_transit86() {
         kvm_.run(/*complete_only=*/true); // kvm_run's interrupt flags for the new state
         ++result_.to_kvm;
         return std::nullopt;
-    case ExitReason::Io: // an OUT that changed the memory map or asked for a stop: done
+    case ExitReason::Io:
+        // The platform ended the run after this access (PcPlatform::access: the memory map
+        // changed, a stop, INTR rose, a timer due): an IN retires with the value it read.
+        if (exit.io.is_in) emu_.complete_io(exit.io.data);
+        return std::nullopt;
     case ExitReason::Budget:
     case ExitReason::Step:
     case ExitReason::Breakpoint:
@@ -356,7 +361,7 @@ PcVmmResult PcVmm::finish(End end) {
     result_.end = end.first;
     result_.detail = std::move(end.second);
     result_.final_state = state_;
-    result_.virtual_seconds = static_cast<double>(virtual_ns()) / 1e9;
+    result_.virtual_ns = virtual_ns();
     result_.block_engine_instructions = emu_.engine_stats().in_blocks;
     return std::move(result_);
 }

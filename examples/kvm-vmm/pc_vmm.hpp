@@ -106,7 +106,7 @@ struct PcVmmResult {
     transit86::WindowCensus census{transit86::vmx::Profile::Kvm};
     std::vector<WindowStart> window_starts; // one per census window
     transit86::VcpuState final_state{};
-    double virtual_seconds = 0;
+    uint64_t virtual_ns = 0; // the platform clock at the end
     // Statistics.
     uint64_t instructions = 0;              // seen to retire: single steps + transit86's
     uint64_t kvm_exits = 0;                 // KVM_RUN calls that returned an exit

@@ -16,7 +16,9 @@
 namespace transit86 {
 
 // One range of guest RAM backed by host memory. Guest-physical addresses outside every
-// slot are MMIO: an access there stops the run with an Mmio exit.
+// slot are MMIO: an access there stops the run with an Mmio exit. Several Emulators (vCPUs on
+// other threads, or KVM vCPUs) may share the memory: locked instructions are host atomics on
+// it (docs/embedding.md, "SMP guests"); align `host` to 8 bytes or more.
 struct RamSlot {
     uint64_t guest_phys = 0;
     uint64_t size = 0;

@@ -12,7 +12,9 @@
  *
  * Every function returns a status (or a value) and never lets a C++ exception escape;
  * transit86_run() does not allocate. Handles are independent: use each from one thread at a
- * time. docs/embedding.md has examples and the full exit-handling contract.
+ * time. Handles on different threads may share guest RAM (one handle per vCPU): locked
+ * instructions are atomic on it (docs/embedding.md, "SMP guests"). docs/embedding.md has
+ * examples and the full exit-handling contract.
  */
 #ifndef TRANSIT86_H
 #define TRANSIT86_H

@@ -1,7 +1,8 @@
 // The census as text (include/transit86/census.hpp): the lines `transit86 boot` printed before
 // the text moved into the library, byte for byte, so that examples/kvm-vmm and the CLI print
 // the same census. The expected lines are from `transit86 boot --preset kvm` on Debian's
-// SeaBIOS 1.16.2 (window 2 of its census: transition16big back to real mode).
+// SeaBIOS 1.16.2 (window 2 of its census: transition16big back to real mode); the grouping of
+// repeated window shapes is the one tools/boot/census_report.cpp introduced in 980a948.
 #include <gtest/gtest.h>
 
 #include "transit86/census.hpp"
@@ -47,13 +48,65 @@ TEST(CensusText, InstructionIsIndexModeAddressBytesAndText) {
 
 TEST(CensusText, WindowIsFourLines) {
     EXPECT_EQ(format_window(seabios_window_2()),
-              "== window 2: 667 instructions, #1523300..#1523966, ended: valid\n"
+              "== window 2: 667 instructions #1523300..#1523966, ended: valid\n"
               "   failing at start: rmode.cs.base, rmode.cs.limit\n"
               "   first #1523300 R16 0028:d108 0fd108  ea 0d d1 00 f0  jmp far 0xf000:0xd10d\n"
               "   last  #1523966 R16 f000:d0b8 0fd0b8  0f 22 c1  mov cr0, ecx\n");
     CensusWindow one = seabios_window_2();
     one.length = 1;
-    EXPECT_NE(format_window(one).find(": 1 instruction, #"), std::string::npos);
+    EXPECT_NE(format_window(one).find(": 1 instruction #"), std::string::npos);
+}
+
+// A window with the first and last instruction and the failing checks of an earlier one is
+// printed as one line naming it; a different window in full again.
+TEST(CensusText, RepeatedShapeIsOneLineNamingItsFirstWindow) {
+    CensusText text;
+    const CensusWindow first = seabios_window_2();
+    EXPECT_EQ(text.window(first), format_window(first));
+    CensusWindow again = seabios_window_2();
+    again.number = 5;
+    again.first.index += 1000, again.last.index += 1000;
+    again.length = 40; // the same shape whatever its length
+    EXPECT_EQ(text.window(again),
+              "== window 5: 40 instructions #1524300..#1524966, ended: valid (as window 2)\n");
+    CensusWindow other = seabios_window_2();
+    other.number = 6;
+    other.failing = {"rmode.cs.base"};
+    EXPECT_EQ(text.window(other), format_window(other));
+    ASSERT_EQ(text.shapes().size(), 2u);
+    EXPECT_EQ(text.shapes()[0].count, 2u);
+    EXPECT_EQ(text.shapes()[0].instructions, 667u + 40u);
+}
+
+// The shape table: only when shapes repeat, more than one shape, most frequent first.
+TEST(CensusText, ShapeTableListsShapesMostFrequentFirstOnlyWhenTheyRepeat) {
+    CensusText text;
+    CensusWindow rare = seabios_window_2();
+    rare.failing = {"rmode.cs.base"};
+    rare.number = 1;
+    (void)text.window(rare);
+    EXPECT_EQ(text.shape_table(), ""); // one window, one shape
+    for (uint64_t n = 2; n <= 3; ++n) {
+        CensusWindow w = seabios_window_2();
+        w.number = n;
+        (void)text.window(w);
+    }
+    EXPECT_EQ(text.shape_table(),
+              "== 2 window shapes (same first and last instruction, same failing checks):\n"
+              "        2 x as window 2            1334 instructions  000fd108 jmp far "
+              "0xf000:0xd10d .. 000fd0b8 mov cr0, ecx\n"
+              "        1 x as window 1             667 instructions  000fd108 jmp far "
+              "0xf000:0xd10d .. 000fd0b8 mov cr0, ecx\n");
+    CensusText all_different;
+    (void)all_different.window(rare);
+    (void)all_different.window(seabios_window_2());
+    EXPECT_EQ(all_different.shape_table(), ""); // as many shapes as windows
+}
+
+TEST(CensusText, EndLineIsDetailInstructionsAndVirtualSeconds) {
+    EXPECT_EQ(format_census_end("the guest powered off (ACPI S5)", 55'700'000, 1'234'567'890),
+              "== end: the guest powered off (ACPI S5) after 55700000 instructions, 1.235 s of "
+              "virtual time\n");
 }
 
 TEST(CensusText, SummaryCountsWindowsLongestAndBlockEngineShare) {

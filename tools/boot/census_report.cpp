@@ -1,5 +1,6 @@
 #include "tools/boot/census_report.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -68,7 +69,7 @@ void CensusReport::window(const CensusWindow& w) {
                       {"ended_by", w.ended_by}}}});
         return;
     }
-    const std::string text = format_window(w); // shared with examples/kvm-vmm
+    const std::string text = text_.window(w); // the same text as examples/kvm-vmm's
     std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
@@ -114,8 +115,9 @@ void CensusReport::end(const BootEnd& end, const BootMachine& machine, double wa
                    fmt::join(ports, " "));
     if (!pages.empty())
         fmt::print("platform: pages nothing maps (read as all ones): {}\n", fmt::join(pages, " "));
-    fmt::print("== end: {} after {} instructions, {:.3f} s of virtual time\n", end.detail, total,
-               static_cast<double>(machine.virtual_ns()) / 1e9);
+    const std::string tail =
+        text_.shape_table() + format_census_end(end.detail, total, machine.virtual_ns());
+    std::fwrite(tail.data(), 1, tail.size(), stdout);
     const std::string summary =
         format_census_summary(census, {.instructions = total,
                                        .block_engine_instructions = stats.in_blocks,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "tools/boot/boot_machine.hpp"
 #include "tools/commands.hpp"
@@ -23,6 +24,7 @@ class CensusReport {
   private:
     bool json_;
     vmx::Profile profile_;
+    CensusText text_; // groups repeated window shapes
 };
 
 } // namespace transit86::tools

@@ -189,13 +189,8 @@ void StepTrace::verdict(const CpuState& s, bool valid, bool first) {
     } else if (!first && ids == last_failing_) {
         fmt::print("    vmx[{}] INVALID  (unchanged: {})\n", profile, fmt::join(ids, ", "));
     } else {
-        bool head = true;
-        for (const auto& v : violations) {
-            fmt::print("    {:<18}{:<18} {}  (SDM {})\n",
-                       head ? fmt::format("vmx[{}] INVALID", profile) : "", v.check->id, v.message,
-                       v.check->section);
-            head = false;
-        }
+        const std::string text = format_violations(violations, profile_);
+        std::fwrite(text.data(), 1, text.size(), stdout);
     }
     last_failing_ = std::move(ids);
 }
