@@ -34,11 +34,6 @@ void print_json(const nlohmann::json& j) {
 
 } // namespace
 
-std::string describe(const InstructionRef& i) {
-    return fmt::format("#{} {} {}:{} {}  {}  {}", i.index, i.mode, hex(i.cs, 4), ip_text(i),
-                       hex(i.linear, 6), hex_bytes(i.bytes.data(), i.length), i.text);
-}
-
 void CensusReport::header(const BootOptions& o, size_t bios_size) {
     const char* preset = o.preset == ResetPreset::Intel ? "intel" : "kvm";
     if (json_) {
@@ -76,35 +71,8 @@ void CensusReport::window(const CensusWindow& w) {
                       {"ended_by", w.ended_by}}}});
         return;
     }
-    Shape* shape = shape_of(w);
-    const std::string head =
-        fmt::format("== window {}: {} instruction{} #{}..#{}, ended: {}", w.number, w.length,
-                    w.length == 1 ? "" : "s", w.first.index, w.last.index, w.ended_by);
-    if (shape->count > 1) {
-        fmt::print("{} (as window {})\n", head, shape->first_window);
-        return;
-    }
-    fmt::print("{}\n   failing at start: {}\n   first {}\n   last  {}\n", head,
-               fmt::join(w.failing, ", "), describe(w.first), describe(w.last));
-}
-
-CensusReport::Shape* CensusReport::shape_of(const CensusWindow& w) {
-    for (Shape& shape : shapes_)
-        if (shape.first_linear == w.first.linear && shape.last_linear == w.last.linear &&
-            shape.failing == w.failing) {
-            ++shape.count;
-            shape.instructions += w.length;
-            return &shape;
-        }
-    shapes_.push_back({.first_linear = w.first.linear,
-                       .last_linear = w.last.linear,
-                       .failing = w.failing,
-                       .first_window = w.number,
-                       .count = 1,
-                       .instructions = w.length,
-                       .first_text = w.first.text,
-                       .last_text = w.last.text});
-    return &shapes_.back();
+    const std::string text = text_.window(w); // the same text as examples/kvm-vmm's
+    std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
 void CensusReport::device_log(const std::string& line) {
@@ -149,29 +117,14 @@ void CensusReport::end(const BootEnd& end, const BootMachine& machine, double wa
                    fmt::join(ports, " "));
     if (!pages.empty())
         fmt::print("platform: pages nothing maps (read as all ones): {}\n", fmt::join(pages, " "));
-    if (shapes_.size() > 1 && shapes_.size() < census.windows().size()) {
-        std::vector<const Shape*> by_count;
-        for (const Shape& shape : shapes_)
-            by_count.push_back(&shape);
-        std::stable_sort(by_count.begin(), by_count.end(),
-                         [](const Shape* a, const Shape* b) { return a->count > b->count; });
-        fmt::print("== {} window shapes (same first and last instruction, same failing checks):\n",
-                   shapes_.size());
-        for (const Shape* shape : by_count)
-            fmt::print("   {:>6} x as window {:<6} {:>10} instructions  {:08x} {} .. {:08x} {}\n",
-                       shape->count, shape->first_window, shape->instructions, shape->first_linear,
-                       shape->first_text, shape->last_linear, shape->last_text);
-    }
-    fmt::print("== end: {} after {} instructions, {:.3f} s of virtual time\n", end.detail, total,
-               static_cast<double>(machine.virtual_ns()) / 1e9);
-    const double share =
-        total ? 100.0 * static_cast<double>(stats.in_blocks) / static_cast<double>(total) : 0.0;
-    fmt::print("== census ({}): {} window{}, {} instructions inside windows, longest {}, {} "
-               "instructions ({:.1f}% in the block engine), {:.2f} s\n",
-               vmx::to_string(profile_), census.windows().size(),
-               census.windows().size() == 1 ? "" : "s", census.instructions_in_windows(),
-               longest ? fmt::format("{} (window {})", longest->length, longest->number) : "-",
-               total, share, wall);
+    const std::string tail =
+        text_.shape_table() + format_census_end(end.detail, total, machine.virtual_ns());
+    std::fwrite(tail.data(), 1, tail.size(), stdout);
+    const std::string summary =
+        format_census_summary(census, {.instructions = total,
+                                       .block_engine_instructions = stats.in_blocks,
+                                       .wall_seconds = wall});
+    std::fwrite(summary.data(), 1, summary.size(), stdout);
 }
 
 } // namespace transit86::tools

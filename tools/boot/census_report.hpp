@@ -22,22 +22,9 @@ class CensusReport {
     void end(const BootEnd& end, const BootMachine& machine, double wall_seconds);
 
   private:
-    // Windows that start and end at the same instructions with the same failing checks are
-    // one shape: the first of a shape is printed whole, the others name it.
-    struct Shape {
-        uint64_t first_linear, last_linear;
-        std::vector<std::string> failing;
-        uint64_t first_window = 0, count = 0, instructions = 0;
-        std::string first_text, last_text;
-    };
-    Shape* shape_of(const CensusWindow& window);
-
     bool json_;
     vmx::Profile profile_;
-    std::vector<Shape> shapes_;
+    CensusText text_; // groups repeated window shapes
 };
-
-// "#47201 P16 f000:d0bb 0fd0bb  66 ea 9d d0 0f 00 08 00  jmp far 0x0008:0x000fd09d"
-std::string describe(const InstructionRef& instruction);
 
 } // namespace transit86::tools
