@@ -46,6 +46,7 @@ void CensusReport::header(const BootOptions& o, size_t bios_size) {
         if (!o.kernel.empty()) head["kernel"] = o.kernel;
         if (!o.initrd.empty()) head["initrd"] = o.initrd;
         if (!o.append.empty()) head["append"] = o.append;
+        if (o.cpu == BootCpu::X86_64) head["cpu"] = "x86-64";
         print_json({{"boot", head}});
         return;
     }
@@ -54,6 +55,7 @@ void CensusReport::header(const BootOptions& o, size_t bios_size) {
     if (!o.kernel.empty()) what += fmt::format(", kernel {}", o.kernel);
     if (!o.initrd.empty()) what += fmt::format(", initrd {}", o.initrd);
     if (!o.append.empty()) what += fmt::format(", append \"{}\"", o.append);
+    if (o.cpu == BootCpu::X86_64) what += ", cpu x86-64";
     fmt::print("transit86 boot: {}, {} MiB, reset preset {}, profile {}\n", what, o.memory_mib,
                preset, vmx::to_string(profile_));
 }
