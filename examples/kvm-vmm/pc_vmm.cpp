@@ -47,6 +47,7 @@ class PcVmm {
     void reload_memory_if_changed();
     std::optional<End> wake_or_skip();
     std::optional<End> run_kvm();
+    std::optional<End> serve_kvm_exit();
     std::optional<End> run_transit86();
     void complete_kvm_access();
     bool must_step(bool injecting) const;
@@ -278,16 +279,25 @@ std::optional<PcVmm::End> PcVmm::run_kvm() {
         const uint64_t next_event = platform_.next_event_ns();
         const uint64_t until = next_event > now ? next_event - now : 0;
         // An instruction clock has the run end exactly there; host time, not too often.
-        kvm_.kick_after(instruction_clock_ ? std::max<uint64_t>(until, 1)
-                                           : std::clamp(until, kShortestKickNs, kLongestFreeRunNs));
+        kvm_.kick_after(
+            std::clamp(until, instruction_clock_ ? 1 : kShortestKickNs, kLongestFreeRunNs));
     }
     const int rc = kvm_.run(/*complete_only=*/false);
     if (!step) kvm_.kick_after(0);
-    if (rc == -EINTR) { // the kick, or a signal: no exit to serve
-        state_ = kvm_.state(/*with_fpu=*/false);
-        return std::nullopt;
+    if (rc != -EINTR) { // else the kick, or a signal: no exit to serve
+        ++result_.kvm_exits;
+        if (std::optional<End> end = serve_kvm_exit()) return end;
+        if (result_.census.in_window()) return std::nullopt; // handed over at a failed entry
     }
-    ++result_.kvm_exits;
+    state_ = kvm_.state(/*with_fpu=*/false);
+    if (!valid_for_entry(state_))
+        open_window(step ? WindowStart::SingleStep : WindowStart::KvmExit);
+    return std::nullopt;
+}
+
+// The exit KVM_RUN returned with; the end of the run if it is one.
+std::optional<PcVmm::End> PcVmm::serve_kvm_exit() {
+    kvm_run& r = kvm_.exit();
     switch (r.exit_reason) {
     case KVM_EXIT_IO:
     case KVM_EXIT_MMIO: complete_kvm_access(); break;
@@ -315,9 +325,6 @@ std::optional<PcVmm::End> PcVmm::run_kvm() {
         return End{PcEnd::Unsupported,
                    fmt::format("KVM exit {} at {}", r.exit_reason, position(state_))};
     }
-    state_ = kvm_.state(/*with_fpu=*/false);
-    if (!valid_for_entry(state_))
-        open_window(step ? WindowStart::SingleStep : WindowStart::KvmExit);
     return std::nullopt;
 }
 
