@@ -51,6 +51,7 @@ void msr_ioctl(int fd, unsigned long request, uint32_t index, uint64_t& data, co
 
 KvmVm::KvmVm(uint64_t ram_size) : ram_size_(ram_size) {
     kvm_fd_ = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kvm_fd_ < 0 && errno == ENOENT) throw KvmError("no /dev/kvm");
     if (kvm_fd_ < 0) fail("cannot open /dev/kvm");
     if (::ioctl(kvm_fd_, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
         throw KvmError("/dev/kvm: unexpected KVM API version");

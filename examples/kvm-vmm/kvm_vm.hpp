@@ -44,6 +44,10 @@ class KvmVcpu {
     virtual void kick_after(uint64_t delay_ns) = 0;
     virtual int run(bool complete_only) = 0;
     virtual kvm_run& exit() = 0;
+    // The instructions the vCPU has retired since its reset, where it can count them; KVM
+    // cannot (nullopt). A vCPU that counts gives the PC loop an instruction clock, as
+    // `transit86 boot` has (one instruction = 1 ns), so that a boot is deterministic.
+    virtual std::optional<uint64_t> instructions_retired() const { return std::nullopt; }
 };
 
 class KvmVm final : public KvmVcpu {

@@ -25,6 +25,8 @@
 #include "pc/block_backend.hpp"
 #include "pc/debug_exit.hpp"
 #include "pc/pc_ports.hpp"
+#include "pc_arguments.hpp"
+#include "pc_report.hpp"
 #include "pc_vmm.hpp"
 #include "vmm.hpp"
 
@@ -109,80 +111,22 @@ int raw_image_main(int argc, char** argv) {
     return 0;
 }
 
-// Console bytes as "label: line" lines, the way `transit86 boot` prints them: terminal escape
-// sequences (ESC [ ... final byte) and control characters other than tab are left out.
-class ConsoleLinePrinter {
-  public:
-    explicit ConsoleLinePrinter(const char* label) : label_(label) {}
-    void feed(const std::string& bytes) {
-        for (const char c : bytes) {
-            const auto byte = static_cast<unsigned char>(c);
-            if (state_ == State::AfterEsc) {
-                state_ = byte == '[' ? State::InCsi : State::Text;
-            } else if (state_ == State::InCsi) {
-                if (byte >= 0x40 && byte <= 0x7E) state_ = State::Text;
-            } else if (byte == 0x1B) {
-                state_ = State::AfterEsc;
-            } else if (byte == '\n') {
-                flush();
-            } else if (byte == '\t' || (byte >= 0x20 && byte != 0x7F)) {
-                line_.push_back(c);
-            }
-        }
-    }
-    void flush() {
-        std::printf("%s: %s\n", label_, line_.c_str());
-        line_.clear();
-    }
-    void flush_partial() {
-        if (!line_.empty()) flush();
-    }
-
-  private:
-    enum class State { Text, AfterEsc, InCsi };
-    const char* label_;
-    std::string line_;
-    State state_ = State::Text;
-};
-
 int pc_main(int argc, char** argv) {
-    std::string bios_path = "/usr/share/seabios/bios.bin"; // Debian's seabios package
-    std::string disk_path;
-    uint64_t memory_mib = 128;
-    bool debugcon = true, verbose = false;
-    kvm_vmm::PcVmmOptions options;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        const bool has_value = i + 1 < argc;
-        if (arg == "--pc")
-            continue;
-        else if (arg == "--bios" && has_value)
-            bios_path = argv[++i];
-        else if (arg == "--disk" && has_value)
-            disk_path = argv[++i];
-        else if (arg == "--memory" && has_value)
-            memory_mib = std::strtoull(argv[++i], nullptr, 0);
-        else if (arg == "--until" && has_value)
-            options.stop_at_console = argv[++i];
-        else if (arg == "--timeout" && has_value)
-            options.timeout_ns = std::strtoull(argv[++i], nullptr, 0) * 1'000'000'000ull;
-        else if (arg == "--step-all")
-            options.step_everything = true;
-        else if (arg == "--no-debugcon")
-            debugcon = false;
-        else if (arg == "--verbose")
-            verbose = true;
-        else
-            return usage();
+    const kvm_vmm::PcArgumentsOrError parsed =
+        kvm_vmm::parse_pc_arguments({argv + 1, static_cast<size_t>(argc - 1)});
+    if (!parsed.arguments) {
+        std::fprintf(stderr, "kvm-vmm: %s\n", parsed.error.c_str());
+        return usage();
     }
-    std::vector<uint8_t> bios = read_file(bios_path);
+    const kvm_vmm::PcArguments& a = *parsed.arguments;
+    std::vector<uint8_t> bios = read_file(a.bios);
     if (bios.empty()) {
-        std::fprintf(stderr, "kvm-vmm: cannot read BIOS %s\n", bios_path.c_str());
+        std::fprintf(stderr, "kvm-vmm: cannot read BIOS %s\n", a.bios.c_str());
         return 2;
     }
     std::unique_ptr<transit86::pc::BlockBackend> disk;
-    if (!disk_path.empty()) {
-        transit86::pc::BlockBackendOrError opened = transit86::pc::open_image_file(disk_path);
+    if (!a.disk.empty()) {
+        transit86::pc::BlockBackendOrError opened = transit86::pc::open_image_file(a.disk);
         if (!opened.backend) {
             std::fprintf(stderr, "kvm-vmm: disk %s\n", opened.error.c_str());
             return 2;
@@ -191,25 +135,22 @@ int pc_main(int argc, char** argv) {
     }
     if (const int status = kvm_unavailable()) return status;
 
-    const size_t bios_size = bios.size();
     std::printf("kvm-vmm: --pc, bios %s (%zu KiB)%s%s, %llu MiB, KVM + transit86 while VM entry "
                 "would fail (profile kvm)%s\n",
-                bios_path.c_str(), bios_size >> 10, disk_path.empty() ? "" : ", disk ",
-                disk_path.c_str(), static_cast<unsigned long long>(memory_mib),
-                options.step_everything ? ", KVM single-stepped everywhere" : "");
-    ConsoleLinePrinter serial("serial"), debug_log("debugcon");
-    options.on_serial = [&](const std::string& s) { serial.feed(s); };
-    if (debugcon) options.on_debugcon = [&](const std::string& s) { debug_log.feed(s); };
-    options.on_device_log = [](const std::string& line) {
-        std::printf("platform: %s\n", line.c_str());
-    };
-    transit86::CensusText census_text; // the text of `transit86 boot`'s census
-    options.on_window_end = [&](const transit86::CensusWindow& w) {
-        serial.flush_partial();
-        debug_log.flush_partial();
-        std::fputs(census_text.window(w).c_str(), stdout);
-    };
-    if (verbose)
+                a.bios.c_str(), bios.size() >> 10, a.disk.empty() ? "" : ", disk ", a.disk.c_str(),
+                static_cast<unsigned long long>(a.memory_mib),
+                a.step_everything ? ", KVM single-stepped everywhere" : "");
+    kvm_vmm::PcReport report(
+        [](std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); });
+    kvm_vmm::PcVmmOptions options;
+    options.step_everything = a.step_everything;
+    options.stop_at_console = a.until;
+    options.timeout_ns = a.timeout_seconds * 1'000'000'000ull;
+    options.on_serial = [&](const std::string& s) { report.serial(s); };
+    if (a.debugcon) options.on_debugcon = [&](const std::string& s) { report.debugcon(s); };
+    options.on_device_log = [&](const std::string& line) { report.device_log(line); };
+    options.on_window_end = [&](const transit86::CensusWindow& w) { report.window(w); };
+    if (a.verbose)
         options.log = [](std::string_view line) {
             std::printf("%.*s\n", static_cast<int>(line.size()), line.data());
         };
@@ -217,37 +158,15 @@ int pc_main(int argc, char** argv) {
     const auto wall_start = std::chrono::steady_clock::now();
     kvm_vmm::PcVmmResult r;
     try {
-        r = kvm_vmm::run_pc(kvm_vmm::pc_config(std::move(bios), std::move(disk), memory_mib),
+        r = kvm_vmm::run_pc(kvm_vmm::pc_config(std::move(bios), std::move(disk), a.memory_mib),
                             options);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "kvm-vmm: %s\n", e.what());
         return 1;
     }
-    serial.flush_partial();
-    debug_log.flush_partial();
-    const double wall =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-    std::fputs((census_text.shape_table() +
-                transit86::format_census_end(r.detail, r.instructions, r.virtual_ns))
-                   .c_str(),
-               stdout);
-    std::fputs(transit86::format_census_summary(
-                   r.census, {.instructions = r.instructions,
-                              .block_engine_instructions = r.block_engine_instructions,
-                              .wall_seconds = wall})
-                   .c_str(),
-               stdout);
-    size_t late = 0;
-    for (const kvm_vmm::WindowStart start : r.window_starts)
-        late += start == kvm_vmm::WindowStart::KvmExit ? 1 : 0;
-    std::printf("KVM exits %llu (single steps %llu), transit86 instructions %llu, hand-overs to "
-                "transit86 %u (windows first seen at a KVM exit: %zu), to KVM %u; instruction "
-                "numbers count KVM's single steps and transit86's instructions, not KVM's free "
-                "runs\n",
-                static_cast<unsigned long long>(r.kvm_exits),
-                static_cast<unsigned long long>(r.kvm_single_steps),
-                static_cast<unsigned long long>(r.emulated_instructions), r.to_transit86, late,
-                r.to_kvm);
+    report.end(
+        r, std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count());
+    std::fflush(stdout);
     switch (r.end) {
     case kvm_vmm::PcEnd::DebugExit:
         return transit86::pc::DebugExit::exit_status_for(r.debug_exit_value.value_or(0));

@@ -40,12 +40,14 @@ class PcVmm {
   private:
     using End = std::pair<PcEnd, std::string>;
     uint64_t virtual_ns() const;
+    uint64_t instructions() const;
     void drain_output();
     std::optional<End> take_platform_request();
     std::optional<End> check_limits();
     void reload_memory_if_changed();
     std::optional<End> wake_or_skip();
     std::optional<End> run_kvm();
+    std::optional<End> serve_kvm_exit();
     std::optional<End> run_transit86();
     void complete_kvm_access();
     bool must_step(bool injecting) const;
@@ -68,7 +70,12 @@ class PcVmm {
     std::chrono::steady_clock::time_point start_;
     uint64_t skipped_ns_ = 0; // virtual time HLT skipped
     uint32_t tsc_khz_ = 0;    // 0: unknown, the TSC is not moved on HLT skips
-    std::string serial_seen_; // the tail of the serial output, for stop_at_console
+    // The vCPU counts its instructions (KvmVcpu::instructions_retired): time is instructions,
+    // as in `transit86 boot`, instead of host time.
+    bool instruction_clock_ = false;
+    bool in_transit86_run_ = false;
+    uint64_t tsc_at_run_start_ = 0; // transit86's TSC when its current run began
+    std::string serial_seen_;       // the tail of the serial output, for stop_at_console
 };
 
 PcVmm::PcVmm(pc::PcConfig config, const PcVmmOptions& options, KvmVcpu& kvm)
@@ -78,6 +85,7 @@ PcVmm::PcVmm(pc::PcConfig config, const PcVmmOptions& options, KvmVcpu& kvm)
     kvm_.set_memory(platform_.slots());
     kvm_.set_cpuid(emu_.cpu_model()); // one CPU model on both sides
     tsc_khz_ = kvm_.tsc_khz();
+    instruction_clock_ = kvm_.instructions_retired().has_value();
     // KVM has no A20 gate (QEMU ignores A20 under KVM too): only transit86 wraps at 1 MiB.
     emu_.set_a20(platform_.a20());
     platform_.on_a20 = [this](bool enabled) { emu_.set_a20(enabled); };
@@ -85,8 +93,18 @@ PcVmm::PcVmm(pc::PcConfig config, const PcVmmOptions& options, KvmVcpu& kvm)
 }
 
 uint64_t PcVmm::virtual_ns() const {
+    if (instruction_clock_) return instructions() + skipped_ns_;
     const auto host = std::chrono::steady_clock::now() - start_;
     return static_cast<uint64_t>(std::chrono::nanoseconds(host).count()) + skipped_ns_;
+}
+
+// With an instruction clock, every instruction retired so far on either side (inside a
+// transit86 run, its TSC counts the ones that run retired: one per instruction); otherwise
+// the ones this VMM saw retire (KVM's single steps and transit86's).
+uint64_t PcVmm::instructions() const {
+    if (!instruction_clock_) return result_.instructions;
+    const uint64_t in_run = in_transit86_run_ ? emu_.state().tsc - tsc_at_run_start_ : 0;
+    return *kvm_.instructions_retired() + result_.emulated_instructions + in_run;
 }
 
 void PcVmm::drain_output() {
@@ -145,7 +163,7 @@ void PcVmm::open_window(WindowStart how) {
     reload_memory_if_changed(); // the exit just served may have remapped the BIOS area
     state_ = kvm_.state(/*with_fpu=*/true);
     emu_.state().tsc = kvm_.tsc(); // run(VcpuState&) keeps the emulator's TSC
-    result_.census.begin(emu_, transit86::to_cpu_state(state_), result_.instructions + 1);
+    result_.census.begin(emu_, transit86::to_cpu_state(state_), instructions() + 1);
     result_.window_starts.push_back(how);
     ++result_.to_transit86;
     log("[kvm]       {} {}, not valid for VM entry ({}; {}) -> transit86", position(state_),
@@ -154,7 +172,7 @@ void PcVmm::open_window(WindowStart how) {
 
 void PcVmm::close_window(const std::string& why) {
     if (!result_.census.in_window()) return;
-    result_.census.end(emu_, emu_.last_interpreted(), result_.instructions, why);
+    result_.census.end(emu_, emu_.last_interpreted(), instructions(), why);
     if (options_.on_window_end) options_.on_window_end(result_.census.windows().back());
 }
 
@@ -206,8 +224,8 @@ std::optional<PcVmm::End> PcVmm::wake_or_skip() {
 
 // An I/O or MMIO exit served by the platform, and KVM finishing the instruction without
 // entering the guest again (kvm_run.immediate_exit). A string instruction may come back with
-// its next element's exit. An OUT that changed the memory map or asked for a stop is done
-// here like any other; the loop acts on it before the next run.
+// its next element's exit. An OUT that changed the memory map is completed like any other and
+// the loop remaps before the next run; one that asked for a stop is left unretired.
 void PcVmm::complete_kvm_access() {
     kvm_run& r = kvm_.exit();
     while (r.exit_reason == KVM_EXIT_IO || r.exit_reason == KVM_EXIT_MMIO) {
@@ -230,6 +248,9 @@ void PcVmm::complete_kvm_access() {
                 if (access.is_in) std::memcpy(element, &access.data, r.io.size);
             }
         }
+        // A reset, power-off or debug exit ends the machine here: the vCPU is not resumed to
+        // retire the instruction, as `transit86 boot` does not retire it either.
+        if (platform_.request() != pc::PlatformRequest::None) break;
         if (kvm_.run(/*complete_only=*/true) == -EINTR) break;
         ++result_.kvm_exits;
         // Single-stepping, KVM reports the step of the completed instruction here.
@@ -257,15 +278,26 @@ std::optional<PcVmm::End> PcVmm::run_kvm() {
         const uint64_t now = virtual_ns();
         const uint64_t next_event = platform_.next_event_ns();
         const uint64_t until = next_event > now ? next_event - now : 0;
-        kvm_.kick_after(std::clamp(until, kShortestKickNs, kLongestFreeRunNs));
+        // An instruction clock has the run end exactly there; host time, not too often.
+        kvm_.kick_after(
+            std::clamp(until, instruction_clock_ ? 1 : kShortestKickNs, kLongestFreeRunNs));
     }
     const int rc = kvm_.run(/*complete_only=*/false);
     if (!step) kvm_.kick_after(0);
-    if (rc == -EINTR) { // the kick, or a signal: no exit to serve
-        state_ = kvm_.state(/*with_fpu=*/false);
-        return std::nullopt;
+    if (rc != -EINTR) { // else the kick, or a signal: no exit to serve
+        ++result_.kvm_exits;
+        if (std::optional<End> end = serve_kvm_exit()) return end;
+        if (result_.census.in_window()) return std::nullopt; // handed over at a failed entry
     }
-    ++result_.kvm_exits;
+    state_ = kvm_.state(/*with_fpu=*/false);
+    if (!valid_for_entry(state_))
+        open_window(step ? WindowStart::SingleStep : WindowStart::KvmExit);
+    return std::nullopt;
+}
+
+// The exit KVM_RUN returned with; the end of the run if it is one.
+std::optional<PcVmm::End> PcVmm::serve_kvm_exit() {
+    kvm_run& r = kvm_.exit();
     switch (r.exit_reason) {
     case KVM_EXIT_IO:
     case KVM_EXIT_MMIO: complete_kvm_access(); break;
@@ -293,9 +325,6 @@ std::optional<PcVmm::End> PcVmm::run_kvm() {
         return End{PcEnd::Unsupported,
                    fmt::format("KVM exit {} at {}", r.exit_reason, position(state_))};
     }
-    state_ = kvm_.state(/*with_fpu=*/false);
-    if (!valid_for_entry(state_))
-        open_window(step ? WindowStart::SingleStep : WindowStart::KvmExit);
     return std::nullopt;
 }
 
@@ -305,7 +334,10 @@ std::optional<PcVmm::End> PcVmm::run_transit86() {
                                       .stop_when_valid = kProfile,
                                       .interrupt_pending = platform_.interrupt_pending()};
     platform_.begin_run(virtual_ns() + kWindowBudget); // a timer due sooner ends the run
+    tsc_at_run_start_ = emu_.state().tsc;
+    in_transit86_run_ = true;
     const Exit exit = emu_.run(state_, limits);
+    in_transit86_run_ = false;
     result_.instructions += exit.instructions;
     result_.emulated_instructions += exit.instructions;
     result_.census.add(exit.instructions);
@@ -316,6 +348,9 @@ std::optional<PcVmm::End> PcVmm::run_transit86() {
             "KVM_SET_VCPU_EVENTS",
             position(state_));
         kvm_.set_state(state_);
+        // KVM's TSC ran on in host time during the window; a counting vCPU's stood still and
+        // takes transit86's, so that the TSC counts every instruction as in `transit86 boot`.
+        if (instruction_clock_) kvm_.set_tsc(emu_.state().tsc);
         kvm_.run(/*complete_only=*/true); // kvm_run's interrupt flags for the new state
         ++result_.to_kvm;
         return std::nullopt;
@@ -362,6 +397,10 @@ PcVmmResult PcVmm::finish(End end) {
     result_.detail = std::move(end.second);
     result_.final_state = state_;
     result_.virtual_ns = virtual_ns();
+    result_.instructions = instructions();
+    result_.instruction_clock = instruction_clock_;
+    result_.unclaimed_ports = platform_.unclaimed_ports();
+    result_.unassigned_pages = platform_.unassigned_pages();
     result_.block_engine_instructions = emu_.engine_stats().in_blocks;
     return std::move(result_);
 }

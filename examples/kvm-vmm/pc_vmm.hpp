@@ -36,13 +36,18 @@
 // times a polling loop turns, and so how many windows a boot opens and what the census
 // counts, depends on the host. The console matches the transit86-only boot; instruction
 // numbers in the census count what this VMM saw retire (KVM's single steps and transit86's
-// instructions), not KVM's free runs.
+// instructions), not KVM's free runs. A vCPU that counts its instructions
+// (KvmVcpu::instructions_retired: the tests' model of KVM, not KVM) gets `transit86 boot`'s
+// instruction clock instead: one instruction = 1 ns, the TSC counting instructions on both
+// sides, free runs ending exactly at the next timer event; such a boot is deterministic and,
+// single-stepped everywhere, prints `transit86 boot --preset kvm`'s census line for line.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -106,10 +111,13 @@ struct PcVmmResult {
     transit86::WindowCensus census{transit86::vmx::Profile::Kvm};
     std::vector<WindowStart> window_starts; // one per census window
     transit86::VcpuState final_state{};
-    uint64_t virtual_ns = 0; // the platform clock at the end
+    uint64_t virtual_ns = 0;            // the platform clock at the end
+    bool instruction_clock = false;     // the vCPU counted instructions (pc_vmm.hpp, top)
+    std::set<uint16_t> unclaimed_ports; // PcPlatform's: what no device model answered
+    std::set<uint64_t> unassigned_pages;
     // Statistics.
-    uint64_t instructions = 0;              // seen to retire: single steps + transit86's
-    uint64_t kvm_exits = 0;                 // KVM_RUN calls that returned an exit
+    uint64_t instructions = 0; // retired (instruction clock), else seen: single steps + transit86's
+    uint64_t kvm_exits = 0;    // KVM_RUN calls that returned an exit
     uint64_t kvm_single_steps = 0;          // of which KVM_EXIT_DEBUG
     uint64_t emulated_instructions = 0;     // retired by transit86
     uint64_t block_engine_instructions = 0; // of which in its block engine

@@ -44,7 +44,7 @@ class KvmModel final : public KvmVcpu {
     int run(bool complete_only) override;
     kvm_run& exit() override { return *reinterpret_cast<kvm_run*>(page_.data()); }
 
-    uint64_t instructions() const { return instructions_; }
+    std::optional<uint64_t> instructions_retired() const override { return instructions_; }
 
   private:
     // Where the data of an I/O exit lives in the kvm_run page (kvm_run.io.data_offset).
