@@ -1,6 +1,7 @@
 #include "bench/workloads.hpp"
 
 #include <cstring>
+#include <utility>
 
 namespace transit86::bench {
 
@@ -59,10 +60,10 @@ Workload register_loop(bool protected32, uint32_t iterations) {
     append(w.code, {0x75, back}); // jnz L
     append(w.code, {0xF4});       // hlt
     if (protected32) {
-        std::vector<uint8_t> gdt;
-        uint32_t gdt_address;
-        w.start = flat_protected_state(gdt, gdt_address);
+        Workload::Bytes gdt;
+        w.start = flat_protected_state(gdt.bytes, gdt.address);
         w.start.eip = w.load_address;
+        w.memory.push_back(std::move(gdt));
     } else {
         w.start = real_mode_state(w.load_address);
     }

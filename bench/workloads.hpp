@@ -16,6 +16,12 @@ struct Workload {
     uint32_t load_address = 0x1000;
     CpuState start{};
     uint64_t instructions = 0; // guest instructions one run retires (for rates)
+    // Other guest memory the workload needs (a GDT, page tables), loaded with the code.
+    struct Bytes {
+        uint32_t address = 0;
+        std::vector<uint8_t> bytes;
+    };
+    std::vector<Bytes> memory;
 };
 
 // (a) add/dec/jnz register loop, `iterations` times, in real mode or 32-bit protected mode.
