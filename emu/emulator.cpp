@@ -2,12 +2,14 @@
 // the VM-entry state before each instruction, emulate one, and hand back to the host for
 // port I/O, MMIO, HLT, exceptions it cannot deliver, and when the budget is spent.
 #include <algorithm>
+#include <array>
 
 #include "decoder/decoder.hpp"
 #include "emu/block/block_engine.hpp"
 #include "emu/cpu/cpu.hpp"
 #include "emu/interp/decode_cache.hpp"
 #include "emu/system/interrupts.hpp"
+#include "emu/system/paging.hpp"
 #include "transit86/emulator.hpp"
 
 namespace transit86 {
@@ -32,7 +34,7 @@ const char* to_string(ExitReason reason) {
 struct Emulator::Impl {
     Impl(std::span<const RamSlot> slots, PortHandler* port_handler)
         : state(reset_state(ResetPreset::Intel)), memory(slots), ports(port_handler),
-          cpu(state, memory, port_handler) {
+          cpu(state, memory, port_handler, &emu::page_walk) {
         cpu.model = &model;
         cpu.mmio_completed = &mmio_completed;
     }
@@ -75,9 +77,24 @@ struct Emulator::Impl {
     // Delivers a host-injected event (Emulator::deliver_event).
     Outcome inject(const InjectedEvent& event, Exit& exit);
 
+    // Before the first instruction of a run() or an injected event: the host may have changed
+    // the state or guest memory, so translations are made afresh (as KVM_SET_SREGS resets
+    // KVM's MMU context); A20 and the paging mode are taken from the state.
+    void begin_run() {
+        cpu.a20 = a20;
+        cpu.sync_memory_mode();
+        if (state.cr0 & cr0::PG) cpu.tlb.flush_all();
+    }
+
   private:
     uint32_t fetch(uint8_t* bytes, uint32_t& from_limit);
     Outcome finish_fault(Exit& exit);
+    // What stopped fetch() short of the CS limit: a translation fault or stop (kept in
+    // fetch_fault, raised only if the decoder needs those bytes), or MMIO at fetch_mmio.
+    bool fetch_faulted = false;
+    emu::Fault fetch_fault{};
+    emu::Stop fetch_stop = emu::Stop::None;
+    uint64_t fetch_mmio = 0;
 };
 
 namespace {
@@ -104,18 +121,44 @@ uint32_t Emulator::Impl::fetch(uint8_t* bytes, uint32_t& from_limit) {
     const uint64_t room = uint64_t{cs.limit} - state.eip + 1;
     from_limit = state.eip > cs.limit ? 0 : static_cast<uint32_t>(std::min<uint64_t>(15, room));
     const auto linear = static_cast<uint32_t>(cs.base + state.eip);
-    const uint32_t a20_mask = a20 ? ~0u : ~(1u << 20);
-    // Usually all of it lies in one slot and no A20 or 4 GiB wrap cuts it: one copy.
-    if (from_limit != 0 && uint64_t{linear} + from_limit <= (uint64_t{1} << 32) &&
-        (a20 || ((linear ^ (linear + from_limit - 1)) & (1u << 20)) == 0)) {
-        if (const uint8_t* host = memory.host_range(linear & a20_mask, from_limit, false)) {
+    fetch_faulted = false;
+    if (cpu.translated) {
+        // Paging or A20 masking: page by page, each page translated for a fetch. A fault on
+        // a later page matters only if the instruction reaches it (the decoder decides).
+        uint32_t n = 0;
+        while (n < from_limit) {
+            const uint32_t at = linear + n;
+            const uint32_t chunk = std::min(from_limit - n, 0x1000 - (at & 0xFFF));
+            emu::PhysicalAccess where;
+            if (!cpu.translate(at, chunk, emu::AccessKind::Fetch, emu::Accessor::Program, where)) {
+                fetch_faulted = true;
+                fetch_fault = cpu.fault;
+                fetch_stop = cpu.stop;
+                cpu.stop = Stop::None;
+                return n;
+            }
+            for (uint8_t i = 0; i < where.count; ++i) {
+                const emu::PhysicalAccess::Part& part = where.parts[i];
+                for (uint32_t b = 0; b < part.size; ++b, ++n)
+                    if (!memory.read(part.address + b, bytes + n, 1)) {
+                        fetch_mmio = part.address + b;
+                        return n;
+                    }
+            }
+        }
+        return n;
+    }
+    // Linear = physical. Usually all of it lies in one slot and no 4 GiB wrap cuts it.
+    if (from_limit != 0 && uint64_t{linear} + from_limit <= (uint64_t{1} << 32)) {
+        if (const uint8_t* host = memory.host_range(linear, from_limit, false)) {
             std::copy_n(host, from_limit, bytes);
             return from_limit;
         }
     }
     uint32_t n = 0;
     for (; n < from_limit; ++n)
-        if (!memory.read((linear + n) & a20_mask, bytes + n, 1)) break;
+        if (!memory.read(linear + n, bytes + n, 1)) break;
+    fetch_mmio = uint64_t{linear} + n;
     return n;
 }
 
@@ -125,6 +168,9 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
     // into an invalid guest state and fails the emulation there instead.
     emu::Fault fault = cpu.fault;
     for (int depth = 0;; ++depth) {
+        // SDM Vol. 3A 4.7: CR2 receives the linear address of a page fault, before delivery
+        // (so also when delivery fails, and when the host takes the exception).
+        if (fault.vector == emu::vec::PF) state.cr2 = fault.address;
         if (exceptions_to_host) {
             stop_exit(exit, ExitReason::Exception, "exception handed to the host");
             // Exit::linear_address names the faulting instruction (emulator.hpp); the state
@@ -163,20 +209,25 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
             return Outcome::Stopped;
         }
         const emu::Fault second = cpu.fault;
+        if (second.vector == emu::vec::PF) state.cr2 = second.address;
         if (fault.vector == emu::vec::DF || depth >= 2) {
             stop_exit(exit, ExitReason::TripleFault, "fault while delivering #DF");
             return Outcome::Stopped;
         }
-        const bool both_contributory =
-            emu::is_contributory(fault.vector) && emu::is_contributory(second.vector);
-        fault = both_contributory ? emu::Fault{emu::vec::DF, true, 0} : second;
+        fault = emu::makes_double_fault(fault.vector, second.vector)
+                    ? emu::Fault{emu::vec::DF, true, 0}
+                    : second;
     }
 }
 
 Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     cpu.begin_instruction();
     cpu.ports = ports;
-    cpu.a20 = a20;
+    if (cpu.a20 != a20) { // the A20 gate moved (a port write in the last instruction)
+        cpu.a20 = a20;
+        if (state.cr0 & cr0::PG) cpu.tlb.flush_all();
+    }
+    cpu.sync_memory_mode();
     if (mmio_resume) {
         if (mmio_completed.count < mmio_completed.done.size())
             mmio_completed.done[mmio_completed.count++] = pending_mmio;
@@ -204,12 +255,30 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
 
     const decoder::FetchMode mode = fetch_mode(state);
     const uint8_t mode_key = emu::DecodeCache::mode_key(mode.protected_mode, mode.code32, mode.v86);
-    const uint32_t phys = linear & (a20 ? ~0u : ~(1u << 20));
+    // The physical address of the first byte keys the decode cache (so a mapping change, or
+    // the same code under another linear address, finds the right record). With paging it is
+    // a fetch through the TLB, which may fault; segmentation comes first (EIP beyond the CS
+    // limit is #GP from the fetch below).
+    uint64_t phys = linear & (a20 ? ~0u : ~(1u << 20));
+    const bool paged = (state.cr0 & cr0::PG) != 0;
+    if (paged && state.eip <= cs.limit && !cpu.fetch_address(linear, phys)) {
+        if (cpu.stop == Stop::Fault) return finish_fault(exit);
+        exit.linear_address = linear; // a paging structure outside RAM
+        stop_exit(exit, ExitReason::Unsupported, cpu.unsupported_detail);
+        return Outcome::Stopped;
+    }
+    // A cached record is used only where its bytes are contiguous in physical memory: not
+    // across a 1 MiB boundary with A20 masked, not across a page with paging.
+    const auto contiguous = [&](uint32_t length) {
+        if (phys > 0xFFFFFFFFu) return false;
+        if (!a20 && ((phys ^ (phys + length - 1)) & (1u << 20)) != 0) return false;
+        return !paged || (linear & 0xFFF) + length <= 0x1000;
+    };
     const emu::DecodeCache::Entry* cached = nullptr;
     if (decode_cache_enabled) {
-        if (const auto* e = decode_cache.find(phys, mode_key);
+        if (const auto* e = decode_cache.find(static_cast<uint32_t>(phys), mode_key);
             e && state.eip <= cs.limit && e->length - 1u <= cs.limit - state.eip &&
-            (a20 || ((phys ^ (phys + e->length - 1)) & (1u << 20)) == 0)) {
+            contiguous(e->length)) {
             const uint8_t* host = memory.host_range(phys, e->length, false);
             if (host && emu::DecodeCache::matches(*e, host)) cached = e;
         }
@@ -219,10 +288,9 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     if (!cached) {
         fetched = fetch(bytes, from_limit);
         status = decoder::decode(bytes, fetched, mode, decoded);
-        const bool wraps_a20 = !a20 && ((phys ^ (phys + decoded.length - 1)) & (1u << 20)) != 0;
-        if (status == decoder::DecodeStatus::Ok && decode_cache_enabled && !wraps_a20 &&
-            memory.host_range(phys, decoded.length, false))
-            cached = &decode_cache.store(phys, mode_key, bytes, decoded);
+        if (status == decoder::DecodeStatus::Ok && decode_cache_enabled &&
+            contiguous(decoded.length) && memory.host_range(phys, decoded.length, false))
+            cached = &decode_cache.store(static_cast<uint32_t>(phys), mode_key, bytes, decoded);
         else if (status == decoder::DecodeStatus::Ok)
             decoded_dispatch = emu::dispatch_for(decoded);
     }
@@ -239,9 +307,18 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
             cpu.raise(emu::vec::GP, 0);
             return finish_fault(exit);
         }
+        if (fetch_faulted && fetch_stop == Stop::Fault) { // the instruction reaches a page
+            cpu.fault = fetch_fault;                      // that faults: #PF now
+            cpu.stop = Stop::Fault;
+            return finish_fault(exit);
+        }
         record_bytes(fetched);
+        if (fetch_faulted) {
+            stop_exit(exit, ExitReason::Unsupported, cpu.unsupported_detail);
+            return Outcome::Stopped;
+        }
         stop_exit(exit, ExitReason::Mmio, "instruction fetch outside guest RAM");
-        exit.mmio_address = linear + fetched;
+        exit.mmio_address = fetch_mmio;
         return Outcome::Stopped;
     case decoder::DecodeStatus::Unsupported:
         record_bytes(std::max<uint32_t>(insn.length, 1));
@@ -325,7 +402,7 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
 Emulator::Impl::Outcome Emulator::Impl::inject(const InjectedEvent& event, Exit& exit) {
     cpu.begin_instruction();
     cpu.ports = ports;
-    cpu.a20 = a20;
+    begin_run();
     vmx_dirty = true;
     const bool to_host = exceptions_to_host;
     exceptions_to_host = false; // the host asked for this delivery
@@ -409,6 +486,19 @@ void Emulator::set_a20(bool enabled) noexcept {
     impl_->a20 = enabled;
 }
 
+bool Emulator::load_pdptes() noexcept {
+    emu::Cpu& cpu = impl_->cpu;
+    cpu.begin_instruction();
+    cpu.a20 = impl_->a20;
+    std::array<uint64_t, 4> pdptes{};
+    if (!emu::read_pdptes(cpu, impl_->state.cr3, pdptes)) {
+        cpu.stop = Stop::None;
+        return false;
+    }
+    impl_->state.pdpte = pdptes;
+    return true;
+}
+
 bool Emulator::read_physical(uint64_t gpa, void* out, size_t size) const noexcept {
     return impl_->memory.read(gpa, out, size);
 }
@@ -420,7 +510,13 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
     Exit exit{};
     impl_->exceptions_to_host = limits.exceptions_to_host;
     impl_->vmx_dirty = true; // the host may have changed the state since the last run
-    bool started = false;    // the first instruction of a run never stops at a breakpoint
+    impl_->begin_run();
+    if (const char* why = emu::unmodelled_paging_mode(impl_->state)) {
+        exit.reason = ExitReason::Unsupported;
+        exit.detail = why;
+        return exit;
+    }
+    bool started = false; // the first instruction of a run never stops at a breakpoint
     // REP chunks that stopped without retiring (exec_string.cpp). Like each pass of KVM's
     // handle_invalid_guest_state loop, each spends one unit of the budget.
     uint64_t restarts = 0;
@@ -466,7 +562,7 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
             return exit;
         }
         if (block_engine_allowed && impl_->last_step_cached && !completing && impl_->a20 &&
-            !(s.eflags & flags::TF) && s.interruptibility == 0) {
+            !(s.cr0 & cr0::PG) && !(s.eflags & flags::TF) && s.interruptibility == 0) {
             const uint64_t room =
                 limits.budget == 0 ? UINT64_MAX : limits.budget - exit.instructions - restarts;
             if (const uint64_t retired =

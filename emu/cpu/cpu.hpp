@@ -12,6 +12,7 @@
 #include "decoder/insn.hpp"
 #include "emu/cpu/guest_memory.hpp"
 #include "emu/cpu/segment_window.hpp"
+#include "emu/cpu/tlb.hpp"
 #include "transit86/cpu_state.hpp"
 #include "transit86/emulator.hpp"
 
@@ -55,6 +56,19 @@ struct Fault {
     uint8_t vector = 0;
     bool has_error_code = false;
     uint32_t error_code = 0;
+    uint32_t address = 0; // #PF: the linear address CR2 receives when it is delivered
+};
+
+// Where an access of a few bytes lands in guest-physical memory: one range, or two when it
+// crosses a page boundary with paging on (or the 1 MiB boundary with A20 masked).
+struct PhysicalAccess {
+    struct Part {
+        uint64_t address; // guest-physical
+        uint32_t size;
+        uint8_t* host; // the bytes in a RAM slot (writable for a write), or nullptr: MMIO
+    };
+    std::array<Part, 2> parts;
+    uint8_t count;
 };
 
 template <class T>
@@ -73,14 +87,25 @@ struct Address {
 
 class Cpu {
   public:
-    Cpu(CpuState& state, const GuestMemory& memory, PortHandler* port_handler)
-        : s(state), mem(memory), ports(port_handler) {}
+    // The page walker is paging's (emu/system/paging.cpp), installed by the run loop so that
+    // this layer does not depend on the one above it.
+    using PageWalker = bool (*)(Cpu&, uint32_t linear, AccessKind, bool user, TlbEntry&);
+
+    Cpu(CpuState& state, const GuestMemory& memory, PortHandler* port_handler,
+        PageWalker walker = nullptr)
+        : s(state), mem(memory), ports(port_handler), page_walker(walker) {}
 
     CpuState& s;
     const GuestMemory& mem;
     PortHandler* ports;
     const CpuModel* model = nullptr;
     bool a20 = true;
+    PageWalker page_walker;
+    Tlb tlb;
+    // Linear addresses are not simply physical: paging is on (CR0.PG) or A20 is masked. The
+    // accesses then take the translated path; otherwise linear = physical, as before paging.
+    bool translated = false;
+    void sync_memory_mode() { translated = !a20 || (s.cr0 & cr0::PG) != 0; }
 
     // Per-instruction bookkeeping.
     uint32_t next_eip = 0; // EIP of the following instruction
@@ -182,23 +207,55 @@ class Cpu {
     // 5.3 limit checking, 5.4 type checking) and forms the linear address.
     bool linearize(Seg seg, uint32_t offset, uint32_t size, bool write, uint32_t& linear);
 
-    // Linear (= physical: paging is not modelled) accesses; outside RAM stops with Mmio.
-    bool read_linear(uint32_t linear, void* out, uint32_t size);
-    bool write_linear(uint32_t linear, const void* in, uint32_t size);
+    // Accesses by linear address: translated by paging when CR0.PG = 1 (every page the
+    // access touches is checked, and its accessed/dirty flags set, before any byte moves),
+    // A20 applied; outside RAM stops with Mmio. `who`: the program at the current CPL, or the
+    // processor on a system structure (GDT, LDT, IDT, TSS: supervisor-mode whatever the CPL).
+    bool read_linear(uint32_t linear, void* out, uint32_t size, Accessor who) {
+        if (!translated && mem.read(linear, out, size)) return true;
+        return read_translated(linear, out, size, who);
+    }
+    bool write_linear(uint32_t linear, const void* in, uint32_t size, Accessor who) {
+        if (!translated && mem.write(linear, in, size)) return true;
+        return write_translated(linear, in, size, who);
+    }
+
+    // Linear -> physical for an access of `size` bytes (1..4096) of `kind` by `who`: with
+    // paging on, each page is looked up in the TLB or walked (SDM Vol. 3A chapter 4), its
+    // rights checked and its accessed/dirty flags set, and a fault raises #PF (fault.address
+    // for CR2); with paging off the physical address is the linear one, A20 applied. False
+    // when it faulted or stopped (a paging structure outside RAM: Unsupported). Nothing is
+    // read or written at the destination: callers that need the bytes (an atomic read-modify-
+    // write, a breakpoint match) use the parts' addresses and host pointers.
+    bool translate(uint32_t linear, uint32_t size, AccessKind kind, Accessor who,
+                   PhysicalAccess& out);
+
+    // The physical address of the instruction byte at `linear`: with paging, translated and
+    // checked for a fetch at the current CPL (a fault raises #PF); else linear, A20 applied.
+    bool fetch_address(uint32_t linear, uint64_t& phys) {
+        if (!(s.cr0 & cr0::PG)) {
+            phys = a20 ? linear : linear & ~(1u << 20);
+            return true;
+        }
+        const TlbEntry* e;
+        if (!translate_page(linear, AccessKind::Fetch, s.cpl() == 3, e)) return false;
+        phys = e->frame | (linear & 0xFFF);
+        return true;
+    }
 
     template <class T>
     bool read(Seg seg, uint32_t offset, T& value) {
         constexpr uint32_t size = sizeof(T);
         uint32_t linear;
         if (!linearize(seg, offset, size, false, linear)) return false;
-        return read_linear(linear, &value, size);
+        return read_linear(linear, &value, size, Accessor::Program);
     }
     template <class T>
     bool write(Seg seg, uint32_t offset, T value) {
         constexpr uint32_t size = sizeof(T);
         uint32_t linear;
         if (!linearize(seg, offset, size, true, linear)) return false;
-        return write_linear(linear, &value, size);
+        return write_linear(linear, &value, size, Accessor::Program);
     }
 
     // ---- operands
@@ -272,6 +329,12 @@ class Cpu {
     void jump_near(uint32_t target, uint8_t operand_size) {
         next_eip = target & ip_mask(operand_size);
     }
+
+  private:
+    bool read_translated(uint32_t linear, void* out, uint32_t size, Accessor who);
+    bool write_translated(uint32_t linear, const void* in, uint32_t size, Accessor who);
+    bool translate_page(uint32_t linear, AccessKind kind, bool user, const TlbEntry*& entry);
+    bool stop_for_mmio(uint64_t gpa, uint32_t size, bool write, const void* data);
 };
 
 // What Cpu::linearize() lets through `seg` without a fault, in the block engine's terms: the

@@ -113,6 +113,20 @@ inline constexpr uint32_t CD = 1u << 30;
 inline constexpr uint32_t PG = 1u << 31;
 } // namespace cr0
 
+// The CR4 bits paging reads (SDM Vol. 3A 2.5).
+namespace cr4 {
+inline constexpr uint32_t PSE = 1u << 4; // 4-MByte pages with 32-bit paging
+inline constexpr uint32_t PAE = 1u << 5; // PAE paging (64-bit entries, PDPTE registers)
+inline constexpr uint32_t PGE = 1u << 7; // global pages
+} // namespace cr4
+
+// IA32_EFER bits (SDM Vol. 3A 2.2.1).
+namespace efer {
+inline constexpr uint64_t LME = 1u << 8;  // long mode enable: not modelled
+inline constexpr uint64_t LMA = 1u << 10; // long mode active: not modelled
+inline constexpr uint64_t NXE = 1u << 11; // execute-disable bit in PAE paging entries
+} // namespace efer
+
 // VMCS guest interruptibility state (SDM Vol. 3C, Table 24-3).
 namespace interruptibility {
 inline constexpr uint32_t BlockingBySti = 1u << 0;
@@ -161,6 +175,10 @@ struct CpuState {
     uint64_t cr3 = 0;
     uint64_t cr4 = 0;
     uint64_t efer = 0;
+    // The PDPTE registers of PAE paging (SDM Vol. 3A 4.4.1): loaded from the table at CR3 by
+    // MOV to CR0/CR3/CR4 and task switches, used by every PAE walk, not re-read from memory.
+    // The VMCS guest PDPTE0-3 fields; KVM's kvm_sregs2.pdptrs.
+    std::array<uint64_t, 4> pdpte{};
 
     uint32_t interruptibility = 0; // see namespace interruptibility
     ActivityState activity = ActivityState::Active;

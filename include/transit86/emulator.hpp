@@ -176,6 +176,13 @@ class Emulator {
     // Gate A20 (on by default). Off models the 8086 wrap at 1 MiB.
     void set_a20(bool enabled) noexcept;
 
+    // Loads CpuState::pdpte from the table at CR3 (bits 31:5), as MOV to CR3 does with PAE
+    // paging (SDM Vol. 3A 4.4.1) and KVM_SET_SREGS does for a PAE guest. A host that sets a
+    // PAE-paging state through state() without its PDPTEs calls it; run(VcpuState&) does
+    // (kvm_sregs carries none). False, with pdpte unchanged, when the table is outside RAM or
+    // a present entry sets a reserved bit (MOV to CR3 would raise #GP(0)).
+    bool load_pdptes() noexcept;
+
     // Reads guest-physical memory for traces and tests; false if outside RAM.
     bool read_physical(uint64_t gpa, void* out, size_t size) const noexcept;
     bool write_physical(uint64_t gpa, const void* in, size_t size) noexcept;
