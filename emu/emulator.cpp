@@ -79,11 +79,13 @@ struct Emulator::Impl {
 
     // Before the first instruction of a run() or an injected event: the host may have changed
     // the state or guest memory, so translations are made afresh (as KVM_SET_SREGS resets
-    // KVM's MMU context); A20 and the paging mode are taken from the state.
-    void begin_run() {
-        cpu.a20 = a20;
-        cpu.sync_memory_mode();
-        if (state.cr0 & cr0::PG) cpu.tlb.flush_all();
+    // KVM's MMU context), and the paging mode is taken from the state. Returns why the state
+    // cannot run (long mode), or nullptr.
+    const char* begin_run() {
+        cpu.translated = !a20 || (state.cr0 & cr0::PG) != 0;
+        if (!(state.cr0 & cr0::PG)) return nullptr;
+        cpu.tlb.flush_all();
+        return emu::unmodelled_paging_mode(state);
     }
 
   private:
@@ -223,11 +225,6 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
 Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     cpu.begin_instruction();
     cpu.ports = ports;
-    if (cpu.a20 != a20) { // the A20 gate moved (a port write in the last instruction)
-        cpu.a20 = a20;
-        if (state.cr0 & cr0::PG) cpu.tlb.flush_all();
-    }
-    cpu.sync_memory_mode();
     if (mmio_resume) {
         if (mmio_completed.count < mmio_completed.done.size())
             mmio_completed.done[mmio_completed.count++] = pending_mmio;
@@ -258,10 +255,10 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     // The physical address of the first byte keys the decode cache (so a mapping change, or
     // the same code under another linear address, finds the right record). With paging it is
     // a fetch through the TLB, which may fault; segmentation comes first (EIP beyond the CS
-    // limit is #GP from the fetch below).
-    uint64_t phys = linear & (a20 ? ~0u : ~(1u << 20));
-    const bool paged = (state.cr0 & cr0::PG) != 0;
-    if (paged && state.eip <= cs.limit && !cpu.fetch_address(linear, phys)) {
+    // limit is #GP from the fetch below). Without paging or A20 masking it is the linear one.
+    const bool translated = cpu.translated;
+    uint64_t phys = linear;
+    if (translated && state.eip <= cs.limit && !cpu.fetch_address(linear, phys)) {
         if (cpu.stop == Stop::Fault) return finish_fault(exit);
         exit.linear_address = linear; // a paging structure outside RAM
         stop_exit(exit, ExitReason::Unsupported, cpu.unsupported_detail);
@@ -270,9 +267,10 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     // A cached record is used only where its bytes are contiguous in physical memory: not
     // across a 1 MiB boundary with A20 masked, not across a page with paging.
     const auto contiguous = [&](uint32_t length) {
+        if (!translated) return true;
         if (phys > 0xFFFFFFFFu) return false;
         if (!a20 && ((phys ^ (phys + length - 1)) & (1u << 20)) != 0) return false;
-        return !paged || (linear & 0xFFF) + length <= 0x1000;
+        return !(state.cr0 & cr0::PG) || (linear & 0xFFF) + length <= 0x1000;
     };
     const emu::DecodeCache::Entry* cached = nullptr;
     if (decode_cache_enabled) {
@@ -402,7 +400,10 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
 Emulator::Impl::Outcome Emulator::Impl::inject(const InjectedEvent& event, Exit& exit) {
     cpu.begin_instruction();
     cpu.ports = ports;
-    begin_run();
+    if (const char* why = begin_run()) {
+        stop_exit(exit, ExitReason::Unsupported, why);
+        return Outcome::Stopped;
+    }
     vmx_dirty = true;
     const bool to_host = exceptions_to_host;
     exceptions_to_host = false; // the host asked for this delivery
@@ -484,6 +485,13 @@ const CpuModel& Emulator::cpu_model() const noexcept {
 
 void Emulator::set_a20(bool enabled) noexcept {
     impl_->a20 = enabled;
+    // Also from a port write in the middle of a run (ports 92H, 8042): the next access sees it.
+    emu::Cpu& cpu = impl_->cpu;
+    if (cpu.a20 != enabled) {
+        cpu.a20 = enabled;
+        cpu.sync_memory_mode();
+        if (impl_->state.cr0 & cr0::PG) cpu.tlb.flush_all();
+    }
 }
 
 bool Emulator::load_pdptes() noexcept {
@@ -510,8 +518,7 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
     Exit exit{};
     impl_->exceptions_to_host = limits.exceptions_to_host;
     impl_->vmx_dirty = true; // the host may have changed the state since the last run
-    impl_->begin_run();
-    if (const char* why = emu::unmodelled_paging_mode(impl_->state)) {
+    if (const char* why = impl_->begin_run()) {
         exit.reason = ExitReason::Unsupported;
         exit.detail = why;
         return exit;

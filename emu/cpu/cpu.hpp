@@ -207,18 +207,14 @@ class Cpu {
     // 5.3 limit checking, 5.4 type checking) and forms the linear address.
     bool linearize(Seg seg, uint32_t offset, uint32_t size, bool write, uint32_t& linear);
 
-    // Accesses by linear address: translated by paging when CR0.PG = 1 (every page the
-    // access touches is checked, and its accessed/dirty flags set, before any byte moves),
-    // A20 applied; outside RAM stops with Mmio. `who`: the program at the current CPL, or the
-    // processor on a system structure (GDT, LDT, IDT, TSS: supervisor-mode whatever the CPL).
-    bool read_linear(uint32_t linear, void* out, uint32_t size, Accessor who) {
-        if (!translated && mem.read(linear, out, size)) return true;
-        return read_translated(linear, out, size, who);
-    }
-    bool write_linear(uint32_t linear, const void* in, uint32_t size, Accessor who) {
-        if (!translated && mem.write(linear, in, size)) return true;
-        return write_translated(linear, in, size, who);
-    }
+    // Accesses by linear address at the current CPL: translated by paging when CR0.PG = 1
+    // (every page the access touches is checked, and its accessed/dirty flags set, before any
+    // byte moves), A20 applied; outside RAM stops with Mmio.
+    bool read_linear(uint32_t linear, void* out, uint32_t size);
+    bool write_linear(uint32_t linear, const void* in, uint32_t size);
+    // The same for the processor's own accesses to the GDT, LDT, IDT and TSS.
+    bool read_system(uint32_t linear, void* out, uint32_t size);
+    bool write_system(uint32_t linear, const void* in, uint32_t size);
 
     // Linear -> physical for an access of `size` bytes (1..4096) of `kind` by `who`: with
     // paging on, each page is looked up in the TLB or walked (SDM Vol. 3A chapter 4), its
@@ -248,14 +244,14 @@ class Cpu {
         constexpr uint32_t size = sizeof(T);
         uint32_t linear;
         if (!linearize(seg, offset, size, false, linear)) return false;
-        return read_linear(linear, &value, size, Accessor::Program);
+        return read_linear(linear, &value, size);
     }
     template <class T>
     bool write(Seg seg, uint32_t offset, T value) {
         constexpr uint32_t size = sizeof(T);
         uint32_t linear;
         if (!linearize(seg, offset, size, true, linear)) return false;
-        return write_linear(linear, &value, size, Accessor::Program);
+        return write_linear(linear, &value, size);
     }
 
     // ---- operands

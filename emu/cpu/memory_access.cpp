@@ -124,6 +124,23 @@ bool Cpu::stop_for_mmio(uint64_t gpa, uint32_t size, bool write, const void* dat
     return false;
 }
 
+bool Cpu::read_linear(uint32_t linear, void* out, uint32_t size) {
+    if (!translated && mem.read(linear, out, size)) return true; // linear = physical, RAM
+    return read_translated(linear, out, size, Accessor::Program);
+}
+bool Cpu::write_linear(uint32_t linear, const void* in, uint32_t size) {
+    if (!translated && mem.write(linear, in, size)) return true;
+    return write_translated(linear, in, size, Accessor::Program);
+}
+bool Cpu::read_system(uint32_t linear, void* out, uint32_t size) {
+    if (!translated && mem.read(linear, out, size)) return true;
+    return read_translated(linear, out, size, Accessor::System);
+}
+bool Cpu::write_system(uint32_t linear, const void* in, uint32_t size) {
+    if (!translated && mem.write(linear, in, size)) return true;
+    return write_translated(linear, in, size, Accessor::System);
+}
+
 bool Cpu::read_translated(uint32_t linear, void* out, uint32_t size, Accessor who) {
     auto* dst = static_cast<uint8_t*>(out);
     // Paging's common case: one page, a TLB hit, RAM.

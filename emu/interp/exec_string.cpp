@@ -72,7 +72,7 @@ bool string_iteration(Cpu& cpu, const Insn& insn, bool& equal) {
         if (!cpu.linearize(Seg::ES, di, sizeof(T), true, linear)) return false;
         if (!port_in(cpu, cpu.reg<uint16_t>(2), sizeof(T), v)) return false;
         const T value = static_cast<T>(v);
-        if (!cpu.write_linear(linear, &value, sizeof(T), Accessor::Program)) return false;
+        if (!cpu.write_linear(linear, &value, sizeof(T))) return false;
         advance_index(cpu, Gpr::EDI, asz, sizeof(T));
         return true;
     }

@@ -45,8 +45,7 @@ bool store_descriptor_table(Cpu& cpu, const Insn& insn, const DescriptorTableReg
     std::memcpy(image, &limit, 2);
     std::memcpy(image + 2, &base, 4);
     uint32_t linear;
-    return cpu.linearize(a.seg, a.offset, 6, true, linear) &&
-           cpu.write_linear(linear, image, 6, Accessor::Program);
+    return cpu.linearize(a.seg, a.offset, 6, true, linear) && cpu.write_linear(linear, image, 6);
 }
 
 // mov cr0..cr4, r32 (SDM MOV to control registers; Vol. 3A 2.5): CR0, CR3 and CR4 carry
@@ -163,14 +162,12 @@ bool io_permitted(Cpu& cpu, uint16_t port, uint8_t size) {
     const bool tss32 = (ar::type(s.tr.access_rights) & ~2u) == 9; // available or busy
     if (!tss32 || s.tr.limit < kIoMapBaseOffset + 1) return cpu.raise(vec::GP, 0);
     uint16_t map_base = 0;
-    if (!cpu.read_linear(static_cast<uint32_t>(s.tr.base + kIoMapBaseOffset), &map_base, 2,
-                         Accessor::System))
+    if (!cpu.read_system(static_cast<uint32_t>(s.tr.base + kIoMapBaseOffset), &map_base, 2))
         return false;
     const uint32_t offset = uint32_t{map_base} + port / 8u;
     if (offset + 1 > s.tr.limit) return cpu.raise(vec::GP, 0);
     uint16_t bits = 0;
-    if (!cpu.read_linear(static_cast<uint32_t>(s.tr.base + offset), &bits, 2, Accessor::System))
-        return false;
+    if (!cpu.read_system(static_cast<uint32_t>(s.tr.base + offset), &bits, 2)) return false;
     const uint32_t mask = ((1u << size) - 1) << (port & 7);
     if (bits & mask) return cpu.raise(vec::GP, 0);
     return true;

@@ -270,10 +270,4 @@ void invalidate_page(Cpu& cpu, uint32_t linear) {
     cpu.tlb.invalidate(linear);
 }
 
-const char* unmodelled_paging_mode(const CpuState& s) {
-    if ((s.efer & efer::LMA) || ((s.cr0 & cr0::PG) && (s.efer & efer::LME)))
-        return "long mode (EFER.LME with CR0.PG) is not modelled";
-    return nullptr;
-}
-
 } // namespace transit86::emu

@@ -59,8 +59,11 @@ inline bool pae_paging(const CpuState& s) {
     return (s.cr0 & cr0::PG) && (s.cr4 & cr4::PAE);
 }
 
-// Why a state cannot run: long mode (EFER.LMA, or LME with CR0.PG) is not modelled. nullptr
-// when it can.
-const char* unmodelled_paging_mode(const CpuState& s);
+// Why a state with CR0.PG = 1 cannot run: long mode (EFER.LME or LMA with paging) is not
+// modelled. nullptr when it can.
+inline const char* unmodelled_paging_mode(const CpuState& s) {
+    if (s.efer & (efer::LMA | efer::LME)) return "long mode (EFER.LME with CR0.PG) is not modelled";
+    return nullptr;
+}
 
 } // namespace transit86::emu

@@ -387,9 +387,10 @@ TEST(PagingModel, PagingWithLmeWithoutPaeRaisesGP) {
     EXPECT_TRUE(is_exception(m.run(1), vec::kGP, 0));
 }
 
-// A state already in long mode (EFER.LMA) is not run.
+// A state already in long mode (EFER.LMA with CR0.PG) is not run.
 TEST(PagingModel, LongModeStateIsUnsupported) {
     Machine m(Mode::Protected32);
+    enable_paging_pae(m);
     m.state().efer = efer::LME | efer::LMA;
     const Exit e = m.run(1);
     EXPECT_EQ(e.reason, ExitReason::Unsupported);
