@@ -78,6 +78,22 @@
 //    (docs/known-differences.md, unicorn-no-io-check).
 //
 //  * EFLAGS.TF/RF are QEMU's; the interrupt shadow (MOV SS, STI) is not observable.
+//
+//  * Paging: Unicorn 2.0.1 does NOT translate. Its copy of target/i386/excp_helper.c
+//    identity-maps every linear address ("Unicorn: indentity map guest virtual address to
+//    host virtual address"; unicorn-engine/unicorn issues #947, #1953: fixed in 2.1.0, where
+//    the CPU's MMU is the default). CR0.PG, CR3 and CR4 are kept and read back, but no walk
+//    happens: no page fault, no accessed or dirty flag, a linear address outside RAM is
+//    unmapped memory. models_paging() finds out by experiment. Where a Unicorn does model it
+//    (CR0.PG, CR3, CR4.PSE/PAE/PGE, EFER.NXE through UC_X86_REG_MSR), set_state() takes it. QEMU
+//    has no PDPTE registers: a PAE walk reads the PDPTEs from the table at CR3 every time
+//    (target/i386/excp_helper.c, "XXX: load them when cr3 is loaded ?"), so set_state() requires
+//    CpuState::pdpte to equal that table, and a MOV to CR3/CR0/CR4 never faults for reserved PDPTE
+//    bits. A page fault stops at the hook with CR2 set (UC_X86_REG_CR2); its error code is QEMU's
+//    env->error_code, read from a saved context at an offset found once by experiment (two #GP
+//    faults with known selector error codes): UnicornStepResult::error_code. step() reads the
+//    instruction bytes through its own side-effect-free walk of the guest's tables (code_physical),
+//    to decode what runs.
 #pragma once
 
 #include "oracle/kvm_stepper.hpp" // PortAccess, PortInput
@@ -128,6 +144,9 @@ struct UnicornStepResult {
     std::vector<PortAccess> io;  // one element per access (count = 1)
     uint8_t vector = 0;          // Exception
     bool invalid_opcode = false; // Exception reported through UC_ERR_INSN_INVALID
+    // Exception with an error code (8, 10-14, 17): QEMU's, when its place in the context was
+    // found (see the file comment).
+    std::optional<uint32_t> error_code;
     // InvalidMemory; for a Step, the failed fetch of the next instruction (outside RAM).
     std::optional<UnicornMemoryFault> memory_fault;
     int error = 0;           // the uc_err of uc_emu_start (0 = UC_ERR_OK)
@@ -181,6 +200,10 @@ class UnicornRunner {
     // only what Unicorn reports: GPRs, EIP, EFLAGS, selectors, GDTR, IDTR, CR0, CR2-CR4.
     static void copy_unobservable(const CpuState& from, CpuState& to);
 
+    // Whether this Unicorn translates linear addresses through the guest's page tables (see
+    // the file comment: 2.0.1 does not). Found once, on a scratch engine.
+    static bool models_paging();
+
   private:
     struct Engine;              // one uc_engine with its hooks and reset context
     friend struct UnicornHooks; // the C callbacks (unicorn_runner.cpp)
@@ -198,6 +221,7 @@ class UnicornRunner {
     std::optional<uint64_t> fatal_encoding_ahead(uint64_t linear, bool pm, bool code32,
                                                  bool v86) const;
     uint64_t begin_address() const;
+    std::optional<uint64_t> code_physical(uint64_t linear) const;
     uint32_t port_in(uint16_t port, uint8_t size);
 
     UnicornOptions options_;
