@@ -60,6 +60,15 @@ int main(int argc, char** argv) {
         retired = run_workload(bench::segmented_copy_loop(100000), 1);
     else if (name == "unreal-rep-movsd")
         retired = run_workload(bench::unreal_rep_movsd(1u << 20), 1);
+    else if (name == "flat-rep-movsd")
+        retired = run_workload(bench::flat_rep_movsd(1u << 20), 1);
+    else if (name == "flat-rep-movsd-paged")
+        retired = run_workload(bench::with_identity_paging(bench::flat_rep_movsd(1u << 20)), 1);
+    else if (name == "register-loop-p32-paged")
+        retired = run_workload(bench::with_identity_paging(bench::register_loop(true, 200000)), 1);
+    else if (name == "single-step-p32-paged")
+        retired =
+            single_steps(bench::with_identity_paging(bench::register_loop(true, 1u << 30)), 100000);
     else if (name == "single-step-p32")
         retired = single_steps(bench::register_loop(true, 1u << 30), 100000);
     else {
