@@ -204,6 +204,12 @@ class UnicornRunner {
     // the file comment: 2.0.1 does not). Found once, on a scratch engine.
     static bool models_paging();
 
+    // The physical address of `linear` by the guest's page tables as the SDM walks them (PDPTEs
+    // from memory, as QEMU), without touching accessed flags or checking rights; `linear`
+    // itself with paging off; nullopt when not present. step() decodes through it; a caller can
+    // check that code runs identity-mapped where this Unicorn does not translate.
+    std::optional<uint64_t> code_physical(uint64_t linear) const;
+
   private:
     struct Engine;              // one uc_engine with its hooks and reset context
     friend struct UnicornHooks; // the C callbacks (unicorn_runner.cpp)
@@ -221,7 +227,6 @@ class UnicornRunner {
     std::optional<uint64_t> fatal_encoding_ahead(uint64_t linear, bool pm, bool code32,
                                                  bool v86) const;
     uint64_t begin_address() const;
-    std::optional<uint64_t> code_physical(uint64_t linear) const;
     uint32_t port_in(uint16_t port, uint8_t size);
 
     UnicornOptions options_;
