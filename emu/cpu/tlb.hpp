@@ -94,7 +94,12 @@ class Tlb {
 
   private:
     static constexpr uint32_t kGenerations = 1u << 12;
-    static uint32_t index(uint32_t linear) { return (linear >> 12) & (kEntries - 1); }
+    // The page number folded with its higher bits: buffers 2 MiB apart (a copy from 2 MiB to
+    // 4 MiB) would otherwise share every slot of a direct-mapped table and walk at each access.
+    static uint32_t index(uint32_t linear) {
+        const uint32_t page = linear >> 12;
+        return (page ^ (page >> 9) ^ (page >> 18)) & (kEntries - 1);
+    }
 
     // Left uninitialized until the first flush_all(), which paging's first use makes: an
     // emulator that never pages pays nothing for the table (the cold window).
