@@ -85,6 +85,7 @@ class Tlb {
 
     // The entries for the page holding `linear`, whatever its size (INVLPG, SDM 4.10.4.1).
     void invalidate(uint32_t linear) {
+        if (!ready_) return; // nothing cached yet (INVLPG before paging was ever on)
         TlbEntry& e = entries_[index(linear)];
         if ((e.tag & kPageMask) == (linear & kPageMask)) e.tag = 0;
         if (!large_) return;
