@@ -483,7 +483,7 @@ bool UnicornRunner::set_state(const CpuState& s, std::string* error) {
         err = write_reg(uc, kSegIds[i], s.seg[i].selector);
         if (err != UC_ERR_OK) return fail(std::string("segment load: ") + uc_strerror(err));
     }
-    if (pm) { // TR and LDTR take the whole cache as given
+    { // TR and LDTR take the whole cache as given (in real mode too: a boot window keeps them)
         uc_x86_mmr tr{};
         tr.selector = s.tr.selector;
         tr.base = s.tr.base;
@@ -541,7 +541,9 @@ CpuState UnicornRunner::state() const {
     mmr = {};
     if (uc_reg_read(uc, UC_X86_REG_IDTR, &mmr) == UC_ERR_OK) s.idtr = {mmr.base, mmr.limit};
     s.cr0 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR0));
-    s.cr2 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR2));
+    // Unicorn 2.0.1 (no paging) reads CR2 = FFFFFFFEH after any run, never a value the guest
+    // made: CR2 is then the one given (unicorn_runner.hpp).
+    if (models_paging()) s.cr2 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR2));
     s.cr3 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR3));
     s.cr4 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR4));
     return s;
@@ -622,7 +624,13 @@ uint32_t UnicornRunner::read_eip_after(bool linear) const {
     const bool v86 = (read_reg(uc, UC_X86_REG_EFLAGS) & flags::VM) != 0;
     if (linear && (!current_->protected_mode || v86)) {
         const auto cs = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CS) & 0xFFFF);
-        eip -= cs * 16;
+        uint64_t base = uint64_t{cs} * 16;
+        // The linear address is CS.base + EIP with the cached base, which is selector * 16
+        // only until boot code loads CS in protected mode (and keeps that cache after it
+        // clears PE, until a real-mode far jump).
+        CpuState hidden = given_;
+        if (!v86 && read_hidden(hidden)) base = hidden[Seg::CS].base;
+        eip -= static_cast<uint32_t>(base);
     }
     return eip;
 }
@@ -678,11 +686,19 @@ UnicornStepResult UnicornRunner::step() {
     }
     uc_engine* uc = current_->uc;
     // What is about to run: HLT and REP string instructions need special handling.
-    const CpuState before = state();
-    const bool pm = current_->protected_mode;
+    CpuState before = state();
+    // The 16-bit engine may have entered protected mode (MOV to CR0, far jump): its code is
+    // then decoded by CR0.PE and the CS cache, read from QEMU's state.
+    const bool entered_pm = !current_->protected_mode && (before.cr0 & cr0::PE) != 0;
+    const bool pm = current_->protected_mode || entered_pm;
     // Virtual-8086 mode (entered by IRET or a task switch) runs 16-bit code at selector * 16.
     const bool v86 = pm && (before.eflags & flags::VM) != 0;
-    const uint64_t cs_base = pm && !v86 ? 0 : uint64_t{before[Seg::CS].selector} * 16;
+    uint64_t cs_base = pm && !v86 ? 0 : uint64_t{before[Seg::CS].selector} * 16;
+    bool code32 = pm && !v86;
+    if (entered_pm && !v86 && read_hidden(before)) {
+        cs_base = before[Seg::CS].base;
+        code32 = ar::db(before[Seg::CS].access_rights);
+    }
     const uint64_t linear = (cs_base + before.eip) & 0xFFFFFFFF;
     decoder::Insn insn;
     uint8_t bytes[15]{};
@@ -692,7 +708,7 @@ UnicornStepResult UnicornRunner::step() {
         if (!at || *at >= ram_size_) break;
         bytes[available] = ram_[*at];
     }
-    const decoder::FetchMode mode{.protected_mode = pm, .code32 = pm && !v86, .v86 = v86};
+    const decoder::FetchMode mode{.protected_mode = pm, .code32 = code32, .v86 = v86};
     const bool decoded =
         available > 0 && decoder::decode(bytes, available, mode, insn) == decoder::DecodeStatus::Ok;
     const bool hlt = decoded && insn.op == decoder::Op::Hlt;

@@ -65,6 +65,11 @@
 //    when one of them is there. Indirect branch targets are not checked: a process that runs
 //    random code on Unicorn should expect to die (transit86-diff runs it in a child process).
 //
+//  * The UC_MODE_16 engine follows a MOV to CR0 and a far jump into protected mode (as boot
+//    code does): EIP then reads back as CS.base + EIP, CS.base from QEMU's cache, and step()
+//    decodes by CR0.PE and CS.D. uc_emu_start sets only IP in UC_MODE_16, so such code must
+//    run below 64 KiB.
+//
 //  * Virtual-8086 mode cannot be set, but an IRET or a task switch can enter it: step() then
 //    decodes 16-bit code at CS.selector * 16, and EIP reads back linear as in UC_MODE_16.
 //
@@ -84,16 +89,17 @@
 //    host virtual address"; unicorn-engine/unicorn issues #947, #1953: fixed in 2.1.0, where
 //    the CPU's MMU is the default). CR0.PG, CR3 and CR4 are kept and read back, but no walk
 //    happens: no page fault, no accessed or dirty flag, a linear address outside RAM is
-//    unmapped memory. models_paging() finds out by experiment. Where a Unicorn does model it
-//    (CR0.PG, CR3, CR4.PSE/PAE/PGE, EFER.NXE through UC_X86_REG_MSR), set_state() takes it. QEMU
-//    has no PDPTE registers: a PAE walk reads the PDPTEs from the table at CR3 every time
-//    (target/i386/excp_helper.c, "XXX: load them when cr3 is loaded ?"), so set_state() requires
-//    CpuState::pdpte to equal that table, and a MOV to CR3/CR0/CR4 never faults for reserved PDPTE
-//    bits. A page fault stops at the hook with CR2 set (UC_X86_REG_CR2); its error code is QEMU's
-//    env->error_code, read from a saved context at an offset found once by experiment (two #GP
-//    faults with known selector error codes): UnicornStepResult::error_code. step() reads the
-//    instruction bytes through its own side-effect-free walk of the guest's tables (code_physical),
-//    to decode what runs.
+//    unmapped memory. models_paging() finds out by experiment. It also reads CR2 back as
+//    FFFFFFFEH after any uc_emu_start; state() then reports the CR2 set_state() was given. Where a
+//    Unicorn does model it (CR0.PG, CR3, CR4.PSE/PAE/PGE, EFER.NXE through UC_X86_REG_MSR),
+//    set_state() takes it. QEMU has no PDPTE registers: a PAE walk reads the PDPTEs from the table
+//    at CR3 every time (target/i386/excp_helper.c, "XXX: load them when cr3 is loaded ?"), so
+//    set_state() requires CpuState::pdpte to equal that table, and a MOV to CR3/CR0/CR4 never
+//    faults for reserved PDPTE bits. A page fault stops at the hook with CR2 set (UC_X86_REG_CR2);
+//    its error code is QEMU's env->error_code, read from a saved context at an offset found once by
+//    experiment (two #GP faults with known selector error codes): UnicornStepResult::error_code.
+//    step() reads the instruction bytes through its own side-effect-free walk of the guest's tables
+//    (code_physical), to decode what runs.
 #pragma once
 
 #include "oracle/kvm_stepper.hpp" // PortAccess, PortInput

@@ -151,8 +151,7 @@ class UnicornEngine final : public CaseEngine {
         default:
             return {EngineStep::Kind::Stopped,
                     fmt::format("unicorn: {} {} at {:#x} (EIP {:#x})", oracle::to_string(r.reason),
-                                r.error_text, r.memory_fault ? r.memory_fault->address : 0,
-                                s.eip)};
+                                r.error_text, r.memory_fault ? r.memory_fault->address : 0, s.eip)};
         }
     }
     CpuState state() const override {

@@ -8,8 +8,8 @@
 #include <span>
 #include <string>
 
-#include "tools/corpus/corpus_case.hpp"
 #include "pc/pc_ports.hpp"
+#include "tools/corpus/corpus_case.hpp"
 
 namespace transit86::tools {
 

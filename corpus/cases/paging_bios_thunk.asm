@@ -6,6 +6,11 @@
 ; The step trace shows VM entry failing at each boundary: the stale CS after each MOV to CR0,
 ; CR0.PG = 0 in protected mode (sdm.cr0.fixed0), the 16-bit segments, real mode.
 ;
+; The descriptors have their accessed bits preset and the case starts with CS access rights
+; 93H (the SDM's power-up value, Vol. 3A Table 10-1), so that the golden does not depend on
+; two things Unicorn 2.0.1 does differently: its far JMP does not set a code descriptor's
+; accessed bit, and its state import cannot give a real-mode CS cache other than 93H
+; (docs/known-differences.md, "Paging").
 ; Golden: Unicorn 2.0.1 (identity-maps; every page here is identity-mapped by the case's own
 ; table, and the engine checks each instruction's page): see paging_machine_real_restart.asm.
 
@@ -85,10 +90,12 @@ bios:
     retf
 
 align 8
-gdt:
-    GDT_FLAT_32
-    dq 0x00009A000000FFFF           ; 0x18: 16-bit code, base 0, limit 64 KiB
-    dq 0x000092000000FFFF           ; 0x20: 16-bit data, base 0, limit 64 KiB
+gdt:                                ; accessed bits preset (see the header)
+    dq 0
+    dq 0x00CF9B000000FFFF           ; 0x08: flat 32-bit code
+    dq 0x00CF93000000FFFF           ; 0x10: flat data
+    dq 0x00009B000000FFFF           ; 0x18: 16-bit code, base 0, limit 64 KiB
+    dq 0x000093000000FFFF           ; 0x20: 16-bit data, base 0, limit 64 KiB
 TABLE_DESCRIPTOR gdt
 
 times PAGE_DIRECTORY - 0x1000 - ($ - $$) db 0

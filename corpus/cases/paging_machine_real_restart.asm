@@ -11,6 +11,11 @@
 ; MOV to CR0) and on the way out (CR0.PG = 0 in protected mode: sdm.cr0.fixed0; the 16-bit
 ; segments' RPL/DPL, then real mode's vm86 checks).
 ;
+; The descriptors have their accessed bits preset and the case starts with CS access rights
+; 93H (the SDM's power-up value, Vol. 3A Table 10-1), so that the golden does not depend on
+; two things Unicorn 2.0.1 does differently: its far JMP does not set a code descriptor's
+; accessed bit, and its state import cannot give a real-mode CS cache other than 93H
+; (docs/known-differences.md, "Paging").
 ; Golden: Unicorn 2.0.1, which identity-maps every linear address (docs/known-differences.md,
 ; "Paging"): every page this case touches is identity-mapped by its own tables, so the states
 ; are those paging gives; the engine checks that each instruction runs from an identity-
@@ -77,10 +82,12 @@ real:
     hlt
 
 align 8
-gdt:
-    GDT_FLAT_32
-    dq 0x00009A000000FFFF           ; 0x18: 16-bit code, base 0, limit 64 KiB
-    dq 0x000092000000FFFF           ; 0x20: 16-bit data, base 0, limit 64 KiB
+gdt:                                ; accessed bits preset (see the header)
+    dq 0
+    dq 0x00CF9B000000FFFF           ; 0x08: flat 32-bit code
+    dq 0x00CF93000000FFFF           ; 0x10: flat data
+    dq 0x00009B000000FFFF           ; 0x18: 16-bit code, base 0, limit 64 KiB
+    dq 0x000093000000FFFF           ; 0x20: 16-bit data, base 0, limit 64 KiB
 TABLE_DESCRIPTOR gdt
 
 times PAGE_DIRECTORY - 0x1000 - ($ - $$) db 0
