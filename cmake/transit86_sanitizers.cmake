@@ -1,4 +1,4 @@
-# Sanitizers and libFuzzer (docs/fuzzing.md): the `asan` and `fuzz` presets.
+# Sanitizers and libFuzzer (docs/fuzzing.md): the `asan`, `fuzz` and `tsan` presets.
 #
 # TRANSIT86_SANITIZE=ON builds everything with AddressSanitizer and UndefinedBehaviorSanitizer;
 # any UB report aborts the process (-fno-sanitize-recover), so a test that trips one fails.
@@ -6,6 +6,18 @@
 # coverage (-fsanitize=fuzzer-no-link) and builds the targets in tests/fuzz/.
 option(TRANSIT86_SANITIZE "Build with AddressSanitizer + UndefinedBehaviorSanitizer" OFF)
 option(TRANSIT86_BUILD_FUZZERS "Build the libFuzzer targets in tests/fuzz (clang only)" OFF)
+# TRANSIT86_TSAN=ON builds everything with ThreadSanitizer (the `tsan` preset, `make test-tsan`):
+# tests/embedding/smp_atomicity_test runs vCPU threads over shared guest RAM, and any data race
+# TSan sees inside the emulator fails it (halt_on_error). It excludes ASan (one runtime each).
+option(TRANSIT86_TSAN "Build with ThreadSanitizer" OFF)
+if(TRANSIT86_TSAN AND TRANSIT86_SANITIZE)
+  message(FATAL_ERROR "TRANSIT86_TSAN and TRANSIT86_SANITIZE exclude each other: use the tsan "
+                      "or the asan preset")
+endif()
+if(TRANSIT86_TSAN)
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()
 
 if(TRANSIT86_SANITIZE)
   set(TRANSIT86_SANITIZER_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -94,6 +94,7 @@ bool lower_register(const ZydisDecodedOperand& zo, Operand& out) {
     case ZYDIS_REGCLASS_SEGMENT: out.kind = OperandKind::Sreg; return lower_segment(reg, out.reg);
     case ZYDIS_REGCLASS_CONTROL: out.kind = OperandKind::Creg; break;
     case ZYDIS_REGCLASS_DEBUG: out.kind = OperandKind::Dreg; break;
+    case ZYDIS_REGCLASS_X87: out.kind = OperandKind::St; break;
     default: out.kind = OperandKind::Reg; return lower_gpr(reg, out.reg);
     }
     out.reg = static_cast<uint8_t>(ZydisRegisterGetId(reg));
@@ -139,8 +140,8 @@ bool lower_immediate(const ZydisDecodedOperand& zo, const ZydisDecodedInstructio
 
 bool lower_operand(const ZydisDecodedOperand& zo, const ZydisDecodedInstruction& zi, Operand& out) {
     const uint32_t bytes = zo.size / 8u;
-    if (bytes > 0xFF) return false;
-    out.size = static_cast<uint8_t>(bytes);
+    // Only FXSAVE/FXRSTOR's 512-byte image is larger than a byte can say: size 0, "large".
+    out.size = bytes > 0xFF ? uint8_t{0} : static_cast<uint8_t>(bytes);
     switch (zo.type) {
     case ZYDIS_OPERAND_TYPE_REGISTER: return lower_register(zo, out);
     case ZYDIS_OPERAND_TYPE_MEMORY: return lower_memory(zo, zi, out);
@@ -273,6 +274,16 @@ DecodeStatus decode(const uint8_t* bytes, size_t available, FetchMode mode, Insn
 
     lowered_insn.op = lowered.op == Op::Mov ? split_mov(lowered_insn) : lowered.op;
     lowered_insn.cc = lowered.cc;
+    if (lowered.op == Op::X87) {
+        lowered_insn.x87 = lowered.x87;
+        // The x87 opcode register (SDM Vol. 1 8.1.9): ESC bits 2:0 and the ModRM byte. 0F AE
+        // (FXSAVE/FXRSTOR) is not an ESC instruction and leaves it 0.
+        if (zi.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT) {
+            const uint8_t modrm = static_cast<uint8_t>((zi.raw.modrm.mod << 6) |
+                                                       (zi.raw.modrm.reg << 3) | zi.raw.modrm.rm);
+            lowered_insn.x87_opcode = static_cast<uint16_t>(((zi.opcode & 7u) << 8) | modrm);
+        }
+    }
     if (width_from_gpr_or_memory(lowered_insn.op)) {
         lowered_insn.operand_size = gpr_or_memory_width(lowered_insn);
     }

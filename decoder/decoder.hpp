@@ -53,6 +53,9 @@ std::string disassemble(const uint8_t* bytes, size_t available, FetchMode mode,
 // Lower-case name of an operation for diagnostics ("add", "jcc", "mov_to_sreg").
 const char* op_name(Op op) noexcept;
 
+// Lower-case mnemonic of an x87 operation ("fadd", "fcmovcc").
+const char* x87_op_name(X87Op op) noexcept;
+
 // Name of a decode status for diagnostics ("ok", "invalid", ...).
 const char* status_name(DecodeStatus status) noexcept;
 

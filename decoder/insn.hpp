@@ -40,9 +40,35 @@ enum class Op : uint8_t {
     // system
     Lgdt, Lidt, Sgdt, Sidt, Lldt, Sldt, Ltr, Str, Lmsw, Smsw, Clts,
     Lar, Lsl, Verr, Verw, Invd, Wbinvd, Invlpg, Hlt, Nop, Ud2,
-    Cpuid, Rdtsc, Rdmsr, Wrmsr, Wait,
-    // x87 control subset
-    Fninit, Fnstsw, Fnstcw, Fldcw, Fnclex,
+    Cpuid, Rdtsc, Rdmsr, Wrmsr,
+    // x87: WAIT/FWAIT (9B), and every ESC instruction (D8..DF) as one Op whose operation is
+    // Insn::x87 (emu/interp/exec_x87*.cpp)
+    Wait, X87,
+    Count
+};
+
+// The x87 operations (SDM Vol. 1 8.3, Vol. 2 "F..." pages), one per mnemonic; the operand
+// form (memory format, ST(i)) is in the encoding, which Insn::x87_opcode keeps.
+enum class X87Op : uint8_t {
+    None,
+    // data transfer
+    Fld, Fst, Fstp, Fild, Fist, Fistp, Fisttp, Fbld, Fbstp, Fxch, Fcmovcc,
+    // constants
+    Fld1, Fldl2t, Fldl2e, Fldpi, Fldlg2, Fldln2, Fldz,
+    // arithmetic
+    Fadd, Faddp, Fiadd, Fsub, Fsubp, Fisub, Fsubr, Fsubrp, Fisubr,
+    Fmul, Fmulp, Fimul, Fdiv, Fdivp, Fidiv, Fdivr, Fdivrp, Fidivr,
+    Fprem, Fprem1, Fabs, Fchs, Frndint, Fscale, Fsqrt, Fxtract,
+    // comparison and classification
+    Fcom, Fcomp, Fcompp, Fucom, Fucomp, Fucompp, Ficom, Ficomp,
+    Fcomi, Fcomip, Fucomi, Fucomip, Ftst, Fxam,
+    // transcendental
+    Fsin, Fcos, Fsincos, Fptan, Fpatan, F2xm1, Fyl2x, Fyl2xp1,
+    // control
+    Fincstp, Fdecstp, Ffree, Ffreep, Fnop, Fninit, Fnclex, Fldcw, Fnstcw, Fnstsw,
+    Fldenv, Fnstenv, Frstor, Fnsave,
+    Fneni, Fndisi, Fnsetpm, // 8087/80287 control forms: no-ops from the 80387 on
+    Fxsave, Fxrstor,        // 0F AE /0, /1: #UD without CPUID.FXSR
     Count
 };
 
@@ -52,6 +78,7 @@ enum class OperandKind : uint8_t {
     Sreg,   // segment register; reg = transit86::Seg
     Creg,   // control register; reg = number
     Dreg,   // debug register; reg = number
+    St,     // x87 register ST(i); reg = i
     Mem,    // memory: segment:[base + index*scale + disp]
     Imm,    // immediate, already sign- or zero-extended to the operand size as encoded
     Rel,    // branch target relative to the next instruction (value = signed displacement)
@@ -88,11 +115,15 @@ struct Insn {
     uint8_t operand_size = 0; // effective operand size in bytes (1, 2, 4)
     uint8_t address_size = 0; // effective address size in bytes (2, 4)
     uint8_t prefixes = 0;     // see namespace prefix
-    uint8_t cc = 0;           // condition code 0..15 for Jcc/SETcc/CMOVcc (SDM Vol. 1 B.1)
+    uint8_t cc = 0;           // condition code 0..15 for Jcc/SETcc/CMOVcc/FCMOVcc (Vol. 1 B.1)
     uint8_t segment = 3;      // segment for the string source / XLAT (DS unless overridden)
     uint8_t operand_count = 0;
     uint16_t undefined_flags = 0; // EFLAGS bits the SDM leaves undefined after this insn
     uint16_t modified_flags = 0;  // EFLAGS bits this insn may write (for traces)
+    X87Op x87 = X87Op::None;      // Op::X87: the operation
+    // Op::X87: the x87 opcode register's value for this instruction (SDM Vol. 1 8.1.9,
+    // Figure 8-8): bits 10:8 = the ESC byte's low three bits, 7:0 = the ModRM byte.
+    uint16_t x87_opcode = 0;
     Operand operands[3]{};
 };
 

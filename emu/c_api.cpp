@@ -54,9 +54,23 @@ T86_SAME_LAYOUT(transit86_events, EventState);
 T86_SAME_OFFSET(transit86_events, EventState, interrupt, interrupt);
 T86_SAME_OFFSET(transit86_events, EventState, interrupt_shadow, interrupt_shadow);
 T86_SAME_OFFSET(transit86_events, EventState, nmi_masked, nmi_masked);
+T86_SAME_LAYOUT(transit86_kvm_debugregs, KvmDebugregs);
+T86_SAME_OFFSET(transit86_kvm_debugregs, KvmDebugregs, dr6, dr6);
+T86_SAME_OFFSET(transit86_kvm_debugregs, KvmDebugregs, dr7, dr7);
+T86_SAME_OFFSET(transit86_kvm_debugregs, KvmDebugregs, flags, flags);
+T86_SAME_OFFSET(transit86_kvm_debugregs, KvmDebugregs, reserved, reserved);
 T86_SAME_LAYOUT(transit86_vcpu_state, VcpuState);
 T86_SAME_OFFSET(transit86_vcpu_state, VcpuState, sregs, sregs);
 T86_SAME_OFFSET(transit86_vcpu_state, VcpuState, events, events);
+T86_SAME_OFFSET(transit86_vcpu_state, VcpuState, debugregs, debugregs);
+T86_SAME_OFFSET(transit86_vcpu_state, VcpuState, fpu, fpu);
+T86_SAME_LAYOUT(transit86_kvm_fpu, KvmFpu);
+T86_SAME_OFFSET(transit86_kvm_fpu, KvmFpu, fcw, fcw);
+T86_SAME_OFFSET(transit86_kvm_fpu, KvmFpu, ftwx, ftwx);
+T86_SAME_OFFSET(transit86_kvm_fpu, KvmFpu, last_opcode, last_opcode);
+T86_SAME_OFFSET(transit86_kvm_fpu, KvmFpu, last_ip, last_ip);
+T86_SAME_OFFSET(transit86_kvm_fpu, KvmFpu, xmm, xmm);
+T86_SAME_OFFSET(transit86_kvm_fpu, KvmFpu, mxcsr, mxcsr);
 
 static_assert(TRANSIT86_EXIT_VALID == static_cast<int>(ExitReason::GuestStateValid));
 static_assert(TRANSIT86_EXIT_STEP == static_cast<int>(ExitReason::Step));
@@ -69,6 +83,7 @@ static_assert(TRANSIT86_EXIT_BUDGET == static_cast<int>(ExitReason::Budget));
 static_assert(TRANSIT86_EXIT_UNSUPPORTED == static_cast<int>(ExitReason::Unsupported));
 static_assert(TRANSIT86_EXIT_INTERRUPT_WINDOW == static_cast<int>(ExitReason::InterruptWindow));
 static_assert(TRANSIT86_EXIT_BREAKPOINT == static_cast<int>(ExitReason::Breakpoint));
+static_assert(TRANSIT86_EXIT_INVALID == static_cast<int>(ExitReason::GuestStateInvalid));
 static_assert(sizeof(transit86_exit{}.bytes) == sizeof(Exit{}.bytes));
 
 // Adapts the C port callback to the PortHandler the run loop consults.
@@ -136,6 +151,25 @@ struct transit86_vcpu {
     VcpuState state;
 };
 
+namespace {
+
+// The C slots checked and converted; false for a null or empty slot or one that wraps.
+bool ram_slots_from(const transit86_ram_slot* slots, size_t slot_count, std::vector<RamSlot>& ram) {
+    if (slots == nullptr && slot_count != 0) return false;
+    ram.reserve(slot_count);
+    for (size_t i = 0; i < slot_count; ++i) {
+        const transit86_ram_slot& s = slots[i];
+        if (s.host == nullptr || s.size == 0 || s.guest_phys + s.size < s.guest_phys) return false;
+        ram.push_back({.guest_phys = s.guest_phys,
+                       .size = s.size,
+                       .host = static_cast<uint8_t*>(s.host),
+                       .read_only = s.read_only != 0});
+    }
+    return true;
+}
+
+} // namespace
+
 extern "C" {
 
 uint32_t transit86_abi_version(void) {
@@ -147,20 +181,25 @@ transit86_status transit86_create(const transit86_ram_slot* slots, size_t slot_c
                                   transit86_vcpu** out) {
     if (out == nullptr) return TRANSIT86_ERROR_INVALID_ARGUMENT;
     *out = nullptr;
-    if (slots == nullptr && slot_count != 0) return TRANSIT86_ERROR_INVALID_ARGUMENT;
     try {
         std::vector<RamSlot> ram;
-        ram.reserve(slot_count);
-        for (size_t i = 0; i < slot_count; ++i) {
-            const transit86_ram_slot& s = slots[i];
-            if (s.host == nullptr || s.size == 0 || s.guest_phys + s.size < s.guest_phys)
-                return TRANSIT86_ERROR_INVALID_ARGUMENT;
-            ram.push_back({.guest_phys = s.guest_phys,
-                           .size = s.size,
-                           .host = static_cast<uint8_t*>(s.host),
-                           .read_only = s.read_only != 0});
-        }
+        if (!ram_slots_from(slots, slot_count, ram)) return TRANSIT86_ERROR_INVALID_ARGUMENT;
         *out = new transit86_vcpu(ram, port_fn, port_opaque);
+        return TRANSIT86_OK;
+    } catch (const std::bad_alloc&) {
+        return TRANSIT86_ERROR_OUT_OF_MEMORY;
+    } catch (...) {
+        return TRANSIT86_ERROR_INTERNAL;
+    }
+}
+
+transit86_status transit86_set_ram_slots(transit86_vcpu* vcpu, const transit86_ram_slot* slots,
+                                         size_t slot_count) {
+    if (vcpu == nullptr) return TRANSIT86_ERROR_INVALID_ARGUMENT;
+    try {
+        std::vector<RamSlot> ram;
+        if (!ram_slots_from(slots, slot_count, ram)) return TRANSIT86_ERROR_INVALID_ARGUMENT;
+        vcpu->emulator.set_ram_slots(ram);
         return TRANSIT86_OK;
     } catch (const std::bad_alloc&) {
         return TRANSIT86_ERROR_OUT_OF_MEMORY;
@@ -210,6 +249,8 @@ transit86_status transit86_run(transit86_vcpu* vcpu, const transit86_limits* lim
     bool ok = false;
     const std::optional<vmx::Profile> profile = profile_from(limits->stop_when_valid, ok);
     if (!ok) return TRANSIT86_ERROR_INVALID_ARGUMENT;
+    const std::optional<vmx::Profile> invalid_profile = profile_from(limits->stop_when_invalid, ok);
+    if (!ok) return TRANSIT86_ERROR_INVALID_ARGUMENT;
     const RunLimits run_limits{
         .budget = limits->budget,
         .stop_when_valid = profile,
@@ -217,6 +258,7 @@ transit86_status transit86_run(transit86_vcpu* vcpu, const transit86_limits* lim
         .exceptions_to_host = limits->exceptions_to_host != 0,
         .interrupt_pending = limits->interrupt_pending != 0,
         .breakpoints = {limits->breakpoints, limits->breakpoint_count},
+        .stop_when_invalid = invalid_profile,
     };
     // Emulator::run is noexcept: nothing to catch here.
     to_c_exit(vcpu->emulator.run(vcpu->state, run_limits), *exit);
@@ -257,8 +299,22 @@ transit86_status transit86_write_physical(transit86_vcpu* vcpu, uint64_t gpa, co
                                                         : TRANSIT86_ERROR_INVALID_ARGUMENT;
 }
 
+transit86_status transit86_read_linear(const transit86_vcpu* vcpu, uint64_t linear, void* out,
+                                       size_t size) {
+    if (vcpu == nullptr || (out == nullptr && size != 0)) return TRANSIT86_ERROR_INVALID_ARGUMENT;
+    return vcpu->emulator.read_linear(linear, out, size) ? TRANSIT86_OK
+                                                         : TRANSIT86_ERROR_INVALID_ARGUMENT;
+}
+
+transit86_status transit86_write_linear(transit86_vcpu* vcpu, uint64_t linear, const void* in,
+                                        size_t size) {
+    if (vcpu == nullptr || (in == nullptr && size != 0)) return TRANSIT86_ERROR_INVALID_ARGUMENT;
+    return vcpu->emulator.write_linear(linear, in, size) ? TRANSIT86_OK
+                                                         : TRANSIT86_ERROR_INVALID_ARGUMENT;
+}
+
 const char* transit86_exit_reason_name(uint32_t reason) {
-    if (reason > TRANSIT86_EXIT_BREAKPOINT) return "?";
+    if (reason > TRANSIT86_EXIT_INVALID) return "?";
     return to_string(static_cast<ExitReason>(reason));
 }
 

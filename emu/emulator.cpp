@@ -7,9 +7,11 @@
 #include "decoder/decoder.hpp"
 #include "emu/block/block_engine.hpp"
 #include "emu/cpu/cpu.hpp"
+#include "emu/cpu/debug.hpp"
 #include "emu/interp/decode_cache.hpp"
 #include "emu/system/interrupts.hpp"
 #include "emu/system/paging.hpp"
+#include "emu/system/v86_extensions.hpp"
 #include "transit86/emulator.hpp"
 
 namespace transit86 {
@@ -27,6 +29,7 @@ const char* to_string(ExitReason reason) {
     case ExitReason::Unsupported: return "unsupported";
     case ExitReason::InterruptWindow: return "interrupt-window";
     case ExitReason::Breakpoint: return "breakpoint";
+    case ExitReason::GuestStateInvalid: return "invalid";
     }
     return "?";
 }
@@ -63,17 +66,33 @@ struct Emulator::Impl {
     // where the block engine is worth asking. Code that runs once never pays for it.
     bool last_step_cached = false;
     EngineStats stats{};
+    InstructionAddress last_interpreted{};
     // The kvm profile reads only segment registers, CR0 and EFLAGS.VM: its verdict is
     // recomputed only after an instruction that can change them (as KVM re-evaluates
     // emulation_required after CR0 and segment writes), after an event, and at each run().
     bool vmx_dirty = true;
     bool vmx_valid = false;
+    // Debug traps of a MOV SS / POP SS, held until the next instruction completes (SDM Vol. 3A
+    // 6.8.3: "debug exceptions ... are inhibited" until then; the #DB reports both).
+    uint32_t held_debug_traps = 0;
+    // The last Restarted step left a REP string instruction to resume at the same EIP (no
+    // #DB was delivered between its chunks).
+    bool rep_resumes = false;
 
     // Outcome of one instruction.
     // Restarted: a REP string instruction stopped between chunks (Cpu::rep_restart); EIP is
     // still at it and it has not retired.
     enum class Outcome : uint8_t { Retired, Stopped, Restarted };
     Outcome step(Exit& exit);
+    // The verdict of `profile` on the current state; kvm's from the cache above.
+    bool valid_under(vmx::Profile profile) {
+        if (profile != vmx::Profile::Kvm) return vmx::is_valid(state, profile);
+        if (vmx_dirty) {
+            vmx_valid = vmx::is_valid(state, profile);
+            vmx_dirty = false;
+        }
+        return vmx_valid;
+    }
     // Delivers a host-injected event (Emulator::deliver_event).
     Outcome inject(const InjectedEvent& event, Exit& exit);
 
@@ -97,6 +116,11 @@ struct Emulator::Impl {
     emu::Fault fetch_fault{};
     emu::Stop fetch_stop = emu::Stop::None;
     uint64_t fetch_mmio = 0;
+    // Records `conditions` in DR6 and delivers #DB (or hands it to the host) like a fault.
+    Outcome raise_debug(uint32_t conditions, Exit& exit);
+    // The debug traps of an instruction that completed (SDM Vol. 3B 18.3.1): #DB now, or held
+    // by MOV SS / POP SS.
+    Outcome take_debug_traps(uint32_t traps, Exit& exit);
 };
 
 namespace {
@@ -169,6 +193,7 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
     // 6.15 (Table 6-5) says — unless the host asked for every exception: KVM cannot inject
     // into an invalid guest state and fails the emulation there instead.
     emu::Fault fault = cpu.fault;
+    bool task_trap_taken = false;
     for (int depth = 0;; ++depth) {
         // SDM Vol. 3A 4.7: CR2 receives the linear address of a page fault, before delivery
         // (so also when delivery fails, and when the host takes the exception).
@@ -185,10 +210,19 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
         }
         const CpuState before = state;
         cpu.task_committed = false;
+        cpu.debug_traps = 0;
         if (emu::deliver_exception(cpu, fault)) {
             mmio_completed.count = 0;
             vmx_dirty = true; // delivery loads CS
-            return Outcome::Retired;
+            if (!(cpu.debug_traps & dr6::BT) || task_trap_taken) return Outcome::Retired;
+            // Delivered through a task gate to a TSS with the T bit: the #DB follows before
+            // the handler's first instruction (SDM Vol. 3B 18.3.1.5). Taken once: a #DB
+            // handler task with T set would loop forever on a processor.
+            task_trap_taken = true;
+            emu::record_debug_exception(state, dr6::BT);
+            fault = emu::Fault{emu::vec::DB};
+            depth = -1; // a new event: #DB is benign, nothing escalates from the first one
+            continue;
         }
         // A task gate's switch that faulted after its commit point leaves the new task's
         // state: the next fault is delivered there (SDM Vol. 3A 7.3, Table 7-1).
@@ -222,19 +256,43 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
     }
 }
 
+Emulator::Impl::Outcome Emulator::Impl::raise_debug(uint32_t conditions, Exit& exit) {
+    emu::record_debug_exception(state, conditions);
+    cpu.raise(emu::vec::DB);
+    return finish_fault(exit);
+}
+
+Emulator::Impl::Outcome Emulator::Impl::take_debug_traps(uint32_t traps, Exit& exit) {
+    if (state.interruptibility & interruptibility::BlockingByMovSs) {
+        held_debug_traps = traps;
+        return Outcome::Retired;
+    }
+    held_debug_traps = 0;
+    return raise_debug(traps, exit);
+}
+
 Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     cpu.begin_instruction();
     cpu.ports = ports;
+    bool completing = false; // the host completed this instruction's I/O or MMIO
     if (mmio_resume) {
         if (mmio_completed.count < mmio_completed.done.size())
             mmio_completed.done[mmio_completed.count++] = pending_mmio;
         mmio_resume = false;
+        completing = true;
     }
     const bool resumed_io = io_resume;
     if (io_resume) {
+        completing = true;
         cpu.io = pending_io;
         cpu.io_data_pending = true;
         io_resume = false;
+    }
+    // VIF and VIP both set at the start of an instruction under CR4.VME: #GP(0) before it
+    // runs (SDM Vol. 3A 20.3.2; emu/system/v86_extensions.hpp).
+    if ((state.eflags & flags::VIP) && emu::virtual_interrupt_pending(state)) [[unlikely]] {
+        cpu.raise(emu::vec::GP, 0);
+        return finish_fault(exit);
     }
 
     uint8_t bytes[15];
@@ -242,6 +300,22 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     uint32_t fetched = 0;
     const SegmentCache& cs = state[Seg::CS];
     const auto linear = static_cast<uint32_t>(cs.base + state.eip);
+    last_interpreted = {.cs = cs.selector,
+                        .eip = state.eip,
+                        .linear = linear,
+                        .protected_mode = state.protected_mode(),
+                        .code32 = ar::db(cs.access_rights),
+                        .v86 = state.v86()};
+    // Debug registers (SDM Vol. 3B 18.3.1.1): an enabled instruction breakpoint here is a
+    // fault before the instruction runs, unless RF = 1 or the host is completing its I/O or
+    // MMIO (it was checked when the instruction started). With a data or I/O breakpoint
+    // enabled, the instruction's accesses are watched.
+    if (state.dr7 & dr7::Enables) [[unlikely]] {
+        if (!(state.eflags & flags::RF) && !completing)
+            if (const uint32_t hits = emu::instruction_breakpoints_at(state, linear))
+                return raise_debug(hits, exit);
+        cpu.watch_accesses = emu::watches_accesses(state);
+    }
     auto record_bytes = [&](uint32_t count) {
         if (fetched == 0) fetched = fetch(bytes, from_limit);
         count = std::min(count, fetched);
@@ -328,12 +402,21 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     // transfers with a 16-bit operand size truncate it (SDM JMP/CALL/RET "Operation"); a
     // 16-bit CS with a 64 KiB limit faults at the next fetch instead of wrapping.
     cpu.next_eip = state.eip + insn.length;
+    // RF is cleared as the instruction starts, after the instruction-breakpoint check (SDM
+    // Vol. 3B 18.3.1.1); IRETD and task switches may load it again. An instruction that stops
+    // without completing gets it back.
+    const uint32_t eflags_at_start = state.eflags;
+    const uint32_t resume_flag = eflags_at_start & flags::RF;
+    state.eflags = eflags_at_start & ~flags::RF;
+    // The debug traps the instruction raises when it completes (SDM Vol. 3B 18.3.1): those a
+    // MOV SS held, single step when it began with TF = 1 (17.3.1.4; not INT n/INT3/INTO,
+    // whose delivery clears TF before a trap could be taken); data and I/O breakpoints and
+    // the T bit of a task switch add theirs as it runs.
+    const bool single_step = (eflags_at_start & flags::TF) != 0 && !dispatch.software_interrupt;
+    cpu.debug_traps = held_debug_traps | (single_step ? dr6::BS : 0);
     CpuState& before = rollback_state;
     const bool rollback = dispatch.needs_rollback;
     if (rollback) before = state;
-    // Single-step trap (SDM Vol. 3A 17.3.1.4): after an instruction that began with TF = 1 —
-    // except INT n/INT3/INTO, whose delivery clears TF before any trap could be taken.
-    const bool trap_after = (state.eflags & flags::TF) != 0 && !dispatch.software_interrupt;
     const bool ok = dispatch.handler(cpu, insn);
     if (!ok) {
         // Handlers without a rollback snapshot stop before they change anything. A task
@@ -345,6 +428,7 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
             state = before;
         else if (rollback)
             state.eip = before.eip;
+        if (!cpu.task_committed) state.eflags |= resume_flag;
         // A string instruction that completed iterations before stopping: the MMIO accesses
         // the host completed belonged to those iterations, and the next one starts afresh.
         if (cpu.keep_progress && state.gpr != before.gpr) mmio_completed.count = 0;
@@ -353,7 +437,9 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
         if (resumed_io && !cpu.io_data_pending && cpu.stop == Stop::Mmio && state.gpr == before.gpr)
             io_resume = true;
         switch (cpu.stop) {
-        case Stop::Fault: return finish_fault(exit);
+        case Stop::Fault:
+            held_debug_traps = 0; // the instruction they waited for did not complete
+            return finish_fault(exit);
         case Stop::Io:
             stop_exit(exit, ExitReason::Io);
             exit.io = cpu.io;
@@ -379,7 +465,17 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     if (cpu.rep_restart) {
         cpu.rep_restart = false;
         mmio_completed.count = 0; // the completed accesses belonged to finished iterations
-        return Outcome::Restarted;
+        // Between iterations the REP keeps RF set, as KVM's emulator does and as an interrupt
+        // taken there pushes it (SDM Vol. 3B 18.3.1.1), so that resuming it does not take its
+        // instruction breakpoint again. Single step and data breakpoints trap after the
+        // iteration that raised them (exec_string.cpp stops there), EIP still at the REP.
+        state.eflags |= flags::RF;
+        const uint32_t traps = cpu.debug_traps;
+        rep_resumes = traps == 0;
+        if (rep_resumes) return Outcome::Restarted;
+        held_debug_traps = 0;
+        const Outcome delivered = raise_debug(traps, exit);
+        return delivered == Outcome::Retired ? Outcome::Restarted : delivered;
     }
     state.eip = cpu.next_eip;
     state.interruptibility = cpu.shadow_next;
@@ -390,10 +486,10 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
         stop_exit(exit, ExitReason::Halt);
         return Outcome::Stopped;
     }
-    if (trap_after) {
-        cpu.raise(emu::vec::DB);
-        return finish_fault(exit);
-    }
+    // Traps after the instruction (SDM Vol. 3B 18.3.1): single step, data and I/O breakpoints,
+    // the T bit of a task switched to, and those a MOV SS held.
+    if (cpu.debug_traps != 0) [[unlikely]]
+        return take_debug_traps(cpu.debug_traps, exit);
     return Outcome::Retired;
 }
 
@@ -452,6 +548,16 @@ const CpuState& Emulator::state() const {
     return impl_->state;
 }
 
+void Emulator::set_ram_slots(std::span<const RamSlot> slots) {
+    impl_->memory.replace_slots(slots);
+    // Decoded records and blocks are checked against the bytes they came from, but a block
+    // keeps the slot it runs in, and a TLB entry the host pointer of its page: start all
+    // three afresh.
+    impl_->decode_cache.clear();
+    impl_->blocks.clear();
+    impl_->cpu.tlb.flush_all();
+}
+
 void Emulator::set_port_handler(PortHandler* ports) noexcept {
     impl_->ports = ports;
 }
@@ -507,11 +613,50 @@ bool Emulator::load_pdptes() noexcept {
     return true;
 }
 
+InstructionAddress Emulator::last_interpreted() const noexcept {
+    return impl_->last_interpreted;
+}
+
 bool Emulator::read_physical(uint64_t gpa, void* out, size_t size) const noexcept {
     return impl_->memory.read(gpa, out, size);
 }
 bool Emulator::write_physical(uint64_t gpa, const void* in, size_t size) noexcept {
     return impl_->memory.write(gpa, in, size);
+}
+
+bool Emulator::read_linear(uint64_t linear, void* out, size_t size) const noexcept {
+    auto* dst = static_cast<uint8_t*>(out);
+    // Page by page (linear addresses are 32 bits and wrap at 4 GiB); a page's bytes are
+    // contiguous in guest-physical memory, also with A20 masked.
+    for (size_t done = 0; done < size;) {
+        const auto at = static_cast<uint32_t>(linear + done);
+        const size_t chunk = std::min<size_t>(size - done, 0x1000 - (at & 0xFFF));
+        uint64_t physical;
+        if (!emu::peek_translation(impl_->state, impl_->memory, impl_->a20, at, physical) ||
+            !impl_->memory.read(physical, dst + done, chunk))
+            return false;
+        done += chunk;
+    }
+    return true;
+}
+
+bool Emulator::write_linear(uint64_t linear, const void* in, size_t size) noexcept {
+    const auto* src = static_cast<const uint8_t*>(in);
+    // Every page is checked before any byte is written: all of it, or nothing.
+    for (int pass = 0; pass < 2; ++pass) {
+        for (size_t done = 0; done < size;) {
+            const auto at = static_cast<uint32_t>(linear + done);
+            const size_t chunk = std::min<size_t>(size - done, 0x1000 - (at & 0xFFF));
+            uint64_t physical;
+            if (!emu::peek_translation(impl_->state, impl_->memory, impl_->a20, at, physical))
+                return false;
+            if (pass == 0 ? !impl_->memory.writable(physical, chunk)
+                          : !impl_->memory.write(physical, src + done, chunk))
+                return false;
+            done += chunk;
+        }
+    }
+    return true;
 }
 
 Exit Emulator::run(const RunLimits& limits) noexcept {
@@ -532,21 +677,20 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
     // than kvm's (which reads only what blocks cannot change).
     const bool block_engine_allowed =
         impl_->decode_cache_enabled && !limits.single_step && limits.breakpoints.empty() &&
-        (!limits.stop_when_valid || *limits.stop_when_valid == vmx::Profile::Kvm);
+        (!limits.stop_when_valid || *limits.stop_when_valid == vmx::Profile::Kvm) &&
+        (!limits.stop_when_invalid || *limits.stop_when_invalid == vmx::Profile::Kvm);
     for (;;) {
         // An instruction waiting for its I/O or MMIO completion retires before anything else
         // is looked at, as KVM completes userspace I/O first thing in KVM_RUN.
         const bool completing = impl_->io_resume || impl_->mmio_resume;
-        if (!completing && limits.stop_when_valid) {
-            const vmx::Profile profile = *limits.stop_when_valid;
-            if (impl_->vmx_dirty || profile != vmx::Profile::Kvm) {
-                impl_->vmx_valid = vmx::is_valid(impl_->state, profile);
-                impl_->vmx_dirty = false;
-            }
-            if (impl_->vmx_valid) {
-                exit.reason = ExitReason::GuestStateValid;
-                return exit;
-            }
+        if (!completing && limits.stop_when_valid && impl_->valid_under(*limits.stop_when_valid)) {
+            exit.reason = ExitReason::GuestStateValid;
+            return exit;
+        }
+        if (!completing && limits.stop_when_invalid &&
+            !impl_->valid_under(*limits.stop_when_invalid)) {
+            exit.reason = ExitReason::GuestStateInvalid;
+            return exit;
         }
         const CpuState& s = impl_->state;
         if (!completing && limits.interrupt_pending && (s.eflags & flags::IF) &&
@@ -568,8 +712,13 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
             exit.reason = ExitReason::Budget;
             return exit;
         }
+        // Not with paging on, A20 masked, TF, RF or VIP set or a debug-register breakpoint
+        // enabled: blocks check none of them (their accesses take linear = physical; single
+        // step and breakpoints are per instruction; RF must clear after one; step() checks VIP
+        // before each instruction, v86_extensions.hpp).
         if (block_engine_allowed && impl_->last_step_cached && !completing && impl_->a20 &&
-            !(s.cr0 & cr0::PG) && !(s.eflags & flags::TF) && s.interruptibility == 0) {
+            !(s.cr0 & cr0::PG) && !(s.eflags & (flags::TF | flags::RF | flags::VIP)) &&
+            (s.dr7 & dr7::Enables) == 0 && s.interruptibility == 0) {
             const uint64_t room =
                 limits.budget == 0 ? UINT64_MAX : limits.budget - exit.instructions - restarts;
             if (const uint64_t retired =
@@ -585,7 +734,9 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
         const Impl::Outcome outcome = impl_->step(exit);
         if (outcome == Impl::Outcome::Restarted) {
             ++restarts;
-            started = false; // like RF: the REP's own breakpoint does not stop its next chunk
+            // Like RF: the REP's own breakpoint does not stop its next chunk (unless a #DB
+            // went to its handler in between).
+            started = !impl_->rep_resumes;
             continue;
         }
         if (outcome == Impl::Outcome::Retired || exit.reason == ExitReason::Halt) {

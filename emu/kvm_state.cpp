@@ -1,6 +1,9 @@
 // CpuState <-> Linux KVM register state (see include/transit86/kvm_state.hpp).
 #include "transit86/kvm_state.hpp"
 
+#include <cstddef>
+#include <cstring>
+
 namespace transit86 {
 
 namespace {
@@ -83,6 +86,37 @@ SegmentCache from_kvm_segment(const KvmSegment& seg) {
         .base = seg.base, .limit = seg.limit, .access_rights = a, .selector = seg.selector};
 }
 
+X87State from_kvm_fpu(const KvmFpu& fpu) {
+    X87State x87{.fcw = fpu.fcw,
+                 .fsw = fpu.fsw,
+                 .ftw = fpu.ftwx,
+                 .fop = static_cast<uint16_t>(fpu.last_opcode & 0x7FF),
+                 .fip = static_cast<uint32_t>(fpu.last_ip),
+                 .fcs = static_cast<uint16_t>(fpu.last_ip >> 32),
+                 .fdp = static_cast<uint32_t>(fpu.last_dp),
+                 .fds = static_cast<uint16_t>(fpu.last_dp >> 32)};
+    for (unsigned i = 0; i < 8; ++i) {
+        X87Register& reg = x87.st(i);
+        std::memcpy(&reg.significand, fpu.fpr[i].data(), 8);
+        std::memcpy(&reg.sign_exponent, fpu.fpr[i].data() + 8, 2);
+    }
+    return x87;
+}
+
+void to_kvm_fpu(const X87State& x87, KvmFpu& fpu) {
+    fpu.fcw = x87.fcw;
+    fpu.fsw = x87.fsw;
+    fpu.ftwx = x87.ftw;
+    fpu.last_opcode = x87.fop;
+    fpu.last_ip = (uint64_t{x87.fcs} << 32) | x87.fip;
+    fpu.last_dp = (uint64_t{x87.fds} << 32) | x87.fdp;
+    for (unsigned i = 0; i < 8; ++i) {
+        fpu.fpr[i] = {};
+        std::memcpy(fpu.fpr[i].data(), &x87.st(i).significand, 8);
+        std::memcpy(fpu.fpr[i].data() + 8, &x87.st(i).sign_exponent, 2);
+    }
+}
+
 CpuState from_kvm(const KvmRegs& regs, const KvmSregs& sregs) {
     CpuState s{};
     for (const auto& slot : kGprSlots)
@@ -123,6 +157,20 @@ void to_kvm(const CpuState& state, KvmRegs& regs, KvmSregs& sregs) {
     sregs.cr3 = state.cr3;
     sregs.cr4 = state.cr4;
     sregs.efer = state.efer;
+}
+
+void from_kvm_debugregs(const KvmDebugregs& debugregs, CpuState& state) {
+    for (std::size_t i = 0; i < state.dr.size(); ++i)
+        state.dr[i] = static_cast<uint32_t>(debugregs.db[i]);
+    state.dr6 = dr6::with_fixed_bits(static_cast<uint32_t>(debugregs.dr6));
+    state.dr7 = dr7::with_fixed_bits(static_cast<uint32_t>(debugregs.dr7));
+}
+
+void to_kvm_debugregs(const CpuState& state, KvmDebugregs& debugregs) {
+    for (std::size_t i = 0; i < state.dr.size(); ++i)
+        debugregs.db[i] = state.dr[i];
+    debugregs.dr6 = state.dr6;
+    debugregs.dr7 = state.dr7;
 }
 
 } // namespace transit86

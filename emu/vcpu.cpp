@@ -18,11 +18,10 @@ bool interrupt_window_open(const CpuState& s) {
 }
 
 // Loads the KVM-layout state into the emulator's CpuState, keeping the fields KVM's structs do
-// not carry (TSC, MSRs other than APIC_BASE, x87 control, activity).
+// not carry (TSC, MSRs other than APIC_BASE, activity).
 void load(const VcpuState& state, CpuState& cpu) {
     CpuState in = to_cpu_state(state);
     in.tsc = cpu.tsc;
-    in.fpu = cpu.fpu;
     in.activity = cpu.activity;
     const uint64_t apic_base = in.msrs.apic_base;
     in.msrs = cpu.msrs;
@@ -35,12 +34,15 @@ void load(const VcpuState& state, CpuState& cpu) {
 VcpuState reset_vcpu_state(ResetPreset preset) {
     VcpuState state{};
     store_cpu_state(reset_state(preset), state);
+    state.fpu.mxcsr = 0x1F80;
     return state;
 }
 
 CpuState to_cpu_state(const VcpuState& state) {
     CpuState cpu = from_kvm(state.regs, state.sregs);
     cpu.msrs.apic_base = state.sregs.apic_base;
+    from_kvm_debugregs(state.debugregs, cpu);
+    cpu.x87 = from_kvm_fpu(state.fpu);
     const EventState& ev = state.events;
     if ((ev.interrupt_shadow & kShadowSti) != 0)
         cpu.interruptibility |= interruptibility::BlockingBySti;
@@ -53,6 +55,8 @@ CpuState to_cpu_state(const VcpuState& state) {
 void store_cpu_state(const CpuState& cpu, VcpuState& state) {
     to_kvm(cpu, state.regs, state.sregs);
     state.sregs.apic_base = cpu.msrs.apic_base;
+    to_kvm_debugregs(cpu, state.debugregs);
+    to_kvm_fpu(cpu.x87, state.fpu);
     EventState& ev = state.events;
     ev.interrupt_shadow = 0;
     if ((cpu.interruptibility & interruptibility::BlockingBySti) != 0)

@@ -9,6 +9,11 @@ packages=(
   nasm zlib1g-dev libunicorn-dev libbenchmark-dev
   # the asan and fuzz presets: clang with ASan, UBSan and libFuzzer; llvm-symbolizer for reports
   clang libclang-rt-14-dev llvm
+  # the real boot chains (tests/boot): SeaBIOS, GRUB's i386-pc images and grub-mkimage,
+  # memtest86+, QEMU's linuxboot_dma.bin option ROM (data only: QEMU itself is not needed),
+  # mtools to write the FAT partition without mounting; gdb for reference traces.
+  # apt-get (already there) fetches the Linux kernel on request: scripts/fetch-linux-kernel.sh.
+  seabios grub-pc-bin grub-common memtest86+ qemu-system-data mtools gdb
 )
 
 missing=()

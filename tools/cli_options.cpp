@@ -8,6 +8,7 @@
 #include <map>
 
 #include "tools/formats/state_json.hpp"
+#include "tools/gdb/gdb_server.hpp"
 
 namespace transit86::tools {
 
@@ -57,10 +58,15 @@ struct RawOptions {
     std::string load_address = "0x7c00", start, preset = "intel", profile = "kvm",
                 stop_at = "valid";
     std::string check_profile = "kvm";
+    std::string boot_preset = "intel", boot_profile = "kvm", boot_stop_at, boot_trace = "none";
+    std::vector<std::string> boot_breaks;
     bool explain_unrestricted = false, explain_restricted = false;
     std::string explain_cr4_fixed1;
     double min_pass_rate = 0;
     CLI::Option* min_rate_opt = nullptr;
+    std::string gdb;
+    CLI::Option* gdb_opt = nullptr;
+    CLI::Option* budget_opt = nullptr;
 };
 
 CLI::App* add_step(CLI::App& app, StepOptions& step, RawOptions& raw) {
@@ -82,10 +88,11 @@ CLI::App* add_step(CLI::App& app, StepOptions& step, RawOptions& raw) {
         ->add_option("--stop-at", raw.stop_at,
                      "Stop when the state turns valid, at HLT, or at the budget")
         ->check(CLI::IsMember({"valid", "halt", "budget"}));
-    step_cmd
-        ->add_option("--budget", step.budget,
-                     "Instruction budget, 0 for none (default 130, as KVM)")
-        ->check(kUnsigned);
+    raw.budget_opt = step_cmd
+                         ->add_option("--budget", step.budget,
+                                      "Instruction budget, 0 for none (default 130, as KVM; "
+                                      "none with --gdb)")
+                         ->check(kUnsigned);
     step_cmd->add_flag("--hlt-resume", step.hlt_resume,
                        "Continue after HLT with IF=1, as if an interrupt woke the CPU");
     step_cmd->add_flag("--json", step.json, "JSON Lines output");
@@ -96,8 +103,48 @@ CLI::App* add_step(CLI::App& app, StepOptions& step, RawOptions& raw) {
         "would silently change");
     step_cmd->add_option("--memory", step.memory_mib, "Guest RAM in MiB (default 16)")
         ->check(CLI::Range(1, 4095));
+    raw.gdb_opt = step_cmd->add_option(
+        "--gdb", raw.gdb,
+        "Wait for GDB on [HOST:]PORT (host 127.0.0.1 unless given; port 0 picks a free one) "
+        "and serve it instead of printing a trace (docs/gdb.md)");
 
     return step_cmd;
+}
+
+CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
+    auto* cmd = app.add_subcommand(
+        "boot", "Boot a PC (SeaBIOS, a disk, a Linux kernel) and list every window (docs/boot.md)");
+    cmd->add_option("--bios", boot.bios, "Firmware image (default Debian's SeaBIOS bios.bin)");
+    cmd->add_option("--disk", boot.disk, "Raw disk image for the primary master ATA disk");
+    cmd->add_option("--kernel", boot.kernel, "Linux bzImage, booted through fw_cfg as QEMU does");
+    cmd->add_option("--initrd", boot.initrd, "Initial ramdisk for --kernel");
+    cmd->add_option("--append", boot.append, "Kernel command line for --kernel");
+    cmd->add_option("--linuxboot-rom", boot.linuxboot_rom,
+                    "The option ROM that loads --kernel (default qemu-system-data's "
+                    "linuxboot_dma.bin)");
+    cmd->add_option("--memory", boot.memory_mib, "Guest RAM in MiB (default 128)")
+        ->check(CLI::Range(2, 3072));
+    cmd->add_option("--preset", raw.boot_preset, "CPU reset state: intel (SDM) or kvm")
+        ->check(CLI::IsMember({"intel", "kvm"}));
+    cmd->add_option("--profile", raw.boot_profile, "VM-entry checks: kvm, sdm or unrestricted")
+        ->check(CLI::IsMember({"kvm", "sdm", "unrestricted"}));
+    cmd->add_option("--stop-at", raw.boot_stop_at,
+                    "valid (the end of the first window), halt or budget")
+        ->check(CLI::IsMember({"valid", "halt", "budget"}));
+    cmd->add_option("--budget", boot.budget, "Stop after this many instructions (default: none)")
+        ->check(kUnsigned);
+    cmd->add_option("--timeout", boot.timeout_seconds,
+                    "Stop after this much virtual time, in seconds (default 600; 0: none)")
+        ->check(kUnsigned);
+    cmd->add_option("--until", boot.until, "Stop once the serial console has shown TEXT");
+    cmd->add_option("--break", raw.boot_breaks, "Stop before the instruction at linear ADDR");
+    cmd->add_option("--trace", raw.boot_trace,
+                    "none (console and census), window (the step trace inside windows) or all")
+        ->check(CLI::IsMember({"none", "window", "all"}));
+    cmd->add_flag("--json", boot.json, "JSON Lines output");
+    cmd->add_flag("--no-debugcon", boot.quiet_debugcon,
+                  "Do not print the firmware's debug log (port 0x402)");
+    return cmd;
 }
 
 CLI::App* add_check(CLI::App& app, CheckOptions& check, RawOptions& raw) {
@@ -195,16 +242,17 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     // the parse's cost, and the others cannot match anyway. Anything else (no subcommand,
     // --help first, a typo) gets them all, for the help text and the error.
     const std::string first = argc > 1 ? argv[1] : "";
-    constexpr std::array kSubcommands{"step", "check", "explain", "sst", "corpus"};
+    constexpr std::array kSubcommands{"step", "boot", "check", "explain", "sst", "corpus"};
     const bool one =
         std::find(kSubcommands.begin(), kSubcommands.end(), first) != kSubcommands.end();
     if (!one && !first.empty() && first[0] != '-')
-        return usage_error(err, fmt::format("unknown subcommand \"{}\" (expected step, check, "
-                                            "explain, sst or corpus; see --help)",
+        return usage_error(err, fmt::format("unknown subcommand \"{}\" (expected step, boot, "
+                                            "check, explain, sst or corpus; see --help)",
                                             first));
     auto wanted = [&](const char* name) { return !one || first == name; };
     RawOptions raw;
     CLI::App* step_cmd = wanted("step") ? add_step(app, line.step, raw) : nullptr;
+    CLI::App* boot_cmd = wanted("boot") ? add_boot(app, line.boot, raw) : nullptr;
     CLI::App* check_cmd = wanted("check") ? add_check(app, line.check, raw) : nullptr;
     CLI::App* explain_cmd = wanted("explain") ? add_explain(app, line.explain, raw) : nullptr;
     CLI::App* sst_cmd = wanted("sst") ? add_sst(app, line.sst, raw) : nullptr;
@@ -251,6 +299,33 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
             step.stop_at = raw.stop_at == "halt"     ? StopAt::Halt
                            : raw.stop_at == "budget" ? StopAt::Budget
                                                      : StopAt::Valid;
+            if (*raw.gdb_opt) {
+                const gdb::ServerAddress address = gdb::parse_server_address(raw.gdb);
+                step.gdb = true;
+                step.gdb_host = address.host;
+                step.gdb_port = address.port;
+                if (!*raw.budget_opt) step.budget = 0;
+            }
+            return line;
+        }
+        if (parsed(boot_cmd)) {
+            BootOptions& boot = line.boot;
+            line.command = CommandLine::Command::Boot;
+            boot.preset = raw.boot_preset == "kvm" ? ResetPreset::Kvm : ResetPreset::Intel;
+            boot.profile = kProfiles.at(raw.boot_profile);
+            if (!raw.boot_stop_at.empty())
+                boot.stop_at = raw.boot_stop_at == "halt"     ? StopAt::Halt
+                               : raw.boot_stop_at == "budget" ? StopAt::Budget
+                                                              : StopAt::Valid;
+            boot.trace = raw.boot_trace == "all"      ? TraceMode::All
+                         : raw.boot_trace == "window" ? TraceMode::Window
+                                                      : TraceMode::None;
+            for (const std::string& text : raw.boot_breaks)
+                boot.breaks.push_back(parse_number_text(text, "--break", 0xFFFFFFFF));
+            if (!boot.initrd.empty() && boot.kernel.empty())
+                throw StateFormatError("--initrd needs --kernel");
+            if (!boot.append.empty() && boot.kernel.empty())
+                throw StateFormatError("--append needs --kernel");
             return line;
         }
 #ifdef TRANSIT86_WITH_CORPUS

@@ -10,12 +10,13 @@
 namespace transit86::tools {
 
 struct CommandLine {
-    enum class Command : uint8_t { Exit, Step, Check, Explain, Sst, Corpus };
+    enum class Command : uint8_t { Exit, Step, Boot, Check, Explain, Sst, Corpus };
     Command command = Command::Exit;
     // Command::Exit: the status to exit with at once (0 after --help, kExitUsage for a bad
     // command line, whose one-line message went to `err`).
     int exit_status = 0;
     StepOptions step;
+    BootOptions boot;
     CheckOptions check;
     ExplainOptions explain;
     SstOptions sst;

@@ -27,8 +27,34 @@ struct StepOptions {
     bool a20_off = false;
     uint64_t memory_mib = 16;
     bool kvm_fixup = false; // after each instruction, what KVM's fix-up path would change
+    // --gdb [HOST:]PORT: serve GDB's remote protocol instead of printing a trace
+    // (docs/gdb.md). The budget then counts only when --budget is given.
+    bool gdb = false;
+    std::string gdb_host = "127.0.0.1";
+    uint16_t gdb_port = 0;
 };
 int run_step(const StepOptions& options);
+
+// `transit86 boot`: a PC (pc/) with firmware, a disk or a kernel, and the window census.
+enum class TraceMode : uint8_t { None, Window, All };
+struct BootOptions {
+    std::string bios = "/usr/share/seabios/bios.bin"; // Debian's seabios package
+    std::string disk;                                  // primary master ATA disk image
+    std::string kernel, initrd, append;                // the Linux boot protocol, QEMU's route
+    std::string linuxboot_rom = "/usr/share/qemu/linuxboot_dma.bin"; // qemu-system-data
+    uint64_t memory_mib = 128;
+    ResetPreset preset = ResetPreset::Intel;
+    vmx::Profile profile = vmx::Profile::Kvm;
+    std::optional<StopAt> stop_at; // none: until the guest resets, halts or powers off
+    uint64_t budget = 0;           // instructions; 0 = no limit
+    uint64_t timeout_seconds = 600; // virtual seconds; 0 = no limit
+    std::string until;             // stop once the serial console shows this text
+    std::vector<uint64_t> breaks;  // linear addresses
+    TraceMode trace = TraceMode::None;
+    bool json = false;
+    bool quiet_debugcon = false; // do not print SeaBIOS's debug log (port 0x402)
+};
+int run_boot(const BootOptions& options);
 
 struct CheckOptions {
     std::string state_file; // "-" for standard input

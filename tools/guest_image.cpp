@@ -8,9 +8,9 @@
 
 namespace transit86::tools {
 
-std::vector<uint8_t> read_image_file(const std::string& path, uint64_t max_size) {
+std::vector<uint8_t> read_image_file(const std::string& path, uint64_t max_size, const char* what) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw ImageError(fmt::format("cannot open image \"{}\"", path));
+    if (!in) throw ImageError(fmt::format("cannot open {} \"{}\"", what, path));
     std::vector<uint8_t> image;
     char chunk[65536];
     for (;;) {
@@ -21,7 +21,7 @@ std::vector<uint8_t> read_image_file(const std::string& path, uint64_t max_size)
     }
     // A directory opens but fails the first read: badbit, or failbit with nothing read.
     if (in.bad() || (in.fail() && !in.eof()))
-        throw ImageError(fmt::format("cannot read image \"{}\"", path));
+        throw ImageError(fmt::format("cannot read {} \"{}\"", what, path));
     return image;
 }
 

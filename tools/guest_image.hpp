@@ -19,8 +19,10 @@ struct ImageError : std::runtime_error {
 };
 
 // Reads a raw image file. Reads at most `max_size` + 1 bytes, so that an endless file
-// (/dev/zero) or one larger than RAM is refused without being read whole.
-std::vector<uint8_t> read_image_file(const std::string& path, uint64_t max_size);
+// (/dev/zero) or one larger than RAM is refused without being read whole. `what` names the
+// file in the error ("cannot open BIOS ...").
+std::vector<uint8_t> read_image_file(const std::string& path, uint64_t max_size,
+                                     const char* what = "image");
 
 class GuestRam {
   public:

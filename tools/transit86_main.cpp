@@ -14,6 +14,7 @@ int run_command(const CommandLine& line) {
         switch (line.command) {
         case CommandLine::Command::Exit: return line.exit_status;
         case CommandLine::Command::Step: return run_step(line.step);
+        case CommandLine::Command::Boot: return run_boot(line.boot);
         case CommandLine::Command::Check: return run_check(line.check);
         case CommandLine::Command::Explain: return run_explain(line.explain);
         case CommandLine::Command::Sst: return run_sst(line.sst);

@@ -56,6 +56,10 @@ struct Fault {
     uint8_t vector = 0;
     bool has_error_code = false;
     uint32_t error_code = 0;
+    // A #DB that is a fault (general detect). Vector 1 is otherwise a trap or an instruction
+    // breakpoint, whose frames keep RF as it is; a fault's frame has RF set (SDM Vol. 3B
+    // 18.3.1.1).
+    bool fault_class = false;
     uint32_t address = 0; // #PF: the linear address CR2 receives when it is delivered
 };
 
@@ -127,6 +131,13 @@ class Cpu {
     // A task switch passed its commit point (emu/task_switch.hpp): a fault from here on is
     // delivered in the new task's context, so the run loop keeps the state as it is.
     bool task_committed = false;
+    // Debug traps this instruction raises when it completes (SDM Vol. 3B 18.2.3; delivered by
+    // the run loop): B0-B3 of the data and I/O breakpoints its accesses met, BT for a switch
+    // to a task whose TSS has the T bit.
+    uint32_t debug_traps = 0;
+    // DR7 enables a data or I/O breakpoint, so accesses are checked (set by the run loop for
+    // each instruction; emu/cpu/debug.hpp).
+    bool watch_accesses = false;
 
     // Clears the per-instruction bookkeeping before the next instruction.
     void begin_instruction() {
@@ -136,6 +147,8 @@ class Cpu {
         io_data_pending = false;
         unsupported_detail = nullptr;
         task_committed = false;
+        debug_traps = 0;
+        watch_accesses = false;
     }
 
     // ---- faults and stops
@@ -238,6 +251,12 @@ class Cpu {
         phys = e->frame | (linear & 0xFFF);
         return true;
     }
+    // The host memory a locked read-modify-write of `size` bytes at `linear` works on
+    // atomically (emu/cpu/locked_access.hpp): the one place a locked access turns a linear
+    // address into a host pointer, translated for a write with paging. False when a fault
+    // was raised (#PF); `host` is nullptr when the bytes are not one range of writable RAM
+    // (MMIO, a read-only slot, two slots, two pages not adjacent on the host).
+    bool locked_destination(uint32_t linear, uint32_t size, uint8_t*& host);
 
     template <class T>
     bool read(Seg seg, uint32_t offset, T& value) {

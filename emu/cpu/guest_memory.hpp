@@ -14,6 +14,11 @@ class GuestMemory {
   public:
     explicit GuestMemory(std::span<const RamSlot> slots) : slots_(slots.begin(), slots.end()) {}
 
+    void replace_slots(std::span<const RamSlot> slots) {
+        slots_.assign(slots.begin(), slots.end());
+        last_ = 0;
+    }
+
     // Host pointer for [gpa, gpa+size) when it lies inside one slot (and, for a write, the
     // slot is writable); nullptr otherwise.
     uint8_t* host_range(uint64_t gpa, size_t size, bool write) const noexcept {

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "emu/cpu/cpu.hpp"
+#include "emu/cpu/debug.hpp"
 
 namespace transit86::emu {
 
@@ -124,21 +125,52 @@ bool Cpu::stop_for_mmio(uint64_t gpa, uint32_t size, bool write, const void* dat
     return false;
 }
 
+// Data breakpoints are matched here, on the linear address of every access an instruction
+// makes — the processor's own accesses to system structures included — before paging
+// translates it (SDM Vol. 3B 18.2.5: DR0-DR3 hold linear addresses), and reported as a trap
+// once the instruction completes (emu/emulator.cpp).
 bool Cpu::read_linear(uint32_t linear, void* out, uint32_t size) {
+    if (watch_accesses) [[unlikely]]
+        debug_traps |= data_breakpoints_hit(s, linear, size, false);
     if (!translated && mem.read(linear, out, size)) return true; // linear = physical, RAM
     return read_translated(linear, out, size, Accessor::Program);
 }
 bool Cpu::write_linear(uint32_t linear, const void* in, uint32_t size) {
+    if (watch_accesses) [[unlikely]]
+        debug_traps |= data_breakpoints_hit(s, linear, size, true);
     if (!translated && mem.write(linear, in, size)) return true;
     return write_translated(linear, in, size, Accessor::Program);
 }
 bool Cpu::read_system(uint32_t linear, void* out, uint32_t size) {
+    if (watch_accesses) [[unlikely]]
+        debug_traps |= data_breakpoints_hit(s, linear, size, false);
     if (!translated && mem.read(linear, out, size)) return true;
     return read_translated(linear, out, size, Accessor::System);
 }
 bool Cpu::write_system(uint32_t linear, const void* in, uint32_t size) {
+    if (watch_accesses) [[unlikely]]
+        debug_traps |= data_breakpoints_hit(s, linear, size, true);
     if (!translated && mem.write(linear, in, size)) return true;
     return write_translated(linear, in, size, Accessor::System);
+}
+
+bool Cpu::locked_destination(uint32_t linear, uint32_t size, uint8_t*& host) {
+    host = nullptr;
+    if (!translated) {
+        host = mem.host_range(linear, size, true);
+        return true;
+    }
+    // A locked access is a write for paging (its #PF error code has W set, and the dirty
+    // flag is set) whether or not the value changes; with A20 masked, a range across a 1 MiB
+    // boundary wraps. Either may leave two parts: one host range only if they are adjacent
+    // on the host too.
+    PhysicalAccess where;
+    if (!translate(linear, size, AccessKind::Write, Accessor::Program, where)) return false;
+    const PhysicalAccess::Part& first = where.parts[0];
+    if (where.count == 1 ||
+        (first.host && first.host + first.size == where.parts[1].host))
+        host = first.host;
+    return true;
 }
 
 bool Cpu::read_translated(uint32_t linear, void* out, uint32_t size, Accessor who) {

@@ -30,6 +30,10 @@ CpuState reset_state(ResetPreset preset) {
     s[Seg::CS] = data_segment_at_reset(0xF000, 0xFFFF0000, data_ar);
     s.ldtr = data_segment_at_reset(0, 0, ar::kP | 0x2); // 0x82: present, LDT
     s.tr = data_segment_at_reset(0, 0, ar::kP | 0x2);   // 0x82: the SDM lists TR like LDTR
+    // Table 10-1: DR0-DR3 0, DR6 FFFF0FF0H, DR7 00000400H (also KVM's kvm_vcpu_reset).
+    s.dr = {};
+    s.dr6 = dr6::Reset;
+    s.dr7 = dr7::Reset;
 
     if (preset == ResetPreset::Kvm) {
         // KVM's vcpu reset (vmx_vcpu_reset / init_vmcb, read back with KVM_GET_SREGS):
@@ -37,6 +41,10 @@ CpuState reset_state(ResetPreset preset) {
         s[Seg::CS].access_rights = ar::kP | ar::kS | 0xB; // 0x9B
         s.tr.access_rights = ar::kP | 0xB;                // 0x8B
         // EDX keeps 0x600: KVM_GET_REGS shows it so before any CPUID is set (seen here).
+        // KVM_GET_FPU of a new vCPU: the kernel's initial FPU image (fpstate_init_fxstate in
+        // arch/x86/kernel/fpu/core.c: FCW 037FH), every tag empty.
+        s.x87.fcw = 0x037F;
+        s.x87.ftw = 0x00;
     }
     return s;
 }

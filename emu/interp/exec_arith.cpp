@@ -23,40 +23,65 @@ AluOp alu_op_of(Op op) {
     }
 }
 
-// add r/m, r/imm (and or/adc/sbb/and/sub/xor/cmp/test)
+// add r/m, r/imm (and or/adc/sbb/and/sub/xor/cmp/test) ; lock add m, r/imm (and adc ... xor)
 template <class T>
 bool alu_binary(Cpu& cpu, const Insn& insn) {
     const Operand& dst = insn.operands[0];
     T a, b;
-    if (!cpu.read_operand(insn, dst, a) || !cpu.read_operand(insn, insn.operands[1], b))
+    if (!cpu.read_operand(insn, insn.operands[1], b)) return false;
+    const AluOp op = alu_op_of(insn.op);
+    const uint32_t carry = cpu.flag(flags::CF) ? 1 : 0;
+    AluResult r{};
+    if (insn.op == Op::Cmp || insn.op == Op::Test) {
+        if (!cpu.read_operand(insn, dst, a)) return false;
+        r = alu<T>(op, a, b, carry);
+    } else if (!update_operand<T>(
+                   cpu, insn, dst,
+                   [&](T value) {
+                       r = alu<T>(op, value, b, carry);
+                       return static_cast<T>(r.value);
+                   },
+                   a)) {
         return false;
-    const AluResult r = alu<T>(alu_op_of(insn.op), a, b, cpu.flag(flags::CF) ? 1 : 0);
-    if (insn.op != Op::Cmp && insn.op != Op::Test &&
-        !cpu.write_operand(insn, dst, static_cast<T>(r.value)))
-        return false;
+    }
     cpu.set_status(r.flags);
     return true;
 }
 
-// inc r/m ; dec r/m — CF is preserved (SDM INC/DEC).
+// inc r/m ; dec r/m ; lock inc m ; lock dec m — CF is preserved (SDM INC/DEC).
 template <class T>
 bool inc_dec(Cpu& cpu, const Insn& insn) {
-    T a;
-    if (!cpu.read_operand(insn, insn.operands[0], a)) return false;
-    const AluResult r = insn.op == Op::Inc ? alu_add<T>(a, 1, 0) : alu_sub<T>(a, 1, 0);
-    if (!cpu.write_operand(insn, insn.operands[0], static_cast<T>(r.value))) return false;
+    AluResult r{};
+    T old;
+    const bool inc = insn.op == Op::Inc;
+    if (!update_operand<T>(
+            cpu, insn, insn.operands[0],
+            [&](T value) {
+                r = inc ? alu_add<T>(value, 1, 0) : alu_sub<T>(value, 1, 0);
+                return static_cast<T>(r.value);
+            },
+            old))
+        return false;
     cpu.set_status(r.flags, flags::Status & ~flags::CF);
     return true;
 }
 
-// neg r/m ; not r/m
+// neg r/m ; not r/m ; lock neg m ; lock not m
 template <class T>
 bool neg_not(Cpu& cpu, const Insn& insn) {
-    T a;
-    if (!cpu.read_operand(insn, insn.operands[0], a)) return false;
-    if (insn.op == Op::Not) return cpu.write_operand(insn, insn.operands[0], static_cast<T>(~a));
-    const AluResult r = alu_sub<T>(0, a, 0); // SDM NEG: CF = (source != 0), as 0 - source
-    if (!cpu.write_operand(insn, insn.operands[0], static_cast<T>(r.value))) return false;
+    T old;
+    if (insn.op == Op::Not)
+        return update_operand<T>(
+            cpu, insn, insn.operands[0], [](T value) { return static_cast<T>(~value); }, old);
+    AluResult r{};
+    if (!update_operand<T>(
+            cpu, insn, insn.operands[0],
+            [&](T value) {
+                r = alu_sub<T>(0, value, 0); // SDM NEG: CF = (source != 0), as 0 - source
+                return static_cast<T>(r.value);
+            },
+            old))
+        return false;
     cpu.set_status(r.flags);
     return true;
 }

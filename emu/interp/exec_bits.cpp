@@ -6,8 +6,9 @@ namespace transit86::emu {
 
 namespace {
 
-// bt r/m, r|imm8 ; bts ; btr ; btc — with a register offset and a memory operand the offset
-// addresses a bit string beyond the operand (SDM BT: "Bit Base, Bit Offset").
+// bt r/m, r|imm8 ; bts ; btr ; btc ; lock bts m, r|imm8 ; lock btr ; lock btc — with a
+// register offset and a memory operand the offset addresses a bit string beyond the operand
+// (SDM BT: "Bit Base, Bit Offset").
 template <class T>
 bool bit_test(Cpu& cpu, const Insn& insn) {
     constexpr uint32_t bits = sizeof(T) * 8;
@@ -31,27 +32,29 @@ bool bit_test(Cpu& cpu, const Insn& insn) {
         } else {
             bit = offset_value % bits;
         }
-        if (!cpu.read<T>(a.seg, a.offset, value)) return false;
     } else {
         bit = offset_value % bits;
-        value = cpu.reg<T>(dst.reg);
     }
     const T mask = static_cast<T>(T{1} << bit);
-    const bool was_set = (value & mask) != 0;
-    T result = value;
-    switch (insn.op) {
-    case Op::Bts: result = static_cast<T>(value | mask); break;
-    case Op::Btr: result = static_cast<T>(value & ~mask); break;
-    case Op::Btc: result = static_cast<T>(value ^ mask); break;
-    default: break;
-    }
-    if (insn.op != Op::Bt) {
+    const auto modify = [&](T v) {
+        switch (insn.op) {
+        case Op::Bts: return static_cast<T>(v | mask);
+        case Op::Btr: return static_cast<T>(v & ~mask);
+        default: return static_cast<T>(v ^ mask); // Btc
+        }
+    };
+    if (insn.op == Op::Bt) {
         if (!in_memory)
-            cpu.set_reg<T>(dst.reg, result);
-        else if (!cpu.write<T>(a.seg, a.offset, result))
+            value = cpu.reg<T>(dst.reg);
+        else if (!cpu.read<T>(a.seg, a.offset, value))
             return false;
+    } else if (in_memory) {
+        if (!update_memory<T>(cpu, a, is_locked(insn), modify, value)) return false;
+    } else {
+        value = cpu.reg<T>(dst.reg);
+        cpu.set_reg<T>(dst.reg, modify(value));
     }
-    cpu.set_flag(flags::CF, was_set); // ZF unaffected; OF/SF/AF/PF undefined, left as they are
+    cpu.set_flag(flags::CF, (value & mask) != 0); // ZF unaffected; OF/SF/AF/PF undefined, kept
     return true;
 }
 
@@ -106,38 +109,44 @@ bool double_shift(Cpu& cpu, const Insn& insn) {
     return true;
 }
 
-// cmpxchg r/m, r — the destination is written back even when the comparison fails (SDM).
+// cmpxchg r/m, r ; lock cmpxchg m, r — the destination is written back even when the
+// comparison fails (SDM CMPXCHG); locked, that write-back is part of the atomic operation.
 template <class T>
 bool compare_exchange(Cpu& cpu, const Insn& insn) {
-    T dst, src;
-    if (!cpu.read_operand(insn, insn.operands[0], dst) ||
-        !cpu.read_operand(insn, insn.operands[1], src))
-        return false;
+    const T src = cpu.reg<T>(insn.operands[1].reg);
     const T acc = cpu.reg<T>(0);
-    const AluResult r = alu_sub<T>(acc, dst, 0);
-    const bool equal = acc == dst;
-    if (!cpu.write_operand(insn, insn.operands[0], equal ? src : dst)) return false;
-    if (!equal) cpu.set_reg<T>(0, dst);
-    cpu.set_status(r.flags);
+    T dst;
+    if (!update_operand<T>(
+            cpu, insn, insn.operands[0], [&](T value) { return value == acc ? src : value; }, dst))
+        return false;
+    if (acc != dst) cpu.set_reg<T>(0, dst);
+    cpu.set_status(alu_sub<T>(acc, dst, 0).flags);
     return true;
 }
 
-// xadd r/m, r
+// xadd r/m, r ; lock xadd m, r
 template <class T>
 bool exchange_add(Cpu& cpu, const Insn& insn) {
-    T dst, src;
-    if (!cpu.read_operand(insn, insn.operands[0], dst) ||
-        !cpu.read_operand(insn, insn.operands[1], src))
-        return false;
-    const AluResult r = alu_add<T>(dst, src, 0);
-    // The source register receives the old destination first, so `xadd ax, ax` ends with
-    // the sum (SDM XADD: TEMP := SRC + DEST; SRC := DEST; DEST := TEMP).
-    if (insn.operands[0].kind == OperandKind::Mem) {
-        if (!cpu.write_operand(insn, insn.operands[0], static_cast<T>(r.value))) return false;
-        cpu.set_reg<T>(insn.operands[1].reg, dst);
+    const Operand& dst = insn.operands[0];
+    const uint8_t src_reg = insn.operands[1].reg;
+    const T src = cpu.reg<T>(src_reg);
+    AluResult r{};
+    const auto add = [&](T value) {
+        r = alu_add<T>(value, src, 0);
+        return static_cast<T>(r.value);
+    };
+    T old;
+    if (dst.kind == OperandKind::Mem) {
+        if (!update_memory<T>(cpu, cpu.address_of(insn, dst), is_locked(insn), add, old))
+            return false;
+        cpu.set_reg<T>(src_reg, old);
     } else {
-        cpu.set_reg<T>(insn.operands[1].reg, dst);
-        cpu.set_reg<T>(insn.operands[0].reg, static_cast<T>(r.value));
+        // The source register receives the old destination first, so `xadd ax, ax` ends with
+        // the sum (SDM XADD: TEMP := SRC + DEST; SRC := DEST; DEST := TEMP).
+        old = cpu.reg<T>(dst.reg);
+        const T sum = add(old);
+        cpu.set_reg<T>(src_reg, old);
+        cpu.set_reg<T>(dst.reg, sum);
     }
     cpu.set_status(r.flags);
     return true;
@@ -172,16 +181,17 @@ bool exec_bits(Cpu& cpu, const Insn& insn) {
             cpu.set_reg<uint32_t>(reg, __builtin_bswap32(cpu.reg<uint32_t>(reg)));
         return true;
     }
-    case Op::Cmpxchg8b: { // cmpxchg8b m64
+    case Op::Cmpxchg8b: { // cmpxchg8b m64 ; lock cmpxchg8b m64
         const Operand& op = insn.operands[0];
         if (op.kind != OperandKind::Mem) return cpu.raise(vec::UD);
-        const Address a = cpu.address_of(insn, op);
-        uint64_t m;
-        if (!cpu.read<uint64_t>(a.seg, a.offset, m)) return false;
         const uint64_t edx_eax = (uint64_t{cpu.s[Gpr::EDX]} << 32) | cpu.s[Gpr::EAX];
-        const bool equal = m == edx_eax;
         const uint64_t ecx_ebx = (uint64_t{cpu.s[Gpr::ECX]} << 32) | cpu.s[Gpr::EBX];
-        if (!cpu.write<uint64_t>(a.seg, a.offset, equal ? ecx_ebx : m)) return false;
+        uint64_t m;
+        if (!update_memory<uint64_t>(
+                cpu, cpu.address_of(insn, op), is_locked(insn),
+                [&](uint64_t value) { return value == edx_eax ? ecx_ebx : value; }, m))
+            return false;
+        const bool equal = m == edx_eax;
         if (!equal) {
             cpu.s[Gpr::EAX] = static_cast<uint32_t>(m);
             cpu.s[Gpr::EDX] = static_cast<uint32_t>(m >> 32);

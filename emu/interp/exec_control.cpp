@@ -1,9 +1,11 @@
 // Control-transfer class: JMP, Jcc, CALL, RET, LOOP/JCXZ, INT/INTO/IRET.
 #include "emu/cpu/alu.hpp"
+#include "emu/cpu/debug.hpp"
 #include "emu/interp/handlers.hpp"
 #include "emu/system/interrupts.hpp"
 #include "emu/system/privilege.hpp"
 #include "emu/system/segment_load.hpp"
+#include "emu/system/v86_extensions.hpp"
 
 namespace transit86::emu {
 
@@ -90,7 +92,9 @@ bool ret(Cpu& cpu, const Insn& insn) {
 template <class T>
 bool iret(Cpu& cpu) {
     if (cpu.s.protected_mode() && !cpu.s.v86()) return iret_protected_mode(cpu, sizeof(T));
-    if (cpu.s.v86() && ((cpu.s.eflags & flags::IOPL) >> 12) < 3) return cpu.raise(vec::GP, 0);
+    // SDM IRET "RETURN-FROM-VIRTUAL-8086-MODE": IOPL < 3 traps to the monitor, except the
+    // 16-bit form under CR4.VME, which loads VIF from the popped IF (load_popped_flags).
+    if (v86_flags_access_traps(cpu.s, sizeof(T))) return cpu.raise(vec::GP, 0);
     T offset, selector, eflags;
     if (!cpu.peek<T>(0, offset) || !cpu.peek<T>(sizeof(T), selector) ||
         !cpu.peek<T>(2 * sizeof(T), eflags))
@@ -98,7 +102,8 @@ bool iret(Cpu& cpu) {
     if (!load_code_segment(cpu, static_cast<uint16_t>(selector), offset, sizeof(T), FarKind::Jump))
         return false;
     cpu.release_stack(3 * sizeof(T));
-    load_popped_flags(cpu, eflags, sizeof(T));
+    if (!load_popped_flags(cpu, eflags, sizeof(T), FlagsSource::Iret)) return false; // #GP
+    load_resume_flag(cpu.s, eflags, sizeof(T));
     return true;
 }
 
@@ -149,11 +154,12 @@ bool exec_branch(Cpu& cpu, const Insn& insn) {
         if (cpu.count_reg(insn.address_size) != 0) return true;
         return branch_near(cpu, relative_target(cpu, insn.operands[0]), osz);
     case Op::Int: // int imm8
-        return software_interrupt(cpu, static_cast<uint8_t>(insn.operands[0].value));
+        return software_interrupt(cpu, static_cast<uint8_t>(insn.operands[0].value),
+                                  SoftwareInterrupt::IntN);
     case Op::Int3: // int3
-        return software_interrupt(cpu, vec::BP);
+        return software_interrupt(cpu, vec::BP, SoftwareInterrupt::Int3);
     case Op::Into: // into
-        return !cpu.flag(flags::OF) || software_interrupt(cpu, vec::OF);
+        return !cpu.flag(flags::OF) || software_interrupt(cpu, vec::OF, SoftwareInterrupt::Into);
     case Op::Iret: return by_width(osz, [&]<class T>(T) { return iret<T>(cpu); });
     default: return cpu.unsupported("control transfer");
     }

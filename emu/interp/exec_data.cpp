@@ -4,6 +4,7 @@
 #include "emu/interp/handlers.hpp"
 #include "emu/system/privilege.hpp"
 #include "emu/system/segment_load.hpp"
+#include "emu/system/v86_extensions.hpp"
 
 namespace transit86::emu {
 
@@ -17,14 +18,28 @@ bool mov(Cpu& cpu, const Insn& insn) {
            cpu.write_operand(insn, insn.operands[0], value);
 }
 
-// xchg r/m, r
+// xchg r/m, r ; xchg r, r/m — with a memory operand always locked, prefix or not (SDM XCHG:
+// "the processor's locking protocol is automatically implemented"). The register is written
+// only after the exchange, so a fault leaves everything as it was.
 template <class T>
 bool xchg(Cpu& cpu, const Insn& insn) {
-    T a, b;
-    return cpu.read_operand(insn, insn.operands[0], a) &&
-           cpu.read_operand(insn, insn.operands[1], b) &&
-           cpu.write_operand(insn, insn.operands[0], b) &&
-           cpu.write_operand(insn, insn.operands[1], a);
+    const Operand& a = insn.operands[0];
+    const Operand& b = insn.operands[1];
+    if (a.kind != OperandKind::Mem && b.kind != OperandKind::Mem) {
+        const T va = cpu.reg<T>(a.reg), vb = cpu.reg<T>(b.reg);
+        cpu.set_reg<T>(a.reg, vb);
+        cpu.set_reg<T>(b.reg, va);
+        return true;
+    }
+    const Operand& memory = a.kind == OperandKind::Mem ? a : b;
+    const Operand& reg = a.kind == OperandKind::Mem ? b : a;
+    const T value = cpu.reg<T>(reg.reg);
+    T old;
+    if (!update_memory<T>(
+            cpu, cpu.address_of(insn, memory), true, [value](T) { return value; }, old))
+        return false;
+    cpu.set_reg<T>(reg.reg, old);
+    return true;
 }
 
 // movzx r, r/m8|r/m16 ; movsx r, r/m8|r/m16
@@ -54,8 +69,10 @@ bool lea(Cpu& cpu, const Insn& insn) {
     return true;
 }
 
-// The pushed EFLAGS image: VM and RF read as 0 (SDM PUSHF).
+// The pushed EFLAGS image: VM and RF read as 0; under CR4.VME in virtual-8086 mode with
+// IOPL < 3, IF reads as VIF and IOPL as 3 (SDM PUSHF).
 uint32_t pushed_flags(const Cpu& cpu) {
+    if (vme_virtualizes_if(cpu.s)) return virtual_flags_image(cpu.s);
     return cpu.s.eflags & ~(flags::VM | flags::RF);
 }
 
@@ -122,12 +139,12 @@ bool push_pop_all(Cpu& cpu, const Insn& insn) {
 // pushf/pushfd ; popf/popfd
 template <class T>
 bool push_pop_flags(Cpu& cpu, const Insn& insn) {
-    if (cpu.s.v86() && ((cpu.s.eflags & flags::IOPL) >> 12) < 3)
-        return cpu.raise(vec::GP, 0); // VME is not modelled (SDM PUSHF/POPF in V86 mode)
+    if (v86_flags_access_traps(cpu.s, sizeof(T))) return cpu.raise(vec::GP, 0);
     if (insn.op == Op::Pushf) return cpu.push<T>(static_cast<T>(pushed_flags(cpu)));
-    T value;
-    if (!cpu.pop<T>(value)) return false;
-    load_popped_flags(cpu, value, sizeof(T));
+    T value; // popped only once the flags load, which may fault under CR4.VME
+    if (!cpu.peek<T>(0, value) || !load_popped_flags(cpu, value, sizeof(T), FlagsSource::Popf))
+        return false;
+    cpu.release_stack(sizeof(T));
     return true;
 }
 
@@ -226,14 +243,22 @@ bool exec_flags(Cpu& cpu, const Insn& insn) {
     case Op::Cld: cpu.set_flag(flags::DF, false); return true;
     case Op::Std: cpu.set_flag(flags::DF, true); return true;
     case Op::Cli:
-    case Op::Sti:
-        // SDM CLI/STI: in protected mode IOPL < CPL faults (no PVI/VME modelled).
-        if (s.protected_mode() && (s.v86() ? iopl < 3 : iopl < s.cpl()))
-            return cpu.raise(vec::GP, 0);
-        if (insn.op == Op::Sti && !cpu.flag(flags::IF))
+    case Op::Sti: {
+        const bool sti = insn.op == Op::Sti;
+        if (s.protected_mode() && (s.v86() ? iopl < 3 : iopl < s.cpl())) {
+            // SDM CLI/STI "Operation": above IOPL, VME mode and PVI mode act on VIF, and STI
+            // with VIP set traps so the monitor can deliver the pending interrupt (Vol. 3A
+            // 20.3.2, 20.4). IF does not change, so there is no STI shadow.
+            if (!cli_sti_act_on_vif(s) || (sti && (s.eflags & flags::VIP)))
+                return cpu.raise(vec::GP, 0);
+            cpu.set_flag(flags::VIF, sti);
+            return true;
+        }
+        if (sti && !cpu.flag(flags::IF))
             cpu.shadow_next = interruptibility::BlockingBySti; // SDM STI
-        cpu.set_flag(flags::IF, insn.op == Op::Sti);
+        cpu.set_flag(flags::IF, sti);
         return true;
+    }
     case Op::Lahf: cpu.set_reg<uint8_t>(4, static_cast<uint8_t>(s.eflags)); return true;
     case Op::Sahf: {
         constexpr uint32_t mask = flags::SF | flags::ZF | flags::AF | flags::PF | flags::CF;

@@ -1,5 +1,4 @@
-// Processor identification and control: CPUID, RDTSC, RDMSR/WRMSR, and the x87 control
-// subset boot code uses to probe for an FPU (FNINIT, FNSTSW, FNSTCW, FLDCW, FNCLEX, FWAIT).
+// Processor identification and control: CPUID, RDTSC, RDMSR/WRMSR.
 #include <cstring>
 
 #include "emu/interp/handlers.hpp"
@@ -111,16 +110,10 @@ bool rdmsr_wrmsr(Cpu& cpu, bool write) {
     return true;
 }
 
-// x87 instructions raise #NM when CR0.EM or CR0.TS is set (SDM Vol. 3A 2.5, Table 2-2).
-bool fpu_available(Cpu& cpu) {
-    return (cpu.s.cr0 & (cr0::EM | cr0::TS)) == 0 || cpu.raise(vec::NM);
-}
-
 } // namespace
 
 bool exec_processor(Cpu& cpu, const Insn& insn) {
     CpuState& s = cpu.s;
-    FpuControl& fpu = s.fpu;
     switch (insn.op) {
     case Op::Cpuid: cpuid(cpu); return true; // cpuid
     case Op::Rdtsc:                          // rdtsc — CR4.TSD restricts it to CPL 0
@@ -130,31 +123,6 @@ bool exec_processor(Cpu& cpu, const Insn& insn) {
         return true;
     case Op::Rdmsr: return rdmsr_wrmsr(cpu, false); // rdmsr
     case Op::Wrmsr: return rdmsr_wrmsr(cpu, true);  // wrmsr
-    case Op::Fninit:                                // fninit (SDM FINIT/FNINIT)
-        if (!fpu_available(cpu)) return false;
-        fpu = {.control = 0x037F, .status = 0, .tag = 0xFFFF};
-        return true;
-    case Op::Fnclex: // fnclex: clears the exception flags, ES, SF and B
-        if (!fpu_available(cpu)) return false;
-        fpu.status &= 0x7F00;
-        return true;
-    case Op::Fnstsw: // fnstsw ax ; fnstsw m16
-        if (!fpu_available(cpu)) return false;
-        return cpu.write_operand<uint16_t>(insn, insn.operands[0], fpu.status);
-    case Op::Fnstcw: // fnstcw m16
-        if (!fpu_available(cpu)) return false;
-        return cpu.write_operand<uint16_t>(insn, insn.operands[0], fpu.control);
-    case Op::Fldcw: { // fldcw m16
-        if (!fpu_available(cpu)) return false;
-        uint16_t control;
-        if (!cpu.read_operand<uint16_t>(insn, insn.operands[0], control)) return false;
-        fpu.control = control;
-        return true;
-    }
-    case Op::Wait: // wait/fwait: #NM when CR0.MP and CR0.TS are both set; no pending
-                   // unmasked x87 exceptions exist without x87 arithmetic
-        if ((s.cr0 & (cr0::MP | cr0::TS)) == (cr0::MP | cr0::TS)) return cpu.raise(vec::NM);
-        return true;
     default: return cpu.unsupported("processor operation");
     }
 }

@@ -1,7 +1,10 @@
-// System class: descriptor-table registers, LDTR/TR, control registers, HLT, port I/O.
+// System class: descriptor-table registers, LDTR/TR, control and debug registers, HLT, port
+// I/O.
+#include "emu/cpu/debug.hpp"
 #include "emu/interp/handlers.hpp"
 #include "emu/system/paging.hpp"
 #include "emu/system/segment_load.hpp"
+#include "emu/system/task_switch.hpp"
 
 namespace transit86::emu {
 
@@ -70,6 +73,56 @@ bool read_control_register(Cpu& cpu, uint8_t number, uint32_t& value) {
     }
 }
 
+// The checks of MOV to or from DRn, in KVM's and QEMU's order (SDM MOV—Move to/from Debug
+// Registers, "Protected Mode Exceptions"): CPL > 0 -> #GP(0) (virtual-8086 mode is CPL 3);
+// DR4/DR5 -> #UD with CR4.DE, else they name DR6/DR7 (Vol. 3B 18.2.2); DR7.GD -> a debug
+// fault before the access, with DR6.BD (18.2.4), its frame's RF set as for every fault
+// (18.3.1.1). `number` becomes the register accessed.
+bool check_debug_register_access(Cpu& cpu, uint8_t& number) {
+    if (!require_cpl0(cpu)) return false;
+    if (number == 4 || number == 5) {
+        if (cpu.s.cr4 & cr4::DE) return cpu.raise(vec::UD);
+        number += 2;
+    }
+    if (cpu.s.dr7 & dr7::GD) {
+        record_debug_exception(cpu.s, dr6::BD);
+        cpu.raise(vec::DB);
+        cpu.fault.fault_class = true;
+        return false;
+    }
+    return true;
+}
+
+// mov dr0..dr7, r32 — DR6 and DR7 keep their fixed bits whatever is written (18.2.3, 18.2.4).
+bool write_debug_register(Cpu& cpu, uint8_t number, uint32_t value) {
+    if (!check_debug_register_access(cpu, number)) return false;
+    CpuState& s = cpu.s;
+    if (number < 4)
+        s.dr[number] = value;
+    else if (number == 6)
+        s.dr6 = dr6::with_fixed_bits(value);
+    else if (number == 7)
+        s.dr7 = dr7::with_fixed_bits(value);
+    else
+        return cpu.raise(vec::UD); // DR8-DR15 exist only in 64-bit mode
+    return true;
+}
+
+// mov r32, dr0..dr7
+bool read_debug_register(Cpu& cpu, uint8_t number, uint32_t& value) {
+    if (!check_debug_register_access(cpu, number)) return false;
+    const CpuState& s = cpu.s;
+    if (number < 4)
+        value = s.dr[number];
+    else if (number == 6)
+        value = s.dr6;
+    else if (number == 7)
+        value = s.dr7;
+    else
+        return cpu.raise(vec::UD);
+    return true;
+}
+
 // Instructions valid only in protected mode raise #UD in real and virtual-8086 mode
 // (SDM LLDT, LTR, SLDT, STR, LAR, LSL, VERR, VERW: "Real-Address Mode Exceptions").
 bool require_protected_mode(Cpu& cpu) {
@@ -109,6 +162,15 @@ bool exec_system(Cpu& cpu, const Insn& insn) {
         if (!require_cpl0(cpu)) return false;
         uint32_t value;
         if (!read_control_register(cpu, insn.operands[1].reg, value)) return false;
+        cpu.set_reg<uint32_t>(op0.reg, value);
+        return true;
+    }
+    // The ModRM mod field is ignored: the operand is always a register (SDM MOV DRn).
+    case Op::MovToDr: // mov dr0..dr7, r32
+        return write_debug_register(cpu, op0.reg, cpu.reg<uint32_t>(insn.operands[1].reg));
+    case Op::MovFromDr: { // mov r32, dr0..dr7
+        uint32_t value;
+        if (!read_debug_register(cpu, insn.operands[1].reg, value)) return false;
         cpu.set_reg<uint32_t>(op0.reg, value);
         return true;
     }
@@ -158,12 +220,8 @@ bool io_permitted(Cpu& cpu, uint16_t port, uint8_t size) {
     const CpuState& s = cpu.s;
     const uint32_t iopl = (s.eflags & flags::IOPL) >> 12;
     if (!s.protected_mode() || (!s.v86() && s.cpl() <= iopl)) return true;
-    constexpr uint32_t kIoMapBaseOffset = 0x66;
-    const bool tss32 = (ar::type(s.tr.access_rights) & ~2u) == 9; // available or busy
-    if (!tss32 || s.tr.limit < kIoMapBaseOffset + 1) return cpu.raise(vec::GP, 0);
     uint16_t map_base = 0;
-    if (!cpu.read_system(static_cast<uint32_t>(s.tr.base + kIoMapBaseOffset), &map_base, 2))
-        return false;
+    if (!read_io_map_base(cpu, map_base)) return false;
     const uint32_t offset = uint32_t{map_base} + port / 8u;
     if (offset + 1 > s.tr.limit) return cpu.raise(vec::GP, 0);
     uint16_t bits = 0;
@@ -174,6 +232,8 @@ bool io_permitted(Cpu& cpu, uint16_t port, uint8_t size) {
 }
 
 bool port_in(Cpu& cpu, uint16_t port, uint8_t size, uint32_t& value) {
+    if (cpu.watch_accesses) [[unlikely]] // I/O breakpoints (SDM Vol. 3B 18.2.4, R/W = 10)
+        cpu.debug_traps |= io_breakpoints_hit(cpu.s, port, size);
     PortAccess access{.port = port, .size = size, .is_in = true, .data = 0};
     if (cpu.io_data_pending && cpu.io.is_in && cpu.io.port == port && cpu.io.size == size) {
         // The host completed this IN after an Io exit: use its data (KVM's
@@ -193,6 +253,8 @@ bool port_in(Cpu& cpu, uint16_t port, uint8_t size, uint32_t& value) {
 }
 
 bool port_out(Cpu& cpu, uint16_t port, uint8_t size, uint32_t value) {
+    if (cpu.watch_accesses) [[unlikely]]
+        cpu.debug_traps |= io_breakpoints_hit(cpu.s, port, size);
     PortAccess access{.port = port, .size = size, .is_in = false, .data = value};
     if (cpu.io_data_pending && !cpu.io.is_in && cpu.io.port == port && cpu.io.size == size) {
         cpu.io_data_pending = false; // the host already performed this OUT

@@ -109,6 +109,8 @@ Dispatch::Handler handler_for(Op op) {
     case Op::Str:
     case Op::MovToCr:
     case Op::MovFromCr:
+    case Op::MovToDr:
+    case Op::MovFromDr:
     case Op::Lmsw:
     case Op::Smsw:
     case Op::Clts:
@@ -149,13 +151,9 @@ Dispatch::Handler handler_for(Op op) {
     case Op::Cpuid:
     case Op::Rdtsc:
     case Op::Rdmsr:
-    case Op::Wrmsr:
-    case Op::Fninit:
-    case Op::Fnclex:
-    case Op::Fnstsw:
-    case Op::Fnstcw:
-    case Op::Fldcw:
-    case Op::Wait: return &exec_processor;
+    case Op::Wrmsr: return &exec_processor;
+    case Op::Wait:
+    case Op::X87: return &exec_x87;
 
     default: return &not_implemented;
     }
@@ -181,7 +179,6 @@ bool needs_rollback(Op op) {
     case Op::Into:
     case Op::Enter:
     case Op::Leave: // ESP := EBP, then the pop may fault
-    case Op::Xchg:  // the register side may be written before the memory side faults
     case Op::Loop:
     case Op::Loope:
     case Op::Loopne: // the counter changes before the branch target is checked

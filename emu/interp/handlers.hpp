@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "emu/cpu/cpu.hpp"
+#include "emu/cpu/locked_access.hpp"
 
 namespace transit86::emu {
 
@@ -17,6 +18,33 @@ bool by_width(uint8_t size, F&& f) {
     case 2: return f(uint16_t{});
     default: return f(uint32_t{});
     }
+}
+
+// LOCK on a memory destination: dispatch_for() (execute.cpp) made LOCK with a register
+// destination #UD, and the decoder every instruction LOCK may not prefix.
+inline bool is_locked(const Insn& insn) {
+    return (insn.prefixes & decoder::prefix::Lock) != 0;
+}
+
+// The read-modify-write of the T at `a`: `old` receives the value there and update(old) is
+// stored. Locked, it is one atomic operation on guest memory shared with other vCPUs
+// (locked_access.hpp): `update` may then run more than once, and the value stored is the one
+// its last call returned, so it may record what it computed (the flags) in the caller's
+// locals, but must not change the CPU state. Unlocked, a read then a write.
+template <class T, class Update>
+bool update_memory(Cpu& cpu, Address a, bool locked, Update&& update, T& old) {
+    if (locked) return locked_update<T>(cpu, a.seg, a.offset, update, old);
+    return cpu.read<T>(a.seg, a.offset, old) && cpu.write<T>(a.seg, a.offset, update(old));
+}
+
+// The same for a destination operand, a register or memory (atomic under LOCK).
+template <class T, class Update>
+bool update_operand(Cpu& cpu, const Insn& insn, const Operand& dst, Update&& update, T& old) {
+    if (dst.kind == OperandKind::Mem)
+        return update_memory<T>(cpu, cpu.address_of(insn, dst), is_locked(insn), update, old);
+    old = cpu.reg<T>(dst.reg);
+    cpu.set_reg<T>(dst.reg, update(old));
+    return true;
 }
 
 // The write checks of a read-modify-write destination, for forms that end up not writing it
@@ -65,8 +93,10 @@ bool exec_bcd(Cpu& cpu, const Insn& insn);
 bool exec_frame(Cpu& cpu, const Insn& insn);
 // exec_protection.cpp — ARPL, LAR, LSL, VERR, VERW.
 bool exec_protection(Cpu& cpu, const Insn& insn);
-// exec_processor.cpp — CPUID, RDTSC, RDMSR/WRMSR, x87 control subset, WAIT.
+// exec_processor.cpp — CPUID, RDTSC, RDMSR/WRMSR.
 bool exec_processor(Cpu& cpu, const Insn& insn);
+// exec_x87.cpp, exec_x87_env.cpp — every ESC instruction (D8..DF) and WAIT/FWAIT.
+bool exec_x87(Cpu& cpu, const Insn& insn);
 
 // Port access through the device models or the host (shared by IN/OUT and INS/OUTS).
 // False with #GP(0) raised when the I/O protection (IOPL, the TSS I/O permission bit map)

@@ -3,6 +3,7 @@
 #include "emu/system/interrupts.hpp"
 
 #include "emu/system/privilege.hpp"
+#include "emu/system/v86_extensions.hpp"
 
 namespace transit86::emu {
 
@@ -36,9 +37,17 @@ bool deliver(Cpu& cpu, const Event& event) {
 
 } // namespace
 
-bool software_interrupt(Cpu& cpu, uint8_t vector) {
-    // SDM INT n: in virtual-8086 mode with IOPL < 3, #GP(0) (no VME).
-    if (cpu.s.v86() && ((cpu.s.eflags & flags::IOPL) >> 12) < 3) return cpu.raise(vec::GP, 0);
+bool software_interrupt(Cpu& cpu, uint8_t vector, SoftwareInterrupt kind) {
+    // INT n in virtual-8086 mode: the six methods of SDM Vol. 3A Table 20-2 (VME, IOPL, the
+    // vector's bit in the redirection bit map). Methods 1 and 4, and INT3/INTO, use the IDT.
+    if (kind == SoftwareInterrupt::IntN && cpu.s.v86()) {
+        if (cpu.s.cr4 & cr4::VME) {
+            bool to_protected_mode = false;
+            if (!read_redirection_bit(cpu, vector, to_protected_mode)) return false;
+            if (!to_protected_mode) return redirect_to_v86_handler(cpu, vector); // 5 and 6
+        }
+        if (iopl_of(cpu.s) < 3) return cpu.raise(vec::GP, 0); // methods 2 and 3
+    }
     return deliver(cpu, Event{.vector = vector, .software = true, .return_eip = cpu.next_eip});
 }
 
@@ -49,7 +58,7 @@ bool deliver_exception(Cpu& cpu, const Fault& fault) {
                       .has_error_code = fault.has_error_code,
                       .error_code = fault.error_code,
                       .return_eip = cpu.s.eip,
-                      .fault_class = is_fault_class(fault.vector)};
+                      .fault_class = is_fault_class(fault.vector) || fault.fault_class};
     if (!deliver(cpu, event)) return false;
     cpu.s.eip = cpu.next_eip;
     return true;

@@ -7,8 +7,13 @@
 
 namespace transit86::emu {
 
+// The instruction behind a software interrupt. In virtual-8086 mode only INT n (opcode CD) is
+// IOPL-sensitive and subject to the redirection bit map; INT3 and INTO always go through the
+// IDT, with the gate's DPL checked (SDM INT n "Operation"; Vol. 3A 20.3.3).
+enum class SoftwareInterrupt : uint8_t { IntN, Int3, Into };
+
 // INT n / INT3 / INTO: delivered with the following instruction as the return address.
-bool software_interrupt(Cpu& cpu, uint8_t vector);
+bool software_interrupt(Cpu& cpu, uint8_t vector, SoftwareInterrupt kind);
 
 // Delivers an exception raised by the instruction at the current EIP (faults return to the
 // faulting instruction). Returns false when delivery itself faults; `cpu.fault` then holds

@@ -91,13 +91,16 @@ struct Walk {
     }
 };
 
+// The walks read each entry through `read(address, wide, value)`: false when the entry could
+// not be read (a table outside RAM), which ends the walk.
+
 // SDM 4.3: CR3 -> PDE -> (4-MByte page | PTE -> 4-KByte page). False: `error` says why, or
-// the walk stopped (table outside RAM, cpu.stop set).
-bool walk_32bit(Cpu& cpu, uint32_t linear, Walk& w, uint32_t& error) {
-    const CpuState& s = cpu.s;
+// the walk stopped (an entry could not be read).
+template <class ReadEntry>
+bool walk_32bit(const CpuState& s, ReadEntry&& read, uint32_t linear, Walk& w, uint32_t& error) {
     const uint64_t pde_address = (s.cr3 & k4K) | ((linear >> 20) & 0xFFC);
     uint64_t pde;
-    if (!read_entry(cpu, pde_address, false, pde)) return false;
+    if (!read(pde_address, false, pde)) return false;
     if (!(pde & entry::P)) return false;
     if ((pde & entry::PS) && (s.cr4 & cr4::PSE)) {
         if (pde & kPde4MReserved) return error |= pf::P | pf::RSVD, false;
@@ -106,7 +109,7 @@ bool walk_32bit(Cpu& cpu, uint32_t linear, Walk& w, uint32_t& error) {
     }
     w.through(pde, pde_address);
     const uint64_t pte_address = (pde & k4K) | ((linear >> 10) & 0xFFC);
-    if (!read_entry(cpu, pte_address, false, w.leaf)) return false;
+    if (!read(pte_address, false, w.leaf)) return false;
     if (!(w.leaf & entry::P)) return false;
     w.leaf_address = pte_address;
     w.frame = w.leaf & k4K;
@@ -114,8 +117,8 @@ bool walk_32bit(Cpu& cpu, uint32_t linear, Walk& w, uint32_t& error) {
 }
 
 // SDM 4.4.2: PDPTE register -> PDE -> (2-MByte page | PTE -> 4-KByte page), 64-bit entries.
-bool walk_pae(Cpu& cpu, uint32_t linear, Walk& w, uint32_t& error) {
-    const CpuState& s = cpu.s;
+template <class ReadEntry>
+bool walk_pae(const CpuState& s, ReadEntry&& read, uint32_t linear, Walk& w, uint32_t& error) {
     const bool nxe = (s.efer & efer::NXE) != 0;
     // Bit 63 is XD with NXE, reserved without (Tables 4-9..4-11).
     const uint64_t reserved = kPaeHighReserved | (nxe ? 0 : entry::XD);
@@ -123,7 +126,7 @@ bool walk_pae(Cpu& cpu, uint32_t linear, Walk& w, uint32_t& error) {
     if (!(pdpte & entry::P)) return false; // its reserved bits were checked when loaded
     const uint64_t pde_address = (pdpte & kPaeAddress) | ((linear >> 18) & 0xFF8);
     uint64_t pde;
-    if (!read_entry(cpu, pde_address, true, pde)) return false;
+    if (!read(pde_address, true, pde)) return false;
     if (!(pde & entry::P)) return false;
     if (pde & reserved) return error |= pf::P | pf::RSVD, false;
     w.executable = !(nxe && (pde & entry::XD));
@@ -134,7 +137,7 @@ bool walk_pae(Cpu& cpu, uint32_t linear, Walk& w, uint32_t& error) {
     }
     w.through(pde, pde_address);
     const uint64_t pte_address = (pde & kPaeAddress) | ((linear >> 9) & 0xFF8);
-    if (!read_entry(cpu, pte_address, true, w.leaf)) return false;
+    if (!read(pte_address, true, w.leaf)) return false;
     if (!(w.leaf & entry::P)) return false;
     if (w.leaf & reserved) return error |= pf::P | pf::RSVD, false;
     w.leaf_address = pte_address;
@@ -154,7 +157,11 @@ bool page_walk(Cpu& cpu, uint32_t linear, AccessKind kind, bool user, TlbEntry& 
     // The error code describes the access, whatever the entries say (SDM 4.7).
     uint32_t error = (write ? pf::W : 0) | (user ? pf::U : 0) | (fetch && nxe ? pf::ID : 0);
     Walk w;
-    const bool found = pae ? walk_pae(cpu, linear, w, error) : walk_32bit(cpu, linear, w, error);
+    const auto read = [&cpu](uint64_t address, bool wide, uint64_t& value) {
+        return read_entry(cpu, address, wide, value);
+    };
+    const bool found =
+        pae ? walk_pae(s, read, linear, w, error) : walk_32bit(s, read, linear, w, error);
     if (cpu.stop != Stop::None) return false;
     if (!found) return page_fault(cpu, linear, error);
     w.writable = w.writable && (w.leaf & entry::RW);
@@ -186,6 +193,27 @@ bool page_walk(Cpu& cpu, uint32_t linear, AccessKind kind, bool user, TlbEntry& 
                      (w.executable ? access_bit(AccessKind::Fetch, true) : 0);
     out.host = cpu.mem.host_range(out.frame, 0x1000, false);
     out.host_write = cpu.mem.host_range(out.frame, 0x1000, true);
+    return true;
+}
+
+bool peek_translation(const CpuState& s, const GuestMemory& mem, bool a20, uint32_t linear,
+                      uint64_t& physical) {
+    const uint64_t mask = a20 ? ~uint64_t{0} : ~uint64_t{kA20Bit};
+    if (!(s.cr0 & cr0::PG)) {
+        physical = linear & mask;
+        return true;
+    }
+    if (unmodelled_paging_mode(s)) return false;
+    const auto read = [&](uint64_t address, bool wide, uint64_t& value) {
+        value = 0;
+        return mem.read(address & mask, &value, wide ? 8 : 4);
+    };
+    Walk w;
+    uint32_t error = 0;
+    const bool found = (s.cr4 & cr4::PAE) ? walk_pae(s, read, linear, w, error)
+                                          : walk_32bit(s, read, linear, w, error);
+    if (!found) return false;
+    physical = (w.frame | (linear & ~w.large_mask)) & mask;
     return true;
 }
 

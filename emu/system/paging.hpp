@@ -34,6 +34,14 @@ inline constexpr uint32_t ID = 1u << 4;   // an instruction fetch, with PAE and 
 // outside guest RAM. `user`: a user-mode access (CPL 3 and not an implicit supervisor access).
 bool page_walk(Cpu& cpu, uint32_t linear, AccessKind kind, bool user, TlbEntry& entry);
 
+// The guest-physical address of the byte at `linear` under the current paging mode, as a
+// debugger sees it (Emulator::read_linear): the same walk, but no access rights checked, no
+// accessed or dirty flags set and no fault raised. With CR0.PG = 0, `linear` with A20 applied.
+// False where a page is not present, an entry sets a reserved bit, a paging structure lies
+// outside RAM, or the paging mode is not modelled.
+bool peek_translation(const CpuState& s, const GuestMemory& mem, bool a20, uint32_t linear,
+                      uint64_t& physical);
+
 // MOV to CR0 / CR3 / CR4 with every rule the SDM gives them (MOV—Move to/from Control
 // Registers; Vol. 3A 2.5, 4.1.1, 4.4.1, 4.10.4.1): #GP(0) for invalid combinations and for
 // PDPTEs with reserved bits when PAE paging would be in use, the PDPTE loads, TLB flushes.

@@ -1,28 +1,48 @@
 // Protected-mode transfers through gates and across privilege levels.
 #include "emu/system/privilege.hpp"
 
+#include "emu/cpu/debug.hpp"
 #include "emu/system/task_switch.hpp"
+#include "emu/system/v86_extensions.hpp"
 
 namespace transit86::emu {
 
 namespace {
 
 // POPF/IRET: which EFLAGS bits a pop may change at this privilege (SDM POPF, Table 4-16 of
-// Vol. 2B "Effect of POPF/POPFD on the EFLAGS Register"). VM, VIF and VIP never change here.
-uint32_t poppable_flags(const Cpu& cpu, uint8_t size) {
+// Vol. 2B "Effect of POPF/POPFD on the EFLAGS Register"; IRET "Operation"). VM never changes
+// here; VIF and VIP only by a 32-bit IRET in protected mode at CPL 0.
+uint32_t poppable_flags(const Cpu& cpu, uint8_t size, FlagsSource source) {
     uint32_t mask = flags::Status | flags::TF | flags::DF | flags::NT | flags::AC | flags::ID;
     const uint32_t cpl = cpu.s.cpl();
-    const uint32_t iopl = (cpu.s.eflags & flags::IOPL) >> 12;
+    const uint32_t iopl = iopl_of(cpu.s);
     if (cpl == 0) mask |= flags::IOPL;
     if (cpl <= iopl) mask |= flags::IF;
+    if (source == FlagsSource::Iret && cpl == 0 && cpu.s.protected_mode())
+        mask |= flags::VIF | flags::VIP;
     return size == 2 ? (mask & 0xFFFF) : mask;
+}
+
+// POPF and IRET (16-bit) in virtual-8086 mode with CR4.VME and IOPL < 3: "IF and IOPL
+// unaffected", the popped IF goes to VIF; a popped TF, or a popped IF while VIP is set, is
+// #GP(0) for the monitor (SDM POPF "Operation"; Vol. 3A 20.3.2).
+bool load_virtual_flags(Cpu& cpu, uint32_t value) {
+    CpuState& s = cpu.s;
+    if ((value & flags::TF) || ((value & flags::IF) && (s.eflags & flags::VIP)))
+        return cpu.raise(vec::GP, 0);
+    constexpr uint32_t mask = flags::Status | flags::TF | flags::DF | flags::NT;
+    const uint32_t vif = (value & flags::IF) ? flags::VIF : 0;
+    s.eflags = ((s.eflags & ~(mask | flags::VIF)) | (value & mask) | vif) & ~flags::RF;
+    return true;
 }
 
 } // namespace
 
-void load_popped_flags(Cpu& cpu, uint32_t value, uint8_t size) {
-    const uint32_t mask = poppable_flags(cpu, size);
+bool load_popped_flags(Cpu& cpu, uint32_t value, uint8_t size, FlagsSource source) {
+    if (vme_virtualizes_if(cpu.s)) return load_virtual_flags(cpu, value);
+    const uint32_t mask = poppable_flags(cpu, size, source);
     cpu.s.eflags = ((cpu.s.eflags & ~mask) | (value & mask) | flags::Fixed1) & ~flags::RF;
+    return true;
 }
 
 namespace {
@@ -400,7 +420,8 @@ bool iret_protected_mode(Cpu& cpu, uint8_t operand_size) {
     if (rpl > s.cpl()) {
         // The flags load under the rules of the CPL the IRET runs at, so before CS and SS
         // change (a fault afterwards rolls the whole instruction back).
-        load_popped_flags(cpu, eflags, operand_size);
+        load_popped_flags(cpu, eflags, operand_size, FlagsSource::Iret);
+        load_resume_flag(s, eflags, operand_size);
         return far_return_to_outer_level(cpu, selector, eip, operand_size, 3u * operand_size, 0);
     }
     Descriptor code;
@@ -409,7 +430,8 @@ bool iret_protected_mode(Cpu& cpu, uint8_t operand_size) {
     if (eip > code.limit()) return cpu.raise(vec::GP, 0);
     if (!commit_code_segment(cpu, code, selector, rpl)) return false;
     cpu.release_stack(3u * operand_size);
-    load_popped_flags(cpu, eflags, operand_size);
+    load_popped_flags(cpu, eflags, operand_size, FlagsSource::Iret);
+    load_resume_flag(s, eflags, operand_size);
     cpu.next_eip = eip;
     return true;
 }

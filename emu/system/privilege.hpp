@@ -48,8 +48,15 @@ constexpr bool is_fault_class(uint8_t vector) {
     }
 }
 
-// POPF/IRET: loads a popped EFLAGS image under the privilege rules of SDM POPF.
-void load_popped_flags(Cpu& cpu, uint32_t value, uint8_t size);
+// Which instruction popped an EFLAGS image: IRET at CPL 0 also loads VIF and VIP (SDM IRET,
+// "RETURN-TO-SAME-PRIVILEGE-LEVEL" / "RETURN-TO-OUTER-PRIVILEGE-LEVEL"); POPF never does.
+enum class FlagsSource : uint8_t { Popf, Iret };
+
+// POPF/IRET outside the return to virtual-8086 mode: loads a popped EFLAGS image under the
+// privilege rules of SDM POPF and IRET. In virtual-8086 mode with CR4.VME and IOPL < 3 (the
+// 16-bit forms only; the callers trap the others) the popped IF goes to VIF, and a popped TF,
+// or IF with VIP set, raises #GP(0) with nothing changed: false then.
+bool load_popped_flags(Cpu& cpu, uint32_t value, uint8_t size, FlagsSource source);
 
 // Delivers through a 16- or 32-bit interrupt or trap gate (SDM Vol. 3A 6.12.1), switching to
 // the inner stack from the TSS when the handler is more privileged — from virtual-8086 mode

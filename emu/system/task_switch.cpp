@@ -23,6 +23,9 @@ struct TssLayout {
 constexpr TssLayout kTss32{0x20, 0x24, 0x28, 0x48, 0x60, 4, 6, 0x67};
 constexpr TssLayout kTss16{0x0E, 0x10, 0x12, 0x22, 0x2A, 2, 4, 0x2B};
 constexpr uint32_t kTss32Cr3 = 0x1C;
+// The T (debug trap) flag: bit 0 of the word at 64H of a 32-bit TSS (SDM Vol. 3A 7.2.1,
+// Figure 7-2); a 16-bit TSS has none.
+constexpr uint32_t kTss32Trap = 0x64;
 
 const TssLayout& layout_of(uint32_t tss_access) {
     return (ar::type(tss_access) & 8) ? kTss32 : kTss16;
@@ -35,6 +38,7 @@ struct TaskImage {
     uint32_t gpr[8]{};
     uint16_t seg[kNumSegs]{};
     uint16_t ldt = 0;
+    uint16_t trap = 0; // 32-bit TSS: bit 0 is the T flag
 };
 
 bool read_field(Cpu& cpu, uint32_t linear, uint8_t width, uint32_t& value) {
@@ -51,7 +55,8 @@ bool read_image(Cpu& cpu, uint32_t base, const TssLayout& tss, TaskImage& image)
     for (int i = 0; i < tss.segments; ++i)
         if (!cpu.read_system(base + tss.seg + i * tss.width, &image.seg[i], 2)) return false;
     if (!cpu.read_system(base + tss.ldt, &image.ldt, 2)) return false;
-    return &tss != &kTss32 || read_field(cpu, base + kTss32Cr3, 4, image.cr3);
+    return &tss != &kTss32 || (read_field(cpu, base + kTss32Cr3, 4, image.cr3) &&
+                               cpu.read_system(base + kTss32Trap, &image.trap, 2));
 }
 
 // SDM Vol. 3A 7.3 step 7: EIP, EFLAGS, the general registers and the segment selectors of the
@@ -139,6 +144,9 @@ bool switch_tasks(Cpu& cpu, uint16_t selector, Descriptor& tss, Source source, u
     cpu.task_committed = true;
     s.tr = tss.cache(selector);
     s.cr0 |= cr0::TS; // SDM Vol. 3A 2.5: "set on every task switch"
+    // SDM Vol. 3B 18.2.4: L0-L3 are cleared "on every task switch to avoid unwanted
+    // breakpoint conditions in the new task"; G0-G3 stay.
+    s.dr7 &= ~dr7::LocalEnables;
     // Step 11. CR3 only with paging on ("if paging is not enabled, a PDBR value is read from
     // the new task's TSS, but it is not loaded into CR3"); a 16-bit TSS has none.
     if (&to == &kTss32 && (s.cr0 & cr0::PG) && !write_cr3(cpu, image.cr3)) return false;
@@ -148,7 +156,11 @@ bool switch_tasks(Cpu& cpu, uint16_t selector, Descriptor& tss, Source source, u
             to.width == 4 ? image.gpr[i] : (s.gpr[i] & 0xFFFF0000u) | (image.gpr[i] & 0xFFFF);
     s.eip = image.eip;
     cpu.next_eip = image.eip;
-    return load_segments(cpu, image, ext);
+    if (!load_segments(cpu, image, ext)) return false;
+    // The T flag: a debug trap once the switch completes, before the new task's first
+    // instruction, with DR6.BT (SDM Vol. 3A 7.2.1; Vol. 3B 18.3.1.5). The run loop delivers it.
+    if (image.trap & 1) cpu.debug_traps |= dr6::BT;
+    return true;
 }
 
 // The TSS a task gate or a previous-task link names (SDM INT n / JMP "TASK-GATE", IRET
@@ -229,6 +241,14 @@ bool return_from_nested_task(Cpu& cpu) {
     if (!read_task_descriptor(cpu, link, true, vec::TS, 0, tss)) return false;
     return switch_tasks(cpu, link, tss, Source::Iret, cpu.next_eip, s.eflags, 0) &&
            eip_within_code_limit(cpu, 0);
+}
+
+bool read_io_map_base(Cpu& cpu, uint16_t& map_base) {
+    constexpr uint32_t kIoMapBaseOffset = 0x66;
+    const SegmentCache& tr = cpu.s.tr;
+    const bool tss32 = (ar::type(tr.access_rights) & ~2u) == 9; // available or busy
+    if (!tss32 || tr.limit < kIoMapBaseOffset + 1) return cpu.raise(vec::GP, 0);
+    return cpu.read_system(static_cast<uint32_t>(tr.base + kIoMapBaseOffset), &map_base, 2);
 }
 
 } // namespace transit86::emu

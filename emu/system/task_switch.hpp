@@ -30,4 +30,10 @@ bool deliver_through_task_gate(Cpu& cpu, uint64_t gate, const Event& event);
 // (SDM IRET, "TASK-RETURN").
 bool return_from_nested_task(Cpu& cpu);
 
+// The I/O map base of the current TSS, the word at offset 66H of a 32-bit TSS (SDM Vol. 3A
+// Figure 7-2); the I/O permission bit map starts there and the software interrupt redirection
+// bit map ends there. #GP(0) when TR does not hold a 32-bit TSS or its limit does not cover
+// the field (SDM Vol. 1 19.5.2).
+bool read_io_map_base(Cpu& cpu, uint16_t& map_base);
+
 } // namespace transit86::emu

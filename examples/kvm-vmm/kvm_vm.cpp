@@ -90,9 +90,12 @@ transit86::VcpuState KvmVm::state() const {
     vcpu_ioctl(vcpu_fd_, KVM_GET_REGS, &regs, "KVM_GET_REGS");
     vcpu_ioctl(vcpu_fd_, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
     vcpu_ioctl(vcpu_fd_, KVM_GET_VCPU_EVENTS, &events, "KVM_GET_VCPU_EVENTS");
+    kvm_fpu fpu{};
+    vcpu_ioctl(vcpu_fd_, KVM_GET_FPU, &fpu, "KVM_GET_FPU");
     transit86::VcpuState state;
     state.regs = std::bit_cast<transit86::KvmRegs>(regs); // the same layout, byte for byte
     state.sregs = std::bit_cast<transit86::KvmSregs>(sregs);
+    state.fpu = std::bit_cast<transit86::KvmFpu>(fpu);
     state.events.interrupt_shadow = events.interrupt.shadow;
     state.events.nmi_masked = events.nmi.masked;
     return state;
@@ -104,6 +107,8 @@ void KvmVm::set_state(const transit86::VcpuState& state) {
     vcpu_ioctl(vcpu_fd_, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
     auto regs = std::bit_cast<kvm_regs>(state.regs);
     vcpu_ioctl(vcpu_fd_, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+    auto fpu = std::bit_cast<kvm_fpu>(state.fpu); // the x87 state the window's ESC code left
+    vcpu_ioctl(vcpu_fd_, KVM_SET_FPU, &fpu, "KVM_SET_FPU");
     kvm_vcpu_events events{};
     vcpu_ioctl(vcpu_fd_, KVM_GET_VCPU_EVENTS, &events, "KVM_GET_VCPU_EVENTS");
     events.interrupt.shadow = state.events.interrupt_shadow;

@@ -113,11 +113,18 @@ inline constexpr uint32_t CD = 1u << 30;
 inline constexpr uint32_t PG = 1u << 31;
 } // namespace cr0
 
-// The CR4 bits paging reads (SDM Vol. 3A 2.5).
-namespace cr4 {
+namespace cr4 { // SDM Vol. 3A 2.5, Figure 2-7: the bits of the modelled CPU
+inline constexpr uint32_t VME = 1u << 0; // virtual-8086 mode extensions (Vol. 3A 20.3)
+inline constexpr uint32_t PVI = 1u << 1; // protected-mode virtual interrupts (Vol. 3A 20.4)
+inline constexpr uint32_t TSD = 1u << 2;
+inline constexpr uint32_t DE = 1u << 3;  // debugging extensions: DR4/DR5 #UD, I/O breakpoints
 inline constexpr uint32_t PSE = 1u << 4; // 4-MByte pages with 32-bit paging
 inline constexpr uint32_t PAE = 1u << 5; // PAE paging (64-bit entries, PDPTE registers)
+inline constexpr uint32_t MCE = 1u << 6;
 inline constexpr uint32_t PGE = 1u << 7; // global pages
+inline constexpr uint32_t PCE = 1u << 8;
+inline constexpr uint32_t OSFXSR = 1u << 9;
+inline constexpr uint32_t OSXMMEXCPT = 1u << 10;
 } // namespace cr4
 
 // IA32_EFER bits (SDM Vol. 3A 2.2.1).
@@ -126,6 +133,49 @@ inline constexpr uint64_t LME = 1u << 8;  // long mode enable: not modelled
 inline constexpr uint64_t LMA = 1u << 10; // long mode active: not modelled
 inline constexpr uint64_t NXE = 1u << 11; // execute-disable bit in PAE paging entries
 } // namespace efer
+
+// Debug status register DR6 (SDM Vol. 3B 18.2.3, Figure 18-1) for an i486-class CPU without
+// RTM or bus-lock detection: B0-B3, BD, BS and BT can change; bits 4-11 and 16-31 read as 1,
+// bit 12 as 0. The reset value (Vol. 3A Table 10-1) is all fixed bits and nothing else.
+namespace dr6 {
+inline constexpr uint32_t B0 = 1u << 0; // breakpoint n's condition was met: B0 << n
+inline constexpr uint32_t Breakpoints = 0xF;
+inline constexpr uint32_t BD = 1u << 13; // the next instruction accesses a debug register (GD)
+inline constexpr uint32_t BS = 1u << 14; // single step (EFLAGS.TF)
+inline constexpr uint32_t BT = 1u << 15; // task switch to a TSS with the T bit
+inline constexpr uint32_t Writable = Breakpoints | BD | BS | BT;
+inline constexpr uint32_t Reset = 0xFFFF0FF0; // also the bits fixed at 1
+// A value as the register holds it: the fixed bits forced (a MOV to DR6 cannot change them).
+constexpr uint32_t with_fixed_bits(uint32_t value) {
+    return (value & Writable) | Reset;
+}
+} // namespace dr6
+
+// Debug control register DR7 (SDM Vol. 3B 18.2.4). Breakpoint n is enabled by Ln (bit 2n) or
+// Gn (bit 2n + 1); its R/W field (bits 16 + 4n) says what it watches, LEN (bits 18 + 4n) how
+// many bytes. Bit 10 reads as 1; bits 11, 12, 14 and 15 as 0 (no RTM, no SMM-debug bits).
+namespace dr7 {
+inline constexpr uint32_t Enables = 0xFF;        // L0, G0, ..., L3, G3
+inline constexpr uint32_t LocalEnables = 0x55;   // L0-L3: cleared on every task switch
+inline constexpr uint32_t GD = 1u << 13;         // general detect: #DB before a MOV DRn
+inline constexpr uint32_t Writable = 0xFFFF23FF; // everything but the fixed bits
+inline constexpr uint32_t Reset = 0x400;         // also the bits fixed at 1
+constexpr uint32_t with_fixed_bits(uint32_t value) {
+    return (value & Writable) | Reset;
+}
+// R/W encodings.
+inline constexpr uint32_t kExecute = 0, kWrite = 1, kIo = 2, kReadWrite = 3;
+
+constexpr bool enabled(uint32_t dr7, int n) {
+    return ((dr7 >> (2 * n)) & 3) != 0;
+}
+constexpr uint32_t rw(uint32_t dr7, int n) {
+    return (dr7 >> (16 + 4 * n)) & 3;
+}
+constexpr uint32_t len(uint32_t dr7, int n) {
+    return (dr7 >> (18 + 4 * n)) & 3;
+}
+} // namespace dr7
 
 // VMCS guest interruptibility state (SDM Vol. 3C, Table 24-3).
 namespace interruptibility {
@@ -149,13 +199,50 @@ struct Msrs {
     friend constexpr bool operator==(const Msrs&, const Msrs&) = default;
 };
 
-// The x87 control subset boot code uses to probe for an FPU (FNINIT, FNSTSW, FNSTCW, FLDCW).
-// Power-up values from SDM Vol. 3A Table 10-1.
-struct FpuControl {
-    uint16_t control = 0x0040;
-    uint16_t status = 0x0000;
-    uint16_t tag = 0x5555;
-    friend constexpr bool operator==(const FpuControl&, const FpuControl&) = default;
+// One x87 data register: a double extended-precision value (SDM Vol. 1 4.2.2, Figure 4-3),
+// the 64-bit significand (bit 63 is the explicit integer bit J) and sign << 15 | exponent.
+struct X87Register {
+    uint64_t significand = 0;
+    uint16_t sign_exponent = 0;
+    friend constexpr bool operator==(const X87Register&, const X87Register&) = default;
+};
+
+// x87 status word bits (SDM Vol. 1 8.1.3, Figure 8-4).
+namespace fsw {
+inline constexpr uint16_t IE = 1u << 0, DE = 1u << 1, ZE = 1u << 2, OE = 1u << 3, UE = 1u << 4,
+                          PE = 1u << 5, SF = 1u << 6, ES = 1u << 7, C0 = 1u << 8, C1 = 1u << 9,
+                          C2 = 1u << 10, C3 = 1u << 14, B = 1u << 15;
+inline constexpr uint16_t Exceptions = IE | DE | ZE | OE | UE | PE; // maskable, Figure 8-6
+inline constexpr int TopShift = 11;
+inline constexpr uint16_t TopMask = 7u << TopShift;
+} // namespace fsw
+
+// The whole x87 FPU state (SDM Vol. 1 8.1): what FSAVE stores, plus the opcode register.
+// The registers are kept by physical number R0..R7, as the tags are; ST(i) is
+// r[(TOP + i) mod 8] (fsw bits 13:11 hold TOP). The tag is kept in the abridged form
+// FXSAVE and KVM's kvm_fpu use (bit i set: Ri holds a value; clear: empty): modern processors
+// keep only that and derive the two-bit tags of FSTENV/FSAVE from the register contents
+// (SDM Vol. 1 8.1.7). Power-up values from SDM Vol. 3A Table 10-1 (FTW 5555H: every
+// register tagged "zero", holding +0.0).
+struct X87State {
+    uint16_t fcw = 0x0040; // control word (Figure 8-6)
+    uint16_t fsw = 0x0000; // status word (see namespace fsw)
+    uint8_t ftw = 0xFF;    // abridged tag word, by physical register
+    uint16_t fop = 0;      // last non-control instruction's opcode, 11 bits (8.1.9)
+    uint32_t fip = 0;      // last non-control instruction: offset and CS selector (8.1.8)
+    uint16_t fcs = 0;
+    uint32_t fdp = 0; // its memory operand: offset and segment selector
+    uint16_t fds = 0;
+    std::array<X87Register, 8> r{}; // R0..R7
+
+    constexpr unsigned top() const { return (fsw & fsw::TopMask) >> fsw::TopShift; }
+    X87Register& st(unsigned i) { return r[(top() + i) & 7]; }
+    const X87Register& st(unsigned i) const { return r[(top() + i) & 7]; }
+    // An unmasked exception flag is set (ES): the next waiting x87 instruction or WAIT takes
+    // it (SDM Vol. 1 8.6). Computed from the flags and masks, as the processor does when a
+    // control word or an environment is loaded.
+    constexpr bool error_pending() const { return (fsw & ~fcw & fsw::Exceptions) != 0; }
+    friend constexpr bool operator==(const X87State&, const X87State&) = default;
 };
 
 // The whole architectural state transit86 emulates and the VM-entry checks judge.
@@ -180,12 +267,18 @@ struct CpuState {
     // The VMCS guest PDPTE0-3 fields; KVM's kvm_sregs2.pdptrs.
     std::array<uint64_t, 4> pdpte{};
 
+    // Debug registers (SDM Vol. 3B 18.2): breakpoint linear addresses (or I/O ports), status
+    // and control. DR4 and DR5 are not registers of their own: they alias DR6 and DR7.
+    std::array<uint32_t, 4> dr{};
+    uint32_t dr6 = dr6::Reset;
+    uint32_t dr7 = dr7::Reset;
+
     uint32_t interruptibility = 0; // see namespace interruptibility
     ActivityState activity = ActivityState::Active;
 
     uint64_t tsc = 0; // time-stamp counter: advances by one per retired instruction
     Msrs msrs{};
-    FpuControl fpu{};
+    X87State x87{};
 
     SegmentCache& operator[](Seg s) { return seg[static_cast<int>(s)]; }
     const SegmentCache& operator[](Seg s) const { return seg[static_cast<int>(s)]; }

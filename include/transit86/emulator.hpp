@@ -16,7 +16,9 @@
 namespace transit86 {
 
 // One range of guest RAM backed by host memory. Guest-physical addresses outside every
-// slot are MMIO: an access there stops the run with an Mmio exit.
+// slot are MMIO: an access there stops the run with an Mmio exit. Several Emulators (vCPUs on
+// other threads, or KVM vCPUs) may share the memory: locked instructions are host atomics on
+// it (docs/embedding.md, "SMP guests"); align `host` to 8 bytes or more.
 struct RamSlot {
     uint64_t guest_phys = 0;
     uint64_t size = 0;
@@ -47,17 +49,18 @@ class PortHandler {
 };
 
 enum class ExitReason : uint8_t {
-    GuestStateValid, // the state passes the VM-entry checks of the chosen profile
-    Step,            // single step: one instruction retired
-    Halt,            // HLT retired
-    Io,              // port I/O for the host; for IN, complete it with complete_io()
-    Mmio,            // access outside guest RAM
-    Exception,       // an exception handed to the host (RunLimits::exceptions_to_host)
-    TripleFault,     // shutdown
-    Budget,          // instruction budget spent
-    Unsupported,     // an instruction transit86 does not implement (bytes attached)
-    InterruptWindow, // RunLimits::interrupt_pending and the guest can take an interrupt now
-    Breakpoint,      // the next instruction is at one of RunLimits::breakpoints
+    GuestStateValid,   // the state passes the VM-entry checks of the chosen profile
+    Step,              // single step: one instruction retired
+    Halt,              // HLT retired
+    Io,                // port I/O for the host; for IN, complete it with complete_io()
+    Mmio,              // access outside guest RAM
+    Exception,         // an exception handed to the host (RunLimits::exceptions_to_host)
+    TripleFault,       // shutdown
+    Budget,            // instruction budget spent
+    Unsupported,       // an instruction transit86 does not implement (bytes attached)
+    InterruptWindow,   // RunLimits::interrupt_pending and the guest can take an interrupt now
+    Breakpoint,        // the next instruction is at one of RunLimits::breakpoints
+    GuestStateInvalid, // the state fails the VM-entry checks of RunLimits::stop_when_invalid
 };
 
 const char* to_string(ExitReason reason);
@@ -101,6 +104,10 @@ struct RunLimits {
     // Linear addresses (CS.base + EIP) to stop at before executing. The instruction a run
     // starts at never stops it, so calling run() again resumes past the breakpoint.
     std::span<const uint64_t> breakpoints{};
+    // Stop as soon as the state fails this profile's checks (checked before each instruction,
+    // like stop_when_valid): with it a host running valid code here sees where a window of
+    // invalid state begins (`transit86 boot`'s census). Empty: never stop for it.
+    std::optional<vmx::Profile> stop_when_invalid{};
 };
 
 // An event the host injects before the next instruction (what KVM_SET_VCPU_EVENTS or
@@ -116,6 +123,16 @@ struct InjectedEvent {
     uint32_t error_code = 0;
 };
 
+// Where an instruction is: what a trace or a census names it by.
+struct InstructionAddress {
+    uint16_t cs = 0;
+    uint32_t eip = 0;
+    uint64_t linear = 0; // CS.base + EIP
+    bool protected_mode = false;
+    bool code32 = false; // CS.D
+    bool v86 = false;
+};
+
 struct VcpuState; // vcpu.hpp
 
 class Emulator {
@@ -128,6 +145,12 @@ class Emulator {
 
     CpuState& state();
     const CpuState& state() const;
+
+    // Replaces the guest-physical memory map, as KVM_SET_USER_MEMORY_REGION does: a platform
+    // remapping the BIOS area (the i440FX PAM registers) or adding RAM. Takes effect from the
+    // next instruction; call it between runs, never from inside a PortHandler. The slots'
+    // host memory must outlive the emulator (or the next call).
+    void set_ram_slots(std::span<const RamSlot> slots);
 
     // Replaces the device models port I/O goes to (nullptr: every access exits to the host).
     void set_port_handler(PortHandler* ports) noexcept;
@@ -151,7 +174,7 @@ class Emulator {
     Exit run(const RunLimits& limits) noexcept;
 
     // The same run on a state in KVM's layout (vcpu.hpp): loads `state` (keeping what KVM's
-    // structs do not carry: TSC, MSRs other than APIC_BASE, x87 control), delivers its pending
+    // structs do not carry: TSC, MSRs other than APIC_BASE), delivers its pending
     // events, runs, and writes the state back. Never throws, never allocates.
     Exit run(VcpuState& state, const RunLimits& limits) noexcept;
 
@@ -183,9 +206,24 @@ class Emulator {
     // a present entry sets a reserved bit (MOV to CR3 would raise #GP(0)).
     bool load_pdptes() noexcept;
 
+    // The instruction the interpreter started last (retired, faulted or exited). Validity
+    // for VM entry changes only in interpreted instructions, so after a GuestStateValid or
+    // GuestStateInvalid exit this is the instruction that changed it.
+    InstructionAddress last_interpreted() const noexcept;
+
     // Reads guest-physical memory for traces and tests; false if outside RAM.
     bool read_physical(uint64_t gpa, void* out, size_t size) const noexcept;
     bool write_physical(uint64_t gpa, const void* in, size_t size) noexcept;
+    // Reads guest memory by linear address, as a debugger or a trace sees it: translated
+    // through the guest's current page tables when CR0.PG = 1 (32-bit or PAE paging, with
+    // CpuState::pdpte), with A20 applied, but without setting accessed or dirty flags, without
+    // checking access rights and without faulting. False when a byte's page is not present,
+    // or a paging structure or a byte lies outside RAM.
+    bool read_linear(uint64_t linear, void* out, size_t size) const noexcept;
+    // Writes guest memory by linear address the same way (a debugger's memory writes): every
+    // byte is translated and found in writable RAM first, or nothing is written and it
+    // returns false.
+    bool write_linear(uint64_t linear, const void* in, size_t size) noexcept;
 
   private:
     struct Impl;

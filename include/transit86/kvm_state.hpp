@@ -66,6 +66,41 @@ struct KvmSregs {
     friend constexpr bool operator==(const KvmSregs&, const KvmSregs&) = default;
 };
 
+// struct kvm_debugregs (KVM_GET_DEBUGREGS / KVM_SET_DEBUGREGS): DR0-DR3 in `db`, DR6, DR7.
+// KVM_SET_DEBUGREGS wants `flags` 0. The member initializers are the reset values.
+struct KvmDebugregs {
+    std::array<uint64_t, 4> db{};
+    uint64_t dr6 = dr6::Reset;
+    uint64_t dr7 = dr7::Reset;
+    uint64_t flags = 0;
+    std::array<uint64_t, 9> reserved{};
+    friend constexpr bool operator==(const KvmDebugregs&, const KvmDebugregs&) = default;
+};
+
+// struct kvm_fpu (KVM_GET_FPU / KVM_SET_FPU): the FXSAVE image's x87 and SSE parts. fpr[i]
+// is ST(i) (stack order, 10 significant bytes of 16), ftwx the abridged tag by physical
+// register, last_ip / last_dp the 32-bit FXSAVE format's pairs: offset in bits 31:0,
+// selector in bits 47:32 (KVM copies fxsave->rip / ->rdp).
+struct KvmFpu {
+    std::array<std::array<uint8_t, 16>, 8> fpr{};
+    uint16_t fcw = 0;
+    uint16_t fsw = 0;
+    uint8_t ftwx = 0;
+    uint8_t pad1 = 0;
+    uint16_t last_opcode = 0;
+    uint64_t last_ip = 0;
+    uint64_t last_dp = 0;
+    std::array<std::array<uint8_t, 16>, 16> xmm{};
+    uint32_t mxcsr = 0;
+    uint32_t pad2 = 0;
+    friend constexpr bool operator==(const KvmFpu&, const KvmFpu&) = default;
+};
+
+// x87 state <-> kvm_fpu. xmm, mxcsr and the padding are not x87 state: to_kvm_fpu leaves them
+// as the caller had them; the fpr bytes 10..15 are written as 0.
+X87State from_kvm_fpu(const KvmFpu& fpu);
+void to_kvm_fpu(const X87State& x87, KvmFpu& fpu);
+
 // Segment cache <-> kvm_segment. The VMCS access-rights word packs the same attributes KVM
 // keeps one per byte (SDM Vol. 3C Table 24-2: type 3:0, S 4, DPL 6:5, P 7, AVL 12, L 13,
 // D/B 14, G 15, unusable 16). Access-rights bits 11:8 and 31:17 are reserved and have no
@@ -90,5 +125,12 @@ CpuState from_kvm(const KvmRegs& regs, const KvmSregs& sregs);
 // CR0, CR2, CR3, CR4 and EFER. The rest (R8-R15, CR8, APIC_BASE, interrupt bitmap) is left as
 // the caller had it, so the usual pattern is KVM_GET_*, to_kvm, KVM_SET_*.
 void to_kvm(const CpuState& state, KvmRegs& regs, KvmSregs& sregs);
+
+// Debug registers <-> kvm_debugregs. From KVM: the low 32 bits of each (a 32-bit CPU has no
+// more), DR6 and DR7 with their fixed bits as the SDM fixes them (dr6::with_fixed_bits), so a
+// zero-filled struct reads as the reset values. To KVM: db, dr6 and dr7 zero-extended; flags
+// and reserved are left as the caller had them.
+void from_kvm_debugregs(const KvmDebugregs& debugregs, CpuState& state);
+void to_kvm_debugregs(const CpuState& state, KvmDebugregs& debugregs);
 
 } // namespace transit86

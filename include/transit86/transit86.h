@@ -3,16 +3,18 @@
  * extern "C" blocks) or anything else with a C FFI. C11; also valid C++.
  *
  * One handle is one vCPU with its guest memory: RAM slots the caller owns, everything else
- * MMIO. The handle holds the vCPU state in Linux KVM's layout: transit86_kvm_regs and
- * transit86_kvm_sregs are struct kvm_regs and struct kvm_sregs byte for byte, so a KVM-based
- * VMM copies KVM_GET_REGS / KVM_GET_SREGS buffers in with transit86_set_state and back out
+ * MMIO. The handle holds the vCPU state in Linux KVM's layout: transit86_kvm_regs,
+ * transit86_kvm_sregs and transit86_kvm_fpu are struct kvm_regs, kvm_sregs and kvm_fpu byte
+ * for byte, so a KVM-based VMM copies KVM_GET_REGS / KVM_GET_SREGS / KVM_GET_FPU buffers in with transit86_set_state and back out
  * with transit86_get_state. transit86_run() runs the same engine as the C++ API
  * (Emulator::run in transit86/emulator.hpp) until an exit; I/O and MMIO exits are resumed by
  * calling transit86_run() again, after transit86_complete_io / _complete_mmio for reads.
  *
  * Every function returns a status (or a value) and never lets a C++ exception escape;
  * transit86_run() does not allocate. Handles are independent: use each from one thread at a
- * time. docs/embedding.md has examples and the full exit-handling contract.
+ * time. Handles on different threads may share guest RAM (one handle per vCPU): locked
+ * instructions are atomic on it (docs/embedding.md, "SMP guests"). docs/embedding.md has
+ * examples and the full exit-handling contract.
  */
 #ifndef TRANSIT86_H
 #define TRANSIT86_H
@@ -31,7 +33,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct or signature below changes. */
-#define TRANSIT86_ABI_VERSION 1
+#define TRANSIT86_ABI_VERSION 2 /* 2: transit86_vcpu_state.debugregs and .fpu */
 
 /* The opaque vCPU handle: transit86_create / transit86_destroy. */
 struct transit86_vcpu;
@@ -45,7 +47,7 @@ typedef int32_t transit86_status;
 #define TRANSIT86_ERROR_NOTHING_PENDING (-3)  /* complete_io/_mmio without an exit to complete */
 #define TRANSIT86_ERROR_INTERNAL (-4)         /* an unexpected C++ exception, caught */
 
-/* ---- vCPU state: struct kvm_regs / kvm_sregs (<asm/kvm.h>) and the event state ----------- */
+/* ---- vCPU state: struct kvm_regs / kvm_sregs / kvm_debugregs (<asm/kvm.h>), event state -- */
 
 struct transit86_kvm_segment { /* struct kvm_segment */
     uint64_t base;
@@ -98,10 +100,35 @@ struct transit86_events {
     uint8_t padding[2];
 };
 
+/* struct kvm_debugregs (KVM_GET_DEBUGREGS): DR0-DR3 in db, DR6, DR7. Only the low 32 bits are
+ * used; DR6 and DR7 read with their fixed bits set as the SDM fixes them (reset values:
+ * DR6 0xFFFF0FF0, DR7 0x400; a zero-filled struct reads as those). */
+struct transit86_kvm_debugregs {
+    uint64_t db[4];
+    uint64_t dr6, dr7;
+    uint64_t flags; /* 0 for KVM_SET_DEBUGREGS; left as given */
+    uint64_t reserved[9];
+};
+
+/* struct kvm_fpu (KVM_GET_FPU): fpr[i] is ST(i) (10 of 16 bytes used), ftwx the abridged tag
+ * by physical register, last_ip / last_dp = selector << 32 | offset. The x87 state the ESC
+ * instructions work on; xmm and mxcsr are carried through untouched. */
+struct transit86_kvm_fpu {
+    uint8_t fpr[8][16];
+    uint16_t fcw, fsw;
+    uint8_t ftwx, pad1;
+    uint16_t last_opcode;
+    uint64_t last_ip, last_dp;
+    uint8_t xmm[16][16];
+    uint32_t mxcsr, pad2;
+};
+
 struct transit86_vcpu_state {
     struct transit86_kvm_regs regs;
     struct transit86_kvm_sregs sregs;
     struct transit86_events events;
+    struct transit86_kvm_debugregs debugregs;
+    struct transit86_kvm_fpu fpu; /* KVM_GET_FPU / KVM_SET_FPU */
 };
 
 /* ---- guest memory and ports -------------------------------------------------------------- */
@@ -149,7 +176,7 @@ struct transit86_limits {
     uint8_t single_step;        /* stop after one instruction */
     uint8_t exceptions_to_host; /* exit with every exception instead of delivering it */
     uint8_t interrupt_pending;  /* stop with INTERRUPT_WINDOW when the guest can take one */
-    uint8_t padding;
+    uint8_t stop_when_invalid;  /* TRANSIT86_PROFILE_*: stop once the state fails it */
     const uint64_t* breakpoints; /* linear addresses (CS.base + EIP); may be NULL */
     size_t breakpoint_count;
 };
@@ -170,6 +197,7 @@ struct transit86_limits {
 #define TRANSIT86_EXIT_UNSUPPORTED 8      /* not implemented: exit.bytes, exit.linear_address */
 #define TRANSIT86_EXIT_INTERRUPT_WINDOW 9 /* the guest can take an interrupt now */
 #define TRANSIT86_EXIT_BREAKPOINT 10      /* the next instruction is at a breakpoint */
+#define TRANSIT86_EXIT_INVALID 11         /* state fails the stop_when_invalid profile */
 
 struct transit86_mmio_access {
     uint64_t address; /* guest physical */
@@ -208,6 +236,11 @@ TRANSIT86_API uint32_t transit86_abi_version(void);
 TRANSIT86_API transit86_status transit86_create(const struct transit86_ram_slot* slots,
                                                 size_t slot_count, transit86_port_fn port_fn,
                                                 void* port_opaque, struct transit86_vcpu** out);
+/* Replaces the RAM slots (copied), e.g. when the platform remaps the BIOS area; between runs
+ * only, never from the port callback. */
+TRANSIT86_API transit86_status transit86_set_ram_slots(struct transit86_vcpu* vcpu,
+                                                       const struct transit86_ram_slot* slots,
+                                                       size_t slot_count);
 /* Destroys a handle (NULL is ignored). Guest memory is the caller's and stays. */
 TRANSIT86_API void transit86_destroy(struct transit86_vcpu* vcpu);
 
@@ -243,6 +276,15 @@ TRANSIT86_API transit86_status transit86_read_physical(const struct transit86_vc
                                                        uint64_t gpa, void* out, size_t size);
 TRANSIT86_API transit86_status transit86_write_physical(struct transit86_vcpu* vcpu, uint64_t gpa,
                                                         const void* in, size_t size);
+
+/* Guest access by linear address, as a debugger sees it: translated through the guest's
+ * current page tables when CR0.PG = 1 (no accessed/dirty flags set, no rights checked, no
+ * fault), A20 applied; TRANSIT86_ERROR_INVALID_ARGUMENT if a page is not mapped or a byte is
+ * not in RAM (a write then changes nothing). Emulator::read_linear / write_linear. */
+TRANSIT86_API transit86_status transit86_read_linear(const struct transit86_vcpu* vcpu,
+                                                     uint64_t linear, void* out, size_t size);
+TRANSIT86_API transit86_status transit86_write_linear(struct transit86_vcpu* vcpu, uint64_t linear,
+                                                      const void* in, size_t size);
 
 /* Static names, e.g. "io", "valid"; "?" for unknown values. */
 TRANSIT86_API const char* transit86_exit_reason_name(uint32_t reason);

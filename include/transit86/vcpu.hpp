@@ -53,24 +53,31 @@ struct EventState {
     friend constexpr bool operator==(const EventState&, const EventState&) = default;
 };
 
-// The whole vCPU state of the embedding API. Standard layout, trivially copyable.
+// The whole vCPU state of the embedding API. Standard layout, trivially copyable. `fpu` is
+// KVM_GET_FPU's struct: the x87 state the guest's ESC instructions work on (xmm and mxcsr
+// are carried through untouched).
 struct VcpuState {
     KvmRegs regs{};
     KvmSregs sregs{};
     EventState events{};
+    KvmDebugregs debugregs{}; // KVM_GET_DEBUGREGS / KVM_SET_DEBUGREGS
+    KvmFpu fpu{};
     friend constexpr bool operator==(const VcpuState&, const VcpuState&) = default;
 };
 
 // A reset state (cpu_state.hpp, docs/reset-states.md) in the KVM layout. APIC_BASE is the
-// MSR's power-up value; R8-R15, CR8 and the interrupt bitmap are 0.
+// MSR's power-up value, MXCSR 1F80H (SDM Vol. 3A Table 10-1); R8-R15, CR8 and the interrupt bitmap
+// are 0.
 VcpuState reset_vcpu_state(ResetPreset preset);
 
 // The CpuState a VcpuState describes (from_kvm plus the interrupt shadow and NMI blocking
-// from `events`, and APIC_BASE from sregs.apic_base). Pending events are not part of CpuState.
+// from `events`, APIC_BASE from sregs.apic_base, the debug registers from `debugregs`, the x87
+// state from `fpu`). Pending events are not part of CpuState.
 CpuState to_cpu_state(const VcpuState& state);
 
 // Writes a CpuState into a VcpuState: to_kvm, sregs.apic_base, the interrupt shadow and NMI
-// blocking. Pending events and what CpuState lacks (R8-R15, CR8, the bitmap) are left alone.
+// blocking, the debug registers, the x87 state into `fpu`. Pending events and what CpuState
+// lacks (R8-R15, CR8, the bitmap, debugregs.flags) are left alone.
 void store_cpu_state(const CpuState& cpu, VcpuState& state);
 
 } // namespace transit86

@@ -152,6 +152,35 @@ static void test_io_and_mmio_exits(void) {
     transit86_destroy(vcpu);
 }
 
+/* mov dr0, eax ; inc bx ; inc bx — with DR1 an instruction breakpoint on the second INC and
+ * every exception handed to the host: the #DB exit, DR0 and DR6 read back in kvm_debugregs. */
+static void test_debug_registers(void) {
+    static uint8_t ram[0x10000];
+    static const uint8_t code[] = {0x0F, 0x23, 0xC0, 0x43, 0x43};
+    memcpy(ram + 0x1000, code, sizeof(code));
+    const struct transit86_ram_slot slot = {.guest_phys = 0, .size = sizeof(ram), .host = ram};
+    struct transit86_vcpu* vcpu = NULL;
+    CHECK(transit86_create(&slot, 1, NULL, NULL, &vcpu) == TRANSIT86_OK);
+    struct transit86_vcpu_state state = boot_state(TRANSIT86_RESET_KVM, 0x1000);
+    CHECK(state.debugregs.dr6 == 0xFFFF0FF0u && state.debugregs.dr7 == 0x400u);
+    state.regs.rax = 0x12345678;
+    state.debugregs.db[1] = 0x1004;
+    state.debugregs.dr7 = 0x408; /* G1, R/W 00 (execute), LEN 00 */
+    CHECK(transit86_set_state(vcpu, &state) == TRANSIT86_OK);
+
+    struct transit86_limits limits = TRANSIT86_LIMITS_DEFAULT;
+    limits.stop_when_valid = TRANSIT86_PROFILE_NONE;
+    limits.exceptions_to_host = 1;
+    struct transit86_exit exit;
+    CHECK(transit86_run(vcpu, &limits, &exit) == TRANSIT86_OK);
+    CHECK(exit.reason == TRANSIT86_EXIT_EXCEPTION && exit.exception.vector == 1);
+    CHECK(transit86_get_state(vcpu, &state) == TRANSIT86_OK);
+    CHECK(state.regs.rip == 0x1004 && state.regs.rbx == 1);
+    CHECK(state.debugregs.db[0] == 0x12345678);
+    CHECK(state.debugregs.dr6 == 0xFFFF0FF2u); /* B1 */
+    transit86_destroy(vcpu);
+}
+
 static void test_arguments(void) {
     struct transit86_vcpu* vcpu = NULL;
     const struct transit86_ram_slot bad = {.guest_phys = 0, .size = 0x1000, .host = NULL};
@@ -177,6 +206,7 @@ int main(int argc, char** argv) {
     }
     test_boot_sample(argv[1]);
     test_io_and_mmio_exits();
+    test_debug_registers();
     test_arguments();
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);

@@ -148,11 +148,7 @@ const std::vector<Encoding>& encodings() {
         {Op::Rdmsr, {0x0F, 0x32}},
         {Op::Wrmsr, {0x0F, 0x30}},
         {Op::Wait, {0x9B}},
-        {Op::Fninit, {0xDB, 0xE3}},
-        {Op::Fnstsw, {0xDF, 0xE0}}, // fnstsw ax
-        {Op::Fnstcw, {0xD9, 0x38}}, // D9 /7 m2byte
-        {Op::Fldcw, {0xD9, 0x28}},  // D9 /5 m2byte
-        {Op::Fnclex, {0xDB, 0xE2}},
+        {Op::X87, {0xDB, 0xE3}}, // fninit
     };
     return table;
 }
@@ -202,7 +198,9 @@ TEST(Ops, WidthDependentConversions) {
 // DD /7 fnstsw m2byte; 9B alone is WAIT (FSTSW is 9B + FNSTSW, two instructions)
 TEST(Ops, X87ControlForms) {
     const Insn fnstsw = decode_ok(kReal16, {0xDD, 0x3E, 0x00, 0x10});
-    EXPECT_EQ(fnstsw.op, Op::Fnstsw);
+    EXPECT_EQ(fnstsw.op, Op::X87);
+    EXPECT_EQ(fnstsw.x87, X87Op::Fnstsw);
+    EXPECT_EQ(fnstsw.x87_opcode, 0x53E); // DD, ModRM 3E
     EXPECT_EQ(fnstsw.operands[0].kind, OperandKind::Mem);
     EXPECT_EQ(fnstsw.operands[0].size, 2);
     const Insn wait = decode_ok(kReal16, {0x9B, 0xDF, 0xE0});
@@ -211,6 +209,51 @@ TEST(Ops, X87ControlForms) {
     const Insn fnstsw_ax = decode_ok(kReal16, {0xDF, 0xE0});
     EXPECT_EQ(fnstsw_ax.operands[0].kind, OperandKind::Reg);
     EXPECT_EQ(fnstsw_ax.operands[0].reg, gpr(Gpr::EAX));
+}
+
+// Each ESC mnemonic lowers to Op::X87 with its X87Op; the x87 opcode register's value is the
+// ESC byte's low bits and the ModRM byte (SDM Vol. 1 Figure 8-8).
+TEST(Ops, X87OperationsAndOpcode) {
+    struct Case {
+        std::vector<uint8_t> bytes;
+        X87Op op;
+        uint16_t opcode;
+    };
+    const Case cases[] = {
+        {{0xD8, 0xC1}, X87Op::Fadd, 0x0C1},             // fadd st0, st1
+        {{0xDC, 0xE9}, X87Op::Fsub, 0x4E9},             // fsub st1, st0 (DC E8+i)
+        {{0xDE, 0xF9}, X87Op::Fdivp, 0x6F9},            // fdivp st1, st0
+        {{0xD9, 0x06, 0x00, 0x10}, X87Op::Fld, 0x106},  // fld dword [0x1000]
+        {{0xDB, 0x2E, 0x00, 0x10}, X87Op::Fld, 0x32E},  // fld tword [0x1000]
+        {{0xDF, 0x2E, 0x00, 0x10}, X87Op::Fild, 0x72E}, // fild qword [0x1000]
+        {{0xDA, 0xE9}, X87Op::Fucompp, 0x2E9},          // fucompp
+        {{0xDB, 0xE2}, X87Op::Fnclex, 0x3E2},           // fnclex
+        {{0xD9, 0xD8}, X87Op::Fstp, 0x1D8},             // fstp1 alias of fstp st0 (D9 D8+i)
+        {{0xDF, 0xC1}, X87Op::Ffreep, 0x7C1},           // ffreep st1
+        {{0xDB, 0xF1}, X87Op::Fcomi, 0x3F1},            // fcomi st0, st1
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(x87_op_name(c.op));
+        Insn insn;
+        ASSERT_EQ(decode(c.bytes.data(), c.bytes.size(), kReal16, insn), DecodeStatus::Ok);
+        EXPECT_EQ(insn.op, Op::X87);
+        EXPECT_EQ(insn.x87, c.op);
+        EXPECT_EQ(insn.x87_opcode, c.opcode);
+    }
+    const Insn fcmovbe = decode_ok(kReal16, {0xDA, 0xD3}); // fcmovbe st0, st3
+    EXPECT_EQ(fcmovbe.x87, X87Op::Fcmovcc);
+    EXPECT_EQ(fcmovbe.cc, 6); // BE
+    const Insn fstenv16 = decode_ok(kReal16, {0xD9, 0x36, 0x00, 0x10});
+    EXPECT_EQ(fstenv16.x87, X87Op::Fnstenv);
+    EXPECT_EQ(fstenv16.operands[0].size, 14);
+    const Insn fsave32 = decode_ok(kProt32, {0xDD, 0x35, 0x00, 0x10, 0x00, 0x00});
+    EXPECT_EQ(fsave32.x87, X87Op::Fnsave);
+    EXPECT_EQ(fsave32.operands[0].size, 108);
+    const Insn fsave16 = decode_ok(kProt32, {0x66, 0xDD, 0x35, 0x00, 0x10, 0x00, 0x00});
+    EXPECT_EQ(fsave16.operands[0].size, 94);
+    const Insn fld80 = decode_ok(kReal16, {0xDB, 0x2E, 0x00, 0x10});
+    EXPECT_EQ(fld80.operands[0].kind, OperandKind::Mem); // the pushed ST(0) is not shown
+    EXPECT_EQ(fld80.operands[0].size, 10);
 }
 
 // E4 ib in al, imm8; EC in al, dx; EF out dx, eax: the port register and accumulator are

@@ -54,11 +54,11 @@ TEST(Status, ValidSseInstructionIsUnsupported) {
     EXPECT_EQ(insn.operand_count, 0);
 }
 
-// D8 C1 fadd st0, st1: x87 arithmetic is outside the control subset.
-TEST(Status, X87ArithmeticIsUnsupported) {
-    const std::vector<uint8_t> bytes = {0xD8, 0xC1};
-    Insn insn;
-    ASSERT_EQ(decode(bytes.data(), bytes.size(), kReal16, insn), DecodeStatus::Unsupported);
+// D8 C1 fadd st0, st1: every ESC instruction lowers to Op::X87 (emu/interp/exec_x87.cpp).
+TEST(Status, X87ArithmeticLowersToX87) {
+    const Insn insn = decode_ok(kReal16, {0xD8, 0xC1});
+    EXPECT_EQ(insn.op, Op::X87);
+    EXPECT_EQ(insn.x87, X87Op::Fadd);
     EXPECT_EQ(insn.length, 2);
 }
 

@@ -75,10 +75,26 @@ T86_SAME_MEMBER(transit86_kvm_sregs, kvm_sregs, efer);
 T86_SAME_MEMBER(transit86_kvm_sregs, kvm_sregs, apic_base);
 T86_SAME_MEMBER(transit86_kvm_sregs, kvm_sregs, interrupt_bitmap);
 
+T86_SAME_TYPE(transit86_kvm_debugregs, kvm_debugregs);
+T86_SAME_MEMBER(transit86_kvm_debugregs, kvm_debugregs, db);
+T86_SAME_MEMBER(transit86_kvm_debugregs, kvm_debugregs, dr6);
+T86_SAME_MEMBER(transit86_kvm_debugregs, kvm_debugregs, dr7);
+T86_SAME_MEMBER(transit86_kvm_debugregs, kvm_debugregs, flags);
+T86_SAME_MEMBER(transit86_kvm_debugregs, kvm_debugregs, reserved);
+
 // VcpuState's registers are KVM's; its event state uses KVM's encodings.
 static_assert(offsetof(VcpuState, regs) == 0);
 static_assert(sizeof(VcpuState::regs) == sizeof(kvm_regs));
 static_assert(sizeof(VcpuState::sregs) == sizeof(kvm_sregs));
+static_assert(sizeof(VcpuState::debugregs) == sizeof(kvm_debugregs));
+static_assert(sizeof(VcpuState::fpu) == sizeof(kvm_fpu));
+T86_SAME_TYPE(transit86_kvm_fpu, kvm_fpu);
+T86_SAME_MEMBER(transit86_kvm_fpu, kvm_fpu, fpr);
+T86_SAME_MEMBER(transit86_kvm_fpu, kvm_fpu, ftwx);
+T86_SAME_MEMBER(transit86_kvm_fpu, kvm_fpu, last_opcode);
+T86_SAME_MEMBER(transit86_kvm_fpu, kvm_fpu, last_ip);
+T86_SAME_MEMBER(transit86_kvm_fpu, kvm_fpu, last_dp);
+T86_SAME_MEMBER(transit86_kvm_fpu, kvm_fpu, mxcsr);
 static_assert(kShadowMovSs == KVM_X86_SHADOW_INT_MOV_SS);
 static_assert(kShadowSti == KVM_X86_SHADOW_INT_STI);
 static_assert(TRANSIT86_SHADOW_MOV_SS == KVM_X86_SHADOW_INT_MOV_SS);

@@ -43,6 +43,37 @@ TEST(VcpuState, RoundTripKeepsWhatCpuStateLacks) {
     EXPECT_EQ(s.sregs.interrupt_bitmap[1], 0x10u);
 }
 
+TEST(VcpuState, DebugRegistersTravelInKvmDebugregs) {
+    // kvm_debugregs: db[0..3], dr6, dr7; the reset values are SDM Vol. 3A Table 10-1's.
+    VcpuState s = reset_vcpu_state(ResetPreset::Kvm);
+    EXPECT_EQ(s.debugregs, KvmDebugregs{});
+    EXPECT_EQ(s.debugregs.dr6, 0xFFFF0FF0u);
+    EXPECT_EQ(s.debugregs.dr7, 0x400u);
+    s.debugregs.db = {0x1000, 0x2000, 0x3000, 0xFFFFFFFF00004000};
+    s.debugregs.dr6 = 0x1;        // fixed bits missing: read as the SDM fixes them
+    s.debugregs.dr7 = 0xFFFFFFFF; // bits 11, 12, 14, 15 read as 0
+    s.debugregs.flags = 0;
+    s.debugregs.reserved[3] = 7;
+    CpuState cpu = to_cpu_state(s);
+    EXPECT_EQ(cpu.dr, (std::array<uint32_t, 4>{0x1000, 0x2000, 0x3000, 0x4000}));
+    EXPECT_EQ(cpu.dr6, 0xFFFF0FF1u);
+    EXPECT_EQ(cpu.dr7, 0xFFFF27FFu);
+    cpu.dr[3] = 0x5000;
+    store_cpu_state(cpu, s);
+    EXPECT_EQ(s.debugregs.db[3], 0x5000u);
+    EXPECT_EQ(s.debugregs.dr6, 0xFFFF0FF1u);
+    EXPECT_EQ(s.debugregs.dr7, 0xFFFF27FFu);
+    EXPECT_EQ(s.debugregs.reserved[3], 7u); // not CpuState's: left alone
+}
+
+TEST(VcpuState, ZeroFilledDebugregsReadAsTheResetValues) {
+    VcpuState s = reset_vcpu_state(ResetPreset::Intel);
+    s.debugregs = KvmDebugregs{.dr6 = 0, .dr7 = 0};
+    const CpuState cpu = to_cpu_state(s);
+    EXPECT_EQ(cpu.dr6, dr6::Reset);
+    EXPECT_EQ(cpu.dr7, dr7::Reset);
+}
+
 TEST(VcpuState, InterruptShadowAndNmiBlockingMapToInterruptibility) {
     VcpuState s = reset_vcpu_state(ResetPreset::Kvm);
     s.events.interrupt_shadow = kShadowMovSs;

@@ -56,6 +56,13 @@ void header_fields(Io& io, ExecuteInput& in, uint32_t& code_size) {
     uint32_t activity = static_cast<uint32_t>(s.activity);
     io.u32(activity);
     s.activity = static_cast<ActivityState>(activity & 3);
+    // The debug registers: any DR7 arms instruction, data and I/O breakpoints and GD.
+    for (uint32_t& breakpoint : s.dr)
+        io.u32(breakpoint);
+    io.u32(s.dr6);
+    io.u32(s.dr7);
+    s.dr6 = dr6::with_fixed_bits(s.dr6);
+    s.dr7 = dr7::with_fixed_bits(s.dr7);
 }
 
 struct Reader {

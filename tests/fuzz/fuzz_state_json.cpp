@@ -32,11 +32,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         check(std::string_view(e.what()).find('\n') == std::string_view::npos);
         return 0;
     }
-    // The JSON form carries everything but the TSC, the MSRs and the x87 control words.
+    // The JSON form carries everything but the TSC, the MSRs and the x87 state.
     CpuState again = tools::state_from_json(tools::state_to_json(state));
     again.tsc = state.tsc;
     again.msrs = state.msrs;
-    again.fpu = state.fpu;
+    again.x87 = state.x87;
     check(again == state);
 
     // What `check --json --compare --kvm-fixup` prints.

@@ -24,6 +24,8 @@ declare -A allowed=(
   [tools/sst]="tools/sst/ tools/formats/ tools/commands.hpp decoder/ transit86/"
   # `corpus rebase` drives the KVM oracle harness of tests/oracle.
   [tools/corpus]="tools/ pc/ oracle/ decoder/ transit86/"
+  # The GDB server: packets, commands and the step target over the public API and pc/.
+  [tools/gdb]="tools/gdb/ tools/formats/ pc/ decoder/ transit86/"
   [examples/kvm-vmm]="transit86/ pc/"
 )
 

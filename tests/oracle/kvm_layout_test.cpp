@@ -64,6 +64,19 @@ T86_SAME_MEMBER(KvmRegs, kvm_regs, r15);
 T86_SAME_MEMBER(KvmRegs, kvm_regs, rip);
 T86_SAME_MEMBER(KvmRegs, kvm_regs, rflags);
 
+T86_SAME_TYPE(KvmFpu, kvm_fpu);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, fpr);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, fcw);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, fsw);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, ftwx);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, pad1);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, last_opcode);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, last_ip);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, last_dp);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, xmm);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, mxcsr);
+T86_SAME_MEMBER(KvmFpu, kvm_fpu, pad2);
+
 static_assert(kKvmNrInterrupts == KVM_NR_INTERRUPTS);
 T86_SAME_TYPE(KvmSregs, kvm_sregs);
 T86_SAME_MEMBER(KvmSregs, kvm_sregs, cs);
@@ -84,6 +97,13 @@ T86_SAME_MEMBER(KvmSregs, kvm_sregs, cr8);
 T86_SAME_MEMBER(KvmSregs, kvm_sregs, efer);
 T86_SAME_MEMBER(KvmSregs, kvm_sregs, apic_base);
 T86_SAME_MEMBER(KvmSregs, kvm_sregs, interrupt_bitmap);
+
+T86_SAME_TYPE(KvmDebugregs, kvm_debugregs);
+T86_SAME_MEMBER(KvmDebugregs, kvm_debugregs, db);
+T86_SAME_MEMBER(KvmDebugregs, kvm_debugregs, dr6);
+T86_SAME_MEMBER(KvmDebugregs, kvm_debugregs, dr7);
+T86_SAME_MEMBER(KvmDebugregs, kvm_debugregs, flags);
+T86_SAME_MEMBER(KvmDebugregs, kvm_debugregs, reserved);
 
 #undef T86_SAME_MEMBER
 #undef T86_SAME_TYPE
@@ -289,6 +309,22 @@ TEST(KvmState, LayoutMatchesLinuxByteForByte) {
     EXPECT_EQ(ours.idt.limit, 0x3FF);
     EXPECT_EQ(ours.efer, 0x500u);
     EXPECT_EQ(ours.interrupt_bitmap[3], 1u);
+}
+
+TEST(KvmState, DebugregsBufferReadsThroughKvmDebugregs) {
+    kvm_debugregs theirs{};
+    theirs.db[2] = 0x7C00;
+    theirs.dr6 = 0xFFFF4FF0;
+    theirs.dr7 = 0x420;
+    const auto ours = std::bit_cast<KvmDebugregs>(theirs);
+    CpuState s{};
+    from_kvm_debugregs(ours, s);
+    EXPECT_EQ(s.dr[2], 0x7C00u);
+    EXPECT_EQ(s.dr6, 0xFFFF4FF0u);
+    EXPECT_EQ(s.dr7, 0x420u);
+    KvmDebugregs back = ours;
+    to_kvm_debugregs(s, back);
+    EXPECT_EQ(back, ours);
 }
 
 } // namespace

@@ -47,6 +47,10 @@ std::vector<std::string> diff_states(const CpuState& a, const CpuState& b,
     field(out, "cr3", a.cr3, b.cr3);
     field(out, "cr4", a.cr4, b.cr4);
     field(out, "efer", a.efer, b.efer);
+    for (int i = 0; i < 4; ++i)
+        field(out, fmt::format("dr{}", i), a.dr[i], b.dr[i]);
+    field(out, "dr6", a.dr6, b.dr6);
+    field(out, "dr7", a.dr7, b.dr7);
     if (o.compare_interruptibility)
         field(out, "interruptibility", a.interruptibility, b.interruptibility);
     return out;

@@ -10,6 +10,9 @@
 // unicorn-no-delivery) fault() and software_interrupt() compare what Unicorn does say — the
 // vector and the state at the faulting instruction, or after INT n — then give Unicorn
 // transit86's memory and delivered state; the caller checks the delivery against the SDM.
+// unicorn_traps() and step_masking_flags() do the same for instructions Unicorn runs without
+// an extension the SDM defines (vme_vs_unicorn_test.cpp). States set_state() cannot load —
+// virtual-8086 mode, CPL 3 — are given through an IRETD at ring 0 (IretReentry).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -40,6 +43,21 @@ enum class UnicornRule {
     // *new* TSS (seg_helper.c switch_tss: `if (type & 8)`), so a 32-bit image lands in the 16-bit
     // TSS. The state and the rest of memory are compared; the old TSS must hold QEMU's image.
     Tss16Save,
+    // unicorn-debug-reserved-bits: a MOV to DR6 or DR7 ORs in the bits fixed at 1 but keeps
+    // the ones the SDM fixes at 0 (DR6 bit 12; DR7 bits 11, 12, 14, 15; bpt_helper.c
+    // helper_set_dr). Compared after giving Unicorn's DR6/DR7 those zeros.
+    DebugReservedBits,
+};
+
+// How resync() gives Unicorn a state its set_state() cannot load (virtual-8086 mode, CPL 3):
+// Unicorn starts at ring 0 on the guest's flat `code` and `data` selectors and runs an IRETD
+// whose frame and opcode are written at `scratch` (48 bytes; Unicorn's copy of them is then
+// restored from transit86's RAM). VIF and VIP, which QEMU's IRET to an outer level does not
+// load, are given in the ring-0 EFLAGS and kept by the IRETD.
+struct IretReentry {
+    uint16_t code = 0;
+    uint16_t data = 0;
+    uint32_t scratch = 0;
 };
 
 class UnicornLockstep {
@@ -52,6 +70,8 @@ class UnicornLockstep {
         resync();
     }
     CpuState& state() { return emu_.state(); }
+    // Lets resync() reach virtual-8086 mode and CPL 3 (off by default).
+    void set_reentry(const IretReentry& reentry) { reentry_ = reentry; }
     std::string tally() const {
         std::string out = std::to_string(compared_) + " steps compared with Unicorn";
         for (const auto& [rule, count] : masked_)
@@ -93,8 +113,57 @@ class UnicornLockstep {
             ASSERT_TRUE(uc_.load(old_tss, {ram_.data() + old_tss, 0x68}));
             ++masked_["unicorn-tss16-layout"];
         }
+        CpuState theirs_state = theirs.state;
+        if (rule == UnicornRule::DebugReservedBits) {
+            const uint32_t dr6 = dr6::with_fixed_bits(theirs_state.dr6);
+            const uint32_t dr7 = dr7::with_fixed_bits(theirs_state.dr7);
+            EXPECT_TRUE(dr6 != theirs_state.dr6 || dr7 != theirs_state.dr7)
+                << what << ": the rule masks nothing";
+            theirs_state.dr6 = dr6;
+            theirs_state.dr7 = dr7;
+            ++masked_["unicorn-debug-reserved-bits"];
+        }
+        compare(what, theirs_state);
+        ++compared_;
+        if (rule == UnicornRule::DebugReservedBits) resync();
+    }
+
+    // An instruction that completes and raises a debug trap (single step): both report #DB
+    // with the state after it, DR6 included; then transit86 delivers it and Unicorn is given
+    // the delivered state (rule unicorn-no-delivery).
+    void debug_trap(const char* what) {
+        const Exit ours = emu_.run(limits(true));
+        io_ = ports_.take();
+        EXPECT_EQ(ours.reason, ExitReason::Exception) << what << ": " << to_string(ours.reason);
+        EXPECT_EQ(ours.vector, 1) << what;
+        const UnicornStepResult theirs = uc_.step();
+        EXPECT_EQ(theirs.reason, UnicornStepReason::Exception) << what;
+        EXPECT_EQ(theirs.vector, 1) << what << ": Unicorn";
+        EXPECT_EQ(io_, elements(theirs.io)) << what << ": port I/O differs";
         compare(what, theirs.state);
         ++compared_;
+        deliver(what, ours, "unicorn-no-delivery");
+    }
+
+    // A debug trap transit86 raises (as the SDM says) where Unicorn, under `rule`, retires the
+    // instruction without one: compared but for DR6, which Unicorn leaves as it was; then
+    // transit86 delivers the #DB and Unicorn is given the delivered state.
+    void debug_trap_unicorn_misses(const char* what, const char* rule) {
+        const Exit ours = emu_.run(limits(true));
+        io_ = ports_.take();
+        EXPECT_EQ(ours.reason, ExitReason::Exception) << what << ": " << to_string(ours.reason);
+        EXPECT_EQ(ours.vector, 1) << what;
+        UnicornStepResult theirs = uc_.step();
+        EXPECT_TRUE(theirs.reason == UnicornStepReason::Step ||
+                    theirs.reason == UnicornStepReason::Io)
+            << what << ": Unicorn " << to_string(theirs.reason) << " vector " << int{theirs.vector};
+        EXPECT_EQ(io_, elements(theirs.io)) << what << ": port I/O differs";
+        EXPECT_NE(theirs.state.dr6, emu_.state().dr6) << what << ": the rule masks nothing";
+        theirs.state.dr6 = emu_.state().dr6;
+        compare(what, theirs.state);
+        ++compared_;
+        ++masked_[rule];
+        deliver(what, ours, rule);
     }
 
     // An instruction that faults: transit86 reports it (exceptions_to_host) and Unicorn stops
@@ -153,8 +222,47 @@ class UnicornLockstep {
         return ours;
     }
 
-    // INT n: transit86 delivers it; Unicorn stops after it with vector n (unicorn-no-delivery).
-    void software_interrupt(const char* what, uint8_t vector) {
+    // An instruction transit86 retires as the SDM says while Unicorn, under `rule`, raises
+    // `vector` without changing anything (QEMU without the virtual-8086 mode extensions traps
+    // CLI, STI, PUSHF, POPF, IRET, INT n to #GP(0)): Unicorn's state is compared with the one
+    // before the instruction, then given transit86's. The caller checks transit86's step
+    // against the SDM.
+    void unicorn_traps(const char* what, uint8_t vector, const char* rule) {
+        const CpuState before = emu_.state();
+        const Exit ours = emu_.run(limits(false));
+        io_ = ports_.take();
+        ASSERT_EQ(ours.reason, ExitReason::Step) << what << ": " << to_string(ours.reason);
+        const UnicornStepResult theirs = uc_.step();
+        EXPECT_EQ(theirs.reason, UnicornStepReason::Exception) << what;
+        EXPECT_EQ(theirs.vector, vector) << what << ": Unicorn";
+        CpuState after = before;
+        std::swap(emu_.state(), after);
+        compare(what, theirs.state, false);
+        std::swap(emu_.state(), after);
+        ++ruled_[rule];
+        resync();
+    }
+
+    // Both retire the instruction; the EFLAGS bits in `ignored` are not compared (rule
+    // `rule`, counted when they differ), and Unicorn then takes transit86's state.
+    void step_masking_flags(const char* what, uint32_t ignored, const char* rule) {
+        const Exit ours = emu_.run(limits(false));
+        io_ = ports_.take();
+        ASSERT_EQ(ours.reason, ExitReason::Step) << what << ": " << to_string(ours.reason);
+        UnicornStepResult theirs = uc_.step();
+        ASSERT_EQ(theirs.reason, UnicornStepReason::Step) << what << ": Unicorn";
+        const uint32_t ours_flags = emu_.state().eflags;
+        if ((theirs.state.eflags ^ ours_flags) & ignored) ++masked_[rule];
+        theirs.state.eflags = (theirs.state.eflags & ~ignored) | (ours_flags & ignored);
+        compare(what, theirs.state);
+        ++compared_;
+        resync();
+    }
+
+    // INT n: transit86 delivers it; Unicorn stops after it with vector n (unicorn-no-delivery,
+    // or `rule` when Unicorn would not have delivered it as the SDM says either).
+    void software_interrupt(const char* what, uint8_t vector,
+                            const char* rule = "unicorn-no-delivery") {
         const CpuState before = emu_.state();
         const Exit ours = emu_.run(limits(false));
         ASSERT_EQ(ours.reason, ExitReason::Step) << what << ": " << to_string(ours.reason);
@@ -166,7 +274,7 @@ class UnicornLockstep {
         std::swap(emu_.state(), after_int);
         compare(what, theirs.state, false);
         std::swap(emu_.state(), after_int);
-        ++ruled_["unicorn-no-delivery"];
+        ++ruled_[rule];
         resync();
     }
 
@@ -239,8 +347,47 @@ class UnicornLockstep {
     // Unicorn takes transit86's memory and state.
     void resync() {
         ASSERT_TRUE(uc_.load(0, ram_));
+        const CpuState& s = emu_.state();
+        if (reentry_.code != 0 && s.protected_mode() && (s.v86() || s.cpl() == 3))
+            return resync_through_iret();
         std::string error;
-        ASSERT_TRUE(uc_.set_state(emu_.state(), &error)) << error;
+        ASSERT_TRUE(uc_.set_state(s, &error)) << error;
+    }
+
+    // The IretReentry path of resync(): an IRETD at ring 0 (to virtual-8086 mode with ES, DS,
+    // FS, GS in the frame, or to CPL 3), then the same comparison as after a step.
+    void resync_through_iret() {
+        const CpuState& s = emu_.state();
+        std::vector<uint32_t> frame = {s.eip, s[Seg::CS].selector, s.eflags, s[Gpr::ESP],
+                                       s[Seg::SS].selector};
+        if (s.v86())
+            for (Seg seg : {Seg::ES, Seg::DS, Seg::FS, Seg::GS})
+                frame.push_back(s[seg].selector);
+        std::vector<uint8_t> bytes(frame.size() * 4);
+        std::memcpy(bytes.data(), frame.data(), bytes.size());
+        bytes.push_back(0xCF); // iretd
+        const uint32_t scratch = reentry_.scratch;
+        ASSERT_TRUE(uc_.load(scratch, bytes));
+        CpuState ring0 = s;
+        ring0.eflags = flags::Fixed1 | (s.eflags & (flags::VIF | flags::VIP));
+        const SegmentCache data{
+            .base = 0, .limit = 0xFFFFFFFF, .access_rights = 0xC093, .selector = reentry_.data};
+        ring0[Seg::SS] = data;
+        if (s.v86())
+            for (Seg seg : {Seg::ES, Seg::DS, Seg::FS, Seg::GS})
+                ring0[seg] = data;
+        ring0[Seg::CS] = SegmentCache{
+            .base = 0, .limit = 0xFFFFFFFF, .access_rights = 0xC09B, .selector = reentry_.code};
+        ring0.eip = scratch + static_cast<uint32_t>(frame.size() * 4);
+        ring0[Gpr::ESP] = scratch;
+        std::string error;
+        ASSERT_TRUE(uc_.set_state(ring0, &error)) << error;
+        const UnicornStepResult entered = uc_.step();
+        ASSERT_EQ(entered.reason, UnicornStepReason::Step)
+            << "re-entry IRETD: Unicorn " << to_string(entered.reason) << " vector "
+            << int{entered.vector};
+        ASSERT_TRUE(uc_.load(scratch, {ram_.data() + scratch, bytes.size()}));
+        compare("re-entry through IRETD", entered.state);
     }
 
     UnicornRunner& uc_;
@@ -249,6 +396,7 @@ class UnicornLockstep {
     PortRecorder ports_;
     Emulator emu_;
     std::vector<PortAccess> io_;
+    IretReentry reentry_;
     int compared_ = 0;
     std::map<std::string, int> ruled_;  // steps not compared
     std::map<std::string, int> masked_; // compared steps with a field masked

@@ -22,6 +22,8 @@ constexpr std::array<int, 8> kGprIds = {UC_X86_REG_EAX, UC_X86_REG_ECX, UC_X86_R
                                         UC_X86_REG_ESI, UC_X86_REG_EDI}; // ModRM order
 constexpr std::array<int, kNumSegs> kSegIds = {UC_X86_REG_ES, UC_X86_REG_CS, UC_X86_REG_SS,
                                                UC_X86_REG_DS, UC_X86_REG_FS, UC_X86_REG_GS};
+constexpr std::array<int, 4> kDebugIds = {UC_X86_REG_DR0, UC_X86_REG_DR1, UC_X86_REG_DR2,
+                                          UC_X86_REG_DR3};
 
 // Register values go through 64-bit buffers: Unicorn 2.0.1 reads and writes the width it
 // chooses for each register and mode, and a zeroed uint64_t takes any of them (little endian).
@@ -476,6 +478,17 @@ bool UnicornRunner::set_state(const CpuState& s, std::string* error) {
     if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_CR4, static_cast<uint32_t>(s.cr4));
     if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_CR0, static_cast<uint32_t>(s.cr0));
     if (err != UC_ERR_OK) return fail(std::string("control registers: ") + uc_strerror(err));
+    // Debug registers. An enabled instruction breakpoint (R/W = 00) makes Unicorn 2.0.1 crash
+    // in its generated code (found by experiment; docs/known-differences.md), so such a DR7
+    // is refused; data and I/O breakpoints load and are ignored.
+    for (int n = 0; n < 4; ++n)
+        if (dr7::enabled(s.dr7, n) && dr7::rw(s.dr7, n) == dr7::kExecute)
+            return fail("an enabled instruction breakpoint in DR7 (Unicorn would crash)");
+    for (int n = 0; n < 4 && err == UC_ERR_OK; ++n)
+        err = write_reg(uc, kDebugIds[n], s.dr[n]);
+    if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_DR6, s.dr6);
+    if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_DR7, s.dr7);
+    if (err != UC_ERR_OK) return fail(std::string("debug registers: ") + uc_strerror(err));
     if (pm && !check_descriptors(s, why)) return fail(why);
     // CS first, then SS: protected-mode SS checks compare its DPL with CS's RPL (CPL).
     for (Seg seg : {Seg::CS, Seg::SS, Seg::DS, Seg::ES, Seg::FS, Seg::GS}) {
@@ -546,6 +559,10 @@ CpuState UnicornRunner::state() const {
     if (models_paging()) s.cr2 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR2));
     s.cr3 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR3));
     s.cr4 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR4));
+    for (int n = 0; n < 4; ++n)
+        s.dr[n] = static_cast<uint32_t>(read_reg(uc, kDebugIds[n]));
+    s.dr6 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_DR6));
+    s.dr7 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_DR7));
     return s;
 }
 

@@ -82,6 +82,12 @@
 //    instructions"), so IN/OUT/INS/OUTS above IOPL or in V86 mode never fault
 //    (docs/known-differences.md, unicorn-no-io-check).
 //
+//  * No virtual-8086 mode extensions or protected-mode virtual interrupts, although CPUID
+//    reports VME: with IOPL < 3, CLI, STI, PUSHF, POPF, IRET and INT n in V86 mode raise #GP(0)
+//    whatever CR4.VME and the TSS's redirection bit map say, CLI/STI at CPL 3 whatever CR4.PVI
+//    says, and IRET at CPL 0 does not load VIF and VIP (docs/known-differences.md,
+//    unicorn-no-vme, unicorn-iret-no-vif).
+//
 //  * EFLAGS.TF/RF are QEMU's; the interrupt shadow (MOV SS, STI) is not observable.
 //
 //  * Paging: Unicorn 2.0.1 does NOT translate. Its copy of target/i386/excp_helper.c
@@ -100,6 +106,11 @@
 //    experiment (two #GP faults with known selector error codes): UnicornStepResult::error_code.
 //    step() reads the instruction bytes through its own side-effect-free walk of the guest's tables
 //    (code_physical), to decode what runs.
+//  * Debug registers: DR0-DR3, DR6 and DR7 are written by set_state() and read by state().
+//    An enabled instruction breakpoint (DR7 R/W = 00) makes Unicorn 2.0.1 crash in its
+//    generated code, whether set by a guest MOV or by uc_reg_write: set_state() refuses it.
+//    Data breakpoints are ignored, DR7.GD does nothing, the TSS T bit raises nothing; the
+//    single-step #DB sets DR6.BS (docs/known-differences.md, "Debug registers on Unicorn").
 #pragma once
 
 #include "oracle/kvm_stepper.hpp" // PortAccess, PortInput

@@ -11,6 +11,7 @@ namespace {
 constexpr std::array<const char*, 8> kGprNames = {"eax", "ecx", "edx", "ebx",
                                                   "esp", "ebp", "esi", "edi"};
 constexpr std::array<const char*, 6> kSegNames = {"es", "cs", "ss", "ds", "fs", "gs"};
+constexpr std::array<const char*, 4> kBreakpointNames = {"dr0", "dr1", "dr2", "dr3"};
 
 std::string hex(uint64_t v) {
     return fmt::format("{:#x}", v);
@@ -124,6 +125,11 @@ CpuState read_state(const nlohmann::json& doc) {
                     segment_from_json(value, key, s.seg[static_cast<size_t>(i)]);
                 done = true;
             }
+        for (size_t i = 0; i < kBreakpointNames.size() && !done; ++i)
+            if (key == kBreakpointNames[i]) {
+                s.dr[i] = static_cast<uint32_t>(parse_number(value, key, 0xFFFFFFFF));
+                done = true;
+            }
         if (done) continue;
         if (key == "eip")
             s.eip = static_cast<uint32_t>(parse_number(value, key, 0xFFFFFFFF));
@@ -141,6 +147,12 @@ CpuState read_state(const nlohmann::json& doc) {
             s.efer = parse_number(value, key, ~uint64_t{0});
         else if (key == "pdpte")
             s.pdpte = pdptes_from_json(value);
+        else if (key == "dr6") // the fixed bits read as the SDM fixes them, as after MOV DR6
+            s.dr6 =
+                dr6::with_fixed_bits(static_cast<uint32_t>(parse_number(value, key, 0xFFFFFFFF)));
+        else if (key == "dr7")
+            s.dr7 =
+                dr7::with_fixed_bits(static_cast<uint32_t>(parse_number(value, key, 0xFFFFFFFF)));
         else if (key == "tr")
             s.tr = segment_from_json(value, key, s.tr);
         else if (key == "ldtr")
@@ -218,6 +230,12 @@ nlohmann::json state_to_json(const CpuState& s) {
     // Only when set (PAE paging has loaded them): states without paging keep their format.
     if (s.pdpte != std::array<uint64_t, 4>{})
         j["pdpte"] = {hex(s.pdpte[0]), hex(s.pdpte[1]), hex(s.pdpte[2]), hex(s.pdpte[3])};
+    // The debug registers only when they differ from their reset values, so that states that
+    // never touch them read as before.
+    for (size_t i = 0; i < kBreakpointNames.size(); ++i)
+        if (s.dr[i] != 0) j[kBreakpointNames[i]] = hex(s.dr[i]);
+    if (s.dr6 != dr6::Reset) j["dr6"] = hex(s.dr6);
+    if (s.dr7 != dr7::Reset) j["dr7"] = hex(s.dr7);
     j["interruptibility"] = s.interruptibility;
     j["activity"] = static_cast<uint32_t>(s.activity);
     return j;

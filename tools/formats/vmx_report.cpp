@@ -1,5 +1,6 @@
 #include "tools/formats/vmx_report.hpp"
 
+#include <cstdio>
 #include <fmt/format.h>
 
 namespace transit86::tools {
@@ -49,19 +50,42 @@ void print_divergences(const std::vector<vmx::Divergence>& divergences, const st
     }
 }
 
-void print_fixup(const vmx::FixupReport& report, const std::string& indent) {
-    fmt::print("{}KVM with emulate_invalid_guest_state=0 ({} path):\n", indent,
-               vmx::to_string(report.path));
-    if (report.changes.empty()) fmt::print("{}  enters with the state unchanged\n", indent);
-    for (const auto& c : report.changes)
-        fmt::print("{}  {} {:<6} {:<14} {:#x} -> {:#x}  {}\n", indent,
-                   c.guest_visible ? "VISIBLE" : "hidden ", c.reg, c.field, c.before, c.after,
-                   c.why);
-    if (!report.entry_failures.empty()) {
-        fmt::print("{}  and VM entry still fails (KVM_EXIT_FAIL_ENTRY):\n", indent);
-        for (const auto& v : report.entry_failures)
-            fmt::print("{}    {:<28} {}\n", indent, v.check->id, v.message);
+std::string format_violations(const std::vector<vmx::Violation>& violations, vmx::Profile profile,
+                              const std::string& indent) {
+    const std::string name{vmx::to_string(profile)};
+    if (violations.empty()) return fmt::format("{}vmx[{}] valid\n", indent, name);
+    std::string out;
+    bool head = true;
+    for (const auto& v : violations) {
+        // "vmx[unrestricted] INVALID" is longer than the column: a space still separates it.
+        std::string first = head ? fmt::format("vmx[{}] INVALID", name) : "";
+        if (first.size() >= 18) first += ' ';
+        out += fmt::format("{}{:<18}{:<18} {}  (SDM {})\n", indent, first, v.check->id, v.message,
+                           v.check->section);
+        head = false;
     }
+    return out;
+}
+
+std::string format_fixup(const vmx::FixupReport& report, const std::string& indent) {
+    std::string out = fmt::format("{}KVM with emulate_invalid_guest_state=0 ({} path):\n", indent,
+                                  vmx::to_string(report.path));
+    if (report.changes.empty()) out += fmt::format("{}  enters with the state unchanged\n", indent);
+    for (const auto& c : report.changes)
+        out += fmt::format("{}  {} {:<6} {:<14} {:#x} -> {:#x}  {}\n", indent,
+                           c.guest_visible ? "VISIBLE" : "hidden ", c.reg, c.field, c.before,
+                           c.after, c.why);
+    if (!report.entry_failures.empty()) {
+        out += fmt::format("{}  and VM entry still fails (KVM_EXIT_FAIL_ENTRY):\n", indent);
+        for (const auto& v : report.entry_failures)
+            out += fmt::format("{}    {:<28} {}\n", indent, v.check->id, v.message);
+    }
+    return out;
+}
+
+void print_fixup(const vmx::FixupReport& report, const std::string& indent) {
+    const std::string text = format_fixup(report, indent);
+    std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
 } // namespace transit86::tools

@@ -288,13 +288,14 @@ TEST(Unsupported, ReportsTheBytesAndTheLinearAddress) {
     Machine m;
     m.seg(Seg::CS) = segment_cache(0x0100, 0x1000, 0xFFFF, 0x9B);
     m.state().eip = 0x0010;
-    m.load(0x1010, {0xD9, 0xE8}); // fld1
+    m.load(0x1010, {0x0F, 0x58, 0xC1}); // addps xmm0, xmm1 (SSE: no handler)
     const Exit e = m.run(1);
     ASSERT_EQ(e.reason, ExitReason::Unsupported);
     EXPECT_EQ(e.linear_address, 0x1010u);
-    ASSERT_EQ(e.byte_count, 2);
-    EXPECT_EQ(e.bytes[0], 0xD9);
-    EXPECT_EQ(e.bytes[1], 0xE8);
+    ASSERT_EQ(e.byte_count, 3);
+    EXPECT_EQ(e.bytes[0], 0x0F);
+    EXPECT_EQ(e.bytes[1], 0x58);
+    EXPECT_EQ(e.bytes[2], 0xC1);
     EXPECT_EQ(e.instructions, 0u);
     EXPECT_EQ(m.eip(), 0x0010u);
 }

@@ -87,8 +87,8 @@ TEST_F(V86, TrapGateKeepsIf) {
 }
 
 TEST_F(V86, IntWithIoplBelowThreeRaisesGP0) {
-    // SDM INT n: "IF EFLAGS.VM = 1 and EFLAGS.IOPL < 3 ... THEN #GP(0)" (CR4.VME is not
-    // modelled: transit86 takes the path of VME = 0).
+    // SDM INT n: "IF (EFLAGS.VM = 1 AND CR4.VME = 0 AND IOPL < 3 AND INT n) THEN #GP(0)"
+    // (method 2 of Vol. 3A Table 20-2; the VME methods are in vme_test.cpp).
     enter_v86(flags::Fixed1 | flags::VM);
     m.load_code({0xCD, 0x40}); // int 0x40
     EXPECT_TRUE(is_exception(m.run(1), vec::kGP, 0));

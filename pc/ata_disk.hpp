@@ -1,0 +1,148 @@
+// An ATA hard disk as device 0 of the primary legacy channel: command block 0x1F0-0x1F7,
+// device control / alternate status at 0x3F6, INTRQ on IRQ 14. Device 1 is absent.
+//
+// Modelled (PIO only): IDENTIFY DEVICE; READ/WRITE SECTORS (0x20/0x21, 0x30/0x31, EXT 0x24 /
+// 0x34); READ/WRITE MULTIPLE (0xC4/0xC5, EXT 0x29/0x39) with SET MULTIPLE MODE (0xC6, 1-16 in
+// powers of two, 16 at reset as in QEMU); READ VERIFY (0x40/0x41, EXT 0x42); INITIALIZE DEVICE
+// PARAMETERS (0x91: the current CHS translation); SET FEATURES (0xEF: write cache, transfer
+// mode, the no-op subcommands QEMU accepts); RECALIBRATE (0x10), SEEK (0x70); EXECUTE DEVICE
+// DIAGNOSTIC (0x90); FLUSH CACHE (0xE7/0xEA); READ NATIVE MAX ADDRESS (0xF8/0x27); CHECK POWER
+// MODE and the idle/standby/sleep commands (no-ops). IDENTIFY PACKET DEVICE (0xA1), DMA,
+// SMART and everything else abort (ABRT). LBA28, LBA48 and CHS addressing; 16- and 32-bit
+// data port transfers; status (BSY, DRDY, DSC, DRQ, ERR), alternate status, error, the HOB bit
+// of device control for the 48-bit registers, nIEN and SRST (the signature 01/01/00/00 after
+// a reset).
+//
+// As QEMU's hw/ide/core.c: commands complete at once (no BSY period to poll through); the
+// data for a read block is ready with DRQ and INTRQ when the command (or the previous block)
+// completes; a write block is written when its last word arrives; a transfer that would touch
+// a sector past the end of the image fails with ABRT before any byte moves (ide_sect_range_ok);
+// register writes are ignored while BSY or DRQ is set; with device 1 selected, status,
+// alternate status and error read 0 and commands are ignored, while the other registers read
+// device 1's copy (the host writes both devices' registers). Reading the status register or
+// writing a command clears a pending interrupt. Differences from QEMU (INTRQ follows nIEN,
+// no interrupt after SRST, INITIALIZE DEVICE PARAMETERS honoured) are listed in pc/README.md.
+//
+// References: ATA/ATAPI-6 (T13 1410D): 6.2 (CHS translation), 7 (registers), 8 (commands),
+// 9 (protocols: PIO data-in, PIO data-out, non-data, software reset); QEMU hw/ide/core.c.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "pc/ata_identify.hpp"
+#include "pc/block_backend.hpp"
+#include "pc/device.hpp"
+
+namespace transit86::pc {
+
+class AtaDisk final : public IoDevice {
+  public:
+    static constexpr uint16_t kCommandBlock = 0x1F0;
+    static constexpr uint16_t kDeviceControl = 0x3F6;
+    static constexpr unsigned kIrq = 14;
+
+    struct Geometry {
+        uint16_t cylinders;
+        uint16_t heads;
+        uint16_t sectors_per_track;
+    };
+    // QEMU's guess without a partition table (hw/block/hd-geometry.c, guess_chs_for_size):
+    // 16 heads, 63 sectors, the cylinders that fit, clamped to 2-16383.
+    static Geometry default_geometry(uint64_t sectors);
+
+    AtaDisk(BlockBackend& image, IrqLines& irq, DeviceLog* log = nullptr);
+    AtaDisk(BlockBackend& image, Geometry geometry, IrqLines& irq, DeviceLog* log = nullptr);
+
+    uint32_t io_read(uint16_t port, uint8_t size) override;
+    void io_write(uint16_t port, uint8_t size, uint32_t value) override;
+
+    // Hardware reset (power-on): registers, translation and features to their defaults.
+    void reset();
+
+  private:
+    // One device's copy of the command block registers; each 48-bit register keeps its
+    // previous value (the HOB byte).
+    struct TaskFile {
+        uint8_t feature = 0;
+        uint8_t hob_feature = 0;
+        uint32_t count = 0; // 8 bits as written; the whole count (up to 65536) during a command
+        uint8_t hob_count = 0;
+        uint8_t lba_low = 0;
+        uint8_t hob_lba_low = 0;
+        uint8_t lba_mid = 0;
+        uint8_t hob_lba_mid = 0;
+        uint8_t lba_high = 0;
+        uint8_t hob_lba_high = 0;
+        uint8_t device = 0xA0;
+    };
+    enum class Transfer : uint8_t { None, ToHost, FromHost };
+    enum class AfterBlock : uint8_t { Stop, ReadNext, WriteBlock };
+
+    TaskFile& regs() { return task_[0]; }
+    bool device1_selected() const { return unit_ == 1; }
+    uint8_t status() const;
+    uint8_t read_register(uint16_t port);
+    void write_register(uint16_t port, uint8_t value);
+    void write_device_control(uint8_t value);
+    uint32_t read_data(uint8_t size);
+    void write_data(uint8_t size, uint32_t value);
+
+    // How a command handler left things: done (the common completion raises the interrupt,
+    // with DSC for some commands), still transferring (the handler set status and interrupt
+    // itself), or not a command this disk implements (aborted).
+    enum class Outcome : uint8_t { Done, DoneWithSeek, Transferring, Unsupported };
+    void execute(uint8_t command);
+    Outcome run_command(uint8_t command);
+    bool prepare_pio(bool lba48, bool multiple);
+    Outcome read_command(bool lba48, bool multiple);
+    Outcome write_command(bool lba48, bool multiple);
+    void identify_device();
+    void execute_device_diagnostic();
+    void read_native_max_address(bool lba48);
+    void set_features();
+    void set_multiple_mode();
+    void initialize_device_parameters();
+    void verify(bool lba48);
+    void finish_software_reset();
+    void set_whole_count(bool lba48);
+    bool address(uint64_t& lba) const;
+    void set_address(uint64_t lba);
+    bool range_ok(uint64_t lba, uint64_t count) const;
+
+    void read_block();
+    void write_block();
+    void begin_transfer(Transfer direction, uint32_t bytes, AfterBlock after);
+    void end_of_block();
+    void halt_transfer();
+    void abort_command();
+    static void put_signature(TaskFile& task, bool present);
+    void raise_interrupt();
+    void update_irq_line();
+    AtaIdentity identity() const;
+
+    BlockBackend& image_;
+    IrqLines& irq_;
+    DeviceLog* log_;
+    const Geometry default_geometry_;
+    std::array<TaskFile, 2> task_{}; // device 0 (this disk), device 1 (absent)
+    unsigned unit_ = 0;              // DEV of the last device/head write
+    uint8_t status_ = 0;
+    uint8_t error_ = 0;
+    uint8_t device_control_ = 0;
+    bool in_software_reset_ = false;
+    bool lba48_ = false;
+    uint8_t multiple_sectors_ = kAtaMaxMultipleSectors;
+    uint32_t block_sectors_ = 1; // sectors per DRQ block of the current command
+    Geometry current_{};
+    AtaIdentity features_{}; // write cache and transfer mode words
+    bool interrupt_pending_ = false;
+    bool irq_level_ = false;
+    Transfer transfer_ = Transfer::None;
+    AfterBlock after_block_ = AfterBlock::Stop;
+    uint32_t data_pos_ = 0;
+    uint32_t data_end_ = 0;
+    std::array<uint8_t, kAtaMaxMultipleSectors * BlockBackend::kSectorSize> buffer_{};
+};
+
+} // namespace transit86::pc

@@ -1,0 +1,118 @@
+#include "pc/block_backend.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+namespace transit86::pc {
+
+namespace {
+
+// The size check both factories make; empty when the size is acceptable.
+std::string size_problem(const std::string& what, uint64_t bytes) {
+    if (bytes == 0) return what + ": the image is empty";
+    if (bytes % BlockBackend::kSectorSize != 0)
+        return what + ": size " + std::to_string(bytes) + " bytes is not a multiple of 512";
+    return {};
+}
+
+bool read_fully(int fd, uint8_t* out, size_t bytes, uint64_t offset) {
+    while (bytes > 0) {
+        const ssize_t got = ::pread(fd, out, bytes, static_cast<off_t>(offset));
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return false;
+        out += got;
+        bytes -= static_cast<size_t>(got);
+        offset += static_cast<uint64_t>(got);
+    }
+    return true;
+}
+
+bool write_fully(int fd, const uint8_t* in, size_t bytes, uint64_t offset) {
+    while (bytes > 0) {
+        const ssize_t put = ::pwrite(fd, in, bytes, static_cast<off_t>(offset));
+        if (put < 0 && errno == EINTR) continue;
+        if (put <= 0) return false;
+        in += put;
+        bytes -= static_cast<size_t>(put);
+        offset += static_cast<uint64_t>(put);
+    }
+    return true;
+}
+
+} // namespace
+
+bool BlockBackend::in_range(uint64_t first, size_t bytes) const {
+    if (bytes % kSectorSize != 0) return false;
+    const uint64_t count = bytes / kSectorSize;
+    return first <= sector_count() && count <= sector_count() - first;
+}
+
+bool MemoryBlockBackend::read_sectors(uint64_t first, std::span<uint8_t> out) {
+    if (!in_range(first, out.size())) return false;
+    std::memcpy(out.data(), bytes_.data() + first * kSectorSize, out.size());
+    return true;
+}
+
+bool MemoryBlockBackend::write_sectors(uint64_t first, std::span<const uint8_t> in) {
+    if (!in_range(first, in.size())) return false;
+    std::memcpy(bytes_.data() + first * kSectorSize, in.data(), in.size());
+    return true;
+}
+
+FileBlockBackend::~FileBlockBackend() {
+    ::close(fd_);
+}
+
+bool FileBlockBackend::read_sectors(uint64_t first, std::span<uint8_t> out) {
+    if (!in_range(first, out.size())) return false;
+    for (size_t done = 0; done < out.size(); done += kSectorSize) {
+        const uint64_t sector = first + done / kSectorSize;
+        uint8_t* into = out.data() + done;
+        if (auto copy = overlay_.find(sector); copy != overlay_.end()) {
+            std::memcpy(into, copy->second.data(), kSectorSize);
+        } else if (!read_fully(fd_, into, kSectorSize, sector * kSectorSize)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool FileBlockBackend::write_sectors(uint64_t first, std::span<const uint8_t> in) {
+    if (!in_range(first, in.size())) return false;
+    if (writes_ == ImageWrites::write_through)
+        return write_fully(fd_, in.data(), in.size(), first * kSectorSize);
+    for (size_t done = 0; done < in.size(); done += kSectorSize)
+        std::memcpy(overlay_[first + done / kSectorSize].data(), in.data() + done, kSectorSize);
+    return true;
+}
+
+BlockBackendOrError make_memory_image(std::vector<uint8_t> bytes) {
+    if (auto problem = size_problem("memory image", bytes.size()); !problem.empty())
+        return {nullptr, problem};
+    return {std::make_unique<MemoryBlockBackend>(std::move(bytes)), {}};
+}
+
+BlockBackendOrError open_image_file(const std::string& path, ImageWrites writes) {
+    const int flags = (writes == ImageWrites::write_through ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+    const int fd = ::open(path.c_str(), flags);
+    if (fd < 0) return {nullptr, path + ": " + std::strerror(errno)};
+    // lseek rather than fstat: a block device reports its size only this way.
+    const off_t end = ::lseek(fd, 0, SEEK_END);
+    if (end < 0) {
+        const std::string error = path + ": " + std::strerror(errno);
+        ::close(fd);
+        return {nullptr, error};
+    }
+    if (auto problem = size_problem(path, static_cast<uint64_t>(end)); !problem.empty()) {
+        ::close(fd);
+        return {nullptr, problem};
+    }
+    const uint64_t sectors = static_cast<uint64_t>(end) / BlockBackend::kSectorSize;
+    return {std::make_unique<FileBlockBackend>(fd, sectors, writes), {}};
+}
+
+} // namespace transit86::pc

@@ -1,0 +1,34 @@
+// The PIIX3 IDE controller at 00:01.1: 8086:7010, class 0x010180 (IDE, programming interface
+// 0x80: both channels in legacy ("compatibility") mode at 0x1F0/0x3F6 IRQ 14 and 0x170/0x376
+// IRQ 15, bus mastering capable).
+//
+// The legacy ports are fixed, so the controller has no BAR 0-3 (they read 0); BAR 4 (BMIBA,
+// 0x20) is the 16-byte I/O block of the bus-master DMA registers: bit 0 reads 1, bits 3-1
+// read 0, so sizing reads back 0xFFFFFFF1. The DMA engine itself is not modelled: SeaBIOS
+// drives ATA by PIO (its ATA_DMA option defaults to off), and the ATA disk (pc/ata_disk.hpp)
+// implements the PIO commands. IDE timing 0x40-0x43 and the rest are storage (SeaBIOS writes
+// 0x8000 to 0x40 and 0x42 to enable both channels' decode).
+//
+// References: Intel 82371SB (PIIX3) datasheet, IDE configuration registers (BMIBA, IDETIM);
+// QEMU hw/ide/piix.c (piix3_reset: command 0, status 0x0280, BMIBA 0x00000001; the BAR is
+// registered with 16 bytes).
+#pragma once
+
+#include <cstdint>
+
+#include "pc/pci_bus.hpp"
+
+namespace transit86::pc {
+
+class Piix3Ide final : public PciFunction {
+  public:
+    static constexpr uint8_t kBusMasterBar = 4;
+    static constexpr uint32_t kBusMasterSize = 16;
+
+    Piix3Ide();
+
+    // The I/O base programmed into BMIBA (bits 15-4), whether or not decoding is enabled.
+    uint16_t bus_master_base() const;
+};
+
+} // namespace transit86::pc

@@ -1,0 +1,217 @@
+#include "pc/platform.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "pc/byte_lanes.hpp"
+#include "pc/pc_cmos.hpp"
+
+namespace transit86::pc {
+
+namespace {
+
+constexpr uint16_t kDebugconPort = 0x402; // QEMU's isa-debugcon as SeaBIOS's builds expect it
+constexpr uint64_t kLocalApicSize = 0x1000;
+constexpr uint64_t kIoApicBase = 0xFEC00000;
+constexpr uint64_t kIoApicSize = 0x1000;
+
+// PCI slots of QEMU's pc machine (hw/i386/pc_piix.c).
+constexpr uint8_t kHostBridgeDevice = 0;
+constexpr uint8_t kPiix3Device = 1;
+constexpr uint8_t kPiix3IsaFunction = 0, kPiix3IdeFunction = 1, kPiix4PmFunction = 3;
+
+uint64_t all_ones64(uint8_t size) {
+    return size >= 8 ? ~uint64_t{0} : (uint64_t{1} << (size * 8)) - 1;
+}
+
+} // namespace
+
+PcPlatform::PcPlatform(PcConfig config)
+    : memory_(config.ram_bytes, std::move(config.bios)), disk_image_(std::move(config.disk)),
+      pic_(this), pit_(clock_, *this, this), port61_(clock_, pit_, this),
+      rtc_(clock_, *this, this, config.rtc_base),
+      com1_(
+          Serial16550::kCom1Base, Serial16550::kCom1Irq, *this, clock_,
+          [this](uint8_t byte) { serial_out_.push_back(static_cast<char>(byte)); }, this),
+      debugcon_(kDebugconPort,
+                [this](uint8_t byte) { debugcon_out_.push_back(static_cast<char>(byte)); }),
+      port92_([this](bool enabled) { set_a20(enabled); },
+              [this] { request(PlatformRequest::Reset); }),
+      kbc_(
+          *this, [this](bool enabled) { set_a20(enabled); },
+          [this] { request(PlatformRequest::Reset); }, this),
+      fw_cfg_(&memory_, this), pci_(this), isa_bridge_(this), pm_(clock_, *this, this),
+      local_apic_(0, this), io_apic_(0x11, this) {
+    if (config.cpus != 1) throw std::invalid_argument("the transit86 PC has one CPU (--cpus 1)");
+
+    map_ports(0x20, 2, &pic_);
+    map_ports(0xA0, 2, &pic_);
+    map_ports(I8259Pair::kElcrMaster, 2, &pic_);
+    map_ports(I8254Pit::kCounter0, 4, &pit_);
+    map_ports(SystemControlPortB::kPort, 1, &port61_);
+    map_ports(I8042::kDataPort, 1, &kbc_);
+    map_ports(I8042::kCommandPort, 1, &kbc_);
+    map_ports(CmosRtc::kIndexPort, 2, &rtc_);
+    map_ports(Port92::kPort, 1, &port92_);
+    map_ports(Serial16550::kCom1Base, 8, &com1_);
+    map_ports(kDebugconPort, 1, &debugcon_);
+    map_ports(DebugExit::kQemuDefaultPort, DebugExit::kQemuDefaultSize, &debug_exit_);
+    map_ports(FwCfg::kSelectorPort, 2, &fw_cfg_);
+    map_ports(FwCfg::kDmaAddressPort, 8, &fw_cfg_);
+    map_ports(PciBus::kConfigAddress, 8, &pci_);
+    map_ports(Piix4Pm::kApmControl, 2, &pm_.apm_ports());
+
+    pci_.attach(kHostBridgeDevice, 0, host_bridge_);
+    pci_.attach(kPiix3Device, kPiix3IsaFunction, isa_bridge_);
+    pci_.attach(kPiix3Device, kPiix3IdeFunction, ide_);
+    pci_.attach(kPiix3Device, kPiix4PmFunction, pm_);
+    pci_.set_reset_control(isa_bridge_);
+    isa_bridge_.on_reset_request = [this] { request(PlatformRequest::Reset); };
+    host_bridge_.on_pam_change = [this](const auto& modes) {
+        memory_.set_pam(modes);
+        memory_map_changed_ = true;
+    };
+    pm_.on_io_window_change = [this](bool enabled, uint16_t base) {
+        if (pm_window_base_ != 0) map_ports(pm_window_base_, Piix4Pm::kBlockSize, nullptr);
+        pm_window_base_ = enabled && base != 0 ? base : 0;
+        if (pm_window_base_ != 0)
+            map_ports(pm_window_base_, Piix4Pm::kBlockSize, &pm_.pm_registers());
+    };
+    pm_.on_sleep = [this](unsigned sleep_type) {
+        // QEMU's piix4: sleep type 0 is S5 in the DSDT SeaBIOS and QEMU ship (\_S5 = 0).
+        if (sleep_type == 0)
+            request(PlatformRequest::PowerOff);
+        else
+            unmodelled("piix4-pm", "sleep type " + std::to_string(sleep_type) + " (only S5)");
+    };
+
+    std::optional<PcCmosDisk> cmos_disk;
+    if (disk_image_) {
+        ata_ = std::make_unique<AtaDisk>(*disk_image_, static_cast<IrqLines&>(*this),
+                                         static_cast<DeviceLog*>(this));
+        map_ports(AtaDisk::kCommandBlock, 8, ata_.get());
+        map_ports(AtaDisk::kDeviceControl, 1, ata_.get());
+        const AtaDisk::Geometry g = AtaDisk::default_geometry(disk_image_->sector_count());
+        // QEMU's pc_cmos_init_late: LBA translation once the disk outgrows 1024 cylinders.
+        cmos_disk = PcCmosDisk{.cylinders = g.cylinders,
+                               .heads = static_cast<uint8_t>(g.heads),
+                               .sectors = static_cast<uint8_t>(g.sectors_per_track),
+                               .translation = static_cast<uint8_t>(g.cylinders > 1024 ? 1 : 0)};
+    }
+    PcCmosConfig cmos{.below_4g_bytes = memory_.ram_size(), .cpus = config.cpus};
+    cmos.disks[0] = cmos_disk;
+    fill_pc_cmos(rtc_, cmos);
+    install_firmware_config(config);
+}
+
+void PcPlatform::install_firmware_config(const PcConfig& config) {
+    install_machine_items(fw_cfg_, FwCfgMachine{.ram_size = memory_.ram_size(),
+                                                .boot_cpus = static_cast<uint16_t>(config.cpus),
+                                                .max_cpus = static_cast<uint16_t>(config.cpus)});
+    // QEMU's pc_memory_init: one RAM entry for all memory below 4 GiB; SeaBIOS carves its own
+    // reservations out of it.
+    const E820Entry ram{.address = 0, .length = memory_.ram_size(), .type = E820Entry::kRam};
+    fw_cfg_.add_file("etc/e820", e820_file({&ram, 1}));
+    // INT 10h text to COM1 (SeaBIOS's sercon): the machine has no VGA.
+    fw_cfg_.add_file("etc/sercon-port", sercon_port_file(Serial16550::kCom1Base));
+    if (!config.boot_order.empty())
+        fw_cfg_.add_file("bootorder", bootorder_file(config.boot_order));
+    for (const auto& [name, rom] : config.option_roms)
+        fw_cfg_.add_file("genroms/" + name, rom);
+    if (config.linux_boot) install_linux_boot(fw_cfg_, *config.linux_boot);
+}
+
+void PcPlatform::map_ports(uint16_t first, uint16_t count, IoDevice* device) {
+    for (uint32_t port = first; port < uint32_t{first} + count && port < ports_.size(); ++port)
+        ports_[port] = device;
+}
+
+void PcPlatform::set_a20(bool enabled) {
+    a20_ = enabled;
+    port92_.observe_a20(enabled);
+    if (on_a20) on_a20(enabled);
+}
+
+PortHandler::Result PcPlatform::access(PortAccess& access) {
+    if (time_source) advance_to(time_source());
+    IoDevice* device = ports_[access.port];
+    if (access.is_in) {
+        if (device) {
+            access.data = device->io_read(access.port, access.size);
+        } else {
+            access.data = all_ones(access.size);
+            unclaimed_ports_.insert(access.port);
+        }
+        return Result::Handled;
+    }
+    if (device)
+        device->io_write(access.port, access.size, access.data);
+    else
+        unclaimed_ports_.insert(access.port);
+    if (debug_exit_.value() && request_ == PlatformRequest::None)
+        request(PlatformRequest::DebugExit);
+    if (memory_map_changed_ || request_ != PlatformRequest::None) {
+        memory_map_changed_ = false;
+        return Result::ExitToHost;
+    }
+    return Result::Handled;
+}
+
+void PcPlatform::mmio(uint64_t gpa, uint8_t size, bool write, uint64_t& data) {
+    if (time_source) advance_to(time_source());
+    if (gpa >= LocalApicWindow::kBase && gpa < LocalApicWindow::kBase + kLocalApicSize) {
+        if (write)
+            local_apic_.mmio_write(gpa - LocalApicWindow::kBase, size, data);
+        else
+            data = local_apic_.mmio_read(gpa - LocalApicWindow::kBase, size);
+        return;
+    }
+    if (gpa >= kIoApicBase && gpa < kIoApicBase + kIoApicSize) {
+        if (write)
+            io_apic_.mmio_write(gpa - kIoApicBase, size, data);
+        else
+            data = io_apic_.mmio_read(gpa - kIoApicBase, size);
+        return;
+    }
+    if (memory_.handle_mmio(gpa, size, write, data)) return;
+    if (!write) data = all_ones64(size);
+    unassigned_pages_.insert(gpa & ~uint64_t{0xFFF});
+}
+
+void PcPlatform::advance_to(uint64_t ns) {
+    clock_.advance_to(ns);
+    pit_.advance();
+    rtc_.advance();
+    com1_.advance();
+    pm_.advance();
+}
+
+uint64_t PcPlatform::next_event_ns() const {
+    return std::min(
+        {pit_.next_event_ns(), rtc_.next_event_ns(), com1_.next_event_ns(), pm_.next_event_ns()});
+}
+
+void PcPlatform::unmodelled(std::string_view device, std::string_view what) {
+    std::string line = std::string(device) + ": " + std::string(what);
+    if (logged_.insert(line).second) log_.push_back(std::move(line));
+}
+
+std::string PcPlatform::take_serial() {
+    std::string out;
+    out.swap(serial_out_);
+    return out;
+}
+
+std::string PcPlatform::take_debugcon() {
+    std::string out;
+    out.swap(debugcon_out_);
+    return out;
+}
+
+std::vector<std::string> PcPlatform::take_log() {
+    std::vector<std::string> out;
+    out.swap(log_);
+    return out;
+}
+
+} // namespace transit86::pc

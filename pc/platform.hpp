@@ -1,0 +1,173 @@
+// The PC platform: QEMU's i440FX "pc" machine as far as SeaBIOS, GRUB and the Linux boot
+// protocol need it, wired from the device models of this folder. It knows nothing of the CPU
+// that runs the guest: a host (transit86's `boot` command, or a KVM VMM such as
+// examples/kvm-vmm) loads slots() into its memory map, sends port I/O to access() (this is a
+// transit86::PortHandler) and MMIO to mmio(), injects acknowledge_interrupt()'s vector when
+// interrupt_pending() and the guest can take it, and moves virtual time with advance_to().
+//
+// What is where (QEMU's `-M pc -vga none -nodefaults` plus what -serial/-drive add):
+//   0x20/0xA0 8259 pair, 0x4D0 ELCR           0x40-0x43 8254, 0x61 port B
+//   0x60/0x64 8042                            0x70/0x71 CMOS/RTC
+//   0x92 port A (A20, reset)                  0x3F8 COM1 (IRQ 4)
+//   0x402 debugcon (SeaBIOS's log)            0x501 isa-debug-exit
+//   0x510/0x511/0x514 fw_cfg                  0xCF8-0xCFF PCI, 0xCF9 reset
+//   0x1F0-0x1F7/0x3F6 ATA disk (IRQ 14)       PMBA (set by the BIOS) PIIX4 ACPI, 0xB2/0xB3 APM
+//   PCI 00:00.0 i440FX, 00:01.0 PIIX3 ISA, 00:01.1 PIIX3 IDE, 00:01.3 PIIX4 PM
+//   0xFEE00000 local APIC, 0xFEC00000 I/O APIC (register windows, no delivery)
+// Anything else: reads all ones, writes ignored, and listed (unclaimed_ports()).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "pc/apic_windows.hpp"
+#include "pc/ata_disk.hpp"
+#include "pc/block_backend.hpp"
+#include "pc/cmos_rtc.hpp"
+#include "pc/debug_exit.hpp"
+#include "pc/debugcon.hpp"
+#include "pc/device.hpp"
+#include "pc/fw_cfg.hpp"
+#include "pc/i440fx.hpp"
+#include "pc/i8042.hpp"
+#include "pc/i8254.hpp"
+#include "pc/i8259.hpp"
+#include "pc/memory_map.hpp"
+#include "pc/pci_bus.hpp"
+#include "pc/piix3.hpp"
+#include "pc/piix3_ide.hpp"
+#include "pc/piix4_pm.hpp"
+#include "pc/port61.hpp"
+#include "pc/port92.hpp"
+#include "pc/serial_16550.hpp"
+#include "transit86/emulator.hpp"
+
+namespace transit86::pc {
+
+struct PcConfig {
+    uint64_t ram_bytes = 128ull << 20;  // QEMU's default -m
+    std::vector<uint8_t> bios;          // the firmware image (SeaBIOS's bios.bin)
+    std::unique_ptr<BlockBackend> disk; // primary master, or none
+    // Option ROMs SeaBIOS loads from fw_cfg "genroms/NAME" (e.g. linuxboot_dma.bin).
+    std::vector<std::pair<std::string, std::vector<uint8_t>>> option_roms;
+    // fw_cfg "bootorder" device paths, in order (QEMU's -boot / bootindex), or none.
+    std::vector<std::string> boot_order;
+    // The -kernel items, when booting a kernel through fw_cfg.
+    std::optional<FwCfgLinuxBoot> linux_boot;
+    unsigned cpus = 1;
+    RtcDateTime rtc_base{};
+};
+
+// Why the guest asked the platform to stop.
+enum class PlatformRequest : uint8_t {
+    None,
+    Reset,     // 0xCF9, port 0x92 bit 0, an 8042 pulse or output-port write
+    DebugExit, // isa-debug-exit was written (debug_exit_value())
+    PowerOff,  // ACPI sleep state S5 through PM1a_CNT (QEMU's piix4 powers off)
+};
+
+class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog {
+  public:
+    // Throws std::invalid_argument (one line) for a configuration QEMU would refuse.
+    explicit PcPlatform(PcConfig config);
+    PcPlatform(const PcPlatform&) = delete;
+    PcPlatform& operator=(const PcPlatform&) = delete;
+
+    // ---- memory
+    PcMemoryMap& memory() { return memory_; }
+    std::span<const RamSlot> slots() const { return memory_.slots(); }
+    uint64_t memory_generation() const { return memory_.generation(); }
+
+    // ---- buses. An OUT that changed the memory map or asked for a stop returns ExitToHost,
+    // so that the host reloads the slots or stops before the next instruction.
+    Result access(PortAccess& access) override;
+    // MMIO outside the slots: completes the access (reads fill `data`). Never fails: an
+    // access nothing answers reads all ones and is logged.
+    void mmio(uint64_t gpa, uint8_t size, bool write, uint64_t& data);
+
+    // ---- interrupts: the 8259's INTR pin and the INTA cycle.
+    bool interrupt_pending() const { return pic_.interrupt_pending(); }
+    uint8_t acknowledge_interrupt() { return pic_.acknowledge(); }
+
+    // ---- time
+    const VirtualClock& clock() const { return clock_; }
+    // Moves virtual time forward to `ns` and lets every timed device catch up.
+    void advance_to(uint64_t ns);
+    // Where the host's CPU is in virtual time while it runs: consulted before each port or
+    // MMIO access, so that a guest polling a timer sees it move within one run (the host's
+    // instruction count; without it time moves only at advance_to()).
+    std::function<uint64_t()> time_source;
+    // The next virtual time at which a device needs advance_to (TimedDevice::kNever: none).
+    uint64_t next_event_ns() const;
+
+    // ---- what the guest asked for
+    PlatformRequest request() const { return request_; }
+    void clear_request() { request_ = PlatformRequest::None; }
+    std::optional<uint32_t> debug_exit_value() const { return debug_exit_.value(); }
+    bool a20() const { return a20_; }
+    // Called when the guest gates A20 (port 0x92 or the 8042), for the CPU's address wrap.
+    std::function<void(bool)> on_a20;
+
+    // ---- output. Bytes the guest sent to COM1 and to debugcon (0x402) since the last take.
+    std::string take_serial();
+    std::string take_debugcon();
+    // Lines about what a device does not model (each distinct one once), since the last take.
+    std::vector<std::string> take_log();
+    // Ports no device claims and pages nothing maps that the guest touched: an empty ISA bus
+    // and empty address space answer all ones, as probing firmware expects.
+    const std::set<uint16_t>& unclaimed_ports() const { return unclaimed_ports_; }
+    const std::set<uint64_t>& unassigned_pages() const { return unassigned_pages_; }
+
+  private:
+    void set_irq(unsigned irq, bool level) override { pic_.set_irq(irq, level); }
+    void unmodelled(std::string_view device, std::string_view what) override;
+    void map_ports(uint16_t first, uint16_t count, IoDevice* device);
+    void set_a20(bool enabled);
+    void install_firmware_config(const PcConfig& config);
+    void request(PlatformRequest request) {
+        if (request_ == PlatformRequest::None) request_ = request;
+    }
+
+    VirtualClock clock_;
+    PcMemoryMap memory_;
+    std::unique_ptr<BlockBackend> disk_image_;
+    std::string serial_out_;
+    std::string debugcon_out_;
+    std::vector<std::string> log_;
+    std::set<std::string> logged_;
+    std::set<uint16_t> unclaimed_ports_;
+    std::set<uint64_t> unassigned_pages_;
+    PlatformRequest request_ = PlatformRequest::None;
+    bool a20_ = true; // QEMU powers on with A20 enabled (the 8042 output port resets to 0x03)
+
+    I8259Pair pic_;
+    I8254Pit pit_;
+    SystemControlPortB port61_;
+    CmosRtc rtc_;
+    Serial16550 com1_;
+    Debugcon debugcon_;
+    DebugExit debug_exit_;
+    Port92 port92_;
+    I8042 kbc_;
+    FwCfg fw_cfg_;
+    PciBus pci_;
+    I440fxHostBridge host_bridge_;
+    Piix3IsaBridge isa_bridge_;
+    Piix3Ide ide_;
+    Piix4Pm pm_;
+    std::unique_ptr<AtaDisk> ata_;
+    LocalApicWindow local_apic_;
+    IoApicWindow io_apic_;
+
+    std::array<IoDevice*, 0x10000> ports_{};
+    uint16_t pm_window_base_ = 0; // where the PIIX4 ACPI block is mapped (0: not mapped)
+    bool memory_map_changed_ = false;
+};
+
+} // namespace transit86::pc

@@ -1,0 +1,68 @@
+// libFuzzer target: the GDB server's packet layer and command handler (tools/gdb), the bytes
+// as they would arrive on the socket. Packets come from the network and are untrusted: any
+// byte sequence must give replies (errors included), never a crash, a hang or unbounded
+// memory. The machine is the step target on a small program (the mov cr0 window, then HLT)
+// with a budget, so `c` and `bc` end whatever the fuzzer writes into memory or registers.
+// Every reply must survive its own framing: frame_packet() then PacketReader gives it back.
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "tools/gdb/gdb_session.hpp"
+#include "tools/gdb/rsp_packet.hpp"
+#include "tools/gdb/step_target.hpp"
+
+namespace {
+
+using namespace transit86;
+
+void check(bool condition) {
+    if (!condition) __builtin_trap();
+}
+
+// cli; mov eax, cr0; or al, 1; mov cr0, eax; jmp short -2 (a loop the budget ends); hlt
+constexpr uint8_t kProgram[] = {0xFA, 0x0F, 0x20, 0xC0, 0x0C, 0x01,
+                                0x0F, 0x22, 0xC0, 0xEB, 0xFE, 0xF4};
+
+void check_framing(const std::string& payload) {
+    if (payload.size() > gdb::kMaxPacketSize) return;
+    gdb::PacketReader reader;
+    gdb::PacketReader::Event last;
+    for (const char c : gdb::frame_packet(payload))
+        if (auto e = reader.feed(static_cast<uint8_t>(c)); e.kind != gdb::PacketReader::Kind::None)
+            last = std::move(e);
+    check(last.kind == gdb::PacketReader::Kind::Packet && last.payload == payload);
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    std::vector<uint8_t> ram(0x10000, 0);
+    std::memcpy(ram.data() + 0x7C00, kProgram, sizeof kProgram);
+    const RamSlot slot{.guest_phys = 0, .size = ram.size(), .host = ram.data()};
+    pc::PcPorts ports;
+    CpuState start = reset_state(ResetPreset::Intel);
+    start[Seg::CS].selector = 0;
+    start[Seg::CS].base = 0;
+    start.eip = 0x7C00;
+    gdb::StepTarget target(slot, ports, start, {.budget = 256});
+    gdb::GdbSession session(target, {.interval = 32, .max_snapshots = 4, .max_bytes = 1 << 20});
+    gdb::PacketReader reader;
+    int polls = 0;
+    // Ctrl-C now and then, as the socket would deliver it.
+    const auto interrupted = [&] { return (++polls % 3) == 0; };
+    for (size_t i = 0; i < size; ++i) {
+        const auto e = reader.feed(data[i]);
+        if (e.kind == gdb::PacketReader::Kind::Packet) {
+            const auto response = session.handle(e.payload, interrupted);
+            for (const std::string& p : response.packets)
+                check_framing(p);
+            if (response.close) break;
+        } else if (e.kind == gdb::PacketReader::Kind::Interrupt) {
+            for (const std::string& p : session.interrupt().packets)
+                check_framing(p);
+        }
+    }
+    return 0;
+}

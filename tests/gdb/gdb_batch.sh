@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# gdb_batch.sh TRANSIT86 SESSION IMAGE [STEP OPTIONS...]: one GDB session against
+# `transit86 step IMAGE --gdb 127.0.0.1:0 STEP OPTIONS`. The server prints the port the system
+# gave it, so parallel tests never collide. GDB runs in batch mode with SESSION's commands
+# (every line that does not start with '#'); then each "# expect: REGEX" line of SESSION must
+# match a line of GDB's output, in order (grep -E). SESSION may instead be docs/gdb.md: its
+# walk-through's "(gdb) " lines are the commands and EXPECT_FILE (the environment) holds the
+# expectations. Exits 77 (skipped) when gdb is not installed. Every step is bounded in time.
+set -u
+transit86=$1 session=$2 image=$3
+shift 3
+if ! command -v gdb >/dev/null 2>&1; then
+  echo "SKIP: gdb is not installed (scripts/install-deps.sh installs Debian's gdb)"
+  exit 77
+fi
+work=$(mktemp -d)
+server=
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if [[ "$session" == *.md ]]; then
+  # The walk-through block of docs/gdb.md, between its two markers.
+  sed -n '/<!-- walkthrough: begin -->/,/<!-- walkthrough: end -->/p' "$session" |
+    sed -n 's/^(gdb) //p' | grep -v '^target remote' >"$work/commands"
+  expectations=${EXPECT_FILE:?EXPECT_FILE names the expectations for a walk-through}
+else
+  grep -v '^#' "$session" | grep -v '^[[:space:]]*$' >"$work/commands"
+  expectations=$session
+fi
+sed -n 's/^# expect: //p' "$expectations" >"$work/expect"
+
+timeout 120 "$transit86" step "$image" --gdb 127.0.0.1:0 "$@" >"$work/server" 2>&1 &
+server=$!
+port=
+for _ in $(seq 100); do
+  port=$(sed -n 's/^transit86: waiting for GDB on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/server")
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+if [ -z "$port" ]; then
+  echo "FAIL: the server did not start listening"
+  cat "$work/server"
+  exit 1
+fi
+
+timeout 120 gdb -nx -batch -ex "set pagination off" -ex "set confirm off" \
+  -ex "target remote 127.0.0.1:$port" -x "$work/commands" >"$work/gdb" 2>&1
+gdb_status=$?
+for _ in $(seq 50); do
+  kill -0 "$server" 2>/dev/null || break
+  sleep 0.1
+done
+echo "== gdb (exit $gdb_status)"
+cat "$work/gdb"
+echo "== server"
+cat "$work/server"
+
+failures=0
+line=0
+while IFS= read -r regex; do
+  found=$(tail -n +"$((line + 1))" "$work/gdb" | grep -n -m1 -E -- "$regex" | cut -d: -f1)
+  if [ -z "$found" ]; then
+    echo "FAIL: expected, after line $line of GDB's output: $regex"
+    failures=$((failures + 1))
+  else
+    line=$((line + found))
+  fi
+done <"$work/expect"
+if grep -q "^== GDB detached" "$work/server"; then :; else
+  echo "FAIL: the server did not report the detach"
+  failures=$((failures + 1))
+fi
+[ "$failures" -eq 0 ] && echo "gdb_batch: every expectation met" && exit 0
+exit 1

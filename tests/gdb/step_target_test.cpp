@@ -1,0 +1,152 @@
+// The step command's GdbTarget on the bundled sample (corpus/boot/pe_entry.asm): the session
+// a user has in docs/gdb.md, packet by packet. Addresses from the sample's listing:
+//   7c22 mov cr0, eax   7c2c jmp dword 0x8:0x7c34   7c4b ltr ax   7c60 out 0xf4, al
+//   7c80 the TSS descriptor (selector 0x18), whose type ltr changes from 9 to 0xb.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "tools/gdb/gdb_session.hpp"
+#include "tools/gdb/registers.hpp"
+#include "tools/gdb/rsp_packet.hpp"
+#include "tools/gdb/step_target.hpp"
+#include "tools/guest_image.hpp"
+
+namespace transit86::gdb {
+namespace {
+
+struct StepTargetTest : ::testing::Test {
+    tools::GuestRam ram{1 << 20};
+    pc::PcPorts ports;
+    std::unique_ptr<StepTarget> target;
+    std::unique_ptr<GdbSession> session;
+
+    void SetUp() override {
+        ram.load_file(TRANSIT86_SAMPLE, 0x7C00);
+        CpuState s = reset_state(ResetPreset::Intel);
+        s[Seg::CS].selector = 0;
+        s[Seg::CS].base = 0;
+        s.eip = 0x7C00;
+        target = std::make_unique<StepTarget>(ram.slot(), ports, s, StepTargetOptions{});
+        session = std::make_unique<GdbSession>(*target);
+    }
+    std::string ask(std::string_view packet) {
+        auto r = session->handle(packet);
+        return r.packets.empty() ? "<none>" : r.packets.back();
+    }
+    std::string console_of(std::string_view packet) {
+        std::string out;
+        for (const auto& p : session->handle(packet).packets)
+            if (p.size() > 1 && p[0] == 'O' && p != "OK")
+                out += from_hex(p.substr(1)).value_or("?");
+        return out;
+    }
+    std::string monitor(std::string_view command) { return console_of("qRcmd," + to_hex(command)); }
+    uint64_t pc() const { return linear_pc(target->state()); }
+};
+
+TEST_F(StepTargetTest, BreakAtMovCr0ThenVmxShowsTheFailingChecks) {
+    EXPECT_EQ(ask("Z0,7c22,1"), "OK");
+    EXPECT_EQ(ask("c").substr(0, 12), "T05swbreak:;");
+    EXPECT_EQ(pc(), 0x7c22u);
+    EXPECT_NE(monitor("vmx").find("vmx[kvm] valid"), std::string::npos);
+    ask("s");
+    const std::string vmx = monitor("vmx");
+    EXPECT_NE(vmx.find("vmx[kvm] INVALID"), std::string::npos) << vmx;
+    EXPECT_NE(vmx.find("cs.type"), std::string::npos) << vmx;
+    EXPECT_NE(vmx.find("ss.rpl-eq-cs.rpl"), std::string::npos) << vmx;
+    EXPECT_NE(vmx.find("tr.type"), std::string::npos) << vmx;
+}
+
+TEST_F(StepTargetTest, StepiOverTheFarJumpAndBackToTheSameRegisters) {
+    EXPECT_EQ(ask("Z1,7c2c,1"), "OK");
+    EXPECT_EQ(ask("c").substr(0, 12), "T05hwbreak:;");
+    const CpuState at_jump = target->state();
+    const std::string regs = ask("g");
+    ask("s");
+    EXPECT_EQ(pc(), 0x7c34u);
+    EXPECT_EQ(target->state()[Seg::CS].selector, 8);
+    EXPECT_TRUE(ar::db(target->state()[Seg::CS].access_rights));
+    ask("bs");
+    EXPECT_EQ(target->state(), at_jump);
+    EXPECT_EQ(ask("g"), regs);
+}
+
+TEST_F(StepTargetTest, WatchOnTheTssDescriptorStopsAfterLtr) {
+    EXPECT_EQ(ask("Z2,7c85,1"), "OK");
+    EXPECT_EQ(ask("c").substr(0, 14), "T05watch:7c85;");
+    EXPECT_EQ(pc(), 0x7c4eu); // after ltr
+    uint8_t type = 0;
+    target->read_linear(0x7c85, std::span(&type, 1));
+    EXPECT_EQ(type, 0x8b);
+    // Backwards: the same write, seen from before it.
+    EXPECT_EQ(ask("bc").substr(0, 14), "T05watch:7c85;");
+    EXPECT_EQ(pc(), 0x7c4bu);
+    target->read_linear(0x7c85, std::span(&type, 1));
+    EXPECT_EQ(type, 0x89);
+}
+
+TEST_F(StepTargetTest, AccessWatchOnTheStackSeesThePush) {
+    // The sample never pushes; a read watch on the GDT descriptor's bytes sees lgdt's operand.
+    EXPECT_EQ(ask("Z3,7c88,6"), "OK"); // gdt_descriptor, read by lgdt
+    EXPECT_EQ(ask("c").substr(0, 15), "T05rwatch:7c88;");
+    EXPECT_EQ(pc(), 0x7c2cu);
+}
+
+TEST_F(StepTargetTest, WindowWatchStopsWhereTheVerdictChanges) {
+    EXPECT_NE(monitor("window-watch on").find("window-watch on"), std::string::npos);
+    std::string text = console_of("c");
+    EXPECT_NE(text.find("makes the state INVALID under kvm"), std::string::npos) << text;
+    EXPECT_EQ(pc(), 0x7c25u); // after mov cr0
+    text = console_of("c");
+    EXPECT_NE(text.find("makes the state VALID under kvm"), std::string::npos) << text;
+    EXPECT_EQ(pc(), 0x7c4eu); // after ltr, from the intel reset state
+    // Backwards it stops before the instruction that changed it.
+    ask("bc");
+    EXPECT_EQ(pc(), 0x7c4bu);
+}
+
+TEST_F(StepTargetTest, TheRunEndsAtIsaDebugExitWithTheConsoleOutput) {
+    const std::string text = console_of("c");
+    EXPECT_NE(text.find("OK\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("isa-debug-exit wrote 0x10"), std::string::npos) << text;
+    EXPECT_EQ(pc(), 0x7c60u);
+    EXPECT_NE(console_of("c").find("the run has ended"), std::string::npos);
+    // Back one instruction, forward again: the same end, the console not repeated.
+    ask("bs");
+    EXPECT_EQ(pc(), 0x7c5eu);
+    const std::string again = console_of("c");
+    EXPECT_EQ(again.find("OK\n"), std::string::npos) << again;
+    EXPECT_NE(again.find("isa-debug-exit"), std::string::npos) << again;
+}
+
+TEST_F(StepTargetTest, ReverseContinueFromTheEndReachesTheStart) {
+    console_of("c");
+    EXPECT_EQ(ask("bc").substr(0, 19), "T05replaylog:begin;");
+    EXPECT_EQ(pc(), 0x7c00u);
+    EXPECT_EQ(target->state()[Seg::CS].access_rights,
+              reset_state(ResetPreset::Intel)[Seg::CS].access_rights);
+}
+
+TEST_F(StepTargetTest, SregsGdtAndIdtInWords) {
+    EXPECT_EQ(ask("Z0,7c34,1"), "OK");
+    ask("c");
+    EXPECT_NE(monitor("sregs").find("cs  =0008 00000000 ffffffff 00c09b00"), std::string::npos)
+        << monitor("sregs");
+    const std::string gdt = monitor("gdt"); // the far jump set the accessed bit of 0x08
+    EXPECT_NE(gdt.find("[0x0008] 00cf9b000000ffff"), std::string::npos) << gdt;
+    EXPECT_NE(monitor("idt 2").find("[0x0000]"), std::string::npos); // protected mode: gates
+}
+
+TEST_F(StepTargetTest, IdtInRealModeIsTheIvt) {
+    EXPECT_NE(monitor("idt 2").find("vector 0x01"), std::string::npos) << monitor("idt 2");
+    EXPECT_NE(monitor("gdt 0").find("the count must be 1..256"), std::string::npos);
+}
+
+TEST_F(StepTargetTest, CensusBelongsToBoot) {
+    EXPECT_NE(monitor("census").find("only with `transit86 boot`"), std::string::npos);
+    EXPECT_NE(monitor("kvm-fixup").find("KVM with emulate_invalid_guest_state=0"),
+              std::string::npos);
+}
+
+} // namespace
+} // namespace transit86::gdb

@@ -1,0 +1,91 @@
+// The disk images behind pc/ata_disk.hpp: size checks with one-line errors, bounds on every
+// access, and a file left untouched unless writes go through.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "pc/block_backend.hpp"
+
+namespace transit86::pc {
+namespace {
+
+class ImageFile {
+  public:
+    explicit ImageFile(size_t bytes, uint8_t fill = 0x5A) {
+        path_ = (std::filesystem::temp_directory_path() /
+                 ("transit86-image-" +
+                  std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+                  ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+                    .string();
+        std::ofstream(path_, std::ios::binary) << std::string(bytes, static_cast<char>(fill));
+    }
+    ~ImageFile() { std::remove(path_.c_str()); }
+    const std::string& path() const { return path_; }
+    std::vector<uint8_t> contents() const {
+        std::ifstream in(path_, std::ios::binary);
+        return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    }
+
+  private:
+    std::string path_;
+};
+
+// An empty image or one that ends in a partial sector is refused with a one-line message.
+TEST(BlockBackend, FactoriesRejectEmptyAndPartialSectorImages) {
+    auto empty = make_memory_image({});
+    EXPECT_EQ(empty.backend, nullptr);
+    EXPECT_EQ(empty.error, "memory image: the image is empty");
+    ImageFile odd(1000);
+    auto partial = open_image_file(odd.path());
+    EXPECT_EQ(partial.backend, nullptr);
+    EXPECT_EQ(partial.error, odd.path() + ": size 1000 bytes is not a multiple of 512");
+    EXPECT_EQ(partial.error.find('\n'), std::string::npos);
+    auto missing = open_image_file("/nonexistent/transit86.img");
+    EXPECT_EQ(missing.backend, nullptr);
+    EXPECT_EQ(missing.error, "/nonexistent/transit86.img: No such file or directory");
+}
+
+// Every access is checked against the end: a range that reaches past it transfers nothing.
+TEST(BlockBackend, AccessPastTheEndFails) {
+    auto image = make_memory_image(std::vector<uint8_t>(4 * 512, 0x11));
+    ASSERT_NE(image.backend, nullptr);
+    std::vector<uint8_t> buffer(2 * 512, 0);
+    EXPECT_TRUE(image.backend->read_sectors(2, buffer));
+    EXPECT_FALSE(image.backend->read_sectors(3, buffer));
+    EXPECT_FALSE(image.backend->read_sectors(~uint64_t{0}, buffer));
+    EXPECT_FALSE(image.backend->write_sectors(4, std::span<const uint8_t>(buffer.data(), 512)));
+    EXPECT_FALSE(image.backend->read_sectors(0, std::span(buffer.data(), 100))); // not whole
+}
+
+// By default a file is written to a private copy: reads see the writes, the file does not.
+TEST(BlockBackend, FileWritesGoToPrivateCopyByDefault) {
+    ImageFile file(8 * 512);
+    auto image = open_image_file(file.path());
+    ASSERT_NE(image.backend, nullptr) << image.error;
+    EXPECT_EQ(image.backend->sector_count(), 8u);
+    const std::vector<uint8_t> ones(512, 0x01);
+    ASSERT_TRUE(image.backend->write_sectors(3, ones));
+    std::vector<uint8_t> back(512);
+    ASSERT_TRUE(image.backend->read_sectors(3, back));
+    EXPECT_EQ(back, ones);
+    EXPECT_EQ(file.contents(), std::vector<uint8_t>(8 * 512, 0x5A));
+}
+
+// ImageWrites::write_through changes the file.
+TEST(BlockBackend, WriteThroughChangesTheFile) {
+    ImageFile file(2 * 512);
+    auto image = open_image_file(file.path(), ImageWrites::write_through);
+    ASSERT_NE(image.backend, nullptr) << image.error;
+    ASSERT_TRUE(image.backend->write_sectors(1, std::vector<uint8_t>(512, 0x02)));
+    const auto contents = file.contents();
+    EXPECT_EQ(contents[511], 0x5A);
+    EXPECT_EQ(contents[512], 0x02);
+}
+
+} // namespace
+} // namespace transit86::pc

@@ -1,0 +1,241 @@
+#include "tools/boot/boot_machine.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace transit86::tools {
+
+namespace {
+
+// A run's budget when no timer event is due sooner: bounded so that the loop looks at the
+// platform's requests and the limits now and then.
+constexpr uint64_t kLongestRun = 50'000'000;
+
+} // namespace
+
+const char* to_string(BootEnd::Kind kind) {
+    switch (kind) {
+    case BootEnd::Kind::Reset: return "reset";
+    case BootEnd::Kind::PowerOff: return "power-off";
+    case BootEnd::Kind::DebugExit: return "debug-exit";
+    case BootEnd::Kind::Halted: return "halted";
+    case BootEnd::Kind::Budget: return "budget";
+    case BootEnd::Kind::Timeout: return "timeout";
+    case BootEnd::Kind::Breakpoint: return "breakpoint";
+    case BootEnd::Kind::WindowEnded: return "window-ended";
+    case BootEnd::Kind::ConsoleText: return "console-text";
+    case BootEnd::Kind::Unsupported: return "unsupported";
+    case BootEnd::Kind::TripleFault: return "triple-fault";
+    case BootEnd::Kind::MmioFetch: return "mmio-fetch";
+    }
+    return "?";
+}
+
+BootMachine::BootMachine(pc::PcConfig config, ResetPreset preset, vmx::Profile profile)
+    : platform_(std::move(config)), emulator_(platform_.slots(), &platform_), census_(profile) {
+    memory_generation_ = platform_.memory_generation();
+    emulator_.state() = reset_state(preset);
+    emulator_.set_a20(platform_.a20());
+    platform_.on_a20 = [this](bool enabled) { emulator_.set_a20(enabled); };
+    // Inside a run the TSC counts the instructions retired so far (one per instruction).
+    platform_.time_source = [this] {
+        return virtual_ns() + (emulator_.state().tsc - tsc_at_run_start_);
+    };
+}
+
+void BootMachine::drain_output() {
+    if (std::string s = platform_.take_serial(); !s.empty()) {
+        if (limits_ && !limits_->stop_at_console.empty()) {
+            serial_seen_ += s;
+            const size_t keep = limits_->stop_at_console.size() * 2 + 64;
+            if (serial_seen_.size() > keep * 2) serial_seen_.erase(0, serial_seen_.size() - keep);
+        }
+        if (on_serial) on_serial(s);
+    }
+    if (std::string s = platform_.take_debugcon(); !s.empty() && on_debugcon) on_debugcon(s);
+    for (const std::string& line : platform_.take_log())
+        if (on_device_log) on_device_log(line);
+}
+
+void BootMachine::end_window(const std::string& why) {
+    if (!census_.in_window()) return;
+    census_.end(emulator_, emulator_.last_interpreted(), retired_, why);
+    if (on_window_end) on_window_end(census_.windows().back());
+}
+
+std::optional<BootEnd> BootMachine::take_platform_request() {
+    const pc::PlatformRequest request = platform_.request();
+    if (request == pc::PlatformRequest::None) return std::nullopt;
+    platform_.clear_request();
+    switch (request) {
+    case pc::PlatformRequest::Reset:
+        return BootEnd{BootEnd::Kind::Reset, "the guest reset the machine"};
+    case pc::PlatformRequest::PowerOff:
+        return BootEnd{BootEnd::Kind::PowerOff, "the guest powered off (ACPI S5)"};
+    case pc::PlatformRequest::DebugExit: {
+        const uint32_t value = platform_.debug_exit_value().value_or(0);
+        return BootEnd{BootEnd::Kind::DebugExit, fmt::format("isa-debug-exit wrote {:#x}", value),
+                       value};
+    }
+    case pc::PlatformRequest::None: break;
+    }
+    return std::nullopt;
+}
+
+// The 8259's INTR with IF = 1 and no shadow: the INTA cycle and the delivery (SDM Vol. 3A 6.8).
+std::optional<BootEnd> BootMachine::deliver_interrupt() {
+    const uint8_t vector = platform_.acknowledge_interrupt();
+    const std::optional<Exit> failed =
+        emulator_.deliver_event({.kind = InjectedEvent::Kind::ExternalInterrupt, .vector = vector});
+    halted_ = false;
+    if (!failed) return std::nullopt;
+    if (failed->reason == ExitReason::TripleFault)
+        return BootEnd{BootEnd::Kind::TripleFault,
+                       fmt::format("triple fault delivering interrupt {:#x}", vector)};
+    return BootEnd{BootEnd::Kind::Unsupported,
+                   fmt::format("interrupt {:#x} could not be delivered: {}", vector,
+                               failed->detail ? failed->detail : to_string(failed->reason))};
+}
+
+std::optional<BootEnd> BootMachine::handle_exit(const Exit& exit, const CpuState& before) {
+    const CpuState& s = emulator_.state();
+    switch (exit.reason) {
+    case ExitReason::Step:
+    case ExitReason::Budget:
+    case ExitReason::Io: // an OUT that changed the memory map or asked for a stop: done
+        return std::nullopt;
+    case ExitReason::GuestStateInvalid:
+        census_.begin(emulator_, s, retired_ + 1);
+        if (on_window_begin) on_window_begin(census_.windows().back());
+        return std::nullopt;
+    case ExitReason::GuestStateValid: end_window("valid"); return std::nullopt;
+    case ExitReason::InterruptWindow: return deliver_interrupt();
+    case ExitReason::Halt: halted_ = true; return std::nullopt;
+    case ExitReason::Mmio: {
+        if (exit.mmio_size == 0)
+            return BootEnd{BootEnd::Kind::MmioFetch,
+                           fmt::format("{} at {:#x}",
+                                       exit.detail ? exit.detail : "fetch outside RAM",
+                                       exit.mmio_address)};
+        uint64_t data = exit.mmio_data;
+        platform_.mmio(exit.mmio_address, exit.mmio_size, exit.mmio_write, data);
+        if (!exit.mmio_write) emulator_.complete_mmio(data);
+        return std::nullopt;
+    }
+    case ExitReason::Breakpoint:
+        return BootEnd{BootEnd::Kind::Breakpoint,
+                       fmt::format("breakpoint at linear {:#x}", s[Seg::CS].base + s.eip)};
+    case ExitReason::TripleFault:
+        return BootEnd{
+            BootEnd::Kind::TripleFault,
+            fmt::format("triple fault at {:04x}:{:x}", before[Seg::CS].selector, before.eip)};
+    case ExitReason::Unsupported: {
+        std::string bytes;
+        for (uint8_t i = 0; i < exit.byte_count; ++i)
+            bytes += fmt::format("{}{:02x}", i ? " " : "", exit.bytes[i]);
+        return BootEnd{BootEnd::Kind::Unsupported,
+                       fmt::format("unsupported at linear {:#x} [{}]: {}", exit.linear_address,
+                                   bytes, exit.detail ? exit.detail : "")};
+    }
+    case ExitReason::Exception:
+        return BootEnd{BootEnd::Kind::Unsupported,
+                       fmt::format("exception {} handed to the host", exit.vector)};
+    }
+    return std::nullopt;
+}
+
+BootEnd BootMachine::run(const BootLimits& limits) {
+    limits_ = &limits;
+    CpuState& s = emulator_.state();
+    const vmx::Profile profile = census_.profile();
+    if (!census_.in_window() && !vmx::is_valid(s, profile)) {
+        census_.begin(emulator_, s, retired_ + 1);
+        if (on_window_begin) on_window_begin(census_.windows().back());
+    }
+    const auto finish = [&](BootEnd end) {
+        drain_output();
+        end_window(std::string("stopped: ") + to_string(end.kind));
+        limits_ = nullptr;
+        return end;
+    };
+    for (;;) {
+        platform_.advance_to(virtual_ns());
+        drain_output();
+        if (std::optional<BootEnd> end = take_platform_request()) return finish(*end);
+        if (!limits.stop_at_console.empty() &&
+            serial_seen_.find(limits.stop_at_console) != std::string::npos)
+            return finish({BootEnd::Kind::ConsoleText,
+                           fmt::format("the console showed \"{}\"", limits.stop_at_console)});
+        if (limits.budget != 0 && retired_ >= limits.budget)
+            return finish({BootEnd::Kind::Budget,
+                           fmt::format("budget of {} instructions spent", limits.budget)});
+        if (limits.timeout_ns != 0 && virtual_ns() >= limits.timeout_ns)
+            return finish({BootEnd::Kind::Timeout, fmt::format("{} s of virtual time passed",
+                                                               limits.timeout_ns / 1'000'000'000)});
+        if (platform_.memory_generation() != memory_generation_) {
+            memory_generation_ = platform_.memory_generation();
+            emulator_.set_ram_slots(platform_.slots());
+        }
+        const uint64_t now = virtual_ns();
+        const uint64_t next_event = platform_.next_event_ns();
+        const bool can_take_interrupt =
+            (s.eflags & flags::IF) && !(s.interruptibility & (interruptibility::BlockingBySti |
+                                                              interruptibility::BlockingByMovSs));
+
+        if (halted_) {
+            // HLT: nothing runs until an interrupt; virtual time jumps to the next timer event.
+            if (platform_.interrupt_pending() && (s.eflags & flags::IF)) {
+                if (std::optional<BootEnd> end = deliver_interrupt()) return finish(*end);
+                continue;
+            }
+            if (!(s.eflags & flags::IF) || next_event == pc::TimedDevice::kNever)
+                return finish(
+                    {BootEnd::Kind::Halted,
+                     fmt::format("halted at {:04x}:{:x} with {}", s[Seg::CS].selector, s.eip,
+                                 (s.eflags & flags::IF) ? "no timer left to wake it"
+                                                        : "interrupts disabled")});
+            const uint64_t skip = std::max<uint64_t>(next_event, now) - now;
+            skipped_ns_ += skip;
+            s.tsc += skip; // the TSC keeps counting while the CPU is halted
+            tsc_at_run_start_ = s.tsc;
+            continue;
+        }
+        if (platform_.interrupt_pending() && can_take_interrupt &&
+            !emulator_.completion_pending()) {
+            if (std::optional<BootEnd> end = deliver_interrupt()) return finish(*end);
+            continue;
+        }
+
+        uint64_t budget =
+            next_event == pc::TimedDevice::kNever
+                ? kLongestRun
+                : std::clamp<uint64_t>(next_event > now ? next_event - now : 1, 1, kLongestRun);
+        if (limits.budget != 0) budget = std::min(budget, limits.budget - retired_);
+        // A trace single-steps what it shows: the windows, or everything.
+        const bool stepping = on_step && (census_.in_window() || trace_everything);
+        RunLimits run{
+            .budget = stepping ? 1 : budget,
+            .stop_when_valid = census_.in_window() ? std::optional(profile) : std::nullopt,
+            .single_step = stepping,
+            .interrupt_pending = platform_.interrupt_pending(),
+            .breakpoints = limits.breakpoints,
+            .stop_when_invalid = census_.in_window() ? std::nullopt : std::optional(profile)};
+        const CpuState before = s;
+        tsc_at_run_start_ = s.tsc;
+        const Exit exit = emulator_.run(run);
+        tsc_at_run_start_ = s.tsc; // time is retired_ + skipped_ns_ again
+        census_.add(exit.instructions);
+        retired_ += exit.instructions;
+        if (stepping && on_step && exit.reason != ExitReason::GuestStateValid &&
+            exit.reason != ExitReason::GuestStateInvalid &&
+            exit.reason != ExitReason::InterruptWindow)
+            on_step(before, exit);
+        if (std::optional<BootEnd> end = handle_exit(exit, before)) return finish(*end);
+        if (limits.stop_when_window_ends && !census_.windows().empty() && !census_.in_window())
+            return finish({BootEnd::Kind::WindowEnded,
+                           fmt::format("window {} ended: the state is valid under {}",
+                                       census_.windows().size(), vmx::to_string(profile))});
+    }
+}
+
+} // namespace transit86::tools

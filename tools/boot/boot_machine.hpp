@@ -1,0 +1,104 @@
+// A PC booting on transit86: the emulator as the CPU, pc/'s PcPlatform as everything else, and
+// the window census kept on the way. The loop is the one a VMM runs around KVM_RUN — exits for
+// MMIO, interrupt windows, HLT, the platform's requests — with virtual time derived from the
+// instructions retired (pc/device.hpp VirtualClock: 1 instruction = 1 ns, HLT skips ahead to
+// the next timer event), so a boot is reproducible byte for byte.
+//
+// Runs go up to the next timer event (block engine included), with
+// RunLimits::stop_when_invalid marking where a window begins and stop_when_valid where it
+// ends; Emulator::last_interpreted() names the instruction that ended it. A trace
+// single-steps what it shows (the windows, or everything).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "pc/platform.hpp"
+#include "transit86/census.hpp"
+#include "transit86/emulator.hpp"
+
+namespace transit86::tools {
+
+struct BootLimits {
+    uint64_t budget = 0; // instructions; 0 = no limit
+    std::span<const uint64_t> breakpoints{};
+    bool stop_when_window_ends = false; // --stop-at valid: the first window's end
+    std::string stop_at_console;        // stop once the serial console has shown this text
+    uint64_t timeout_ns = 0;            // virtual time; 0 = no limit
+};
+
+// How a boot ended.
+struct BootEnd {
+    enum class Kind : uint8_t {
+        Reset,      // the guest reset the machine (QEMU with -no-reboot stops the same way)
+        PowerOff,   // ACPI S5
+        DebugExit,  // isa-debug-exit
+        Halted,     // HLT with interrupts disabled, or with no timer left to wake it
+        Budget,     // BootLimits::budget instructions retired
+        Timeout,    // BootLimits::timeout_ns of virtual time passed
+        Breakpoint, // at one of BootLimits::breakpoints
+        WindowEnded,
+        ConsoleText, // BootLimits::stop_at_console seen
+        Unsupported, // the emulator stopped: an instruction or mode it does not model
+        TripleFault,
+        MmioFetch, // code fetched from outside RAM
+    };
+    Kind kind = Kind::Budget;
+    std::string detail; // one line
+    uint32_t debug_exit_value = 0;
+};
+
+class BootMachine {
+  public:
+    // `preset`: the CPU's reset state (the SDM's power-up state, or KVM's vCPU reset).
+    BootMachine(pc::PcConfig config, ResetPreset preset, vmx::Profile profile);
+
+    Emulator& emulator() { return emulator_; }
+    const Emulator& emulator() const { return emulator_; }
+    pc::PcPlatform& platform() { return platform_; }
+    const pc::PcPlatform& platform() const { return platform_; }
+    const WindowCensus& census() const { return census_; }
+    uint64_t instructions() const { return retired_; }
+    // Virtual time: the instructions retired (1 ns each) plus what HLT skipped.
+    uint64_t virtual_ns() const { return retired_ + skipped_ns_; }
+
+    // Serial bytes, debugcon bytes and platform log lines as they come.
+    std::function<void(const std::string&)> on_serial;
+    std::function<void(const std::string&)> on_debugcon;
+    std::function<void(const std::string&)> on_device_log;
+    // Called before and after every single-stepped instruction when set (a trace); with
+    // `trace_everything` every instruction is single-stepped, not only those in windows.
+    std::function<void(const CpuState& before, const Exit& exit)> on_step;
+    bool trace_everything = false;
+    // Called when a window begins and ends (the census has the details).
+    std::function<void(const CensusWindow&)> on_window_begin;
+    std::function<void(const CensusWindow&)> on_window_end;
+
+    BootEnd run(const BootLimits& limits);
+
+  private:
+    std::optional<BootEnd> take_platform_request();
+    std::optional<BootEnd> deliver_interrupt();
+    std::optional<BootEnd> handle_exit(const Exit& exit, const CpuState& before);
+    void drain_output();
+    void end_window(const std::string& why);
+
+    pc::PcPlatform platform_;
+    Emulator emulator_;
+    WindowCensus census_;
+    uint64_t retired_ = 0;
+    uint64_t skipped_ns_ = 0; // virtual time HLT skipped
+    uint64_t tsc_at_run_start_ = 0; // the CPU's TSC when the current run began
+    uint64_t memory_generation_ = 0;
+    bool halted_ = false;
+    std::string serial_seen_; // the tail of the serial output, for stop_at_console
+    const BootLimits* limits_ = nullptr;
+};
+
+const char* to_string(BootEnd::Kind kind);
+
+} // namespace transit86::tools

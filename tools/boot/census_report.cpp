@@ -1,0 +1,137 @@
+#include "tools/boot/census_report.hpp"
+
+#include <cstdio>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "tools/formats/state_json.hpp"
+#include "tools/formats/step_trace.hpp"
+
+namespace transit86::tools {
+
+namespace {
+
+std::string ip_text(const InstructionRef& i) {
+    return hex(i.eip, i.mode == "P32" || i.mode == "R32" || i.mode == "U32" ? 8 : 4);
+}
+
+nlohmann::json instruction_json(const InstructionRef& i) {
+    return {{"index", i.index},
+            {"mode", i.mode},
+            {"cs", hex(i.cs, 4)},
+            {"ip", ip_text(i)},
+            {"linear", hex(i.linear, 8)},
+            {"bytes", hex_bytes(i.bytes.data(), i.length)},
+            {"asm", i.text}};
+}
+
+void print_json(const nlohmann::json& j) {
+    const std::string text = dump_json(j);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fputc('\n', stdout);
+}
+
+} // namespace
+
+std::string describe(const InstructionRef& i) {
+    return fmt::format("#{} {} {}:{} {}  {}  {}", i.index, i.mode, hex(i.cs, 4), ip_text(i),
+                       hex(i.linear, 6), hex_bytes(i.bytes.data(), i.length), i.text);
+}
+
+void CensusReport::header(const BootOptions& o, size_t bios_size) {
+    const char* preset = o.preset == ResetPreset::Intel ? "intel" : "kvm";
+    if (json_) {
+        nlohmann::json head = {{"bios", o.bios},
+                               {"bios_size", bios_size},
+                               {"memory_mib", o.memory_mib},
+                               {"preset", preset},
+                               {"profile", vmx::to_string(profile_)}};
+        if (!o.disk.empty()) head["disk"] = o.disk;
+        if (!o.kernel.empty()) head["kernel"] = o.kernel;
+        if (!o.initrd.empty()) head["initrd"] = o.initrd;
+        if (!o.append.empty()) head["append"] = o.append;
+        print_json({{"boot", head}});
+        return;
+    }
+    std::string what = fmt::format("bios {} ({} KiB)", o.bios, bios_size >> 10);
+    if (!o.disk.empty()) what += fmt::format(", disk {}", o.disk);
+    if (!o.kernel.empty()) what += fmt::format(", kernel {}", o.kernel);
+    if (!o.initrd.empty()) what += fmt::format(", initrd {}", o.initrd);
+    if (!o.append.empty()) what += fmt::format(", append \"{}\"", o.append);
+    fmt::print("transit86 boot: {}, {} MiB, reset preset {}, profile {}\n", what, o.memory_mib,
+               preset, vmx::to_string(profile_));
+}
+
+void CensusReport::window(const CensusWindow& w) {
+    if (json_) {
+        print_json({{"window",
+                     {{"number", w.number},
+                      {"length", w.length},
+                      {"first", instruction_json(w.first)},
+                      {"last", instruction_json(w.last)},
+                      {"failing", w.failing},
+                      {"ended_by", w.ended_by}}}});
+        return;
+    }
+    fmt::print("== window {}: {} instruction{}, #{}..#{}, ended: {}\n", w.number, w.length,
+               w.length == 1 ? "" : "s", w.first.index, w.last.index, w.ended_by);
+    fmt::print("   failing at start: {}\n", fmt::join(w.failing, ", "));
+    fmt::print("   first {}\n", describe(w.first));
+    fmt::print("   last  {}\n", describe(w.last));
+}
+
+void CensusReport::device_log(const std::string& line) {
+    if (json_)
+        print_json({{"unmodelled", line}});
+    else
+        fmt::print("platform: {}\n", line);
+}
+
+void CensusReport::end(const BootEnd& end, const BootMachine& machine, double wall) {
+    const WindowCensus& census = machine.census();
+    const CensusWindow* longest = census.longest();
+    const uint64_t total = machine.instructions();
+    const Emulator::EngineStats stats = machine.emulator().engine_stats();
+    const pc::PcPlatform& platform = machine.platform();
+    std::vector<std::string> ports, pages;
+    for (const uint16_t port : platform.unclaimed_ports())
+        ports.push_back(fmt::format("{:#x}", port));
+    for (const uint64_t page : platform.unassigned_pages())
+        pages.push_back(fmt::format("{:#x}", page));
+    if (json_) {
+        print_json({{"unclaimed", {{"ports", ports}, {"pages", pages}}}});
+        print_json({{"end",
+                     {{"reason", to_string(end.kind)},
+                      {"detail", end.detail},
+                      {"instructions", total},
+                      {"virtual_ns", machine.virtual_ns()},
+                      {"state", state_to_json(machine.emulator().state())}}}});
+        nlohmann::json summary = {{"profile", vmx::to_string(profile_)},
+                                  {"windows", census.windows().size()},
+                                  {"instructions_in_windows", census.instructions_in_windows()},
+                                  {"instructions", total},
+                                  {"block_engine_instructions", stats.in_blocks},
+                                  {"wall_seconds", wall}};
+        if (longest)
+            summary["longest"] = {{"window", longest->number}, {"length", longest->length}};
+        print_json({{"census", summary}});
+        return;
+    }
+    if (!ports.empty())
+        fmt::print("platform: ports no device claims (read as all ones): {}\n",
+                   fmt::join(ports, " "));
+    if (!pages.empty())
+        fmt::print("platform: pages nothing maps (read as all ones): {}\n", fmt::join(pages, " "));
+    fmt::print("== end: {} after {} instructions, {:.3f} s of virtual time\n", end.detail, total,
+               static_cast<double>(machine.virtual_ns()) / 1e9);
+    const double share =
+        total ? 100.0 * static_cast<double>(stats.in_blocks) / static_cast<double>(total) : 0.0;
+    fmt::print("== census ({}): {} window{}, {} instructions inside windows, longest {}, {} "
+               "instructions ({:.1f}% in the block engine), {:.2f} s\n",
+               vmx::to_string(profile_), census.windows().size(),
+               census.windows().size() == 1 ? "" : "s", census.instructions_in_windows(),
+               longest ? fmt::format("{} (window {})", longest->length, longest->number) : "-",
+               total, share, wall);
+}
+
+} // namespace transit86::tools

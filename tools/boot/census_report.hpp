@@ -1,0 +1,31 @@
+// What `transit86 boot` prints besides the console: the run's header, each window of the
+// census as it ends, lines about what the platform does not model, and the end with the
+// census summary — as text, or as JSON Lines with --json (docs/boot.md).
+#pragma once
+
+#include <string>
+
+#include "tools/boot/boot_machine.hpp"
+#include "tools/commands.hpp"
+#include "transit86/census.hpp"
+
+namespace transit86::tools {
+
+class CensusReport {
+  public:
+    CensusReport(bool json, vmx::Profile profile) : json_(json), profile_(profile) {}
+
+    void header(const BootOptions& options, size_t bios_size);
+    void window(const CensusWindow& window);
+    void device_log(const std::string& line);
+    void end(const BootEnd& end, const BootMachine& machine, double wall_seconds);
+
+  private:
+    bool json_;
+    vmx::Profile profile_;
+};
+
+// "#47201 P16 f000:d0bb 0fd0bb  66 ea 9d d0 0f 00 08 00  jmp far 0x0008:0x000fd09d"
+std::string describe(const InstructionRef& instruction);
+
+} // namespace transit86::tools

@@ -1,0 +1,122 @@
+// `transit86 boot`: a PC with firmware, a disk or a kernel (pc/), run to the end of the boot
+// with the guest's console as text lines and the window census (docs/boot.md).
+#include <chrono>
+#include <cstdio>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "pc/linux_loader.hpp"
+#include "tools/boot/boot_machine.hpp"
+#include "tools/boot/census_report.hpp"
+#include "tools/commands.hpp"
+#include "tools/formats/console_lines.hpp"
+#include "tools/formats/state_json.hpp"
+#include "tools/formats/step_trace.hpp"
+#include "tools/guest_image.hpp"
+
+namespace transit86::tools {
+
+namespace {
+
+constexpr uint64_t kMaxBios = 16u << 20;
+constexpr uint64_t kMaxKernel = 512u << 20;
+
+// A whole input file, or a one-line ImageError naming what it was for.
+std::vector<uint8_t> read_input(const std::string& path, const char* what, uint64_t max_size) {
+    std::vector<uint8_t> bytes = read_image_file(path, max_size, what);
+    if (bytes.size() > max_size)
+        throw ImageError(
+            fmt::format("{} \"{}\" is larger than {} MiB", what, path, max_size >> 20));
+    if (bytes.empty()) throw ImageError(fmt::format("{} \"{}\" is empty", what, path));
+    return bytes;
+}
+
+pc::PcConfig platform_config(const BootOptions& o) {
+    pc::PcConfig config;
+    config.ram_bytes = o.memory_mib << 20;
+    config.bios = read_input(o.bios, "BIOS", kMaxBios);
+    if (!o.disk.empty()) {
+        pc::BlockBackendOrError disk = pc::open_image_file(o.disk);
+        if (!disk.backend) throw ImageError("disk " + disk.error);
+        config.disk = std::move(disk.backend);
+        config.boot_order.push_back("/pci@i0cf8/ide@1,1/drive@0/disk@0");
+    }
+    if (!o.kernel.empty()) {
+        std::vector<uint8_t> initrd;
+        if (!o.initrd.empty()) initrd = read_input(o.initrd, "initrd", kMaxKernel);
+        try {
+            pc::LinuxImage linux = pc::load_linux(read_input(o.kernel, "kernel", kMaxKernel),
+                                                  std::move(initrd), o.append, config.ram_bytes);
+            config.linux_boot = std::move(linux.items);
+        } catch (const std::invalid_argument& e) {
+            throw ImageError(fmt::format("kernel \"{}\": {}", o.kernel, e.what()));
+        }
+        config.option_roms.emplace_back("linuxboot_dma.bin",
+                                        read_input(o.linuxboot_rom, "option ROM", kMaxBios));
+        // QEMU gives the -kernel option ROM boot index 0.
+        config.boot_order.insert(config.boot_order.begin(), "/rom@genroms/linuxboot_dma.bin");
+    }
+    return config;
+}
+
+} // namespace
+
+int run_boot(const BootOptions& o) {
+    const auto wall_start = std::chrono::steady_clock::now();
+    pc::PcConfig config = platform_config(o);
+    const size_t bios_size = config.bios.size();
+    std::unique_ptr<BootMachine> machine;
+    try {
+        machine = std::make_unique<BootMachine>(std::move(config), o.preset, o.profile);
+    } catch (const std::invalid_argument& e) {
+        throw ImageError(fmt::format("BIOS \"{}\": {}", o.bios, e.what()));
+    }
+    CensusReport report(o.json, o.profile);
+    ConsoleLines serial("serial", o.json), debugcon("debugcon", o.json);
+    machine->on_serial = [&](const std::string& s) { serial.feed(s); };
+    if (!o.quiet_debugcon) machine->on_debugcon = [&](const std::string& s) { debugcon.feed(s); };
+    machine->on_device_log = [&](const std::string& line) { report.device_log(line); };
+    machine->on_window_end = [&](const CensusWindow& w) { report.window(w); };
+    StepTrace trace(o.json, o.profile);
+    if (o.trace != TraceMode::None) {
+        machine->trace_everything = o.trace == TraceMode::All;
+        machine->on_step = [&](const CpuState& before, const Exit& exit) {
+            serial.flush_partial();
+            debugcon.flush_partial();
+            trace.line(machine->emulator(), before, exit);
+        };
+    }
+
+    report.header(o, bios_size);
+    BootLimits limits{.budget = o.budget,
+                      .breakpoints = o.breaks,
+                      .stop_when_window_ends = o.stop_at == StopAt::Valid,
+                      .stop_at_console = o.until,
+                      .timeout_ns = o.timeout_seconds * 1'000'000'000ull};
+    const BootEnd end = machine->run(limits);
+    serial.flush_partial();
+    debugcon.flush_partial();
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    report.end(end, *machine, wall);
+
+    // Exit status: 0 when the boot ended the way --stop-at asked (or, without it, by the
+    // guest's own doing: reset, power-off, debug exit, the --until text), 1 otherwise.
+    bool as_asked = false;
+    switch (end.kind) {
+    case BootEnd::Kind::Reset:
+    case BootEnd::Kind::PowerOff:
+    case BootEnd::Kind::ConsoleText: as_asked = !o.stop_at; break;
+    case BootEnd::Kind::DebugExit:
+        std::fflush(stdout);
+        return pc::DebugExit::exit_status_for(end.debug_exit_value);
+    case BootEnd::Kind::WindowEnded: as_asked = o.stop_at == StopAt::Valid; break;
+    case BootEnd::Kind::Halted: as_asked = o.stop_at == StopAt::Halt; break;
+    case BootEnd::Kind::Budget: as_asked = o.stop_at == StopAt::Budget; break;
+    default: break;
+    }
+    std::fflush(stdout);
+    return as_asked ? 0 : 1;
+}
+
+} // namespace transit86::tools
