@@ -255,7 +255,7 @@ class Cpu {
     // atomically (emu/cpu/locked_access.hpp): the one place a locked access turns a linear
     // address into a host pointer, translated for a write with paging. False when a fault
     // was raised (#PF); `host` is nullptr when the bytes are not one range of writable RAM
-    // (MMIO, a read-only slot, two slots, two pages not adjacent on the host).
+    // (MMIO, a read-only slot, two slots, two pages).
     bool locked_destination(uint32_t linear, uint32_t size, uint8_t*& host);
 
     template <class T>

@@ -83,8 +83,7 @@ bool locked_update(Cpu& cpu, Seg seg, uint32_t offset, Update&& update, T& old) 
     // the word below and the split path's read and write find it in the TLB.
     if (cpu.s.cr0 & cr0::PG) {
         PhysicalAccess where;
-        if (!cpu.translate(linear, size, AccessKind::Write, Accessor::Program, where))
-            return false;
+        if (!cpu.translate(linear, size, AccessKind::Write, Accessor::Program, where)) return false;
     }
     const bool aligned = linear % size == 0;
     const uint32_t in_word = linear % 8;

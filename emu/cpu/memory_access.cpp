@@ -162,14 +162,10 @@ bool Cpu::locked_destination(uint32_t linear, uint32_t size, uint8_t*& host) {
     }
     // A locked access is a write for paging (its #PF error code has W set, and the dirty
     // flag is set) whether or not the value changes; with A20 masked, a range across a 1 MiB
-    // boundary wraps. Either may leave two parts: one host range only if they are adjacent
-    // on the host too.
+    // boundary wraps. Two parts (two pages, or the wrap) are not one host range.
     PhysicalAccess where;
     if (!translate(linear, size, AccessKind::Write, Accessor::Program, where)) return false;
-    const PhysicalAccess::Part& first = where.parts[0];
-    if (where.count == 1 ||
-        (first.host && first.host + first.size == where.parts[1].host))
-        host = first.host;
+    if (where.count == 1) host = where.parts[0].host;
     return true;
 }
 

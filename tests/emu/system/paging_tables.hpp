@@ -75,4 +75,14 @@ inline void map_pae(Machine& m, uint32_t linear, uint64_t entry) {
     m.write64(kPaePt1 + ((linear >> 12) & 0x1FF) * 8, entry);
 }
 
+// A #PF exit with `error` as its error code and `address` in CR2 (SDM Vol. 3A 4.7).
+inline ::testing::AssertionResult page_fault(Machine& m, const Exit& e, uint32_t error,
+                                             uint32_t address) {
+    if (!is_exception(e, kPF, error)) return is_exception(e, kPF, error);
+    if (m.state().cr2 != address)
+        return ::testing::AssertionFailure()
+               << "CR2 " << std::hex << m.state().cr2 << ", expected " << address;
+    return ::testing::AssertionSuccess();
+}
+
 } // namespace transit86::test

@@ -12,14 +12,6 @@ constexpr std::initializer_list<uint8_t> kLoad = {0xA1, 0x10, 0x00, 0x40, 0x00};
 constexpr std::initializer_list<uint8_t> kStore = {0xA3, 0x10, 0x00, 0x40, 0x00};
 constexpr uint32_t kOperand = kMapped + 0x10;
 
-::testing::AssertionResult page_fault(Machine& m, const Exit& e, uint32_t error, uint32_t address) {
-    if (!is_exception(e, kPF, error)) return is_exception(e, kPF, error);
-    if (m.state().cr2 != address)
-        return ::testing::AssertionFailure()
-               << "CR2 " << std::hex << m.state().cr2 << ", expected " << address;
-    return ::testing::AssertionSuccess();
-}
-
 } // namespace
 
 // ---- Translation (4.3, 4.4)
