@@ -32,7 +32,7 @@ InstructionRef describe_instruction(const Emulator& emulator, const InstructionA
            emulator.read_linear(ref.linear + available, &ref.bytes[available], 1))
         ++available;
     if (available == 0) {
-        ref.text = "(not in RAM)";
+        ref.text = "(not in RAM or not mapped)";
         return ref;
     }
     const decoder::FetchMode mode{

@@ -215,10 +215,11 @@ class Emulator {
     bool read_physical(uint64_t gpa, void* out, size_t size) const noexcept;
     bool write_physical(uint64_t gpa, const void* in, size_t size) noexcept;
     // Reads guest memory by linear address, as a debugger or a trace sees it: translated
-    // through the guest's current page tables when CR0.PG = 1 (32-bit or PAE paging, with
+    // through the page tables of state() when CR0.PG = 1 (32-bit or PAE paging, with
     // CpuState::pdpte), with A20 applied, but without setting accessed or dirty flags, without
-    // checking access rights and without faulting. False when a byte's page is not present,
-    // or a paging structure or a byte lies outside RAM.
+    // checking access rights, without faulting and without touching the TLB. False when a
+    // byte's page is not present, an entry sets a reserved bit, or a paging structure or a
+    // byte lies outside RAM. Linear addresses wrap at 4 GiB.
     bool read_linear(uint64_t linear, void* out, size_t size) const noexcept;
     // Writes guest memory by linear address the same way (a debugger's memory writes): every
     // byte is translated and found in writable RAM first, or nothing is written and it

@@ -278,11 +278,13 @@ TRANSIT86_API transit86_status transit86_write_physical(struct transit86_vcpu* v
                                                         const void* in, size_t size);
 
 /* Guest access by linear address, as a debugger sees it: translated through the guest's
- * current page tables when CR0.PG = 1 (no accessed/dirty flags set, no rights checked, no
- * fault), A20 applied; TRANSIT86_ERROR_INVALID_ARGUMENT if a page is not mapped or a byte is
- * not in RAM (a write then changes nothing). Emulator::read_linear / write_linear. */
-TRANSIT86_API transit86_status transit86_read_linear(const struct transit86_vcpu* vcpu,
-                                                     uint64_t linear, void* out, size_t size);
+ * page tables when CR0.PG = 1 (no accessed/dirty flags set, no rights checked, no fault), A20
+ * applied, with the paging registers of the state last given to transit86_set_state or left
+ * by transit86_run (PAE: the PDPTEs as the next run loads them); TRANSIT86_ERROR_INVALID_ARGUMENT
+ * if a page is not mapped or a byte is not in RAM (a write then changes nothing).
+ * Emulator::read_linear / write_linear. */
+TRANSIT86_API transit86_status transit86_read_linear(struct transit86_vcpu* vcpu, uint64_t linear,
+                                                     void* out, size_t size);
 TRANSIT86_API transit86_status transit86_write_linear(struct transit86_vcpu* vcpu, uint64_t linear,
                                                       const void* in, size_t size);
 
