@@ -2,6 +2,7 @@
 #include "transit86/census.hpp"
 
 #include <algorithm>
+#include <fmt/format.h>
 
 #include "decoder/decoder.hpp"
 #include "transit86/emulator.hpp"
@@ -85,6 +86,96 @@ const CensusWindow* WindowCensus::longest() const {
     for (const CensusWindow& w : windows_)
         if (!best || w.length > best->length) best = &w;
     return best;
+}
+
+std::string format_instruction(const InstructionRef& i) {
+    const bool eip32 = i.mode == "P32" || i.mode == "R32" || i.mode == "U32";
+    std::string bytes;
+    for (uint8_t k = 0; k < i.length && k < i.bytes.size(); ++k)
+        bytes += fmt::format("{}{:02x}", k ? " " : "", i.bytes[k]);
+    return fmt::format("#{} {} {:04x}:{:0{}x} {:06x}  {}  {}", i.index, i.mode, i.cs, i.eip,
+                       eip32 ? 8 : 4, i.linear, bytes, i.text);
+}
+
+namespace {
+
+std::string window_head(const CensusWindow& w) {
+    return fmt::format("== window {}: {} instruction{} #{}..#{}, ended: {}", w.number, w.length,
+                       w.length == 1 ? "" : "s", w.first.index, w.last.index, w.ended_by);
+}
+
+} // namespace
+
+std::string format_window(const CensusWindow& w) {
+    return fmt::format("{}\n   failing at start: {}\n   first {}\n   last  {}\n", window_head(w),
+                       fmt::join(w.failing, ", "), format_instruction(w.first),
+                       format_instruction(w.last));
+}
+
+std::string CensusText::window(const CensusWindow& w) {
+    ++windows_;
+    const WindowShape& shape = shape_of(w);
+    if (shape.count > 1)
+        return fmt::format("{} (as window {})\n", window_head(w), shape.first_window);
+    return format_window(w);
+}
+
+WindowShape& CensusText::shape_of(const CensusWindow& w) {
+    for (WindowShape& shape : shapes_)
+        if (shape.first_linear == w.first.linear && shape.last_linear == w.last.linear &&
+            shape.failing == w.failing) {
+            ++shape.count;
+            shape.instructions += w.length;
+            return shape;
+        }
+    shapes_.push_back({.first_linear = w.first.linear,
+                       .last_linear = w.last.linear,
+                       .failing = w.failing,
+                       .first_window = w.number,
+                       .count = 1,
+                       .instructions = w.length,
+                       .first_text = w.first.text,
+                       .last_text = w.last.text});
+    return shapes_.back();
+}
+
+std::string CensusText::shape_table() const {
+    if (shapes_.size() <= 1 || shapes_.size() >= windows_) return {};
+    std::vector<const WindowShape*> by_count;
+    for (const WindowShape& shape : shapes_)
+        by_count.push_back(&shape);
+    std::stable_sort(by_count.begin(), by_count.end(),
+                     [](const auto* a, const auto* b) { return a->count > b->count; });
+    std::string text =
+        fmt::format("== {} window shapes (same first and last instruction, same failing checks):\n",
+                    shapes_.size());
+    for (const WindowShape* shape : by_count)
+        text +=
+            fmt::format("   {:>6} x as window {:<6} {:>10} instructions  {:08x} {} .. {:08x} {}\n",
+                        shape->count, shape->first_window, shape->instructions, shape->first_linear,
+                        shape->first_text, shape->last_linear, shape->last_text);
+    return text;
+}
+
+std::string format_census_end(const std::string& detail, uint64_t instructions,
+                              uint64_t virtual_ns) {
+    return fmt::format("== end: {} after {} instructions, {:.3f} s of virtual time\n", detail,
+                       instructions, static_cast<double>(virtual_ns) / 1e9);
+}
+
+std::string format_census_summary(const WindowCensus& census, const CensusTotals& totals) {
+    const CensusWindow* longest = census.longest();
+    const double share = totals.instructions
+                             ? 100.0 * static_cast<double>(totals.block_engine_instructions) /
+                                   static_cast<double>(totals.instructions)
+                             : 0.0;
+    return fmt::format("== census ({}): {} window{}, {} instructions inside windows, longest {}, "
+                       "{} instructions ({:.1f}% in the block engine), {:.2f} s\n",
+                       vmx::to_string(census.profile()), census.windows().size(),
+                       census.windows().size() == 1 ? "" : "s", census.instructions_in_windows(),
+                       longest ? fmt::format("{} (window {})", longest->length, longest->number)
+                               : "-",
+                       totals.instructions, share, totals.wall_seconds);
 }
 
 } // namespace transit86

@@ -12,11 +12,15 @@
 // The map is expressed as RAM slots for the CPU (transit86::RamSlot, or KVM memory regions):
 // RAM, read-only RAM and ROM are slots; everything else is an MMIO exit that handle_mmio()
 // completes: writes to read-only RAM or ROM are dropped, write-only regions write RAM, holes
-// read all ones.
+// read all ones. RAM and the BIOS image are page-aligned in host memory, so that every slot
+// can also be a KVM memory region (KVM_SET_USER_MEMORY_REGION wants userspace_addr aligned to
+// the page size).
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <span>
 #include <string>
 #include <vector>
@@ -26,6 +30,20 @@
 #include "transit86/emulator.hpp"
 
 namespace transit86::pc {
+
+// Storage aligned to the host's 4 KiB page (x86-64), for guest memory that a hypervisor maps.
+template <class T>
+struct PageAlignedAllocator {
+    using value_type = T;
+    static constexpr std::align_val_t kPage{4096};
+    PageAlignedAllocator() = default;
+    template <class U>
+    PageAlignedAllocator(const PageAlignedAllocator<U>&) noexcept {}
+    T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kPage)); }
+    void deallocate(T* p, size_t) noexcept { ::operator delete(p, kPage); }
+    friend bool operator==(const PageAlignedAllocator&, const PageAlignedAllocator&) = default;
+};
+using PageAlignedBytes = std::vector<uint8_t, PageAlignedAllocator<uint8_t>>;
 
 class PcMemoryMap final : public DmaMemory {
   public:
@@ -69,8 +87,8 @@ class PcMemoryMap final : public DmaMemory {
     // Host bytes of the isa-bios ROM at `gpa`, or nullptr where it does not reach.
     const uint8_t* isa_bios_at(uint64_t gpa) const;
 
-    std::vector<uint8_t> ram_;
-    std::vector<uint8_t> bios_;
+    PageAlignedBytes ram_;
+    PageAlignedBytes bios_;
     std::array<PamMode, I440fxHostBridge::kPamRegions> pam_{}; // power-on: all disabled
     std::vector<RamSlot> slots_;
     uint64_t generation_ = 0;

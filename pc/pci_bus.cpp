@@ -13,6 +13,8 @@ constexpr uint8_t kRevision = 0x08;
 constexpr uint8_t kClassCode = 0x09;
 constexpr uint8_t kCacheLineSize = 0x0C;
 constexpr uint8_t kHeaderType = 0x0E;
+constexpr uint8_t kSubsystemVendorId = 0x2C;
+constexpr uint8_t kSubsystemId = 0x2E;
 constexpr uint8_t kBar0 = 0x10;
 constexpr uint8_t kInterruptLine = 0x3C;
 constexpr uint8_t kDeviceSpecific = 0x40;
@@ -34,6 +36,12 @@ PciFunction::PciFunction(uint16_t vendor, uint16_t device, uint8_t revision, uin
     set_byte(kClassCode + 1, static_cast<uint8_t>(class_code >> 8));
     set_byte(kClassCode + 2, static_cast<uint8_t>(class_code >> 16));
     set_byte(kHeaderType, header_type);
+    // QEMU gives every function that names no subsystem of its own Red Hat's vendor ID and
+    // "QEMU virtual machine" (hw/pci/pci.c pci_set_default_subsystem_id); SeaBIOS's
+    // qemu_detect() reads them at 00:00.0 to decide it runs on QEMU ("Running on QEMU
+    // (i440fx)"), and then takes the boot order from the CMOS and moves the PM base to 0x600.
+    set_word(kSubsystemVendorId, kQemuSubsystemVendorId);
+    set_word(kSubsystemId, kQemuSubsystemId);
     set_write_mask(kCommand, static_cast<uint8_t>(kCommandWritable));
     set_write_mask(kCommand + 1, static_cast<uint8_t>(kCommandWritable >> 8));
     set_clear_mask_word(kStatus, kStatusWriteOneToClear);

@@ -22,6 +22,8 @@
 namespace transit86::pc {
 
 constexpr uint16_t kIntelVendorId = 0x8086;
+constexpr uint16_t kQemuSubsystemVendorId = 0x1AF4; // Red Hat, Inc.
+constexpr uint16_t kQemuSubsystemId = 0x1100;       // QEMU virtual machine
 
 // One PCI function: a 256-byte configuration space, each byte written through a write mask
 // (bits outside it are read-only), some status bits write-1-to-clear. Subclasses fill the

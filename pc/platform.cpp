@@ -134,6 +134,7 @@ void PcPlatform::set_a20(bool enabled) {
 
 PortHandler::Result PcPlatform::access(PortAccess& access) {
     if (time_source) advance_to(time_source());
+    const bool intr_before = pic_.interrupt_pending();
     IoDevice* device = ports_[access.port];
     if (access.is_in) {
         if (device) {
@@ -142,19 +143,19 @@ PortHandler::Result PcPlatform::access(PortAccess& access) {
             access.data = all_ones(access.size);
             unclaimed_ports_.insert(access.port);
         }
-        return Result::Handled;
+    } else {
+        if (device)
+            device->io_write(access.port, access.size, access.data);
+        else
+            unclaimed_ports_.insert(access.port);
+        if (debug_exit_.value() && request_ == PlatformRequest::None)
+            request(PlatformRequest::DebugExit);
     }
-    if (device)
-        device->io_write(access.port, access.size, access.data);
-    else
-        unclaimed_ports_.insert(access.port);
-    if (debug_exit_.value() && request_ == PlatformRequest::None)
-        request(PlatformRequest::DebugExit);
-    if (memory_map_changed_ || request_ != PlatformRequest::None) {
-        memory_map_changed_ = false;
-        return Result::ExitToHost;
-    }
-    return Result::Handled;
+    const bool exit = memory_map_changed_ || request_ != PlatformRequest::None ||
+                      (!intr_before && pic_.interrupt_pending()) ||
+                      next_event_ns() < run_deadline_ns_;
+    memory_map_changed_ = false;
+    return exit ? Result::ExitToHost : Result::Handled;
 }
 
 void PcPlatform::mmio(uint64_t gpa, uint8_t size, bool write, uint64_t& data) {

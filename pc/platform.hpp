@@ -84,9 +84,15 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     std::span<const RamSlot> slots() const { return memory_.slots(); }
     uint64_t memory_generation() const { return memory_.generation(); }
 
-    // ---- buses. An OUT that changed the memory map or asked for a stop returns ExitToHost,
-    // so that the host reloads the slots or stops before the next instruction.
+    // ---- buses. An access returns ExitToHost, ending the host's run after the instruction,
+    // when the host must act before the next one: the memory map changed, the guest asked for
+    // a stop, the 8259's INTR rose, or (an OUT) a timer was programmed to fire before the
+    // deadline of begin_run(). So interrupts arrive at the same instruction however the host
+    // slices its runs: a boot is deterministic. For an IN the value is in access.data: the
+    // host completes the instruction with it (Emulator::complete_io).
     Result access(PortAccess& access) override;
+    // The host starts a run that ends by `deadline_ns` at the latest (next_event_ns()).
+    void begin_run(uint64_t deadline_ns) { run_deadline_ns_ = deadline_ns; }
     // MMIO outside the slots: completes the access (reads fill `data`). Never fails: an
     // access nothing answers reads all ones and is logged.
     void mmio(uint64_t gpa, uint8_t size, bool write, uint64_t& data);
@@ -168,6 +174,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     std::array<IoDevice*, 0x10000> ports_{};
     uint16_t pm_window_base_ = 0; // where the PIIX4 ACPI block is mapped (0: not mapped)
     bool memory_map_changed_ = false;
+    uint64_t run_deadline_ns_ = TimedDevice::kNever;
 };
 
 } // namespace transit86::pc

@@ -2,9 +2,14 @@
 # Runs a boot image under QEMU TCG (qemu-system-i386) the way the transit86 boot chains are
 # compared with it: QEMU's i440FX "pc" machine with no default devices (no VGA, no NIC, no
 # CD-ROM), graphics=off so that QEMU hands SeaBIOS `etc/sercon-port` and SeaBIOS's text goes to
-# COM1, 128 MiB, -no-reboot. QEMU is a reference only: nothing in `make test` needs it.
+# COM1, 128 MiB, -no-reboot; the BIOS transit86 boots by default (/usr/share/seabios/bios.bin,
+# not QEMU's own default bios-256k.bin; BIOS=FILE for another) and no kvmvapic.bin option ROM
+# (-global apic-common.vapic=off: transit86's platform has none, and its legacy-ROM boot entry
+# would make SeaBIOS try the hard disk before the floppy). QEMU is a reference only: nothing in
+# `make test` needs it.
 #
-#   qemu-reference.sh [--marker TEXT]... [--timeout S] [--count] [--debugcon FILE] -- QEMU-ARGS...
+#   qemu-reference.sh [--marker TEXT]... [--timeout S] [--count | --icount] [--debugcon FILE]
+#                     -- QEMU-ARGS...
 #
 # QEMU=qemu-system-x86_64 for a 64-bit kernel. Markers are looked for in order, in the byte
 # stream (full-screen programs such as memtest86+ never end a line); the run stops at the last.
@@ -18,18 +23,23 @@
 # Exact up to instructions that fault and restart (each counted twice); about 50 times slower
 # than a plain run:
 #   qemu-reference: marker "TEXT" after 119428856 instructions (118723319 with each REP counted once)
+# --icount: the default mode on transit86's clock (-icount shift=0,sleep=off). SeaBIOS's serial
+# console flushes its text on timer ticks, so what reaches COM1 depends on the clock: with
+# --icount the console is the one transit86 must print (the boot chains' goldens).
 # --debugcon FILE: SeaBIOS's debug log (I/O port 0x402) into FILE.
 set -euo pipefail
 
 markers=()
 timeout_s=60
 count=0
+icount=()
 debugcon=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --marker) markers+=("$2"); shift 2 ;;
     --timeout) timeout_s="$2"; shift 2 ;;
     --count) count=1; shift ;;
+    --icount) icount=(-icount shift=0,sleep=off); shift ;;
     --debugcon) debugcon="$2"; shift 2 ;;
     --) shift; break ;;
     *) echo "qemu-reference: unknown argument $1" >&2; exit 2 ;;
@@ -38,7 +48,8 @@ done
 qemu=${QEMU:-qemu-system-i386}
 command -v "$qemu" >/dev/null || { echo "qemu-reference: $qemu not found (package qemu-system-x86)" >&2; exit 1; }
 
-base=(-nodefaults -machine pc,graphics=off -display none -monitor none -m 128 -no-reboot -accel tcg)
+base=(-nodefaults -machine pc,graphics=off -display none -monitor none -m 128 -no-reboot -accel tcg
+      -bios "${BIOS:-/usr/share/seabios/bios.bin}" -global apic-common.vapic=off)
 [ -z "$debugcon" ] || base+=(-chardev "file,id=debugcon,path=$debugcon" -device isa-debugcon,iobase=0x402,chardev=debugcon)
 
 if [ "$count" -eq 1 ]; then
@@ -99,7 +110,7 @@ elapsed() { # seconds since start, to the millisecond
   local us=$((${EPOCHREALTIME/./} - start))
   printf '%d.%03d' $((us / 1000000)) $((us % 1000000 / 1000))
 }
-coproc QEMU_RUN { exec timeout "$timeout_s" "$qemu" "${base[@]}" -serial stdio "$@" 2>&1 </dev/null; }
+coproc QEMU_RUN { exec timeout "$timeout_s" "$qemu" "${base[@]}" "${icount[@]}" -serial stdio "$@" 2>&1 </dev/null; }
 qemu_pid=$QEMU_RUN_PID
 exec {console_fd}<&"${QEMU_RUN[0]}"
 # Byte by byte: full-screen programs (memtest86+) position the cursor and never end a line, so

@@ -58,7 +58,8 @@ struct RawOptions {
     std::string load_address = "0x7c00", start, preset = "intel", profile = "kvm",
                 stop_at = "valid";
     std::string check_profile = "kvm";
-    std::string boot_preset = "intel", boot_profile = "kvm", boot_stop_at, boot_trace = "none";
+    std::string boot_preset = "kvm", boot_profile = "kvm", boot_stop_at, boot_trace = "none",
+                boot_cpu = "transit86";
     std::vector<std::string> boot_breaks;
     bool explain_unrestricted = false, explain_restricted = false;
     std::string explain_cr4_fixed1;
@@ -124,10 +125,15 @@ CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
                     "linuxboot_dma.bin)");
     cmd->add_option("--memory", boot.memory_mib, "Guest RAM in MiB (default 128)")
         ->check(CLI::Range(2, 3072));
-    cmd->add_option("--preset", raw.boot_preset, "CPU reset state: intel (SDM) or kvm")
+    cmd->add_option("--preset", raw.boot_preset,
+                    "CPU reset state: kvm (default: KVM's vCPU reset) or intel (SDM power-up)")
         ->check(CLI::IsMember({"intel", "kvm"}));
     cmd->add_option("--profile", raw.boot_profile, "VM-entry checks: kvm, sdm or unrestricted")
         ->check(CLI::IsMember({"kvm", "sdm", "unrestricted"}));
+    cmd->add_option("--cpu", raw.boot_cpu,
+                    "CPUID model: transit86 (what is emulated) or x86-64 (also reports long mode "
+                    "and SSE2, for 64-bit kernels' 16/32-bit boot code)")
+        ->check(CLI::IsMember({"transit86", "x86-64"}));
     cmd->add_option("--stop-at", raw.boot_stop_at,
                     "valid (the end of the first window), halt or budget")
         ->check(CLI::IsMember({"valid", "halt", "budget"}));
@@ -313,6 +319,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
             line.command = CommandLine::Command::Boot;
             boot.preset = raw.boot_preset == "kvm" ? ResetPreset::Kvm : ResetPreset::Intel;
             boot.profile = kProfiles.at(raw.boot_profile);
+            boot.cpu = raw.boot_cpu == "x86-64" ? BootCpu::X86_64 : BootCpu::Transit86;
             if (!raw.boot_stop_at.empty())
                 boot.stop_at = raw.boot_stop_at == "halt"     ? StopAt::Halt
                                : raw.boot_stop_at == "budget" ? StopAt::Budget

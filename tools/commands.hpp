@@ -37,19 +37,28 @@ int run_step(const StepOptions& options);
 
 // `transit86 boot`: a PC (pc/) with firmware, a disk or a kernel, and the window census.
 enum class TraceMode : uint8_t { None, Window, All };
+// What CPUID reports during a boot (docs/boot.md, "CPU models").
+enum class BootCpu : uint8_t {
+    Transit86, // CpuModel{}: what transit86 emulates
+    X86_64,    // also long mode, FXSR, SSE, SSE2: a 64-bit kernel's setup code accepts the CPU
+};
+
 struct BootOptions {
     std::string bios = "/usr/share/seabios/bios.bin"; // Debian's seabios package
-    std::string disk;                                  // primary master ATA disk image
-    std::string kernel, initrd, append;                // the Linux boot protocol, QEMU's route
+    std::string disk;                                 // primary master ATA disk image
+    std::string kernel, initrd, append;               // the Linux boot protocol, QEMU's route
     std::string linuxboot_rom = "/usr/share/qemu/linuxboot_dma.bin"; // qemu-system-data
     uint64_t memory_mib = 128;
-    ResetPreset preset = ResetPreset::Intel;
+    // KVM's vCPU reset state: the census answers what KVM without unrestricted guest would
+    // emulate, so the boot starts where a VMM's vCPU does (docs/boot.md).
+    ResetPreset preset = ResetPreset::Kvm;
     vmx::Profile profile = vmx::Profile::Kvm;
-    std::optional<StopAt> stop_at; // none: until the guest resets, halts or powers off
-    uint64_t budget = 0;           // instructions; 0 = no limit
+    BootCpu cpu = BootCpu::Transit86;
+    std::optional<StopAt> stop_at;  // none: until the guest resets, halts or powers off
+    uint64_t budget = 0;            // instructions; 0 = no limit
     uint64_t timeout_seconds = 600; // virtual seconds; 0 = no limit
-    std::string until;             // stop once the serial console shows this text
-    std::vector<uint64_t> breaks;  // linear addresses
+    std::string until;              // stop once the serial console shows this text
+    std::vector<uint64_t> breaks;   // linear addresses
     TraceMode trace = TraceMode::None;
     bool json = false;
     bool quiet_debugcon = false; // do not print SeaBIOS's debug log (port 0x402)

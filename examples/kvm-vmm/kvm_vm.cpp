@@ -1,10 +1,13 @@
 #include "kvm_vm.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -14,9 +17,13 @@ namespace kvm_vmm {
 namespace {
 
 // Three pages VMX needs for real mode (KVM_SET_TSS_ADDR) and one for paging-off protected
-// mode without unrestricted guest (KVM_SET_IDENTITY_MAP_ADDR), just below 4 GiB, outside RAM.
-constexpr uint64_t kTssAddress = 0xFFFBD000;
-constexpr uint64_t kIdentityMapAddress = 0xFFFBC000;
+// mode without unrestricted guest (KVM_SET_IDENTITY_MAP_ADDR): where QEMU puts them
+// (target/i386/kvm: 0xFEFFC000 and the three pages after it), outside RAM and below the BIOS
+// ROM, the local APIC and the I/O APIC windows of a PC, which these private slots must not
+// overlap.
+constexpr uint64_t kIdentityMapAddress = 0xFEFFC000;
+constexpr uint64_t kTssAddress = 0xFEFFD000;
+constexpr uint32_t kMsrTsc = 0x10; // IA32_TIME_STAMP_COUNTER
 
 [[noreturn]] void fail(const std::string& what) {
     throw KvmError(what + ": " + std::strerror(errno));
@@ -27,10 +34,24 @@ void vcpu_ioctl(int fd, unsigned long request, T* arg, const char* what) {
     if (::ioctl(fd, request, arg) < 0) fail(what);
 }
 
+// KVM_GET_MSRS / KVM_SET_MSRS for one MSR: kvm_msrs and one kvm_msr_entry after it (a
+// flexible array member in <linux/kvm.h>). Both return the number of MSRs done.
+void msr_ioctl(int fd, unsigned long request, uint32_t index, uint64_t& data, const char* what) {
+    alignas(kvm_msrs) uint8_t buffer[sizeof(kvm_msrs) + sizeof(kvm_msr_entry)] = {};
+    auto* msrs = reinterpret_cast<kvm_msrs*>(buffer);
+    auto* entry = reinterpret_cast<kvm_msr_entry*>(buffer + sizeof(kvm_msrs));
+    msrs->nmsrs = 1;
+    entry->index = index;
+    entry->data = data;
+    if (::ioctl(fd, request, buffer) != 1) fail(what);
+    data = entry->data;
+}
+
 } // namespace
 
 KvmVm::KvmVm(uint64_t ram_size) : ram_size_(ram_size) {
     kvm_fd_ = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kvm_fd_ < 0 && errno == ENOENT) throw KvmError("no /dev/kvm");
     if (kvm_fd_ < 0) fail("cannot open /dev/kvm");
     if (::ioctl(kvm_fd_, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
         throw KvmError("/dev/kvm: unexpected KVM API version");
@@ -39,17 +60,15 @@ KvmVm::KvmVm(uint64_t ram_size) : ram_size_(ram_size) {
     vm_fd_ = ::ioctl(kvm_fd_, KVM_CREATE_VM, 0);
     if (vm_fd_ < 0) fail("KVM_CREATE_VM");
 
-    void* ram = ::mmap(nullptr, ram_size_, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (ram == MAP_FAILED) fail("mmap guest RAM");
-    ram_ = static_cast<uint8_t*>(ram);
-    kvm_userspace_memory_region region{};
-    region.slot = 0;
-    region.guest_phys_addr = 0;
-    region.memory_size = ram_size_;
-    region.userspace_addr = reinterpret_cast<uintptr_t>(ram_);
-    if (::ioctl(vm_fd_, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-        fail("KVM_SET_USER_MEMORY_REGION");
+    readonly_memory_ = ::ioctl(kvm_fd_, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
+    if (ram_size_ != 0) {
+        void* ram = ::mmap(nullptr, ram_size_, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (ram == MAP_FAILED) fail("mmap guest RAM");
+        ram_ = static_cast<uint8_t*>(ram);
+        register_region({.slot = 0, .memory = {.guest_phys = 0, .size = ram_size_, .host = ram_}},
+                        false);
+    }
     if (::ioctl(vm_fd_, KVM_SET_TSS_ADDR, static_cast<unsigned long>(kTssAddress)) < 0)
         fail("KVM_SET_TSS_ADDR");
     uint64_t identity_map = kIdentityMapAddress;
@@ -67,6 +86,16 @@ KvmVm::KvmVm(uint64_t ram_size) : ram_size_(ram_size) {
 }
 
 KvmVm::~KvmVm() {
+    if (kick_signal_ != 0) {
+        ::timer_delete(kick_timer_);
+        const timespec now{};
+        sigset_t kick;
+        sigemptyset(&kick);
+        sigaddset(&kick, kick_signal_);
+        while (::sigtimedwait(&kick, nullptr, &now) == kick_signal_) {
+        }
+        ::pthread_sigmask(SIG_UNBLOCK, &kick, nullptr);
+    }
     if (run_ != nullptr) ::munmap(run_, run_size_);
     if (vcpu_fd_ >= 0) ::close(vcpu_fd_);
     if (vm_fd_ >= 0) ::close(vm_fd_);
@@ -76,26 +105,104 @@ KvmVm::~KvmVm() {
 
 std::optional<std::string> KvmVm::unavailable_reason() {
     try {
-        KvmVm probe(1u << 20);
+        const KvmVm probe(1u << 20);
         return std::nullopt;
     } catch (const KvmError& e) {
         return e.what();
     }
 }
 
-transit86::VcpuState KvmVm::state() const {
+void KvmVm::register_region(const Region& region, bool remove) {
+    if (region.memory.read_only && !readonly_memory_)
+        throw KvmError("/dev/kvm: KVM_CAP_READONLY_MEM missing (read-only BIOS memory)");
+    kvm_userspace_memory_region r{};
+    r.slot = region.slot;
+    r.flags = region.memory.read_only ? KVM_MEM_READONLY : 0;
+    r.guest_phys_addr = region.memory.guest_phys;
+    r.memory_size = remove ? 0 : region.memory.size; // size 0 deletes the slot
+    r.userspace_addr = reinterpret_cast<uintptr_t>(region.memory.host);
+    if (::ioctl(vm_fd_, KVM_SET_USER_MEMORY_REGION, &r) < 0) fail("KVM_SET_USER_MEMORY_REGION");
+}
+
+void KvmVm::set_memory(std::span<const transit86::RamSlot> slots) {
+    const auto same = [](const transit86::RamSlot& a, const transit86::RamSlot& b) {
+        return a.guest_phys == b.guest_phys && a.size == b.size && a.host == b.host &&
+               a.read_only == b.read_only;
+    };
+    // Regions may not overlap, even for a moment: first delete what goes, then add what comes.
+    std::vector<Region> kept;
+    for (const Region& region : regions_) {
+        if (std::any_of(slots.begin(), slots.end(),
+                        [&](const transit86::RamSlot& s) { return same(s, region.memory); }))
+            kept.push_back(region);
+        else
+            register_region(region, true);
+    }
+    std::vector<uint32_t> used;
+    for (const Region& region : kept)
+        used.push_back(region.slot);
+    uint32_t next_slot = 1; // 0 is the RAM this class owns
+    for (const transit86::RamSlot& slot : slots) {
+        if (std::any_of(kept.begin(), kept.end(),
+                        [&](const Region& region) { return same(slot, region.memory); }))
+            continue;
+        while (std::find(used.begin(), used.end(), next_slot) != used.end())
+            ++next_slot;
+        const Region region{.slot = next_slot, .memory = slot};
+        register_region(region, false);
+        kept.push_back(region);
+        used.push_back(next_slot);
+    }
+    regions_ = std::move(kept);
+}
+
+void KvmVm::set_cpuid(const transit86::CpuModel& model) {
+    // Leaves 0, 1 and 80000000H-80000004H, as transit86's CPUID answers them. For a leaf above
+    // the maximum KVM, like an Intel processor, answers with the highest basic leaf.
+    const auto chars = [](const char* p) {
+        uint32_t v = 0;
+        std::memcpy(&v, p, 4);
+        return v;
+    };
+    std::vector<kvm_cpuid_entry2> entries;
+    const auto add = [&](uint32_t leaf, uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+        kvm_cpuid_entry2 e{};
+        e.function = leaf;
+        e.eax = a, e.ebx = b, e.ecx = c, e.edx = d;
+        entries.push_back(e);
+    };
+    add(0, 1, chars(model.vendor.data()), chars(model.vendor.data() + 8),
+        chars(model.vendor.data() + 4));
+    add(1, model.signature, 0, model.features_ecx, model.features_edx);
+    add(0x80000000, 0x80000004, 0, 0, 0);
+    add(0x80000001, 0, 0, 0, model.extended_features_edx);
+    for (uint32_t i = 0; i < 3; ++i) {
+        const char* p = model.brand.data() + 16 * i;
+        add(0x80000002 + i, chars(p), chars(p + 4), chars(p + 8), chars(p + 12));
+    }
+    std::vector<uint8_t> buffer(sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2));
+    auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buffer.data());
+    cpuid->nent = static_cast<uint32_t>(entries.size());
+    std::memcpy(buffer.data() + sizeof(kvm_cpuid2), entries.data(),
+                entries.size() * sizeof(kvm_cpuid_entry2));
+    vcpu_ioctl(vcpu_fd_, KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2");
+}
+
+transit86::VcpuState KvmVm::state(bool with_fpu) const {
     kvm_regs regs{};
     kvm_sregs sregs{};
     kvm_vcpu_events events{};
     vcpu_ioctl(vcpu_fd_, KVM_GET_REGS, &regs, "KVM_GET_REGS");
     vcpu_ioctl(vcpu_fd_, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
     vcpu_ioctl(vcpu_fd_, KVM_GET_VCPU_EVENTS, &events, "KVM_GET_VCPU_EVENTS");
-    kvm_fpu fpu{};
-    vcpu_ioctl(vcpu_fd_, KVM_GET_FPU, &fpu, "KVM_GET_FPU");
     transit86::VcpuState state;
     state.regs = std::bit_cast<transit86::KvmRegs>(regs); // the same layout, byte for byte
     state.sregs = std::bit_cast<transit86::KvmSregs>(sregs);
-    state.fpu = std::bit_cast<transit86::KvmFpu>(fpu);
+    if (with_fpu) {
+        kvm_fpu fpu{};
+        vcpu_ioctl(vcpu_fd_, KVM_GET_FPU, &fpu, "KVM_GET_FPU");
+        state.fpu = std::bit_cast<transit86::KvmFpu>(fpu);
+    }
     state.events.interrupt_shadow = events.interrupt.shadow;
     state.events.nmi_masked = events.nmi.masked;
     return state;
@@ -125,13 +232,85 @@ void KvmVm::set_single_step(bool on) {
     single_step_ = on;
 }
 
+void KvmVm::interrupt(uint8_t vector) {
+    kvm_interrupt irq{};
+    irq.irq = vector;
+    vcpu_ioctl(vcpu_fd_, KVM_INTERRUPT, &irq, "KVM_INTERRUPT");
+    run_->ready_for_interrupt_injection = 0; // one is queued now; the next KVM_RUN says more
+}
+
+uint64_t KvmVm::tsc() const {
+    uint64_t value = 0;
+    msr_ioctl(vcpu_fd_, KVM_GET_MSRS, kMsrTsc, value, "KVM_GET_MSRS (IA32_TSC)");
+    return value;
+}
+
+void KvmVm::set_tsc(uint64_t value) {
+    msr_ioctl(vcpu_fd_, KVM_SET_MSRS, kMsrTsc, value, "KVM_SET_MSRS (IA32_TSC)");
+}
+
+uint32_t KvmVm::tsc_khz() const {
+    const int khz = ::ioctl(vcpu_fd_, KVM_GET_TSC_KHZ, 0);
+    return khz > 0 ? static_cast<uint32_t>(khz) : 0;
+}
+
+void KvmVm::set_up_kicks() {
+    kick_signal_ = SIGRTMIN;
+    // A handler that does nothing: the signal only has to be pending to end KVM_RUN. Blocked
+    // outside KVM_RUN, so it is never delivered to this handler in practice.
+    struct sigaction action {};
+    action.sa_handler = [](int) {};
+    sigemptyset(&action.sa_mask);
+    if (::sigaction(kick_signal_, &action, nullptr) < 0) fail("sigaction");
+    sigset_t kick;
+    sigemptyset(&kick);
+    sigaddset(&kick, kick_signal_);
+    if (::pthread_sigmask(SIG_BLOCK, &kick, nullptr) != 0) fail("pthread_sigmask");
+    // Inside KVM_RUN: this thread's mask without the kick signal. KVM takes the kernel's
+    // sigset (8 bytes on x86-64): glibc's sigset_t begins with those bits.
+    sigset_t during_run;
+    ::pthread_sigmask(SIG_BLOCK, nullptr, &during_run);
+    sigdelset(&during_run, kick_signal_);
+    constexpr uint32_t kKernelSigsetSize = 8;
+    std::vector<uint8_t> buffer(sizeof(kvm_signal_mask) + kKernelSigsetSize);
+    auto* mask = reinterpret_cast<kvm_signal_mask*>(buffer.data());
+    mask->len = kKernelSigsetSize;
+    std::memcpy(buffer.data() + sizeof(kvm_signal_mask), &during_run, kKernelSigsetSize);
+    vcpu_ioctl(vcpu_fd_, KVM_SET_SIGNAL_MASK, mask, "KVM_SET_SIGNAL_MASK");
+    sigevent event{};
+    event.sigev_notify = SIGEV_THREAD_ID;
+    event.sigev_signo = kick_signal_;
+    event._sigev_un._tid = ::gettid();
+    if (::timer_create(CLOCK_MONOTONIC, &event, &kick_timer_) < 0) fail("timer_create");
+}
+
+void KvmVm::kick_after(uint64_t delay_ns) {
+    if (kick_signal_ == 0) {
+        if (delay_ns == 0) return;
+        set_up_kicks();
+    }
+    itimerspec when{};
+    when.it_value.tv_sec = static_cast<time_t>(delay_ns / 1'000'000'000);
+    when.it_value.tv_nsec = static_cast<long>(delay_ns % 1'000'000'000);
+    if (::timer_settime(kick_timer_, 0, &when, nullptr) < 0) fail("timer_settime");
+}
+
 int KvmVm::run(bool complete_only) {
     run_->immediate_exit = complete_only ? 1 : 0;
     const int rc = ::ioctl(vcpu_fd_, KVM_RUN, 0);
     const int err = errno;
     run_->immediate_exit = 0;
     if (rc == 0) return 0;
-    if (err == EINTR) return -EINTR;
+    if (err == EINTR) {
+        if (kick_signal_ != 0) { // take the kick that ended this run, if it was one
+            const timespec now{};
+            sigset_t kick;
+            sigemptyset(&kick);
+            sigaddset(&kick, kick_signal_);
+            ::sigtimedwait(&kick, nullptr, &now);
+        }
+        return -EINTR;
+    }
     errno = err;
     fail("KVM_RUN");
 }

@@ -1,16 +1,23 @@
-// A minimal KVM virtual machine: one vCPU, guest RAM at guest-physical 0 that this class owns
-// and lends to transit86 as a RAM slot, and the few ioctls a VMM for boot code needs.
-// Failures of ioctls that should not fail throw KvmError; the VMM reports them.
+// A minimal KVM virtual machine: one vCPU, no in-kernel interrupt controller or timer (the
+// device models are the VMM's), and the few ioctls a VMM for boot code needs. Guest memory is
+// either one block of RAM at guest-physical 0 that this class owns and lends to transit86 as a
+// RAM slot (raw-image mode), or the slots a platform gives (set_memory(): the PC's RAM, BIOS
+// area and ROM). Failures of ioctls that should not fail throw KvmError; the VMM reports them.
 #pragma once
 
 #include <linux/kvm.h>
+#include <time.h>
 
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "transit86/cpu_model.hpp"
+#include "transit86/emulator.hpp"
 #include "transit86/vcpu.hpp"
 
 namespace kvm_vmm {
@@ -19,9 +26,35 @@ struct KvmError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-class KvmVm {
+// One KVM vCPU as the PC loop drives it (pc_vmm.hpp): the ioctls it makes and the kvm_run
+// page it reads. KvmVm below is the real one on /dev/kvm; tests put a model of KVM behind it
+// where /dev/kvm is absent (tests/embedding/kvm_model.hpp).
+class KvmVcpu {
+  public:
+    virtual ~KvmVcpu() = default;
+    virtual void set_memory(std::span<const transit86::RamSlot> slots) = 0;
+    virtual void set_cpuid(const transit86::CpuModel& model) = 0;
+    virtual transit86::VcpuState state(bool with_fpu) const = 0;
+    virtual void set_state(const transit86::VcpuState& state) = 0;
+    virtual void set_single_step(bool on) = 0;
+    virtual void interrupt(uint8_t vector) = 0;
+    virtual uint64_t tsc() const = 0;
+    virtual void set_tsc(uint64_t value) = 0;
+    virtual uint32_t tsc_khz() const = 0;
+    virtual void kick_after(uint64_t delay_ns) = 0;
+    virtual int run(bool complete_only) = 0;
+    virtual kvm_run& exit() = 0;
+    // The instructions the vCPU has retired since its reset, where it can count them; KVM
+    // cannot (nullopt). A vCPU that counts gives the PC loop an instruction clock, as
+    // `transit86 boot` has (one instruction = 1 ns), so that a boot is deterministic.
+    virtual std::optional<uint64_t> instructions_retired() const { return std::nullopt; }
+};
+
+class KvmVm final : public KvmVcpu {
   public:
     // Opens /dev/kvm and sets up the VM; throws KvmError with the reason if it cannot.
+    // `ram_size` bytes of RAM at guest-physical 0, owned here (memory slot 0); 0: none, the
+    // VMM maps its own memory with set_memory().
     explicit KvmVm(uint64_t ram_size);
     ~KvmVm();
     KvmVm(const KvmVm&) = delete;
@@ -34,23 +67,61 @@ class KvmVm {
     const uint8_t* ram() const { return ram_; }
     uint64_t ram_size() const { return ram_size_; }
 
-    // The vCPU state in the embedding API's layout: KVM_GET_REGS, KVM_GET_SREGS and the
+    // Makes `slots` the guest's memory map in place of what the last call registered
+    // (KVM_SET_USER_MEMORY_REGION; regions that did not change stay). Read-only slots get
+    // KVM_MEM_READONLY, so that a guest write there exits with KVM_EXIT_MMIO. Every slot must
+    // be page-aligned in guest-physical and host memory, as KVM requires.
+    void set_memory(std::span<const transit86::RamSlot> slots) override;
+
+    // The CPUID transit86 reports (KVM_SET_CPUID2), so that the guest sees one CPU whichever
+    // side runs it. Before the first KVM_RUN.
+    void set_cpuid(const transit86::CpuModel& model) override;
+
+    // The vCPU state in the embedding API's layout: KVM_GET_REGS, KVM_GET_SREGS, the x87 state
+    // (KVM_GET_FPU, unless `with_fpu` is false: the VM-entry checks do not need it) and the
     // interrupt shadow / NMI mask of KVM_GET_VCPU_EVENTS. Pending events are not carried.
-    transit86::VcpuState state() const;
-    // KVM_SET_SREGS, KVM_SET_REGS, then the shadow and NMI mask with KVM_SET_VCPU_EVENTS.
-    void set_state(const transit86::VcpuState& state);
+    transit86::VcpuState state(bool with_fpu) const override;
+    // KVM_SET_SREGS, KVM_SET_REGS, KVM_SET_FPU, then the shadow and NMI mask with
+    // KVM_SET_VCPU_EVENTS.
+    void set_state(const transit86::VcpuState& state) override;
 
     // KVM_SET_GUEST_DEBUG with KVM_GUESTDBG_SINGLESTEP on or off (a no-op if unchanged).
-    void set_single_step(bool on);
+    void set_single_step(bool on) override;
     bool single_step() const { return single_step_; }
 
+    // KVM_INTERRUPT: the vector of an interrupt the VMM's interrupt controller acknowledged,
+    // injected at the next entry. Only when kvm_run says the guest can take it
+    // (ready_for_interrupt_injection and if_flag): KVM injects a queued vector regardless.
+    // Clears ready_for_interrupt_injection until the next KVM_RUN sets it again.
+    void interrupt(uint8_t vector) override;
+
+    // The guest's time-stamp counter (IA32_TSC through KVM_GET_MSRS / KVM_SET_MSRS) and its
+    // frequency (KVM_GET_TSC_KHZ; 0 if KVM cannot say).
+    uint64_t tsc() const override;
+    void set_tsc(uint64_t value) override;
+    uint32_t tsc_khz() const override;
+
+    // Makes KVM_RUN return once `delay_ns` of host time has passed (0: never), for a timer
+    // event due while the guest runs without exits. A POSIX timer signals this thread with a
+    // signal that is blocked except inside KVM_RUN (KVM_SET_SIGNAL_MASK), so a signal that
+    // arrives between two runs ends the next one at once and is never lost.
+    void kick_after(uint64_t delay_ns) override;
+
     // KVM_RUN. With complete_only, KVM finishes a pending I/O or MMIO operation and returns
-    // without entering the guest (kvm_run.immediate_exit). Returns 0, or -EINTR when KVM
-    // returned without a new exit; other errors throw.
-    int run(bool complete_only = false);
-    kvm_run& exit() { return *run_; }
+    // without entering the guest (kvm_run.immediate_exit); it also refreshes kvm_run's
+    // if_flag and ready_for_interrupt_injection. Returns 0, or -EINTR when KVM returned
+    // without a new exit; other errors throw.
+    int run(bool complete_only) override;
+    kvm_run& exit() override { return *run_; }
 
   private:
+    struct Region {
+        uint32_t slot = 0;
+        transit86::RamSlot memory{};
+    };
+    void register_region(const Region& region, bool remove);
+    void set_up_kicks();
+
     int kvm_fd_ = -1;
     int vm_fd_ = -1;
     int vcpu_fd_ = -1;
@@ -59,6 +130,11 @@ class KvmVm {
     kvm_run* run_ = nullptr;
     size_t run_size_ = 0;
     bool single_step_ = false;
+    std::vector<Region> regions_;  // what set_memory() registered
+    bool readonly_memory_ = false; // KVM_CAP_READONLY_MEM
+    // The kick: a timer and the signal it sends (0 until the first kick_after()).
+    int kick_signal_ = 0;
+    timer_t kick_timer_{};
 };
 
 } // namespace kvm_vmm

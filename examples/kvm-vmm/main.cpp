@@ -1,10 +1,19 @@
-// kvm-vmm: boot a raw image on /dev/kvm, with transit86 for the invalid-state window.
+// kvm-vmm: boot on /dev/kvm, with transit86 for the windows where VM entry would fail.
 //
 //   kvm-vmm [--kvm-only] [--quiet] [--load ADDRESS] IMAGE
+//       A raw image at 0000:ADDRESS (default 0x7C00), with the debug ports of pc/pc_ports.hpp.
+//       Prints the hand-overs between KVM and transit86, the guest's console output and the
+//       final state.
+//   kvm-vmm --pc [--bios FILE] [--disk IMG] [--memory MIB] [--until TEXT] [--timeout SECONDS]
+//           [--step-all] [--no-debugcon] [--verbose]
+//       The PC of `transit86 boot` (SeaBIOS, an ATA disk, pc/'s devices) from the reset vector.
+//       Prints the console as lines, each window of the census as it ends (the text of
+//       `transit86 boot`), the end and the census summary (pc_vmm.hpp).
 //
-// Prints the hand-overs between KVM and transit86, the guest's console output and the final
-// state. Exit status as QEMU's isa-debug-exit gives it ((code << 1) | 1), 0 after HLT, 1 on
-// an error, 77 when KVM is not available.
+// Exit status as QEMU's isa-debug-exit gives it ((code << 1) | 1); 0 after HLT (raw image)
+// or when the guest reset or powered off the PC or --until was met; 1 on an error or another
+// end; 2 for bad arguments or unreadable files; 77 when KVM is not available.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -13,19 +22,38 @@
 #include <vector>
 
 #include "kvm_vm.hpp"
+#include "pc/block_backend.hpp"
+#include "pc/debug_exit.hpp"
 #include "pc/pc_ports.hpp"
+#include "pc_arguments.hpp"
+#include "pc_report.hpp"
+#include "pc_vmm.hpp"
 #include "vmm.hpp"
 
 namespace {
 
 int usage() {
-    std::fprintf(stderr, "usage: kvm-vmm [--kvm-only] [--quiet] [--load ADDRESS] IMAGE\n");
+    std::fprintf(stderr,
+                 "usage: kvm-vmm [--kvm-only] [--quiet] [--load ADDRESS] IMAGE\n"
+                 "       kvm-vmm --pc [--bios FILE] [--disk IMG] [--memory MIB] [--until TEXT]\n"
+                 "               [--timeout SECONDS] [--step-all] [--no-debugcon] [--verbose]\n");
     return 2;
 }
 
-} // namespace
+std::vector<uint8_t> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
 
-int main(int argc, char** argv) {
+int kvm_unavailable() {
+    if (const auto why = kvm_vmm::KvmVm::unavailable_reason()) {
+        std::fprintf(stderr, "kvm-vmm: KVM unavailable: %s\n", why->c_str());
+        return 77;
+    }
+    return 0;
+}
+
+int raw_image_main(int argc, char** argv) {
     kvm_vmm::VmmOptions options;
     bool quiet = false;
     std::string path;
@@ -43,16 +71,12 @@ int main(int argc, char** argv) {
             return usage();
     }
     if (path.empty()) return usage();
-    std::ifstream in(path, std::ios::binary);
-    const std::vector<uint8_t> image{std::istreambuf_iterator<char>(in), {}};
+    const std::vector<uint8_t> image = read_file(path);
     if (image.empty()) {
         std::fprintf(stderr, "kvm-vmm: cannot read %s\n", path.c_str());
         return 1;
     }
-    if (const auto why = kvm_vmm::KvmVm::unavailable_reason()) {
-        std::fprintf(stderr, "kvm-vmm: KVM unavailable: %s\n", why->c_str());
-        return 77;
-    }
+    if (const int status = kvm_unavailable()) return status;
     if (!quiet)
         options.log = [](std::string_view line) {
             std::printf("%.*s\n", static_cast<int>(line.size()), line.data());
@@ -85,4 +109,78 @@ int main(int argc, char** argv) {
     if (result.debug_exit_code)
         return transit86::pc::PcPorts::exit_status_for(*result.debug_exit_code);
     return 0;
+}
+
+int pc_main(int argc, char** argv) {
+    const kvm_vmm::PcArgumentsOrError parsed =
+        kvm_vmm::parse_pc_arguments({argv + 1, static_cast<size_t>(argc - 1)});
+    if (!parsed.arguments) {
+        std::fprintf(stderr, "kvm-vmm: %s\n", parsed.error.c_str());
+        return usage();
+    }
+    const kvm_vmm::PcArguments& a = *parsed.arguments;
+    std::vector<uint8_t> bios = read_file(a.bios);
+    if (bios.empty()) {
+        std::fprintf(stderr, "kvm-vmm: cannot read BIOS %s\n", a.bios.c_str());
+        return 2;
+    }
+    std::unique_ptr<transit86::pc::BlockBackend> disk;
+    if (!a.disk.empty()) {
+        transit86::pc::BlockBackendOrError opened = transit86::pc::open_image_file(a.disk);
+        if (!opened.backend) {
+            std::fprintf(stderr, "kvm-vmm: disk %s\n", opened.error.c_str());
+            return 2;
+        }
+        disk = std::move(opened.backend);
+    }
+    if (const int status = kvm_unavailable()) return status;
+
+    std::printf("kvm-vmm: --pc, bios %s (%zu KiB)%s%s, %llu MiB, KVM + transit86 while VM entry "
+                "would fail (profile kvm)%s\n",
+                a.bios.c_str(), bios.size() >> 10, a.disk.empty() ? "" : ", disk ", a.disk.c_str(),
+                static_cast<unsigned long long>(a.memory_mib),
+                a.step_everything ? ", KVM single-stepped everywhere" : "");
+    kvm_vmm::PcReport report(
+        [](std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); });
+    kvm_vmm::PcVmmOptions options;
+    options.step_everything = a.step_everything;
+    options.stop_at_console = a.until;
+    options.timeout_ns = a.timeout_seconds * 1'000'000'000ull;
+    options.on_serial = [&](const std::string& s) { report.serial(s); };
+    if (a.debugcon) options.on_debugcon = [&](const std::string& s) { report.debugcon(s); };
+    options.on_device_log = [&](const std::string& line) { report.device_log(line); };
+    options.on_window_end = [&](const transit86::CensusWindow& w) { report.window(w); };
+    if (a.verbose)
+        options.log = [](std::string_view line) {
+            std::printf("%.*s\n", static_cast<int>(line.size()), line.data());
+        };
+
+    const auto wall_start = std::chrono::steady_clock::now();
+    kvm_vmm::PcVmmResult r;
+    try {
+        r = kvm_vmm::run_pc(kvm_vmm::pc_config(std::move(bios), std::move(disk), a.memory_mib),
+                            options);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "kvm-vmm: %s\n", e.what());
+        return 1;
+    }
+    report.end(
+        r, std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count());
+    std::fflush(stdout);
+    switch (r.end) {
+    case kvm_vmm::PcEnd::DebugExit:
+        return transit86::pc::DebugExit::exit_status_for(r.debug_exit_value.value_or(0));
+    case kvm_vmm::PcEnd::Reset:
+    case kvm_vmm::PcEnd::PowerOff:
+    case kvm_vmm::PcEnd::ConsoleText: return 0;
+    default: return 1;
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::string(argv[i]) == "--pc") return pc_main(argc, argv);
+    return raw_image_main(argc, argv);
 }

@@ -9,6 +9,7 @@
 #include "pc/pc_ports.hpp"
 #include "transit86/emulator.hpp"
 #include "transit86/vmx_checks.hpp"
+#include "vcpu_view.hpp"
 
 namespace kvm_vmm {
 
@@ -18,45 +19,11 @@ using transit86::Exit;
 using transit86::ExitReason;
 using transit86::VcpuState;
 
-constexpr transit86::vmx::Profile kProfile = transit86::vmx::Profile::Kvm;
-
-bool real_mode(const VcpuState& s) {
-    return (s.sregs.cr0 & 1) == 0;
-}
-
-std::string position(const VcpuState& s) {
-    if (s.sregs.cs.db != 0)
-        return fmt::format("{:04x}:{:08x}", s.sregs.cs.selector, static_cast<uint32_t>(s.regs.rip));
-    return fmt::format("{:04x}:{:04x}", s.sregs.cs.selector, static_cast<uint32_t>(s.regs.rip));
-}
-
-std::string mode_name(const VcpuState& s) {
-    if (real_mode(s)) return "real mode";
-    if ((s.regs.rflags & transit86::flags::VM) != 0) return "virtual-8086 mode";
-    return s.sregs.cs.db != 0 ? "32-bit protected mode" : "16-bit protected mode";
-}
-
-bool valid_for_entry(const VcpuState& s) {
-    return transit86::vmx::is_valid(transit86::to_cpu_state(s), kProfile);
-}
-
-// The first check VM entry fails, with its message.
-std::string first_failure(const VcpuState& s) {
-    const auto violations = transit86::vmx::evaluate(transit86::to_cpu_state(s), kProfile);
-    if (violations.empty()) return "valid";
-    return fmt::format("{}: {}", violations.front().check->id, violations.front().message);
-}
-
 uint64_t fnv1a(const uint8_t* bytes, uint64_t size) {
     uint64_t h = 0xcbf29ce484222325;
     for (uint64_t i = 0; i < size; ++i)
         h = (h ^ bytes[i]) * 0x100000001b3;
     return h;
-}
-
-std::string segment(const char* name, const transit86::KvmSegment& s) {
-    return fmt::format("{}={:04x} base={:08x} limit={:08x} type={:x}{}{}", name, s.selector, s.base,
-                       s.limit, s.type, s.s != 0 ? "" : " system", s.db != 0 ? " 32-bit" : "");
 }
 
 class Vmm {
@@ -80,7 +47,6 @@ class Vmm {
     Side run_kvm();
     bool complete_kvm_io();
     void serve_kvm_io(kvm_run& r);
-    bool hlt_at(const VcpuState& s) const;
     Side stop(std::string why, bool finished);
     template <class... Args>
     void log(fmt::format_string<Args...> format, Args&&... args) {
@@ -99,7 +65,7 @@ class Vmm {
 
 VmmResult Vmm::run() {
     // KVM's own reset state, pointed at the boot sector.
-    state_ = kvm_.state();
+    state_ = kvm_.state(/*with_fpu=*/true);
     state_.sregs.cs.selector = 0;
     state_.sregs.cs.base = 0;
     state_.regs.rip = options_.load_address;
@@ -172,19 +138,6 @@ Vmm::Side Vmm::run_transit86() {
     }
 }
 
-// A HLT (legacy prefixes, then F4) at CS:EIP. Paging is never on while single-stepping here.
-bool Vmm::hlt_at(const VcpuState& s) const {
-    const uint64_t at = (s.sregs.cs.base + s.regs.rip) & 0xFFFFFFFF;
-    for (uint64_t i = 0; i < 15 && at + i < kvm_.ram_size(); ++i) {
-        const uint8_t b = kvm_.ram()[at + i];
-        if (b == 0xF4) return true;
-        const bool prefix = b == 0x26 || b == 0x2E || b == 0x36 || b == 0x3E || b == 0x64 ||
-                            b == 0x65 || b == 0x66 || b == 0x67 || b == 0xF2 || b == 0xF3;
-        if (!prefix) return false;
-    }
-    return false;
-}
-
 void Vmm::serve_kvm_io(kvm_run& r) {
     if (r.exit_reason == KVM_EXIT_MMIO) {
         if (r.mmio.is_write == 0) std::memset(r.mmio.data, 0xFF, sizeof(r.mmio.data));
@@ -220,41 +173,43 @@ bool Vmm::complete_kvm_io() {
 Vmm::Side Vmm::run_kvm() {
     // Real mode: no CR0 exit will say when PE is set, so single-step and look at every
     // instruction boundary (KVM reports HLT only without single-step, hence the exception).
-    const bool step = options_.mode == Mode::Hybrid && real_mode(state_) && !hlt_at(state_);
+    const bool step = options_.mode == Mode::Hybrid && real_mode(state_) && !hlt_at(state_, emu_);
     if (announce_ || step != kvm_.single_step()) {
         log("[kvm]       {} {}: KVM_RUN{}", position(state_), mode_name(state_),
             step ? ", single-stepped (KVM cannot trap the CR0 write here)" : "");
         announce_ = false;
     }
     kvm_.set_single_step(step);
-    if (kvm_.run() == -EINTR) return Side::Kvm;
+    if (kvm_.run(/*complete_only=*/false) == -EINTR) return Side::Kvm;
     ++result_.kvm_exits;
     kvm_run& r = kvm_.exit();
     switch (r.exit_reason) {
     case KVM_EXIT_IO:
     case KVM_EXIT_MMIO:
         if (!complete_kvm_io()) {
-            state_ = kvm_.state();
+            state_ = kvm_.state(/*with_fpu=*/true);
             log("[kvm]       {}: isa-debug-exit", position(state_));
             return stop("isa-debug-exit", true);
         }
         break;
     case KVM_EXIT_DEBUG: ++result_.kvm_single_steps; break;
-    case KVM_EXIT_HLT: state_ = kvm_.state(); return stop("hlt", true);
-    case KVM_EXIT_SHUTDOWN: state_ = kvm_.state(); return stop("triple fault (in KVM)", false);
+    case KVM_EXIT_HLT: state_ = kvm_.state(/*with_fpu=*/true); return stop("hlt", true);
+    case KVM_EXIT_SHUTDOWN:
+        state_ = kvm_.state(/*with_fpu=*/true);
+        return stop("triple fault (in KVM)", false);
     case KVM_EXIT_FAIL_ENTRY:
         // VT-x refused the state (basic exit reason 33, "VM-entry failure due to invalid
         // guest state"): the same hand-over as a failed check.
-        state_ = kvm_.state();
+        state_ = kvm_.state(/*with_fpu=*/true);
         log("[kvm]       {} VM entry failed (reason {:#x}) -> transit86", position(state_),
             r.fail_entry.hardware_entry_failure_reason);
         ++result_.to_transit86;
         return Side::Transit86;
     default:
-        state_ = kvm_.state();
+        state_ = kvm_.state(/*with_fpu=*/true);
         return stop(fmt::format("KVM exit {} at {}", r.exit_reason, position(state_)), false);
     }
-    state_ = kvm_.state();
+    state_ = kvm_.state(/*with_fpu=*/true);
     if (options_.mode == Mode::Hybrid && !valid_for_entry(state_)) {
         log("[kvm]       {} {} (KVM exit {}), not valid for VM entry ({}) -> transit86",
             position(state_), mode_name(state_), result_.kvm_exits, first_failure(state_));
@@ -269,17 +224,6 @@ Vmm::Side Vmm::run_kvm() {
 VmmResult run_image(const std::vector<uint8_t>& image, const VmmOptions& options) {
     Vmm vmm(image, options);
     return vmm.run();
-}
-
-std::string describe_state(const VcpuState& s) {
-    const auto& r = s.regs;
-    const auto& q = s.sregs;
-    return fmt::format("eax={:08x} ebx={:08x} ecx={:08x} edx={:08x} esi={:08x} edi={:08x} "
-                       "esp={:08x} ebp={:08x}\neip={:08x} eflags={:08x} cr0={:08x} "
-                       "gdt={:08x}/{:04x} idt={:08x}/{:04x}\n{}\n{}\n{}\n{}",
-                       r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rsp, r.rbp, r.rip, r.rflags,
-                       q.cr0, q.gdt.base, q.gdt.limit, q.idt.base, q.idt.limit, segment("cs", q.cs),
-                       segment("ss", q.ss), segment("ds", q.ds), segment("tr", q.tr));
 }
 
 } // namespace kvm_vmm

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "transit86/vcpu.hpp"
+#include "vcpu_view.hpp" // describe_state()
 
 namespace kvm_vmm {
 
@@ -55,8 +56,5 @@ struct VmmResult {
 
 // Boots `image` at options.load_address. Throws KvmError (kvm_vm.hpp) if KVM is unusable.
 VmmResult run_image(const std::vector<uint8_t>& image, const VmmOptions& options);
-
-// One line per register group, for logs and failure messages.
-std::string describe_state(const transit86::VcpuState& state);
 
 } // namespace kvm_vmm

@@ -76,4 +76,65 @@ class WindowCensus {
     std::vector<CensusWindow> windows_;
 };
 
+// The census as text, the same for every host that keeps one (`transit86 boot`,
+// examples/kvm-vmm), so that two runs of the same boot can be compared line for line.
+
+// "#47201 P16 f000:d0bb 0fd0bb  66 ea 9d d0 0f 00 08 00  jmp far 0x0008:0x000fd09d"
+std::string format_instruction(const InstructionRef& instruction);
+
+// A window in four lines, each ending in '\n':
+//   == window 1: 9 instructions #47193..#47201, ended: valid
+//      failing at start: ss.rpl-eq-cs.rpl, ds.dpl-ge-rpl
+//      first #47193 ...
+//      last  #47201 ...
+std::string format_window(const CensusWindow& window);
+
+// Windows that begin and end at the same linear addresses with the same checks failing at
+// their start are one shape: a boot that calls the same BIOS service from protected mode again
+// and again opens the same window each time.
+struct WindowShape {
+    uint64_t first_linear = 0, last_linear = 0;
+    std::vector<std::string> failing;
+    uint64_t first_window = 0; // the number of its first window
+    uint64_t count = 0;        // windows of this shape
+    uint64_t instructions = 0; // in all of them
+    std::string first_text, last_text;
+};
+
+// The windows of a run as text, in the order they end, grouping repeated shapes.
+class CensusText {
+  public:
+    // The first window of a shape in four lines (format_window); a window that repeats a shape
+    // in one: "== window 7: 9 instructions #90..#98, ended: valid (as window 1)\n".
+    std::string window(const CensusWindow& window);
+    // When windows repeat shapes (more than one shape, fewer shapes than windows): a heading
+    // and one line a shape, most frequent first; "" otherwise.
+    //   == 2 window shapes (same first and last instruction, same failing checks):
+    //           12 x as window 1             108 instructions  000fd108 jmp ... .. 000fd0b8 mov ...
+    std::string shape_table() const;
+    const std::vector<WindowShape>& shapes() const { return shapes_; }
+
+  private:
+    WindowShape& shape_of(const CensusWindow& window);
+    std::vector<WindowShape> shapes_;
+    uint64_t windows_ = 0;
+};
+
+// "== end: the console showed \"GRUB\" after 7000000 instructions, 0.120 s of virtual time",
+// one line ending in '\n'.
+std::string format_census_end(const std::string& detail, uint64_t instructions,
+                              uint64_t virtual_ns);
+
+// What a census summary line counts besides the windows: the instructions of the whole run
+// (as the host counts them), how many of them transit86's block engine ran, and wall time.
+struct CensusTotals {
+    uint64_t instructions = 0;
+    uint64_t block_engine_instructions = 0;
+    double wall_seconds = 0;
+};
+
+// "== census (kvm): 3 windows, 40 instructions inside windows, longest 20 (window 2),
+// 7000000 instructions (91.0% in the block engine), 0.52 s", one line ending in '\n'.
+std::string format_census_summary(const WindowCensus& census, const CensusTotals& totals);
+
 } // namespace transit86

@@ -52,6 +52,16 @@ TEST_F(PciTest, VendorAndDeviceIdAtEveryWidth) {
     EXPECT_EQ(read(address(1, 1, 0), 0xCFE, 2), 0x7010u);
 }
 
+// Register 0x2C: QEMU's default subsystem, Red Hat (0x1AF4) / "QEMU virtual machine" (0x1100),
+// on every function (hw/pci/pci.c); SeaBIOS's qemu_detect() looks for it at 00:00.0.
+TEST_F(PciTest, SubsystemIdsAreQemusDefault) {
+    EXPECT_EQ(read(address(0, 0, 0x2C), 0xCFC, 4), 0x11001AF4u);
+    EXPECT_EQ(read(address(1, 0, 0x2C), 0xCFC, 4), 0x11001AF4u);
+    EXPECT_EQ(read(address(1, 1, 0x2C), 0xCFE, 2), 0x1100u);
+    write(address(0, 0, 0x2C), 0xCFC, 4, 0); // read-only
+    EXPECT_EQ(read(address(0, 0, 0x2C), 0xCFC, 2), 0x1AF4u);
+}
+
 // Register 0x08: revision in byte 0, then programming interface, sub-class, base class.
 TEST_F(PciTest, ClassCodeBytesThroughByteLanes) {
     EXPECT_EQ(read(address(0, 0, 0x08), 0xCFC, 1), 0x02u); // i440FX revision

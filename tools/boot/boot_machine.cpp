@@ -101,8 +101,11 @@ std::optional<BootEnd> BootMachine::handle_exit(const Exit& exit, const CpuState
     const CpuState& s = emulator_.state();
     switch (exit.reason) {
     case ExitReason::Step:
-    case ExitReason::Budget:
-    case ExitReason::Io: // an OUT that changed the memory map or asked for a stop: done
+    case ExitReason::Budget: return std::nullopt;
+    case ExitReason::Io:
+        // The platform ended the run after this access (PcPlatform::access); an IN retires
+        // with the value it read, an OUT is done.
+        if (exit.io.is_in) emulator_.complete_io(exit.io.data);
         return std::nullopt;
     case ExitReason::GuestStateInvalid:
         census_.begin(emulator_, s, retired_ + 1);
@@ -222,6 +225,7 @@ BootEnd BootMachine::run(const BootLimits& limits) {
             .stop_when_invalid = census_.in_window() ? std::nullopt : std::optional(profile)};
         const CpuState before = s;
         tsc_at_run_start_ = s.tsc;
+        platform_.begin_run(now + run.budget);
         const Exit exit = emulator_.run(run);
         tsc_at_run_start_ = s.tsc; // time is retired_ + skipped_ns_ again
         census_.add(exit.instructions);

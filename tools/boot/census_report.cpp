@@ -1,5 +1,6 @@
 #include "tools/boot/census_report.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -33,11 +34,6 @@ void print_json(const nlohmann::json& j) {
 
 } // namespace
 
-std::string describe(const InstructionRef& i) {
-    return fmt::format("#{} {} {}:{} {}  {}  {}", i.index, i.mode, hex(i.cs, 4), ip_text(i),
-                       hex(i.linear, 6), hex_bytes(i.bytes.data(), i.length), i.text);
-}
-
 void CensusReport::header(const BootOptions& o, size_t bios_size) {
     const char* preset = o.preset == ResetPreset::Intel ? "intel" : "kvm";
     if (json_) {
@@ -50,6 +46,7 @@ void CensusReport::header(const BootOptions& o, size_t bios_size) {
         if (!o.kernel.empty()) head["kernel"] = o.kernel;
         if (!o.initrd.empty()) head["initrd"] = o.initrd;
         if (!o.append.empty()) head["append"] = o.append;
+        if (o.cpu == BootCpu::X86_64) head["cpu"] = "x86-64";
         print_json({{"boot", head}});
         return;
     }
@@ -58,6 +55,7 @@ void CensusReport::header(const BootOptions& o, size_t bios_size) {
     if (!o.kernel.empty()) what += fmt::format(", kernel {}", o.kernel);
     if (!o.initrd.empty()) what += fmt::format(", initrd {}", o.initrd);
     if (!o.append.empty()) what += fmt::format(", append \"{}\"", o.append);
+    if (o.cpu == BootCpu::X86_64) what += ", cpu x86-64";
     fmt::print("transit86 boot: {}, {} MiB, reset preset {}, profile {}\n", what, o.memory_mib,
                preset, vmx::to_string(profile_));
 }
@@ -73,11 +71,8 @@ void CensusReport::window(const CensusWindow& w) {
                       {"ended_by", w.ended_by}}}});
         return;
     }
-    fmt::print("== window {}: {} instruction{}, #{}..#{}, ended: {}\n", w.number, w.length,
-               w.length == 1 ? "" : "s", w.first.index, w.last.index, w.ended_by);
-    fmt::print("   failing at start: {}\n", fmt::join(w.failing, ", "));
-    fmt::print("   first {}\n", describe(w.first));
-    fmt::print("   last  {}\n", describe(w.last));
+    const std::string text = text_.window(w); // the same text as examples/kvm-vmm's
+    std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
 void CensusReport::device_log(const std::string& line) {
@@ -122,16 +117,14 @@ void CensusReport::end(const BootEnd& end, const BootMachine& machine, double wa
                    fmt::join(ports, " "));
     if (!pages.empty())
         fmt::print("platform: pages nothing maps (read as all ones): {}\n", fmt::join(pages, " "));
-    fmt::print("== end: {} after {} instructions, {:.3f} s of virtual time\n", end.detail, total,
-               static_cast<double>(machine.virtual_ns()) / 1e9);
-    const double share =
-        total ? 100.0 * static_cast<double>(stats.in_blocks) / static_cast<double>(total) : 0.0;
-    fmt::print("== census ({}): {} window{}, {} instructions inside windows, longest {}, {} "
-               "instructions ({:.1f}% in the block engine), {:.2f} s\n",
-               vmx::to_string(profile_), census.windows().size(),
-               census.windows().size() == 1 ? "" : "s", census.instructions_in_windows(),
-               longest ? fmt::format("{} (window {})", longest->length, longest->number) : "-",
-               total, share, wall);
+    const std::string tail =
+        text_.shape_table() + format_census_end(end.detail, total, machine.virtual_ns());
+    std::fwrite(tail.data(), 1, tail.size(), stdout);
+    const std::string summary =
+        format_census_summary(census, {.instructions = total,
+                                       .block_engine_instructions = stats.in_blocks,
+                                       .wall_seconds = wall});
+    std::fwrite(summary.data(), 1, summary.size(), stdout);
 }
 
 } // namespace transit86::tools

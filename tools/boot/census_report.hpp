@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "tools/boot/boot_machine.hpp"
 #include "tools/commands.hpp"
@@ -23,9 +24,7 @@ class CensusReport {
   private:
     bool json_;
     vmx::Profile profile_;
+    CensusText text_; // groups repeated window shapes
 };
-
-// "#47201 P16 f000:d0bb 0fd0bb  66 ea 9d d0 0f 00 08 00  jmp far 0x0008:0x000fd09d"
-std::string describe(const InstructionRef& instruction);
 
 } // namespace transit86::tools

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "pc/linux_loader.hpp"
+#include "tools/boot/boot_config.hpp"
 #include "tools/boot/boot_machine.hpp"
 #include "tools/boot/census_report.hpp"
 #include "tools/commands.hpp"
@@ -16,54 +16,9 @@
 
 namespace transit86::tools {
 
-namespace {
-
-constexpr uint64_t kMaxBios = 16u << 20;
-constexpr uint64_t kMaxKernel = 512u << 20;
-
-// A whole input file, or a one-line ImageError naming what it was for.
-std::vector<uint8_t> read_input(const std::string& path, const char* what, uint64_t max_size) {
-    std::vector<uint8_t> bytes = read_image_file(path, max_size, what);
-    if (bytes.size() > max_size)
-        throw ImageError(
-            fmt::format("{} \"{}\" is larger than {} MiB", what, path, max_size >> 20));
-    if (bytes.empty()) throw ImageError(fmt::format("{} \"{}\" is empty", what, path));
-    return bytes;
-}
-
-pc::PcConfig platform_config(const BootOptions& o) {
-    pc::PcConfig config;
-    config.ram_bytes = o.memory_mib << 20;
-    config.bios = read_input(o.bios, "BIOS", kMaxBios);
-    if (!o.disk.empty()) {
-        pc::BlockBackendOrError disk = pc::open_image_file(o.disk);
-        if (!disk.backend) throw ImageError("disk " + disk.error);
-        config.disk = std::move(disk.backend);
-        config.boot_order.push_back("/pci@i0cf8/ide@1,1/drive@0/disk@0");
-    }
-    if (!o.kernel.empty()) {
-        std::vector<uint8_t> initrd;
-        if (!o.initrd.empty()) initrd = read_input(o.initrd, "initrd", kMaxKernel);
-        try {
-            pc::LinuxImage linux = pc::load_linux(read_input(o.kernel, "kernel", kMaxKernel),
-                                                  std::move(initrd), o.append, config.ram_bytes);
-            config.linux_boot = std::move(linux.items);
-        } catch (const std::invalid_argument& e) {
-            throw ImageError(fmt::format("kernel \"{}\": {}", o.kernel, e.what()));
-        }
-        config.option_roms.emplace_back("linuxboot_dma.bin",
-                                        read_input(o.linuxboot_rom, "option ROM", kMaxBios));
-        // QEMU gives the -kernel option ROM boot index 0.
-        config.boot_order.insert(config.boot_order.begin(), "/rom@genroms/linuxboot_dma.bin");
-    }
-    return config;
-}
-
-} // namespace
-
 int run_boot(const BootOptions& o) {
     const auto wall_start = std::chrono::steady_clock::now();
-    pc::PcConfig config = platform_config(o);
+    pc::PcConfig config = make_platform_config(o);
     const size_t bios_size = config.bios.size();
     std::unique_ptr<BootMachine> machine;
     try {
@@ -71,6 +26,7 @@ int run_boot(const BootOptions& o) {
     } catch (const std::invalid_argument& e) {
         throw ImageError(fmt::format("BIOS \"{}\": {}", o.bios, e.what()));
     }
+    machine->emulator().set_cpu_model(cpu_model_for(o.cpu));
     CensusReport report(o.json, o.profile);
     ConsoleLines serial("serial", o.json), debugcon("debugcon", o.json);
     machine->on_serial = [&](const std::string& s) { serial.feed(s); };

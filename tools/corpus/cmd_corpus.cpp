@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "tools/commands.hpp"
+#include "tools/corpus/chain_case.hpp"
 #include "tools/corpus/corpus_engine.hpp"
 #include "tools/formats/state_json.hpp"
 
@@ -10,20 +11,76 @@ namespace transit86::tools {
 
 namespace {
 
-std::vector<CorpusCase> load_selected(const CorpusOptions& o) {
+constexpr int kExitSkipped = 77;
+
+// The plain cases and the boot chains (docs/corpus-format.md) a run selected.
+struct Selection {
     std::vector<CorpusCase> cases;
+    std::vector<ChainCase> chains;
+};
+
+Selection load_selection(const CorpusOptions& o) {
+    Selection selected;
+    const ChainPaths paths = default_chain_paths();
     for (const auto& file : find_cases(o.directory)) {
         if (file.stem().string().ends_with(".golden")) continue;
         if (!o.filter.empty() && file.stem().string().find(o.filter) == std::string::npos) continue;
-        cases.push_back(load_case(file));
+        if (auto chain = load_chain_case(file, paths))
+            selected.chains.push_back(std::move(*chain));
+        else
+            selected.cases.push_back(load_case(file));
     }
-    if (cases.empty()) throw CorpusError(fmt::format("{}: no corpus cases found", o.directory));
-    return cases;
+    if (selected.cases.empty() && selected.chains.empty())
+        throw CorpusError(fmt::format("{}: no corpus cases found", o.directory));
+    return selected;
+}
+
+std::vector<CorpusCase> load_selected(const CorpusOptions& o) {
+    return load_selection(o).cases;
+}
+
+// Shows at most three differences unless verbose.
+void print_diffs(const std::vector<std::string>& diffs, bool verbose) {
+    const size_t shown = verbose ? diffs.size() : std::min<size_t>(diffs.size(), 3);
+    for (size_t i = 0; i < shown; ++i)
+        fmt::print("    {}\n", diffs[i]);
+    if (shown < diffs.size()) fmt::print("    ... {} more (-v)\n", diffs.size() - shown);
+}
+
+// Boots each chain; a chain whose files are missing is skipped with the reason.
+void run_chains(const std::vector<ChainCase>& chains, bool verbose, size_t& passed, size_t& failed,
+                size_t& skipped) {
+    for (const ChainCase& chain : chains) {
+        if (!chain.skip_reason.empty()) {
+            fmt::print("{:<34} {:<12} {:<18} {:>6}  SKIP: {}\n", chain.name, "chain", "-", "-",
+                       chain.skip_reason);
+            ++skipped;
+            continue;
+        }
+        const ChainResult ours = run_chain(chain);
+        std::vector<std::string> diffs;
+        bool have_golden = std::filesystem::exists(chain.golden_file());
+        if (have_golden)
+            diffs = compare_chain(ours, load_chain_golden(chain));
+        else
+            diffs.push_back("no golden (-v prints this run as a draft for a person to check)");
+        const bool ok = diffs.empty();
+        (ok ? passed : failed)++;
+        fmt::print("{:<34} {:<12} {:<18} {:>6}  {} ({:.1f} s)\n", chain.name, "chain",
+                   ours.end.substr(0, 18), ours.instructions, ok ? "PASS" : "FAIL",
+                   ours.wall_seconds);
+        if (!ok) print_diffs(diffs, verbose);
+        if (!have_golden && verbose)
+            fmt::print("{}\n", dump_json(chain_golden_draft(ours), 2));
+        else if (ok && verbose)
+            fmt::print("    {}\n", chain.description);
+    }
 }
 
 int corpus_run(const CorpusOptions& o) {
-    const auto cases = load_selected(o);
-    size_t passed = 0, failed = 0;
+    const Selection selection = load_selection(o);
+    const auto& cases = selection.cases;
+    size_t passed = 0, failed = 0, skipped = 0;
     fmt::print("{:<34} {:<12} {:<18} {:>6}  {}\n", "case", "golden", "exit", "insns", "result");
     for (const CorpusCase& c : cases) {
         auto engine = make_transit86_engine();
@@ -39,16 +96,18 @@ int corpus_run(const CorpusOptions& o) {
         (ok ? passed : failed)++;
         fmt::print("{:<34} {:<12} {:<18} {:>6}  {}\n", c.name, golden ? to_string(oracle) : "-",
                    ours.exit.substr(0, 18), ours.instructions, ok ? "PASS" : "FAIL");
-        if (!ok) {
-            const size_t shown = o.verbose ? diffs.size() : std::min<size_t>(diffs.size(), 3);
-            for (size_t i = 0; i < shown; ++i)
-                fmt::print("    {}\n", diffs[i]);
-            if (shown < diffs.size()) fmt::print("    ... {} more (-v)\n", diffs.size() - shown);
-        } else if (o.verbose) {
+        if (!ok)
+            print_diffs(diffs, o.verbose);
+        else if (o.verbose)
             fmt::print("    {}\n", c.description);
-        }
     }
-    fmt::print("{} passed, {} failed\n", passed, failed);
+    run_chains(selection.chains, o.verbose, passed, failed, skipped);
+    if (skipped)
+        fmt::print("{} passed, {} failed, {} skipped\n", passed, failed, skipped);
+    else
+        fmt::print("{} passed, {} failed\n", passed, failed);
+    // 77: everything selected was skipped (ctest's SKIP_RETURN_CODE for the chain tests).
+    if (failed == 0 && passed == 0 && skipped > 0) return kExitSkipped;
     return failed == 0 ? 0 : 1;
 }
 

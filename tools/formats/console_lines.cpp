@@ -36,7 +36,9 @@ void ConsoleLines::flush_partial() {
 
 void ConsoleLines::print(const std::string& line) {
     ++lines_;
-    if (json_) {
+    if (sink_) {
+        sink_(line);
+    } else if (json_) {
         const nlohmann::json j = {{label_, line}};
         const std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         std::fwrite(text.data(), 1, text.size(), stdout);

@@ -4,6 +4,7 @@
 // other control bytes — is dropped, so a line reads as text and compares byte for byte.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,9 @@ class ConsoleLines {
     // Text: "{indent}{label}: {line}". JSON Lines: {"{label}": "{line}"}.
     ConsoleLines(std::string label, bool json, std::string indent = {})
         : label_(std::move(label)), json_(json), indent_(std::move(indent)) {}
+    // Each line to `sink` instead of standard output (the corpus's boot chains keep them).
+    using LineSink = std::function<void(const std::string& line)>;
+    explicit ConsoleLines(LineSink sink) : json_(false), sink_(std::move(sink)) {}
 
     void feed(std::string_view bytes);
     // Prints what is pending without a newline yet (before a trace line, at the end).
@@ -27,6 +31,7 @@ class ConsoleLines {
     std::string label_;
     bool json_;
     std::string indent_;
+    LineSink sink_;
     std::string pending_;
     enum class Escape : uint8_t { None, Esc, Csi } escape_ = Escape::None;
     uint64_t lines_ = 0;

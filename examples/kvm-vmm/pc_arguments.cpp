@@ -1,0 +1,68 @@
+#include "pc_arguments.hpp"
+
+#include <charconv>
+#include <string_view>
+
+namespace kvm_vmm {
+
+namespace {
+
+// A whole decimal number, nothing before or after it.
+std::optional<uint64_t> whole_number(std::string_view text) {
+    uint64_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size() || text.empty())
+        return std::nullopt;
+    return value;
+}
+
+PcArgumentsOrError failure(std::string what) {
+    return {.arguments = std::nullopt, .error = std::move(what)};
+}
+
+} // namespace
+
+PcArgumentsOrError parse_pc_arguments(std::span<const char* const> arguments) {
+    PcArguments a;
+    for (size_t i = 0; i < arguments.size(); ++i) {
+        const std::string_view word = arguments[i];
+        const bool takes_value = word == "--bios" || word == "--disk" || word == "--memory" ||
+                                 word == "--until" || word == "--timeout";
+        if (takes_value && i + 1 == arguments.size())
+            return failure(std::string(word) + " needs a value");
+        const std::string_view value = takes_value ? arguments[++i] : std::string_view();
+        if (word == "--pc") {
+            continue;
+        } else if (word == "--bios") {
+            a.bios = value;
+        } else if (word == "--disk") {
+            a.disk = value;
+        } else if (word == "--memory") {
+            const std::optional<uint64_t> mib = whole_number(value);
+            // The range of `transit86 boot --memory` (PcMemoryMap: 2 MiB up to the PCI hole).
+            if (!mib || *mib < 2 || *mib > 3072)
+                return failure("--memory wants a whole number of MiB from 2 to 3072, not \"" +
+                               std::string(value) + "\"");
+            a.memory_mib = *mib;
+        } else if (word == "--until") {
+            a.until = value;
+        } else if (word == "--timeout") {
+            const std::optional<uint64_t> seconds = whole_number(value);
+            if (!seconds || *seconds > UINT64_MAX / 1'000'000'000)
+                return failure("--timeout wants a whole number of seconds, not \"" +
+                               std::string(value) + "\"");
+            a.timeout_seconds = *seconds;
+        } else if (word == "--step-all") {
+            a.step_everything = true;
+        } else if (word == "--no-debugcon") {
+            a.debugcon = false;
+        } else if (word == "--verbose") {
+            a.verbose = true;
+        } else {
+            return failure("unknown argument \"" + std::string(word) + "\"");
+        }
+    }
+    return {.arguments = std::move(a), .error = {}};
+}
+
+} // namespace kvm_vmm

@@ -1,0 +1,33 @@
+// The command line of `kvm-vmm --pc`: the options `transit86 boot` has for the same machine
+// (tools/cli_options.cpp: --bios, --disk, --memory 2-3072, --until, --timeout, --no-debugcon),
+// plus the VMM's own (--step-all, --verbose). Parsed here, apart from main(), so that the
+// tests can drive it without a KVM.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace kvm_vmm {
+
+struct PcArguments {
+    std::string bios = "/usr/share/seabios/bios.bin"; // Debian's seabios package
+    std::string disk;                                 // "": no disk
+    uint64_t memory_mib = 128;
+    std::string until;              // stop once the serial console has shown this text
+    uint64_t timeout_seconds = 600; // virtual time; 0 = no limit
+    bool step_everything = false;   // --step-all: single-step KVM everywhere
+    bool debugcon = true;           // --no-debugcon leaves SeaBIOS's debug log out
+    bool verbose = false;           // --verbose: the hand-overs between KVM and transit86
+};
+
+struct PcArgumentsOrError {
+    std::optional<PcArguments> arguments;
+    std::string error; // one line, when arguments is empty
+};
+
+// `arguments` are the words after the program name; "--pc" among them is skipped.
+PcArgumentsOrError parse_pc_arguments(std::span<const char* const> arguments);
+
+} // namespace kvm_vmm

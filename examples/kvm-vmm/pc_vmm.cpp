@@ -1,0 +1,478 @@
+#include "pc_vmm.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "kvm_vm.hpp"
+#include "transit86/emulator.hpp"
+#include "vcpu_view.hpp"
+
+namespace kvm_vmm {
+
+namespace {
+
+using transit86::Exit;
+using transit86::ExitReason;
+using transit86::VcpuState;
+namespace pc = transit86::pc;
+
+// transit86's budget per run inside a window: KVM's count per exit in
+// handle_invalid_guest_state, so the loop looks at timers and requests as often.
+constexpr uint64_t kWindowBudget = 130;
+// A free KVM run ends, at the latest, after this much host time (the kick), so that the loop
+// looks at the limits even when no timer event is due; and never sooner than the shortest.
+constexpr uint64_t kLongestFreeRunNs = 50'000'000;
+constexpr uint64_t kShortestKickNs = 10'000;
+
+bool interrupts_enabled(const VcpuState& s) {
+    return (s.regs.rflags & transit86::flags::IF) != 0;
+}
+
+class PcVmm {
+  public:
+    PcVmm(pc::PcConfig config, const PcVmmOptions& options, KvmVcpu& kvm);
+    PcVmmResult run();
+
+  private:
+    using End = std::pair<PcEnd, std::string>;
+    uint64_t virtual_ns() const;
+    uint64_t instructions() const;
+    void drain_output();
+    std::optional<End> take_platform_request();
+    std::optional<End> check_limits();
+    void reload_memory_if_changed();
+    std::optional<End> wake_or_skip();
+    std::optional<End> run_kvm();
+    std::optional<End> serve_kvm_exit();
+    std::optional<End> run_transit86();
+    void complete_kvm_access();
+    bool must_step(bool injecting) const;
+    void open_window(WindowStart how);
+    void close_window(const std::string& why);
+    PcVmmResult finish(End end);
+    template <class... Args>
+    void log(fmt::format_string<Args...> format, Args&&... args) {
+        if (options_.log) options_.log(fmt::format(format, std::forward<Args>(args)...));
+    }
+
+    PcVmmOptions options_;
+    pc::PcPlatform platform_;
+    KvmVcpu& kvm_;
+    transit86::Emulator emu_; // the same slots and devices as KVM
+    PcVmmResult result_;
+    VcpuState state_{}; // the current state, whichever side holds it
+    uint64_t memory_generation_ = 0;
+    bool halted_ = false;
+    std::chrono::steady_clock::time_point start_;
+    uint64_t skipped_ns_ = 0; // virtual time HLT skipped
+    uint32_t tsc_khz_ = 0;    // 0: unknown, the TSC is not moved on HLT skips
+    // The vCPU counts its instructions (KvmVcpu::instructions_retired): time is instructions,
+    // as in `transit86 boot`, instead of host time.
+    bool instruction_clock_ = false;
+    bool in_transit86_run_ = false;
+    uint64_t tsc_at_run_start_ = 0; // transit86's TSC when its current run began
+    std::string serial_seen_;       // the tail of the serial output, for stop_at_console
+};
+
+PcVmm::PcVmm(pc::PcConfig config, const PcVmmOptions& options, KvmVcpu& kvm)
+    : options_(options), platform_(std::move(config)), kvm_(kvm),
+      emu_(platform_.slots(), &platform_) {
+    memory_generation_ = platform_.memory_generation();
+    kvm_.set_memory(platform_.slots());
+    kvm_.set_cpuid(emu_.cpu_model()); // one CPU model on both sides
+    tsc_khz_ = kvm_.tsc_khz();
+    instruction_clock_ = kvm_.instructions_retired().has_value();
+    // KVM has no A20 gate (QEMU ignores A20 under KVM too): only transit86 wraps at 1 MiB.
+    emu_.set_a20(platform_.a20());
+    platform_.on_a20 = [this](bool enabled) { emu_.set_a20(enabled); };
+    platform_.time_source = [this] { return virtual_ns(); };
+}
+
+uint64_t PcVmm::virtual_ns() const {
+    if (instruction_clock_) return instructions() + skipped_ns_;
+    const auto host = std::chrono::steady_clock::now() - start_;
+    return static_cast<uint64_t>(std::chrono::nanoseconds(host).count()) + skipped_ns_;
+}
+
+// With an instruction clock, every instruction retired so far on either side (inside a
+// transit86 run, its TSC counts the ones that run retired: one per instruction); otherwise
+// the ones this VMM saw retire (KVM's single steps and transit86's).
+uint64_t PcVmm::instructions() const {
+    if (!instruction_clock_) return result_.instructions;
+    const uint64_t in_run = in_transit86_run_ ? emu_.state().tsc - tsc_at_run_start_ : 0;
+    return *kvm_.instructions_retired() + result_.emulated_instructions + in_run;
+}
+
+void PcVmm::drain_output() {
+    if (std::string s = platform_.take_serial(); !s.empty()) {
+        result_.serial += s;
+        if (!options_.stop_at_console.empty()) {
+            serial_seen_ += s;
+            const size_t keep = options_.stop_at_console.size() * 2 + 64;
+            if (serial_seen_.size() > keep * 2) serial_seen_.erase(0, serial_seen_.size() - keep);
+        }
+        if (options_.on_serial) options_.on_serial(s);
+    }
+    if (std::string s = platform_.take_debugcon(); !s.empty() && options_.on_debugcon)
+        options_.on_debugcon(s);
+    for (const std::string& line : platform_.take_log())
+        if (options_.on_device_log) options_.on_device_log(line);
+}
+
+std::optional<PcVmm::End> PcVmm::take_platform_request() {
+    const pc::PlatformRequest request = platform_.request();
+    platform_.clear_request();
+    switch (request) {
+    case pc::PlatformRequest::Reset: return End{PcEnd::Reset, "the guest reset the machine"};
+    case pc::PlatformRequest::PowerOff:
+        return End{PcEnd::PowerOff, "the guest powered off (ACPI S5)"};
+    case pc::PlatformRequest::DebugExit:
+        result_.debug_exit_value = platform_.debug_exit_value().value_or(0);
+        return End{PcEnd::DebugExit,
+                   fmt::format("isa-debug-exit wrote {:#x}", *result_.debug_exit_value)};
+    case pc::PlatformRequest::None: break;
+    }
+    return std::nullopt;
+}
+
+std::optional<PcVmm::End> PcVmm::check_limits() {
+    if (!options_.stop_at_console.empty() &&
+        serial_seen_.find(options_.stop_at_console) != std::string::npos)
+        return End{PcEnd::ConsoleText,
+                   fmt::format("the console showed \"{}\"", options_.stop_at_console)};
+    if (options_.timeout_ns != 0 && virtual_ns() >= options_.timeout_ns)
+        return End{PcEnd::Timeout,
+                   fmt::format("{} s of virtual time passed", options_.timeout_ns / 1'000'000'000)};
+    return std::nullopt;
+}
+
+void PcVmm::reload_memory_if_changed() {
+    if (platform_.memory_generation() == memory_generation_) return;
+    memory_generation_ = platform_.memory_generation();
+    kvm_.set_memory(platform_.slots());
+    emu_.set_ram_slots(platform_.slots());
+}
+
+// The open window's census entry and the hand-over to transit86, with the whole state (x87
+// included) and the TSC where KVM has it, so RDTSC inside the window continues from there.
+void PcVmm::open_window(WindowStart how) {
+    reload_memory_if_changed(); // the exit just served may have remapped the BIOS area
+    state_ = kvm_.state(/*with_fpu=*/true);
+    emu_.state().tsc = kvm_.tsc(); // run(VcpuState&) keeps the emulator's TSC
+    result_.census.begin(emu_, transit86::to_cpu_state(state_), instructions() + 1);
+    result_.window_starts.push_back(how);
+    ++result_.to_transit86;
+    log("[kvm]       {} {}, not valid for VM entry ({}; {}) -> transit86", position(state_),
+        mode_name(state_), first_failure(state_), to_string(how));
+}
+
+void PcVmm::close_window(const std::string& why) {
+    if (!result_.census.in_window()) return;
+    result_.census.end(emu_, emu_.last_interpreted(), instructions(), why);
+    if (options_.on_window_end) options_.on_window_end(result_.census.windows().back());
+}
+
+// Real mode, virtual-8086 mode and 16-bit protected mode are where windows open (PE set, or
+// cleared from 16-bit code): there every instruction boundary is checked. Not over a HLT,
+// which KVM reports only when it is not stepping, unless an interrupt injected now runs its
+// handler first.
+bool PcVmm::must_step(bool injecting) const {
+    if (!injecting && hlt_at(state_, emu_)) return false;
+    if (options_.step_everything || real_mode(state_)) return true;
+    return (state_.regs.rflags & transit86::flags::VM) != 0 || state_.sregs.cs.db == 0;
+}
+
+// HLT: nothing runs until an interrupt; virtual time jumps to the next timer event.
+std::optional<PcVmm::End> PcVmm::wake_or_skip() {
+    const bool in_window = result_.census.in_window();
+    if (platform_.interrupt_pending() && interrupts_enabled(state_)) {
+        if (in_window) { // transit86 delivers it before the next instruction
+            state_.events.interrupt = {.pending = 1, .vector = platform_.acknowledge_interrupt()};
+            halted_ = false;
+            return std::nullopt;
+        }
+        kvm_run& r = kvm_.exit();
+        if (r.ready_for_interrupt_injection == 0) kvm_.run(/*complete_only=*/true); // refresh
+        if (r.ready_for_interrupt_injection == 0)
+            return End{PcEnd::Unsupported, "KVM not ready for an interrupt after HLT"};
+        kvm_.interrupt(platform_.acknowledge_interrupt());
+        halted_ = false;
+        return std::nullopt;
+    }
+    const uint64_t now = virtual_ns();
+    const uint64_t next_event = platform_.next_event_ns();
+    if (!interrupts_enabled(state_) || next_event == pc::TimedDevice::kNever)
+        return End{PcEnd::Halted,
+                   fmt::format("halted at {} with {}", position(state_),
+                               interrupts_enabled(state_) ? "no timer left to wake it"
+                                                          : "interrupts disabled")};
+    const uint64_t skip = std::max(next_event, now) - now;
+    skipped_ns_ += skip;
+    // The TSC keeps counting while the CPU is halted (KVM's at its own rate; transit86's, read
+    // from KVM's when a window opens, alike).
+    if (tsc_khz_ != 0) {
+        const uint64_t ticks = skip * tsc_khz_ / 1'000'000;
+        kvm_.set_tsc(kvm_.tsc() + ticks);
+        emu_.state().tsc += ticks;
+    }
+    return std::nullopt;
+}
+
+// An I/O or MMIO exit served by the platform, and KVM finishing the instruction without
+// entering the guest again (kvm_run.immediate_exit). A string instruction may come back with
+// its next element's exit. An OUT that changed the memory map is completed like any other and
+// the loop remaps before the next run; one that asked for a stop is left unretired.
+void PcVmm::complete_kvm_access() {
+    kvm_run& r = kvm_.exit();
+    while (r.exit_reason == KVM_EXIT_IO || r.exit_reason == KVM_EXIT_MMIO) {
+        if (r.exit_reason == KVM_EXIT_MMIO) {
+            const uint8_t size = static_cast<uint8_t>(std::min<uint32_t>(r.mmio.len, 8));
+            uint64_t data = 0;
+            if (r.mmio.is_write != 0) std::memcpy(&data, r.mmio.data, size);
+            platform_.mmio(r.mmio.phys_addr, size, r.mmio.is_write != 0, data);
+            if (r.mmio.is_write == 0) std::memcpy(r.mmio.data, &data, size);
+        } else {
+            uint8_t* bytes = reinterpret_cast<uint8_t*>(&r) + r.io.data_offset;
+            for (uint32_t i = 0; i < r.io.count; ++i) {
+                uint8_t* element = bytes + size_t{i} * r.io.size;
+                transit86::PortAccess access{.port = r.io.port,
+                                             .size = r.io.size,
+                                             .is_in = r.io.direction == KVM_EXIT_IO_IN,
+                                             .data = 0};
+                if (!access.is_in) std::memcpy(&access.data, element, r.io.size);
+                platform_.access(access);
+                if (access.is_in) std::memcpy(element, &access.data, r.io.size);
+            }
+        }
+        // A reset, power-off or debug exit ends the machine here: the vCPU is not resumed to
+        // retire the instruction, as `transit86 boot` does not retire it either.
+        if (platform_.request() != pc::PlatformRequest::None) break;
+        if (kvm_.run(/*complete_only=*/true) == -EINTR) break;
+        ++result_.kvm_exits;
+        // Single-stepping, KVM reports the step of the completed instruction here.
+        if (r.exit_reason == KVM_EXIT_DEBUG) ++result_.kvm_single_steps, ++result_.instructions;
+    }
+}
+
+std::optional<PcVmm::End> PcVmm::run_kvm() {
+    kvm_run& r = kvm_.exit();
+    // No in-kernel irqchip: the 8259's INTR is injected here, when KVM says the guest can
+    // take an interrupt, or KVM is asked to exit as soon as it can.
+    r.request_interrupt_window = 0;
+    bool injecting = false;
+    if (platform_.interrupt_pending()) {
+        injecting = r.ready_for_interrupt_injection != 0 && r.if_flag != 0;
+        if (injecting)
+            kvm_.interrupt(platform_.acknowledge_interrupt());
+        else
+            r.request_interrupt_window = 1;
+    }
+    const bool step = must_step(injecting);
+    kvm_.set_single_step(step);
+    if (!step) {
+        // A timer event due while the guest runs without exits must end the run.
+        const uint64_t now = virtual_ns();
+        const uint64_t next_event = platform_.next_event_ns();
+        const uint64_t until = next_event > now ? next_event - now : 0;
+        // An instruction clock has the run end exactly there; host time, not too often.
+        kvm_.kick_after(
+            std::clamp(until, instruction_clock_ ? 1 : kShortestKickNs, kLongestFreeRunNs));
+    }
+    const int rc = kvm_.run(/*complete_only=*/false);
+    if (!step) kvm_.kick_after(0);
+    if (rc != -EINTR) { // else the kick, or a signal: no exit to serve
+        ++result_.kvm_exits;
+        if (std::optional<End> end = serve_kvm_exit()) return end;
+        if (result_.census.in_window()) return std::nullopt; // handed over at a failed entry
+    }
+    state_ = kvm_.state(/*with_fpu=*/false);
+    if (!valid_for_entry(state_))
+        open_window(step ? WindowStart::SingleStep : WindowStart::KvmExit);
+    return std::nullopt;
+}
+
+// The exit KVM_RUN returned with; the end of the run if it is one.
+std::optional<PcVmm::End> PcVmm::serve_kvm_exit() {
+    kvm_run& r = kvm_.exit();
+    switch (r.exit_reason) {
+    case KVM_EXIT_IO:
+    case KVM_EXIT_MMIO: complete_kvm_access(); break;
+    case KVM_EXIT_DEBUG:
+        ++result_.kvm_single_steps;
+        ++result_.instructions;
+        break;
+    case KVM_EXIT_HLT: halted_ = true; break;
+    case KVM_EXIT_IRQ_WINDOW_OPEN:
+    case KVM_EXIT_INTR: break;
+    case KVM_EXIT_SHUTDOWN:
+        state_ = kvm_.state(/*with_fpu=*/true);
+        return End{PcEnd::TripleFault,
+                   fmt::format("triple fault at {} (in KVM)", position(state_))};
+    case KVM_EXIT_FAIL_ENTRY:
+        // VT-x refused the state (exit reason 0x80000021): the same hand-over as a failed check.
+        open_window(WindowStart::FailedEntry);
+        return std::nullopt;
+    case KVM_EXIT_INTERNAL_ERROR:
+        state_ = kvm_.state(/*with_fpu=*/true);
+        return End{PcEnd::Unsupported, fmt::format("KVM internal error (suberror {}) at {}",
+                                                   r.internal.suberror, position(state_))};
+    default:
+        state_ = kvm_.state(/*with_fpu=*/true);
+        return End{PcEnd::Unsupported,
+                   fmt::format("KVM exit {} at {}", r.exit_reason, position(state_))};
+    }
+    return std::nullopt;
+}
+
+// transit86 runs the window until VM entry would accept the state, on the same devices.
+std::optional<PcVmm::End> PcVmm::run_transit86() {
+    const transit86::RunLimits limits{.budget = kWindowBudget,
+                                      .stop_when_valid = kProfile,
+                                      .interrupt_pending = platform_.interrupt_pending()};
+    platform_.begin_run(virtual_ns() + kWindowBudget); // a timer due sooner ends the run
+    tsc_at_run_start_ = emu_.state().tsc;
+    in_transit86_run_ = true;
+    const Exit exit = emu_.run(state_, limits);
+    in_transit86_run_ = false;
+    result_.instructions += exit.instructions;
+    result_.emulated_instructions += exit.instructions;
+    result_.census.add(exit.instructions);
+    switch (exit.reason) {
+    case ExitReason::GuestStateValid:
+        close_window("valid");
+        log("[transit86] {}: valid for VM entry: KVM_SET_SREGS, KVM_SET_REGS, "
+            "KVM_SET_VCPU_EVENTS",
+            position(state_));
+        kvm_.set_state(state_);
+        // KVM's TSC ran on in host time during the window; a counting vCPU's stood still and
+        // takes transit86's, so that the TSC counts every instruction as in `transit86 boot`.
+        if (instruction_clock_) kvm_.set_tsc(emu_.state().tsc);
+        kvm_.run(/*complete_only=*/true); // kvm_run's interrupt flags for the new state
+        ++result_.to_kvm;
+        return std::nullopt;
+    case ExitReason::Io:
+        // The platform ended the run after this access (PcPlatform::access: the memory map
+        // changed, a stop, INTR rose, a timer due): an IN retires with the value it read.
+        if (exit.io.is_in) emu_.complete_io(exit.io.data);
+        return std::nullopt;
+    case ExitReason::Budget:
+    case ExitReason::Step:
+    case ExitReason::Breakpoint:
+    case ExitReason::GuestStateInvalid: return std::nullopt;
+    case ExitReason::Mmio: {
+        if (exit.mmio_size == 0)
+            return End{PcEnd::MmioFetch,
+                       fmt::format("{} at {:#x}", exit.detail ? exit.detail : "fetch outside RAM",
+                                   exit.mmio_address)};
+        uint64_t data = exit.mmio_data;
+        platform_.mmio(exit.mmio_address, exit.mmio_size, exit.mmio_write, data);
+        if (!exit.mmio_write) emu_.complete_mmio(data);
+        return std::nullopt;
+    }
+    case ExitReason::InterruptWindow: // delivered by the next run, before its first instruction
+        state_.events.interrupt = {.pending = 1, .vector = platform_.acknowledge_interrupt()};
+        return std::nullopt;
+    case ExitReason::Halt: halted_ = true; return std::nullopt;
+    case ExitReason::TripleFault:
+        return End{PcEnd::TripleFault,
+                   fmt::format("triple fault at {} (in transit86)", position(state_))};
+    case ExitReason::Unsupported:
+        return End{PcEnd::Unsupported,
+                   fmt::format("unsupported at linear {:#x}: {}", exit.linear_address,
+                               exit.detail ? exit.detail : "")};
+    case ExitReason::Exception:
+        return End{PcEnd::Unsupported, fmt::format("exception {} handed to the host", exit.vector)};
+    }
+    return std::nullopt;
+}
+
+PcVmmResult PcVmm::finish(End end) {
+    drain_output();
+    close_window(std::string("stopped: ") + to_string(end.first));
+    result_.end = end.first;
+    result_.detail = std::move(end.second);
+    result_.final_state = state_;
+    result_.virtual_ns = virtual_ns();
+    result_.instructions = instructions();
+    result_.instruction_clock = instruction_clock_;
+    result_.unclaimed_ports = platform_.unclaimed_ports();
+    result_.unassigned_pages = platform_.unassigned_pages();
+    result_.block_engine_instructions = emu_.engine_stats().in_blocks;
+    return std::move(result_);
+}
+
+PcVmmResult PcVmm::run() {
+    start_ = std::chrono::steady_clock::now();
+    state_ = kvm_.state(/*with_fpu=*/false); // KVM's vCPU reset: F000:FFF0, the reset vector
+    log("[kvm]       {} {}: the reset vector", position(state_), mode_name(state_));
+    if (!valid_for_entry(state_)) open_window(WindowStart::Reset);
+    for (uint64_t runs = 0;; ++runs) {
+        platform_.advance_to(virtual_ns());
+        drain_output();
+        if (std::optional<End> end = take_platform_request()) return finish(*end);
+        if (std::optional<End> end = check_limits()) return finish(*end);
+        if (runs == options_.max_runs)
+            return finish({PcEnd::TooManyRuns, fmt::format("{} runs", options_.max_runs)});
+        reload_memory_if_changed();
+        std::optional<End> end = halted_                      ? wake_or_skip()
+                                 : result_.census.in_window() ? run_transit86()
+                                                              : run_kvm();
+        if (end) return finish(*end);
+    }
+}
+
+} // namespace
+
+const char* to_string(WindowStart start) {
+    switch (start) {
+    case WindowStart::Reset: return "at reset";
+    case WindowStart::SingleStep: return "seen after a single step";
+    case WindowStart::KvmExit: return "first seen at a KVM exit";
+    case WindowStart::FailedEntry: return "VM entry failed";
+    }
+    return "?";
+}
+
+const char* to_string(PcEnd end) {
+    switch (end) {
+    case PcEnd::Reset: return "reset";
+    case PcEnd::PowerOff: return "power-off";
+    case PcEnd::DebugExit: return "debug-exit";
+    case PcEnd::Halted: return "halted";
+    case PcEnd::Timeout: return "timeout";
+    case PcEnd::ConsoleText: return "console-text";
+    case PcEnd::Unsupported: return "unsupported";
+    case PcEnd::TripleFault: return "triple-fault";
+    case PcEnd::MmioFetch: return "mmio-fetch";
+    case PcEnd::TooManyRuns: return "too-many-runs";
+    }
+    return "?";
+}
+
+pc::PcConfig pc_config(std::vector<uint8_t> bios, std::unique_ptr<pc::BlockBackend> disk,
+                       uint64_t memory_mib) {
+    pc::PcConfig config;
+    config.ram_bytes = memory_mib << 20;
+    config.bios = std::move(bios);
+    if (disk) {
+        config.disk = std::move(disk);
+        config.boot_order.push_back("/pci@i0cf8/ide@1,1/drive@0/disk@0");
+    }
+    return config;
+}
+
+PcVmmResult run_pc(pc::PcConfig config, const PcVmmOptions& options, KvmVcpu& kvm) {
+    PcVmm vmm(std::move(config), options, kvm);
+    return vmm.run();
+}
+
+PcVmmResult run_pc(pc::PcConfig config, const PcVmmOptions& options) {
+    KvmVm kvm(0); // the platform's slots are the memory
+    return run_pc(std::move(config), options, kvm);
+}
+
+} // namespace kvm_vmm

@@ -1,0 +1,33 @@
+// What the VMM says about a vCPU state, for both of its modes: where the guest is, in which
+// mode, whether VM entry would take the state (transit86's checks, profile kvm: KVM without
+// unrestricted guest), and whether the next instruction is a HLT.
+#pragma once
+
+#include <string>
+
+#include "transit86/emulator.hpp"
+#include "transit86/vcpu.hpp"
+#include "transit86/vmx_checks.hpp"
+
+namespace kvm_vmm {
+
+// The profile both modes hand over by: what KVM's guest_state_valid() accepts.
+inline constexpr transit86::vmx::Profile kProfile = transit86::vmx::Profile::Kvm;
+
+bool real_mode(const transit86::VcpuState& state);
+// "0000:7c25" (16-bit code) or "0008:00007c42" (32-bit code).
+std::string position(const transit86::VcpuState& state);
+// "real mode", "virtual-8086 mode", "16-bit protected mode" or "32-bit protected mode".
+std::string mode_name(const transit86::VcpuState& state);
+bool valid_for_entry(const transit86::VcpuState& state);
+// The first check VM entry fails, with its message ("valid" if none).
+std::string first_failure(const transit86::VcpuState& state);
+// A HLT (legacy prefixes, then F4) at CS:EIP in `memory`'s guest RAM. KVM reports HLT only
+// when it is not single-stepping, so a VMM that steps must not step over one. Paging is
+// never on while the VMM single-steps.
+bool hlt_at(const transit86::VcpuState& state, const transit86::Emulator& memory);
+
+// One line per register group, for logs and failure messages.
+std::string describe_state(const transit86::VcpuState& state);
+
+} // namespace kvm_vmm

@@ -1,0 +1,82 @@
+// `kvm-vmm --pc`'s command line (examples/kvm-vmm/pc_arguments.hpp): the defaults and ranges
+// of `transit86 boot`'s options for the same machine (tools/cli_options.cpp), the VMM's own
+// flags, and one line for each way a command line can be wrong.
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <vector>
+
+#include "pc_arguments.hpp"
+
+namespace kvm_vmm {
+namespace {
+
+PcArgumentsOrError parse(std::initializer_list<const char*> words) {
+    const std::vector<const char*> list(words);
+    return parse_pc_arguments(list);
+}
+
+TEST(PcArguments, DefaultsAreTransit86BootsMachine) {
+    const PcArgumentsOrError parsed = parse({"--pc"});
+    ASSERT_TRUE(parsed.arguments) << parsed.error;
+    const PcArguments& a = *parsed.arguments;
+    EXPECT_EQ(a.bios, "/usr/share/seabios/bios.bin");
+    EXPECT_EQ(a.disk, "");
+    EXPECT_EQ(a.memory_mib, 128u);
+    EXPECT_EQ(a.until, "");
+    EXPECT_EQ(a.timeout_seconds, 600u);
+    EXPECT_FALSE(a.step_everything);
+    EXPECT_TRUE(a.debugcon);
+    EXPECT_FALSE(a.verbose);
+}
+
+TEST(PcArguments, EveryOptionIsTaken) {
+    const PcArgumentsOrError parsed =
+        parse({"--bios", "b.bin", "--disk", "d.img", "--memory", "3072", "--until", "GRUB",
+               "--timeout", "0", "--pc", "--step-all", "--no-debugcon", "--verbose"});
+    ASSERT_TRUE(parsed.arguments) << parsed.error;
+    const PcArguments& a = *parsed.arguments;
+    EXPECT_EQ(a.bios, "b.bin");
+    EXPECT_EQ(a.disk, "d.img");
+    EXPECT_EQ(a.memory_mib, 3072u);
+    EXPECT_EQ(a.until, "GRUB");
+    EXPECT_EQ(a.timeout_seconds, 0u);
+    EXPECT_TRUE(a.step_everything);
+    EXPECT_FALSE(a.debugcon);
+    EXPECT_TRUE(a.verbose);
+}
+
+// transit86 boot: --memory is checked with CLI::Range(2, 3072).
+TEST(PcArguments, MemoryIsAWholeNumberFrom2To3072) {
+    EXPECT_TRUE(parse({"--memory", "2"}).arguments);
+    for (const char* bad : {"1", "3073", "0", "-5", "12x", "", "0x80", "99999999999999999999"}) {
+        const PcArgumentsOrError parsed = parse({"--memory", bad});
+        EXPECT_FALSE(parsed.arguments) << bad;
+        EXPECT_NE(parsed.error.find("--memory"), std::string::npos) << parsed.error;
+    }
+}
+
+TEST(PcArguments, TimeoutIsAWholeNumberOfSecondsThatFitsInNanoseconds) {
+    EXPECT_EQ(parse({"--timeout", "18446744073"}).arguments->timeout_seconds, 18446744073u);
+    for (const char* bad : {"18446744074", "1.5", "x", ""})
+        EXPECT_FALSE(parse({"--timeout", bad}).arguments) << bad;
+}
+
+TEST(PcArguments, AnOptionWithoutItsValueIsAnError) {
+    for (const char* option : {"--bios", "--disk", "--memory", "--until", "--timeout"}) {
+        const PcArgumentsOrError parsed = parse({"--pc", option});
+        EXPECT_FALSE(parsed.arguments) << option;
+        EXPECT_EQ(parsed.error, std::string(option) + " needs a value");
+    }
+}
+
+TEST(PcArguments, AnUnknownWordIsAnErrorNamingIt) {
+    for (const char* word : {"--kvm-only", "image.bin", "--Memory"}) {
+        const PcArgumentsOrError parsed = parse({"--pc", word});
+        EXPECT_FALSE(parsed.arguments) << word;
+        EXPECT_EQ(parsed.error, "unknown argument \"" + std::string(word) + "\"");
+    }
+}
+
+} // namespace
+} // namespace kvm_vmm

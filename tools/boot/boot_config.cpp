@@ -1,0 +1,76 @@
+#include "tools/boot/boot_config.hpp"
+
+#include <fmt/format.h>
+#include <stdexcept>
+
+#include "pc/linux_loader.hpp"
+#include "tools/guest_image.hpp"
+
+namespace transit86::tools {
+
+namespace {
+
+constexpr uint64_t kMaxBios = 16u << 20;
+constexpr uint64_t kMaxKernel = 512u << 20;
+
+// CPUID.01H:EDX bits the x86-64 model adds (SDM Vol. 2A, CPUID, Table 3-11).
+constexpr uint32_t kFxsr = 1u << 24;
+constexpr uint32_t kSse = 1u << 25;
+constexpr uint32_t kSse2 = 1u << 26;
+constexpr uint32_t kPse = 1u << 3, kPae = 1u << 6, kPge = 1u << 13;
+
+// A whole input file, or a one-line ImageError naming what it was for.
+std::vector<uint8_t> read_input(const std::string& path, const char* what, uint64_t max_size) {
+    std::vector<uint8_t> bytes = read_image_file(path, max_size, what);
+    if (bytes.size() > max_size)
+        throw ImageError(
+            fmt::format("{} \"{}\" is larger than {} MiB", what, path, max_size >> 20));
+    if (bytes.empty()) throw ImageError(fmt::format("{} \"{}\" is empty", what, path));
+    return bytes;
+}
+
+} // namespace
+
+pc::PcConfig make_platform_config(const BootOptions& o) {
+    pc::PcConfig config;
+    config.ram_bytes = o.memory_mib << 20;
+    config.bios = read_input(o.bios, "BIOS", kMaxBios);
+    if (!o.disk.empty()) {
+        pc::BlockBackendOrError disk = pc::open_image_file(o.disk);
+        if (!disk.backend) throw ImageError("disk " + disk.error);
+        config.disk = std::move(disk.backend);
+        config.boot_order.push_back("/pci@i0cf8/ide@1,1/drive@0/disk@0");
+    }
+    if (!o.kernel.empty()) {
+        std::vector<uint8_t> initrd;
+        if (!o.initrd.empty()) initrd = read_input(o.initrd, "initrd", kMaxKernel);
+        try {
+            pc::LinuxImage linux = pc::load_linux(read_input(o.kernel, "kernel", kMaxKernel),
+                                                  std::move(initrd), o.append, config.ram_bytes);
+            config.linux_boot = std::move(linux.items);
+        } catch (const std::invalid_argument& e) {
+            throw ImageError(fmt::format("kernel \"{}\": {}", o.kernel, e.what()));
+        }
+        config.option_roms.emplace_back("linuxboot_dma.bin",
+                                        read_input(o.linuxboot_rom, "option ROM", kMaxBios));
+        // QEMU gives the -kernel option ROM boot index 0.
+        config.boot_order.insert(config.boot_order.begin(), "/rom@genroms/linuxboot_dma.bin");
+    }
+    return config;
+}
+
+CpuModel cpu_model_for(BootCpu cpu) {
+    CpuModel model;
+    if (cpu == BootCpu::X86_64) {
+        // What a 64-bit Linux kernel's setup code requires before it goes on
+        // (arch/x86/boot/cpucheck.c against asm/required-features.h for CONFIG_X86_64): the
+        // paging features, FXSR, SSE, SSE2 and long mode. The 16- and 32-bit boot code
+        // executes none of the SSE instructions or long mode; if a guest does, transit86 stops
+        // with Unsupported naming it.
+        model.features_edx |= kPse | kPae | kPge | kFxsr | kSse | kSse2;
+        model.extended_features_edx |= cpuid_ext_edx::LM | cpuid_ext_edx::SYSCALL;
+    }
+    return model;
+}
+
+} // namespace transit86::tools
