@@ -1,6 +1,7 @@
 #include "bench/workloads.hpp"
 
 #include <cstring>
+#include <utility>
 
 namespace transit86::bench {
 
@@ -59,10 +60,10 @@ Workload register_loop(bool protected32, uint32_t iterations) {
     append(w.code, {0x75, back}); // jnz L
     append(w.code, {0xF4});       // hlt
     if (protected32) {
-        std::vector<uint8_t> gdt;
-        uint32_t gdt_address;
-        w.start = flat_protected_state(gdt, gdt_address);
+        Workload::Bytes gdt;
+        w.start = flat_protected_state(gdt.bytes, gdt.address);
         w.start.eip = w.load_address;
+        w.memory.push_back(std::move(gdt));
     } else {
         w.start = real_mode_state(w.load_address);
     }
@@ -109,6 +110,41 @@ Workload unreal_rep_movsd(uint32_t bytes) {
     w.start[Seg::DS] = {.base = 0, .limit = 0xFFFFFFFF, .access_rights = 0xC093, .selector = 0};
     w.start[Seg::ES] = {.base = 0, .limit = 0xFFFFFFFF, .access_rights = 0xC093, .selector = 0};
     w.instructions = 6;
+    return w;
+}
+
+Workload flat_rep_movsd(uint32_t bytes) {
+    Workload w;
+    w.name = "flat-rep-movsd";
+    // mov esi, 2 MiB ; mov edi, 4 MiB ; mov ecx, bytes/4 ; cld ; rep movsd ; hlt
+    append(w.code, {0xBE});
+    append32(w.code, 2u << 20);
+    append(w.code, {0xBF});
+    append32(w.code, 4u << 20);
+    append(w.code, {0xB9});
+    append32(w.code, bytes / 4);
+    append(w.code, {0xFC, 0xF3, 0xA5, 0xF4});
+    Workload::Bytes gdt;
+    w.start = flat_protected_state(gdt.bytes, gdt.address);
+    w.start.eip = w.load_address;
+    w.memory.push_back(std::move(gdt));
+    w.instructions = 6;
+    return w;
+}
+
+Workload with_identity_paging(Workload w) {
+    constexpr uint32_t kDirectory = 1u << 20, kTables = kDirectory + 0x1000, kPages = 2048;
+    Workload::Bytes tables{.address = kDirectory, .bytes = std::vector<uint8_t>(0x3000)};
+    auto put32 = [&](uint32_t at, uint32_t v) { std::memcpy(&tables.bytes[at], &v, 4); };
+    constexpr uint32_t kPresentWritable = 3;
+    for (uint32_t t = 0; t < kPages / 1024; ++t)
+        put32(t * 4, (kTables + t * 0x1000) | kPresentWritable);
+    for (uint32_t page = 0; page < kPages; ++page)
+        put32(0x1000 + page * 4, (page << 12) | kPresentWritable);
+    w.memory.push_back(std::move(tables));
+    w.start.cr3 = kDirectory;
+    w.start.cr0 |= cr0::PG;
+    w.name += "-paged";
     return w;
 }
 

@@ -16,6 +16,12 @@ struct Workload {
     uint32_t load_address = 0x1000;
     CpuState start{};
     uint64_t instructions = 0; // guest instructions one run retires (for rates)
+    // Other guest memory the workload needs (a GDT, page tables), loaded with the code.
+    struct Bytes {
+        uint32_t address = 0;
+        std::vector<uint8_t> bytes;
+    };
+    std::vector<Bytes> memory;
 };
 
 // (a) add/dec/jnz register loop, `iterations` times, in real mode or 32-bit protected mode.
@@ -24,6 +30,12 @@ Workload register_loop(bool protected32, uint32_t iterations);
 Workload segmented_copy_loop(uint32_t iterations);
 // (c) rep movsd of `bytes` in unreal mode, from 2 MiB to 4 MiB.
 Workload unreal_rep_movsd(uint32_t bytes);
+
+// (d) rep movsd of `bytes` in flat 32-bit protected mode, from 2 MiB to 4 MiB.
+Workload flat_rep_movsd(uint32_t bytes);
+// The same workload with 32-bit paging on: 4-KByte pages identity-mapping the first 8 MiB,
+// the page directory at 1 MiB (docs/performance.md, "Paging").
+Workload with_identity_paging(Workload w);
 
 // A flat 32-bit protected-mode state (CS 0x08, data 0x10, TR 0x18) with its GDT at 0x500;
 // the GDT bytes are returned for loading into guest memory.

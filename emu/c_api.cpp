@@ -299,6 +299,43 @@ transit86_status transit86_write_physical(transit86_vcpu* vcpu, uint64_t gpa, co
                                                         : TRANSIT86_ERROR_INVALID_ARGUMENT;
 }
 
+namespace {
+
+// The handle's state is vcpu->state; transit86_run loads it into the emulator. A translation
+// between runs follows vcpu->state: when its paging registers differ from the emulator's
+// (transit86_set_state gave a new state), they are copied in and, for PAE paging, the PDPTEs
+// loaded from CR3 as the run would load them. The run loads the whole state again.
+void load_paging_state(transit86_vcpu& vcpu) {
+    const CpuState given = to_cpu_state(vcpu.state);
+    CpuState& s = vcpu.emulator.state();
+    if (s.cr0 == given.cr0 && s.cr3 == given.cr3 && s.cr4 == given.cr4 && s.efer == given.efer)
+        return;
+    s.cr0 = given.cr0;
+    s.cr3 = given.cr3;
+    s.cr4 = given.cr4;
+    s.efer = given.efer;
+    s.pdpte = {};
+    if ((s.cr0 & cr0::PG) && (s.cr4 & cr4::PAE)) vcpu.emulator.load_pdptes();
+}
+
+} // namespace
+
+transit86_status transit86_read_linear(transit86_vcpu* vcpu, uint64_t linear, void* out,
+                                       size_t size) {
+    if (vcpu == nullptr || (out == nullptr && size != 0)) return TRANSIT86_ERROR_INVALID_ARGUMENT;
+    load_paging_state(*vcpu);
+    return vcpu->emulator.read_linear(linear, out, size) ? TRANSIT86_OK
+                                                         : TRANSIT86_ERROR_INVALID_ARGUMENT;
+}
+
+transit86_status transit86_write_linear(transit86_vcpu* vcpu, uint64_t linear, const void* in,
+                                        size_t size) {
+    if (vcpu == nullptr || (in == nullptr && size != 0)) return TRANSIT86_ERROR_INVALID_ARGUMENT;
+    load_paging_state(*vcpu);
+    return vcpu->emulator.write_linear(linear, in, size) ? TRANSIT86_OK
+                                                         : TRANSIT86_ERROR_INVALID_ARGUMENT;
+}
+
 const char* transit86_exit_reason_name(uint32_t reason) {
     if (reason > TRANSIT86_EXIT_INVALID) return "?";
     return to_string(static_cast<ExitReason>(reason));

@@ -30,10 +30,10 @@ InstructionRef describe_instruction(const Emulator& emulator, const InstructionA
     ref.linear = where.linear;
     size_t available = 0;
     while (available < ref.bytes.size() &&
-           emulator.read_physical(ref.linear + available, &ref.bytes[available], 1))
+           emulator.read_linear(ref.linear + available, &ref.bytes[available], 1))
         ++available;
     if (available == 0) {
-        ref.text = "(not in RAM)";
+        ref.text = "(not in RAM or not mapped)";
         return ref;
     }
     const decoder::FetchMode mode{

@@ -2,6 +2,7 @@
 // the VM-entry state before each instruction, emulate one, and hand back to the host for
 // port I/O, MMIO, HLT, exceptions it cannot deliver, and when the budget is spent.
 #include <algorithm>
+#include <array>
 
 #include "decoder/decoder.hpp"
 #include "emu/block/block_engine.hpp"
@@ -9,6 +10,7 @@
 #include "emu/cpu/debug.hpp"
 #include "emu/interp/decode_cache.hpp"
 #include "emu/system/interrupts.hpp"
+#include "emu/system/paging.hpp"
 #include "emu/system/v86_extensions.hpp"
 #include "transit86/emulator.hpp"
 
@@ -35,7 +37,7 @@ const char* to_string(ExitReason reason) {
 struct Emulator::Impl {
     Impl(std::span<const RamSlot> slots, PortHandler* port_handler)
         : state(reset_state(ResetPreset::Intel)), memory(slots), ports(port_handler),
-          cpu(state, memory, port_handler) {
+          cpu(state, memory, port_handler, &emu::page_walk) {
         cpu.model = &model;
         cpu.mmio_completed = &mmio_completed;
     }
@@ -94,9 +96,26 @@ struct Emulator::Impl {
     // Delivers a host-injected event (Emulator::deliver_event).
     Outcome inject(const InjectedEvent& event, Exit& exit);
 
+    // Before the first instruction of a run() or an injected event: the host may have changed
+    // the state or guest memory, so translations are made afresh (as KVM_SET_SREGS resets
+    // KVM's MMU context), and the paging mode is taken from the state. Returns why the state
+    // cannot run (long mode), or nullptr.
+    const char* begin_run() {
+        cpu.translated = !a20 || (state.cr0 & cr0::PG) != 0;
+        if (!(state.cr0 & cr0::PG)) return nullptr;
+        cpu.tlb.flush_all();
+        return emu::unmodelled_paging_mode(state);
+    }
+
   private:
     uint32_t fetch(uint8_t* bytes, uint32_t& from_limit);
     Outcome finish_fault(Exit& exit);
+    // What stopped fetch() short of the CS limit: a translation fault or stop (kept in
+    // fetch_fault, raised only if the decoder needs those bytes), or MMIO at fetch_mmio.
+    bool fetch_faulted = false;
+    emu::Fault fetch_fault{};
+    emu::Stop fetch_stop = emu::Stop::None;
+    uint64_t fetch_mmio = 0;
     // Records `conditions` in DR6 and delivers #DB (or hands it to the host) like a fault.
     Outcome raise_debug(uint32_t conditions, Exit& exit);
     // The debug traps of an instruction that completed (SDM Vol. 3B 18.3.1): #DB now, or held
@@ -128,18 +147,44 @@ uint32_t Emulator::Impl::fetch(uint8_t* bytes, uint32_t& from_limit) {
     const uint64_t room = uint64_t{cs.limit} - state.eip + 1;
     from_limit = state.eip > cs.limit ? 0 : static_cast<uint32_t>(std::min<uint64_t>(15, room));
     const auto linear = static_cast<uint32_t>(cs.base + state.eip);
-    const uint32_t a20_mask = a20 ? ~0u : ~(1u << 20);
-    // Usually all of it lies in one slot and no A20 or 4 GiB wrap cuts it: one copy.
-    if (from_limit != 0 && uint64_t{linear} + from_limit <= (uint64_t{1} << 32) &&
-        (a20 || ((linear ^ (linear + from_limit - 1)) & (1u << 20)) == 0)) {
-        if (const uint8_t* host = memory.host_range(linear & a20_mask, from_limit, false)) {
+    fetch_faulted = false;
+    if (cpu.translated) {
+        // Paging or A20 masking: page by page, each page translated for a fetch. A fault on
+        // a later page matters only if the instruction reaches it (the decoder decides).
+        uint32_t n = 0;
+        while (n < from_limit) {
+            const uint32_t at = linear + n;
+            const uint32_t chunk = std::min(from_limit - n, 0x1000 - (at & 0xFFF));
+            emu::PhysicalAccess where;
+            if (!cpu.translate(at, chunk, emu::AccessKind::Fetch, emu::Accessor::Program, where)) {
+                fetch_faulted = true;
+                fetch_fault = cpu.fault;
+                fetch_stop = cpu.stop;
+                cpu.stop = Stop::None;
+                return n;
+            }
+            for (uint8_t i = 0; i < where.count; ++i) {
+                const emu::PhysicalAccess::Part& part = where.parts[i];
+                for (uint32_t b = 0; b < part.size; ++b, ++n)
+                    if (!memory.read(part.address + b, bytes + n, 1)) {
+                        fetch_mmio = part.address + b;
+                        return n;
+                    }
+            }
+        }
+        return n;
+    }
+    // Linear = physical. Usually all of it lies in one slot and no 4 GiB wrap cuts it.
+    if (from_limit != 0 && uint64_t{linear} + from_limit <= (uint64_t{1} << 32)) {
+        if (const uint8_t* host = memory.host_range(linear, from_limit, false)) {
             std::copy_n(host, from_limit, bytes);
             return from_limit;
         }
     }
     uint32_t n = 0;
     for (; n < from_limit; ++n)
-        if (!memory.read((linear + n) & a20_mask, bytes + n, 1)) break;
+        if (!memory.read(linear + n, bytes + n, 1)) break;
+    fetch_mmio = uint64_t{linear} + n;
     return n;
 }
 
@@ -150,6 +195,9 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
     emu::Fault fault = cpu.fault;
     bool task_trap_taken = false;
     for (int depth = 0;; ++depth) {
+        // SDM Vol. 3A 4.7: CR2 receives the linear address of a page fault, before delivery
+        // (so also when delivery fails, and when the host takes the exception).
+        if (fault.vector == emu::vec::PF) state.cr2 = fault.address;
         if (exceptions_to_host) {
             stop_exit(exit, ExitReason::Exception, "exception handed to the host");
             // Exit::linear_address names the faulting instruction (emulator.hpp); the state
@@ -197,13 +245,14 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
             return Outcome::Stopped;
         }
         const emu::Fault second = cpu.fault;
+        if (second.vector == emu::vec::PF) state.cr2 = second.address;
         if (fault.vector == emu::vec::DF || depth >= 2) {
             stop_exit(exit, ExitReason::TripleFault, "fault while delivering #DF");
             return Outcome::Stopped;
         }
-        const bool both_contributory =
-            emu::is_contributory(fault.vector) && emu::is_contributory(second.vector);
-        fault = both_contributory ? emu::Fault{emu::vec::DF, true, 0} : second;
+        fault = emu::makes_double_fault(fault.vector, second.vector)
+                    ? emu::Fault{emu::vec::DF, true, 0}
+                    : second;
     }
 }
 
@@ -225,7 +274,6 @@ Emulator::Impl::Outcome Emulator::Impl::take_debug_traps(uint32_t traps, Exit& e
 Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     cpu.begin_instruction();
     cpu.ports = ports;
-    cpu.a20 = a20;
     bool completing = false; // the host completed this instruction's I/O or MMIO
     if (mmio_resume) {
         if (mmio_completed.count < mmio_completed.done.size())
@@ -278,12 +326,31 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
 
     const decoder::FetchMode mode = fetch_mode(state);
     const uint8_t mode_key = emu::DecodeCache::mode_key(mode.protected_mode, mode.code32, mode.v86);
-    const uint32_t phys = linear & (a20 ? ~0u : ~(1u << 20));
+    // The physical address of the first byte keys the decode cache (so a mapping change, or
+    // the same code under another linear address, finds the right record). With paging it is
+    // a fetch through the TLB, which may fault; segmentation comes first (EIP beyond the CS
+    // limit is #GP from the fetch below). Without paging or A20 masking it is the linear one.
+    const bool translated = cpu.translated;
+    uint64_t phys = linear;
+    if (translated && state.eip <= cs.limit && !cpu.fetch_address(linear, phys)) {
+        if (cpu.stop == Stop::Fault) return finish_fault(exit);
+        exit.linear_address = linear; // a paging structure outside RAM
+        stop_exit(exit, ExitReason::Unsupported, cpu.unsupported_detail);
+        return Outcome::Stopped;
+    }
+    // A cached record is used only where its bytes are contiguous in physical memory: not
+    // across a 1 MiB boundary with A20 masked, not across a page with paging.
+    const auto contiguous = [&](uint32_t length) {
+        if (!translated) return true;
+        if (phys > 0xFFFFFFFFu) return false;
+        if (!a20 && ((phys ^ (phys + length - 1)) & (1u << 20)) != 0) return false;
+        return !(state.cr0 & cr0::PG) || (linear & 0xFFF) + length <= 0x1000;
+    };
     const emu::DecodeCache::Entry* cached = nullptr;
     if (decode_cache_enabled) {
-        if (const auto* e = decode_cache.find(phys, mode_key);
+        if (const auto* e = decode_cache.find(static_cast<uint32_t>(phys), mode_key);
             e && state.eip <= cs.limit && e->length - 1u <= cs.limit - state.eip &&
-            (a20 || ((phys ^ (phys + e->length - 1)) & (1u << 20)) == 0)) {
+            contiguous(e->length)) {
             const uint8_t* host = memory.host_range(phys, e->length, false);
             if (host && emu::DecodeCache::matches(*e, host)) cached = e;
         }
@@ -293,10 +360,9 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     if (!cached) {
         fetched = fetch(bytes, from_limit);
         status = decoder::decode(bytes, fetched, mode, decoded);
-        const bool wraps_a20 = !a20 && ((phys ^ (phys + decoded.length - 1)) & (1u << 20)) != 0;
-        if (status == decoder::DecodeStatus::Ok && decode_cache_enabled && !wraps_a20 &&
-            memory.host_range(phys, decoded.length, false))
-            cached = &decode_cache.store(phys, mode_key, bytes, decoded);
+        if (status == decoder::DecodeStatus::Ok && decode_cache_enabled &&
+            contiguous(decoded.length) && memory.host_range(phys, decoded.length, false))
+            cached = &decode_cache.store(static_cast<uint32_t>(phys), mode_key, bytes, decoded);
         else if (status == decoder::DecodeStatus::Ok)
             decoded_dispatch = emu::dispatch_for(decoded);
     }
@@ -313,9 +379,18 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
             cpu.raise(emu::vec::GP, 0);
             return finish_fault(exit);
         }
+        if (fetch_faulted && fetch_stop == Stop::Fault) { // the instruction reaches a page
+            cpu.fault = fetch_fault;                      // that faults: #PF now
+            cpu.stop = Stop::Fault;
+            return finish_fault(exit);
+        }
         record_bytes(fetched);
+        if (fetch_faulted) {
+            stop_exit(exit, ExitReason::Unsupported, cpu.unsupported_detail);
+            return Outcome::Stopped;
+        }
         stop_exit(exit, ExitReason::Mmio, "instruction fetch outside guest RAM");
-        exit.mmio_address = linear + fetched;
+        exit.mmio_address = fetch_mmio;
         return Outcome::Stopped;
     case decoder::DecodeStatus::Unsupported:
         record_bytes(std::max<uint32_t>(insn.length, 1));
@@ -421,7 +496,10 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
 Emulator::Impl::Outcome Emulator::Impl::inject(const InjectedEvent& event, Exit& exit) {
     cpu.begin_instruction();
     cpu.ports = ports;
-    cpu.a20 = a20;
+    if (const char* why = begin_run()) {
+        stop_exit(exit, ExitReason::Unsupported, why);
+        return Outcome::Stopped;
+    }
     vmx_dirty = true;
     const bool to_host = exceptions_to_host;
     exceptions_to_host = false; // the host asked for this delivery
@@ -473,9 +551,11 @@ const CpuState& Emulator::state() const {
 void Emulator::set_ram_slots(std::span<const RamSlot> slots) {
     impl_->memory.replace_slots(slots);
     // Decoded records and blocks are checked against the bytes they came from, but a block
-    // keeps the slot it runs in: start both afresh.
+    // keeps the slot it runs in, and a TLB entry the host pointer of its page: start all
+    // three afresh.
     impl_->decode_cache.clear();
     impl_->blocks.clear();
+    impl_->cpu.tlb.flush_all();
 }
 
 void Emulator::set_port_handler(PortHandler* ports) noexcept {
@@ -511,6 +591,26 @@ const CpuModel& Emulator::cpu_model() const noexcept {
 
 void Emulator::set_a20(bool enabled) noexcept {
     impl_->a20 = enabled;
+    // Also from a port write in the middle of a run (ports 92H, 8042): the next access sees it.
+    emu::Cpu& cpu = impl_->cpu;
+    if (cpu.a20 != enabled) {
+        cpu.a20 = enabled;
+        cpu.sync_memory_mode();
+        if (impl_->state.cr0 & cr0::PG) cpu.tlb.flush_all();
+    }
+}
+
+bool Emulator::load_pdptes() noexcept {
+    emu::Cpu& cpu = impl_->cpu;
+    cpu.begin_instruction();
+    cpu.a20 = impl_->a20;
+    std::array<uint64_t, 4> pdptes{};
+    if (!emu::read_pdptes(cpu, impl_->state.cr3, pdptes)) {
+        cpu.stop = Stop::None;
+        return false;
+    }
+    impl_->state.pdpte = pdptes;
+    return true;
 }
 
 InstructionAddress Emulator::last_interpreted() const noexcept {
@@ -524,11 +624,51 @@ bool Emulator::write_physical(uint64_t gpa, const void* in, size_t size) noexcep
     return impl_->memory.write(gpa, in, size);
 }
 
+bool Emulator::read_linear(uint64_t linear, void* out, size_t size) const noexcept {
+    auto* dst = static_cast<uint8_t*>(out);
+    // Page by page (linear addresses are 32 bits and wrap at 4 GiB); a page's bytes are
+    // contiguous in guest-physical memory, also with A20 masked.
+    for (size_t done = 0; done < size;) {
+        const auto at = static_cast<uint32_t>(linear + done);
+        const size_t chunk = std::min<size_t>(size - done, 0x1000 - (at & 0xFFF));
+        uint64_t physical;
+        if (!emu::peek_translation(impl_->state, impl_->memory, impl_->a20, at, physical) ||
+            !impl_->memory.read(physical, dst + done, chunk))
+            return false;
+        done += chunk;
+    }
+    return true;
+}
+
+bool Emulator::write_linear(uint64_t linear, const void* in, size_t size) noexcept {
+    const auto* src = static_cast<const uint8_t*>(in);
+    // Every page is checked before any byte is written: all of it, or nothing.
+    for (int pass = 0; pass < 2; ++pass) {
+        for (size_t done = 0; done < size;) {
+            const auto at = static_cast<uint32_t>(linear + done);
+            const size_t chunk = std::min<size_t>(size - done, 0x1000 - (at & 0xFFF));
+            uint64_t physical;
+            if (!emu::peek_translation(impl_->state, impl_->memory, impl_->a20, at, physical))
+                return false;
+            if (pass == 0 ? !impl_->memory.writable(physical, chunk)
+                          : !impl_->memory.write(physical, src + done, chunk))
+                return false;
+            done += chunk;
+        }
+    }
+    return true;
+}
+
 Exit Emulator::run(const RunLimits& limits) noexcept {
     Exit exit{};
     impl_->exceptions_to_host = limits.exceptions_to_host;
     impl_->vmx_dirty = true; // the host may have changed the state since the last run
-    bool started = false;    // the first instruction of a run never stops at a breakpoint
+    if (const char* why = impl_->begin_run()) {
+        exit.reason = ExitReason::Unsupported;
+        exit.detail = why;
+        return exit;
+    }
+    bool started = false; // the first instruction of a run never stops at a breakpoint
     // REP chunks that stopped without retiring (exec_string.cpp). Like each pass of KVM's
     // handle_invalid_guest_state loop, each spends one unit of the budget.
     uint64_t restarts = 0;
@@ -572,12 +712,13 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
             exit.reason = ExitReason::Budget;
             return exit;
         }
-        // Not with TF, RF or VIP set or a debug-register breakpoint enabled: blocks check none
-        // of them (single step and breakpoints are per instruction; RF must clear after one;
-        // step() checks VIP before each instruction, v86_extensions.hpp).
+        // Not with paging on, A20 masked, TF, RF or VIP set or a debug-register breakpoint
+        // enabled: blocks check none of them (their accesses take linear = physical; single
+        // step and breakpoints are per instruction; RF must clear after one; step() checks VIP
+        // before each instruction, v86_extensions.hpp).
         if (block_engine_allowed && impl_->last_step_cached && !completing && impl_->a20 &&
-            !(s.eflags & (flags::TF | flags::RF | flags::VIP)) && (s.dr7 & dr7::Enables) == 0 &&
-            s.interruptibility == 0) {
+            !(s.cr0 & cr0::PG) && !(s.eflags & (flags::TF | flags::RF | flags::VIP)) &&
+            (s.dr7 & dr7::Enables) == 0 && s.interruptibility == 0) {
             const uint64_t room =
                 limits.budget == 0 ? UINT64_MAX : limits.budget - exit.instructions - restarts;
             if (const uint64_t retired =

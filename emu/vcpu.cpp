@@ -68,6 +68,15 @@ void store_cpu_state(const CpuState& cpu, VcpuState& state) {
 
 Exit Emulator::run(VcpuState& state, const RunLimits& limits) noexcept {
     load(state, this->state());
+    // kvm_sregs has no PDPTEs: KVM_SET_SREGS loads them from CR3 for a PAE guest, and so does
+    // this (KVM refuses the state when they are invalid).
+    const CpuState& s = this->state();
+    if ((s.cr0 & cr0::PG) && (s.cr4 & cr4::PAE) && !load_pdptes()) {
+        Exit invalid{};
+        invalid.reason = ExitReason::Unsupported;
+        invalid.detail = "PAE paging with PDPTEs at CR3 that are outside RAM or set reserved bits";
+        return invalid;
+    }
     EventState& ev = state.events;
     // Events wait while an I/O or MMIO instruction is being completed: it retires first.
     if (!completion_pending()) {

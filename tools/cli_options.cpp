@@ -226,7 +226,7 @@ CLI::App* add_corpus(CLI::App& app, CorpusOptions& corpus, CLI::App*& rebase) {
                       "Every difference, and each case's description");
     }
     corpus_rebase_cmd->add_option("--oracle", corpus.oracle, "Oracle that writes the goldens")
-        ->check(CLI::IsMember({"kvm"}));
+        ->check(CLI::IsMember({"kvm", "unicorn"}));
     corpus_rebase_cmd->add_flag(
         "--refresh-verdicts", corpus.refresh_verdicts,
         "sdm-by-hand goldens: recompute the sdm/unrestricted verdicts when all else matches");

@@ -1,13 +1,14 @@
 // The SDM profile: what the processor checks on VM entry (SDM Vol. 3C 26.3.1, in its order:
 // control registers and MSRs, segment registers, descriptor-table registers, RFLAGS,
-// non-register state), then the event-injection control checks of 26.2.1.3. Profile::Sdm and
-// Profile::Unrestricted share this table; the context (unrestricted_guest) decides which rules
+// non-register state, PDPTEs), then the event-injection control checks of 26.2.1.3. Profile::Sdm
+// and Profile::Unrestricted share this table; the context (unrestricted_guest) decides which rules
 // bite.
 #include "sdm_access_rights.hpp"
 #include "sdm_common.hpp"
 #include "sdm_control_registers.hpp"
 #include "sdm_event_injection.hpp"
 #include "sdm_non_register.hpp"
+#include "sdm_pdptes.hpp"
 #include "sdm_segment_fields.hpp"
 #include "table.hpp"
 
@@ -17,7 +18,7 @@ namespace transit86::vmx::detail {
 namespace {
 
 constexpr auto kSdmChecks = concat(sdm::control::kRows, sdm::fields::kRows, sdm::rights::kRows,
-                                   sdm::state::kRows, sdm::entry::kRows);
+                                   sdm::state::kRows, sdm::pdptes::kRows, sdm::entry::kRows);
 static_assert(ids_unique(kSdmChecks), "every check id names one row");
 
 constexpr bool ids_prefixed() {

@@ -19,8 +19,8 @@
 #include <new>
 
 #include "emu/block/block_ops.hpp"
-#include "emu/interp/decode_cache.hpp"
 #include "emu/cpu/guest_memory.hpp"
+#include "emu/interp/decode_cache.hpp"
 #include "transit86/cpu_state.hpp"
 
 namespace transit86::emu {

@@ -6,9 +6,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "emu/cpu/alu.hpp"
 #include "emu/block/block_operands.hpp"
 #include "emu/block/block_ops.hpp"
+#include "emu/cpu/alu.hpp"
 
 namespace transit86::emu {
 

@@ -12,6 +12,7 @@
 #include "decoder/insn.hpp"
 #include "emu/cpu/guest_memory.hpp"
 #include "emu/cpu/segment_window.hpp"
+#include "emu/cpu/tlb.hpp"
 #include "transit86/cpu_state.hpp"
 #include "transit86/emulator.hpp"
 
@@ -59,6 +60,19 @@ struct Fault {
     // breakpoint, whose frames keep RF as it is; a fault's frame has RF set (SDM Vol. 3B
     // 18.3.1.1).
     bool fault_class = false;
+    uint32_t address = 0; // #PF: the linear address CR2 receives when it is delivered
+};
+
+// Where an access of a few bytes lands in guest-physical memory: one range, or two when it
+// crosses a page boundary with paging on (or the 1 MiB boundary with A20 masked).
+struct PhysicalAccess {
+    struct Part {
+        uint64_t address; // guest-physical
+        uint32_t size;
+        uint8_t* host; // the bytes in a RAM slot (writable for a write), or nullptr: MMIO
+    };
+    std::array<Part, 2> parts;
+    uint8_t count;
 };
 
 template <class T>
@@ -77,14 +91,25 @@ struct Address {
 
 class Cpu {
   public:
-    Cpu(CpuState& state, const GuestMemory& memory, PortHandler* port_handler)
-        : s(state), mem(memory), ports(port_handler) {}
+    // The page walker is paging's (emu/system/paging.cpp), installed by the run loop so that
+    // this layer does not depend on the one above it.
+    using PageWalker = bool (*)(Cpu&, uint32_t linear, AccessKind, bool user, TlbEntry&);
+
+    Cpu(CpuState& state, const GuestMemory& memory, PortHandler* port_handler,
+        PageWalker walker = nullptr)
+        : s(state), mem(memory), ports(port_handler), page_walker(walker) {}
 
     CpuState& s;
     const GuestMemory& mem;
     PortHandler* ports;
     const CpuModel* model = nullptr;
     bool a20 = true;
+    PageWalker page_walker;
+    Tlb tlb;
+    // Linear addresses are not simply physical: paging is on (CR0.PG) or A20 is masked. The
+    // accesses then take the translated path; otherwise linear = physical, as before paging.
+    bool translated = false;
+    void sync_memory_mode() { translated = !a20 || (s.cr0 & cr0::PG) != 0; }
 
     // Per-instruction bookkeeping.
     uint32_t next_eip = 0; // EIP of the following instruction
@@ -195,13 +220,42 @@ class Cpu {
     // 5.3 limit checking, 5.4 type checking) and forms the linear address.
     bool linearize(Seg seg, uint32_t offset, uint32_t size, bool write, uint32_t& linear);
 
-    // Linear (= physical: paging is not modelled) accesses; outside RAM stops with Mmio.
+    // Accesses by linear address at the current CPL: translated by paging when CR0.PG = 1
+    // (every page the access touches is checked, and its accessed/dirty flags set, before any
+    // byte moves), A20 applied; outside RAM stops with Mmio.
     bool read_linear(uint32_t linear, void* out, uint32_t size);
     bool write_linear(uint32_t linear, const void* in, uint32_t size);
+    // The same for the processor's own accesses to the GDT, LDT, IDT and TSS.
+    bool read_system(uint32_t linear, void* out, uint32_t size);
+    bool write_system(uint32_t linear, const void* in, uint32_t size);
+
+    // Linear -> physical for an access of `size` bytes (1..4096) of `kind` by `who`: with
+    // paging on, each page is looked up in the TLB or walked (SDM Vol. 3A chapter 4), its
+    // rights checked and its accessed/dirty flags set, and a fault raises #PF (fault.address
+    // for CR2); with paging off the physical address is the linear one, A20 applied. False
+    // when it faulted or stopped (a paging structure outside RAM: Unsupported). Nothing is
+    // read or written at the destination: callers that need the bytes (an atomic read-modify-
+    // write, a breakpoint match) use the parts' addresses and host pointers.
+    bool translate(uint32_t linear, uint32_t size, AccessKind kind, Accessor who,
+                   PhysicalAccess& out);
+
+    // The physical address of the instruction byte at `linear`: with paging, translated and
+    // checked for a fetch at the current CPL (a fault raises #PF); else linear, A20 applied.
+    bool fetch_address(uint32_t linear, uint64_t& phys) {
+        if (!(s.cr0 & cr0::PG)) {
+            phys = a20 ? linear : linear & ~(1u << 20);
+            return true;
+        }
+        const TlbEntry* e;
+        if (!translate_page(linear, AccessKind::Fetch, s.cpl() == 3, e)) return false;
+        phys = e->frame | (linear & 0xFFF);
+        return true;
+    }
     // The host memory a locked read-modify-write of `size` bytes at `linear` works on
     // atomically (emu/cpu/locked_access.hpp): the one place a locked access turns a linear
-    // address into a host pointer. False when a fault was raised; `host` is nullptr when the
-    // bytes are not one range of writable RAM (MMIO, a read-only slot, two slots).
+    // address into a host pointer, translated for a write with paging. False when a fault
+    // was raised (#PF); `host` is nullptr when the bytes are not one range of writable RAM
+    // (MMIO, a read-only slot, two slots, two pages).
     bool locked_destination(uint32_t linear, uint32_t size, uint8_t*& host);
 
     template <class T>
@@ -290,6 +344,12 @@ class Cpu {
     void jump_near(uint32_t target, uint8_t operand_size) {
         next_eip = target & ip_mask(operand_size);
     }
+
+  private:
+    bool read_translated(uint32_t linear, void* out, uint32_t size, Accessor who);
+    bool write_translated(uint32_t linear, const void* in, uint32_t size, Accessor who);
+    bool translate_page(uint32_t linear, AccessKind kind, bool user, const TlbEntry*& entry);
+    bool stop_for_mmio(uint64_t gpa, uint32_t size, bool write, const void* data);
 };
 
 // What Cpu::linearize() lets through `seg` without a fault, in the block engine's terms: the

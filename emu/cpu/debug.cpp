@@ -38,7 +38,7 @@ uint32_t data_breakpoints_hit(const CpuState& s, uint32_t linear, uint32_t size,
 }
 
 uint32_t io_breakpoints_hit(const CpuState& s, uint16_t port, uint32_t size) {
-    if (!(s.cr4 & kCr4De)) return 0; // R/W = 10 is undefined without CR4.DE
+    if (!(s.cr4 & cr4::DE)) return 0; // R/W = 10 is undefined without CR4.DE
     uint32_t hits = 0;
     for (int n = 0; n < 4; ++n)
         if (dr7::enabled(s.dr7, n) && dr7::rw(s.dr7, n) == dr7::kIo &&

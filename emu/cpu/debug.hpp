@@ -13,10 +13,6 @@
 
 namespace transit86::emu {
 
-// CR4.DE (SDM Vol. 3A 2.5): DR4/DR5 raise #UD instead of aliasing DR6/DR7, and R/W = 10
-// describes an I/O breakpoint.
-inline constexpr uint64_t kCr4De = 1u << 3;
-
 // B0-B3 of the enabled instruction breakpoints (R/W = 00) at `linear`, the address CS.base +
 // EIP of the next instruction (SDM Vol. 3B 18.2.5, "instruction breakpoint addresses must have
 // a length specification of 1 byte"): matched on the address alone, whatever LEN says.

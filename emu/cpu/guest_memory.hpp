@@ -61,14 +61,21 @@ class GuestMemory {
         return true;
     }
 
+    // Every byte of [gpa, gpa+size) is in writable RAM (possibly over several slots).
+    bool writable(uint64_t gpa, size_t size) const noexcept {
+        if (host_range(gpa, size, true)) return true;
+        for (size_t i = 0; i < size; ++i)
+            if (!host_range(gpa + i, 1, true)) return false;
+        return true;
+    }
+
     bool write(uint64_t gpa, const void* in, size_t size) const noexcept {
         const auto* src = static_cast<const uint8_t*>(in);
         if (uint8_t* p = host_range(gpa, size, true)) {
             std::memcpy(p, src, size);
             return true;
         }
-        for (size_t i = 0; i < size; ++i)
-            if (!host_range(gpa + i, 1, true)) return false;
+        if (!writable(gpa, size)) return false;
         for (size_t i = 0; i < size; ++i)
             *host_range(gpa + i, 1, true) = src[i];
         return true;

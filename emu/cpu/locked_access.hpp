@@ -25,6 +25,7 @@
 #include <cstring>
 
 #include "emu/cpu/cpu.hpp"
+#include "emu/cpu/debug.hpp"
 
 namespace transit86::emu {
 
@@ -77,6 +78,13 @@ bool locked_update(Cpu& cpu, Seg seg, uint32_t offset, Update&& update, T& old) 
     constexpr uint32_t size = sizeof(T);
     uint32_t linear;
     if (!cpu.linearize(seg, offset, size, true, linear)) return false;
+    // With paging the destination is translated for a write before anything is read (SDM
+    // Vol. 3A 4.7: a locked access's #PF reports a write, CR2 the operand's own address), so
+    // the word below and the split path's read and write find it in the TLB.
+    if (cpu.s.cr0 & cr0::PG) {
+        PhysicalAccess where;
+        if (!cpu.translate(linear, size, AccessKind::Write, Accessor::Program, where)) return false;
+    }
     const bool aligned = linear % size == 0;
     const uint32_t in_word = linear % 8;
     if (aligned || in_word + size <= 8) {
@@ -85,6 +93,10 @@ bool locked_update(Cpu& cpu, Seg seg, uint32_t offset, Update&& update, T& old) 
         if (!cpu.locked_destination(linear - (aligned ? 0 : in_word), word_size, host))
             return false;
         if (host && reinterpret_cast<uintptr_t>(host) % word_size == 0) {
+            // A data breakpoint sees a read and a write of the operand (SDM Vol. 3B 18.2.5),
+            // as read_linear and write_linear note them on the split path.
+            if (cpu.watch_accesses) [[unlikely]]
+                cpu.debug_traps |= data_breakpoints_hit(cpu.s, linear, size, true);
             old = aligned ? detail::compare_exchange_loop<T, T>(host, 0, update)
                           : detail::compare_exchange_loop<T, uint64_t>(host, in_word, update);
             return true;

@@ -64,74 +64,168 @@ SegmentWindow segment_window(const CpuState& s, Seg seg) {
 
 namespace {
 
-// Splits an access at each A20-masked byte when it would cross a 1 MiB boundary with A20
-// off; otherwise one contiguous physical range.
 constexpr uint32_t kA20Bit = 1u << 20;
+constexpr uint32_t kPageSize = 0x1000;
 
 } // namespace
 
+bool Cpu::translate_page(uint32_t linear, AccessKind kind, bool user, const TlbEntry*& entry) {
+    entry = tlb.hit(linear, access_bit(kind, user));
+    if (entry) return true;
+    if (!page_walker) return unsupported("paging without a page walker");
+    TlbEntry fresh;
+    if (!page_walker(*this, linear, kind, user, fresh)) return false;
+    tlb.fill(linear, fresh);
+    entry = tlb.hit(linear, access_bit(kind, user));
+    return entry != nullptr || unsupported("page walk left no usable translation");
+}
+
+bool Cpu::translate(uint32_t linear, uint32_t size, AccessKind kind, Accessor who,
+                    PhysicalAccess& out) {
+    const bool write = kind == AccessKind::Write;
+    const uint32_t in_page = kPageSize - (linear & (kPageSize - 1));
+    const uint32_t first = size <= in_page ? size : in_page;
+    if (!(s.cr0 & cr0::PG)) {
+        // Linear = physical; only A20 masking can split the range (at a 1 MiB boundary).
+        const uint32_t a20_mask = a20 ? ~0u : ~kA20Bit;
+        const bool split = !a20 && first < size && ((linear ^ (linear + first)) & kA20Bit) != 0;
+        out.count = split ? 2 : 1;
+        out.parts[0].address = a20 ? uint64_t{linear} : (linear & a20_mask);
+        out.parts[0].size = split ? first : size;
+        if (split) out.parts[1] = {(linear + first) & a20_mask, size - first, nullptr};
+    } else {
+        // Every page first: a fault on the second leaves the first unwritten (SDM Vol. 3A
+        // 4.7: the access does not happen).
+        const bool user = who == Accessor::Program && s.cpl() == 3;
+        out.count = first < size ? 2 : 1;
+        for (uint8_t i = 0; i < out.count; ++i) {
+            const uint32_t at = i == 0 ? linear : linear + first;
+            const TlbEntry* e;
+            if (!translate_page(at, kind, user, e)) return false;
+            out.parts[i].address = e->frame | (at & (kPageSize - 1));
+            out.parts[i].size = i == 0 ? first : size - first;
+        }
+    }
+    for (uint8_t i = 0; i < out.count; ++i) {
+        PhysicalAccess::Part& part = out.parts[i];
+        part.host = mem.host_range(part.address, part.size, write);
+    }
+    return true;
+}
+
+// An access outside RAM: the host completes it (an Mmio exit, then the instruction runs
+// again with the host's data, CompletedMmio), part by part.
+bool Cpu::stop_for_mmio(uint64_t gpa, uint32_t size, bool write, const void* data) {
+    mmio_address = gpa;
+    mmio_size = static_cast<uint8_t>(size);
+    mmio_write = write;
+    mmio_data = 0;
+    if (write) std::memcpy(&mmio_data, data, size <= 8 ? size : 8);
+    stop = Stop::Mmio;
+    return false;
+}
+
 // Data breakpoints are matched here, on the linear address of every access an instruction
-// makes (SDM Vol. 3B 18.2.5), and reported as a trap once it completes (emu/emulator.cpp).
+// makes — the processor's own accesses to system structures included — before paging
+// translates it (SDM Vol. 3B 18.2.5: DR0-DR3 hold linear addresses), and reported as a trap
+// once the instruction completes (emu/emulator.cpp).
 bool Cpu::read_linear(uint32_t linear, void* out, uint32_t size) {
     if (watch_accesses) [[unlikely]]
         debug_traps |= data_breakpoints_hit(s, linear, size, false);
-    auto* dst = static_cast<uint8_t*>(out);
-    const uint32_t a20_mask = a20 ? ~0u : ~kA20Bit;
-    if (a20 || ((linear ^ (linear + size - 1)) & kA20Bit) == 0) {
-        if (mem.read(linear & a20_mask, dst, size)) return true;
-    } else {
-        bool ok = true;
-        for (uint32_t i = 0; i < size && ok; ++i)
-            ok = mem.read((linear + i) & a20_mask, dst + i, 1);
-        if (ok) return true;
-    }
-    const uint64_t gpa = linear & a20_mask;
-    if (mmio_completed) {
-        if (const auto* done = mmio_completed->find(gpa, size, false)) {
-            std::memcpy(dst, &done->data, size);
-            return true;
-        }
-    }
-    mmio_address = gpa;
-    mmio_size = static_cast<uint8_t>(size);
-    mmio_write = false;
-    stop = Stop::Mmio;
-    return false;
+    if (!translated && mem.read(linear, out, size)) return true; // linear = physical, RAM
+    return read_translated(linear, out, size, Accessor::Program);
+}
+bool Cpu::write_linear(uint32_t linear, const void* in, uint32_t size) {
+    if (watch_accesses) [[unlikely]]
+        debug_traps |= data_breakpoints_hit(s, linear, size, true);
+    if (!translated && mem.write(linear, in, size)) return true;
+    return write_translated(linear, in, size, Accessor::Program);
+}
+bool Cpu::read_system(uint32_t linear, void* out, uint32_t size) {
+    if (watch_accesses) [[unlikely]]
+        debug_traps |= data_breakpoints_hit(s, linear, size, false);
+    if (!translated && mem.read(linear, out, size)) return true;
+    return read_translated(linear, out, size, Accessor::System);
+}
+bool Cpu::write_system(uint32_t linear, const void* in, uint32_t size) {
+    if (watch_accesses) [[unlikely]]
+        debug_traps |= data_breakpoints_hit(s, linear, size, true);
+    if (!translated && mem.write(linear, in, size)) return true;
+    return write_translated(linear, in, size, Accessor::System);
 }
 
 bool Cpu::locked_destination(uint32_t linear, uint32_t size, uint8_t*& host) {
     host = nullptr;
-    // With A20 off a range across a 1 MiB boundary wraps: not one host range.
-    if (!a20 && ((linear ^ (linear + size - 1)) & kA20Bit) != 0) return true;
-    host = mem.host_range(linear & (a20 ? ~0u : ~kA20Bit), size, true);
+    if (!translated) {
+        host = mem.host_range(linear, size, true);
+        return true;
+    }
+    // A locked access is a write for paging (its #PF error code has W set, and the dirty
+    // flag is set) whether or not the value changes; with A20 masked, a range across a 1 MiB
+    // boundary wraps. Two parts (two pages, or the wrap) are not one host range.
+    PhysicalAccess where;
+    if (!translate(linear, size, AccessKind::Write, Accessor::Program, where)) return false;
+    if (where.count == 1) host = where.parts[0].host;
     return true;
 }
 
-bool Cpu::write_linear(uint32_t linear, const void* in, uint32_t size) {
-    if (watch_accesses) [[unlikely]]
-        debug_traps |= data_breakpoints_hit(s, linear, size, true);
-    const auto* src = static_cast<const uint8_t*>(in);
-    const uint32_t a20_mask = a20 ? ~0u : ~kA20Bit;
-    bool ok;
-    if (a20 || ((linear ^ (linear + size - 1)) & kA20Bit) == 0) {
-        ok = mem.write(linear & a20_mask, src, size);
-    } else {
-        ok = true;
-        for (uint32_t i = 0; i < size && ok; ++i)
-            ok = mem.host_range((linear + i) & a20_mask, 1, true) != nullptr;
-        for (uint32_t i = 0; i < size && ok; ++i)
-            mem.write((linear + i) & a20_mask, src + i, 1);
+bool Cpu::read_translated(uint32_t linear, void* out, uint32_t size, Accessor who) {
+    auto* dst = static_cast<uint8_t*>(out);
+    // Paging's common case: one page, a TLB hit, RAM.
+    if ((s.cr0 & cr0::PG) && (linear & (kPageSize - 1)) + size <= kPageSize) {
+        const bool user = who == Accessor::Program && s.cpl() == 3;
+        if (const TlbEntry* e = tlb.hit(linear, access_bit(AccessKind::Read, user)); e && e->host) {
+            std::memcpy(dst, e->host + (linear & (kPageSize - 1)), size);
+            return true;
+        }
     }
-    if (ok) return true;
-    const uint64_t gpa = linear & a20_mask;
-    if (mmio_completed && mmio_completed->find(gpa, size, true)) return true;
-    mmio_address = gpa;
-    mmio_size = static_cast<uint8_t>(size);
-    mmio_write = true;
-    mmio_data = 0;
-    std::memcpy(&mmio_data, src, size <= 8 ? size : 8);
-    stop = Stop::Mmio;
-    return false;
+    PhysicalAccess where;
+    if (!translate(linear, size, AccessKind::Read, who, where)) return false;
+    for (uint8_t i = 0; i < where.count; ++i) {
+        const PhysicalAccess::Part& part = where.parts[i];
+        if (part.host) {
+            std::memcpy(dst, part.host, part.size);
+        } else if (!mem.read(part.address, dst, part.size)) {
+            const auto* done =
+                mmio_completed ? mmio_completed->find(part.address, part.size, false) : nullptr;
+            if (!done) return stop_for_mmio(part.address, part.size, false, nullptr);
+            std::memcpy(dst, &done->data, part.size);
+        }
+        dst += part.size;
+    }
+    return true;
+}
+
+bool Cpu::write_translated(uint32_t linear, const void* in, uint32_t size, Accessor who) {
+    const auto* src = static_cast<const uint8_t*>(in);
+    if ((s.cr0 & cr0::PG) && (linear & (kPageSize - 1)) + size <= kPageSize) {
+        const bool user = who == Accessor::Program && s.cpl() == 3;
+        if (const TlbEntry* e = tlb.hit(linear, access_bit(AccessKind::Write, user));
+            e && e->host_write) {
+            std::memcpy(e->host_write + (linear & (kPageSize - 1)), src, size);
+            return true;
+        }
+    }
+    PhysicalAccess where;
+    if (!translate(linear, size, AccessKind::Write, who, where)) return false;
+    // Parts outside RAM exit one at a time; the RAM parts are written when every part is
+    // complete, so a re-executed instruction writes RAM once, with the same bytes.
+    uint32_t at = 0;
+    for (uint8_t i = 0; i < where.count; at += where.parts[i].size, ++i) {
+        const PhysicalAccess::Part& part = where.parts[i];
+        if (part.host || mem.writable(part.address, part.size)) continue;
+        if (!(mmio_completed && mmio_completed->find(part.address, part.size, true)))
+            return stop_for_mmio(part.address, part.size, true, src + at);
+    }
+    for (uint8_t i = 0; i < where.count; ++i) {
+        const PhysicalAccess::Part& part = where.parts[i];
+        if (part.host)
+            std::memcpy(part.host, src, part.size);
+        else
+            mem.write(part.address, src, part.size); // straddles slots, or MMIO already done
+        src += part.size;
+    }
+    return true;
 }
 
 } // namespace transit86::emu

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "emu/interp/handlers.hpp"
+#include "emu/system/paging.hpp"
 
 namespace transit86::emu {
 
@@ -94,7 +95,7 @@ bool rdmsr_wrmsr(Cpu& cpu, bool write) {
         result = 0;
     } else if (index == kMsrEfer) {
         if (write && (value & ~efer_writable(*cpu.model))) return cpu.raise(vec::GP, 0);
-        if (write) cpu.s.efer = value;
+        if (write && !write_efer(cpu, value)) return false;
         result = cpu.s.efer;
     } else if (uint64_t* slot = msr_slot(cpu, index)) {
         if (write) *slot = value;

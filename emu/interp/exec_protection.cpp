@@ -20,7 +20,7 @@ Probe probe_descriptor(Cpu& cpu, uint16_t selector, Descriptor& desc) {
     const uint32_t offset = selector & 0xFFF8;
     if (offset + 7u > limit) return Probe::NotFound;
     desc.linear = static_cast<uint32_t>(base + offset);
-    return cpu.read_linear(desc.linear, &desc.raw, 8) ? Probe::Found : Probe::Stopped;
+    return cpu.read_system(desc.linear, &desc.raw, 8) ? Probe::Found : Probe::Stopped;
 }
 
 bool conforming_code(uint32_t access) {

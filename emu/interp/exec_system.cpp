@@ -2,6 +2,7 @@
 // I/O.
 #include "emu/cpu/debug.hpp"
 #include "emu/interp/handlers.hpp"
+#include "emu/system/paging.hpp"
 #include "emu/system/segment_load.hpp"
 #include "emu/system/task_switch.hpp"
 
@@ -50,28 +51,14 @@ bool store_descriptor_table(Cpu& cpu, const Insn& insn, const DescriptorTableReg
     return cpu.linearize(a.seg, a.offset, 6, true, linear) && cpu.write_linear(linear, image, 6);
 }
 
-// mov cr0..cr4, r32 (SDM MOV to control registers; Vol. 3A 2.5).
+// mov cr0..cr4, r32 (SDM MOV to control registers; Vol. 3A 2.5): CR0, CR3 and CR4 carry
+// paging's rules (emu/system/paging.cpp).
 bool write_control_register(Cpu& cpu, uint8_t number, uint32_t value) {
-    CpuState& s = cpu.s;
     switch (number) {
-    case 0: {
-        value |= cr0::ET; // hardwired to 1 since the i486; KVM forces it too
-        if ((value & cr0::PG) && !(value & cr0::PE)) return cpu.raise(vec::GP, 0);
-        if ((value & cr0::NW) && !(value & cr0::CD)) return cpu.raise(vec::GP, 0);
-        if (value & cr0::PG) return cpu.unsupported("paging (CR0.PG = 1) is not modelled");
-        s.cr0 = value;
-        return true;
-    }
-    case 2: s.cr2 = value; return true;
-    case 3: s.cr3 = value; return true;
-    case 4: {
-        // Bits the modelled CPU lacks are reserved: setting them raises #GP(0). We accept
-        // VME, PVI, TSD, DE, PSE, PAE, MCE, PGE, PCE, OSFXSR, OSXMMEXCPT.
-        constexpr uint32_t kSupported = 0x7FF;
-        if (value & ~kSupported) return cpu.raise(vec::GP, 0);
-        s.cr4 = value;
-        return true;
-    }
+    case 0: return write_cr0(cpu, value);
+    case 2: cpu.s.cr2 = value; return true;
+    case 3: return write_cr3(cpu, value);
+    case 4: return write_cr4(cpu, value);
     default: return cpu.raise(vec::UD);
     }
 }
@@ -94,7 +81,7 @@ bool read_control_register(Cpu& cpu, uint8_t number, uint32_t& value) {
 bool check_debug_register_access(Cpu& cpu, uint8_t& number) {
     if (!require_cpl0(cpu)) return false;
     if (number == 4 || number == 5) {
-        if (cpu.s.cr4 & kCr4De) return cpu.raise(vec::UD);
+        if (cpu.s.cr4 & cr4::DE) return cpu.raise(vec::UD);
         number += 2;
     }
     if (cpu.s.dr7 & dr7::GD) {
@@ -210,9 +197,15 @@ bool exec_system(Cpu& cpu, const Insn& insn) {
     case Op::Nop:    // nop ; nop r/m ; pause
     case Op::Invd:   // invd — no caches are modelled
     case Op::Wbinvd: // wbinvd
-    case Op::Invlpg: // invlpg m — no TLB without paging; the operand is not accessed (SDM)
         if (insn.op != Op::Nop && !require_cpl0(cpu)) return false;
         return true;
+    case Op::Invlpg: { // invlpg m — the operand's linear address; no access, no limit check
+        if (!require_cpl0(cpu)) return false;
+        if (op0.kind != OperandKind::Mem) return cpu.raise(vec::UD);
+        const Address a = cpu.address_of(insn, op0);
+        invalidate_page(cpu, static_cast<uint32_t>(s[a.seg].base + a.offset));
+        return true;
+    }
     case Op::Ud2: return cpu.raise(vec::UD); // ud2
     default: return cpu.unsupported("system instruction");
     }
@@ -232,7 +225,7 @@ bool io_permitted(Cpu& cpu, uint16_t port, uint8_t size) {
     const uint32_t offset = uint32_t{map_base} + port / 8u;
     if (offset + 1 > s.tr.limit) return cpu.raise(vec::GP, 0);
     uint16_t bits = 0;
-    if (!cpu.read_linear(static_cast<uint32_t>(s.tr.base + offset), &bits, 2)) return false;
+    if (!cpu.read_system(static_cast<uint32_t>(s.tr.base + offset), &bits, 2)) return false;
     const uint32_t mask = ((1u << size) - 1) << (port & 7);
     if (bits & mask) return cpu.raise(vec::GP, 0);
     return true;

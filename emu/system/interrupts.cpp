@@ -15,7 +15,7 @@ bool deliver_real_mode(Cpu& cpu, uint8_t vector, uint32_t return_eip) {
     const uint32_t entry = uint32_t{vector} * 4;
     if (entry + 3 > s.idtr.limit) return cpu.raise(vec::GP, 0); // SDM: IVT limit check
     uint32_t ivt_entry;
-    if (!cpu.read_linear(static_cast<uint32_t>(s.idtr.base + entry), &ivt_entry, 4)) return false;
+    if (!cpu.read_system(static_cast<uint32_t>(s.idtr.base + entry), &ivt_entry, 4)) return false;
     const auto new_ip = static_cast<uint16_t>(ivt_entry);
     const auto new_cs = static_cast<uint16_t>(ivt_entry >> 16);
     if (new_ip > s[Seg::CS].limit) return cpu.raise(vec::GP, 0);

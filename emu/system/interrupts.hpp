@@ -25,4 +25,12 @@ constexpr bool is_contributory(uint8_t vector) {
     return vector == vec::DE || (vector >= vec::TS && vector <= vec::GP);
 }
 
+// SDM Vol. 3A Table 6-5: a second exception while delivering the first makes a double fault
+// when both are contributory, or the first is a page fault and the second a page fault or
+// contributory; otherwise the second is handled on its own.
+constexpr bool makes_double_fault(uint8_t first, uint8_t second) {
+    if (first == vec::PF) return second == vec::PF || is_contributory(second);
+    return is_contributory(first) && is_contributory(second);
+}
+
 } // namespace transit86::emu

@@ -97,13 +97,13 @@ bool inner_stack(Cpu& cpu, uint32_t dpl, uint32_t ext, InnerStack& out) {
     uint32_t esp = 0;
     const auto base = static_cast<uint32_t>(tr.base);
     if (tss32) {
-        if (!cpu.read_linear(base + offset, &esp, 4)) return false;
+        if (!cpu.read_system(base + offset, &esp, 4)) return false;
     } else {
         uint16_t sp;
-        if (!cpu.read_linear(base + offset, &sp, 2)) return false;
+        if (!cpu.read_system(base + offset, &sp, 2)) return false;
         esp = sp;
     }
-    if (!cpu.read_linear(base + offset + (tss32 ? 4 : 2), &ss_selector, 2)) return false;
+    if (!cpu.read_system(base + offset + (tss32 ? 4 : 2), &ss_selector, 2)) return false;
     if (is_null_selector(ss_selector)) return cpu.raise(vec::TS, ext);
     const uint32_t ss_error = (ss_selector & 0xFFFCu) | ext;
     Descriptor desc;
@@ -243,7 +243,7 @@ bool deliver_protected_mode(Cpu& cpu, const Event& event) {
     const uint32_t idt_error = uint32_t{event.vector} * 8 + 2 + ext;
     if (uint32_t{event.vector} * 8 + 7 > s.idtr.limit) return cpu.raise(vec::GP, idt_error);
     uint64_t gate;
-    if (!cpu.read_linear(static_cast<uint32_t>(s.idtr.base + event.vector * 8u), &gate, 8))
+    if (!cpu.read_system(static_cast<uint32_t>(s.idtr.base + event.vector * 8u), &gate, 8))
         return false;
     const auto gate_access = static_cast<uint32_t>((gate >> 40) & 0xFF);
     const uint32_t type = ar::type(gate_access);

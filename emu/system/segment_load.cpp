@@ -40,7 +40,7 @@ bool read_descriptor(Cpu& cpu, uint16_t selector, Descriptor& out, uint8_t vecto
     const uint32_t offset = selector & 0xFFF8;
     if (offset + 7u > table_limit) return cpu.raise(vector, error);
     out.linear = static_cast<uint32_t>(table_base + offset);
-    return cpu.read_linear(out.linear, &out.raw, 8);
+    return cpu.read_system(out.linear, &out.raw, 8);
 }
 
 bool mark_accessed(Cpu& cpu, Descriptor& desc) {
@@ -48,14 +48,14 @@ bool mark_accessed(Cpu& cpu, Descriptor& desc) {
     if (desc.raw & kAccessedBit) return true;
     desc.raw |= kAccessedBit;
     const auto byte5 = static_cast<uint8_t>(desc.raw >> 40);
-    return cpu.write_linear(desc.linear + 5, &byte5, 1);
+    return cpu.write_system(desc.linear + 5, &byte5, 1);
 }
 
 bool set_tss_busy(Cpu& cpu, Descriptor& desc, bool busy) {
     constexpr uint64_t kBusyBit = 1ull << 41;
     desc.raw = busy ? (desc.raw | kBusyBit) : (desc.raw & ~kBusyBit);
     const auto byte5 = static_cast<uint8_t>(desc.raw >> 40);
-    return cpu.write_linear(desc.linear + 5, &byte5, 1);
+    return cpu.write_system(desc.linear + 5, &byte5, 1);
 }
 
 bool load_data_or_stack_segment(Cpu& cpu, Seg seg, uint16_t selector) {

@@ -2,6 +2,8 @@
 // (SDM Vol. 3A 7.3, Tables 7-1 and 7-2).
 #include "emu/system/task_switch.hpp"
 
+#include "emu/system/paging.hpp"
+
 namespace transit86::emu {
 
 namespace {
@@ -41,7 +43,7 @@ struct TaskImage {
 
 bool read_field(Cpu& cpu, uint32_t linear, uint8_t width, uint32_t& value) {
     value = 0;
-    return cpu.read_linear(linear, &value, width);
+    return cpu.read_system(linear, &value, width);
 }
 
 bool read_image(Cpu& cpu, uint32_t base, const TssLayout& tss, TaskImage& image) {
@@ -51,10 +53,10 @@ bool read_image(Cpu& cpu, uint32_t base, const TssLayout& tss, TaskImage& image)
     for (uint32_t i = 0; i < 8; ++i)
         if (!read_field(cpu, base + tss.gpr + i * tss.width, tss.width, image.gpr[i])) return false;
     for (int i = 0; i < tss.segments; ++i)
-        if (!cpu.read_linear(base + tss.seg + i * tss.width, &image.seg[i], 2)) return false;
-    if (!cpu.read_linear(base + tss.ldt, &image.ldt, 2)) return false;
+        if (!cpu.read_system(base + tss.seg + i * tss.width, &image.seg[i], 2)) return false;
+    if (!cpu.read_system(base + tss.ldt, &image.ldt, 2)) return false;
     return &tss != &kTss32 || (read_field(cpu, base + kTss32Cr3, 4, image.cr3) &&
-                               cpu.read_linear(base + kTss32Trap, &image.trap, 2));
+                               cpu.read_system(base + kTss32Trap, &image.trap, 2));
 }
 
 // SDM Vol. 3A 7.3 step 7: EIP, EFLAGS, the general registers and the segment selectors of the
@@ -62,13 +64,13 @@ bool read_image(Cpu& cpu, uint32_t base, const TssLayout& tss, TaskImage& image)
 bool save_state(Cpu& cpu, const TssLayout& tss, uint32_t eip, uint32_t eflags) {
     const CpuState& s = cpu.s;
     const auto base = static_cast<uint32_t>(s.tr.base);
-    if (!cpu.write_linear(base + tss.eip, &eip, tss.width) ||
-        !cpu.write_linear(base + tss.eflags, &eflags, tss.width))
+    if (!cpu.write_system(base + tss.eip, &eip, tss.width) ||
+        !cpu.write_system(base + tss.eflags, &eflags, tss.width))
         return false;
     for (uint32_t i = 0; i < 8; ++i)
-        if (!cpu.write_linear(base + tss.gpr + i * tss.width, &s.gpr[i], tss.width)) return false;
+        if (!cpu.write_system(base + tss.gpr + i * tss.width, &s.gpr[i], tss.width)) return false;
     for (int i = 0; i < tss.segments; ++i)
-        if (!cpu.write_linear(base + tss.seg + i * tss.width, &s.seg[i].selector, 2)) return false;
+        if (!cpu.write_system(base + tss.seg + i * tss.width, &s.seg[i].selector, 2)) return false;
     return true;
 }
 
@@ -135,7 +137,7 @@ bool switch_tasks(Cpu& cpu, uint16_t selector, Descriptor& tss, Source source, u
     // Steps 8-9 (Table 7-2): a nested switch links the new task to the old one and sets NT;
     // the new task becomes busy (an IRET returns to a task that already is).
     const bool nested = source == Source::Call || source == Source::Event;
-    if (nested && !cpu.write_linear(new_base, &s.tr.selector, 2)) return false;
+    if (nested && !cpu.write_system(new_base, &s.tr.selector, 2)) return false;
     if (source != Source::Iret && !set_tss_busy(cpu, tss, true)) return false;
 
     // The commit point: from here a fault belongs to the new task.
@@ -147,7 +149,7 @@ bool switch_tasks(Cpu& cpu, uint16_t selector, Descriptor& tss, Source source, u
     s.dr7 &= ~dr7::LocalEnables;
     // Step 11. CR3 only with paging on ("if paging is not enabled, a PDBR value is read from
     // the new task's TSS, but it is not loaded into CR3"); a 16-bit TSS has none.
-    if (&to == &kTss32 && (s.cr0 & cr0::PG)) s.cr3 = image.cr3;
+    if (&to == &kTss32 && (s.cr0 & cr0::PG) && !write_cr3(cpu, image.cr3)) return false;
     s.eflags = ((image.eflags | (nested ? flags::NT : 0)) & kLoadableFlags) | flags::Fixed1;
     for (int i = 0; i < 8; ++i) // a 16-bit TSS loads the low halves (SDM Vol. 3A 7.6)
         s.gpr[i] =
@@ -234,7 +236,7 @@ bool deliver_through_task_gate(Cpu& cpu, uint64_t gate, const Event& event) {
 bool return_from_nested_task(Cpu& cpu) {
     CpuState& s = cpu.s;
     uint16_t link;
-    if (!cpu.read_linear(static_cast<uint32_t>(s.tr.base), &link, 2)) return false;
+    if (!cpu.read_system(static_cast<uint32_t>(s.tr.base), &link, 2)) return false;
     Descriptor tss;
     if (!read_task_descriptor(cpu, link, true, vec::TS, 0, tss)) return false;
     return switch_tasks(cpu, link, tss, Source::Iret, cpu.next_eip, s.eflags, 0) &&
@@ -246,7 +248,7 @@ bool read_io_map_base(Cpu& cpu, uint16_t& map_base) {
     const SegmentCache& tr = cpu.s.tr;
     const bool tss32 = (ar::type(tr.access_rights) & ~2u) == 9; // available or busy
     if (!tss32 || tr.limit < kIoMapBaseOffset + 1) return cpu.raise(vec::GP, 0);
-    return cpu.read_linear(static_cast<uint32_t>(tr.base + kIoMapBaseOffset), &map_base, 2);
+    return cpu.read_system(static_cast<uint32_t>(tr.base + kIoMapBaseOffset), &map_base, 2);
 }
 
 } // namespace transit86::emu

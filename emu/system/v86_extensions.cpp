@@ -16,7 +16,7 @@ bool read_redirection_bit(Cpu& cpu, uint8_t vector, bool& set) {
     const SegmentCache& tr = cpu.s.tr;
     if (offset > tr.limit) return cpu.raise(vec::GP, 0);
     uint8_t bits = 0;
-    if (!cpu.read_linear(static_cast<uint32_t>(tr.base + offset), &bits, 1)) return false;
+    if (!cpu.read_system(static_cast<uint32_t>(tr.base + offset), &bits, 1)) return false;
     set = ((bits >> (vector & 7)) & 1) != 0;
     return true;
 }
@@ -24,7 +24,8 @@ bool read_redirection_bit(Cpu& cpu, uint8_t vector, bool& set) {
 bool redirect_to_v86_handler(Cpu& cpu, uint8_t vector) {
     CpuState& s = cpu.s;
     // "Locates the 8086 program interrupt vector table at linear address 0 for the 8086-mode
-    // task" — not through IDTR, and with no limit check. Read before anything is pushed.
+    // task" — not through IDTR, and with no limit check. Read before anything is pushed, at
+    // CPL 3 for paging: the table is the 8086 program's memory, not a system structure.
     uint32_t entry = 0;
     if (!cpu.read_linear(uint32_t{vector} * 4, &entry, 4)) return false;
     const bool iopl3 = iopl_of(s) == 3;

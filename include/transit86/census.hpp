@@ -27,10 +27,12 @@ struct InstructionRef {
     uint64_t linear = 0;
     std::array<uint8_t, 15> bytes{};
     uint8_t length = 0;
-    std::string text; // Intel syntax; "(bad)" or "(not in RAM)" when it does not decode
+    std::string text; // Intel syntax; "(bad)", or "(not in RAM or not mapped)" without bytes
 };
 
-// The instruction at `where` in `emulator`'s guest memory, numbered `index`.
+// The instruction at `where` in `emulator`'s guest memory, numbered `index`: its bytes read by
+// linear address through the guest's current page tables (Emulator::read_linear), so for an
+// instruction that already ran, as mapped now (the same unless it changed the mapping).
 InstructionRef describe_instruction(const Emulator& emulator, const InstructionAddress& where,
                                     uint64_t index);
 // Where the next instruction of `state` is.

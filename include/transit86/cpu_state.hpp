@@ -117,15 +117,23 @@ namespace cr4 { // SDM Vol. 3A 2.5, Figure 2-7: the bits of the modelled CPU
 inline constexpr uint32_t VME = 1u << 0; // virtual-8086 mode extensions (Vol. 3A 20.3)
 inline constexpr uint32_t PVI = 1u << 1; // protected-mode virtual interrupts (Vol. 3A 20.4)
 inline constexpr uint32_t TSD = 1u << 2;
-inline constexpr uint32_t DE = 1u << 3;
-inline constexpr uint32_t PSE = 1u << 4;
-inline constexpr uint32_t PAE = 1u << 5;
+inline constexpr uint32_t DE = 1u << 3;  // debugging extensions: DR4/DR5 #UD, I/O breakpoints
+inline constexpr uint32_t PSE = 1u << 4; // 4-MByte pages with 32-bit paging
+inline constexpr uint32_t PAE = 1u << 5; // PAE paging (64-bit entries, PDPTE registers)
 inline constexpr uint32_t MCE = 1u << 6;
-inline constexpr uint32_t PGE = 1u << 7;
+inline constexpr uint32_t PGE = 1u << 7; // global pages
 inline constexpr uint32_t PCE = 1u << 8;
 inline constexpr uint32_t OSFXSR = 1u << 9;
 inline constexpr uint32_t OSXMMEXCPT = 1u << 10;
 } // namespace cr4
+
+// IA32_EFER bits (SDM Vol. 3A 2.2.1).
+namespace efer {
+inline constexpr uint64_t LME = 1u << 8;  // long mode enable: not modelled
+inline constexpr uint64_t LMA = 1u << 10; // long mode active: not modelled
+inline constexpr uint64_t NXE = 1u << 11; // execute-disable bit in PAE paging entries
+} // namespace efer
+
 // Debug status register DR6 (SDM Vol. 3B 18.2.3, Figure 18-1) for an i486-class CPU without
 // RTM or bus-lock detection: B0-B3, BD, BS and BT can change; bits 4-11 and 16-31 read as 1,
 // bit 12 as 0. The reset value (Vol. 3A Table 10-1) is all fixed bits and nothing else.
@@ -254,6 +262,10 @@ struct CpuState {
     uint64_t cr3 = 0;
     uint64_t cr4 = 0;
     uint64_t efer = 0;
+    // The PDPTE registers of PAE paging (SDM Vol. 3A 4.4.1): loaded from the table at CR3 by
+    // MOV to CR0/CR3/CR4 and task switches, used by every PAE walk, not re-read from memory.
+    // The VMCS guest PDPTE0-3 fields; KVM's kvm_sregs2.pdptrs.
+    std::array<uint64_t, 4> pdpte{};
 
     // Debug registers (SDM Vol. 3B 18.2): breakpoint linear addresses (or I/O ports), status
     // and control. DR4 and DR5 are not registers of their own: they alias DR6 and DR7.

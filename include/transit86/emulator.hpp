@@ -199,6 +199,13 @@ class Emulator {
     // Gate A20 (on by default). Off models the 8086 wrap at 1 MiB.
     void set_a20(bool enabled) noexcept;
 
+    // Loads CpuState::pdpte from the table at CR3 (bits 31:5), as MOV to CR3 does with PAE
+    // paging (SDM Vol. 3A 4.4.1) and KVM_SET_SREGS does for a PAE guest. A host that sets a
+    // PAE-paging state through state() without its PDPTEs calls it; run(VcpuState&) does
+    // (kvm_sregs carries none). False, with pdpte unchanged, when the table is outside RAM or
+    // a present entry sets a reserved bit (MOV to CR3 would raise #GP(0)).
+    bool load_pdptes() noexcept;
+
     // The instruction the interpreter started last (retired, faulted or exited). Validity
     // for VM entry changes only in interpreted instructions, so after a GuestStateValid or
     // GuestStateInvalid exit this is the instruction that changed it.
@@ -207,6 +214,17 @@ class Emulator {
     // Reads guest-physical memory for traces and tests; false if outside RAM.
     bool read_physical(uint64_t gpa, void* out, size_t size) const noexcept;
     bool write_physical(uint64_t gpa, const void* in, size_t size) noexcept;
+    // Reads guest memory by linear address, as a debugger or a trace sees it: translated
+    // through the page tables of state() when CR0.PG = 1 (32-bit or PAE paging, with
+    // CpuState::pdpte), with A20 applied, but without setting accessed or dirty flags, without
+    // checking access rights, without faulting and without touching the TLB. False when a
+    // byte's page is not present, an entry sets a reserved bit, or a paging structure or a
+    // byte lies outside RAM. Linear addresses wrap at 4 GiB.
+    bool read_linear(uint64_t linear, void* out, size_t size) const noexcept;
+    // Writes guest memory by linear address the same way (a debugger's memory writes): every
+    // byte is translated and found in writable RAM first, or nothing is written and it
+    // returns false.
+    bool write_linear(uint64_t linear, const void* in, size_t size) noexcept;
 
   private:
     struct Impl;

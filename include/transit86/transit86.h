@@ -277,6 +277,17 @@ TRANSIT86_API transit86_status transit86_read_physical(const struct transit86_vc
 TRANSIT86_API transit86_status transit86_write_physical(struct transit86_vcpu* vcpu, uint64_t gpa,
                                                         const void* in, size_t size);
 
+/* Guest access by linear address, as a debugger sees it: translated through the guest's
+ * page tables when CR0.PG = 1 (no accessed/dirty flags set, no rights checked, no fault), A20
+ * applied, with the paging registers of the state last given to transit86_set_state or left
+ * by transit86_run (PAE: the PDPTEs as the next run loads them); TRANSIT86_ERROR_INVALID_ARGUMENT
+ * if a page is not mapped or a byte is not in RAM (a write then changes nothing).
+ * Emulator::read_linear / write_linear. */
+TRANSIT86_API transit86_status transit86_read_linear(struct transit86_vcpu* vcpu, uint64_t linear,
+                                                     void* out, size_t size);
+TRANSIT86_API transit86_status transit86_write_linear(struct transit86_vcpu* vcpu, uint64_t linear,
+                                                      const void* in, size_t size);
+
 /* Static names, e.g. "io", "valid"; "?" for unknown values. */
 TRANSIT86_API const char* transit86_exit_reason_name(uint32_t reason);
 TRANSIT86_API const char* transit86_status_name(transit86_status status);

@@ -181,6 +181,39 @@ static void test_debug_registers(void) {
     transit86_destroy(vcpu);
 }
 
+/* A state with 32-bit paging given by transit86_set_state (no run yet): linear 4000H is mapped
+ * to frame 6000H, linear 5000H not at all. transit86_read_linear / write_linear follow that
+ * state's tables, set no accessed flag, and report the unmapped page as an error. */
+static void test_linear_memory(void) {
+    static uint8_t ram[0x10000];
+    const uint32_t pde = 0x3000 | 3, pte = 0x6000 | 1; /* PDE0 -> table 3000H; PTE 4 -> 6000H */
+    memcpy(ram + 0x2000, &pde, 4);
+    memcpy(ram + 0x3000 + 4 * 4, &pte, 4);
+    memcpy(ram + 0x4000, "phys", 4);
+    memcpy(ram + 0x6000, "page", 4);
+    const struct transit86_ram_slot slot = {.guest_phys = 0, .size = sizeof(ram), .host = ram};
+    struct transit86_vcpu* vcpu = NULL;
+    CHECK(transit86_create(&slot, 1, NULL, NULL, &vcpu) == TRANSIT86_OK);
+    struct transit86_vcpu_state state = boot_state(TRANSIT86_RESET_KVM, 0x1000);
+    char bytes[4];
+    CHECK(transit86_set_state(vcpu, &state) == TRANSIT86_OK); /* PG = 0: linear = physical */
+    CHECK(transit86_read_linear(vcpu, 0x4000, bytes, 4) == TRANSIT86_OK);
+    CHECK(memcmp(bytes, "phys", 4) == 0);
+    state.sregs.cr0 |= 0x80000001u; /* PE, PG */
+    state.sregs.cr3 = 0x2000;
+    CHECK(transit86_set_state(vcpu, &state) == TRANSIT86_OK);
+    CHECK(transit86_read_linear(vcpu, 0x4000, bytes, 4) == TRANSIT86_OK);
+    CHECK(memcmp(bytes, "page", 4) == 0);
+    CHECK(transit86_write_linear(vcpu, 0x4000, "PAGE", 4) == TRANSIT86_OK);
+    CHECK(memcmp(ram + 0x6000, "PAGE", 4) == 0);
+    CHECK((ram[0x3000 + 4 * 4] & 0x60) == 0); /* neither accessed nor dirty */
+    CHECK(transit86_read_linear(vcpu, 0x5000, bytes, 4) == TRANSIT86_ERROR_INVALID_ARGUMENT);
+    CHECK(transit86_write_linear(vcpu, 0x4FFE, "XXXX", 4) == TRANSIT86_ERROR_INVALID_ARGUMENT);
+    CHECK(ram[0x6FFE] == 0);
+    CHECK(transit86_read_linear(NULL, 0x4000, bytes, 4) == TRANSIT86_ERROR_INVALID_ARGUMENT);
+    transit86_destroy(vcpu);
+}
+
 static void test_arguments(void) {
     struct transit86_vcpu* vcpu = NULL;
     const struct transit86_ram_slot bad = {.guest_phys = 0, .size = 0x1000, .host = NULL};
@@ -207,6 +240,7 @@ int main(int argc, char** argv) {
     test_boot_sample(argv[1]);
     test_io_and_mmio_exits();
     test_debug_registers();
+    test_linear_memory();
     test_arguments();
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);

@@ -111,6 +111,11 @@ struct CaseRunner::Session {
         facts.insn = &f.insn;
         facts.bytes = std::span<const uint8_t>(f.bytes.data(), f.length);
         facts.before = &before;
+        if (identity_paging() && c.mode == Mode::Pm32) {
+            const std::vector<uint8_t>& p = self.pristine(c.mode);
+            facts.page_directory_changed =
+                std::memcmp(&self.ram_[kPageDirectory], &p[kPageDirectory], 4096) != 0;
+        }
         const KnownDifference* known = find_known_difference(facts);
         result.status = known != nullptr ? CaseStatus::Explained : CaseStatus::Failed;
         result.fields = facts.fields;

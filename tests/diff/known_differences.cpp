@@ -261,6 +261,10 @@ constexpr KnownDifference kKnown[] = {
     {"unicorn-prefetch-reg-ud", "unicorn",
      "QEMU raises #UD for 0F 0D / 0F 18 with a register operand (SDM map: prefetch Ev)",
      prefetch_register_ud},
+    {"unicorn-identity-maps", "unicorn",
+     "Unicorn 2.0.1 ignores page tables: after the case overwrote the page directory (--paging) "
+     "transit86 translates through the new entries (SDM Vol. 3A 4.3), the oracle does not",
+     [](const StepFacts& f) { return f.page_directory_changed; }},
     {"kvm-aam-aad-flags", "kvm", "KVM sets SF/ZF/PF of AAM/AAD from AX or EAX, the SDM from AL",
      kvm_aam_aad_flags},
     {"kvm-pop-sreg-word", "kvm", "KVM's 32-bit POP Sreg reads a word: no #SS at the limit",

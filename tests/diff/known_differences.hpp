@@ -30,6 +30,9 @@ struct StepFacts {
     OracleOutcome oracle_outcome = OracleOutcome::Retired;
     uint8_t oracle_vector = 0;       // OracleOutcome::Exception
     std::vector<std::string> fields; // differing field names ("eflags", "exception")
+    // --paging: transit86's page directory (layout.hpp) no longer holds its pristine
+    // identity entries — the case stored into it.
+    bool page_directory_changed = false;
 };
 
 struct KnownDifference {

@@ -29,7 +29,16 @@ uint64_t interrupt_gate(uint16_t selector, uint32_t offset) {
     return g;
 }
 
+bool g_identity_paging = false;
+
 } // namespace
+
+void set_identity_paging(bool on) {
+    g_identity_paging = on;
+}
+bool identity_paging() {
+    return g_identity_paging;
+}
 
 const char* to_string(Mode mode) {
     return mode == Mode::Real ? "real" : "pm32";
@@ -82,6 +91,12 @@ void build_pristine_memory(std::span<uint8_t> ram, Mode mode) {
         const uint64_t gate = interrupt_gate(kCodeSel, kStubBase + v);
         std::memcpy(&ram[kIdtBase + v * 8], &gate, 8);
     }
+    if (!g_identity_paging) return;
+    constexpr uint32_t kPresentWritable = 0x3, kAccessedDirty = 0x60, kPageSize4M = 0x80;
+    for (uint32_t i = 0; i < 1024; ++i) { // SDM Vol. 3A Table 4-4
+        const uint32_t pde = (i << 22) | kPresentWritable | kAccessedDirty | kPageSize4M;
+        std::memcpy(&ram[kPageDirectory + i * 4], &pde, 4);
+    }
 }
 
 CpuState base_state(Mode mode) {
@@ -101,6 +116,11 @@ CpuState base_state(Mode mode) {
     s[Seg::CS] = pm_segment(kCodeSel);
     for (Seg seg : {Seg::ES, Seg::SS, Seg::DS, Seg::FS, Seg::GS})
         s[seg] = pm_segment(kFlatDataSel);
+    if (g_identity_paging) {
+        s.cr3 = kPageDirectory;
+        s.cr4 |= cr4::PSE;
+        s.cr0 |= cr0::PG;
+    }
     return s;
 }
 

@@ -7,6 +7,7 @@
 //   0x00800  GDT (protected mode): 08 code32, 10 flat data, 18 data at 0x10000, 20 data at
 //            0x20000 with B = 0 (a 16-bit stack); all limits 4 GiB (QEMU does not check limits)
 //   0x00900  IDT (protected mode): 256 32-bit interrupt gates -> 08:(kStubBase + v)
+//   0x01000  the page directory with --paging (protected mode), else random bytes
 //   0x01100  random bytes (the same for every case), code placed at random above kCodeMin
 #pragma once
 
@@ -34,6 +35,16 @@ inline constexpr uint16_t kBasedDataSel = 0x18;
 inline constexpr uint32_t kBasedDataBase = 0x10000;
 inline constexpr uint16_t kStack16Sel = 0x20;
 inline constexpr uint32_t kStack16Base = 0x20000;
+
+// With identity paging (transit86-diff --paging) protected-mode cases start with CR0.PG = 1
+// under 32-bit paging: the page directory at kPageDirectory maps all 4 GiB with 4-MByte pages
+// (CR4.PSE) onto themselves, every PDE present, writable, accessed and dirty (so no walk
+// writes RAM). Every access goes through the translated path and the TLB. An oracle that
+// does not translate (Unicorn 2.0.1 identity-maps) agrees as long as the directory is not
+// overwritten; a store into it is reported, not masked.
+inline constexpr uint32_t kPageDirectory = 0x1000;
+void set_identity_paging(bool on);
+bool identity_paging();
 
 // The segment cache a protected-mode selector of this GDT loads.
 SegmentCache pm_segment(uint16_t selector);

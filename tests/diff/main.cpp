@@ -111,9 +111,13 @@ int main(int argc, char** argv) {
                  "Exit 77 (skipped) when the oracle cannot be opened here");
     app.add_flag("--coverage", coverage, "Print the instructions compared, by op");
     app.add_option("--progress", progress, "Print a progress line every N cases (stderr)");
+    bool paging = false;
+    app.add_flag("--paging", paging,
+                 "pm32 cases run under 32-bit paging, 4-MByte pages identity-mapping 4 GiB");
     app.add_flag("--in-process", in_process,
                  "Run Unicorn in this process (for a debugger; a Unicorn abort ends the run)");
     CLI11_PARSE(app, argc, argv);
+    set_identity_paging(paging);
     if (*replay_opt && mode_name == "both") {
         fmt::print(stderr, "transit86-diff: --replay needs --mode real or --mode pm32\n");
         return kExitUsage;

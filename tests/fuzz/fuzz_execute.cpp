@@ -107,6 +107,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     pc.on_a20 = [&emu](bool on) { emu.set_a20(on); };
     emu.set_a20(in.a20);
     emu.state() = in.state;
+    // Paged states come from the header's CR0/CR3/CR4/EFER and the page tables from the data
+    // bytes; PAE walks need the PDPTE registers, loaded from CR3 as MOV to CR3 would (the VcpuState
+    // path loads them itself).
+    if ((in.state.cr0 & cr0::PG) && (in.state.cr4 & cr4::PAE)) emu.load_pdptes();
 
     const uint64_t breakpoints[] = {in.breakpoint};
     RunLimits limits{.budget = in.budget,

@@ -2,6 +2,7 @@
 // the scenario corpus (corpus/cases, sources assembled with nasm) and the bundled boot sample,
 // one folder per target under OUT_DIR. Run by the build.
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -82,6 +83,40 @@ void case_seeds(const fs::path& file, const fs::path& out) {
                    c.image));
 }
 
+// A state already under 32-bit paging: flat 32-bit code, CR3 at the data bytes, which hold a page
+// directory whose PDE 0 identity-maps the first 4 MiB with a 4-MByte page (CR4.PSE); the code
+// loads, stores and pushes through it. The fuzzer mutates the tables and control registers.
+void paged_seed(const fs::path& out) {
+    static const uint64_t gdt[] = {0, 0x00CF9B000000FFFF, 0x00CF93000000FFFF};
+    static const uint8_t code[] = {0xA1, 0x00, 0x30, 0x00, 0x00,             // mov eax, [0x3000]
+                                   0xA3, 0x04, 0x30, 0x00, 0x00,             // mov [0x3004], eax
+                                   0x50,                                     // push eax
+                                   0x0F, 0x01, 0x3D, 0x00, 0x30, 0x00, 0x00, // invlpg [0x3000]
+                                   0xF4};                                    // hlt
+    std::vector<uint8_t> data(0x1000 + sizeof gdt);
+    const uint32_t pde = 0x83; // present, writable, 4 MiB at 0
+    std::memcpy(data.data(), &pde, 4);
+    std::memcpy(data.data() + 0x1000, gdt, sizeof gdt);
+    fuzz::ExecuteInput in;
+    CpuState& s = in.state;
+    s = reset_state(ResetPreset::Kvm);
+    s.cr0 |= cr0::PE | cr0::PG;
+    s.cr4 |= cr4::PSE;
+    s.cr3 = 0x10000;
+    s.gdtr = {.base = 0x11000, .limit = sizeof gdt - 1};
+    s[Seg::CS] = {.base = 0, .limit = 0xFFFFFFFF, .access_rights = 0xC09B, .selector = 0x08};
+    for (Seg seg : {Seg::SS, Seg::DS, Seg::ES, Seg::FS, Seg::GS})
+        s[seg] = {.base = 0, .limit = 0xFFFFFFFF, .access_rights = 0xC093, .selector = 0x10};
+    s.eip = 0x1000;
+    s[Gpr::ESP] = 0x8000;
+    in.code = code;
+    in.code_address = 0x1000;
+    in.data = data;
+    in.data_address = 0x10000;
+    in.ports = 2;
+    write(out / "execute" / "paged_flat32.bin", fuzz::encode_execute_input(in));
+}
+
 void cli_seeds(const fs::path& boot_image, const fs::path& out) {
     const auto image = slurp(boot_image);
     const std::vector<std::vector<std::string>> lines = {
@@ -117,6 +152,7 @@ int main(int argc, char** argv) {
         for (const fs::path& file : tools::find_cases(argv[1]))
             case_seeds(file, out);
         cli_seeds(argv[2], out);
+        paged_seed(out);
     } catch (const std::exception& e) {
         fmt::print(stderr, "fuzz_seeds: {}\n", e.what());
         return 1;

@@ -2,6 +2,8 @@
 // a user has in docs/gdb.md, packet by packet. Addresses from the sample's listing:
 //   7c22 mov cr0, eax   7c2c jmp dword 0x8:0x7c34   7c4b ltr ax   7c60 out 0xf4, al
 //   7c80 the TSS descriptor (selector 0x18), whose type ltr changes from 9 to 0xb.
+#include <cstring>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -146,6 +148,40 @@ TEST_F(StepTargetTest, CensusBelongsToBoot) {
     EXPECT_NE(monitor("census").find("only with `transit86 boot`"), std::string::npos);
     EXPECT_NE(monitor("kvm-fixup").find("KVM with emulate_invalid_guest_state=0"),
               std::string::npos);
+}
+
+// Under paging GDB's addresses go through the guest's page tables (docs/gdb.md): linear
+// 400000H is mapped to frame 9000H, and 'm', 'M' and `monitor gdt` (a GDT at linear 400000H)
+// see that frame; linear 401000H is not mapped, so reading it is an error, not a guest fault.
+TEST(StepTargetPaging, MemoryPacketsAndGdtFollowThePageTables) {
+    tools::GuestRam ram{1 << 20};
+    uint8_t* host = ram.slot().host;
+    const auto put = [host](uint32_t at, auto value) {
+        std::memcpy(host + at, &value, sizeof value);
+    };
+    put(0x2000, uint32_t{0x3000 | 3}); // PDE 0 -> table 3000H (empty)
+    put(0x2004, uint32_t{0x4000 | 3}); // PDE 1 -> table 4000H
+    put(0x4000, uint32_t{0x9000 | 3}); // linear 400000H -> 9000H
+    put(0x9008, uint64_t{0x00CF9B000000FFFF});
+    CpuState s = reset_state(ResetPreset::Intel);
+    s.cr0 |= cr0::PE | cr0::PG;
+    s.cr3 = 0x2000;
+    s.gdtr = {.base = 0x400000, .limit = 0x0F};
+    pc::PcPorts ports;
+    StepTarget target(ram.slot(), ports, s, StepTargetOptions{});
+    GdbSession session(target);
+    const auto ask = [&session](std::string_view packet) {
+        return session.handle(packet).packets.back();
+    };
+    EXPECT_EQ(ask("m400008,2"), "ffff");
+    EXPECT_EQ(ask("M400001,1:aa"), "OK");
+    EXPECT_EQ(host[0x9001], 0xAAu);
+    EXPECT_EQ(ask("m401000,4").substr(0, 1), "E");
+    std::string gdt;
+    for (const auto& p : session.handle("qRcmd," + to_hex("gdt 2")).packets)
+        if (p.size() > 1 && p[0] == 'O' && p != "OK") gdt += from_hex(p.substr(1)).value_or("?");
+    EXPECT_NE(gdt.find("00cf9b000000ffff"), std::string::npos) << gdt;
+    EXPECT_EQ(host[0x4000] & 0x20, 0); // nothing marked accessed
 }
 
 } // namespace

@@ -155,6 +155,87 @@ QemuSegment qemu_segment(const uint8_t* env, int index) {
     return q;
 }
 
+// Where QEMU's env->error_code sits in a saved uc_context: found once by making a scratch
+// engine raise #GP with two known selector error codes and taking the one offset holding both.
+void stop_at_interrupt(uc_engine* uc, uint32_t, void*) {
+    uc_emu_stop(uc);
+}
+
+std::optional<size_t> find_error_code_offset() {
+    uc_engine* uc = nullptr;
+    if (uc_open(UC_ARCH_X86, UC_MODE_32, &uc) != UC_ERR_OK) return std::nullopt;
+    std::optional<size_t> found;
+    uc_context* ctx = nullptr;
+    uc_hook hook{};
+    const uint64_t gdt[] = {0, 0x00CF9A000000FFFFull, 0x00CF92000000FFFFull};
+    const uint8_t mov_ds_ax[] = {0x8E, 0xD8};
+    uc_x86_mmr gdtr{};
+    gdtr.base = 0x100;
+    gdtr.limit = sizeof gdt - 1;
+    bool ok = uc_mem_map(uc, 0, 0x10000, UC_PROT_ALL) == UC_ERR_OK &&
+              uc_mem_write(uc, 0x100, gdt, sizeof gdt) == UC_ERR_OK &&
+              uc_mem_write(uc, 0x1000, mov_ds_ax, sizeof mov_ds_ax) == UC_ERR_OK &&
+              uc_reg_write(uc, UC_X86_REG_GDTR, &gdtr) == UC_ERR_OK &&
+              write_reg(uc, UC_X86_REG_CS, 0x08) == UC_ERR_OK &&
+              write_reg(uc, UC_X86_REG_SS, 0x10) == UC_ERR_OK &&
+              write_reg(uc, UC_X86_REG_ESP, 0x8000) == UC_ERR_OK &&
+              uc_hook_add(uc, &hook, UC_HOOK_INTR, reinterpret_cast<void*>(&stop_at_interrupt),
+                          nullptr, 1, 0) == UC_ERR_OK &&
+              uc_context_alloc(uc, &ctx) == UC_ERR_OK;
+    std::vector<size_t> candidates;
+    bool first = true;
+    for (const uint32_t selector : {0x1230u, 0x2348u}) {
+        ok = ok && write_reg(uc, UC_X86_REG_EAX, selector) == UC_ERR_OK &&
+             uc_emu_start(uc, 0x1000, UINT64_MAX, 0, 1) == UC_ERR_OK &&
+             uc_context_save(uc, ctx) == UC_ERR_OK;
+        if (!ok) break;
+        const auto* raw = reinterpret_cast<const uint8_t*>(ctx);
+        std::vector<size_t> next;
+        for (size_t at = 0; at + 4 <= uc_context_size(uc); at += 4) {
+            uint32_t v;
+            std::memcpy(&v, raw + at, 4);
+            if (v == selector &&
+                (first || std::find(candidates.begin(), candidates.end(), at) != candidates.end()))
+                next.push_back(at);
+        }
+        candidates = std::move(next);
+        first = false;
+    }
+    if (ok && candidates.size() == 1) found = candidates.front();
+    if (ctx != nullptr) uc_context_free(ctx);
+    uc_close(uc);
+    return found;
+}
+
+// A read through a one-entry page table that maps linear 400000H to physical 20000H, with
+// paging enabled: a Unicorn that translates reads the marker, one that identity-maps finds
+// nothing mapped at 400000H.
+bool probe_paging() {
+    uc_engine* uc = nullptr;
+    if (uc_open(UC_ARCH_X86, UC_MODE_32, &uc) != UC_ERR_OK) return false;
+    std::vector<uint8_t> ram(0x30000);
+    auto put32 = [&](uint32_t at, uint32_t v) { std::memcpy(&ram[at], &v, 4); };
+    put32(0x10000, 0x11000 | 3);        // PDE 0: identity table
+    for (uint32_t i = 0; i < 0x30; ++i) // identity 0..2FFFFH
+        put32(0x11000 + i * 4, (i << 12) | 3);
+    put32(0x10004, 0x12000 | 3); // PDE 1 -> PT at 12000H
+    put32(0x12000, 0x20000 | 3); // 400000H -> 20000H
+    put32(0x20000, 0x5AFE5AFE);
+    const uint8_t load[] = {0xA1, 0x00, 0x00, 0x40, 0x00}; // mov eax, [0x400000]
+    std::memcpy(&ram[0x1000], load, sizeof load);
+    bool ok = uc_mem_map_ptr(uc, 0, ram.size(), UC_PROT_ALL, ram.data()) == UC_ERR_OK &&
+              write_reg(uc, UC_X86_REG_CR3, 0x10000) == UC_ERR_OK &&
+              write_reg(uc, UC_X86_REG_CR0, 0x80000011) == UC_ERR_OK &&
+              uc_emu_start(uc, 0x1000, UINT64_MAX, 0, 1) == UC_ERR_OK;
+    ok = ok && read_reg(uc, UC_X86_REG_EAX) == 0x5AFE5AFE;
+    uc_close(uc);
+    return ok;
+}
+
+bool has_error_code(uint8_t vector) {
+    return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
+}
+
 } // namespace
 
 // The C callbacks Unicorn calls; user_data is the UnicornRunner.
@@ -358,7 +439,14 @@ bool UnicornRunner::set_state(const CpuState& s, std::string* error) {
         return false;
     };
     const bool pm = s.protected_mode();
-    if (s.v86() || (s.cr0 & cr0::PG) != 0) return fail("Unicorn runner: no paging or v86 mode");
+    if (s.v86()) return fail("Unicorn runner: no virtual-8086 starting state");
+    const bool paging = (s.cr0 & cr0::PG) != 0;
+    if (paging && (s.cr4 & cr4::PAE) != 0) { // QEMU reads the PDPTEs at every walk
+        std::array<uint64_t, 4> table{};
+        if (!read(s.cr3 & 0xFFFFFFE0u, {reinterpret_cast<uint8_t*>(table.data()), 32}) ||
+            table != s.pdpte)
+            return fail("Unicorn runner: the PDPTE registers differ from the table at CR3");
+    }
     if (!pm) {
         for (const SegmentCache& c : s.seg)
             if (c.base != uint64_t{c.selector} * 16 || c.limit != 0xFFFF)
@@ -381,10 +469,14 @@ bool UnicornRunner::set_state(const CpuState& s, std::string* error) {
     idtr.limit = s.idtr.limit;
     if (err == UC_ERR_OK) err = uc_reg_write(uc, UC_X86_REG_GDTR, &gdtr);
     if (err == UC_ERR_OK) err = uc_reg_write(uc, UC_X86_REG_IDTR, &idtr);
-    if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_CR0, static_cast<uint32_t>(s.cr0));
+    // Paging's inputs before CR0 sets PG (the segment loads below then read the GDT through
+    // the guest's page tables, as the CPU would).
+    uc_x86_msr efer{.rid = 0xC0000080, .value = s.efer};
+    if (err == UC_ERR_OK) err = uc_reg_write(uc, UC_X86_REG_MSR, &efer);
     if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_CR2, static_cast<uint32_t>(s.cr2));
     if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_CR3, static_cast<uint32_t>(s.cr3));
     if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_CR4, static_cast<uint32_t>(s.cr4));
+    if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_CR0, static_cast<uint32_t>(s.cr0));
     if (err != UC_ERR_OK) return fail(std::string("control registers: ") + uc_strerror(err));
     // Debug registers. An enabled instruction breakpoint (R/W = 00) makes Unicorn 2.0.1 crash
     // in its generated code (found by experiment; docs/known-differences.md), so such a DR7
@@ -404,7 +496,7 @@ bool UnicornRunner::set_state(const CpuState& s, std::string* error) {
         err = write_reg(uc, kSegIds[i], s.seg[i].selector);
         if (err != UC_ERR_OK) return fail(std::string("segment load: ") + uc_strerror(err));
     }
-    if (pm) { // TR and LDTR take the whole cache as given
+    { // TR and LDTR take the whole cache as given (in real mode too: a boot window keeps them)
         uc_x86_mmr tr{};
         tr.selector = s.tr.selector;
         tr.base = s.tr.base;
@@ -427,6 +519,11 @@ bool UnicornRunner::set_state(const CpuState& s, std::string* error) {
     given_ = s;
     eip_ = s.eip;
     return true;
+}
+
+bool UnicornRunner::models_paging() {
+    static const bool translates = probe_paging();
+    return translates;
 }
 
 void UnicornRunner::copy_unobservable(const CpuState& from, CpuState& to) {
@@ -457,7 +554,9 @@ CpuState UnicornRunner::state() const {
     mmr = {};
     if (uc_reg_read(uc, UC_X86_REG_IDTR, &mmr) == UC_ERR_OK) s.idtr = {mmr.base, mmr.limit};
     s.cr0 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR0));
-    s.cr2 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR2));
+    // Unicorn 2.0.1 (no paging) reads CR2 = FFFFFFFEH after any run, never a value the guest
+    // made: CR2 is then the one given (unicorn_runner.hpp).
+    if (models_paging()) s.cr2 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR2));
     s.cr3 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR3));
     s.cr4 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR4));
     for (int n = 0; n < 4; ++n)
@@ -516,11 +615,18 @@ std::optional<uint64_t> UnicornRunner::fatal_encoding_ahead(uint64_t linear, boo
                                                             bool v86) const {
     const decoder::FetchMode mode{.protected_mode = pm, .code32 = code32, .v86 = v86};
     uint64_t at = linear;
-    for (int n = 0; n < 512 && at < ram_size_ && at < linear + 4096 + 15; ++n) {
-        const size_t available = std::min<uint64_t>(15, ram_size_ - at);
-        if (is_fatal_encoding(ram_ + at, available)) return at;
+    for (int n = 0; n < 512 && at < linear + 4096 + 15; ++n) {
+        uint8_t bytes[15]{};
+        size_t available = 0;
+        for (; available < 15; ++available) {
+            const std::optional<uint64_t> phys = code_physical((at + available) & 0xFFFFFFFF);
+            if (!phys || *phys >= ram_size_) break;
+            bytes[available] = ram_[*phys];
+        }
+        if (available == 0) return std::nullopt;
+        if (is_fatal_encoding(bytes, available)) return at;
         decoder::Insn insn;
-        if (decoder::decode(ram_ + at, available, mode, insn) != decoder::DecodeStatus::Ok ||
+        if (decoder::decode(bytes, available, mode, insn) != decoder::DecodeStatus::Ok ||
             ends_block(insn.op))
             return std::nullopt;
         at += insn.length;
@@ -535,9 +641,50 @@ uint32_t UnicornRunner::read_eip_after(bool linear) const {
     const bool v86 = (read_reg(uc, UC_X86_REG_EFLAGS) & flags::VM) != 0;
     if (linear && (!current_->protected_mode || v86)) {
         const auto cs = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CS) & 0xFFFF);
-        eip -= cs * 16;
+        uint64_t base = uint64_t{cs} * 16;
+        // The linear address is CS.base + EIP with the cached base, which is selector * 16
+        // only until boot code loads CS in protected mode (and keeps that cache after it
+        // clears PE, until a real-mode far jump).
+        CpuState hidden = given_;
+        if (!v86 && read_hidden(hidden)) base = hidden[Seg::CS].base;
+        eip -= static_cast<uint32_t>(base);
     }
     return eip;
+}
+
+// The physical address of a code byte, by the guest's page tables as QEMU walks them (SDM
+// Vol. 3A 4.3, 4.4.2; PDPTEs from memory), without touching accessed flags or checking
+// rights: only to decode what Unicorn is about to run. nullopt when not present.
+std::optional<uint64_t> UnicornRunner::code_physical(uint64_t linear) const {
+    if (current_ == nullptr) return linear;
+    uc_engine* uc = current_->uc;
+    const uint64_t cr0 = read_reg(uc, UC_X86_REG_CR0);
+    if ((cr0 & cr0::PG) == 0) return linear;
+    const uint64_t cr3 = read_reg(uc, UC_X86_REG_CR3);
+    const uint64_t cr4 = read_reg(uc, UC_X86_REG_CR4);
+    auto entry = [&](uint64_t address, bool wide) -> std::optional<uint64_t> {
+        uint64_t value = 0;
+        if (!read(address, {reinterpret_cast<uint8_t*>(&value), wide ? 8u : 4u}) || !(value & 1))
+            return std::nullopt;
+        return value;
+    };
+    constexpr uint64_t kAddress = 0x000FFFFFFFFFF000ull;
+    if (cr4 & cr4::PAE) {
+        const auto pdpte = entry((cr3 & 0xFFFFFFE0u) + ((linear >> 30) & 3) * 8, true);
+        if (!pdpte) return std::nullopt;
+        const auto pde = entry((*pdpte & kAddress) + ((linear >> 21) & 0x1FF) * 8, true);
+        if (!pde) return std::nullopt;
+        if (*pde & 0x80) return (*pde & kAddress & ~0x1FFFFFull) | (linear & 0x1FFFFF);
+        const auto pte = entry((*pde & kAddress) + ((linear >> 12) & 0x1FF) * 8, true);
+        if (!pte) return std::nullopt;
+        return (*pte & kAddress) | (linear & 0xFFF);
+    }
+    const auto pde = entry((cr3 & 0xFFFFF000u) + ((linear >> 22) & 0x3FF) * 4, false);
+    if (!pde) return std::nullopt;
+    if ((*pde & 0x80) && (cr4 & cr4::PSE)) return (*pde & 0xFFC00000u) | (linear & 0x3FFFFF);
+    const auto pte = entry((*pde & 0xFFFFF000u) + ((linear >> 12) & 0x3FF) * 4, false);
+    if (!pte) return std::nullopt;
+    return (*pte & 0xFFFFF000u) | (linear & 0xFFF);
 }
 
 // The `begin` of uc_emu_start for the current EIP: linear in UC_MODE_16 (Unicorn subtracts
@@ -556,17 +703,31 @@ UnicornStepResult UnicornRunner::step() {
     }
     uc_engine* uc = current_->uc;
     // What is about to run: HLT and REP string instructions need special handling.
-    const CpuState before = state();
-    const bool pm = current_->protected_mode;
+    CpuState before = state();
+    // The 16-bit engine may have entered protected mode (MOV to CR0, far jump): its code is
+    // then decoded by CR0.PE and the CS cache, read from QEMU's state.
+    const bool entered_pm = !current_->protected_mode && (before.cr0 & cr0::PE) != 0;
+    const bool pm = current_->protected_mode || entered_pm;
     // Virtual-8086 mode (entered by IRET or a task switch) runs 16-bit code at selector * 16.
     const bool v86 = pm && (before.eflags & flags::VM) != 0;
-    const uint64_t cs_base = pm && !v86 ? 0 : uint64_t{before[Seg::CS].selector} * 16;
+    uint64_t cs_base = pm && !v86 ? 0 : uint64_t{before[Seg::CS].selector} * 16;
+    bool code32 = pm && !v86;
+    if (entered_pm && !v86 && read_hidden(before)) {
+        cs_base = before[Seg::CS].base;
+        code32 = ar::db(before[Seg::CS].access_rights);
+    }
     const uint64_t linear = (cs_base + before.eip) & 0xFFFFFFFF;
     decoder::Insn insn;
-    const size_t available = linear < ram_size_ ? std::min<uint64_t>(15, ram_size_ - linear) : 0;
-    const decoder::FetchMode mode{.protected_mode = pm, .code32 = pm && !v86, .v86 = v86};
-    const bool decoded = available > 0 && decoder::decode(ram_ + linear, available, mode, insn) ==
-                                              decoder::DecodeStatus::Ok;
+    uint8_t bytes[15]{};
+    size_t available = 0;
+    for (; available < 15; ++available) { // through the guest's page tables, byte by byte
+        const std::optional<uint64_t> at = code_physical((linear + available) & 0xFFFFFFFF);
+        if (!at || *at >= ram_size_) break;
+        bytes[available] = ram_[*at];
+    }
+    const decoder::FetchMode mode{.protected_mode = pm, .code32 = code32, .v86 = v86};
+    const bool decoded =
+        available > 0 && decoder::decode(bytes, available, mode, insn) == decoder::DecodeStatus::Ok;
     const bool hlt = decoded && insn.op == decoder::Op::Hlt;
     const bool rep = decoded && is_string_op(insn.op) &&
                      (insn.prefixes & (decoder::prefix::Rep | decoder::prefix::Repne)) != 0;
@@ -603,6 +764,14 @@ UnicornStepResult UnicornRunner::step() {
             result.reason = UnicornStepReason::Exception;
             result.vector = *record_.vector;
             eip_ = read_eip_after(false);
+            static const std::optional<size_t> error_code_at = find_error_code_offset();
+            if (has_error_code(result.vector) && error_code_at &&
+                uc_context_save(uc, current_->probe) == UC_ERR_OK) {
+                uint32_t code = 0;
+                std::memcpy(&code,
+                            reinterpret_cast<const uint8_t*>(current_->probe) + *error_code_at, 4);
+                result.error_code = code;
+            }
             break;
         }
         if (err == UC_ERR_INSN_INVALID) {

@@ -65,6 +65,11 @@
 //    when one of them is there. Indirect branch targets are not checked: a process that runs
 //    random code on Unicorn should expect to die (transit86-diff runs it in a child process).
 //
+//  * The UC_MODE_16 engine follows a MOV to CR0 and a far jump into protected mode (as boot
+//    code does): EIP then reads back as CS.base + EIP, CS.base from QEMU's cache, and step()
+//    decodes by CR0.PE and CS.D. uc_emu_start sets only IP in UC_MODE_16, so such code must
+//    run below 64 KiB.
+//
 //  * Virtual-8086 mode cannot be set, but an IRET or a task switch can enter it: step() then
 //    decodes 16-bit code at CS.selector * 16, and EIP reads back linear as in UC_MODE_16.
 //
@@ -85,6 +90,22 @@
 //
 //  * EFLAGS.TF/RF are QEMU's; the interrupt shadow (MOV SS, STI) is not observable.
 //
+//  * Paging: Unicorn 2.0.1 does NOT translate. Its copy of target/i386/excp_helper.c
+//    identity-maps every linear address ("Unicorn: indentity map guest virtual address to
+//    host virtual address"; unicorn-engine/unicorn issues #947, #1953: fixed in 2.1.0, where
+//    the CPU's MMU is the default). CR0.PG, CR3 and CR4 are kept and read back, but no walk
+//    happens: no page fault, no accessed or dirty flag, a linear address outside RAM is
+//    unmapped memory. models_paging() finds out by experiment. It also reads CR2 back as
+//    FFFFFFFEH after any uc_emu_start; state() then reports the CR2 set_state() was given. Where a
+//    Unicorn does model it (CR0.PG, CR3, CR4.PSE/PAE/PGE, EFER.NXE through UC_X86_REG_MSR),
+//    set_state() takes it. QEMU has no PDPTE registers: a PAE walk reads the PDPTEs from the table
+//    at CR3 every time (target/i386/excp_helper.c, "XXX: load them when cr3 is loaded ?"), so
+//    set_state() requires CpuState::pdpte to equal that table, and a MOV to CR3/CR0/CR4 never
+//    faults for reserved PDPTE bits. A page fault stops at the hook with CR2 set (UC_X86_REG_CR2);
+//    its error code is QEMU's env->error_code, read from a saved context at an offset found once by
+//    experiment (two #GP faults with known selector error codes): UnicornStepResult::error_code.
+//    step() reads the instruction bytes through its own side-effect-free walk of the guest's tables
+//    (code_physical), to decode what runs.
 //  * Debug registers: DR0-DR3, DR6 and DR7 are written by set_state() and read by state().
 //    An enabled instruction breakpoint (DR7 R/W = 00) makes Unicorn 2.0.1 crash in its
 //    generated code, whether set by a guest MOV or by uc_reg_write: set_state() refuses it.
@@ -140,6 +161,9 @@ struct UnicornStepResult {
     std::vector<PortAccess> io;  // one element per access (count = 1)
     uint8_t vector = 0;          // Exception
     bool invalid_opcode = false; // Exception reported through UC_ERR_INSN_INVALID
+    // Exception with an error code (8, 10-14, 17): QEMU's, when its place in the context was
+    // found (see the file comment).
+    std::optional<uint32_t> error_code;
     // InvalidMemory; for a Step, the failed fetch of the next instruction (outside RAM).
     std::optional<UnicornMemoryFault> memory_fault;
     int error = 0;           // the uc_err of uc_emu_start (0 = UC_ERR_OK)
@@ -192,6 +216,16 @@ class UnicornRunner {
     // LDTR, TR, EFER, interruptibility, activity), so that diff_states(ours, oracle) compares
     // only what Unicorn reports: GPRs, EIP, EFLAGS, selectors, GDTR, IDTR, CR0, CR2-CR4.
     static void copy_unobservable(const CpuState& from, CpuState& to);
+
+    // Whether this Unicorn translates linear addresses through the guest's page tables (see
+    // the file comment: 2.0.1 does not). Found once, on a scratch engine.
+    static bool models_paging();
+
+    // The physical address of `linear` by the guest's page tables as the SDM walks them (PDPTEs
+    // from memory, as QEMU), without touching accessed flags or checking rights; `linear`
+    // itself with paging off; nullopt when not present. step() decodes through it; a caller can
+    // check that code runs identity-mapped where this Unicorn does not translate.
+    std::optional<uint64_t> code_physical(uint64_t linear) const;
 
   private:
     struct Engine;              // one uc_engine with its hooks and reset context

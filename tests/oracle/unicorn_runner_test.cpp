@@ -333,3 +333,46 @@ TEST(UnicornRunnerCopyUnobservable, KeepsSelectorsTakesCaches) {
 
 } // namespace
 } // namespace transit86::oracle
+
+namespace transit86::oracle {
+
+// The error code of a fault is QEMU's, read from its saved context (unicorn_runner.hpp).
+TEST_F(UnicornRunnerTest, FaultErrorCodeIsReported) {
+    // 8e d8   mov ds, ax with AX = 0x1238: beyond the GDT limit -> #GP(0x1238)
+    CpuState s = protected_mode();
+    s[Gpr::EAX] = 0x1238;
+    start({0x8E, 0xD8}, s);
+    const UnicornStepResult r = step(UnicornStepReason::Exception);
+    EXPECT_EQ(r.vector, 13);
+    EXPECT_EQ(r.error_code, std::optional<uint32_t>(0x1238));
+}
+
+// Debian's Unicorn 2.0.1 identity-maps linear addresses (unicorn_runner.hpp, "Paging"): the
+// probe says so, and a 2.1 or later answers true. Either way the answer is stable.
+TEST_F(UnicornRunnerTest, PagingProbeIsStable) {
+    EXPECT_EQ(UnicornRunner::models_paging(), UnicornRunner::models_paging());
+}
+
+// The 16-bit engine that entered protected mode (MOV to CR0, far jump) reports the EIP of the
+// 32-bit code, not the linear address less selector * 16. (Its uc_emu_start writes IP, not EIP:
+// the 32-bit code must lie below 64 KiB.)
+TEST_F(UnicornRunnerTest, SixteenBitEngineFollowsAFarJumpIntoProtectedMode) {
+    const Bytes gdt = {0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0, 0, 0x9B, 0xCF, 0};
+    ASSERT_TRUE(runner_->load(0x800, gdt));
+    CpuState s = real_mode();
+    s.gdtr = {.base = 0x800, .limit = 15};
+    s[Gpr::EAX] = static_cast<uint32_t>(s.cr0 | cr0::PE);
+    // mov cr0, eax ; jmp dword 0x08:kCodeLinear + 0x20 ; at +0x20: nop
+    const uint32_t target = 0x3000;
+    start({0x0F, 0x22, 0xC0, 0x66, 0xEA, static_cast<uint8_t>(target),
+           static_cast<uint8_t>(target >> 8), static_cast<uint8_t>(target >> 16), 0, 0x08, 0},
+          s);
+    ASSERT_TRUE(runner_->load(target, Bytes{0x90}));
+    step(UnicornStepReason::Step);
+    const UnicornStepResult jump = step(UnicornStepReason::Step);
+    EXPECT_EQ(jump.state[Seg::CS].selector, 0x08);
+    EXPECT_EQ(jump.state.eip, target);
+    EXPECT_EQ(step(UnicornStepReason::Step).state.eip, target + 1);
+}
+
+} // namespace transit86::oracle

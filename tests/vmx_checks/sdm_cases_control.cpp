@@ -80,6 +80,15 @@ std::vector<RuleCase> control_register_cases() {
     // processor's physical-address width are 0." (39 bits by default.)
     c.add("sdm.cr3.reserved", paged_protected(),
           [](CpuState& s) { s.cr3 = uint64_t{1} << 39 | 0x1000; });
+    // 26.3.1.6: a VM entry to a PAE-paging guest "checks the validity of the PDPTEs" with "the
+    // same checks that are used when CR3 is loaded with MOV to CR3" (Vol. 3A 4.4.1, Table
+    // 4-8: bits 2:1, 8:5 and 63:MAXPHYADDR of a present PDPTE are reserved).
+    {
+        CpuState pae = paged_protected();
+        pae.cr4 |= kCr4Pae;
+        pae.pdpte = {0x1001, 0x2001, 0, 0x4000 | 0x2}; // the last is not present: unchecked
+        c.add("sdm.pdpte.reserved", pae, [](CpuState& s) { s.pdpte[1] |= 0x2; });
+    }
     // "The IA32_SYSENTER_ESP field and the IA32_SYSENTER_EIP field must each contain a
     // canonical address."
     {

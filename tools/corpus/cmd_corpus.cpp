@@ -149,19 +149,20 @@ int corpus_refresh_verdicts(const CorpusOptions& o) {
 
 int corpus_rebase(const CorpusOptions& o) {
     if (o.refresh_verdicts) return corpus_refresh_verdicts(o);
-    if (o.oracle != "kvm")
-        throw CorpusError(fmt::format("--oracle {}: only kvm can rebase goldens so far", o.oracle));
+    if (o.oracle != "kvm" && o.oracle != "unicorn")
+        throw CorpusError(fmt::format("--oracle {}: kvm or unicorn", o.oracle));
+    const GoldenOracle wanted = o.oracle == "kvm" ? GoldenOracle::Kvm : GoldenOracle::Unicorn;
     const auto cases = load_selected(o);
     std::string why;
     size_t written = 0, skipped = 0, errors = 0;
     for (const CorpusCase& c : cases) {
-        if (c.oracle != GoldenOracle::Kvm) {
+        if (c.oracle != wanted) {
             fmt::print("{:<34} skipped: its golden comes from {}\n", c.name, to_string(c.oracle));
             ++skipped;
             continue;
         }
-        auto engine = make_kvm_engine(why);
-        if (!engine) throw CorpusError("KVM is not usable here: " + why);
+        auto engine = wanted == GoldenOracle::Kvm ? make_kvm_engine(why) : make_unicorn_engine(why);
+        if (!engine) throw CorpusError(fmt::format("{} is not usable here: {}", o.oracle, why));
         const CaseResult result = run_case(c, *engine);
         if (result.exit.starts_with("error")) {
             fmt::print("{:<34} NOT written: the oracle stopped ({})\n", c.name, result.exit);
@@ -169,7 +170,7 @@ int corpus_rebase(const CorpusOptions& o) {
             continue;
         }
         std::ofstream out(c.golden_file());
-        out << dump_json(golden_to_json(result, GoldenOracle::Kvm), 2) << '\n';
+        out << dump_json(golden_to_json(result, wanted), 2) << '\n';
         if (!out) throw CorpusError(fmt::format("{}: cannot write", c.golden_file().string()));
         fmt::print("{:<34} written: {} after {} instructions\n", c.name, result.exit,
                    result.instructions);

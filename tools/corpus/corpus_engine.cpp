@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "oracle/kvm_stepper.hpp"
+#include "oracle/unicorn_runner.hpp"
 #include "tools/formats/trace_format.hpp"
 #include "transit86/emulator.hpp"
 #include "transit86/vmx_checks.hpp"
@@ -60,6 +61,21 @@ class Transit86Engine final : public CaseEngine {
     Emulator emu_;
 };
 
+// Port accesses an oracle reports, replayed into the driver's devices (OUTs; INs were
+// answered through the oracle's port-input callback).
+void replay_outs(const std::vector<oracle::PortAccess>& io, pc::PcPorts& ports) {
+    for (const oracle::PortAccess& a : io) {
+        if (a.in) continue;
+        for (uint32_t i = 0; i < a.count; ++i) {
+            uint32_t value = 0;
+            for (uint8_t b = 0; b < a.size; ++b)
+                value |= uint32_t{a.data[i * a.size + b]} << (8 * b);
+            PortAccess access{.port = a.port, .size = a.size, .is_in = false, .data = value};
+            ports.access(access);
+        }
+    }
+}
+
 // Linux KVM, single-stepped (tests/oracle/kvm_stepper.hpp).
 class KvmEngine final : public CaseEngine {
   public:
@@ -80,16 +96,7 @@ class KvmEngine final : public CaseEngine {
             return access.data;
         });
         const oracle::StepResult r = kvm_->step();
-        for (const oracle::PortAccess& io : r.io) {
-            if (io.in) continue;
-            for (uint32_t i = 0; i < io.count; ++i) {
-                uint32_t value = 0;
-                for (uint8_t b = 0; b < io.size; ++b)
-                    value |= uint32_t{io.data[i * io.size + b]} << (8 * b);
-                PortAccess access{.port = io.port, .size = io.size, .is_in = false, .data = value};
-                ports.access(access);
-            }
-        }
+        replay_outs(r.io, ports);
         switch (r.reason) {
         case oracle::StepReason::Debug:
         case oracle::StepReason::Io: return {};
@@ -102,6 +109,59 @@ class KvmEngine final : public CaseEngine {
 
   private:
     std::unique_ptr<oracle::KvmStepper> kvm_;
+    bool a20_ = true;
+};
+
+// Unicorn 2, stepped (tests/oracle/unicorn_runner.hpp). It starts from plain real-mode or
+// flat 32-bit states only, has no A20 gate, and — 2.0.1 — does not translate linear addresses
+// (UnicornRunner::models_paging): with CR0.PG = 1 each instruction must then run from an
+// identity-mapped page (checked through the guest's tables), or the run stops, so a paging
+// case's golden is one that real paging gives too. It cannot show accessed/dirty flags (not
+// in a golden) nor page faults.
+class UnicornEngine final : public CaseEngine {
+  public:
+    explicit UnicornEngine(std::unique_ptr<oracle::UnicornRunner> uc) : uc_(std::move(uc)) {}
+    const char* name() const override { return "unicorn"; }
+    bool load(uint64_t gpa, std::span<const uint8_t> bytes) override {
+        return uc_->load(gpa, bytes);
+    }
+    bool set_state(const CpuState& state, std::string& error) override {
+        return uc_->set_state(state, &error);
+    }
+    void set_a20(bool enabled) override { a20_ = enabled; }
+    EngineStep step(pc::PcPorts& ports) override {
+        if (!a20_) return {EngineStep::Kind::Stopped, "Unicorn cannot model A20 off"};
+        const CpuState s = state();
+        const uint64_t linear = (s[Seg::CS].base + s.eip) & 0xFFFFFFFF;
+        if ((s.cr0 & cr0::PG) && !oracle::UnicornRunner::models_paging() &&
+            uc_->code_physical(linear) != linear)
+            return {EngineStep::Kind::Stopped,
+                    fmt::format("Unicorn identity-maps, but linear {:#x} is not", linear)};
+        uc_->set_port_input([&ports](uint16_t port, uint8_t size) {
+            PortAccess access{.port = port, .size = size, .is_in = true, .data = 0};
+            ports.access(access);
+            return access.data;
+        });
+        const oracle::UnicornStepResult r = uc_->step();
+        replay_outs(r.io, ports);
+        switch (r.reason) {
+        case oracle::UnicornStepReason::Step:
+        case oracle::UnicornStepReason::Io: return {};
+        case oracle::UnicornStepReason::Hlt: return {EngineStep::Kind::Halted, {}};
+        default:
+            return {EngineStep::Kind::Stopped,
+                    fmt::format("unicorn: {} {} at {:#x} (EIP {:#x})", oracle::to_string(r.reason),
+                                r.error_text, r.memory_fault ? r.memory_fault->address : 0, s.eip)};
+        }
+    }
+    CpuState state() const override {
+        CpuState s = uc_->state();
+        uc_->read_hidden(s); // segment caches, TR, LDTR
+        return s;
+    }
+
+  private:
+    std::unique_ptr<oracle::UnicornRunner> uc_;
     bool a20_ = true;
 };
 
@@ -132,6 +192,12 @@ std::unique_ptr<CaseEngine> make_kvm_engine(std::string& why) {
     auto kvm = oracle::KvmStepper::create({}, &why);
     if (!kvm) return nullptr;
     return std::make_unique<KvmEngine>(std::move(kvm));
+}
+
+std::unique_ptr<CaseEngine> make_unicorn_engine(std::string& why) {
+    auto uc = oracle::UnicornRunner::create({.memory_size = kRamSize}, &why);
+    if (!uc) return nullptr;
+    return std::make_unique<UnicornEngine>(std::move(uc));
 }
 
 CaseResult run_case(const CorpusCase& c, CaseEngine& engine) {

@@ -33,6 +33,8 @@ class CaseEngine {
 std::unique_ptr<CaseEngine> make_transit86_engine();
 // nullptr with `why` set when /dev/kvm cannot be used.
 std::unique_ptr<CaseEngine> make_kvm_engine(std::string& why);
+// Unicorn 2 (tests/oracle/unicorn_runner.hpp); nullptr with `why` set when it cannot start.
+std::unique_ptr<CaseEngine> make_unicorn_engine(std::string& why);
 
 // Runs the case to its stop condition on `engine`.
 CaseResult run_case(const CorpusCase& c, CaseEngine& engine);

@@ -88,6 +88,16 @@ uint64_t parse_number(const nlohmann::json& value, const std::string& key, uint6
 
 namespace {
 
+// "pdpte": the four PDPTE registers of PAE paging, as an array of four numbers.
+std::array<uint64_t, 4> pdptes_from_json(const nlohmann::json& value) {
+    if (!value.is_array() || value.size() != 4)
+        throw StateFormatError("\"pdpte\" must be an array of four numbers");
+    std::array<uint64_t, 4> out{};
+    for (size_t i = 0; i < 4; ++i)
+        out[i] = parse_number(value[i], fmt::format("pdpte[{}]", i), ~uint64_t{0});
+    return out;
+}
+
 CpuState read_state(const nlohmann::json& doc) {
     if (!doc.is_object()) throw StateFormatError("a state must be a JSON object");
     ResetPreset preset = ResetPreset::Intel;
@@ -135,6 +145,8 @@ CpuState read_state(const nlohmann::json& doc) {
             s.cr4 = parse_number(value, key, ~uint64_t{0});
         else if (key == "efer")
             s.efer = parse_number(value, key, ~uint64_t{0});
+        else if (key == "pdpte")
+            s.pdpte = pdptes_from_json(value);
         else if (key == "dr6") // the fixed bits read as the SDM fixes them, as after MOV DR6
             s.dr6 =
                 dr6::with_fixed_bits(static_cast<uint32_t>(parse_number(value, key, 0xFFFFFFFF)));
@@ -215,6 +227,9 @@ nlohmann::json state_to_json(const CpuState& s) {
     j["cr3"] = hex(s.cr3);
     j["cr4"] = hex(s.cr4);
     j["efer"] = hex(s.efer);
+    // Only when set (PAE paging has loaded them): states without paging keep their format.
+    if (s.pdpte != std::array<uint64_t, 4>{})
+        j["pdpte"] = {hex(s.pdpte[0]), hex(s.pdpte[1]), hex(s.pdpte[2]), hex(s.pdpte[3])};
     // The debug registers only when they differ from their reset values, so that states that
     // never touch them read as before.
     for (size_t i = 0; i < kBreakpointNames.size(); ++i)

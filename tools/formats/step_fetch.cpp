@@ -13,11 +13,12 @@ decoder::FetchMode fetch_mode(uint8_t mode) {
     return {.protected_mode = (mode & 1) != 0, .code32 = (mode & 2) != 0, .v86 = (mode & 4) != 0};
 }
 
-// Up to 15 bytes at `linear`, stopping where RAM ends.
+// Up to 15 bytes at `linear` (through the guest's page tables with paging on), stopping where
+// RAM or the mapping ends.
 size_t read_code(const Emulator& emu, uint64_t linear, uint8_t (&out)[15]) {
-    if (emu.read_physical(linear, out, sizeof out)) return sizeof out;
+    if (emu.read_linear(linear, out, sizeof out)) return sizeof out;
     size_t n = 0;
-    while (n < sizeof out && emu.read_physical(linear + n, out + n, 1))
+    while (n < sizeof out && emu.read_linear(linear + n, out + n, 1))
         ++n;
     return n;
 }

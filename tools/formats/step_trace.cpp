@@ -200,7 +200,7 @@ void StepTrace::descriptor_table(const Emulator& emu, const char* name,
     const uint32_t entries = std::min<uint32_t>((t.limit + 1) / 8, 16);
     for (uint32_t i = 0; i < entries; ++i) {
         uint64_t raw = 0;
-        if (!emu.read_physical(t.base + i * 8, &raw, 8)) break;
+        if (!emu.read_linear(t.base + i * 8, &raw, 8)) break; // the base is linear
         fmt::print("        {}[{:#04x}] {:016x}  {}\n", name, i * 8, raw, describe_descriptor(raw));
     }
 }

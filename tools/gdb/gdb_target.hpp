@@ -59,9 +59,10 @@ class GdbTarget {
     virtual void set_state(const CpuState& state) = 0;
 
     // --- memory by linear address (GDB's addresses, docs/gdb.md). The target applies what
-    // lies between linear and physical (A20; paging once modelled). Returns how many bytes
-    // from the start were readable / written; a short count stops at the first byte outside
-    // RAM. Never touches devices (no MMIO side effects from a GDB read).
+    // lies between linear and physical (A20, the guest's page tables when CR0.PG = 1, without
+    // setting accessed or dirty flags). Returns how many bytes from the start were readable /
+    // written; a short count stops at the first byte outside RAM or in an unmapped page. Never
+    // touches devices (no MMIO side effects from a GDB read).
     virtual size_t read_linear(uint64_t linear, std::span<uint8_t> out) const = 0;
     virtual size_t write_linear(uint64_t linear, std::span<const uint8_t> in) = 0;
 

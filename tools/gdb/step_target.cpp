@@ -38,21 +38,19 @@ void StepTarget::new_emulator() {
     emu_->set_a20(a20_);
 }
 
-uint64_t StepTarget::physical(uint64_t linear) const {
-    const uint64_t l = linear & 0xFFFFFFFF;
-    return a20_ ? l : l & ~uint64_t{1 << 20};
-}
-
+// Byte by byte, so that a read or write reaching an unmapped page or the end of RAM reports
+// how far it got; the emulator translates (A20, paging) without faulting or setting flags.
 size_t StepTarget::read_linear(uint64_t linear, std::span<uint8_t> out) const {
+    if (emu_->read_linear(linear, out.data(), out.size())) return out.size();
     for (size_t i = 0; i < out.size(); ++i)
-        if (!emu_->read_physical(physical(linear + i), &out[i], 1)) return i;
+        if (!emu_->read_linear(linear + i, &out[i], 1)) return i;
     return out.size();
 }
 
 size_t StepTarget::write_linear(uint64_t linear, std::span<const uint8_t> in) {
     if (slot_.read_only) return 0;
     for (size_t i = 0; i < in.size(); ++i)
-        if (!emu_->write_physical(physical(linear + i), &in[i], 1)) return i;
+        if (!emu_->write_linear(linear + i, &in[i], 1)) return i;
     return in.size();
 }
 

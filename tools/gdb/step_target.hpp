@@ -41,8 +41,6 @@ class StepTarget final : public GdbTarget {
 
   private:
     void new_emulator();
-    // Linear -> guest-physical: A20 masks bit 20; paging is not modelled (docs/gdb.md).
-    uint64_t physical(uint64_t linear) const;
 
     RamSlot slot_;
     pc::PcPorts& ports_;
