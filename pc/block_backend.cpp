@@ -90,6 +90,26 @@ bool FileBlockBackend::write_sectors(uint64_t first, std::span<const uint8_t> in
     return true;
 }
 
+bool JournaledBlockBackend::write_sectors(uint64_t first, std::span<const uint8_t> in) {
+    if (!recording_) return medium_.write_sectors(first, in);
+    Overwritten entry{first, std::vector<uint8_t>(in.size())};
+    // A write the medium refuses (out of range, a failing file) changes nothing to undo.
+    if (!medium_.read_sectors(first, entry.before)) return medium_.write_sectors(first, in);
+    if (!medium_.write_sectors(first, in)) return false;
+    journal_bytes_ += entry.before.size();
+    journal_.push_back(std::move(entry));
+    return true;
+}
+
+void JournaledBlockBackend::undo_to(size_t mark) {
+    while (journal_.size() > mark) {
+        const Overwritten& entry = journal_.back();
+        medium_.write_sectors(entry.first, entry.before);
+        journal_bytes_ -= entry.before.size();
+        journal_.pop_back();
+    }
+}
+
 BlockBackendOrError make_memory_image(std::vector<uint8_t> bytes) {
     if (auto problem = size_problem("memory image", bytes.size()); !problem.empty())
         return {nullptr, problem};

@@ -75,6 +75,38 @@ class FileBlockBackend final : public BlockBackend {
     std::map<uint64_t, std::array<uint8_t, kSectorSize>> overlay_;
 };
 
+// A disk whose writes can be wound back, for reverse execution (tools/gdb): while recording,
+// each write first keeps the sectors it is about to overwrite; undo_to(mark) puts them back,
+// newest first, so the medium is as it was when mark() returned `mark`. Winding forward is
+// re-execution's job: the guest writes the same sectors again. Not recording (the default), it
+// passes everything through and keeps nothing.
+class JournaledBlockBackend final : public BlockBackend {
+  public:
+    explicit JournaledBlockBackend(BlockBackend& medium) : medium_(medium) {}
+
+    uint64_t sector_count() const override { return medium_.sector_count(); }
+    bool read_sectors(uint64_t first, std::span<uint8_t> out) override {
+        return medium_.read_sectors(first, out);
+    }
+    bool write_sectors(uint64_t first, std::span<const uint8_t> in) override;
+
+    void record(bool on) { recording_ = on; }
+    size_t mark() const { return journal_.size(); }
+    void undo_to(size_t mark);
+    // Host memory the journal holds.
+    size_t journal_bytes() const { return journal_bytes_; }
+
+  private:
+    struct Overwritten {
+        uint64_t first = 0;
+        std::vector<uint8_t> before;
+    };
+    BlockBackend& medium_;
+    bool recording_ = false;
+    std::vector<Overwritten> journal_;
+    size_t journal_bytes_ = 0;
+};
+
 // A backend, or the one-line reason there is none.
 struct BlockBackendOrError {
     std::unique_ptr<BlockBackend> backend;

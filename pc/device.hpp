@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 
@@ -93,5 +94,16 @@ class TimedDevice {
     // The earliest virtual time at which advance() would change something (kNever: none).
     virtual uint64_t next_event_ns() const = 0;
 };
+
+// Puts a device back into the state of `saved`, a copy taken earlier of this same device (a
+// snapshot for reverse execution). Devices hold references and callbacks that point at their
+// owner (its clock, its interrupt lines, its `this`), so they cannot be assigned; they are
+// rebuilt in place by copy construction, which keeps those pointing where `saved`'s point —
+// at the owner, since the copy was taken from a device of that owner.
+template <class Device>
+void restore_device(Device& device, const Device& saved) {
+    std::destroy_at(&device);
+    std::construct_at(&device, saved);
+}
 
 } // namespace transit86::pc

@@ -30,6 +30,10 @@ std::vector<uint8_t> le_bytes(uint64_t value, size_t size) {
     return out;
 }
 
+std::shared_ptr<const std::vector<uint8_t>> shared_bytes(std::vector<uint8_t> bytes) {
+    return std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
+}
+
 uint32_t byte_swap32(uint32_t v) {
     return (v >> 24) | ((v >> 8) & 0xFF00u) | ((v << 8) & 0xFF0000u) | (v << 24);
 }
@@ -50,7 +54,7 @@ bool FwCfg::set_item(uint16_t key, std::vector<uint8_t> bytes, bool writable) {
     if (!(key & kArchLocal) && (index >= kFileFirst || index == kFileDir)) return false;
     Item* item = find(key);
     if (!item) return false;
-    *item = Item{std::move(bytes), true, writable};
+    *item = Item{shared_bytes(std::move(bytes)), true, writable};
     return true;
 }
 
@@ -71,7 +75,8 @@ bool FwCfg::add_file(std::string_view name, std::vector<uint8_t> bytes, bool wri
     // QEMU (non-legacy machine types) inserts in strcmp order; selectors follow the order.
     auto at = std::upper_bound(files_.begin(), files_.end(), name,
                                [](std::string_view n, const File& f) { return n < f.name; });
-    files_.insert(at, File{std::string(name), Item{std::move(bytes), true, writable}});
+    files_.insert(at,
+                  File{std::string(name), Item{shared_bytes(std::move(bytes)), true, writable}});
     rebuild_file_dir();
     return true;
 }
@@ -84,7 +89,7 @@ std::optional<uint16_t> FwCfg::file_selector(std::string_view name) const {
 
 const std::vector<uint8_t>* FwCfg::item(uint16_t key) const {
     const Item* found = find(key);
-    return found && found->present ? &found->bytes : nullptr;
+    return found && found->present ? found->bytes.get() : nullptr;
 }
 
 FwCfg::Item* FwCfg::find(uint16_t key) {
@@ -105,11 +110,11 @@ void FwCfg::rebuild_file_dir() {
     put_be(std::span(dir).first(4), files_.size());
     for (size_t i = 0; i < files_.size(); ++i) {
         std::span<uint8_t> entry = std::span(dir).subspan(4 + i * kFileDirEntrySize);
-        put_be(entry.first(4), files_[i].item.bytes.size());
+        put_be(entry.first(4), files_[i].item.bytes->size());
         put_be(entry.subspan(4, 2), kFileFirst + i);
         std::copy(files_[i].name.begin(), files_[i].name.end(), entry.begin() + 8);
     }
-    items_[kFileDir] = Item{std::move(dir), true, false};
+    items_[kFileDir] = Item{shared_bytes(std::move(dir)), true, false};
 }
 
 // fw_cfg_select: keys beyond the table select nothing; the offset always rewinds.
@@ -120,8 +125,8 @@ void FwCfg::select(uint16_t key) {
 
 uint8_t FwCfg::read_data_byte() {
     const Item* item = current_ == kInvalid ? nullptr : find(current_);
-    if (!item || !item->present || offset_ >= item->bytes.size()) return 0;
-    return item->bytes[offset_++];
+    if (!item || !item->present || offset_ >= item->bytes->size()) return 0;
+    return (*item->bytes)[offset_++];
 }
 
 uint32_t FwCfg::io_read(uint16_t port, uint8_t size) {
@@ -198,21 +203,25 @@ uint32_t FwCfg::dma_run(uint32_t control, uint32_t length, uint64_t address) {
     while (length > 0 && !(result & kDmaError)) {
         Item* item = current_ == kInvalid ? nullptr : find(current_);
         uint32_t chunk = length;
-        if (!item || !item->present || offset_ >= item->bytes.size()) {
+        if (!item || !item->present || offset_ >= item->bytes->size()) {
             // Past the end (or no item): reads give zeros, writes fail.
             if (read && !dma_fill_zero(address, chunk)) result |= kDmaError;
             if (write) result |= kDmaError;
         } else {
-            chunk = static_cast<uint32_t>(std::min<uint64_t>(length, item->bytes.size() - offset_));
-            const std::span<uint8_t> bytes = std::span(item->bytes).subspan(offset_, chunk);
+            chunk =
+                static_cast<uint32_t>(std::min<uint64_t>(length, item->bytes->size() - offset_));
+            const std::span<const uint8_t> bytes = std::span(*item->bytes).subspan(offset_, chunk);
             if (read && !dma_->dma_write(address, bytes)) result |= kDmaError;
             if (write) {
                 // All or nothing, within the item, into a writable item only.
                 std::vector<uint8_t> incoming(chunk);
-                if (!item->writable || chunk != length || !dma_->dma_read(address, incoming))
+                if (!item->writable || chunk != length || !dma_->dma_read(address, incoming)) {
                     result |= kDmaError;
-                else
-                    std::copy(incoming.begin(), incoming.end(), bytes.begin());
+                } else {
+                    auto written = std::make_shared<std::vector<uint8_t>>(*item->bytes);
+                    std::copy(incoming.begin(), incoming.end(), written->begin() + offset_);
+                    item->bytes = std::move(written);
+                }
             }
             offset_ += chunk;
         }

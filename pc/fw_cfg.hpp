@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -108,8 +109,11 @@ class FwCfg final : public IoDevice {
     void io_write(uint16_t port, uint8_t size, uint32_t value) override;
 
   private:
+    // The bytes are shared between copies of the device (snapshots for reverse execution
+    // copy it, and a kernel and initrd can be tens of MiB); a DMA write into a writable item
+    // replaces them.
     struct Item {
-        std::vector<uint8_t> bytes;
+        std::shared_ptr<const std::vector<uint8_t>> bytes;
         bool present = false;
         bool writable = false;
     };

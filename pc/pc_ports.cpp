@@ -1,7 +1,5 @@
 #include "pc/pc_ports.hpp"
 
-#include <memory>
-
 namespace transit86::pc {
 
 PcPorts::PcPorts()
@@ -55,22 +53,14 @@ void PcPorts::reset_requested() {
     if (on_reset) on_reset();
 }
 
-// The devices hold references and callbacks, so they are rebuilt from the snapshot's copies
-// (copy construction keeps both pointing at this object and its lines and clock).
-template <class Device>
-static void rebuild(Device& device, const Device& saved) {
-    std::destroy_at(&device);
-    std::construct_at(&device, saved);
-}
-
 void PcPorts::restore(const Snapshot& snapshot) {
     console_ = snapshot.console;
     a20_ = snapshot.a20;
-    rebuild(debugcon_, snapshot.debugcon);
-    rebuild(com1_, snapshot.com1);
-    rebuild(debug_exit_, snapshot.debug_exit);
-    rebuild(port92_, snapshot.port92);
-    rebuild(kbc_, snapshot.kbc);
+    restore_device(debugcon_, snapshot.debugcon);
+    restore_device(com1_, snapshot.com1);
+    restore_device(debug_exit_, snapshot.debug_exit);
+    restore_device(port92_, snapshot.port92);
+    restore_device(kbc_, snapshot.kbc);
 }
 
 std::string PcPorts::take_console() {

@@ -65,6 +65,15 @@ Piix4Pm::Piix4Pm(const VirtualClock& clock, IrqLines& irq, DeviceLog* log)
     overflow_tick_ = (timer_ticks() / kTimerBit23 + 1) * kTimerBit23;
 }
 
+// Every member but the two register windows, which are built for this object.
+Piix4Pm::Piix4Pm(const Piix4Pm& other)
+    : PciFunction(other), TimedDevice(other), on_io_window_change(other.on_io_window_change),
+      on_sleep(other.on_sleep), clock_(other.clock_), irq_(other.irq_), log_(other.log_),
+      status_(other.status_), enable_(other.enable_), control_(other.control_),
+      overflow_tick_(other.overflow_tick_), apm_control_(other.apm_control_),
+      apm_status_(other.apm_status_), sci_level_(other.sci_level_),
+      window_enabled_(other.window_enabled_), window_base_(other.window_base_) {}
+
 uint16_t Piix4Pm::io_base() const {
     return static_cast<uint16_t>(dword(kPmba) & 0xFFC0);
 }

@@ -44,6 +44,10 @@ class Piix4Pm final : public PciFunction, public TimedDevice {
     static constexpr uint16_t kApmStatus = 0xB3;
 
     Piix4Pm(const VirtualClock& clock, IrqLines& irq, DeviceLog* log = nullptr);
+    // A copy (a snapshot, or a restore in place: pc/device.hpp restore_device) has its own
+    // register windows, answering for the copy, not for the device copied.
+    Piix4Pm(const Piix4Pm& other);
+    Piix4Pm& operator=(const Piix4Pm&) = delete;
 
     uint16_t io_base() const;
     bool io_enabled() const;

@@ -72,10 +72,7 @@ PcPlatform::PcPlatform(PcConfig config)
         memory_map_changed_ = true;
     };
     pm_.on_io_window_change = [this](bool enabled, uint16_t base) {
-        if (pm_window_base_ != 0) map_ports(pm_window_base_, Piix4Pm::kBlockSize, nullptr);
-        pm_window_base_ = enabled && base != 0 ? base : 0;
-        if (pm_window_base_ != 0)
-            map_ports(pm_window_base_, Piix4Pm::kBlockSize, &pm_.pm_registers());
+        map_pm_window(enabled ? base : 0);
     };
     pm_.on_sleep = [this](unsigned sleep_type) {
         // QEMU's piix4: sleep type 0 is S5 in the DSDT SeaBIOS and QEMU ship (\_S5 = 0).
@@ -87,7 +84,8 @@ PcPlatform::PcPlatform(PcConfig config)
 
     std::optional<PcCmosDisk> cmos_disk;
     if (disk_image_) {
-        ata_ = std::make_unique<AtaDisk>(*disk_image_, static_cast<IrqLines&>(*this),
+        disk_journal_ = std::make_unique<JournaledBlockBackend>(*disk_image_);
+        ata_ = std::make_unique<AtaDisk>(*disk_journal_, static_cast<IrqLines&>(*this),
                                          static_cast<DeviceLog*>(this));
         map_ports(AtaDisk::kCommandBlock, 8, ata_.get());
         map_ports(AtaDisk::kDeviceControl, 1, ata_.get());
@@ -124,6 +122,73 @@ void PcPlatform::install_firmware_config(const PcConfig& config) {
 void PcPlatform::map_ports(uint16_t first, uint16_t count, IoDevice* device) {
     for (uint32_t port = first; port < uint32_t{first} + count && port < ports_.size(); ++port)
         ports_[port] = device;
+}
+
+// The PIIX4 ACPI block at `base` (0: nowhere).
+void PcPlatform::map_pm_window(uint16_t base) {
+    if (pm_window_base_ != 0) map_ports(pm_window_base_, Piix4Pm::kBlockSize, nullptr);
+    pm_window_base_ = base;
+    if (pm_window_base_ != 0) map_ports(pm_window_base_, Piix4Pm::kBlockSize, &pm_.pm_registers());
+}
+
+PcPlatform::Snapshot::Snapshot(const PcPlatform& p)
+    : clock(p.clock_), serial_out(p.serial_out_), debugcon_out(p.debugcon_out_), log(p.log_),
+      logged(p.logged_), unclaimed_ports(p.unclaimed_ports_), unassigned_pages(p.unassigned_pages_),
+      request(p.request_), a20(p.a20_), pm_window_base(p.pm_window_base_),
+      memory_map_changed(p.memory_map_changed_), run_deadline_ns(p.run_deadline_ns_),
+      disk_journal_mark(p.disk_journal_ ? p.disk_journal_->mark() : 0), pic(p.pic_), pit(p.pit_),
+      port61(p.port61_), rtc(p.rtc_), com1(p.com1_), debugcon(p.debugcon_),
+      debug_exit(p.debug_exit_), port92(p.port92_), kbc(p.kbc_), fw_cfg(p.fw_cfg_), pci(p.pci_),
+      host_bridge(p.host_bridge_), isa_bridge(p.isa_bridge_), ide(p.ide_), pm(p.pm_),
+      local_apic(p.local_apic_), io_apic(p.io_apic_) {
+    if (p.ata_) ata.emplace(*p.ata_);
+}
+
+size_t PcPlatform::Snapshot::bytes() const {
+    size_t n = sizeof(*this) + serial_out.size() + debugcon_out.size();
+    for (const std::string& line : log)
+        n += sizeof(line) + line.size();
+    for (const std::string& line : logged)
+        n += 64 + line.size(); // a set node and its string
+    return n + 48 * (unclaimed_ports.size() + unassigned_pages.size());
+}
+
+void PcPlatform::restore(const Snapshot& snapshot) {
+    clock_ = snapshot.clock;
+    serial_out_ = snapshot.serial_out;
+    debugcon_out_ = snapshot.debugcon_out;
+    log_ = snapshot.log;
+    logged_ = snapshot.logged;
+    unclaimed_ports_ = snapshot.unclaimed_ports;
+    unassigned_pages_ = snapshot.unassigned_pages;
+    request_ = snapshot.request;
+    run_deadline_ns_ = snapshot.run_deadline_ns;
+    if (disk_journal_) disk_journal_->undo_to(snapshot.disk_journal_mark);
+    restore_device(pic_, snapshot.pic);
+    restore_device(pit_, snapshot.pit);
+    restore_device(port61_, snapshot.port61);
+    restore_device(rtc_, snapshot.rtc);
+    restore_device(com1_, snapshot.com1);
+    restore_device(debugcon_, snapshot.debugcon);
+    restore_device(debug_exit_, snapshot.debug_exit);
+    restore_device(port92_, snapshot.port92);
+    restore_device(kbc_, snapshot.kbc);
+    restore_device(fw_cfg_, snapshot.fw_cfg);
+    restore_device(pci_, snapshot.pci);
+    restore_device(host_bridge_, snapshot.host_bridge);
+    restore_device(isa_bridge_, snapshot.isa_bridge);
+    restore_device(ide_, snapshot.ide);
+    restore_device(pm_, snapshot.pm);
+    if (ata_ && snapshot.ata) restore_device(*ata_, *snapshot.ata);
+    restore_device(local_apic_, snapshot.local_apic);
+    restore_device(io_apic_, snapshot.io_apic);
+    map_pm_window(snapshot.pm_window_base);
+    // The memory map follows the bridge's PAM registers (set_pam changes the generation only
+    // when the map changes).
+    memory_.set_pam(host_bridge_.pam_modes());
+    memory_map_changed_ = snapshot.memory_map_changed;
+    a20_ = snapshot.a20;
+    if (on_a20) on_a20(a20_);
 }
 
 void PcPlatform::set_a20(bool enabled) {

@@ -120,6 +120,60 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     // Called when the guest gates A20 (port 0x92 or the 8042), for the CPU's address wrap.
     std::function<void(bool)> on_a20;
 
+    // ---- snapshots, for reverse execution (tools/gdb): every device, the clock, the PAM
+    // settings (the memory map follows them), the requests and the output not yet taken, and
+    // the disk's write-journal mark. Not the RAM (the host copies memory().ram() itself) and
+    // not the ROM (read-only). A snapshot restores into the platform that saved it: its
+    // devices' callbacks and references point there (pc/device.hpp restore_device).
+    class Snapshot {
+      public:
+        // Host memory held, roughly (fw_cfg's items are shared, not counted).
+        size_t bytes() const;
+
+      private:
+        friend class PcPlatform;
+        explicit Snapshot(const PcPlatform& p);
+        VirtualClock clock;
+        std::string serial_out, debugcon_out;
+        std::vector<std::string> log;
+        std::set<std::string> logged;
+        std::set<uint16_t> unclaimed_ports;
+        std::set<uint64_t> unassigned_pages;
+        PlatformRequest request;
+        bool a20;
+        uint16_t pm_window_base;
+        bool memory_map_changed;
+        uint64_t run_deadline_ns;
+        size_t disk_journal_mark;
+        I8259Pair pic;
+        I8254Pit pit;
+        SystemControlPortB port61;
+        CmosRtc rtc;
+        Serial16550 com1;
+        Debugcon debugcon;
+        DebugExit debug_exit;
+        Port92 port92;
+        I8042 kbc;
+        FwCfg fw_cfg;
+        PciBus pci;
+        I440fxHostBridge host_bridge;
+        Piix3IsaBridge isa_bridge;
+        Piix3Ide ide;
+        Piix4Pm pm;
+        std::optional<AtaDisk> ata;
+        LocalApicWindow local_apic;
+        IoApicWindow io_apic;
+    };
+    Snapshot save() const { return Snapshot(*this); }
+    // Puts the platform back; the memory map may change (memory_generation() then moves on,
+    // and the host reloads slots() as after a PAM write). Calls on_a20 with the restored A20.
+    void restore(const Snapshot& snapshot);
+    // Keep what disk writes overwrite from now on, so restore() can undo them (512 bytes per
+    // sector written, for as long as the platform lives). Off by default.
+    void journal_disk_writes() {
+        if (disk_journal_) disk_journal_->record(true);
+    }
+
     // ---- output. Bytes the guest sent to COM1 and to debugcon (0x402) since the last take.
     std::string take_serial();
     std::string take_debugcon();
@@ -134,6 +188,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     void set_irq(unsigned irq, bool level) override { pic_.set_irq(irq, level); }
     void unmodelled(std::string_view device, std::string_view what) override;
     void map_ports(uint16_t first, uint16_t count, IoDevice* device);
+    void map_pm_window(uint16_t base);
     void set_a20(bool enabled);
     void install_firmware_config(const PcConfig& config);
     void request(PlatformRequest request) {
@@ -143,6 +198,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     VirtualClock clock_;
     PcMemoryMap memory_;
     std::unique_ptr<BlockBackend> disk_image_;
+    std::unique_ptr<JournaledBlockBackend> disk_journal_; // what the ATA disk writes through
     std::string serial_out_;
     std::string debugcon_out_;
     std::vector<std::string> log_;
