@@ -161,11 +161,7 @@ int StepRun::serve_gdb(const CpuState& start) {
                             .a20 = !opt_.a20_off});
     const gdb::ServeResult result =
         gdb::serve_gdb(target, {opt_.gdb_host, opt_.gdb_port}, {}, stdout);
-    const char* how = result.end == gdb::ServeResult::End::Detached ? "detached"
-                      : result.end == gdb::ServeResult::End::Killed ? "killed the run"
-                                                                    : "disconnected";
-    fmt::print("== GDB {} after {} instructions{} ==\n", how, target.retired(),
-               target.ended().empty() ? "" : "; the run had ended: " + target.ended());
+    fmt::print("{}", gdb::end_line(result, target.retired(), target.ended()));
     std::fflush(stdout);
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "session_packets.hpp"
 #include "tools/gdb/gdb_session.hpp"
 #include "tools/gdb/registers.hpp"
 #include "tools/gdb/rsp_packet.hpp"
@@ -31,18 +32,11 @@ struct StepTargetTest : ::testing::Test {
         target = std::make_unique<StepTarget>(ram.slot(), ports, s, StepTargetOptions{});
         session = std::make_unique<GdbSession>(*target);
     }
-    std::string ask(std::string_view packet) {
-        auto r = session->handle(packet);
-        return r.packets.empty() ? "<none>" : r.packets.back();
-    }
+    std::string ask(std::string_view packet) { return testing::last_reply(*session, packet); }
     std::string console_of(std::string_view packet) {
-        std::string out;
-        for (const auto& p : session->handle(packet).packets)
-            if (p.size() > 1 && p[0] == 'O' && p != "OK")
-                out += from_hex(p.substr(1)).value_or("?");
-        return out;
+        return testing::console_of(*session, packet);
     }
-    std::string monitor(std::string_view command) { return console_of("qRcmd," + to_hex(command)); }
+    std::string monitor(std::string_view command) { return testing::monitor(*session, command); }
     uint64_t pc() const { return linear_pc(target->state()); }
 };
 

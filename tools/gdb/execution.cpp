@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <tuple>
 
 #include "decoder/decoder.hpp"
 #include "tools/formats/vmx_report.hpp"
@@ -40,12 +41,31 @@ bool Execution::insert_breakpoint(uint64_t linear, bool hardware) {
     auto& set = hardware ? hardware_breaks_ : software_breaks_;
     if (set.size() >= kMaxBreakpoints && !set.count(linear)) return false;
     set.insert(linear);
+    update_break_list();
     return true;
 }
 
 bool Execution::remove_breakpoint(uint64_t linear, bool hardware) {
     (hardware ? hardware_breaks_ : software_breaks_).erase(linear);
+    update_break_list();
     return true; // removing one that is not there is not an error (GDB may retry)
+}
+
+void Execution::update_break_list() {
+    break_list_.assign(software_breaks_.begin(), software_breaks_.end());
+    break_list_.insert(break_list_.end(), hardware_breaks_.begin(), hardware_breaks_.end());
+    std::sort(break_list_.begin(), break_list_.end());
+    break_list_.erase(std::unique(break_list_.begin(), break_list_.end()), break_list_.end());
+}
+
+Stop::Kind Execution::break_kind(uint64_t pc) const {
+    return hardware_breaks_.count(pc) ? Stop::Kind::HardwareBreak : Stop::Kind::SoftwareBreak;
+}
+
+std::string Execution::window_stop_message(uint64_t changed_by) const {
+    const CpuState& after = target_.state();
+    const vmx::Profile profile = target_.profile();
+    return window_message(after, changed_by, profile, vmx::is_valid(after, profile));
 }
 
 bool Execution::insert_watchpoint(const Watchpoint& w) {
@@ -180,6 +200,7 @@ bool Execution::checked_step(Stop& hit, bool& stopped) {
 Stop Execution::forward(bool single_step, const std::function<bool()>& interrupted) {
     Stop stop;
     refresh_watch_values();
+    if (!single_step && watchpoints_.empty()) return run_forward(interrupted);
     for (uint64_t n = 1;; ++n) {
         bool stopped = false;
         checked_step(stop, stopped);
@@ -204,21 +225,81 @@ Stop Execution::forward(bool single_step, const std::function<bool()>& interrupt
     }
 }
 
+Stop Execution::run_forward(const std::function<bool()>& interrupted) {
+    Stop stop;
+    for (;;) {
+        // Replayed positions show no console output: the chunk ends where new execution
+        // begins, and at the next snapshot boundary after it.
+        const bool live = position_ >= frontier_;
+        const uint64_t limit =
+            live ? history_.next_due(position_) - position_ : frontier_ - position_;
+        const RunResult r = target_.run({.max_positions = std::min(limit, kRunChunk),
+                                         .breakpoints = break_list_,
+                                         .stop_on_verdict_change = window_watch_});
+        partial_ = false;
+        position_ += r.positions;
+        frontier_ = std::max(frontier_, position_);
+        if (r.positions != 0) history_.after_step(position_);
+        if (live) stop.console += r.console;
+        if (!r.event.empty()) {
+            stop.kind = Stop::Kind::HostEvent;
+            stop.message = r.event + "\n";
+            return stop;
+        }
+        if (r.verdict_changed && window_watch_) {
+            stop.kind = Stop::Kind::Window;
+            stop.message = window_stop_message(r.changed_by);
+            return stop;
+        }
+        if (r.at_breakpoint) {
+            stop.kind = break_kind(linear_pc(target_.state()));
+            return stop;
+        }
+        if (interrupted && interrupted()) {
+            stop.kind = Stop::Kind::Interrupted;
+            return stop;
+        }
+    }
+}
+
 bool Execution::go_to(uint64_t position) {
     const uint64_t start = history_.restore_at_or_before(position);
     if (start > position) return false;
     partial_ = false;
     position_ = start;
     while (position_ < position) {
-        const StepResult r = target_.step();
-        if (!r.retired) {
-            if (!r.event.empty()) return false; // not reached: replay is deterministic
-            continue;                           // inside a REP string instruction
-        }
-        ++position_;
+        const RunResult r = target_.run({.max_positions = position - position_});
+        position_ += r.positions;
         history_.after_step(position_);
+        // Not reached: replay is deterministic, so this does not happen. (A run may return
+        // without a position, e.g. a halted CPU: it goes on at the next call.)
+        if (position_ < position && !r.event.empty()) return false;
     }
     return true;
+}
+
+std::optional<std::pair<uint64_t, Stop>> Execution::last_hit_before(uint64_t end) {
+    std::optional<std::pair<uint64_t, Stop>> last;
+    while (position_ < end) {
+        if (std::binary_search(break_list_.begin(), break_list_.end(),
+                               linear_pc(target_.state()))) {
+            Stop hit;
+            hit.kind = break_kind(linear_pc(target_.state()));
+            last = {position_, hit};
+        }
+        const RunResult r = target_.run({.max_positions = end - position_,
+                                         .breakpoints = break_list_,
+                                         .stop_on_verdict_change = window_watch_});
+        position_ += r.positions;
+        if (r.verdict_changed && window_watch_) {
+            Stop hit;
+            hit.kind = Stop::Kind::Window;
+            hit.message = window_stop_message(r.changed_by);
+            last = {position_ - 1, hit};
+        }
+        if (!r.event.empty()) break;
+    }
+    return last;
 }
 
 Stop Execution::reverse(bool single_step, const std::function<bool()>& interrupted) {
@@ -250,7 +331,10 @@ Stop Execution::reverse(bool single_step, const std::function<bool()>& interrupt
         refresh_watch_values();
         std::optional<uint64_t> last;
         Stop last_stop;
-        while (position_ < end) {
+        if (watchpoints_.empty()) {
+            if (auto hit = last_hit_before(end)) std::tie(last, last_stop) = *hit;
+        }
+        while (!watchpoints_.empty() && position_ < end) {
             const uint64_t p = position_;
             const uint64_t pc = linear_pc(target_.state());
             if (hardware_breaks_.count(pc) || software_breaks_.count(pc)) {

@@ -48,6 +48,8 @@ class Execution {
     static constexpr size_t kMaxBreakpoints = 256;
     static constexpr size_t kMaxWatchpoints = 64;
     static constexpr uint64_t kMaxWatchLength = 4096;
+    // Positions a run goes between looks at Ctrl-C when nothing needs each instruction.
+    static constexpr uint64_t kRunChunk = 65536;
 
     Execution(GdbTarget& target, ReverseHistory::Limits limits);
 
@@ -83,6 +85,14 @@ class Execution {
     // One step with every check; `hit` is filled when something should stop the run there.
     // Returns false when the step did not retire.
     bool checked_step(Stop& hit, bool& stopped);
+    // forward() without watchpoints: GdbTarget::run() up to each snapshot boundary.
+    Stop run_forward(const std::function<bool()>& interrupted);
+    // The last breakpoint or window change in [position_, end), scanning with run(): its
+    // position and stop, or nullopt.
+    std::optional<std::pair<uint64_t, Stop>> last_hit_before(uint64_t end);
+    std::string window_stop_message(uint64_t changed_by) const;
+    Stop::Kind break_kind(uint64_t pc) const;
+    void update_break_list();
     void refresh_watch_values();
     std::vector<Range> instruction_accesses(const CpuState& before) const;
     // Moves to `position` (begin() <= position): restore and re-execute.
@@ -96,6 +106,7 @@ class Execution {
     // returns to its start, position_ itself.
     bool partial_ = false;
     std::set<uint64_t> software_breaks_, hardware_breaks_;
+    std::vector<uint64_t> break_list_; // both sets, sorted, for GdbTarget::run
     std::vector<Watchpoint> watchpoints_;
     std::vector<std::vector<uint8_t>> watch_values_; // last seen bytes, per watchpoint
     bool window_watch_ = false;

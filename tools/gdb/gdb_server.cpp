@@ -217,6 +217,14 @@ ServerAddress parse_server_address(std::string_view text) {
     return out;
 }
 
+std::string end_line(ServeResult result, uint64_t instructions, const std::string& ended) {
+    const char* how = result.end == ServeResult::End::Detached ? "detached"
+                      : result.end == ServeResult::End::Killed ? "killed the run"
+                                                               : "disconnected";
+    return fmt::format("== GDB {} after {} instructions{} ==\n", how, instructions,
+                       ended.empty() ? "" : "; the run had ended: " + ended);
+}
+
 ServeResult serve_gdb(GdbTarget& target, const ServerAddress& address,
                       ReverseHistory::Limits limits, std::FILE* announce) {
     std::string shown;

@@ -32,6 +32,10 @@ struct ServeResult {
     enum class End : uint8_t { Detached, Killed, Disconnected } end = End::Disconnected;
 };
 
+// The line a command prints when GDB has gone: "== GDB detached after N instructions ==", with
+// "; the run had ended: WHY" when `ended` is not empty.
+std::string end_line(ServeResult result, uint64_t instructions, const std::string& ended);
+
 // Listens, prints "transit86: waiting for GDB on HOST:PORT" to `announce` (with the bound
 // port) and serves one client. Throws ServerError when it cannot listen.
 ServeResult serve_gdb(GdbTarget& target, const ServerAddress& address,

@@ -86,6 +86,10 @@ GdbSession::Response GdbSession::resume(bool reverse, bool single_step, std::str
     Response out;
     append_console(out.packets, stop.console);
     std::string message = stop.message;
+    // The guest's last line may be unfinished (a prompt, a status without newline): the
+    // server's own words start on a line of their own.
+    if (!message.empty() && !stop.console.empty() && stop.console.back() != '\n')
+        message.insert(0, "\n");
     const bool i8086 = code_is_16bit(target_.state());
     if (described_ && i8086 != described_i8086_ && !mode_hint_given_) {
         message += fmt::format(

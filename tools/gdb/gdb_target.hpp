@@ -39,6 +39,27 @@ struct StepResult {
     std::string console;
 };
 
+// What GdbTarget::run() is asked for: a stretch of execution with nothing to watch but
+// breakpoints and (optionally) the VM-entry verdict, which a target can run at full speed.
+struct RunRequest {
+    uint64_t max_positions = 1; // stop once this many positions are done
+    // Stop before an instruction at one of these linear addresses (sorted), except the one the
+    // run starts at.
+    std::span<const uint64_t> breakpoints{};
+    // Stop after the position that changed vmx::is_valid under profile().
+    bool stop_on_verdict_change = false;
+};
+
+struct RunResult {
+    uint64_t positions = 0; // instructions retired and events delivered
+    bool ended = false;     // as StepResult
+    std::string event;      // as StepResult: the run stopped there
+    std::string console;
+    bool at_breakpoint = false;
+    bool verdict_changed = false;
+    uint64_t changed_by = 0; // verdict_changed: linear address of the instruction that did it
+};
+
 // Everything of a machine that the RAM slots do not hold, saved by the target: the CpuState,
 // the run loop's pending state, the devices, the target's own flags. Opaque to the server.
 class MachineSnapshot {
@@ -69,6 +90,13 @@ class GdbTarget {
     // --- execution: exactly one instruction (or delivered event) forward. Deterministic:
     // from the same restored snapshot the same steps give the same states, RAM and console.
     virtual StepResult step() = 0;
+
+    // --- many steps at once: what step() would do until the request stops it, ending at an
+    // instruction boundary. The default calls step(); a target with a faster way (the block
+    // engine) overrides it. The server uses it when no watchpoint needs each instruction. It
+    // may also return early with nothing to report (a boot target's CPU halted for a long
+    // stretch of virtual time), so that the server can look at Ctrl-C: the server calls again.
+    virtual RunResult run(const RunRequest& request);
 
     // --- snapshots for reverse execution. The history copies the RAM slots itself (as page
     // differences); the target saves the rest. save_machine() is called only at an

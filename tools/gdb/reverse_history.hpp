@@ -10,6 +10,7 @@
 // left the oldest goes and the start of history moves forward.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
@@ -40,6 +41,12 @@ class ReverseHistory {
     void start(uint64_t position);
     // The state at `position` was just reached by a retired step: snapshots when due.
     void after_step(uint64_t position);
+    // The first position after `position` at which after_step() takes a snapshot: a run of
+    // many steps stops there.
+    uint64_t next_due(uint64_t position) const {
+        if (retry_ || snapshots_.empty()) return position + 1;
+        return std::max(position + 1, snapshots_.back().position + interval_);
+    }
     // The user changed the state at `position` (registers, memory): history after it no
     // longer follows, and the state at it is no longer what re-execution gives. Drops the
     // later snapshots and takes one here.
