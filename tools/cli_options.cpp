@@ -65,8 +65,10 @@ struct RawOptions {
     std::string explain_cr4_fixed1;
     double min_pass_rate = 0;
     CLI::Option* min_rate_opt = nullptr;
-    std::string gdb;
+    std::string gdb, boot_gdb;
     CLI::Option* gdb_opt = nullptr;
+    CLI::Option* boot_gdb_opt = nullptr;
+    CLI::Option* boot_timeout_opt = nullptr;
     CLI::Option* budget_opt = nullptr;
 };
 
@@ -139,9 +141,11 @@ CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
         ->check(CLI::IsMember({"valid", "halt", "budget"}));
     cmd->add_option("--budget", boot.budget, "Stop after this many instructions (default: none)")
         ->check(kUnsigned);
-    cmd->add_option("--timeout", boot.timeout_seconds,
-                    "Stop after this much virtual time, in seconds (default 600; 0: none)")
-        ->check(kUnsigned);
+    raw.boot_timeout_opt =
+        cmd->add_option("--timeout", boot.timeout_seconds,
+                        "Stop after this much virtual time, in seconds (default 600, none with "
+                        "--gdb; 0: none)")
+            ->check(kUnsigned);
     cmd->add_option("--until", boot.until, "Stop once the serial console has shown TEXT");
     cmd->add_option("--break", raw.boot_breaks, "Stop before the instruction at linear ADDR");
     cmd->add_option("--trace", raw.boot_trace,
@@ -150,6 +154,10 @@ CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
     cmd->add_flag("--json", boot.json, "JSON Lines output");
     cmd->add_flag("--no-debugcon", boot.quiet_debugcon,
                   "Do not print the firmware's debug log (port 0x402)");
+    raw.boot_gdb_opt = cmd->add_option(
+        "--gdb", raw.boot_gdb,
+        "Wait for GDB on [HOST:]PORT (host 127.0.0.1 unless given; port 0 picks a free one) "
+        "and let it drive the boot (docs/gdb.md)");
     return cmd;
 }
 
@@ -333,6 +341,18 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
                 throw StateFormatError("--initrd needs --kernel");
             if (!boot.append.empty() && boot.kernel.empty())
                 throw StateFormatError("--append needs --kernel");
+            if (*raw.boot_gdb_opt) {
+                // GDB decides where to stop and shows the console itself.
+                if (!boot.breaks.empty() || !raw.boot_stop_at.empty() || !boot.until.empty() ||
+                    boot.trace != TraceMode::None || boot.json)
+                    throw StateFormatError("--gdb: GDB sets the breakpoints and stops; --break, "
+                                           "--stop-at, --until, --trace and --json are not used");
+                const gdb::ServerAddress address = gdb::parse_server_address(raw.boot_gdb);
+                boot.gdb = true;
+                boot.gdb_host = address.host;
+                boot.gdb_port = address.port;
+                if (!*raw.boot_timeout_opt) boot.timeout_seconds = 0;
+            }
             return line;
         }
 #ifdef TRANSIT86_WITH_CORPUS

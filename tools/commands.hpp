@@ -62,6 +62,11 @@ struct BootOptions {
     TraceMode trace = TraceMode::None;
     bool json = false;
     bool quiet_debugcon = false; // do not print SeaBIOS's debug log (port 0x402)
+    // --gdb [HOST:]PORT: serve GDB's remote protocol instead of running to the end
+    // (docs/gdb.md). --timeout then counts only when given.
+    bool gdb = false;
+    std::string gdb_host = "127.0.0.1";
+    uint16_t gdb_port = 0;
 };
 int run_boot(const BootOptions& options);
 

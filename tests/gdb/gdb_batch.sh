@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
 # gdb_batch.sh TRANSIT86 SESSION IMAGE [STEP OPTIONS...]: one GDB session against
-# `transit86 step IMAGE --gdb 127.0.0.1:0 STEP OPTIONS`. The server prints the port the system
+# `transit86 step IMAGE --gdb 127.0.0.1:0 STEP OPTIONS`; with IMAGE `boot`, against
+# `transit86 boot --gdb 127.0.0.1:0 BOOT OPTIONS` instead. The server prints the port the system
 # gave it, so parallel tests never collide. GDB runs in batch mode with SESSION's commands
 # (every line that does not start with '#'); then each "# expect: REGEX" line of SESSION must
-# match a line of GDB's output, in order (grep -E). SESSION may instead be docs/gdb.md: its
-# walk-through's "(gdb) " lines are the commands and EXPECT_FILE (the environment) holds the
-# expectations. Exits 77 (skipped) when gdb is not installed. Every step is bounded in time.
+# match a line of GDB's output, in order (grep -E). SESSION may instead be docs/gdb.md: the
+# "(gdb) " lines of its walk-through (between "<!-- MARKER: begin -->" and "<!-- MARKER: end
+# -->", MARKER from the environment, default "walkthrough") are the commands and EXPECT_FILE
+# (the environment) holds the expectations. Exits 77 (skipped) when gdb, or for `boot` the
+# BIOS given with --bios, is not installed. Every step is bounded in time.
 set -u
 transit86=$1 session=$2 image=$3
 shift 3
 if ! command -v gdb >/dev/null 2>&1; then
   echo "SKIP: gdb is not installed (scripts/install-deps.sh installs Debian's gdb)"
   exit 77
+fi
+if [ "$image" = boot ]; then
+  args=("$@")
+  for ((i = 0; i + 1 < ${#args[@]}; i++)); do
+    if [ "${args[$i]}" = --bios ] && [ ! -f "${args[$((i + 1))]}" ]; then
+      echo "SKIP: ${args[$((i + 1))]} not found (Debian package seabios: scripts/install-deps.sh)"
+      exit 77
+    fi
+  done
 fi
 work=$(mktemp -d)
 server=
@@ -23,7 +35,8 @@ trap cleanup EXIT
 
 if [[ "$session" == *.md ]]; then
   # The walk-through block of docs/gdb.md, between its two markers.
-  sed -n '/<!-- walkthrough: begin -->/,/<!-- walkthrough: end -->/p' "$session" |
+  marker=${MARKER:-walkthrough}
+  sed -n "/<!-- $marker: begin -->/,/<!-- $marker: end -->/p" "$session" |
     sed -n 's/^(gdb) //p' | grep -v '^target remote' >"$work/commands"
   expectations=${EXPECT_FILE:?EXPECT_FILE names the expectations for a walk-through}
 else
@@ -32,7 +45,11 @@ else
 fi
 sed -n 's/^# expect: //p' "$expectations" >"$work/expect"
 
-timeout 120 "$transit86" step "$image" --gdb 127.0.0.1:0 "$@" >"$work/server" 2>&1 &
+if [ "$image" = boot ]; then
+  timeout 120 "$transit86" boot --gdb 127.0.0.1:0 "$@" >"$work/server" 2>&1 &
+else
+  timeout 120 "$transit86" step "$image" --gdb 127.0.0.1:0 "$@" >"$work/server" 2>&1 &
+fi
 server=$!
 port=
 for _ in $(seq 100); do

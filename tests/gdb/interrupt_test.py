@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""interrupt_test.py TRANSIT86 WORKDIR: Ctrl-C over the socket (GDB manual, "Interrupts").
+"""interrupt_test.py TRANSIT86 WORKDIR [boot]: Ctrl-C over the socket (GDB manual, "Interrupts").
 
 A guest that loops forever (`jmp $`), a client that speaks the remote protocol by hand: `c`,
 then the 0x03 byte, must give a T02 stop reply; then malformed bytes (a bad checksum, an
 overlong packet, noise) must get '-' or an error reply and leave the server answering; then
-`k` ends the run and the server exits 0. Bounded: every read has a timeout."""
+`k` ends the run and the server exits 0. Bounded: every read has a timeout.
+
+With `boot`: `transit86 boot --gdb` on a 64 KiB firmware that masks every 8259 input, starts
+the 8254 and halts with interrupts enabled: the CPU never wakes, virtual time skips from one
+timer event to the next forever, and Ctrl-C must still stop it."""
 import os
 import re
 import socket
@@ -19,11 +23,25 @@ def frame(payload: bytes) -> bytes:
 def main() -> int:
     transit86, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
-    image = os.path.join(work, "loop.bin")
-    with open(image, "wb") as f:
-        f.write(b"\xeb\xfe")  # jmp $
-    server = subprocess.Popen([transit86, "step", image, "--gdb", "127.0.0.1:0"],
-                              stdout=subprocess.PIPE, text=True)
+    if len(sys.argv) > 3 and sys.argv[3] == "boot":
+        bios = bytearray(b"\xf4" * 65536)
+        code = bytes([0xB0, 0x11, 0xE6, 0x20, 0xB0, 0x08, 0xE6, 0x21,  # 8259 ICW1, ICW2
+                      0xB0, 0x04, 0xE6, 0x21, 0xB0, 0x01, 0xE6, 0x21,  # ICW3, ICW4
+                      0xB0, 0xFF, 0xE6, 0x21,                          # OCW1: all masked
+                      0xB0, 0x34, 0xE6, 0x43, 0xB0, 0x00, 0xE6, 0x40, 0xE6, 0x40,  # 8254 ch0
+                      0xFB, 0xF4, 0xEB, 0xFD])                         # sti; hlt; jmp hlt
+        bios[0:len(code)] = code
+        bios[0xFFF0:0xFFF5] = bytes([0xEA, 0x00, 0x00, 0x00, 0xF0])  # jmp far f000:0000
+        image = os.path.join(work, "halt-bios.bin")
+        with open(image, "wb") as f:
+            f.write(bios)
+        command = [transit86, "boot", "--bios", image, "--memory", "2", "--gdb", "127.0.0.1:0"]
+    else:
+        image = os.path.join(work, "loop.bin")
+        with open(image, "wb") as f:
+            f.write(b"\xeb\xfe")  # jmp $
+        command = [transit86, "step", image, "--gdb", "127.0.0.1:0"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         port = None
         for _ in range(5):

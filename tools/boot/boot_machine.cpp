@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <memory>
 
 namespace transit86::tools {
 
@@ -27,6 +28,8 @@ const char* to_string(BootEnd::Kind kind) {
     case BootEnd::Kind::Unsupported: return "unsupported";
     case BootEnd::Kind::TripleFault: return "triple-fault";
     case BootEnd::Kind::MmioFetch: return "mmio-fetch";
+    case BootEnd::Kind::Position: return "position";
+    case BootEnd::Kind::WindowEdge: return "window-edge";
     }
     return "?";
 }
@@ -88,7 +91,10 @@ std::optional<BootEnd> BootMachine::deliver_interrupt() {
     const std::optional<Exit> failed =
         emulator_.deliver_event({.kind = InjectedEvent::Kind::ExternalInterrupt, .vector = vector});
     halted_ = false;
-    if (!failed) return std::nullopt;
+    if (!failed) {
+        ++interrupts_delivered_;
+        return std::nullopt;
+    }
     if (failed->reason == ExitReason::TripleFault)
         return BootEnd{BootEnd::Kind::TripleFault,
                        fmt::format("triple fault delivering interrupt {:#x}", vector)};
@@ -155,9 +161,13 @@ BootEnd BootMachine::run(const BootLimits& limits) {
         census_.begin(emulator_, s, retired_ + 1);
         if (on_window_begin) on_window_begin(census_.windows().back());
     }
+    const uint64_t start_position = position();
     const auto finish = [&](BootEnd end) {
         drain_output();
-        end_window(std::string("stopped: ") + to_string(end.kind));
+        const bool pause = limits.resumable && (end.kind == BootEnd::Kind::Breakpoint ||
+                                                end.kind == BootEnd::Kind::Position ||
+                                                end.kind == BootEnd::Kind::WindowEdge);
+        if (!pause) end_window(std::string("stopped: ") + to_string(end.kind));
         limits_ = nullptr;
         return end;
     };
@@ -175,6 +185,14 @@ BootEnd BootMachine::run(const BootLimits& limits) {
         if (limits.timeout_ns != 0 && virtual_ns() >= limits.timeout_ns)
             return finish({BootEnd::Kind::Timeout, fmt::format("{} s of virtual time passed",
                                                                limits.timeout_ns / 1'000'000'000)});
+        if ((limits.until_position != 0 && position() >= limits.until_position) ||
+            (limits.until_virtual_ns != 0 && virtual_ns() >= limits.until_virtual_ns))
+            return finish({BootEnd::Kind::Position, ""});
+        // The emulator never stops at the instruction a run starts at: here, a breakpoint
+        // reached through an exit or an interrupt delivery.
+        if (position() != start_position && at_breakpoint(limits))
+            return finish({BootEnd::Kind::Breakpoint,
+                           fmt::format("breakpoint at linear {:#x}", s[Seg::CS].base + s.eip)});
         if (platform_.memory_generation() != memory_generation_) {
             memory_generation_ = platform_.memory_generation();
             emulator_.set_ram_slots(platform_.slots());
@@ -214,6 +232,8 @@ BootEnd BootMachine::run(const BootLimits& limits) {
                 ? kLongestRun
                 : std::clamp<uint64_t>(next_event > now ? next_event - now : 1, 1, kLongestRun);
         if (limits.budget != 0) budget = std::min(budget, limits.budget - retired_);
+        if (limits.until_position != 0)
+            budget = std::min(budget, limits.until_position - position());
         // A trace single-steps what it shows: the windows, or everything.
         const bool stepping = on_step && (census_.in_window() || trace_everything);
         RunLimits run{
@@ -235,11 +255,85 @@ BootEnd BootMachine::run(const BootLimits& limits) {
             exit.reason != ExitReason::InterruptWindow)
             on_step(before, exit);
         if (std::optional<BootEnd> end = handle_exit(exit, before)) return finish(*end);
+        if (limits.stop_at_window_edges && position() != start_position &&
+            (exit.reason == ExitReason::GuestStateValid ||
+             exit.reason == ExitReason::GuestStateInvalid))
+            return finish({BootEnd::Kind::WindowEdge, ""});
         if (limits.stop_when_window_ends && !census_.windows().empty() && !census_.in_window())
             return finish({BootEnd::Kind::WindowEnded,
                            fmt::format("window {} ended: the state is valid under {}",
                                        census_.windows().size(), vmx::to_string(profile))});
     }
+}
+
+bool BootMachine::at_breakpoint(const BootLimits& limits) const {
+    if (limits.breakpoints.empty() || halted_ || emulator_.completion_pending()) return false;
+    const CpuState& s = emulator_.state();
+    const uint64_t pc = (s[Seg::CS].base + s.eip) & 0xFFFFFFFF;
+    return std::find(limits.breakpoints.begin(), limits.breakpoints.end(), pc) !=
+           limits.breakpoints.end();
+}
+
+size_t BootMachine::Snapshot::bytes() const {
+    return sizeof(*this) + platform.bytes() + serial_seen.size() +
+           (census_last ? 1024 : 0); // a window's strings, roughly
+}
+
+std::unique_ptr<BootMachine::Snapshot> BootMachine::save() const {
+    if (emulator_.completion_pending()) return nullptr;
+    const std::vector<CensusWindow>& windows = census_.windows();
+    return std::make_unique<Snapshot>(
+        Snapshot{.platform = platform_.save(),
+                 .state = emulator_.state(),
+                 .retired = retired_,
+                 .interrupts_delivered = interrupts_delivered_,
+                 .skipped_ns = skipped_ns_,
+                 .tsc_at_run_start = tsc_at_run_start_,
+                 .halted = halted_,
+                 .serial_seen = serial_seen_,
+                 .census_windows = windows.size(),
+                 .census_open = census_.in_window(),
+                 .census_last = windows.empty() ? std::nullopt : std::optional(windows.back())});
+}
+
+void BootMachine::restore(const Snapshot& snapshot) {
+    // A pending I/O or MMIO completion belongs to the state being replaced, and only a fresh
+    // Emulator has none (the public API cannot drop one).
+    if (emulator_.completion_pending()) {
+        const CpuModel model = emulator_.cpu_model();
+        std::destroy_at(&emulator_);
+        std::construct_at(&emulator_, platform_.slots(), &platform_);
+        emulator_.set_cpu_model(model);
+    }
+    platform_.restore(snapshot.platform); // calls on_a20: the emulator's A20 follows
+    memory_generation_ = platform_.memory_generation();
+    emulator_.set_ram_slots(platform_.slots());
+    emulator_.set_a20(platform_.a20());
+    emulator_.state() = snapshot.state;
+    retired_ = snapshot.retired;
+    interrupts_delivered_ = snapshot.interrupts_delivered;
+    skipped_ns_ = snapshot.skipped_ns;
+    tsc_at_run_start_ = snapshot.tsc_at_run_start;
+    halted_ = snapshot.halted;
+    serial_seen_ = snapshot.serial_seen;
+    restore_census(snapshot);
+}
+
+// WindowCensus only appends (include/transit86/census.hpp has no way to cut it), and the
+// snapshot is of an earlier point of the same run, so its windows are the first ones of the
+// current census: cut there, put the last one back as it was, and open or close it through
+// begin()/end(), whose own effect on that window the copy then replaces. The census is this
+// machine's own non-const member, so writing through windows() is well defined.
+void BootMachine::restore_census(const Snapshot& snapshot) {
+    if (census_.in_window() != snapshot.census_open) {
+        if (snapshot.census_open)
+            census_.begin(emulator_, emulator_.state(), retired_ + 1);
+        else
+            census_.end(emulator_, emulator_.last_interpreted(), retired_, "");
+    }
+    auto& windows = const_cast<std::vector<CensusWindow>&>(census_.windows());
+    if (windows.size() >= snapshot.census_windows) windows.resize(snapshot.census_windows);
+    if (snapshot.census_last && !windows.empty()) windows.back() = *snapshot.census_last;
 }
 
 } // namespace transit86::tools

@@ -29,6 +29,16 @@ struct BootLimits {
     bool stop_when_window_ends = false; // --stop-at valid: the first window's end
     std::string stop_at_console;        // stop once the serial console has shown this text
     uint64_t timeout_ns = 0;            // virtual time; 0 = no limit
+    // For a debugger driving the boot (boot_target.hpp):
+    uint64_t until_position = 0; // pause once position() reaches this; 0 = never
+    // Pause (as Position) once virtual time reaches this; 0 = never. A halted CPU whose timer
+    // interrupts are masked skips time forever without a position: this bounds a run there.
+    uint64_t until_virtual_ns = 0;
+    bool stop_at_window_edges = false; // pause where a window begins or ends
+    // A breakpoint, a position or a window edge pauses the run: the census window stays open
+    // and run() goes on from there when called again. Otherwise (the `boot` command) every
+    // stop ends the run and the window with it.
+    bool resumable = false;
 };
 
 // How a boot ended.
@@ -45,7 +55,9 @@ struct BootEnd {
         ConsoleText, // BootLimits::stop_at_console seen
         Unsupported, // the emulator stopped: an instruction or mode it does not model
         TripleFault,
-        MmioFetch, // code fetched from outside RAM
+        MmioFetch,  // code fetched from outside RAM
+        Position,   // BootLimits::until_position or until_virtual_ns reached
+        WindowEdge, // BootLimits::stop_at_window_edges: the census window began or ended
     };
     Kind kind = Kind::Budget;
     std::string detail; // one line
@@ -65,6 +77,29 @@ class BootMachine {
     uint64_t instructions() const { return retired_; }
     // Virtual time: the instructions retired (1 ns each) plus what HLT skipped.
     uint64_t virtual_ns() const { return retired_ + skipped_ns_; }
+    // Instructions retired plus interrupts delivered: a debugger's steps.
+    uint64_t position() const { return retired_ + interrupts_delivered_; }
+
+    // Everything but guest RAM, for reverse execution (boot_target.hpp): the CPU state, the
+    // platform (pc::PcPlatform::Snapshot), virtual time, the run loop's state and the census
+    // as a length plus its last window (the census only grows, so an earlier point of the
+    // same run is a prefix of it).
+    struct Snapshot {
+        pc::PcPlatform::Snapshot platform;
+        CpuState state;
+        uint64_t retired = 0, interrupts_delivered = 0, skipped_ns = 0, tsc_at_run_start = 0;
+        bool halted = false;
+        std::string serial_seen;
+        size_t census_windows = 0;
+        bool census_open = false;
+        std::optional<CensusWindow> census_last;
+        size_t bytes() const;
+    };
+    // nullptr between an I/O or MMIO exit and the run that completes it (a stop the guest
+    // ended there: a debug exit, a reset): the emulator cannot save that.
+    std::unique_ptr<Snapshot> save() const;
+    // Back to a snapshot this machine saved, earlier in the same run.
+    void restore(const Snapshot& snapshot);
 
     // Serial bytes, debugcon bytes and platform log lines as they come.
     std::function<void(const std::string&)> on_serial;
@@ -86,12 +121,15 @@ class BootMachine {
     std::optional<BootEnd> handle_exit(const Exit& exit, const CpuState& before);
     void drain_output();
     void end_window(const std::string& why);
+    bool at_breakpoint(const BootLimits& limits) const;
+    void restore_census(const Snapshot& snapshot);
 
     pc::PcPlatform platform_;
     Emulator emulator_;
     WindowCensus census_;
     uint64_t retired_ = 0;
-    uint64_t skipped_ns_ = 0; // virtual time HLT skipped
+    uint64_t interrupts_delivered_ = 0;
+    uint64_t skipped_ns_ = 0;       // virtual time HLT skipped
     uint64_t tsc_at_run_start_ = 0; // the CPU's TSC when the current run began
     uint64_t memory_generation_ = 0;
     bool halted_ = false;

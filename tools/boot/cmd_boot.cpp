@@ -7,14 +7,32 @@
 
 #include "tools/boot/boot_config.hpp"
 #include "tools/boot/boot_machine.hpp"
+#include "tools/boot/boot_target.hpp"
 #include "tools/boot/census_report.hpp"
 #include "tools/commands.hpp"
 #include "tools/formats/console_lines.hpp"
 #include "tools/formats/state_json.hpp"
 #include "tools/formats/step_trace.hpp"
+#include "tools/gdb/gdb_server.hpp"
 #include "tools/guest_image.hpp"
 
 namespace transit86::tools {
+
+namespace {
+
+// --gdb: the same machine, driven by GDB (tools/boot/boot_target.hpp, docs/gdb.md).
+int serve_boot_gdb(const BootOptions& o, BootMachine& machine, size_t bios_size) {
+    CensusReport(false, o.profile).header(o, bios_size);
+    BootTarget target(machine, {.budget = o.budget,
+                                .timeout_ns = o.timeout_seconds * 1'000'000'000ull,
+                                .debugcon = !o.quiet_debugcon});
+    const gdb::ServeResult result = gdb::serve_gdb(target, {o.gdb_host, o.gdb_port}, {}, stdout);
+    fmt::print("{}", gdb::end_line(result, machine.instructions(), target.ended()));
+    std::fflush(stdout);
+    return 0;
+}
+
+} // namespace
 
 int run_boot(const BootOptions& o) {
     const auto wall_start = std::chrono::steady_clock::now();
@@ -27,6 +45,7 @@ int run_boot(const BootOptions& o) {
         throw ImageError(fmt::format("BIOS \"{}\": {}", o.bios, e.what()));
     }
     machine->emulator().set_cpu_model(cpu_model_for(o.cpu));
+    if (o.gdb) return serve_boot_gdb(o, *machine, bios_size);
     CensusReport report(o.json, o.profile);
     ConsoleLines serial("serial", o.json), debugcon("debugcon", o.json);
     machine->on_serial = [&](const std::string& s) { serial.feed(s); };
