@@ -144,13 +144,13 @@ std::string BootTarget::census_text(bool all) const {
     }
     out += text.shape_table();
     const CensusWindow* longest = census.longest();
-    out += fmt::format(
-        "== census ({}): {} window{}, {} instructions inside windows, longest {}, {} "
-        "instructions so far\n",
-        vmx::to_string(census.profile()), windows.size(), windows.size() == 1 ? "" : "s",
-        census.instructions_in_windows(),
-        longest ? fmt::format("{} (window {})", longest->length, longest->number) : "-",
-        machine_.instructions());
+    out +=
+        fmt::format("== census ({}): {} window{}, {} instructions inside windows, longest {}, {} "
+                    "instructions so far\n",
+                    vmx::to_string(census.profile()), windows.size(),
+                    windows.size() == 1 ? "" : "s", census.instructions_in_windows(),
+                    longest ? fmt::format("{} (window {})", longest->length, longest->number) : "-",
+                    machine_.instructions());
     return out;
 }
 

@@ -1,4 +1,4 @@
-# `transit86 boot --gdb` on Debian's SeaBIOS alone: a breakpoint at the `mov cr0` of
+# `transit86 boot --preset intel --gdb` on Debian's SeaBIOS alone: a breakpoint at the `mov cr0` of
 # romlayout.S's transition32 (0xfd0b8 in the 1.16.2 image, found with
 # `transit86 boot --trace window`), the verdict before and after it, reverse-stepi back to the
 # same registers, the window watch across the 32-bit POST, and the census.
