@@ -38,22 +38,20 @@ BootTarget::BootTarget(BootMachine& machine, BootTargetOptions options)
     machine_.on_step = nullptr;
 }
 
-uint64_t BootTarget::physical(uint64_t linear) const {
-    const uint64_t l = linear & 0xFFFFFFFF;
-    return machine_.platform().a20() ? l : l & ~uint64_t{1 << 20};
-}
-
-// Byte by byte through the emulator's map: RAM and ROM as the guest sees them now, never a
-// device (an MMIO address ends the read).
+// Byte by byte where the whole range does not translate, so that a read or write reaching
+// an unmapped page, MMIO or the end of RAM reports how far it got. The emulator translates
+// (A20, the guest's page tables) without faulting or setting flags; ROM reads as the guest
+// sees it, and an MMIO address ends the read without touching the device.
 size_t BootTarget::read_linear(uint64_t linear, std::span<uint8_t> out) const {
+    if (machine_.emulator().read_linear(linear, out.data(), out.size())) return out.size();
     for (size_t i = 0; i < out.size(); ++i)
-        if (!machine_.emulator().read_physical(physical(linear + i), &out[i], 1)) return i;
+        if (!machine_.emulator().read_linear(linear + i, &out[i], 1)) return i;
     return out.size();
 }
 
 size_t BootTarget::write_linear(uint64_t linear, std::span<const uint8_t> in) {
     for (size_t i = 0; i < in.size(); ++i)
-        if (!machine_.emulator().write_physical(physical(linear + i), &in[i], 1)) return i;
+        if (!machine_.emulator().write_linear(linear + i, &in[i], 1)) return i;
     return in.size();
 }
 

@@ -55,8 +55,6 @@ class BootTarget final : public gdb::GdbTarget {
     std::string census_text(bool all) const;
 
   private:
-    uint64_t physical(uint64_t linear) const;
-
     BootMachine& machine_;
     BootTargetOptions options_;
     RamSlot ram_; // all of guest RAM, whatever the PAM registers map where
