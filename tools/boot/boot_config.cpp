@@ -17,7 +17,6 @@ constexpr uint64_t kMaxKernel = 512u << 20;
 constexpr uint32_t kFxsr = 1u << 24;
 constexpr uint32_t kSse = 1u << 25;
 constexpr uint32_t kSse2 = 1u << 26;
-constexpr uint32_t kPse = 1u << 3, kPae = 1u << 6, kPge = 1u << 13;
 
 // A whole input file, or a one-line ImageError naming what it was for.
 std::vector<uint8_t> read_input(const std::string& path, const char* what, uint64_t max_size) {
@@ -67,7 +66,8 @@ CpuModel cpu_model_for(BootCpu cpu) {
         // paging features, FXSR, SSE, SSE2 and long mode. The 16- and 32-bit boot code
         // executes none of the SSE instructions or long mode; if a guest does, transit86 stops
         // with Unsupported naming it.
-        model.features_edx |= kPse | kPae | kPge | kFxsr | kSse | kSse2;
+        model.features_edx |=
+            cpuid_edx::PSE | cpuid_edx::PAE | cpuid_edx::PGE | kFxsr | kSse | kSse2;
         model.extended_features_edx |= cpuid_ext_edx::LM | cpuid_ext_edx::SYSCALL;
     }
     return model;

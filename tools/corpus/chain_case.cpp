@@ -26,7 +26,8 @@ namespace transit86::tools {
 
 namespace {
 
-const std::array<const char*, 5> kCaseKeys = {"description", "chain", "needs", "stop", "oracle"};
+const std::array<const char*, 6> kCaseKeys = {"description", "chain",  "needs",
+                                              "stop",        "oracle", "kernel_version"};
 const std::array<const char*, 9> kChainKeys = {"bios",   "disk",    "kernel", "initrd",    "append",
                                                "preset", "profile", "cpu",    "memory_mib"};
 const std::array<const char*, 3> kStopKeys = {"console", "break", "budget"};
@@ -86,6 +87,21 @@ nlohmann::json read_json(const std::filesystem::path& file) {
 
 std::string linear_and_text(const InstructionRef& i) {
     return fmt::format("{:08x} {}", i.linear, i.text);
+}
+
+// The kernel_version string of a bzImage (the Linux boot protocol: the setup header's
+// kernel_version field at 0x20E is an offset from 0x200), or "" when it has none.
+std::string bzimage_version(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::string head(0x10200, '\0'); // the field is 16 bits past 0x200
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<size_t>(in.gcount()));
+    if (head.size() < 0x210) return {};
+    const size_t offset = (static_cast<uint8_t>(head[0x20E]) |
+                           static_cast<size_t>(static_cast<uint8_t>(head[0x20F])) << 8) +
+                          0x200;
+    if (offset >= head.size()) return {};
+    return head.substr(offset, head.find('\0', offset) - offset);
 }
 
 } // namespace
@@ -169,6 +185,14 @@ ChainCase chain_case_from_json(const nlohmann::json& doc, const std::filesystem:
                 c.skip_reason =
                     fmt::format("{} not found ({})", expanded, provider.get<std::string>());
         }
+    }
+    // "kernel_version": the golden holds one kernel's census; another version skips.
+    if (const std::string wanted = string_field(doc, "kernel_version", where);
+        c.skip_reason.empty() && !wanted.empty()) {
+        const std::string found = bzimage_version(b.kernel);
+        if (!found.starts_with(wanted))
+            c.skip_reason = fmt::format("the golden is for Linux {}; {} is \"{}\"", wanted,
+                                        b.kernel, found.substr(0, 60));
     }
     return c;
 }
