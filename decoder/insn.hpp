@@ -30,7 +30,7 @@ enum class Op : uint8_t {
     Enter, Leave, Bound, Arpl,
     // control transfer
     Jmp, JmpFar, Jcc, Call, CallFar, Ret, RetFar, Loop, Loope, Loopne, Jcxz,
-    Int, Int3, Into, Iret,
+    Int, Int1, Int3, Into, Iret,
     // flags
     Clc, Stc, Cmc, Cld, Std, Cli, Sti,
     // strings (operand width in Insn::operand_size)

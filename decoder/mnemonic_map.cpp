@@ -109,6 +109,7 @@ constexpr MnemonicRow kRows[] = {
     {ZYDIS_MNEMONIC_JCXZ, Op::Jcxz},
     {ZYDIS_MNEMONIC_JECXZ, Op::Jcxz},
     {ZYDIS_MNEMONIC_INT, Op::Int},
+    {ZYDIS_MNEMONIC_INT1, Op::Int1},
     {ZYDIS_MNEMONIC_INT3, Op::Int3},
     {ZYDIS_MNEMONIC_INTO, Op::Into},
     {ZYDIS_MNEMONIC_IRET, Op::Iret},

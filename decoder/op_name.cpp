@@ -94,6 +94,7 @@ const char* op_name(Op op) noexcept {
     case Op::Loopne: return "loopne";
     case Op::Jcxz: return "jcxz";
     case Op::Int: return "int";
+    case Op::Int1: return "int1";
     case Op::Int3: return "int3";
     case Op::Into: return "into";
     case Op::Iret: return "iret";

@@ -156,6 +156,8 @@ bool exec_branch(Cpu& cpu, const Insn& insn) {
     case Op::Int: // int imm8
         return software_interrupt(cpu, static_cast<uint8_t>(insn.operands[0].value),
                                   SoftwareInterrupt::IntN);
+    case Op::Int1: // int1
+        return software_interrupt(cpu, vec::DB, SoftwareInterrupt::Int1);
     case Op::Int3: // int3
         return software_interrupt(cpu, vec::BP, SoftwareInterrupt::Int3);
     case Op::Into: // into

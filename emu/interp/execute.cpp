@@ -84,6 +84,7 @@ Dispatch::Handler handler_for(Op op) {
     case Op::Loopne:
     case Op::Jcxz:
     case Op::Int:
+    case Op::Int1:
     case Op::Int3:
     case Op::Into:
     case Op::Iret: return &exec_branch;
@@ -175,6 +176,7 @@ bool needs_rollback(Op op) {
     case Op::RetFar:
     case Op::Iret:
     case Op::Int:
+    case Op::Int1:
     case Op::Int3:
     case Op::Into:
     case Op::Enter:
@@ -206,6 +208,7 @@ bool may_change_vmx_state(const Insn& insn) {
     case Op::RetFar:
     case Op::Iret:
     case Op::Int:
+    case Op::Int1:
     case Op::Int3:
     case Op::Into:
     case Op::MovToCr:
@@ -232,7 +235,9 @@ Dispatch dispatch_for(const Insn& insn) {
         d.handler = &raise_ud;
     d.needs_rollback = needs_rollback(insn.op);
     d.may_change_vmx_state = may_change_vmx_state(insn);
-    d.software_interrupt = insn.op == Op::Int || insn.op == Op::Int3 || insn.op == Op::Into;
+    // INT1 too: its delivery clears TF like INT n, so no single-step trap follows it.
+    d.software_interrupt =
+        insn.op == Op::Int || insn.op == Op::Int1 || insn.op == Op::Int3 || insn.op == Op::Into;
     return d;
 }
 

@@ -48,7 +48,8 @@ bool software_interrupt(Cpu& cpu, uint8_t vector, SoftwareInterrupt kind) {
         }
         if (iopl_of(cpu.s) < 3) return cpu.raise(vec::GP, 0); // methods 2 and 3
     }
-    return deliver(cpu, Event{.vector = vector, .software = true, .return_eip = cpu.next_eip});
+    const bool software = kind != SoftwareInterrupt::Int1;
+    return deliver(cpu, Event{.vector = vector, .software = software, .return_eip = cpu.next_eip});
 }
 
 bool deliver_exception(Cpu& cpu, const Fault& fault) {

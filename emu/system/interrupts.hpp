@@ -9,8 +9,11 @@ namespace transit86::emu {
 
 // The instruction behind a software interrupt. In virtual-8086 mode only INT n (opcode CD) is
 // IOPL-sensitive and subject to the redirection bit map; INT3 and INTO always go through the
-// IDT, with the gate's DPL checked (SDM INT n "Operation"; Vol. 3A 20.3.3).
-enum class SoftwareInterrupt : uint8_t { IntN, Int3, Into };
+// IDT, with the gate's DPL checked (SDM INT n "Operation"; Vol. 3A 20.3.3). INT1 (ICEBP, F1) is
+// a privileged software exception: #DB delivered as a trap, like a hardware event — no
+// IOPL check in virtual-8086 mode, no gate DPL check, EXT set in an error code, DR6 unchanged
+// (SDM Vol. 2B INT n/INTO/INT3/INT1; Vol. 3A 6.13, 17.3.1).
+enum class SoftwareInterrupt : uint8_t { IntN, Int1, Int3, Into };
 
 // INT n / INT3 / INTO: delivered with the following instruction as the return address.
 bool software_interrupt(Cpu& cpu, uint8_t vector, SoftwareInterrupt kind);

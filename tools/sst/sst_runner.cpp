@@ -124,6 +124,7 @@ bool references_stack_segment(const Test& t) {
     case Op::Ret:
     case Op::RetFar:
     case Op::Int:
+    case Op::Int1:
     case Op::Int3:
     case Op::Into:
     case Op::Iret: return true;

@@ -203,6 +203,17 @@ TEST_F(DebugReal, InstructionBreakpointFaultsBeforeTheInstruction) {
     EXPECT_EQ(m.state().dr6, 0xFFFF0FF1u);
 }
 
+TEST_F(DebugReal, Int1IsADebugTrapThatLeavesDr6Alone) {
+    // INT1 (ICEBP, F1): #DB delivered as a trap, so the saved IP is the next instruction's;
+    // it sets no DR6 bit (SDM Vol. 3A 17.3.1: only the debug conditions do).
+    m.load_code({0xF1, 0x43}); // int1 ; inc bx
+    ASSERT_EQ(m.run(1).reason, ExitReason::Budget);
+    EXPECT_EQ(m.eip(), kHandler);
+    EXPECT_EQ(frame_ip(), kCode + 1);
+    EXPECT_EQ(m.state().dr6, dr6::Reset);
+    EXPECT_EQ(m.gpr(Gpr::EBX), 0u);
+}
+
 TEST_F(DebugReal, InstructionBreakpointMatchesTheLinearAddress) {
     // DRn holds a linear address (18.2.4): CS.base + IP, here 0100:0000 = 0x1000.
     m.seg(Seg::CS) = segment_cache(0x0100, 0x1000, 0xFFFF, 0x93);

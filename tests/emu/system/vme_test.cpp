@@ -321,6 +321,19 @@ TEST_F(Vme, Int3ThroughADplZeroGateRaisesGPGate) {
     EXPECT_TRUE(is_exception(m.run(1), vec::kGP, 3 * 8 + 2));
 }
 
+TEST_F(Vme, Int1IgnoresIoplAndTheGateDpl) {
+    // INT1 (ICEBP, F1) is a privileged software exception (SDM Vol. 2B INT1; Vol. 3A 6.13):
+    // #DB through IDT gate 1 as a hardware event would be — at IOPL 0 in virtual-8086 mode,
+    // through a gate of DPL 0 — with the next instruction as the return address.
+    write_gate(m, kIdt + 1 * 8, kCode32, kHandler, kIntGate32);
+    enter_v86(kV86);
+    m.load_code({0xF1}); // int1
+    ASSERT_EQ(m.run(1).reason, ExitReason::Budget);
+    EXPECT_EQ(m.eip(), kHandler);
+    EXPECT_EQ(ring0_frame(0), 1u);
+    EXPECT_EQ(m.state().dr6, dr6::Reset); // no DR6 bit reports it
+}
+
 TEST_F(Vme, ExceptionsAndExternalInterruptsIgnoreTheBitMap) {
     // "Hardware generated interrupts and exceptions are always handled by the protected-mode
     // interrupt and exception handlers" (SDM Vol. 3A 20.3.3, note).
