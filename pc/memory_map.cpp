@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 
 namespace transit86::pc {
@@ -22,7 +23,9 @@ PcMemoryMap::PcMemoryMap(uint64_t ram_bytes, std::vector<uint8_t> bios) : bios_(
         throw std::invalid_argument(
             "a BIOS image must be a non-empty multiple of 64 KiB, at most 16 MiB (this one is " +
             std::to_string(bios_.size()) + " bytes)");
-    ram_.assign(ram_bytes, 0);
+    ram_.reset(static_cast<uint8_t*>(std::calloc(ram_bytes, 1)));
+    if (!ram_) throw std::bad_alloc();
+    ram_size_ = ram_bytes;
     rebuild_slots();
 }
 
@@ -55,18 +58,18 @@ void PcMemoryMap::rebuild_slots() {
         else
             slots.push_back(slot);
     };
-    add(0, kVgaHoleBase, ram_.data(), false);
+    add(0, kVgaHoleBase, ram_.get(), false);
     // The BIOS area in 16 KiB steps, each from its PAM region's setting.
     for (uint64_t gpa = kBiosAreaBase; gpa < kHighMemoryBase; gpa += 0x4000) {
         const PamMode mode = pam_[static_cast<size_t>(pam_region_of(gpa))];
         if (mode == PamMode::read_write || mode == PamMode::read_only) {
-            add(gpa, 0x4000, ram_.data() + gpa, mode == PamMode::read_only);
+            add(gpa, 0x4000, ram_.get() + gpa, mode == PamMode::read_only);
         } else if (const uint8_t* rom = isa_bios_at(gpa)) {
             // Reads come from the ROM ("PCI"); writes exit and are dropped or go to RAM.
             add(gpa, 0x4000, const_cast<uint8_t*>(rom), true);
         }
     }
-    add(kHighMemoryBase, ram_.size() - kHighMemoryBase, ram_.data() + kHighMemoryBase, false);
+    add(kHighMemoryBase, ram_size_ - kHighMemoryBase, ram_.get() + kHighMemoryBase, false);
     add(kFourGiB - bios_.size(), bios_.size(), bios_.data(), true);
     slots_ = std::move(slots);
     ++generation_;
@@ -103,14 +106,14 @@ bool PcMemoryMap::handle_mmio(uint64_t gpa, uint8_t size, bool write, uint64_t& 
 }
 
 bool PcMemoryMap::dma_read(uint64_t gpa, std::span<uint8_t> out) {
-    if (gpa > ram_.size() || out.size() > ram_.size() - gpa) return false;
-    std::memcpy(out.data(), ram_.data() + gpa, out.size());
+    if (gpa > ram_size_ || out.size() > ram_size_ - gpa) return false;
+    std::memcpy(out.data(), ram_.get() + gpa, out.size());
     return true;
 }
 
 bool PcMemoryMap::dma_write(uint64_t gpa, std::span<const uint8_t> in) {
-    if (gpa > ram_.size() || in.size() > ram_.size() - gpa) return false;
-    std::memcpy(ram_.data() + gpa, in.data(), in.size());
+    if (gpa > ram_size_ || in.size() > ram_size_ - gpa) return false;
+    std::memcpy(ram_.get() + gpa, in.data(), in.size());
     return true;
 }
 

@@ -42,6 +42,25 @@ const uint8_t* window_bytes(const BlockContext& c, uint32_t linear, uint32_t n) 
 
 } // namespace
 
+namespace block {
+
+uint8_t* data_slot_at(BlockContext& c, uint32_t linear, uint32_t n, bool write) {
+    uint64_t at = uint64_t{linear} - c.data_base;
+    if (!inside_window(at, n, c.data_size)) {
+        const RamSlot* slot = c.memory->slot_containing(linear);
+        if (!slot) return nullptr;
+        c.data_ram = slot->host;
+        c.data_base = slot->guest_phys;
+        c.data_size = slot->size;
+        c.data_write_size = slot->read_only ? 0 : slot->size;
+        at = uint64_t{linear} - c.data_base;
+    }
+    return inside_window(at, n, write ? c.data_write_size : c.data_size) ? c.data_ram + at
+                                                                         : nullptr;
+}
+
+} // namespace block
+
 void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext& c, uint8_t mode) {
     const auto cs_base = static_cast<uint32_t>(state[Seg::CS].base);
     const decoder::FetchMode fetch{
@@ -131,6 +150,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
     c.ram_base = slot->guest_phys;
     c.ram_size = slot->size;
     c.ram_write_size = slot->read_only ? 0 : slot->size;
+    c.memory = &memory;
     c.cs_limit = cs.limit;
     c.stack_mask = ar::db(state[Seg::SS].access_rights) ? ~0u : 0xFFFFu;
     c.string_down = (state.eflags & flags::DF) != 0; // no translated instruction changes DF

@@ -36,23 +36,29 @@ inline bool inside_window(uint64_t at, uint64_t n, uint64_t size) {
     return at < size && size - at >= n;
 }
 
+// Host bytes for [linear, linear + n) outside the block's own slot: in the data slot of the
+// last such access, else in the slot that holds them now (then the data slot), else nullptr
+// (MMIO, straddling two slots, or a write to a read-only slot). block_engine.cpp.
+uint8_t* data_slot_at(BlockContext& c, uint32_t linear, uint32_t n, bool write);
+
 // The host address of a T-sized access at seg:offset, or nullptr to decline: beyond the limit
-// or of the wrong type (SDM Vol. 3A 5.3, 5.4), outside the RAM window, or (a write) into the
-// code this run has checked (BlockContext::code_first). A write-checked address is readable.
+// or of the wrong type (SDM Vol. 3A 5.3, 5.4), outside guest RAM, or (a write) into the code
+// this run has checked (BlockContext::code_first). A write-checked address is readable.
 template <class T, bool Write>
-uint8_t* host_at(const BlockContext& c, uint8_t seg, uint32_t offset) {
+uint8_t* host_at(BlockContext& c, uint8_t seg, uint32_t offset) {
     const SegmentWindow& s = c.seg[seg];
     if (int64_t{offset} + int64_t{sizeof(T) - 1} > (Write ? s.write_last : s.read_last))
         return nullptr;
     const uint32_t linear = s.base + offset; // wraps at 4 GiB as Cpu::linearize does
-    const uint64_t at = uint64_t{linear} - c.ram_base;
-    if (!inside_window(at, sizeof(T), Write ? c.ram_write_size : c.ram_size)) return nullptr;
     if (Write && uint64_t{linear} + sizeof(T) > c.code_first && linear < c.code_end) return nullptr;
-    return c.ram + at;
+    const uint64_t at = uint64_t{linear} - c.ram_base;
+    if (inside_window(at, sizeof(T), Write ? c.ram_write_size : c.ram_size)) [[likely]]
+        return c.ram + at;
+    return data_slot_at(c, linear, sizeof(T), Write);
 }
 // The same for the instruction's memory operand.
 template <class T, bool Write>
-uint8_t* host_address(const BlockContext& c, const BlockOp& op) {
+uint8_t* host_address(BlockContext& c, const BlockOp& op) {
     return host_at<T, Write>(c, op.seg, offset_of(c, op));
 }
 

@@ -19,6 +19,8 @@
 
 namespace transit86::emu {
 
+class GuestMemory;
+
 struct BlockContext {
     static constexpr uint8_t kZeroRegister = 8;
     uint32_t gpr[9]{}; // EAX..EDI, then a register that reads as 0 (absent base / index)
@@ -29,6 +31,13 @@ struct BlockContext {
     uint64_t ram_base = 0;
     uint64_t ram_size = 0;
     uint64_t ram_write_size = 0; // 0 for a read-only slot
+    // Data outside that slot (a buffer above 1 MiB, a stack in another slot): the slot of the
+    // last such access, looked up in `memory` when an access misses both.
+    const GuestMemory* memory = nullptr;
+    uint8_t* data_ram = nullptr;
+    uint64_t data_base = 0;
+    uint64_t data_size = 0;
+    uint64_t data_write_size = 0;
     // The linear range spanning every block checked against guest memory during this run of
     // the engine: a store into it declines, so the interpreter runs it and the next run checks
     // each block's bytes afresh. Blocks checked once in a run need no second check.
