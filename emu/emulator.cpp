@@ -2,6 +2,7 @@
 // the VM-entry state before each instruction, emulate one, and hand back to the host for
 // port I/O, MMIO, HLT, exceptions it cannot deliver, and when the budget is spent.
 #include <algorithm>
+#include <cstdlib>
 
 #include "decoder/decoder.hpp"
 #include "emu/block/block_engine.hpp"
@@ -38,6 +39,7 @@ struct Emulator::Impl {
           cpu(state, memory, port_handler) {
         cpu.model = &model;
         cpu.mmio_completed = &mmio_completed;
+        blocks.set_skip_fixed_points(fast_forward);
     }
 
     CpuState state;
@@ -59,6 +61,14 @@ struct Emulator::Impl {
     emu::Dispatch decoded_dispatch{};
     emu::DecodeCache decode_cache{};
     emu::BlockEngine blocks{}; // the fast tier, on and off with the decode cache
+    // Polling loops (docs/architecture.md): the port the last interpreted instruction read
+    // with IN (size 0: none), and what the PortHandler promised about it afterwards, valid
+    // until the next interpreted instruction or run().
+    emu::SteadyPort polled{};
+    emu::SteadyPort steady{};
+    // TRANSIT86_NO_FAST_FORWARD in the environment turns promises and skipped iterations
+    // off, for the tests that check they change nothing.
+    bool fast_forward = std::getenv("TRANSIT86_NO_FAST_FORWARD") == nullptr;
     bool decode_cache_enabled = true;
     // The last instruction step() ran came from the decode cache: code that has run before,
     // where the block engine is worth asking. Code that runs once never pays for it.
@@ -93,6 +103,9 @@ struct Emulator::Impl {
     }
     // Delivers a host-injected event (Emulator::deliver_event).
     Outcome inject(const InjectedEvent& event, Exit& exit);
+    // After an interpreted IN of code that has run before: asks the PortHandler how long the
+    // port keeps its value (PortHandler::steady_read), where the block engine may use it.
+    void ask_steady_port();
 
   private:
     uint32_t fetch(uint8_t* bytes, uint32_t& from_limit);
@@ -223,6 +236,8 @@ Emulator::Impl::Outcome Emulator::Impl::take_debug_traps(uint32_t traps, Exit& e
 }
 
 Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
+    steady.size = 0; // a promise holds only while nothing else runs
+    polled.size = 0;
     cpu.begin_instruction();
     cpu.ports = ports;
     cpu.a20 = a20;
@@ -405,6 +420,12 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     state.eip = cpu.next_eip;
     state.interruptibility = cpu.shadow_next;
     ++state.tsc;
+    if (insn.op == decoder::Op::In) [[unlikely]] {
+        const decoder::Operand& port = insn.operands[1];
+        polled.port = static_cast<uint16_t>(port.kind == decoder::OperandKind::Imm ? port.value
+                                                                                   : state.gpr[2]);
+        polled.size = insn.operands[0].size;
+    }
     mmio_completed.count = 0;
     if (dispatch.may_change_vmx_state) vmx_dirty = true;
     if (cpu.stop == Stop::Halt) {
@@ -451,6 +472,21 @@ Emulator::Impl::Outcome Emulator::Impl::inject(const InjectedEvent& event, Exit&
         state.interruptibility &=
             ~(interruptibility::BlockingBySti | interruptibility::BlockingByMovSs);
     return outcome;
+}
+
+void Emulator::Impl::ask_steady_port() {
+    // Only where the block engine can take it: code that has run before, and an I/O
+    // permission check that cannot fail (SDM Vol. 1 19.5), which nothing a block runs changes.
+    const uint32_t iopl = (state.eflags & flags::IOPL) >> 12;
+    if (!fast_forward || !ports || !last_step_cached ||
+        (state.protected_mode() && (state.v86() || state.cpl() > iopl)))
+        return;
+    PortAccess access{.port = polled.port, .size = polled.size, .is_in = true};
+    if (const uint64_t instructions = ports->steady_read(access)) {
+        steady = polled;
+        steady.value = access.data;
+        steady.until_tsc = state.tsc + instructions;
+    }
 }
 
 std::optional<Exit> Emulator::deliver_event(const InjectedEvent& event) noexcept {
@@ -528,6 +564,7 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
     Exit exit{};
     impl_->exceptions_to_host = limits.exceptions_to_host;
     impl_->vmx_dirty = true; // the host may have changed the state since the last run
+    impl_->steady.size = 0;  // and the devices
     bool started = false;    // the first instruction of a run never stops at a breakpoint
     // REP chunks that stopped without retiring (exec_string.cpp). Like each pass of KVM's
     // handle_invalid_guest_state loop, each spends one unit of the budget.
@@ -580,8 +617,8 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
             s.interruptibility == 0) {
             const uint64_t room =
                 limits.budget == 0 ? UINT64_MAX : limits.budget - exit.instructions - restarts;
-            if (const uint64_t retired =
-                    impl_->blocks.run(impl_->state, impl_->memory, impl_->decode_cache, room)) {
+            if (const uint64_t retired = impl_->blocks.run(
+                    impl_->state, impl_->memory, impl_->decode_cache, room, impl_->steady)) {
                 // What step() does when an instruction retires; the blocks changed nothing
                 // else the checks above read (no segment, CR0, IF or shadow changes).
                 exit.instructions += retired;
@@ -602,6 +639,9 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
             ++exit.instructions;
             ++impl_->stats.interpreted;
         }
+        if (impl_->polled.size != 0 && outcome == Impl::Outcome::Retired && block_engine_allowed)
+            [[unlikely]]
+            impl_->ask_steady_port();
         if (outcome == Impl::Outcome::Stopped) return exit;
         if (limits.single_step) {
             exit.reason = ExitReason::Step;

@@ -158,6 +158,22 @@ PortHandler::Result PcPlatform::access(PortAccess& access) {
     return exit ? Result::ExitToHost : Result::Handled;
 }
 
+uint64_t PcPlatform::steady_read(PortAccess& access) {
+    IoDevice* device = ports_[access.port];
+    if (!access.is_in || !device) return 0;
+    const uint64_t now = time_source ? time_source() : clock_.now_ns();
+    advance_to(now);
+    const uint64_t next_event = next_event_ns();
+    if (memory_map_changed_ || request_ != PlatformRequest::None || next_event < run_deadline_ns_)
+        return 0;
+    const std::optional<SteadyRead> steady = device->steady_read(access.port, access.size);
+    if (!steady) return 0;
+    const uint64_t until = std::min(steady->until_ns, next_event);
+    if (until <= now) return 0;
+    access.data = steady->value;
+    return until - now;
+}
+
 void PcPlatform::mmio(uint64_t gpa, uint8_t size, bool write, uint64_t& data) {
     if (time_source) advance_to(time_source());
     if (gpa >= LocalApicWindow::kBase && gpa < LocalApicWindow::kBase + kLocalApicSize) {

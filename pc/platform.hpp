@@ -91,6 +91,12 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     // slices its runs: a boot is deterministic. For an IN the value is in access.data: the
     // host completes the instruction with it (Emulator::complete_io).
     Result access(PortAccess& access) override;
+    // A read of a port whose device promises a steady value (IoDevice::steady_read, today port
+    // 0x61): the number of instructions for which it holds, counting one instruction per
+    // nanosecond of time_source (VirtualClock's rate), cut at the next timer event; 0 while an
+    // access would end the run (a timer due before the deadline, a request, a remap). Moves
+    // the clock to now, as access() does.
+    uint64_t steady_read(PortAccess& access) override;
     // The host starts a run that ends by `deadline_ns` at the latest (next_event_ns()).
     void begin_run(uint64_t deadline_ns) { run_deadline_ns_ = deadline_ns; }
     // MMIO outside the slots: completes the access (reads fill `data`). Never fails: an

@@ -70,6 +70,9 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
     b.mode = mode;
     b.op_count = 0;
     b.length = 0;
+    b.closed_loop = false;
+    b.last_port_read = 0;
+    bool registers_only = true;
     uint32_t eip = state.eip;
     uint32_t first_length = 1;
     while (b.op_count < kMaxOps && eip <= c.cs_limit) {
@@ -84,7 +87,12 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
         if (b.op_count == 0) first_length = insn.length;
         if (b.length + insn.length > kMaxBytes) break;
         bool ends_block = false;
-        if (!lower_to_block_op(insn, eip, b.ops[b.op_count], ends_block)) break;
+        BlockOp& op = b.ops[b.op_count];
+        if (!lower_to_block_op(insn, eip, op, ends_block)) break;
+        op.position = b.op_count;
+        registers_only = registers_only && op.registers_only;
+        if (op.reads_port) b.last_port_read = static_cast<uint8_t>(b.op_count + 1);
+        if (ends_block) b.closed_loop = registers_only && op.imm == state.eip;
         std::memcpy(b.bytes + b.length, c.ram + at, insn.length);
         b.length = static_cast<uint8_t>(b.length + insn.length);
         ++b.op_count;
@@ -130,8 +138,21 @@ void BlockEngine::mark_checked(Block& b, BlockContext& c, uint32_t linear) const
     c.code_end = std::max<uint64_t>(c.code_end, uint64_t{linear} + b.length);
 }
 
+uint64_t BlockEngine::repeatable_iterations(const Block& b, const BlockContext& c, uint64_t room) {
+    const uint64_t n = b.op_count;
+    uint64_t iterations = room / n;
+    if (b.last_port_read != 0) {
+        // Iteration m reads its last port at retired + m * n + (last_port_read - 1): each
+        // read must start before the promise ends.
+        const uint64_t first_read = c.retired + b.last_port_read - 1;
+        if (c.steady_until <= first_read) return 0;
+        iterations = std::min(iterations, (c.steady_until - first_read - 1) / n + 1);
+    }
+    return iterations;
+}
+
 uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const DecodeCache& seen,
-                          uint64_t max_instructions) {
+                          uint64_t max_instructions, const SteadyPort& steady) {
     const SegmentCache& cs = state[Seg::CS];
     const auto linear = static_cast<uint32_t>(cs.base + state.eip);
     const uint8_t mode =
@@ -154,6 +175,12 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
     c.cs_limit = cs.limit;
     c.stack_mask = ar::db(state[Seg::SS].access_rights) ? ~0u : 0xFFFFu;
     c.string_down = (state.eflags & flags::DF) != 0; // no translated instruction changes DF
+    if (steady.size != 0 && steady.until_tsc > state.tsc) {
+        c.steady_port = steady.port;
+        c.steady_size = steady.size;
+        c.steady_value = steady.value;
+        c.steady_until = steady.until_tsc - state.tsc;
+    }
     const Block* b = find(state, c, mode, seen);
     if (!b || b->op_count > max_instructions) return 0;
 
@@ -164,19 +191,31 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
     const uint32_t start_eip = state.eip;
     const auto cs_base = static_cast<uint32_t>(cs.base);
     const Block* const table = table_.get();
-    uint64_t retired = 0;
+    uint32_t gpr_before[8];
+    LazyFlags flags_before;
     for (;;) {
         c.next_eip = b->end_eip;
+        const bool closed_loop = b->closed_loop && skip_fixed_points_;
+        if (closed_loop) {
+            std::copy(c.gpr, c.gpr + 8, gpr_before);
+            flags_before = c.flags;
+        }
         const BlockOp* op = b->ops;
         const BlockOp* const end = op + b->op_count;
         while (op != end && op->handler(c, *op))
             ++op;
-        retired += static_cast<uint64_t>(op - b->ops);
+        c.retired += static_cast<uint64_t>(op - b->ops);
         if (op != end) { // declined: the interpreter runs this one
             state.eip = op->eip;
             break;
         }
         state.eip = c.next_eip;
+        // An iteration of a closed loop that ended where it began (registers, flags, EIP)
+        // repeats exactly as long as its port reads stay steady: what the next iterations
+        // would do is known, so they are retired without being run.
+        if (closed_loop && state.eip == b->eip && flags_before == c.flags &&
+            std::equal(c.gpr, c.gpr + 8, gpr_before) && max_instructions != UINT64_MAX)
+            c.retired += b->op_count * repeatable_iterations(*b, c, max_instructions - c.retired);
         // Most blocks lead to one already checked in this run (a loop). A block checked in this
         // run was found under this run's CS base, limit and mode, so its EIP is all there is
         // left to compare.
@@ -186,8 +225,9 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
             next->op_count == 0)
             next = find(state, c, mode, seen);
         b = next;
-        if (!b || b->op_count > max_instructions - retired) break;
+        if (!b || b->op_count > max_instructions - c.retired) break;
     }
+    const uint64_t retired = c.retired;
     if (retired == 0) {
         state.eip = start_eip;
         return 0;

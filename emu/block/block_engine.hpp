@@ -19,8 +19,8 @@
 #include <new>
 
 #include "emu/block/block_ops.hpp"
-#include "emu/interp/decode_cache.hpp"
 #include "emu/cpu/guest_memory.hpp"
+#include "emu/interp/decode_cache.hpp"
 #include "transit86/cpu_state.hpp"
 
 namespace transit86::emu {
@@ -38,8 +38,13 @@ class BlockEngine {
     // no interrupt shadow, no breakpoints, no pending I/O or MMIO completion.
     // `seen` (the interpreter's decode cache) says which code has run before: a block is
     // built only where the interpreter has been, so code that runs once is not translated.
+    // `steady`: what the PortHandler promised about one port (size 0: nothing), for IN.
     uint64_t run(CpuState& state, const GuestMemory& memory, const DecodeCache& seen,
-                 uint64_t max_instructions);
+                 uint64_t max_instructions, const SteadyPort& steady);
+
+    // Whole iterations of a loop that returns to the state it started from are retired at
+    // once (on by default; off runs every iteration, for the tests that compare both).
+    void set_skip_fixed_points(bool enabled) { skip_fixed_points_ = enabled; }
 
     // The table is allocated here, uninitialized (as the decode cache is): run() never
     // allocates (docs/embedding.md), and which blocks hold something is a 128-byte bitmap.
@@ -58,6 +63,10 @@ class BlockEngine {
         uint64_t checked_in_run; // run_count_ of the run that last compared its bytes
         uint8_t op_count;        // 0: the first instruction is not translated (a negative entry)
         uint8_t length;          // bytes covered (of the first instruction for a negative entry)
+        // It may branch to itself and touches nothing but registers, flags and steady ports:
+        // an iteration that ends in the state it began from repeats it (run()).
+        bool closed_loop;
+        uint8_t last_port_read; // 1 + the index of its last IN, or 0
         uint8_t bytes[kMaxBytes];
         BlockOp ops[kMaxOps];
     };
@@ -71,6 +80,9 @@ class BlockEngine {
                       const DecodeCache& seen);
     void mark_checked(Block& b, BlockContext& c, uint32_t linear) const;
     void translate(Block& b, const CpuState& state, const BlockContext& c, uint8_t mode);
+    // Iterations of the closed loop `b` that can be retired at once from here on, with
+    // `room` instructions left in the budget.
+    static uint64_t repeatable_iterations(const Block& b, const BlockContext& c, uint64_t room);
 
     bool holds(uint32_t index) const { return valid_[index / 64] >> (index % 64) & 1; }
 
@@ -78,6 +90,7 @@ class BlockEngine {
     std::array<uint64_t, kBlocks / 64> valid_{};
     uint64_t translations_ = 0;
     uint64_t run_count_ = 0; // runs of the engine, from 1: a block checked in this one is current
+    bool skip_fixed_points_ = true;
 };
 
 } // namespace transit86::emu

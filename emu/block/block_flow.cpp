@@ -171,6 +171,7 @@ bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& 
         out.imm = (next_eip + a.value) & ip_mask;
         out.disp = next_eip;
         out.address_mask = address_mask_of(insn);
+        out.registers_only = insn.op != Op::Call;
         ends_block = true;
         switch (insn.op) {
         case Op::Jcc: out.handler = kJccHandlers[insn.cc & 15]; break;
@@ -196,9 +197,14 @@ bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& 
                           ? by_stack_width(size, []<class T>(T) -> Handler { return &push<T>; })
                           : by_stack_width(size, []<class T>(T) -> Handler { return &pop<T>; });
         return out.handler != nullptr;
-    case Op::Clc: out.handler = &set_carry<0>; return true;
-    case Op::Stc: out.handler = &set_carry<1>; return true;
-    case Op::Cmc: out.handler = &set_carry<-1>; return true;
+    case Op::Clc:
+    case Op::Stc:
+    case Op::Cmc:
+        out.handler = insn.op == Op::Clc   ? &set_carry<0>
+                      : insn.op == Op::Stc ? &set_carry<1>
+                                           : &set_carry<-1>;
+        out.registers_only = true;
+        return true;
     default: return false;
     }
 }

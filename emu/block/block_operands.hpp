@@ -97,4 +97,7 @@ bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& 
 // MOVS, STOS, LODS, CMPS, SCAS without a REP prefix (block_string.cpp). False otherwise.
 bool lower_string_op(const decoder::Insn& insn, BlockOp& out);
 
+// IN from a port with a steady value (block_io.cpp). False otherwise.
+bool lower_io_op(const decoder::Insn& insn, BlockOp& out);
+
 } // namespace transit86::emu::block

@@ -6,9 +6,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "emu/cpu/alu.hpp"
 #include "emu/block/block_operands.hpp"
 #include "emu/block/block_ops.hpp"
+#include "emu/cpu/alu.hpp"
 
 namespace transit86::emu {
 
@@ -295,7 +295,10 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
     const decoder::Operand& a = insn.operands[0];
     const decoder::Operand& b = insn.operands[1];
     switch (insn.op) {
-    case Op::Nop: out.handler = &nop; return true;
+    case Op::Nop:
+        out.handler = &nop;
+        out.registers_only = true;
+        return true;
     case Op::Movzx:
     case Op::Movsx: {
         if (insn.operand_count != 2 || a.kind != OperandKind::Reg ||
@@ -309,6 +312,7 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
             lower_memory(insn, b, out);
         out.handler =
             extend_handler(insn.op == Op::Movsx, b.kind == OperandKind::Mem, b.size, size);
+        out.registers_only = b.kind == OperandKind::Reg;
         return out.handler != nullptr;
     }
     case Op::Xchg: // the register form only: the memory form commits in two steps
@@ -316,6 +320,7 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
         out.dst = register_byte_offset(a.reg, size);
         out.src = register_byte_offset(b.reg, size);
         out.handler = by_width(size, []<class T>(T) -> Handler { return &xchg_rr<T>; });
+        out.registers_only = true;
         return out.handler != nullptr;
     case Op::Inc:
     case Op::Dec: {
@@ -328,6 +333,7 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
             out.dst = register_byte_offset(a.reg, size);
         out.handler = insn.op == Op::Inc ? incdec_handler<true>(memory, size)
                                          : incdec_handler<false>(memory, size);
+        out.registers_only = !memory;
         return out.handler != nullptr;
     }
     case Op::Lea:
@@ -336,9 +342,12 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
         lower_memory(insn, b, out);
         out.dst = register_byte_offset(a.reg, size);
         out.handler = by_width(size, []<class T>(T) -> Handler { return &lea<T>; });
+        out.registers_only = true; // the address is computed, not accessed
         return out.handler != nullptr;
     default:
-        if (lower_flow_op(insn, eip, out, ends_block) || lower_string_op(insn, out)) return true;
+        if (lower_flow_op(insn, eip, out, ends_block) || lower_string_op(insn, out) ||
+            lower_io_op(insn, out))
+            return true;
         break;
     }
     const Form form = form_of(insn);
@@ -351,6 +360,7 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
     if (b.kind == OperandKind::Reg) out.src = register_byte_offset(b.reg, size);
     if (b.kind == OperandKind::Mem) lower_memory(insn, b, out);
     if (b.kind == OperandKind::Imm) out.imm = b.value;
+    out.registers_only = form == Form::RegReg || form == Form::RegImm;
     return true;
 }
 

@@ -47,6 +47,21 @@ struct BlockContext {
     uint32_t stack_mask = 0;  // SS.B: ESP (~0) or SP (0xFFFF), SDM Vol. 3A 6.2.3
     bool string_down = false; // EFLAGS.DF: string instructions step ESI/EDI downwards
     uint32_t next_eip = 0;    // set by the block's branch, else the block's end
+    uint64_t retired = 0;     // instructions retired in this run before the current block
+    // A port the PortHandler promised reads `steady_value` (PortHandler::steady_read) for IN
+    // instructions that start before `retired` + the op's position reaches `steady_until`.
+    uint16_t steady_port = 0;
+    uint8_t steady_size = 0; // 0: no promise, every IN declines
+    uint32_t steady_value = 0;
+    uint64_t steady_until = 0;
+};
+
+// The run loop's promise about one port, in TSC units (Emulator, PortHandler::steady_read).
+struct SteadyPort {
+    uint16_t port = 0;
+    uint8_t size = 0; // 0: none
+    uint32_t value = 0;
+    uint64_t until_tsc = 0; // an IN starting at a TSC below this reads `value`
 };
 
 struct BlockOp {
@@ -62,6 +77,9 @@ struct BlockOp {
     uint8_t index = BlockContext::kZeroRegister;
     uint8_t scale_shift = 0;
     uint8_t seg = 0;
+    uint8_t position = 0;        // its place in the block: instructions before it
+    bool registers_only = false; // reads and writes registers and flags only (no memory, stack)
+    bool reads_port = false;     // an IN (block_io.cpp)
 };
 
 // Lowers an instruction at `eip` to a BlockOp; false when the block engine does not run it
