@@ -175,6 +175,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
     c.cs_limit = cs.limit;
     c.stack_mask = ar::db(state[Seg::SS].access_rights) ? ~0u : 0xFFFFu;
     c.string_down = (state.eflags & flags::DF) != 0; // no translated instruction changes DF
+    c.eflags_fixed = state.eflags & ~flags::Status;
     if (steady.size != 0 && steady.until_tsc > state.tsc) {
         c.steady_port = steady.port;
         c.steady_size = steady.size;

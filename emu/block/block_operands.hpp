@@ -26,6 +26,16 @@ inline uint32_t address_mask_of(const decoder::Insn& insn) {
     return insn.address_size == 2 ? 0xFFFFu : ~0u;
 }
 
+// A memory operand's address: displacement, base and index as register slots, scale, segment.
+inline void lower_memory(const decoder::Insn& insn, const decoder::Operand& m, BlockOp& out) {
+    out.disp = m.value;
+    out.base = m.base == decoder::kNoReg ? BlockContext::kZeroRegister : m.base;
+    out.index = m.index == decoder::kNoReg ? BlockContext::kZeroRegister : m.index;
+    out.scale_shift = static_cast<uint8_t>(m.scale == 8 ? 3 : m.scale == 4 ? 2 : m.scale == 2);
+    out.seg = m.segment;
+    out.address_mask = address_mask_of(insn);
+}
+
 inline uint32_t offset_of(const BlockContext& c, const BlockOp& op) {
     return (op.disp + c.gpr[op.base] + (c.gpr[op.index] << op.scale_shift)) & op.address_mask;
 }
@@ -99,5 +109,9 @@ bool lower_string_op(const decoder::Insn& insn, BlockOp& out);
 
 // IN from a port with a steady value (block_io.cpp). False otherwise.
 bool lower_io_op(const decoder::Insn& insn, BlockOp& out);
+
+// Shifts and rotates, MUL/IMUL, NEG/NOT, SETcc, CMOVcc, CBW/CWD (block_arith.cpp). False
+// otherwise.
+bool lower_arith_op(const decoder::Insn& insn, BlockOp& out);
 
 } // namespace transit86::emu::block

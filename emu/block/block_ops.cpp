@@ -255,15 +255,6 @@ Handler incdec_handler(bool memory, uint8_t size) {
     });
 }
 
-void lower_memory(const decoder::Insn& insn, const decoder::Operand& m, BlockOp& out) {
-    out.disp = m.value;
-    out.base = m.base == decoder::kNoReg ? BlockContext::kZeroRegister : m.base;
-    out.index = m.index == decoder::kNoReg ? BlockContext::kZeroRegister : m.index;
-    out.scale_shift = static_cast<uint8_t>(m.scale == 8 ? 3 : m.scale == 4 ? 2 : m.scale == 2);
-    out.seg = m.segment;
-    out.address_mask = address_mask_of(insn);
-}
-
 Handler alu_handler_for(decoder::Op op, Form form, uint8_t size) {
     using decoder::Op;
     switch (op) {
@@ -346,7 +337,7 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
         return out.handler != nullptr;
     default:
         if (lower_flow_op(insn, eip, out, ends_block) || lower_string_op(insn, out) ||
-            lower_io_op(insn, out))
+            lower_io_op(insn, out) || lower_arith_op(insn, out))
             return true;
         break;
     }

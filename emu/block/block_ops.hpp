@@ -44,10 +44,11 @@ struct BlockContext {
     uint64_t code_first = UINT64_MAX;
     uint64_t code_end = 0;
     uint32_t cs_limit = 0;
-    uint32_t stack_mask = 0;  // SS.B: ESP (~0) or SP (0xFFFF), SDM Vol. 3A 6.2.3
-    bool string_down = false; // EFLAGS.DF: string instructions step ESI/EDI downwards
-    uint32_t next_eip = 0;    // set by the block's branch, else the block's end
-    uint64_t retired = 0;     // instructions retired in this run before the current block
+    uint32_t stack_mask = 0;   // SS.B: ESP (~0) or SP (0xFFFF), SDM Vol. 3A 6.2.3
+    bool string_down = false;  // EFLAGS.DF: string instructions step ESI/EDI downwards
+    uint32_t eflags_fixed = 0; // EFLAGS without the status flags: no block changes them
+    uint32_t next_eip = 0;     // set by the block's branch, else the block's end
+    uint64_t retired = 0;      // instructions retired in this run before the current block
     // A port the PortHandler promised reads `steady_value` (PortHandler::steady_read) for IN
     // instructions that start before `retired` + the op's position reaches `steady_until`.
     uint16_t steady_port = 0;
