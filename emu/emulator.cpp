@@ -73,6 +73,9 @@ struct Emulator::Impl {
     // The last instruction step() ran came from the decode cache: code that has run before,
     // where the block engine is worth asking. Code that runs once never pays for it.
     bool last_step_cached = false;
+    // The last instruction step() ran accessed a device or serializes (SDM Vol. 3A 9.1.3:
+    // cross-modifying code): the block engine compares its blocks with memory again.
+    bool last_step_serializes = true;
     EngineStats stats{};
     InstructionAddress last_interpreted{};
     // The kvm profile reads only segment registers, CR0 and EFLAGS.VM: its verdict is
@@ -120,6 +123,31 @@ struct Emulator::Impl {
 namespace {
 
 using emu::Stop;
+
+// Port I/O (a device may write guest memory: DMA) and the serializing instructions (SDM Vol. 3A
+// 9.1.3, "Handling Self- and Cross-Modifying Code"; 8.3 lists them).
+bool serializes_or_reaches_devices(decoder::Op op) {
+    using decoder::Op;
+    switch (op) {
+    case Op::In:
+    case Op::Out:
+    case Op::Ins:
+    case Op::Outs:
+    case Op::Cpuid:
+    case Op::Iret:
+    case Op::MovToCr:
+    case Op::MovToDr:
+    case Op::Lgdt:
+    case Op::Lidt:
+    case Op::Lldt:
+    case Op::Ltr:
+    case Op::Wrmsr:
+    case Op::Invd:
+    case Op::Wbinvd:
+    case Op::Invlpg: return true;
+    default: return false;
+    }
+}
 
 decoder::FetchMode fetch_mode(const CpuState& s) {
     return {.protected_mode = s.protected_mode(),
@@ -317,6 +345,8 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     }
     const decoder::Insn& insn = cached ? cached->insn : decoded;
     const emu::Dispatch& dispatch = cached ? cached->dispatch : decoded_dispatch;
+    last_step_serializes =
+        status != decoder::DecodeStatus::Ok || serializes_or_reaches_devices(insn.op);
     switch (status) {
     case decoder::DecodeStatus::Ok: break;
     case decoder::DecodeStatus::Invalid: cpu.raise(emu::vec::UD); return finish_fault(exit);
@@ -563,9 +593,10 @@ bool Emulator::write_physical(uint64_t gpa, const void* in, size_t size) noexcep
 Exit Emulator::run(const RunLimits& limits) noexcept {
     Exit exit{};
     impl_->exceptions_to_host = limits.exceptions_to_host;
-    impl_->vmx_dirty = true; // the host may have changed the state since the last run
-    impl_->steady.size = 0;  // and the devices
-    bool started = false;    // the first instruction of a run never stops at a breakpoint
+    impl_->vmx_dirty = true;   // the host may have changed the state since the last run
+    impl_->steady.size = 0;    // and the devices
+    impl_->blocks.new_epoch(); // and guest memory
+    bool started = false;      // the first instruction of a run never stops at a breakpoint
     // REP chunks that stopped without retiring (exec_string.cpp). Like each pass of KVM's
     // handle_invalid_guest_state loop, each spends one unit of the budget.
     uint64_t restarts = 0;
@@ -627,7 +658,10 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
                 continue;
             }
         }
+        const uint64_t write_requests = impl_->memory.write_requests();
         const Impl::Outcome outcome = impl_->step(exit);
+        if (impl_->memory.write_requests() != write_requests || impl_->last_step_serializes)
+            impl_->blocks.new_epoch();
         if (outcome == Impl::Outcome::Restarted) {
             ++restarts;
             // Like RF: the REP's own breakpoint does not stop its next chunk (unless a #DB

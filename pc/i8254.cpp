@@ -160,8 +160,11 @@ uint64_t I8254Pit::Counter::next_out_change_after(uint64_t tick) const {
     uint64_t change = kNeverTick;
     if (pending && tick < pending->load_tick) change = pending->load_tick;
     const Run& current = run_at(tick);
-    if (tick < current.load_tick) return std::min(change, current.load_tick); // OUT jumps there
-    const uint64_t position = position_at(tick);
+    const uint64_t position = tick < current.load_tick ? current.position : position_at(tick);
+    // Before the load edge OUT is held_out; at the edge it becomes the cycle's.
+    if (tick < current.load_tick &&
+        held_out != out_in_cycle(mode(), current.count, current.position))
+        return std::min(change, current.load_tick);
     const uint64_t n = current.count;
     const uint64_t q = position % n;
     uint64_t next = kNeverTick; // the first later position at which OUT may change

@@ -29,7 +29,7 @@ class BlockEngine {
   public:
     static constexpr uint32_t kMaxOps = 16;
     static constexpr uint32_t kMaxBytes = 64;
-    static constexpr uint32_t kBlocks = 1024;
+    static constexpr uint32_t kBlocks = 8192;
 
     // Runs whole blocks from CS:EIP while they exist (or can be built), their bytes are
     // unchanged and they fit in `max_instructions`. Returns the instructions retired; the
@@ -51,7 +51,20 @@ class BlockEngine {
     BlockEngine() : table_(static_cast<Block*>(std::malloc(kBlocks * sizeof(Block)))) {
         if (!table_) throw std::bad_alloc();
     }
-    void clear() { valid_.fill(0); }
+    void clear() {
+        valid_.fill(0);
+        code_slot_ = {};
+        new_epoch();
+    }
+    // Blocks are compared with guest memory again before they next run: the caller says guest
+    // memory may have changed other than through the engine's own (checked) stores — a new
+    // run, an interpreted instruction that wrote memory or reached a device, a serializing
+    // instruction. Within one epoch a block's bytes are compared once.
+    void new_epoch() {
+        ++epoch_;
+        code_first_ = UINT64_MAX;
+        code_end_ = 0;
+    }
     uint64_t translations() const { return translations_; }
 
   private:
@@ -60,7 +73,7 @@ class BlockEngine {
         uint32_t cs_base;
         uint32_t end_eip;
         uint8_t mode;
-        uint64_t checked_in_run; // run_count_ of the run that last compared its bytes
+        uint64_t checked_in_run; // the epoch_ that last compared its bytes
         uint8_t op_count;        // 0: the first instruction is not translated (a negative entry)
         uint8_t length;          // bytes covered (of the first instruction for a negative entry)
         // It may branch to itself and touches nothing but registers, flags and steady ports:
@@ -78,7 +91,7 @@ class BlockEngine {
     // nothing to run there.
     const Block* find(const CpuState& state, BlockContext& c, uint8_t mode,
                       const DecodeCache& seen);
-    void mark_checked(Block& b, BlockContext& c, uint32_t linear) const;
+    void mark_checked(Block& b, BlockContext& c, uint32_t linear);
     void translate(Block& b, const CpuState& state, const BlockContext& c, uint8_t mode);
     // Iterations of the closed loop `b` that can be retired at once from here on, with
     // `room` instructions left in the budget.
@@ -89,8 +102,16 @@ class BlockEngine {
     std::unique_ptr<Block[], FreeDeleter> table_;
     std::array<uint64_t, kBlocks / 64> valid_{};
     uint64_t translations_ = 0;
-    uint64_t run_count_ = 0; // runs of the engine, from 1: a block checked in this one is current
+    uint64_t epoch_ = 1; // a block checked in this epoch is current (new_epoch())
+    // The linear range of every block checked in this epoch (BlockContext::code_first), and
+    // the code segment and mode the epoch's blocks were found under.
+    uint64_t code_first_ = UINT64_MAX;
+    uint64_t code_end_ = 0;
+    uint32_t epoch_cs_base_ = 0;
+    uint32_t epoch_cs_limit_ = 0;
+    uint8_t epoch_mode_ = 0xFF;
     bool skip_fixed_points_ = true;
+    RamWindow code_slot_{}; // the slot the last run's code was in (cleared with the slots)
 };
 
 } // namespace transit86::emu

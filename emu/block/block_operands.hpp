@@ -46,29 +46,44 @@ inline bool inside_window(uint64_t at, uint64_t n, uint64_t size) {
     return at < size && size - at >= n;
 }
 
-// Host bytes for [linear, linear + n) outside the block's own slot: in the data slot of the
-// last such access, else in the slot that holds them now (then the data slot), else nullptr
-// (MMIO, straddling two slots, or a write to a read-only slot). block_engine.cpp.
-uint8_t* data_slot_at(BlockContext& c, uint32_t linear, uint32_t n, bool write);
+// Host bytes for [linear, linear + n), an access through `seg` that missed its slot
+// (BlockContext::data): the slot that holds them becomes the segment's; nullptr for MMIO, a
+// range straddling two slots or a write to a read-only slot. block_engine.cpp.
+uint8_t* data_slot_at(BlockContext& c, uint8_t seg, uint32_t linear, uint32_t n, bool write);
+// Computes c.seg[seg] on its first use in a run; false when it was already there.
+bool load_segment_window(BlockContext& c, uint8_t seg);
+
+template <class T, bool Write>
+uint8_t* host_at(BlockContext& c, uint8_t seg, uint32_t offset);
+
+// host_at() for an access its segment window refused: the window is computed on the first
+// access through the segment in a run, and the access tried again; nullptr (decline) after.
+template <class T, bool Write>
+[[gnu::noinline]] uint8_t* host_at_first_use(BlockContext& c, uint8_t seg, uint32_t offset) {
+    return load_segment_window(c, seg) ? host_at<T, Write>(c, seg, offset) : nullptr;
+}
 
 // The host address of a T-sized access at seg:offset, or nullptr to decline: beyond the limit
 // or of the wrong type (SDM Vol. 3A 5.3, 5.4), outside guest RAM, or (a write) into the code
-// this run has checked (BlockContext::code_first). A write-checked address is readable.
+// this epoch has checked (BlockContext::code_first). A write-checked address is readable.
 template <class T, bool Write>
-uint8_t* host_at(BlockContext& c, uint8_t seg, uint32_t offset) {
+[[gnu::always_inline]] inline uint8_t* host_at(BlockContext& c, uint8_t seg, uint32_t offset) {
     const SegmentWindow& s = c.seg[seg];
     if (int64_t{offset} + int64_t{sizeof(T) - 1} > (Write ? s.write_last : s.read_last))
-        return nullptr;
+        [[unlikely]]
+        return host_at_first_use<T, Write>(c, seg, offset);
     const uint32_t linear = s.base + offset; // wraps at 4 GiB as Cpu::linearize does
     if (Write && uint64_t{linear} + sizeof(T) > c.code_first && linear < c.code_end) return nullptr;
-    const uint64_t at = uint64_t{linear} - c.ram_base;
-    if (inside_window(at, sizeof(T), Write ? c.ram_write_size : c.ram_size)) [[likely]]
-        return c.ram + at;
-    return data_slot_at(c, linear, sizeof(T), Write);
+    const RamWindow& w = c.data[seg];
+    const uint64_t at = uint64_t{linear} - w.base;
+    if (inside_window(at, sizeof(T), Write ? w.write_size : w.size)) [[likely]]
+        return w.host + at;
+    return data_slot_at(c, seg, linear, sizeof(T), Write);
 }
+
 // The same for the instruction's memory operand.
 template <class T, bool Write>
-uint8_t* host_address(BlockContext& c, const BlockOp& op) {
+[[gnu::always_inline]] inline uint8_t* host_address(BlockContext& c, const BlockOp& op) {
     return host_at<T, Write>(c, op.seg, offset_of(c, op));
 }
 

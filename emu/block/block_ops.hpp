@@ -16,31 +16,39 @@
 #include "decoder/insn.hpp"
 #include "emu/block/lazy_flags.hpp"
 #include "emu/cpu/segment_window.hpp"
+#include "transit86/cpu_state.hpp"
 
 namespace transit86::emu {
 
 class GuestMemory;
 
+// A RAM slot as the engine reaches it: accesses of `n` bytes at linear `l` with
+// l - base + n <= size (write_size for a write: 0 in a read-only slot).
+struct RamWindow {
+    uint8_t* host = nullptr;
+    uint64_t base = 0;
+    uint64_t size = 0;
+    uint64_t write_size = 0;
+};
+
 struct BlockContext {
     static constexpr uint8_t kZeroRegister = 8;
-    uint32_t gpr[9]{}; // EAX..EDI, then a register that reads as 0 (absent base / index)
-    LazyFlags flags{};
+    uint32_t gpr[9]; // EAX..EDI, then a register that reads as 0 (absent base / index)
+    LazyFlags flags;
+    // Segment windows, computed from `state` on first use (host_at): a block run touches few.
     SegmentWindow seg[6]{};
-    // The RAM slot the block runs in; accesses elsewhere decline (MMIO, other slots).
-    uint8_t* ram = nullptr;
-    uint64_t ram_base = 0;
-    uint64_t ram_size = 0;
-    uint64_t ram_write_size = 0; // 0 for a read-only slot
-    // Data outside that slot (a buffer above 1 MiB, a stack in another slot): the slot of the
-    // last such access, looked up in `memory` when an access misses both.
+    uint8_t seg_loaded = 0; // bit i: seg[i] holds segment_window(*state, i)
+    const CpuState* state = nullptr;
+    // The RAM slot the block runs in.
+    RamWindow ram;
+    // Per segment register, the RAM slot its last access reached: the stack, the code's own
+    // data and a buffer above 1 MiB are often in three slots (SeaBIOS runs from the BIOS area
+    // with its stack in low RAM). Looked up in `memory` on a miss.
+    RamWindow data[6];
     const GuestMemory* memory = nullptr;
-    uint8_t* data_ram = nullptr;
-    uint64_t data_base = 0;
-    uint64_t data_size = 0;
-    uint64_t data_write_size = 0;
-    // The linear range spanning every block checked against guest memory during this run of
-    // the engine: a store into it declines, so the interpreter runs it and the next run checks
-    // each block's bytes afresh. Blocks checked once in a run need no second check.
+    // The linear range spanning every block checked against guest memory in this epoch
+    // (BlockEngine::new_epoch): a store into it declines, so the interpreter runs it and the
+    // epoch ends. Blocks checked once in an epoch need no second check.
     uint64_t code_first = UINT64_MAX;
     uint64_t code_end = 0;
     uint32_t cs_limit = 0;
