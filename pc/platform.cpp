@@ -153,7 +153,8 @@ PortHandler::Result PcPlatform::access(PortAccess& access) {
     }
     const bool exit = memory_map_changed_ || request_ != PlatformRequest::None ||
                       (!intr_before && pic_.interrupt_pending()) ||
-                      next_event_ns() < run_deadline_ns_;
+                      next_event_ns() < run_deadline_ns_ ||
+                      (exit_on_serial_ && !serial_out_.empty());
     memory_map_changed_ = false;
     return exit ? Result::ExitToHost : Result::Handled;
 }

@@ -128,6 +128,9 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
 
     // ---- output. Bytes the guest sent to COM1 and to debugcon (0x402) since the last take.
     std::string take_serial();
+    // End the host's run after an access that sent bytes to COM1 (a host waiting for console
+    // text sees it at once instead of at the next timer event).
+    void set_exit_on_serial(bool enabled) { exit_on_serial_ = enabled; }
     std::string take_debugcon();
     // Lines about what a device does not model (each distinct one once), since the last take.
     std::vector<std::string> take_log();
@@ -180,6 +183,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     std::array<IoDevice*, 0x10000> ports_{};
     uint16_t pm_window_base_ = 0; // where the PIIX4 ACPI block is mapped (0: not mapped)
     bool memory_map_changed_ = false;
+    bool exit_on_serial_ = false;
     uint64_t run_deadline_ns_ = TimedDevice::kNever;
 };
 
