@@ -167,18 +167,20 @@ bool sign_into_edx(BlockContext& c, const BlockOp&) {
 
 template <bool Memory, size_t... Cc>
 constexpr auto make_setcc_table(std::index_sequence<Cc...>) {
-    return std::array<Handler, sizeof...(Cc)>{&setcc<static_cast<uint8_t>(Cc), Memory>...};
+    return std::array<Handler, sizeof...(Cc)>{chain<&setcc<static_cast<uint8_t>(Cc), Memory>>...};
 }
 template <class T, bool Memory, size_t... Cc>
 constexpr auto make_cmov_table(std::index_sequence<Cc...>) {
-    return std::array<Handler, sizeof...(Cc)>{&cmovcc<static_cast<uint8_t>(Cc), T, Memory>...};
+    return std::array<Handler, sizeof...(Cc)>{
+        chain<&cmovcc<static_cast<uint8_t>(Cc), T, Memory>>...};
 }
 
 template <ShiftOp K>
 Handler shift_handler(uint8_t size, bool memory, bool count_in_cl) {
     return by_width(size, [=]<class T>(T) -> Handler {
-        if (memory) return count_in_cl ? &shift<K, T, true, true> : &shift<K, T, true, false>;
-        return count_in_cl ? &shift<K, T, false, true> : &shift<K, T, false, false>;
+        if (memory)
+            return count_in_cl ? chain<&shift<K, T, true, true>> : chain<&shift<K, T, true, false>>;
+        return count_in_cl ? chain<&shift<K, T, false, true>> : chain<&shift<K, T, false, false>>;
     });
 }
 
@@ -212,18 +214,20 @@ Handler multiply_handler(const decoder::Insn& insn, bool memory) {
         const bool is_signed = insn.op == Op::Imul;
         return by_width(size, [=]<class T>(T) -> Handler {
             if (is_signed)
-                return memory ? &multiply_accumulator<T, true, true>
-                              : &multiply_accumulator<T, true, false>;
-            return memory ? &multiply_accumulator<T, false, true>
-                          : &multiply_accumulator<T, false, false>;
+                return memory ? chain<&multiply_accumulator<T, true, true>>
+                              : chain<&multiply_accumulator<T, true, false>>;
+            return memory ? chain<&multiply_accumulator<T, false, true>>
+                          : chain<&multiply_accumulator<T, false, false>>;
         });
     }
     const bool immediate = insn.operand_count == 3;
     return by_width(size, [=]<class T>(T) -> Handler {
         if constexpr (sizeof(T) == 1) return nullptr; // no byte form
         if (immediate)
-            return memory ? &multiply_register<T, true, true> : &multiply_register<T, false, true>;
-        return memory ? &multiply_register<T, true, false> : &multiply_register<T, false, false>;
+            return memory ? chain<&multiply_register<T, true, true>>
+                          : chain<&multiply_register<T, false, true>>;
+        return memory ? chain<&multiply_register<T, true, false>>
+                      : chain<&multiply_register<T, false, false>>;
     });
 }
 
@@ -273,8 +277,8 @@ bool lower_arith_op(const decoder::Insn& insn, BlockOp& out) {
         if (insn.operand_count != 1 || !lower_rm(insn, a, size, out)) return false;
         const bool memory = a.kind == OperandKind::Mem;
         out.handler = by_width(size, [=, &insn]<class T>(T) -> Handler {
-            if (insn.op == Op::Neg) return memory ? &neg<T, true> : &neg<T, false>;
-            return memory ? &bitwise_not<T, true> : &bitwise_not<T, false>;
+            if (insn.op == Op::Neg) return memory ? chain<&neg<T, true>> : chain<&neg<T, false>>;
+            return memory ? chain<&bitwise_not<T, true>> : chain<&bitwise_not<T, false>>;
         });
         out.registers_only = !memory;
         return out.handler != nullptr;
@@ -314,7 +318,7 @@ bool lower_arith_op(const decoder::Insn& insn, BlockOp& out) {
             if constexpr (sizeof(T) == 1) {
                 return nullptr;
             } else {
-                return insn.op == Op::Cbw ? &widen_accumulator<T> : &sign_into_edx<T>;
+                return insn.op == Op::Cbw ? chain<&widen_accumulator<T>> : chain<&sign_into_edx<T>>;
             }
         });
         out.registers_only = true;

@@ -114,6 +114,7 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
         if (ends_block) break;
     }
     b.end_eip = eip;
+    b.ops[b.op_count] = BlockOp{.handler = &end_of_block};
     if (b.op_count == 0) { // remember the refusal, checked against the same bytes
         const uint8_t* host = window_bytes(c, cs_base + state.eip, first_length);
         b.length = host ? static_cast<uint8_t>(first_length) : 0;
@@ -225,15 +226,12 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
             std::copy(c.gpr, c.gpr + 8, gpr_before);
             flags_before = c.flags;
         }
-        const BlockOp* op = b->ops;
-        const BlockOp* const end = op + b->op_count;
-        while (op != end && op->handler(c, *op))
-            ++op;
-        c.retired += static_cast<uint64_t>(op - b->ops);
-        if (op != end) { // declined: the interpreter runs this one
-            state.eip = op->eip;
+        if (!b->ops[0].handler(c, b->ops[0])) { // declined: the interpreter runs this one
+            c.retired += static_cast<uint64_t>(c.stopped_at - b->ops);
+            state.eip = c.stopped_at->eip;
             break;
         }
+        c.retired += b->op_count;
         state.eip = c.next_eip;
         // An iteration of a closed loop that ended where it began (registers, flags, EIP)
         // repeats exactly as long as its port reads stay steady: what the next iterations

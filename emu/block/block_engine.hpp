@@ -81,7 +81,7 @@ class BlockEngine {
         bool closed_loop;
         uint8_t last_port_read; // 1 + the index of its last IN, or 0
         uint8_t bytes[kMaxBytes];
-        BlockOp ops[kMaxOps];
+        BlockOp ops[kMaxOps + 1]; // then end_of_block
     };
     struct FreeDeleter {
         void operator()(Block* p) const { std::free(p); }

@@ -201,16 +201,16 @@ bool set_carry(BlockContext& c, const BlockOp&) {
 
 template <size_t... Cc>
 constexpr auto make_jcc_table(std::index_sequence<Cc...>) {
-    return std::array<Handler, sizeof...(Cc)>{&jcc<static_cast<uint8_t>(Cc)>...};
+    return std::array<Handler, sizeof...(Cc)>{chain<&jcc<static_cast<uint8_t>(Cc)>>...};
 }
 constexpr auto kJccHandlers = make_jcc_table(std::make_index_sequence<16>{});
 
 Handler count_handler(Op op) {
     switch (op) {
-    case Op::Loop: return &count_branch<CountKind::Loop>;
-    case Op::Loope: return &count_branch<CountKind::Loope>;
-    case Op::Loopne: return &count_branch<CountKind::Loopne>;
-    default: return &count_branch<CountKind::Jcxz>;
+    case Op::Loop: return chain<&count_branch<CountKind::Loop>>;
+    case Op::Loope: return chain<&count_branch<CountKind::Loope>>;
+    case Op::Loopne: return chain<&count_branch<CountKind::Loopne>>;
+    default: return chain<&count_branch<CountKind::Jcxz>>;
     }
 }
 
@@ -237,8 +237,8 @@ bool lower_indirect_branch(const decoder::Insn& insn, uint32_t next_eip, BlockOp
     out.imm = next_eip; // the return address (out.disp is the displacement)
     const bool jump = insn.op == Op::Jmp;
     out.handler = by_stack_width(insn.operand_size, [=]<class T>(T) -> Handler {
-        if (jump) return memory ? &jmp_indirect<T, true> : &jmp_indirect<T, false>;
-        return memory ? &call_indirect<T, true> : &call_indirect<T, false>;
+        if (jump) return memory ? chain<&jmp_indirect<T, true>> : chain<&jmp_indirect<T, false>>;
+        return memory ? chain<&call_indirect<T, true>> : chain<&call_indirect<T, false>>;
     });
     out.registers_only = jump && !memory;
     ends_block = true;
@@ -272,9 +272,10 @@ bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& 
         ends_block = true;
         switch (insn.op) {
         case Op::Jcc: out.handler = kJccHandlers[insn.cc & 15]; break;
-        case Op::Jmp: out.handler = &jmp; break;
+        case Op::Jmp: out.handler = chain<&jmp>; break;
         case Op::Call:
-            out.handler = by_stack_width(size, []<class T>(T) -> Handler { return &call<T>; });
+            out.handler =
+                by_stack_width(size, []<class T>(T) -> Handler { return chain<&call<T>>; });
             break;
         default: out.handler = count_handler(insn.op); break;
         }
@@ -283,42 +284,44 @@ bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& 
         if (insn.operand_count > 1 || (insn.operand_count == 1 && a.kind != OperandKind::Imm))
             return false;
         out.imm = insn.operand_count ? a.value & 0xFFFF : 0;
-        out.handler = by_stack_width(size, []<class T>(T) -> Handler { return &ret<T>; });
+        out.handler = by_stack_width(size, []<class T>(T) -> Handler { return chain<&ret<T>>; });
         ends_block = true;
         return out.handler != nullptr;
     case Op::Pushf:
     case Op::Popf:
-        out.handler = insn.op == Op::Pushf
-                          ? by_stack_width(size, []<class T>(T) -> Handler { return &pushf<T>; })
-                          : by_stack_width(size, []<class T>(T) -> Handler { return &popf<T>; });
+        out.handler =
+            insn.op == Op::Pushf
+                ? by_stack_width(size, []<class T>(T) -> Handler { return chain<&pushf<T>>; })
+                : by_stack_width(size, []<class T>(T) -> Handler { return chain<&popf<T>>; });
         return out.handler != nullptr;
     case Op::Push:
         if (insn.operand_count == 1 && a.kind == OperandKind::Imm) {
             out.imm = a.value;
-            out.handler =
-                by_stack_width(size, []<class T>(T) -> Handler { return &push_immediate<T>; });
+            out.handler = by_stack_width(
+                size, []<class T>(T) -> Handler { return chain<&push_immediate<T>>; });
             return out.handler != nullptr;
         }
         if (insn.operand_count == 1 && a.kind == OperandKind::Mem) {
             lower_memory(insn, a, out);
             out.handler =
-                by_stack_width(size, []<class T>(T) -> Handler { return &push_memory<T>; });
+                by_stack_width(size, []<class T>(T) -> Handler { return chain<&push_memory<T>>; });
             return out.handler != nullptr;
         }
         [[fallthrough]];
     case Op::Pop:
         if (insn.operand_count != 1 || a.kind != OperandKind::Reg) return false;
         out.src = out.dst = register_byte_offset(a.reg, size);
-        out.handler = insn.op == Op::Push
-                          ? by_stack_width(size, []<class T>(T) -> Handler { return &push<T>; })
-                          : by_stack_width(size, []<class T>(T) -> Handler { return &pop<T>; });
+        out.handler =
+            insn.op == Op::Push
+                ? by_stack_width(size, []<class T>(T) -> Handler { return chain<&push<T>>; })
+                : by_stack_width(size, []<class T>(T) -> Handler { return chain<&pop<T>>; });
         return out.handler != nullptr;
     case Op::Clc:
     case Op::Stc:
     case Op::Cmc:
-        out.handler = insn.op == Op::Clc   ? &set_carry<0>
-                      : insn.op == Op::Stc ? &set_carry<1>
-                                           : &set_carry<-1>;
+        out.handler = insn.op == Op::Clc   ? chain<&set_carry<0>>
+                      : insn.op == Op::Stc ? chain<&set_carry<1>>
+                                           : chain<&set_carry<-1>>;
         out.registers_only = true;
         return true;
     default: return false;

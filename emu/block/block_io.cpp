@@ -38,7 +38,7 @@ bool lower_io_op(const decoder::Insn& insn, BlockOp& out) {
     if (from_dx ? port.reg != kEdx : port.kind != OperandKind::Imm) return false;
     out.imm = port.value & 0xFF;
     out.handler = by_width(data.size, [from_dx]<class T>(T) -> Handler {
-        return from_dx ? &in_steady<T, true> : &in_steady<T, false>;
+        return from_dx ? chain<&in_steady<T, true>> : chain<&in_steady<T, false>>;
     });
     out.registers_only = true;
     out.reads_port = true;

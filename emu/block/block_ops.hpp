@@ -57,6 +57,7 @@ struct BlockContext {
     uint32_t eflags_fixed = 0; // EFLAGS without the status flags: no block changes them
     uint32_t next_eip = 0;     // set by the block's branch, else the block's end
     uint64_t retired = 0;      // instructions retired in this run before the current block
+    const struct BlockOp* stopped_at = nullptr; // the operation that declined (chained())
     // A port the PortHandler promised reads `steady_value` (PortHandler::steady_read) for IN
     // instructions that start before `retired` + the op's position reaches `steady_until`.
     uint16_t steady_port = 0;
@@ -90,6 +91,25 @@ struct BlockOp {
     bool registers_only = false; // reads and writes registers and flags only (no memory, stack)
     bool reads_port = false;     // an IN (block_io.cpp)
 };
+
+// Threaded dispatch: an operation that completes goes straight on to the next one of its
+// block (each with its own indirect jump, which predicts better than one dispatch loop); one
+// that declines records itself in BlockContext::stopped_at. A block ends with an
+// end_of_block() operation. The lowering functions hand out chain<&handler> for every handler.
+template <BlockOp::Handler H>
+bool chained(BlockContext& c, const BlockOp& op) {
+    if (!H(c, op)) [[unlikely]] {
+        c.stopped_at = &op;
+        return false;
+    }
+    const BlockOp& next = (&op)[1];
+    return next.handler(c, next);
+}
+template <BlockOp::Handler H>
+inline constexpr BlockOp::Handler chain = &chained<H>;
+inline bool end_of_block(BlockContext&, const BlockOp&) {
+    return true;
+}
 
 // Lowers an instruction at `eip` to a BlockOp; false when the block engine does not run it
 // (the block ends before it). `ends_block` is set for control transfers, which set

@@ -55,7 +55,7 @@ bool string_once(BlockContext& c, const BlockOp& op) {
 
 template <StringKind K>
 Handler string_handler(uint8_t size) {
-    return by_width(size, []<class T>(T) -> Handler { return &string_once<T, K>; });
+    return by_width(size, []<class T>(T) -> Handler { return chain<&string_once<T, K>>; });
 }
 
 } // namespace
