@@ -81,6 +81,22 @@ template <class T, bool Write>
     return data_slot_at(c, seg, linear, sizeof(T), Write);
 }
 
+// The host address of `bytes` bytes from seg:lo (a REP string operation's whole range; the
+// caller has made sure the offsets do not wrap), or nullptr to decline, as host_at().
+inline uint8_t* host_range_at(BlockContext& c, uint8_t seg, uint32_t lo, uint32_t bytes,
+                              bool write) {
+    load_segment_window(c, seg); // no-op once loaded
+    const SegmentWindow& s = c.seg[seg];
+    if (int64_t{lo} + bytes - 1 > (write ? s.write_last : s.read_last)) return nullptr;
+    const uint64_t linear = uint64_t{s.base} + lo;
+    if (linear + bytes > (uint64_t{1} << 32)) return nullptr;
+    if (write && linear + bytes > c.code_first && linear < c.code_end) return nullptr;
+    const RamWindow& w = c.data[seg];
+    const uint64_t at = linear - w.base;
+    if (inside_window(at, bytes, write ? w.write_size : w.size)) return w.host + at;
+    return data_slot_at(c, seg, static_cast<uint32_t>(linear), bytes, write);
+}
+
 // The same for the instruction's memory operand.
 template <class T, bool Write>
 [[gnu::always_inline]] inline uint8_t* host_address(BlockContext& c, const BlockOp& op) {
