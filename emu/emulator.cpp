@@ -2,6 +2,7 @@
 // the VM-entry state before each instruction, emulate one, and hand back to the host for
 // port I/O, MMIO, HLT, exceptions it cannot deliver, and when the budget is spent.
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 
 #include "decoder/decoder.hpp"
@@ -73,9 +74,12 @@ struct Emulator::Impl {
     // The last instruction step() ran came from the decode cache: code that has run before,
     // where the block engine is worth asking. Code that runs once never pays for it.
     bool last_step_cached = false;
-    // The last instruction step() ran accessed a device or serializes (SDM Vol. 3A 9.1.3:
-    // cross-modifying code): the block engine compares its blocks with memory again.
-    bool last_step_serializes = true;
+    // Since the block engine last ran: a run() began, or an interpreted instruction accessed a
+    // device or serialized (SDM Vol. 3A 9.1.3, cross-modifying code). Then, or when the
+    // interpreter wrote guest memory since (GuestMemory::write_requests), the engine compares
+    // its blocks with memory again (BlockEngine::new_epoch).
+    bool code_may_have_changed = true;
+    uint64_t write_requests_seen = 0;
     EngineStats stats{};
     InstructionAddress last_interpreted{};
     // The kvm profile reads only segment registers, CR0 and EFLAGS.VM: its verdict is
@@ -126,7 +130,7 @@ using emu::Stop;
 
 // Port I/O (a device may write guest memory: DMA) and the serializing instructions (SDM Vol. 3A
 // 9.1.3, "Handling Self- and Cross-Modifying Code"; 8.3 lists them).
-bool serializes_or_reaches_devices(decoder::Op op) {
+constexpr bool serializes_or_reaches_devices(decoder::Op op) {
     using decoder::Op;
     switch (op) {
     case Op::In:
@@ -148,6 +152,18 @@ bool serializes_or_reaches_devices(decoder::Op op) {
     default: return false;
     }
 }
+// What step() notes about an operation after it retires: one table load for all of them.
+constexpr uint8_t kEndsEpoch = 1; // serializes_or_reaches_devices
+constexpr uint8_t kPollsPort = 2; // IN: the PortHandler may promise a steady value
+constexpr auto kStepNotes = [] {
+    std::array<uint8_t, static_cast<size_t>(decoder::Op::Count)> table{};
+    for (size_t op = 0; op < table.size(); ++op) {
+        const auto o = static_cast<decoder::Op>(op);
+        table[op] = static_cast<uint8_t>((serializes_or_reaches_devices(o) ? kEndsEpoch : 0) |
+                                         (o == decoder::Op::In ? kPollsPort : 0));
+    }
+    return table;
+}();
 
 decoder::FetchMode fetch_mode(const CpuState& s) {
     return {.protected_mode = s.protected_mode(),
@@ -265,7 +281,6 @@ Emulator::Impl::Outcome Emulator::Impl::take_debug_traps(uint32_t traps, Exit& e
 
 Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     steady.size = 0; // a promise holds only while nothing else runs
-    polled.size = 0;
     cpu.begin_instruction();
     cpu.ports = ports;
     cpu.a20 = a20;
@@ -345,8 +360,6 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     }
     const decoder::Insn& insn = cached ? cached->insn : decoded;
     const emu::Dispatch& dispatch = cached ? cached->dispatch : decoded_dispatch;
-    last_step_serializes =
-        status != decoder::DecodeStatus::Ok || serializes_or_reaches_devices(insn.op);
     switch (status) {
     case decoder::DecodeStatus::Ok: break;
     case decoder::DecodeStatus::Invalid: cpu.raise(emu::vec::UD); return finish_fault(exit);
@@ -450,11 +463,16 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     state.eip = cpu.next_eip;
     state.interruptibility = cpu.shadow_next;
     ++state.tsc;
-    if (insn.op == decoder::Op::In) [[unlikely]] {
-        const decoder::Operand& port = insn.operands[1];
-        polled.port = static_cast<uint16_t>(port.kind == decoder::OperandKind::Imm ? port.value
-                                                                                   : state.gpr[2]);
-        polled.size = insn.operands[0].size;
+    // A REP INS/OUTS between chunks reaches its device without retiring, but the block engine
+    // cannot run that instruction, and a stopped one ends the run.
+    if (const uint8_t notes = kStepNotes[static_cast<size_t>(insn.op)]) [[unlikely]] {
+        if (notes & kEndsEpoch) code_may_have_changed = true;
+        if (notes & kPollsPort) {
+            const decoder::Operand& port = insn.operands[1];
+            polled.port = static_cast<uint16_t>(
+                port.kind == decoder::OperandKind::Imm ? port.value : state.gpr[2]);
+            polled.size = insn.operands[0].size;
+        }
     }
     mmio_completed.count = 0;
     if (dispatch.may_change_vmx_state) vmx_dirty = true;
@@ -593,10 +611,10 @@ bool Emulator::write_physical(uint64_t gpa, const void* in, size_t size) noexcep
 Exit Emulator::run(const RunLimits& limits) noexcept {
     Exit exit{};
     impl_->exceptions_to_host = limits.exceptions_to_host;
-    impl_->vmx_dirty = true;   // the host may have changed the state since the last run
-    impl_->steady.size = 0;    // and the devices
-    impl_->blocks.new_epoch(); // and guest memory
-    bool started = false;      // the first instruction of a run never stops at a breakpoint
+    impl_->vmx_dirty = true;             // the host may have changed the state since the last run
+    impl_->steady.size = 0;              // and the devices
+    impl_->code_may_have_changed = true; // and guest memory
+    bool started = false; // the first instruction of a run never stops at a breakpoint
     // REP chunks that stopped without retiring (exec_string.cpp). Like each pass of KVM's
     // handle_invalid_guest_state loop, each spends one unit of the budget.
     uint64_t restarts = 0;
@@ -648,6 +666,12 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
             s.interruptibility == 0) {
             const uint64_t room =
                 limits.budget == 0 ? UINT64_MAX : limits.budget - exit.instructions - restarts;
+            const uint64_t write_requests = impl_->memory.write_requests();
+            if (impl_->code_may_have_changed || write_requests != impl_->write_requests_seen) {
+                impl_->blocks.new_epoch();
+                impl_->code_may_have_changed = false;
+                impl_->write_requests_seen = write_requests;
+            }
             if (const uint64_t retired = impl_->blocks.run(
                     impl_->state, impl_->memory, impl_->decode_cache, room, impl_->steady)) {
                 // What step() does when an instruction retires; the blocks changed nothing
@@ -658,10 +682,7 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
                 continue;
             }
         }
-        const uint64_t write_requests = impl_->memory.write_requests();
         const Impl::Outcome outcome = impl_->step(exit);
-        if (impl_->memory.write_requests() != write_requests || impl_->last_step_serializes)
-            impl_->blocks.new_epoch();
         if (outcome == Impl::Outcome::Restarted) {
             ++restarts;
             // Like RF: the REP's own breakpoint does not stop its next chunk (unless a #DB
@@ -673,9 +694,10 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
             ++exit.instructions;
             ++impl_->stats.interpreted;
         }
-        if (impl_->polled.size != 0 && outcome == Impl::Outcome::Retired && block_engine_allowed)
-            [[unlikely]]
-            impl_->ask_steady_port();
+        if (impl_->polled.size != 0) [[unlikely]] {
+            if (outcome == Impl::Outcome::Retired && block_engine_allowed) impl_->ask_steady_port();
+            impl_->polled.size = 0;
+        }
         if (outcome == Impl::Outcome::Stopped) return exit;
         if (limits.single_step) {
             exit.reason = ExitReason::Step;
