@@ -5,7 +5,8 @@
 #               then the SMP atomicity test under ThreadSanitizer (make test-tsan)
 #   make test-tsan  tests/embedding/smp_atomicity_test alone under ThreadSanitizer (clang,
 #               build-tsan): vCPU threads over shared guest RAM
-#   make bench  micro-benchmarks and the transit86 / Unicorn / KVM compare (docs/performance.md)
+#   make bench  micro-benchmarks, the transit86 / Unicorn / KVM compare and the boot workloads
+#               against QEMU TCG (docs/performance.md)
 #   make fuzz   longer libFuzzer campaigns (build-fuzz): FUZZ_SECONDS each (default 600),
 #               FUZZ_TARGETS to choose, FUZZ_RUNS=N to stop after N executions instead
 #               (docs/fuzzing.md)
@@ -70,6 +71,7 @@ fuzz: deps
 bench: build
 	@$(BUILD)/bin/transit86_micro_bench --benchmark_min_time=0.2
 	@$(BUILD)/bin/transit86-compare $(BUILD)/bin $(BUILD)/corpus
+	@bench/boot-bench.sh $(BUILD)
 
 # A Debian Linux kernel for the Linux boot chain, fetched once into $(BUILD)/linux-kernel/
 # (a 70 MB download; tests/boot/README.md). Not part of build or test.

@@ -101,6 +101,15 @@ class CallbackPorts final : public PortHandler {
         if (a.is_in) a.data = c.data;
         return Result::Handled;
     }
+    uint64_t steady_read(PortAccess& a) override {
+        if (steady_fn_ == nullptr) return 0;
+        transit86_port_access c{
+            .port = a.port, .size = a.size, .direction = TRANSIT86_IO_IN, .data = 0, .count = 1};
+        const uint64_t instructions = steady_fn_(opaque_, &c);
+        if (instructions != 0) a.data = c.data;
+        return instructions;
+    }
+    transit86_port_steady_fn steady_fn_ = nullptr;
 
   private:
     transit86_port_fn fn_;
@@ -206,6 +215,13 @@ transit86_status transit86_set_ram_slots(transit86_vcpu* vcpu, const transit86_r
     } catch (...) {
         return TRANSIT86_ERROR_INTERNAL;
     }
+}
+
+transit86_status transit86_set_port_steady_fn(transit86_vcpu* vcpu,
+                                              transit86_port_steady_fn steady_fn) {
+    if (vcpu == nullptr) return TRANSIT86_ERROR_INVALID_ARGUMENT;
+    vcpu->ports.steady_fn_ = steady_fn;
+    return TRANSIT86_OK;
 }
 
 void transit86_destroy(transit86_vcpu* vcpu) {

@@ -3,6 +3,7 @@
 // port I/O, MMIO, HLT, exceptions it cannot deliver, and when the budget is spent.
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 
 #include "decoder/decoder.hpp"
 #include "emu/block/block_engine.hpp"
@@ -40,6 +41,7 @@ struct Emulator::Impl {
           cpu(state, memory, port_handler, &emu::page_walk) {
         cpu.model = &model;
         cpu.mmio_completed = &mmio_completed;
+        blocks.set_skip_fixed_points(fast_forward);
     }
 
     CpuState state;
@@ -61,10 +63,24 @@ struct Emulator::Impl {
     emu::Dispatch decoded_dispatch{};
     emu::DecodeCache decode_cache{};
     emu::BlockEngine blocks{}; // the fast tier, on and off with the decode cache
+    // Polling loops (docs/architecture.md): the port the last interpreted instruction read
+    // with IN (size 0: none), and what the PortHandler promised about it afterwards, valid
+    // until the next interpreted instruction or run().
+    emu::SteadyPort polled{};
+    emu::SteadyPort steady{};
+    // TRANSIT86_NO_FAST_FORWARD in the environment turns promises and skipped iterations
+    // off, for the tests that check they change nothing.
+    bool fast_forward = std::getenv("TRANSIT86_NO_FAST_FORWARD") == nullptr;
     bool decode_cache_enabled = true;
     // The last instruction step() ran came from the decode cache: code that has run before,
     // where the block engine is worth asking. Code that runs once never pays for it.
     bool last_step_cached = false;
+    // Since the block engine last ran: a run() began, or an interpreted instruction accessed a
+    // device or serialized (SDM Vol. 3A 9.1.3, cross-modifying code). Then, or when the
+    // interpreter wrote guest memory since (GuestMemory::write_requests), the engine compares
+    // its blocks with memory again (BlockEngine::new_epoch).
+    bool code_may_have_changed = true;
+    uint64_t write_requests_seen = 0;
     EngineStats stats{};
     InstructionAddress last_interpreted{};
     // The kvm profile reads only segment registers, CR0 and EFLAGS.VM: its verdict is
@@ -95,6 +111,9 @@ struct Emulator::Impl {
     }
     // Delivers a host-injected event (Emulator::deliver_event).
     Outcome inject(const InjectedEvent& event, Exit& exit);
+    // After an interpreted IN of code that has run before: asks the PortHandler how long the
+    // port keeps its value (PortHandler::steady_read), where the block engine may use it.
+    void ask_steady_port();
 
     // Before the first instruction of a run() or an injected event: the host may have changed
     // the state or guest memory, so translations are made afresh (as KVM_SET_SREGS resets
@@ -126,6 +145,43 @@ struct Emulator::Impl {
 namespace {
 
 using emu::Stop;
+
+// Port I/O (a device may write guest memory: DMA) and the serializing instructions (SDM Vol. 3A
+// 9.1.3, "Handling Self- and Cross-Modifying Code"; 8.3 lists them).
+constexpr bool serializes_or_reaches_devices(decoder::Op op) {
+    using decoder::Op;
+    switch (op) {
+    case Op::In:
+    case Op::Out:
+    case Op::Ins:
+    case Op::Outs:
+    case Op::Cpuid:
+    case Op::Iret:
+    case Op::MovToCr:
+    case Op::MovToDr:
+    case Op::Lgdt:
+    case Op::Lidt:
+    case Op::Lldt:
+    case Op::Ltr:
+    case Op::Wrmsr:
+    case Op::Invd:
+    case Op::Wbinvd:
+    case Op::Invlpg: return true;
+    default: return false;
+    }
+}
+// What step() notes about an operation after it retires: one table load for all of them.
+constexpr uint8_t kEndsEpoch = 1; // serializes_or_reaches_devices
+constexpr uint8_t kPollsPort = 2; // IN: the PortHandler may promise a steady value
+constexpr auto kStepNotes = [] {
+    std::array<uint8_t, static_cast<size_t>(decoder::Op::Count)> table{};
+    for (size_t op = 0; op < table.size(); ++op) {
+        const auto o = static_cast<decoder::Op>(op);
+        table[op] = static_cast<uint8_t>((serializes_or_reaches_devices(o) ? kEndsEpoch : 0) |
+                                         (o == decoder::Op::In ? kPollsPort : 0));
+    }
+    return table;
+}();
 
 decoder::FetchMode fetch_mode(const CpuState& s) {
     return {.protected_mode = s.protected_mode(),
@@ -272,6 +328,7 @@ Emulator::Impl::Outcome Emulator::Impl::take_debug_traps(uint32_t traps, Exit& e
 }
 
 Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
+    steady.size = 0; // a promise holds only while nothing else runs
     cpu.begin_instruction();
     cpu.ports = ports;
     bool completing = false; // the host completed this instruction's I/O or MMIO
@@ -480,6 +537,17 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     state.eip = cpu.next_eip;
     state.interruptibility = cpu.shadow_next;
     ++state.tsc;
+    // A REP INS/OUTS between chunks reaches its device without retiring, but the block engine
+    // cannot run that instruction, and a stopped one ends the run.
+    if (const uint8_t notes = kStepNotes[static_cast<size_t>(insn.op)]) [[unlikely]] {
+        if (notes & kEndsEpoch) code_may_have_changed = true;
+        if (notes & kPollsPort) {
+            const decoder::Operand& port = insn.operands[1];
+            polled.port = static_cast<uint16_t>(
+                port.kind == decoder::OperandKind::Imm ? port.value : state.gpr[2]);
+            polled.size = insn.operands[0].size;
+        }
+    }
     mmio_completed.count = 0;
     if (dispatch.may_change_vmx_state) vmx_dirty = true;
     if (cpu.stop == Stop::Halt) {
@@ -529,6 +597,21 @@ Emulator::Impl::Outcome Emulator::Impl::inject(const InjectedEvent& event, Exit&
         state.interruptibility &=
             ~(interruptibility::BlockingBySti | interruptibility::BlockingByMovSs);
     return outcome;
+}
+
+void Emulator::Impl::ask_steady_port() {
+    // Only where the block engine can take it: code that has run before, and an I/O
+    // permission check that cannot fail (SDM Vol. 1 19.5), which nothing a block runs changes.
+    const uint32_t iopl = (state.eflags & flags::IOPL) >> 12;
+    if (!fast_forward || !ports || !last_step_cached ||
+        (state.protected_mode() && (state.v86() || state.cpl() > iopl)))
+        return;
+    PortAccess access{.port = polled.port, .size = polled.size, .is_in = true};
+    if (const uint64_t instructions = ports->steady_read(access)) {
+        steady = polled;
+        steady.value = access.data;
+        steady.until_tsc = state.tsc + instructions;
+    }
 }
 
 std::optional<Exit> Emulator::deliver_event(const InjectedEvent& event) noexcept {
@@ -662,7 +745,9 @@ bool Emulator::write_linear(uint64_t linear, const void* in, size_t size) noexce
 Exit Emulator::run(const RunLimits& limits) noexcept {
     Exit exit{};
     impl_->exceptions_to_host = limits.exceptions_to_host;
-    impl_->vmx_dirty = true; // the host may have changed the state since the last run
+    impl_->vmx_dirty = true;             // the host may have changed the state since the last run
+    impl_->steady.size = 0;              // and the devices
+    impl_->code_may_have_changed = true; // and guest memory
     if (const char* why = impl_->begin_run()) {
         exit.reason = ExitReason::Unsupported;
         exit.detail = why;
@@ -721,8 +806,14 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
             (s.dr7 & dr7::Enables) == 0 && s.interruptibility == 0) {
             const uint64_t room =
                 limits.budget == 0 ? UINT64_MAX : limits.budget - exit.instructions - restarts;
-            if (const uint64_t retired =
-                    impl_->blocks.run(impl_->state, impl_->memory, impl_->decode_cache, room)) {
+            const uint64_t write_requests = impl_->memory.write_requests();
+            if (impl_->code_may_have_changed || write_requests != impl_->write_requests_seen) {
+                impl_->blocks.new_epoch();
+                impl_->code_may_have_changed = false;
+                impl_->write_requests_seen = write_requests;
+            }
+            if (const uint64_t retired = impl_->blocks.run(
+                    impl_->state, impl_->memory, impl_->decode_cache, room, impl_->steady)) {
                 // What step() does when an instruction retires; the blocks changed nothing
                 // else the checks above read (no segment, CR0, IF or shadow changes).
                 exit.instructions += retired;
@@ -742,6 +833,10 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
         if (outcome == Impl::Outcome::Retired || exit.reason == ExitReason::Halt) {
             ++exit.instructions;
             ++impl_->stats.interpreted;
+        }
+        if (impl_->polled.size != 0) [[unlikely]] {
+            if (outcome == Impl::Outcome::Retired && block_engine_allowed) impl_->ask_steady_port();
+            impl_->polled.size = 0;
         }
         if (outcome == Impl::Outcome::Stopped) return exit;
         if (limits.single_step) {

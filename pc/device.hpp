@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -21,6 +22,13 @@ constexpr uint32_t all_ones(uint8_t size) {
     return size >= 4 ? ~0u : (1u << (size * 8u)) - 1u;
 }
 
+// What a read of a port returns from now on: `value`, until virtual time `until_ns`
+// (exclusive), unless the device is written or its GATE changes before.
+struct SteadyRead {
+    uint32_t value = 0;
+    uint64_t until_ns = 0;
+};
+
 // A device on the I/O port bus. `port` is the absolute port number (a device may own
 // several ranges, e.g. the PIC at 0x20 and 0xA0); `size` is 1, 2 or 4.
 class IoDevice {
@@ -28,6 +36,14 @@ class IoDevice {
     virtual ~IoDevice() = default;
     virtual uint32_t io_read(uint16_t port, uint8_t size) = 0;
     virtual void io_write(uint16_t port, uint8_t size, uint32_t value) = 0;
+    // Optional, for guests polling a port (PcPlatform::steady_read): when reading `port` has
+    // no side effect, what io_read(port, size) returns now and how long it will go on
+    // returning it. nullopt (the default): no promise.
+    virtual std::optional<SteadyRead> steady_read(uint16_t port, uint8_t size) {
+        (void)port;
+        (void)size;
+        return std::nullopt;
+    }
 };
 
 // A device on the memory bus (a guest-physical window outside RAM). `offset` is relative to

@@ -154,6 +154,42 @@ std::optional<uint64_t> I8254Pit::Counter::next_rise_after(uint64_t tick) const 
     return rise;
 }
 
+uint64_t I8254Pit::Counter::next_out_change_after(uint64_t tick) const {
+    // Idle, Armed and Held keep OUT until a write or a GATE change.
+    if (phase != Phase::Counting) return kNeverTick;
+    uint64_t change = kNeverTick;
+    if (pending && tick < pending->load_tick) change = pending->load_tick;
+    const Run& current = run_at(tick);
+    const uint64_t position = tick < current.load_tick ? current.position : position_at(tick);
+    // Before the load edge OUT is held_out; at the edge it becomes the cycle's.
+    if (tick < current.load_tick &&
+        held_out != out_in_cycle(mode(), current.count, current.position))
+        return std::min(change, current.load_tick);
+    const uint64_t n = current.count;
+    const uint64_t q = position % n;
+    uint64_t next = kNeverTick; // the first later position at which OUT may change
+    switch (mode()) {
+    case 0:
+    case 1:
+        if (position < n) next = n;
+        break;
+    case 2: // low only at q = n - 1
+        if (n > 1) next = q < n - 1 ? position + (n - 1 - q) : position + 1;
+        break;
+    case 3: { // high for q < ceil(n / 2)
+        const uint64_t high_clocks = (n + 1) / 2;
+        next = q < high_clocks ? position + (high_clocks - q) : position + (n - q);
+        break;
+    }
+    default: // low only at position n
+        if (position <= n) next = position < n ? n : n + 1;
+        break;
+    }
+    if (next != kNeverTick)
+        change = std::min(change, current.load_tick + (next - current.position));
+    return change;
+}
+
 void I8254Pit::Counter::write_control(uint8_t value, uint64_t tick) {
     settle(tick);
     held_count = count_at(tick);
@@ -389,6 +425,12 @@ void I8254Pit::set_channel2_gate(bool level) {
 bool I8254Pit::output(unsigned channel) const {
     if (channel >= counters_.size()) return false;
     return counters_[channel].out_at(now_tick());
+}
+
+uint64_t I8254Pit::output_steady_until_ns(unsigned channel) const {
+    if (channel >= counters_.size()) return kNever;
+    const uint64_t change = counters_[channel].next_out_change_after(now_tick());
+    return change == kNeverTick ? kNever : ns_of_tick(change);
 }
 
 void I8254Pit::read_back(uint8_t command, uint64_t tick) {

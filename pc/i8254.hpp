@@ -50,6 +50,9 @@ class I8254Pit final : public IoDevice, public TimedDevice {
     bool channel2_gate() const { return counters_[2].gate; }
     // OUT of a channel at the current virtual time.
     bool output(unsigned channel) const;
+    // The first virtual time after now at which OUT of `channel` can differ from output(now),
+    // unless the channel is written or its GATE changes before (kNever: not by itself).
+    uint64_t output_steady_until_ns(unsigned channel) const;
 
     // Power-on state (QEMU pit_reset_common).
     void reset();
@@ -106,6 +109,7 @@ class I8254Pit final : public IoDevice, public TimedDevice {
         uint32_t count_at(uint64_t tick) const; // binary, 0 to modulus - 1
         uint16_t readable_count_at(uint64_t tick) const;
         std::optional<uint64_t> next_rise_after(uint64_t tick) const;
+        uint64_t next_out_change_after(uint64_t tick) const; // kNeverTick: none by itself
         void write_control(uint8_t value, uint64_t tick);
         void write_count_byte(uint8_t value, uint64_t tick);
         void load_count_register(uint32_t raw, uint64_t tick);

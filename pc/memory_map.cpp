@@ -1,7 +1,10 @@
 #include "pc/memory_map.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 
 namespace transit86::pc {
@@ -23,8 +26,16 @@ PcMemoryMap::PcMemoryMap(uint64_t ram_bytes, std::vector<uint8_t> bios)
         throw std::invalid_argument(
             "a BIOS image must be a non-empty multiple of 64 KiB, at most 16 MiB (this one is " +
             std::to_string(bios_.size()) + " bytes)");
-    ram_.assign(ram_bytes, 0);
+    void* pages =
+        mmap(nullptr, ram_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (pages == MAP_FAILED) throw std::bad_alloc();
+    ram_ = std::unique_ptr<uint8_t[], Unmap>(static_cast<uint8_t*>(pages), Unmap{ram_bytes});
+    ram_size_ = ram_bytes;
     rebuild_slots();
+}
+
+void PcMemoryMap::Unmap::operator()(uint8_t* p) const {
+    if (p) munmap(p, size);
 }
 
 int PcMemoryMap::pam_region_of(uint64_t gpa) {
@@ -56,18 +67,18 @@ void PcMemoryMap::rebuild_slots() {
         else
             slots.push_back(slot);
     };
-    add(0, kVgaHoleBase, ram_.data(), false);
+    add(0, kVgaHoleBase, ram_.get(), false);
     // The BIOS area in 16 KiB steps, each from its PAM region's setting.
     for (uint64_t gpa = kBiosAreaBase; gpa < kHighMemoryBase; gpa += 0x4000) {
         const PamMode mode = pam_[static_cast<size_t>(pam_region_of(gpa))];
         if (mode == PamMode::read_write || mode == PamMode::read_only) {
-            add(gpa, 0x4000, ram_.data() + gpa, mode == PamMode::read_only);
+            add(gpa, 0x4000, ram_.get() + gpa, mode == PamMode::read_only);
         } else if (const uint8_t* rom = isa_bios_at(gpa)) {
             // Reads come from the ROM ("PCI"); writes exit and are dropped or go to RAM.
             add(gpa, 0x4000, const_cast<uint8_t*>(rom), true);
         }
     }
-    add(kHighMemoryBase, ram_.size() - kHighMemoryBase, ram_.data() + kHighMemoryBase, false);
+    add(kHighMemoryBase, ram_size_ - kHighMemoryBase, ram_.get() + kHighMemoryBase, false);
     add(kFourGiB - bios_.size(), bios_.size(), bios_.data(), true);
     slots_ = std::move(slots);
     ++generation_;
@@ -104,14 +115,14 @@ bool PcMemoryMap::handle_mmio(uint64_t gpa, uint8_t size, bool write, uint64_t& 
 }
 
 bool PcMemoryMap::dma_read(uint64_t gpa, std::span<uint8_t> out) {
-    if (gpa > ram_.size() || out.size() > ram_.size() - gpa) return false;
-    std::memcpy(out.data(), ram_.data() + gpa, out.size());
+    if (gpa > ram_size_ || out.size() > ram_size_ - gpa) return false;
+    std::memcpy(out.data(), ram_.get() + gpa, out.size());
     return true;
 }
 
 bool PcMemoryMap::dma_write(uint64_t gpa, std::span<const uint8_t> in) {
-    if (gpa > ram_.size() || in.size() > ram_.size() - gpa) return false;
-    std::memcpy(ram_.data() + gpa, in.data(), in.size());
+    if (gpa > ram_size_ || in.size() > ram_size_ - gpa) return false;
+    std::memcpy(ram_.get() + gpa, in.data(), in.size());
     return true;
 }
 

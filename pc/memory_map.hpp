@@ -20,6 +20,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <new>
 #include <span>
 #include <string>
@@ -59,8 +60,8 @@ class PcMemoryMap final : public DmaMemory {
     // BIOS image that is empty, over 16 MiB or not a multiple of 64 KiB (QEMU's rule).
     PcMemoryMap(uint64_t ram_bytes, std::vector<uint8_t> bios);
 
-    uint64_t ram_size() const { return ram_.size(); }
-    uint8_t* ram() { return ram_.data(); }
+    uint64_t ram_size() const { return ram_size_; }
+    uint8_t* ram() { return ram_.get(); }
     std::span<const uint8_t> bios() const { return bios_; }
 
     // The current map as slots, sorted, adjacent ones of the same kind merged. Valid until the
@@ -87,7 +88,15 @@ class PcMemoryMap final : public DmaMemory {
     // Host bytes of the isa-bios ROM at `gpa`, or nullptr where it does not reach.
     const uint8_t* isa_bios_at(uint64_t gpa) const;
 
-    PageAlignedBytes ram_;
+    // Anonymous pages from the kernel: page-aligned (a hypervisor maps them as they are) and
+    // zero on demand, so a guest that touches a few MiB of 128 costs a few MiB, not a 128 MiB
+    // clear at start-up.
+    struct Unmap {
+        size_t size; // no initializer: the enclosing class is not complete here
+        void operator()(uint8_t* p) const;
+    };
+    std::unique_ptr<uint8_t[], Unmap> ram_;
+    uint64_t ram_size_ = 0;
     PageAlignedBytes bios_;
     std::array<PamMode, I440fxHostBridge::kPamRegions> pam_{}; // power-on: all disabled
     std::vector<RamSlot> slots_;

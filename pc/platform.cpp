@@ -218,9 +218,26 @@ PortHandler::Result PcPlatform::access(PortAccess& access) {
     }
     const bool exit = memory_map_changed_ || request_ != PlatformRequest::None ||
                       (!intr_before && pic_.interrupt_pending()) ||
-                      next_event_ns() < run_deadline_ns_;
+                      next_event_ns() < run_deadline_ns_ ||
+                      (exit_on_serial_ && !serial_out_.empty());
     memory_map_changed_ = false;
     return exit ? Result::ExitToHost : Result::Handled;
+}
+
+uint64_t PcPlatform::steady_read(PortAccess& access) {
+    IoDevice* device = ports_[access.port];
+    if (!access.is_in || !device) return 0;
+    const uint64_t now = time_source ? time_source() : clock_.now_ns();
+    advance_to(now);
+    const uint64_t next_event = next_event_ns();
+    if (memory_map_changed_ || request_ != PlatformRequest::None || next_event < run_deadline_ns_)
+        return 0;
+    const std::optional<SteadyRead> steady = device->steady_read(access.port, access.size);
+    if (!steady) return 0;
+    const uint64_t until = std::min(steady->until_ns, next_event);
+    if (until <= now) return 0;
+    access.data = steady->value;
+    return until - now;
 }
 
 void PcPlatform::mmio(uint64_t gpa, uint8_t size, bool write, uint64_t& data) {

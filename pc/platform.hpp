@@ -91,6 +91,12 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     // slices its runs: a boot is deterministic. For an IN the value is in access.data: the
     // host completes the instruction with it (Emulator::complete_io).
     Result access(PortAccess& access) override;
+    // A read of a port whose device promises a steady value (IoDevice::steady_read, today port
+    // 0x61): the number of instructions for which it holds, counting one instruction per
+    // nanosecond of time_source (VirtualClock's rate), cut at the next timer event; 0 while an
+    // access would end the run (a timer due before the deadline, a request, a remap). Moves
+    // the clock to now, as access() does.
+    uint64_t steady_read(PortAccess& access) override;
     // The host starts a run that ends by `deadline_ns` at the latest (next_event_ns()).
     void begin_run(uint64_t deadline_ns) { run_deadline_ns_ = deadline_ns; }
     // MMIO outside the slots: completes the access (reads fill `data`). Never fails: an
@@ -176,6 +182,9 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
 
     // ---- output. Bytes the guest sent to COM1 and to debugcon (0x402) since the last take.
     std::string take_serial();
+    // End the host's run after an access that sent bytes to COM1 (a host waiting for console
+    // text sees it at once instead of at the next timer event).
+    void set_exit_on_serial(bool enabled) { exit_on_serial_ = enabled; }
     std::string take_debugcon();
     // Lines about what a device does not model (each distinct one once), since the last take.
     std::vector<std::string> take_log();
@@ -230,6 +239,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     std::array<IoDevice*, 0x10000> ports_{};
     uint16_t pm_window_base_ = 0; // where the PIIX4 ACPI block is mapped (0: not mapped)
     bool memory_map_changed_ = false;
+    bool exit_on_serial_ = false;
     uint64_t run_deadline_ns_ = TimedDevice::kNever;
 };
 

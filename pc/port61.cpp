@@ -1,5 +1,7 @@
 #include "pc/port61.hpp"
 
+#include <algorithm>
+
 #include "pc/byte_lanes.hpp"
 
 namespace transit86::pc {
@@ -42,6 +44,12 @@ uint32_t SystemControlPortB::io_read(uint16_t port, uint8_t size) {
 
 void SystemControlPortB::io_write(uint16_t port, uint8_t size, uint32_t value) {
     write_byte_lanes(port, size, value, [this](uint16_t p, uint8_t v) { write_byte(p, v); });
+}
+
+std::optional<SteadyRead> SystemControlPortB::steady_read(uint16_t port, uint8_t size) {
+    if (port != kPort || size != 1) return std::nullopt;
+    const uint64_t next_toggle = (clock_.now_ns() / kRefreshToggleNs + 1) * kRefreshToggleNs;
+    return SteadyRead{read_byte(port), std::min(next_toggle, pit_.output_steady_until_ns(2))};
 }
 
 } // namespace transit86::pc

@@ -36,6 +36,9 @@ class SystemControlPortB final : public IoDevice {
 
     uint32_t io_read(uint16_t port, uint8_t size) override;
     void io_write(uint16_t port, uint8_t size, uint32_t value) override;
+    // A byte read of 0x61 has no side effect; it changes at the next refresh toggle or the
+    // next change of timer 2's OUT, whichever comes first (GRUB's PIT wait polls it).
+    std::optional<SteadyRead> steady_read(uint16_t port, uint8_t size) override;
 
     bool speaker_enabled() const { return speaker_data_; }
 

@@ -13,7 +13,7 @@ namespace transit86::emu {
 namespace {
 
 uint32_t block_index(uint32_t linear, uint8_t mode) {
-    return (linear ^ (linear >> 10) ^ (uint32_t{mode} << 7)) & (BlockEngine::kBlocks - 1);
+    return (linear ^ (linear >> 13) ^ (uint32_t{mode} << 10)) & (BlockEngine::kBlocks - 1);
 }
 
 // Eight bytes at a time; the last eight overlap the ones before rather than loop byte-wise.
@@ -36,11 +36,43 @@ bool same_bytes(const uint8_t* a, const uint8_t* b, uint32_t n) {
 
 // Host bytes [linear, linear + n) in the context's RAM window, or nullptr.
 const uint8_t* window_bytes(const BlockContext& c, uint32_t linear, uint32_t n) {
-    const uint64_t at = uint64_t{linear} - c.ram_base;
-    return block::inside_window(at, n, c.ram_size) ? c.ram + at : nullptr;
+    const uint64_t at = uint64_t{linear} - c.ram.base;
+    return block::inside_window(at, n, c.ram.size) ? c.ram.host + at : nullptr;
 }
 
 } // namespace
+
+namespace block {
+
+RamWindow window_of(const RamSlot& slot) {
+    return {.host = slot.host,
+            .base = slot.guest_phys,
+            .size = slot.size,
+            .write_size = slot.read_only ? 0 : slot.size};
+}
+
+uint8_t* data_slot_at(BlockContext& c, uint8_t seg, uint32_t linear, uint32_t n, bool write) {
+    RamWindow& w = c.data[seg];
+    if (inside_window(uint64_t{linear} - c.ram.base, n, c.ram.size)) {
+        w = c.ram;
+    } else {
+        const RamSlot* slot = c.memory->slot_containing(linear);
+        if (!slot) return nullptr;
+        w = window_of(*slot);
+    }
+    const uint64_t at = uint64_t{linear} - w.base;
+    return inside_window(at, n, write ? w.write_size : w.size) ? w.host + at : nullptr;
+}
+
+bool load_segment_window(BlockContext& c, uint8_t seg) {
+    const auto bit = static_cast<uint8_t>(1u << seg);
+    if (c.seg_loaded & bit) return false;
+    c.seg_loaded |= bit;
+    c.seg[seg] = segment_window(*c.state, static_cast<Seg>(seg));
+    return true;
+}
+
+} // namespace block
 
 void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext& c, uint8_t mode) {
     const auto cs_base = static_cast<uint32_t>(state[Seg::CS].base);
@@ -51,28 +83,38 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
     b.mode = mode;
     b.op_count = 0;
     b.length = 0;
+    b.closed_loop = false;
+    b.last_port_read = 0;
+    bool registers_only = true;
     uint32_t eip = state.eip;
     uint32_t first_length = 1;
     while (b.op_count < kMaxOps && eip <= c.cs_limit) {
         const uint64_t linear = uint64_t{cs_base} + eip;
-        const uint64_t at = linear - c.ram_base;
-        if (linear >= (uint64_t{1} << 32) || !block::inside_window(at, 1, c.ram_size)) break;
+        const uint64_t at = linear - c.ram.base;
+        if (linear >= (uint64_t{1} << 32) || !block::inside_window(at, 1, c.ram.size)) break;
         // The block's bytes stay contiguous in the window and within the CS limit.
         const auto available = static_cast<uint32_t>(std::min<uint64_t>(
-            {15, uint64_t{c.cs_limit} - eip + 1, c.ram_size - at, (uint64_t{1} << 32) - linear}));
+            {15, uint64_t{c.cs_limit} - eip + 1, c.ram.size - at, (uint64_t{1} << 32) - linear}));
         decoder::Insn insn;
-        if (decoder::decode(c.ram + at, available, fetch, insn) != decoder::DecodeStatus::Ok) break;
+        if (decoder::decode(c.ram.host + at, available, fetch, insn) != decoder::DecodeStatus::Ok)
+            break;
         if (b.op_count == 0) first_length = insn.length;
         if (b.length + insn.length > kMaxBytes) break;
         bool ends_block = false;
-        if (!lower_to_block_op(insn, eip, b.ops[b.op_count], ends_block)) break;
-        std::memcpy(b.bytes + b.length, c.ram + at, insn.length);
+        BlockOp& op = b.ops[b.op_count];
+        if (!lower_to_block_op(insn, eip, op, ends_block)) break;
+        op.position = b.op_count;
+        registers_only = registers_only && op.registers_only;
+        if (op.reads_port) b.last_port_read = static_cast<uint8_t>(b.op_count + 1);
+        if (ends_block) b.closed_loop = registers_only && op.imm == state.eip;
+        std::memcpy(b.bytes + b.length, c.ram.host + at, insn.length);
         b.length = static_cast<uint8_t>(b.length + insn.length);
         ++b.op_count;
         eip += insn.length;
         if (ends_block) break;
     }
     b.end_eip = eip;
+    b.ops[b.op_count] = BlockOp{.handler = &end_of_block};
     if (b.op_count == 0) { // remember the refusal, checked against the same bytes
         const uint8_t* host = window_bytes(c, cs_base + state.eip, first_length);
         b.length = host ? static_cast<uint8_t>(first_length) : 0;
@@ -88,7 +130,7 @@ const BlockEngine::Block* BlockEngine::find(const CpuState& state, BlockContext&
     Block* b = &table_[index];
     if (holds(index) && b->eip == state.eip && b->cs_base == cs_base && b->mode == mode &&
         b->length != 0 && uint64_t{state.eip} + b->length - 1 <= c.cs_limit) {
-        if (b->checked_in_run == run_count_) return b->op_count ? b : nullptr;
+        if (b->checked_in_run == epoch_) return b->op_count ? b : nullptr;
         if (const uint8_t* host = window_bytes(c, linear, b->length);
             host && same_bytes(host, b->bytes, b->length)) {
             mark_checked(*b, c, linear);
@@ -104,15 +146,28 @@ const BlockEngine::Block* BlockEngine::find(const CpuState& state, BlockContext&
     return b->op_count ? b : nullptr;
 }
 
-// From here to the end of this run the block's bytes are covered by the store check.
-void BlockEngine::mark_checked(Block& b, BlockContext& c, uint32_t linear) const {
-    b.checked_in_run = run_count_;
-    c.code_first = std::min<uint64_t>(c.code_first, linear);
-    c.code_end = std::max<uint64_t>(c.code_end, uint64_t{linear} + b.length);
+// From here to the end of the epoch the block's bytes are covered by the store check.
+void BlockEngine::mark_checked(Block& b, BlockContext& c, uint32_t linear) {
+    b.checked_in_run = epoch_;
+    c.code_first = code_first_ = std::min<uint64_t>(code_first_, linear);
+    c.code_end = code_end_ = std::max<uint64_t>(code_end_, uint64_t{linear} + b.length);
+}
+
+uint64_t BlockEngine::repeatable_iterations(const Block& b, const BlockContext& c, uint64_t room) {
+    const uint64_t n = b.op_count;
+    uint64_t iterations = room / n;
+    if (b.last_port_read != 0) {
+        // Iteration m reads its last port at retired + m * n + (last_port_read - 1): each
+        // read must start before the promise ends.
+        const uint64_t first_read = c.retired + b.last_port_read - 1;
+        if (c.steady_until <= first_read) return 0;
+        iterations = std::min(iterations, (c.steady_until - first_read - 1) / n + 1);
+    }
+    return iterations;
 }
 
 uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const DecodeCache& seen,
-                          uint64_t max_instructions) {
+                          uint64_t max_instructions, const SteadyPort& steady) {
     const SegmentCache& cs = state[Seg::CS];
     const auto linear = static_cast<uint32_t>(cs.base + state.eip);
     const uint8_t mode =
@@ -123,51 +178,79 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
         const uint32_t index = block_index(linear, mode);
         if (!holds(index) || table_[index].eip != state.eip) return 0;
     }
-    const RamSlot* slot = memory.slot_containing(linear);
-    if (!slot) return 0;
-    ++run_count_; // blocks are checked against memory again in this run
+    // The code's slot: usually the one of the last run.
+    if (!block::inside_window(uint64_t{linear} - code_slot_.base, 1, code_slot_.size)) {
+        const RamSlot* slot = memory.slot_containing(linear);
+        if (!slot) return 0;
+        code_slot_ = block::window_of(*slot);
+    }
+    // The next block is found by EIP alone among the blocks of this epoch: they were found
+    // under one code segment and mode.
+    const auto cs_base = static_cast<uint32_t>(cs.base);
+    if (cs_base != epoch_cs_base_ || cs.limit != epoch_cs_limit_ || mode != epoch_mode_) {
+        new_epoch();
+        epoch_cs_base_ = cs_base;
+        epoch_cs_limit_ = cs.limit;
+        epoch_mode_ = mode;
+    }
     BlockContext c;
-    c.ram = slot->host;
-    c.ram_base = slot->guest_phys;
-    c.ram_size = slot->size;
-    c.ram_write_size = slot->read_only ? 0 : slot->size;
+    c.state = &state;
+    c.ram = code_slot_;
+    c.memory = &memory;
     c.cs_limit = cs.limit;
     c.stack_mask = ar::db(state[Seg::SS].access_rights) ? ~0u : 0xFFFFu;
     c.string_down = (state.eflags & flags::DF) != 0; // no translated instruction changes DF
+    c.eflags_fixed = state.eflags & ~flags::Status;
+    c.code_first = code_first_;
+    c.code_end = code_end_;
+    if (steady.size != 0 && steady.until_tsc > state.tsc) {
+        c.steady_port = steady.port;
+        c.steady_size = steady.size;
+        c.steady_value = steady.value;
+        c.steady_until = steady.until_tsc - state.tsc;
+    }
     const Block* b = find(state, c, mode, seen);
     if (!b || b->op_count > max_instructions) return 0;
 
     std::copy(state.gpr.begin(), state.gpr.end(), c.gpr);
+    c.gpr[BlockContext::kZeroRegister] = 0;
     c.flags = LazyFlags::from_eflags(state.eflags);
-    for (int i = 0; i < 6; ++i)
-        c.seg[i] = segment_window(state, static_cast<Seg>(i));
     const uint32_t start_eip = state.eip;
-    const auto cs_base = static_cast<uint32_t>(cs.base);
     const Block* const table = table_.get();
-    uint64_t retired = 0;
+    uint32_t gpr_before[8];
+    LazyFlags flags_before;
     for (;;) {
         c.next_eip = b->end_eip;
-        const BlockOp* op = b->ops;
-        const BlockOp* const end = op + b->op_count;
-        while (op != end && op->handler(c, *op))
-            ++op;
-        retired += static_cast<uint64_t>(op - b->ops);
-        if (op != end) { // declined: the interpreter runs this one
-            state.eip = op->eip;
+        const bool closed_loop = b->closed_loop && skip_fixed_points_;
+        if (closed_loop) {
+            std::copy(c.gpr, c.gpr + 8, gpr_before);
+            flags_before = c.flags;
+        }
+        if (!b->ops[0].handler(c, b->ops[0])) { // declined: the interpreter runs this one
+            c.retired += static_cast<uint64_t>(c.stopped_at - b->ops);
+            state.eip = c.stopped_at->eip;
             break;
         }
+        c.retired += b->op_count;
         state.eip = c.next_eip;
-        // Most blocks lead to one already checked in this run (a loop). A block checked in this
-        // run was found under this run's CS base, limit and mode, so its EIP is all there is
+        // An iteration of a closed loop that ended where it began (registers, flags, EIP)
+        // repeats exactly as long as its port reads stay steady: what the next iterations
+        // would do is known, so they are retired without being run.
+        if (closed_loop && state.eip == b->eip && flags_before == c.flags &&
+            std::equal(c.gpr, c.gpr + 8, gpr_before) && max_instructions != UINT64_MAX)
+            c.retired += b->op_count * repeatable_iterations(*b, c, max_instructions - c.retired);
+        // Most blocks lead to one already checked in this epoch (a loop). A block checked in
+        // this epoch was found under this CS base, limit and mode, so its EIP is all there is
         // left to compare.
         const uint32_t index = block_index(cs_base + state.eip, mode);
         const Block* next = table + index;
-        if (!holds(index) || next->checked_in_run != run_count_ || next->eip != state.eip ||
+        if (!holds(index) || next->checked_in_run != epoch_ || next->eip != state.eip ||
             next->op_count == 0)
             next = find(state, c, mode, seen);
         b = next;
-        if (!b || b->op_count > max_instructions - retired) break;
+        if (!b || b->op_count > max_instructions - c.retired) break;
     }
+    const uint64_t retired = c.retired;
     if (retired == 0) {
         state.eip = start_eip;
         return 0;

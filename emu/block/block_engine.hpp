@@ -29,7 +29,7 @@ class BlockEngine {
   public:
     static constexpr uint32_t kMaxOps = 16;
     static constexpr uint32_t kMaxBytes = 64;
-    static constexpr uint32_t kBlocks = 1024;
+    static constexpr uint32_t kBlocks = 8192;
 
     // Runs whole blocks from CS:EIP while they exist (or can be built), their bytes are
     // unchanged and they fit in `max_instructions`. Returns the instructions retired; the
@@ -38,15 +38,33 @@ class BlockEngine {
     // no interrupt shadow, no breakpoints, no pending I/O or MMIO completion.
     // `seen` (the interpreter's decode cache) says which code has run before: a block is
     // built only where the interpreter has been, so code that runs once is not translated.
+    // `steady`: what the PortHandler promised about one port (size 0: nothing), for IN.
     uint64_t run(CpuState& state, const GuestMemory& memory, const DecodeCache& seen,
-                 uint64_t max_instructions);
+                 uint64_t max_instructions, const SteadyPort& steady);
+
+    // Whole iterations of a loop that returns to the state it started from are retired at
+    // once (on by default; off runs every iteration, for the tests that compare both).
+    void set_skip_fixed_points(bool enabled) { skip_fixed_points_ = enabled; }
 
     // The table is allocated here, uninitialized (as the decode cache is): run() never
     // allocates (docs/embedding.md), and which blocks hold something is a 128-byte bitmap.
     BlockEngine() : table_(static_cast<Block*>(std::malloc(kBlocks * sizeof(Block)))) {
         if (!table_) throw std::bad_alloc();
     }
-    void clear() { valid_.fill(0); }
+    void clear() {
+        valid_.fill(0);
+        code_slot_ = {};
+        new_epoch();
+    }
+    // Blocks are compared with guest memory again before they next run: the caller says guest
+    // memory may have changed other than through the engine's own (checked) stores — a new
+    // run, an interpreted instruction that wrote memory or reached a device, a serializing
+    // instruction. Within one epoch a block's bytes are compared once.
+    void new_epoch() {
+        ++epoch_;
+        code_first_ = UINT64_MAX;
+        code_end_ = 0;
+    }
     uint64_t translations() const { return translations_; }
 
   private:
@@ -55,11 +73,15 @@ class BlockEngine {
         uint32_t cs_base;
         uint32_t end_eip;
         uint8_t mode;
-        uint64_t checked_in_run; // run_count_ of the run that last compared its bytes
+        uint64_t checked_in_run; // the epoch_ that last compared its bytes
         uint8_t op_count;        // 0: the first instruction is not translated (a negative entry)
         uint8_t length;          // bytes covered (of the first instruction for a negative entry)
+        // It may branch to itself and touches nothing but registers, flags and steady ports:
+        // an iteration that ends in the state it began from repeats it (run()).
+        bool closed_loop;
+        uint8_t last_port_read; // 1 + the index of its last IN, or 0
         uint8_t bytes[kMaxBytes];
-        BlockOp ops[kMaxOps];
+        BlockOp ops[kMaxOps + 1]; // then end_of_block
     };
     struct FreeDeleter {
         void operator()(Block* p) const { std::free(p); }
@@ -69,15 +91,27 @@ class BlockEngine {
     // nothing to run there.
     const Block* find(const CpuState& state, BlockContext& c, uint8_t mode,
                       const DecodeCache& seen);
-    void mark_checked(Block& b, BlockContext& c, uint32_t linear) const;
+    void mark_checked(Block& b, BlockContext& c, uint32_t linear);
     void translate(Block& b, const CpuState& state, const BlockContext& c, uint8_t mode);
+    // Iterations of the closed loop `b` that can be retired at once from here on, with
+    // `room` instructions left in the budget.
+    static uint64_t repeatable_iterations(const Block& b, const BlockContext& c, uint64_t room);
 
     bool holds(uint32_t index) const { return valid_[index / 64] >> (index % 64) & 1; }
 
     std::unique_ptr<Block[], FreeDeleter> table_;
     std::array<uint64_t, kBlocks / 64> valid_{};
     uint64_t translations_ = 0;
-    uint64_t run_count_ = 0; // runs of the engine, from 1: a block checked in this one is current
+    uint64_t epoch_ = 1; // a block checked in this epoch is current (new_epoch())
+    // The linear range of every block checked in this epoch (BlockContext::code_first), and
+    // the code segment and mode the epoch's blocks were found under.
+    uint64_t code_first_ = UINT64_MAX;
+    uint64_t code_end_ = 0;
+    uint32_t epoch_cs_base_ = 0;
+    uint32_t epoch_cs_limit_ = 0;
+    uint8_t epoch_mode_ = 0xFF;
+    bool skip_fixed_points_ = true;
+    RamWindow code_slot_{}; // the slot the last run's code was in (cleared with the slots)
 };
 
 } // namespace transit86::emu

@@ -38,6 +38,20 @@ bool push_value(BlockContext& c, T value) {
     return true;
 }
 
+// The target of an indirect near branch: a register or a memory operand (`Memory`), with the
+// operand size (SDM JMP/CALL: a 16-bit target is zero-extended into EIP).
+template <class T, bool Memory>
+bool indirect_target(BlockContext& c, const BlockOp& op, uint32_t& target) {
+    if constexpr (Memory) {
+        const uint8_t* p = host_address<T, false>(c, op);
+        if (!p) return false;
+        target = load<T>(p);
+    } else {
+        target = get_reg<T>(c, op.src);
+    }
+    return target <= c.cs_limit;
+}
+
 // jcc rel
 template <uint8_t Cc>
 bool jcc(BlockContext& c, const BlockOp& op) {
@@ -62,6 +76,25 @@ template <class T>
 bool call(BlockContext& c, const BlockOp& op) {
     if (op.imm > c.cs_limit || !push_value<T>(c, static_cast<T>(op.disp))) return false;
     c.next_eip = op.imm;
+    return true;
+}
+
+// jmp r/m16 ; jmp r/m32
+template <class T, bool Memory>
+bool jmp_indirect(BlockContext& c, const BlockOp& op) {
+    uint32_t target;
+    if (!indirect_target<T, Memory>(c, op, target)) return false;
+    c.next_eip = target;
+    return true;
+}
+
+// call r/m16 ; call r/m32 — the target is read before the return address (op.imm) is pushed
+template <class T, bool Memory>
+bool call_indirect(BlockContext& c, const BlockOp& op) {
+    uint32_t target;
+    if (!indirect_target<T, Memory>(c, op, target) || !push_value<T>(c, static_cast<T>(op.imm)))
+        return false;
+    c.next_eip = target;
     return true;
 }
 
@@ -106,6 +139,46 @@ bool push(BlockContext& c, const BlockOp& op) {
     return push_value<T>(c, get_reg<T>(c, op.src));
 }
 
+// push imm16 ; push imm32 (imm8 sign-extended by the decoder)
+template <class T>
+bool push_immediate(BlockContext& c, const BlockOp& op) {
+    return push_value<T>(c, static_cast<T>(op.imm));
+}
+
+// push m16 ; push m32 — the operand is read with ESP before the push (SDM PUSH)
+template <class T>
+bool push_memory(BlockContext& c, const BlockOp& op) {
+    const uint8_t* p = host_address<T, false>(c, op);
+    return p && push_value<T>(c, load<T>(p));
+}
+
+// pushf ; pushfd — the image has VM and RF clear (SDM PUSHF). Virtual-8086 mode (IOPL and
+// CR4.VME decide) is left to the interpreter.
+template <class T>
+bool pushf(BlockContext& c, const BlockOp&) {
+    if (c.eflags_fixed & flags::VM) return false;
+    const uint32_t image = (c.eflags_fixed | c.flags.status()) & ~(flags::VM | flags::RF);
+    return push_value<T>(c, static_cast<T>(image));
+}
+
+// popf ; popfd — only when the popped image differs from EFLAGS in status flags alone: then
+// every mode and privilege level loads exactly those (SDM POPF: the status flags are always
+// loaded). Anything else (IF, DF, TF, IOPL, ...) is the interpreter's, as it may open an
+// interrupt window or trap.
+template <class T>
+bool popf(BlockContext& c, const BlockOp&) {
+    if (c.eflags_fixed & flags::VM) return false;
+    const uint32_t sp = stack_pointer(c);
+    const uint8_t* p = host_at<T, false>(c, kSs, sp);
+    if (!p) return false;
+    const uint32_t image = load<T>(p);
+    constexpr uint32_t width = sizeof(T) == 2 ? 0xFFFFu : ~0u;
+    if ((image ^ c.eflags_fixed) & width & ~flags::Status) return false;
+    set_stack_pointer(c, sp + uint32_t{sizeof(T)});
+    c.flags = LazyFlags::from_eflags(image);
+    return true;
+}
+
 // pop r16 ; pop r32 — the stack pointer moves first, so POP ESP loads the popped value
 template <class T>
 bool pop(BlockContext& c, const BlockOp& op) {
@@ -128,16 +201,16 @@ bool set_carry(BlockContext& c, const BlockOp&) {
 
 template <size_t... Cc>
 constexpr auto make_jcc_table(std::index_sequence<Cc...>) {
-    return std::array<Handler, sizeof...(Cc)>{&jcc<static_cast<uint8_t>(Cc)>...};
+    return std::array<Handler, sizeof...(Cc)>{chain<&jcc<static_cast<uint8_t>(Cc)>>...};
 }
 constexpr auto kJccHandlers = make_jcc_table(std::make_index_sequence<16>{});
 
 Handler count_handler(Op op) {
     switch (op) {
-    case Op::Loop: return &count_branch<CountKind::Loop>;
-    case Op::Loope: return &count_branch<CountKind::Loope>;
-    case Op::Loopne: return &count_branch<CountKind::Loopne>;
-    default: return &count_branch<CountKind::Jcxz>;
+    case Op::Loop: return chain<&count_branch<CountKind::Loop>>;
+    case Op::Loope: return chain<&count_branch<CountKind::Loope>>;
+    case Op::Loopne: return chain<&count_branch<CountKind::Loopne>>;
+    default: return chain<&count_branch<CountKind::Jcxz>>;
     }
 }
 
@@ -149,6 +222,27 @@ Handler by_stack_width(uint8_t size, Pick pick) {
     case 4: return pick(uint32_t{});
     default: return nullptr;
     }
+}
+
+// jmp r/m ; call r/m (near), the last operation of a block.
+bool lower_indirect_branch(const decoder::Insn& insn, uint32_t next_eip, BlockOp& out,
+                           bool& ends_block) {
+    const decoder::Operand& a = insn.operands[0];
+    const bool memory = a.kind == OperandKind::Mem;
+    if (!memory && a.kind != OperandKind::Reg) return false;
+    if (memory)
+        lower_memory(insn, a, out);
+    else
+        out.src = register_byte_offset(a.reg, insn.operand_size);
+    out.imm = next_eip; // the return address (out.disp is the displacement)
+    const bool jump = insn.op == Op::Jmp;
+    out.handler = by_stack_width(insn.operand_size, [=]<class T>(T) -> Handler {
+        if (jump) return memory ? chain<&jmp_indirect<T, true>> : chain<&jmp_indirect<T, false>>;
+        return memory ? chain<&call_indirect<T, true>> : chain<&call_indirect<T, false>>;
+    });
+    out.registers_only = jump && !memory;
+    ends_block = true;
+    return out.handler != nullptr;
 }
 
 } // namespace
@@ -167,16 +261,21 @@ bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& 
     case Op::Loope:
     case Op::Loopne:
     case Op::Jcxz:
-        if (insn.operand_count != 1 || a.kind != OperandKind::Rel) return false;
+        if (insn.operand_count != 1) return false;
+        if (a.kind != OperandKind::Rel)
+            return (insn.op == Op::Jmp || insn.op == Op::Call) &&
+                   lower_indirect_branch(insn, next_eip, out, ends_block);
         out.imm = (next_eip + a.value) & ip_mask;
         out.disp = next_eip;
         out.address_mask = address_mask_of(insn);
+        out.registers_only = insn.op != Op::Call;
         ends_block = true;
         switch (insn.op) {
         case Op::Jcc: out.handler = kJccHandlers[insn.cc & 15]; break;
-        case Op::Jmp: out.handler = &jmp; break;
+        case Op::Jmp: out.handler = chain<&jmp>; break;
         case Op::Call:
-            out.handler = by_stack_width(size, []<class T>(T) -> Handler { return &call<T>; });
+            out.handler =
+                by_stack_width(size, []<class T>(T) -> Handler { return chain<&call<T>>; });
             break;
         default: out.handler = count_handler(insn.op); break;
         }
@@ -185,20 +284,46 @@ bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& 
         if (insn.operand_count > 1 || (insn.operand_count == 1 && a.kind != OperandKind::Imm))
             return false;
         out.imm = insn.operand_count ? a.value & 0xFFFF : 0;
-        out.handler = by_stack_width(size, []<class T>(T) -> Handler { return &ret<T>; });
+        out.handler = by_stack_width(size, []<class T>(T) -> Handler { return chain<&ret<T>>; });
         ends_block = true;
         return out.handler != nullptr;
+    case Op::Pushf:
+    case Op::Popf:
+        out.handler =
+            insn.op == Op::Pushf
+                ? by_stack_width(size, []<class T>(T) -> Handler { return chain<&pushf<T>>; })
+                : by_stack_width(size, []<class T>(T) -> Handler { return chain<&popf<T>>; });
+        return out.handler != nullptr;
     case Op::Push:
+        if (insn.operand_count == 1 && a.kind == OperandKind::Imm) {
+            out.imm = a.value;
+            out.handler = by_stack_width(
+                size, []<class T>(T) -> Handler { return chain<&push_immediate<T>>; });
+            return out.handler != nullptr;
+        }
+        if (insn.operand_count == 1 && a.kind == OperandKind::Mem) {
+            lower_memory(insn, a, out);
+            out.handler =
+                by_stack_width(size, []<class T>(T) -> Handler { return chain<&push_memory<T>>; });
+            return out.handler != nullptr;
+        }
+        [[fallthrough]];
     case Op::Pop:
         if (insn.operand_count != 1 || a.kind != OperandKind::Reg) return false;
         out.src = out.dst = register_byte_offset(a.reg, size);
-        out.handler = insn.op == Op::Push
-                          ? by_stack_width(size, []<class T>(T) -> Handler { return &push<T>; })
-                          : by_stack_width(size, []<class T>(T) -> Handler { return &pop<T>; });
+        out.handler =
+            insn.op == Op::Push
+                ? by_stack_width(size, []<class T>(T) -> Handler { return chain<&push<T>>; })
+                : by_stack_width(size, []<class T>(T) -> Handler { return chain<&pop<T>>; });
         return out.handler != nullptr;
-    case Op::Clc: out.handler = &set_carry<0>; return true;
-    case Op::Stc: out.handler = &set_carry<1>; return true;
-    case Op::Cmc: out.handler = &set_carry<-1>; return true;
+    case Op::Clc:
+    case Op::Stc:
+    case Op::Cmc:
+        out.handler = insn.op == Op::Clc   ? chain<&set_carry<0>>
+                      : insn.op == Op::Stc ? chain<&set_carry<1>>
+                                           : chain<&set_carry<-1>>;
+        out.registers_only = true;
+        return true;
     default: return false;
     }
 }

@@ -26,6 +26,16 @@ inline uint32_t address_mask_of(const decoder::Insn& insn) {
     return insn.address_size == 2 ? 0xFFFFu : ~0u;
 }
 
+// A memory operand's address: displacement, base and index as register slots, scale, segment.
+inline void lower_memory(const decoder::Insn& insn, const decoder::Operand& m, BlockOp& out) {
+    out.disp = m.value;
+    out.base = m.base == decoder::kNoReg ? BlockContext::kZeroRegister : m.base;
+    out.index = m.index == decoder::kNoReg ? BlockContext::kZeroRegister : m.index;
+    out.scale_shift = static_cast<uint8_t>(m.scale == 8 ? 3 : m.scale == 4 ? 2 : m.scale == 2);
+    out.seg = m.segment;
+    out.address_mask = address_mask_of(insn);
+}
+
 inline uint32_t offset_of(const BlockContext& c, const BlockOp& op) {
     return (op.disp + c.gpr[op.base] + (c.gpr[op.index] << op.scale_shift)) & op.address_mask;
 }
@@ -36,23 +46,60 @@ inline bool inside_window(uint64_t at, uint64_t n, uint64_t size) {
     return at < size && size - at >= n;
 }
 
-// The host address of a T-sized access at seg:offset, or nullptr to decline: beyond the limit
-// or of the wrong type (SDM Vol. 3A 5.3, 5.4), outside the RAM window, or (a write) into the
-// code this run has checked (BlockContext::code_first). A write-checked address is readable.
+// Host bytes for [linear, linear + n), an access through `seg` that missed its slot
+// (BlockContext::data): the slot that holds them becomes the segment's; nullptr for MMIO, a
+// range straddling two slots or a write to a read-only slot. block_engine.cpp.
+uint8_t* data_slot_at(BlockContext& c, uint8_t seg, uint32_t linear, uint32_t n, bool write);
+// Computes c.seg[seg] on its first use in a run; false when it was already there.
+bool load_segment_window(BlockContext& c, uint8_t seg);
+
 template <class T, bool Write>
-uint8_t* host_at(const BlockContext& c, uint8_t seg, uint32_t offset) {
+uint8_t* host_at(BlockContext& c, uint8_t seg, uint32_t offset);
+
+// host_at() for an access its segment window refused: the window is computed on the first
+// access through the segment in a run, and the access tried again; nullptr (decline) after.
+template <class T, bool Write>
+[[gnu::noinline]] uint8_t* host_at_first_use(BlockContext& c, uint8_t seg, uint32_t offset) {
+    return load_segment_window(c, seg) ? host_at<T, Write>(c, seg, offset) : nullptr;
+}
+
+// The host address of a T-sized access at seg:offset, or nullptr to decline: beyond the limit
+// or of the wrong type (SDM Vol. 3A 5.3, 5.4), outside guest RAM, or (a write) into the code
+// this epoch has checked (BlockContext::code_first). A write-checked address is readable.
+template <class T, bool Write>
+[[gnu::always_inline]] inline uint8_t* host_at(BlockContext& c, uint8_t seg, uint32_t offset) {
     const SegmentWindow& s = c.seg[seg];
     if (int64_t{offset} + int64_t{sizeof(T) - 1} > (Write ? s.write_last : s.read_last))
-        return nullptr;
+        [[unlikely]]
+        return host_at_first_use<T, Write>(c, seg, offset);
     const uint32_t linear = s.base + offset; // wraps at 4 GiB as Cpu::linearize does
-    const uint64_t at = uint64_t{linear} - c.ram_base;
-    if (!inside_window(at, sizeof(T), Write ? c.ram_write_size : c.ram_size)) return nullptr;
     if (Write && uint64_t{linear} + sizeof(T) > c.code_first && linear < c.code_end) return nullptr;
-    return c.ram + at;
+    const RamWindow& w = c.data[seg];
+    const uint64_t at = uint64_t{linear} - w.base;
+    if (inside_window(at, sizeof(T), Write ? w.write_size : w.size)) [[likely]]
+        return w.host + at;
+    return data_slot_at(c, seg, linear, sizeof(T), Write);
 }
+
+// The host address of `bytes` bytes from seg:lo (a REP string operation's whole range; the
+// caller has made sure the offsets do not wrap), or nullptr to decline, as host_at().
+inline uint8_t* host_range_at(BlockContext& c, uint8_t seg, uint32_t lo, uint32_t bytes,
+                              bool write) {
+    load_segment_window(c, seg); // no-op once loaded
+    const SegmentWindow& s = c.seg[seg];
+    if (int64_t{lo} + bytes - 1 > (write ? s.write_last : s.read_last)) return nullptr;
+    const uint64_t linear = uint64_t{s.base} + lo;
+    if (linear + bytes > (uint64_t{1} << 32)) return nullptr;
+    if (write && linear + bytes > c.code_first && linear < c.code_end) return nullptr;
+    const RamWindow& w = c.data[seg];
+    const uint64_t at = linear - w.base;
+    if (inside_window(at, bytes, write ? w.write_size : w.size)) return w.host + at;
+    return data_slot_at(c, seg, static_cast<uint32_t>(linear), bytes, write);
+}
+
 // The same for the instruction's memory operand.
 template <class T, bool Write>
-uint8_t* host_address(const BlockContext& c, const BlockOp& op) {
+[[gnu::always_inline]] inline uint8_t* host_address(BlockContext& c, const BlockOp& op) {
     return host_at<T, Write>(c, op.seg, offset_of(c, op));
 }
 
@@ -90,5 +137,12 @@ bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& 
 
 // MOVS, STOS, LODS, CMPS, SCAS without a REP prefix (block_string.cpp). False otherwise.
 bool lower_string_op(const decoder::Insn& insn, BlockOp& out);
+
+// IN from a port with a steady value (block_io.cpp). False otherwise.
+bool lower_io_op(const decoder::Insn& insn, BlockOp& out);
+
+// Shifts and rotates, MUL/IMUL, NEG/NOT, SETcc, CMOVcc, CBW/CWD (block_arith.cpp). False
+// otherwise.
+bool lower_arith_op(const decoder::Insn& insn, BlockOp& out);
 
 } // namespace transit86::emu::block

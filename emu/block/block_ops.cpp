@@ -210,11 +210,11 @@ template <AluKind K>
 Handler alu_handler(Form form, uint8_t size) {
     return by_width(size, [form]<class T>(T) -> Handler {
         switch (form) {
-        case Form::RegReg: return &alu_rr<K, T>;
-        case Form::RegImm: return &alu_ri<K, T>;
-        case Form::RegMem: return &alu_rm<K, T>;
-        case Form::MemReg: return &alu_m<K, T, false>;
-        case Form::MemImm: return &alu_m<K, T, true>;
+        case Form::RegReg: return chain<&alu_rr<K, T>>;
+        case Form::RegImm: return chain<&alu_ri<K, T>>;
+        case Form::RegMem: return chain<&alu_rm<K, T>>;
+        case Form::MemReg: return chain<&alu_m<K, T, false>>;
+        case Form::MemImm: return chain<&alu_m<K, T, true>>;
         default: return nullptr;
         }
     });
@@ -223,11 +223,11 @@ Handler alu_handler(Form form, uint8_t size) {
 Handler mov_handler(Form form, uint8_t size) {
     return by_width(size, [form]<class T>(T) -> Handler {
         switch (form) {
-        case Form::RegReg: return &mov_rr<T>;
-        case Form::RegImm: return &mov_ri<T>;
-        case Form::RegMem: return &mov_rm<T>;
-        case Form::MemReg: return &mov_mr<T>;
-        case Form::MemImm: return &mov_mi<T>;
+        case Form::RegReg: return chain<&mov_rr<T>>;
+        case Form::RegImm: return chain<&mov_ri<T>>;
+        case Form::RegMem: return chain<&mov_rm<T>>;
+        case Form::MemReg: return chain<&mov_mr<T>>;
+        case Form::MemImm: return chain<&mov_mi<T>>;
         default: return nullptr;
         }
     });
@@ -236,7 +236,8 @@ Handler mov_handler(Form form, uint8_t size) {
 template <class Source, bool Memory>
 Handler extend_handler_of(bool sign, uint8_t size) {
     return by_width(size, [sign]<class T>(T) -> Handler {
-        return sign ? &extend<T, Source, true, Memory> : &extend<T, Source, false, Memory>;
+        return sign ? chain<&extend<T, Source, true, Memory>>
+                    : chain<&extend<T, Source, false, Memory>>;
     });
 }
 Handler extend_handler(bool sign, bool memory, uint8_t source_size, uint8_t size) {
@@ -251,17 +252,8 @@ Handler extend_handler(bool sign, bool memory, uint8_t source_size, uint8_t size
 template <bool Inc>
 Handler incdec_handler(bool memory, uint8_t size) {
     return by_width(size, [memory]<class T>(T) -> Handler {
-        return memory ? &incdec_m<Inc, T> : &incdec_r<Inc, T>;
+        return memory ? chain<&incdec_m<Inc, T>> : chain<&incdec_r<Inc, T>>;
     });
-}
-
-void lower_memory(const decoder::Insn& insn, const decoder::Operand& m, BlockOp& out) {
-    out.disp = m.value;
-    out.base = m.base == decoder::kNoReg ? BlockContext::kZeroRegister : m.base;
-    out.index = m.index == decoder::kNoReg ? BlockContext::kZeroRegister : m.index;
-    out.scale_shift = static_cast<uint8_t>(m.scale == 8 ? 3 : m.scale == 4 ? 2 : m.scale == 2);
-    out.seg = m.segment;
-    out.address_mask = address_mask_of(insn);
 }
 
 Handler alu_handler_for(decoder::Op op, Form form, uint8_t size) {
@@ -295,7 +287,10 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
     const decoder::Operand& a = insn.operands[0];
     const decoder::Operand& b = insn.operands[1];
     switch (insn.op) {
-    case Op::Nop: out.handler = &nop; return true;
+    case Op::Nop:
+        out.handler = chain<&nop>;
+        out.registers_only = true;
+        return true;
     case Op::Movzx:
     case Op::Movsx: {
         if (insn.operand_count != 2 || a.kind != OperandKind::Reg ||
@@ -309,13 +304,15 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
             lower_memory(insn, b, out);
         out.handler =
             extend_handler(insn.op == Op::Movsx, b.kind == OperandKind::Mem, b.size, size);
+        out.registers_only = b.kind == OperandKind::Reg;
         return out.handler != nullptr;
     }
     case Op::Xchg: // the register form only: the memory form commits in two steps
         if (form_of(insn) != Form::RegReg) return false;
         out.dst = register_byte_offset(a.reg, size);
         out.src = register_byte_offset(b.reg, size);
-        out.handler = by_width(size, []<class T>(T) -> Handler { return &xchg_rr<T>; });
+        out.handler = by_width(size, []<class T>(T) -> Handler { return chain<&xchg_rr<T>>; });
+        out.registers_only = true;
         return out.handler != nullptr;
     case Op::Inc:
     case Op::Dec: {
@@ -328,6 +325,7 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
             out.dst = register_byte_offset(a.reg, size);
         out.handler = insn.op == Op::Inc ? incdec_handler<true>(memory, size)
                                          : incdec_handler<false>(memory, size);
+        out.registers_only = !memory;
         return out.handler != nullptr;
     }
     case Op::Lea:
@@ -335,10 +333,13 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
             return false;
         lower_memory(insn, b, out);
         out.dst = register_byte_offset(a.reg, size);
-        out.handler = by_width(size, []<class T>(T) -> Handler { return &lea<T>; });
+        out.handler = by_width(size, []<class T>(T) -> Handler { return chain<&lea<T>>; });
+        out.registers_only = true; // the address is computed, not accessed
         return out.handler != nullptr;
     default:
-        if (lower_flow_op(insn, eip, out, ends_block) || lower_string_op(insn, out)) return true;
+        if (lower_flow_op(insn, eip, out, ends_block) || lower_string_op(insn, out) ||
+            lower_io_op(insn, out) || lower_arith_op(insn, out))
+            return true;
         break;
     }
     const Form form = form_of(insn);
@@ -351,6 +352,7 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
     if (b.kind == OperandKind::Reg) out.src = register_byte_offset(b.reg, size);
     if (b.kind == OperandKind::Mem) lower_memory(insn, b, out);
     if (b.kind == OperandKind::Imm) out.imm = b.value;
+    out.registers_only = form == Form::RegReg || form == Form::RegImm;
     return true;
 }
 

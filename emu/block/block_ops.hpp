@@ -16,28 +16,62 @@
 #include "decoder/insn.hpp"
 #include "emu/block/lazy_flags.hpp"
 #include "emu/cpu/segment_window.hpp"
+#include "transit86/cpu_state.hpp"
 
 namespace transit86::emu {
 
+class GuestMemory;
+
+// A RAM slot as the engine reaches it: accesses of `n` bytes at linear `l` with
+// l - base + n <= size (write_size for a write: 0 in a read-only slot).
+struct RamWindow {
+    uint8_t* host = nullptr;
+    uint64_t base = 0;
+    uint64_t size = 0;
+    uint64_t write_size = 0;
+};
+
 struct BlockContext {
     static constexpr uint8_t kZeroRegister = 8;
-    uint32_t gpr[9]{}; // EAX..EDI, then a register that reads as 0 (absent base / index)
-    LazyFlags flags{};
+    uint32_t gpr[9]; // EAX..EDI, then a register that reads as 0 (absent base / index)
+    LazyFlags flags;
+    // Segment windows, computed from `state` on first use (host_at): a block run touches few.
     SegmentWindow seg[6]{};
-    // The RAM slot the block runs in; accesses elsewhere decline (MMIO, other slots).
-    uint8_t* ram = nullptr;
-    uint64_t ram_base = 0;
-    uint64_t ram_size = 0;
-    uint64_t ram_write_size = 0; // 0 for a read-only slot
-    // The linear range spanning every block checked against guest memory during this run of
-    // the engine: a store into it declines, so the interpreter runs it and the next run checks
-    // each block's bytes afresh. Blocks checked once in a run need no second check.
+    uint8_t seg_loaded = 0; // bit i: seg[i] holds segment_window(*state, i)
+    const CpuState* state = nullptr;
+    // The RAM slot the block runs in.
+    RamWindow ram;
+    // Per segment register, the RAM slot its last access reached: the stack, the code's own
+    // data and a buffer above 1 MiB are often in three slots (SeaBIOS runs from the BIOS area
+    // with its stack in low RAM). Looked up in `memory` on a miss.
+    RamWindow data[6];
+    const GuestMemory* memory = nullptr;
+    // The linear range spanning every block checked against guest memory in this epoch
+    // (BlockEngine::new_epoch): a store into it declines, so the interpreter runs it and the
+    // epoch ends. Blocks checked once in an epoch need no second check.
     uint64_t code_first = UINT64_MAX;
     uint64_t code_end = 0;
     uint32_t cs_limit = 0;
-    uint32_t stack_mask = 0;  // SS.B: ESP (~0) or SP (0xFFFF), SDM Vol. 3A 6.2.3
-    bool string_down = false; // EFLAGS.DF: string instructions step ESI/EDI downwards
-    uint32_t next_eip = 0;    // set by the block's branch, else the block's end
+    uint32_t stack_mask = 0;   // SS.B: ESP (~0) or SP (0xFFFF), SDM Vol. 3A 6.2.3
+    bool string_down = false;  // EFLAGS.DF: string instructions step ESI/EDI downwards
+    uint32_t eflags_fixed = 0; // EFLAGS without the status flags: no block changes them
+    uint32_t next_eip = 0;     // set by the block's branch, else the block's end
+    uint64_t retired = 0;      // instructions retired in this run before the current block
+    const struct BlockOp* stopped_at = nullptr; // the operation that declined (chained())
+    // A port the PortHandler promised reads `steady_value` (PortHandler::steady_read) for IN
+    // instructions that start before `retired` + the op's position reaches `steady_until`.
+    uint16_t steady_port = 0;
+    uint8_t steady_size = 0; // 0: no promise, every IN declines
+    uint32_t steady_value = 0;
+    uint64_t steady_until = 0;
+};
+
+// The run loop's promise about one port, in TSC units (Emulator, PortHandler::steady_read).
+struct SteadyPort {
+    uint16_t port = 0;
+    uint8_t size = 0; // 0: none
+    uint32_t value = 0;
+    uint64_t until_tsc = 0; // an IN starting at a TSC below this reads `value`
 };
 
 struct BlockOp {
@@ -53,7 +87,29 @@ struct BlockOp {
     uint8_t index = BlockContext::kZeroRegister;
     uint8_t scale_shift = 0;
     uint8_t seg = 0;
+    uint8_t position = 0;        // its place in the block: instructions before it
+    bool registers_only = false; // reads and writes registers and flags only (no memory, stack)
+    bool reads_port = false;     // an IN (block_io.cpp)
 };
+
+// Threaded dispatch: an operation that completes goes straight on to the next one of its
+// block (each with its own indirect jump, which predicts better than one dispatch loop); one
+// that declines records itself in BlockContext::stopped_at. A block ends with an
+// end_of_block() operation. The lowering functions hand out chain<&handler> for every handler.
+template <BlockOp::Handler H>
+bool chained(BlockContext& c, const BlockOp& op) {
+    if (!H(c, op)) [[unlikely]] {
+        c.stopped_at = &op;
+        return false;
+    }
+    const BlockOp& next = (&op)[1];
+    return next.handler(c, next);
+}
+template <BlockOp::Handler H>
+inline constexpr BlockOp::Handler chain = &chained<H>;
+inline bool end_of_block(BlockContext&, const BlockOp&) {
+    return true;
+}
 
 // Lowers an instruction at `eip` to a BlockOp; false when the block engine does not run it
 // (the block ends before it). `ends_block` is set for control transfers, which set

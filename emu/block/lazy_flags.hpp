@@ -74,6 +74,8 @@ struct LazyFlags {
         if ((aux ^ carry) & 0x80000000u) aux ^= kCarryBits;
     }
 
+    bool operator==(const LazyFlags&) const = default;
+
     bool cf() const { return aux >> 31; }
     bool zf() const { return result == 0; }
     bool sf() const { return ((result >> 31) ^ aux) & 1; }

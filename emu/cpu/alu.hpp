@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <cstdint>
+#include <type_traits>
 
 #include "emu/cpu/condition.hpp"
 #include "emu/cpu/cpu.hpp"
@@ -69,6 +70,127 @@ constexpr AluResult alu(AluOp op, T a, T b, uint32_t cf) {
     case AluOp::Xor: return alu_logic<T>(static_cast<T>(a ^ b));
     }
     return {0, 0};
+}
+
+// ---- shifts and rotates (SDM SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR)
+
+enum class ShiftOp : uint8_t { Rol, Ror, Rcl, Rcr, Shl, Shr, Sar };
+
+constexpr bool is_rotate(ShiftOp op) {
+    return op == ShiftOp::Rol || op == ShiftOp::Ror || op == ShiftOp::Rcl || op == ShiftOp::Rcr;
+}
+
+// The count an operation uses: masked to 5 bits, and for RCL/RCR taken modulo the width + 1.
+// 0 changes nothing (not even the flags).
+template <class T>
+constexpr unsigned shift_count(ShiftOp op, uint32_t count) {
+    count &= 0x1F;
+    if (op == ShiftOp::Rcl || op == ShiftOp::Rcr) count %= sizeof(T) * 8 + 1;
+    return count;
+}
+
+// `value` shifted or rotated by a count of 1-31 from shift_count(), with the status flags
+// `status` had before. Rotates change CF and OF only; shifts set SF, ZF and PF from the
+// result, clear AF (undefined) and set CF and OF. OF is defined only for 1-bit counts; for
+// others the 1-bit formula is computed, as Intel silicon does for SHL/SHR.
+template <class T>
+constexpr AluResult alu_shift(ShiftOp op, T value, unsigned count, uint32_t status) {
+    constexpr unsigned bits = sizeof(T) * 8;
+    T r = value;
+    bool cf = false, of = false;
+    switch (op) {
+    case ShiftOp::Rol: {
+        const unsigned n = count % bits;
+        r = static_cast<T>((value << n) | (value >> ((bits - n) % bits)));
+        cf = r & 1;
+        of = msb(r) != cf;
+        break;
+    }
+    case ShiftOp::Ror: {
+        const unsigned n = count % bits;
+        r = static_cast<T>((value >> n) | (value << ((bits - n) % bits)));
+        cf = msb(r);
+        of = msb(r) != static_cast<bool>((r >> (bits - 2)) & 1);
+        break;
+    }
+    case ShiftOp::Rcl: {
+        bool carry = status & flags::CF;
+        for (unsigned i = 0; i < count; ++i) {
+            const bool out = msb(r);
+            r = static_cast<T>((r << 1) | (carry ? 1 : 0));
+            carry = out;
+        }
+        cf = carry;
+        of = msb(r) != cf;
+        break;
+    }
+    case ShiftOp::Rcr: {
+        bool carry = status & flags::CF;
+        of = msb(value) != carry; // SDM RCR: OF from the operand before the rotate
+        for (unsigned i = 0; i < count; ++i) {
+            const bool out = r & 1;
+            r = static_cast<T>((r >> 1) | (carry ? kSignBit<T> : 0));
+            carry = out;
+        }
+        cf = carry;
+        break;
+    }
+    default: { // Shl / Shr / Sar with counts up to 31 on narrower operands
+        const uint64_t wide = value;
+        if (op == ShiftOp::Shl) {
+            const uint64_t shifted = wide << count;
+            r = static_cast<T>(shifted);
+            cf = (shifted >> bits) & 1;
+            of = msb(r) != cf;
+        } else if (op == ShiftOp::Shr) {
+            r = static_cast<T>(wide >> count);
+            cf = count <= bits ? (wide >> (count - 1)) & 1 : false;
+            of = msb(value);
+        } else {
+            using S = std::make_signed_t<T>;
+            const int64_t sw = static_cast<S>(value);
+            r = static_cast<T>(sw >> (count < 63 ? count : 63));
+            cf = (sw >> (count - 1 < 63 ? count - 1 : 63)) & 1;
+            of = false;
+        }
+        status = (status & ~(flags::SF | flags::ZF | flags::PF | flags::AF)) | flags_szp(r);
+        break;
+    }
+    }
+    status = (status & ~(flags::CF | flags::OF)) | (cf ? flags::CF : 0) | (of ? flags::OF : 0);
+    return {r, status};
+}
+
+// ---- multiplication (SDM MUL, IMUL)
+
+// The double-width product of MUL (Signed = false) or IMUL, split into halves; `overflow`:
+// the upper half carries significant bits (CF = OF = 1).
+template <class T>
+struct Product {
+    T low;
+    T high;
+    bool overflow;
+};
+template <class T, bool Signed>
+constexpr Product<T> alu_multiply(T a, T b) {
+    constexpr unsigned bits = sizeof(T) * 8;
+    if constexpr (Signed) {
+        using S = std::make_signed_t<T>;
+        const int64_t product = int64_t{static_cast<S>(a)} * static_cast<S>(b);
+        const T low = static_cast<T>(product);
+        return {low, static_cast<T>(static_cast<uint64_t>(product) >> bits),
+                product != static_cast<S>(low)};
+    } else {
+        const uint64_t product = uint64_t{a} * b;
+        const T high = static_cast<T>(product >> bits);
+        return {static_cast<T>(product), high, high != 0};
+    }
+}
+// The flags after a multiplication: CF = OF = overflow. SF, ZF, AF and PF are undefined
+// (SDM MUL, IMUL): SF, ZF and PF follow the low half and AF is cleared.
+template <class T>
+constexpr uint32_t multiply_flags(T low, bool overflow) {
+    return flags_szp(low) | (overflow ? flags::CF | flags::OF : 0);
 }
 
 } // namespace transit86::emu

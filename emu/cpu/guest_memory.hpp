@@ -22,6 +22,7 @@ class GuestMemory {
     // Host pointer for [gpa, gpa+size) when it lies inside one slot (and, for a write, the
     // slot is writable); nullptr otherwise.
     uint8_t* host_range(uint64_t gpa, size_t size, bool write) const noexcept {
+        if (write) ++write_requests_;
         // Most accesses hit the slot the previous one did.
         if (last_ < slots_.size()) {
             const RamSlot& slot = slots_[last_];
@@ -81,9 +82,15 @@ class GuestMemory {
         return true;
     }
 
+    // How many writes were asked for so far (host_range for writing, write()): the run loop
+    // compares it around an interpreted instruction to know whether it may have stored into
+    // code the block engine has checked (emu/block/block_engine.hpp, new_epoch()).
+    uint64_t write_requests() const noexcept { return write_requests_; }
+
   private:
     std::vector<RamSlot> slots_;
     mutable size_t last_ = 0;
+    mutable uint64_t write_requests_ = 0;
 };
 
 } // namespace transit86::emu

@@ -109,15 +109,6 @@ Wide<T> accumulator_dividend(const Cpu& cpu) {
         return (Wide<T>{cpu.reg<T>(2)} << (sizeof(T) * 8)) | cpu.reg<T>(0);
 }
 
-// MUL/IMUL flags: CF = OF = the upper half carries significant bits. SF/ZF/AF/PF are
-// undefined (SDM MUL); we set SF/ZF/PF from the low half and clear AF.
-template <class T>
-void set_multiply_flags(Cpu& cpu, T low, bool overflow) {
-    uint32_t f = flags_szp(low);
-    if (overflow) f |= flags::CF | flags::OF;
-    cpu.set_status(f);
-}
-
 // mul r/m ; imul r/m ; imul r, r/m ; imul r, r/m, imm ; div r/m ; idiv r/m
 template <class T>
 bool mul_div(Cpu& cpu, const Insn& insn) {
@@ -131,28 +122,21 @@ bool mul_div(Cpu& cpu, const Insn& insn) {
         } else {
             b = cpu.reg<T>(insn.operands[0].reg);
         }
-        const int64_t product = int64_t{static_cast<Signed<T>>(a)} * static_cast<Signed<T>>(b);
-        const T low = static_cast<T>(product);
-        cpu.set_reg<T>(insn.operands[0].reg, low);
-        set_multiply_flags<T>(cpu, low, product != static_cast<Signed<T>>(low));
+        const Product<T> p = alu_multiply<T, true>(a, b);
+        cpu.set_reg<T>(insn.operands[0].reg, p.low);
+        cpu.set_status(multiply_flags<T>(p.low, p.overflow));
         return true;
     }
     T src;
     if (!cpu.read_operand(insn, insn.operands[0], src)) return false;
     const T acc = cpu.reg<T>(0);
     switch (insn.op) {
-    case Op::Mul: {
-        const uint64_t product = uint64_t{acc} * src;
-        const T high = static_cast<T>(product >> bits);
-        set_accumulator_pair<T>(cpu, static_cast<T>(product), high);
-        set_multiply_flags<T>(cpu, static_cast<T>(product), high != 0);
-        return true;
-    }
+    case Op::Mul:
     case Op::Imul: {
-        const int64_t product = int64_t{static_cast<Signed<T>>(acc)} * static_cast<Signed<T>>(src);
-        const T low = static_cast<T>(product);
-        set_accumulator_pair<T>(cpu, low, static_cast<T>(static_cast<uint64_t>(product) >> bits));
-        set_multiply_flags<T>(cpu, low, product != static_cast<Signed<T>>(low));
+        const Product<T> p =
+            insn.op == Op::Mul ? alu_multiply<T, false>(acc, src) : alu_multiply<T, true>(acc, src);
+        set_accumulator_pair<T>(cpu, p.low, p.high);
+        cpu.set_status(multiply_flags<T>(p.low, p.overflow));
         return true;
     }
     case Op::Div: {
@@ -198,88 +182,36 @@ bool convert(Cpu& cpu, const Insn& insn) {
     }
 }
 
-// rol/ror/rcl/rcr/shl/shr/sar r/m, 1|cl|imm8 — count masked to 5 bits (SDM SAL/SHL).
-// OF is defined only for 1-bit shifts; for others it is undefined and we compute the
-// 1-bit formula as Intel silicon does for SHL/SHR.
+ShiftOp shift_op_of(Op op) {
+    switch (op) {
+    case Op::Rol: return ShiftOp::Rol;
+    case Op::Ror: return ShiftOp::Ror;
+    case Op::Rcl: return ShiftOp::Rcl;
+    case Op::Rcr: return ShiftOp::Rcr;
+    case Op::Shl: return ShiftOp::Shl;
+    case Op::Shr: return ShiftOp::Shr;
+    default: return ShiftOp::Sar;
+    }
+}
+
+// rol/ror/rcl/rcr/shl/shr/sar r/m, 1|cl|imm8 — count masked to 5 bits (SDM SAL/SHL);
+// emu/cpu/alu.hpp alu_shift computes the result and flags.
 template <class T>
 bool shift(Cpu& cpu, const Insn& insn) {
-    constexpr unsigned bits = sizeof(T) * 8;
     T value;
     uint8_t count8;
     if (!cpu.read_operand(insn, insn.operands[0], value) ||
         !cpu.read_operand(insn, insn.operands[1], count8))
         return false;
-    unsigned count = count8 & 0x1F;
-    if (insn.op == Op::Rcl || insn.op == Op::Rcr) count %= bits + 1;
+    const ShiftOp op = shift_op_of(insn.op);
+    const unsigned count = shift_count<T>(op, count8);
     // A masked count of 0 changes nothing, but the destination is still checked for a write
     // (SDM SAL/SAR/SHL/SHR, ROL/ROR/RCL/RCR: #GP(0) for a non-writable segment, no count
     // exception); KVM's emulator agrees.
     if (count == 0) return check_writable(cpu, insn, insn.operands[0]);
-    uint32_t f = cpu.s.eflags & flags::Status;
-    const bool cf_in = f & flags::CF;
-    T r = value;
-    bool cf = false, of = false;
-    switch (insn.op) {
-    case Op::Rol: {
-        const unsigned n = count % bits;
-        r = static_cast<T>((value << n) | (value >> ((bits - n) % bits)));
-        cf = r & 1;
-        of = msb(r) != cf;
-        break;
-    }
-    case Op::Ror: {
-        const unsigned n = count % bits;
-        r = static_cast<T>((value >> n) | (value << ((bits - n) % bits)));
-        cf = msb(r);
-        of = msb(r) != static_cast<bool>((r >> (bits - 2)) & 1);
-        break;
-    }
-    case Op::Rcl: {
-        bool carry = cf_in;
-        for (unsigned i = 0; i < count; ++i) {
-            const bool out = msb(r);
-            r = static_cast<T>((r << 1) | (carry ? 1 : 0));
-            carry = out;
-        }
-        cf = carry;
-        of = msb(r) != cf;
-        break;
-    }
-    case Op::Rcr: {
-        bool carry = cf_in;
-        of = msb(value) != carry; // SDM RCR: OF from the operand before the rotate
-        for (unsigned i = 0; i < count; ++i) {
-            const bool out = r & 1;
-            r = static_cast<T>((r >> 1) | (carry ? kSignBit<T> : 0));
-            carry = out;
-        }
-        cf = carry;
-        break;
-    }
-    default: { // Shl / Shr / Sar with counts up to 31 on narrower operands
-        const uint64_t wide = value;
-        if (insn.op == Op::Shl) {
-            const uint64_t shifted = wide << count;
-            r = static_cast<T>(shifted);
-            cf = (shifted >> bits) & 1;
-            of = msb(r) != cf;
-        } else if (insn.op == Op::Shr) {
-            r = static_cast<T>(wide >> count);
-            cf = count <= bits ? (wide >> (count - 1)) & 1 : false;
-            of = msb(value);
-        } else {
-            const int64_t sw = static_cast<Signed<T>>(value);
-            r = static_cast<T>(sw >> (count < 63 ? count : 63));
-            cf = (sw >> (count - 1 < 63 ? count - 1 : 63)) & 1;
-            of = false;
-        }
-        f = (f & ~(flags::SF | flags::ZF | flags::PF | flags::AF)) | flags_szp(r);
-        break;
-    }
-    }
-    if (!cpu.write_operand(insn, insn.operands[0], r)) return false;
-    f = (f & ~(flags::CF | flags::OF)) | (cf ? flags::CF : 0) | (of ? flags::OF : 0);
-    cpu.set_status(f);
+    const AluResult r = alu_shift<T>(op, value, count, cpu.s.eflags & flags::Status);
+    if (!cpu.write_operand(insn, insn.operands[0], static_cast<T>(r.value))) return false;
+    cpu.set_status(r.flags);
     return true;
 }
 

@@ -46,6 +46,18 @@ class PortHandler {
     };
     virtual ~PortHandler() = default;
     virtual Result access(PortAccess& access) = 0;
+    // Optional, for polling loops (docs/architecture.md, "Polling loops"): asked right after
+    // an IN of `access.port` (`access.size` bytes) completed through access(). Returns N > 0
+    // when an IN of that port would read the same value, and change nothing that any later
+    // access, interrupt or exit could observe, at the start of each of the next N instructions
+    // the CPU retires (the next one included) — provided no other port is accessed and nothing
+    // else happens between runs; the value is in access.data. The emulator may then retire such
+    // INs, and whole iterations of a loop whose only input they are, without calling access().
+    // 0 (the default): no promise; every IN calls access().
+    virtual uint64_t steady_read(PortAccess& access) {
+        (void)access;
+        return 0;
+    }
 };
 
 enum class ExitReason : uint8_t {

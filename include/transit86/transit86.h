@@ -162,6 +162,13 @@ struct transit86_port_access {
  * exceptions, no longjmp) through transit86, and must not call into the same handle. */
 typedef int (*transit86_port_fn)(void* opaque, struct transit86_port_access* access);
 
+/* Optional (PortHandler::steady_read): called right after an IN of access->port (access->size
+ * bytes) completed through the port callback. Returns N > 0 when an IN of that port would read
+ * the same value, with no effect any later access could observe, at the start of each of the
+ * next N instructions (the next one included), storing the value in access->data; 0: no
+ * promise. transit86 may then retire such INs, and polling loops, without calling port_fn. */
+typedef uint64_t (*transit86_port_steady_fn)(void* opaque, struct transit86_port_access* access);
+
 /* ---- running ----------------------------------------------------------------------------- */
 
 /* VM-entry check profiles (docs/checks.md) */
@@ -241,6 +248,10 @@ TRANSIT86_API transit86_status transit86_create(const struct transit86_ram_slot*
 TRANSIT86_API transit86_status transit86_set_ram_slots(struct transit86_vcpu* vcpu,
                                                        const struct transit86_ram_slot* slots,
                                                        size_t slot_count);
+/* Sets the steady-read callback (NULL: none, the default); it gets the port callback's
+ * opaque pointer. Between runs only. */
+TRANSIT86_API transit86_status transit86_set_port_steady_fn(struct transit86_vcpu* vcpu,
+                                                            transit86_port_steady_fn steady_fn);
 /* Destroys a handle (NULL is ignored). Guest memory is the caller's and stays. */
 TRANSIT86_API void transit86_destroy(struct transit86_vcpu* vcpu);
 

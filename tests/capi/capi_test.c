@@ -214,6 +214,49 @@ static void test_linear_memory(void) {
     transit86_destroy(vcpu);
 }
 
+/* L: in al, 0x61 ; test al, 0x20 ; je L — a polling loop on a port whose value never changes:
+ * with the steady-read callback it is retired in bulk, calling the port callback only a few
+ * times; without it, once per iteration. The same instructions retire either way. */
+struct poll_counts {
+    unsigned long accesses, promises;
+};
+static int poll_port(void* opaque, struct transit86_port_access* access) {
+    ((struct poll_counts*)opaque)->accesses++;
+    access->data = 0;
+    return TRANSIT86_PORT_HANDLED;
+}
+static uint64_t poll_steady(void* opaque, struct transit86_port_access* access) {
+    ((struct poll_counts*)opaque)->promises++;
+    access->data = 0;
+    return access->port == 0x61 ? 1000000000u : 0;
+}
+static void test_polling_loop(void) {
+    static uint8_t ram[0x10000];
+    static const uint8_t code[] = {0xE4, 0x61, 0xA8, 0x20, 0x74, 0xFA};
+    memcpy(ram + 0x1000, code, sizeof(code));
+    const struct transit86_ram_slot slot = {.guest_phys = 0, .size = sizeof(ram), .host = ram};
+    for (int steady = 0; steady < 2; ++steady) {
+        struct poll_counts counts = {0, 0};
+        struct transit86_vcpu* vcpu = NULL;
+        CHECK(transit86_create(&slot, 1, poll_port, &counts, &vcpu) == TRANSIT86_OK);
+        CHECK(transit86_set_port_steady_fn(vcpu, steady ? poll_steady : NULL) == TRANSIT86_OK);
+        struct transit86_vcpu_state state = boot_state(TRANSIT86_RESET_KVM, 0x1000);
+        CHECK(transit86_set_state(vcpu, &state) == TRANSIT86_OK);
+        struct transit86_limits limits = TRANSIT86_LIMITS_DEFAULT;
+        limits.stop_when_valid = TRANSIT86_PROFILE_NONE;
+        limits.budget = 300000;
+        struct transit86_exit exit;
+        CHECK(transit86_run(vcpu, &limits, &exit) == TRANSIT86_OK);
+        CHECK(exit.reason == TRANSIT86_EXIT_BUDGET && exit.instructions == 300000);
+        if (steady)
+            CHECK(counts.accesses < 10 && counts.promises > 0);
+        else
+            CHECK(counts.accesses == 100000 && counts.promises == 0);
+        transit86_destroy(vcpu);
+    }
+    CHECK(transit86_set_port_steady_fn(NULL, poll_steady) == TRANSIT86_ERROR_INVALID_ARGUMENT);
+}
+
 static void test_arguments(void) {
     struct transit86_vcpu* vcpu = NULL;
     const struct transit86_ram_slot bad = {.guest_phys = 0, .size = 0x1000, .host = NULL};
@@ -241,6 +284,7 @@ int main(int argc, char** argv) {
     test_io_and_mmio_exits();
     test_debug_registers();
     test_linear_memory();
+    test_polling_loop();
     test_arguments();
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);

@@ -103,6 +103,7 @@ const std::vector<Encoding>& encodings() {
         {Op::Loopne, {0xE0, 0x00}},
         {Op::Jcxz, {0xE3, 0x00}},
         {Op::Int, {0xCD, 0x10}},
+        {Op::Int1, {0xF1}}, // int1 (ICEBP)
         {Op::Int3, {0xCC}},
         {Op::Into, {0xCE}},
         {Op::Iret, {0xCF}},

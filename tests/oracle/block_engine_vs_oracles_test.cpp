@@ -1,6 +1,7 @@
 // The block engine checked against independent engines: random loops of the instructions it
 // translates (MOV, the ALU class, TEST, INC/DEC, LEA, MOVZX/MOVSX, XCHG, PUSH/POP, CALL/RET,
-// LOOP/JCXZ, CLC/STC/CMC, MOVS/STOS/LODS/CMPS/SCAS, NOP, Jcc, JMP), run on transit86 as one
+// LOOP/JCXZ, CLC/STC/CMC, MOVS/STOS/LODS/CMPS/SCAS, NOP, Jcc, JMP, shifts and rotates,
+// MUL/IMUL, NEG/NOT, SETcc, CMOVcc, CBW/CWD, PUSHF/POPF), run on transit86 as one
 // run() — so whole blocks execute with lazy flags and per-block budgets — and stepped the same
 // number of instructions on Unicorn 2 and on KVM. Registers, EIP, EFLAGS and all of guest RAM
 // must then agree. tests/emu/block_engine_test.cpp compares the same engine with the
@@ -143,7 +144,7 @@ class LoopGenerator {
             operand32 = !operand32;
         }
         const int imm_v = operand32 ? 4 : 2;
-        switch (next() % 16) {
+        switch (next() % 19) {
         case 0: // add/or/adc/sbb/and/sub/xor/cmp, both directions, both widths
             code.push_back(static_cast<uint8_t>((next() % 8) << 3 | (next() % 4)));
             modrm(code);
@@ -248,6 +249,49 @@ class LoopGenerator {
             const uint8_t ops[] = {0xA4, 0xA5, 0xA6, 0xA7, 0xAA, 0xAB, 0xAC, 0xAD, 0xAE, 0xAF};
             if (next() % 4 == 0) code.push_back(next() % 2 ? 0xFD : 0xFC);
             code.push_back(ops[next() % std::size(ops)]);
+            break;
+        }
+        case 16: { // a shift, rotate, MUL, IMUL, NEG or NOT, then add/or/../cmp r, r: the
+                   // flags the first leaves undefined (AF; OF above count 1; SF ZF PF after
+                   // a multiplication) are written again before anything reads them
+            const uint32_t pick = next() % 4;
+            if (pick == 0) { // rol/ror/rcl/rcr/shl/shr/sar r/m, 1|cl|imm8
+                const uint8_t ops[] = {0xC0, 0xC1, 0xD0, 0xD1, 0xD2, 0xD3};
+                const uint8_t op = ops[next() % std::size(ops)];
+                code.push_back(op);
+                modrm(code, static_cast<int>(next() % 8 == 6 ? 4 : next() % 8));
+                if (op <= 0xC1) code.push_back(static_cast<uint8_t>(next() % 40));
+            } else if (pick == 1) { // not/neg/mul/imul r/m
+                code.push_back(next() % 2 ? 0xF6 : 0xF7);
+                modrm(code, static_cast<int>(2 + next() % 4));
+            } else if (pick == 2) { // imul r, r/m
+                code.push_back(0x0F);
+                code.push_back(0xAF);
+                modrm(code);
+            } else { // imul r, r/m, imm8|imm
+                const bool imm8 = next() % 2;
+                code.push_back(imm8 ? 0x6B : 0x69);
+                modrm(code);
+                immediate(code, imm8 ? 1 : imm_v);
+            }
+            code.push_back(static_cast<uint8_t>((next() % 8) << 3 | 1));
+            code.push_back(static_cast<uint8_t>(0xC0 | (next() % 64)));
+            break;
+        }
+        case 17: // setcc r/m8 ; cmovcc r, r/m
+            code.push_back(0x0F);
+            code.push_back(static_cast<uint8_t>((next() % 2 ? 0x90 : 0x40) + next() % 16));
+            modrm(code);
+            break;
+        case 18: { // cbw/cwde ; cwd/cdq ; pushf ; popf (with the operand size pushf had)
+            const uint32_t pick = next() % 3;
+            if (pick == 2) {
+                code.push_back(0x9C);
+                if (operand32 != protected32_) code.push_back(0x66);
+                code.push_back(0x9D);
+            } else {
+                code.push_back(pick == 0 ? 0x98 : 0x99);
+            }
             break;
         }
         default: // the register forms loops are made of

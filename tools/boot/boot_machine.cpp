@@ -155,6 +155,7 @@ std::optional<BootEnd> BootMachine::handle_exit(const Exit& exit, const CpuState
 
 BootEnd BootMachine::run(const BootLimits& limits) {
     limits_ = &limits;
+    platform_.set_exit_on_serial(!limits.stop_at_console.empty());
     CpuState& s = emulator_.state();
     const vmx::Profile profile = census_.profile();
     if (!census_.in_window() && !vmx::is_valid(s, profile)) {

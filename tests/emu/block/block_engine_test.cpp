@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "block/block_pair.hpp"
 #include "transit86/cpu_state.hpp"
 #include "transit86/emulator.hpp"
 
@@ -17,114 +18,7 @@ namespace transit86 {
 
 namespace {
 
-constexpr uint32_t kRam = 1u << 20;    // RAM at 0; above it, MMIO
-constexpr uint32_t kRomBase = 0xF0000; // a read-only slot inside: stores there exit as MMIO
-constexpr uint32_t kCode = 0x1000;
-
-enum class Mode { Real16, RealCode32, Protected32, Protected16, Virtual8086 };
-
-// The read-only slot's host bytes start kRomGap bytes after the RAM slot's end: an access
-// that strays across a slot's start lands in the gap, not silently in the neighbour.
-constexpr uint32_t kRomGap = 64;
-uint32_t host_offset(uint32_t address) {
-    return address < kRomBase ? address : address + kRomGap;
-}
-
-// One emulator over its own copy of guest memory.
-struct Machine {
-    explicit Machine(bool block_engine) : ram(kRam + kRomGap), slots{make_slots(ram)}, emu(slots) {
-        emu.set_decode_cache(block_engine);
-    }
-    static std::vector<RamSlot> make_slots(std::vector<uint8_t>& ram) {
-        return {RamSlot{.guest_phys = 0, .size = kRomBase, .host = ram.data()},
-                RamSlot{.guest_phys = kRomBase,
-                        .size = kRam - kRomBase,
-                        .host = ram.data() + host_offset(kRomBase),
-                        .read_only = true}};
-    }
-    std::vector<uint8_t> ram;
-    std::vector<RamSlot> slots;
-    Emulator emu;
-};
-
-// Both machines, driven in lockstep by the same calls.
-struct Pair {
-    Machine blocks{true};
-    Machine interpreter{false};
-
-    void load(uint32_t address, const std::vector<uint8_t>& bytes) {
-        for (Machine* m : {&blocks, &interpreter})
-            std::memcpy(m->ram.data() + host_offset(address), bytes.data(), bytes.size());
-    }
-    void set_state(const CpuState& s) {
-        blocks.emu.state() = s;
-        interpreter.emu.state() = s;
-    }
-    // Runs both; fails the test at the first difference. Returns the common exit.
-    Exit run(const RunLimits& limits) {
-        const Exit a = blocks.emu.run(limits);
-        const Exit b = interpreter.emu.run(limits);
-        EXPECT_EQ(a.reason, b.reason) << to_string(a.reason) << " vs " << to_string(b.reason);
-        EXPECT_EQ(a.instructions, b.instructions);
-        EXPECT_EQ(a.vector, b.vector);
-        EXPECT_EQ(a.error_code, b.error_code);
-        EXPECT_EQ(a.mmio_address, b.mmio_address);
-        EXPECT_EQ(a.mmio_size, b.mmio_size);
-        EXPECT_EQ(a.mmio_write, b.mmio_write);
-        EXPECT_EQ(a.mmio_data, b.mmio_data);
-        EXPECT_EQ(a.linear_address, b.linear_address);
-        EXPECT_TRUE(blocks.emu.state() == interpreter.emu.state())
-            << "EIP " << std::hex << blocks.emu.state().eip << " vs " << interpreter.emu.state().eip
-            << ", EFLAGS " << blocks.emu.state().eflags << " vs " << interpreter.emu.state().eflags;
-        EXPECT_TRUE(blocks.ram == interpreter.ram) << "RAM differs";
-        return a;
-    }
-    void complete_mmio(uint64_t data) {
-        blocks.emu.complete_mmio(data);
-        interpreter.emu.complete_mmio(data);
-    }
-};
-
-SegmentCache cache(uint16_t selector, uint32_t base, uint32_t limit, uint32_t access_rights) {
-    return {.base = base, .limit = limit, .access_rights = access_rights, .selector = selector};
-}
-
-CpuState start_state(Mode mode) {
-    CpuState s{};
-    s.eflags = flags::Fixed1;
-    s.cr0 = cr0::ET;
-    s.eip = kCode;
-    s[Gpr::ESP] = 0x8000;
-    for (auto& sc : s.seg)
-        sc = cache(0, 0, 0xFFFF, 0x93);
-    s[Seg::CS] = cache(0, 0, 0xFFFF, 0x9B);
-    s.idtr = {.base = 0, .limit = 0x3FF};
-    s.ldtr = cache(0, 0, 0, ar::kUnusable);
-    s.tr = cache(0, 0, 0xFFFF, 0x8B);
-    switch (mode) {
-    case Mode::Real16: break;
-    case Mode::RealCode32: s[Seg::CS].access_rights |= 0x4000; break;
-    case Mode::Protected32:
-    case Mode::Protected16:
-        s.cr0 |= cr0::PE;
-        s[Seg::CS] = mode == Mode::Protected32 ? cache(0x08, 0, 0xFFFFFFFF, 0xC09B)
-                                               : cache(0x18, 0, 0xFFFF, 0x9B);
-        for (Seg seg : {Seg::SS, Seg::DS, Seg::ES, Seg::FS, Seg::GS})
-            s[seg] = cache(0x10, 0, 0xFFFFFFFF, 0xC093);
-        break;
-    case Mode::Virtual8086:
-        s.cr0 |= cr0::PE;
-        s.eflags |= flags::VM | flags::IOPL;
-        for (auto& sc : s.seg)
-            sc = cache(0, 0, 0xFFFF, 0xF3);
-        s.tr = cache(0x18, 0x9000, 0x67, 0x8B);
-        break;
-    }
-    return s;
-}
-
-const RunLimits kRunToHost{
-    .budget = 5000000, .stop_when_valid = std::nullopt, .exceptions_to_host = true};
+using namespace block_test;
 
 // ---- named behaviours
 
@@ -420,7 +314,7 @@ class ProgramGenerator {
             code.push_back(overrides[rng_() % 6]);
         }
         const int imm_v = operand32 ? 4 : 2;
-        switch (rng_() % 21) {
+        switch (rng_() % 27) {
         case 0:
         case 1: // add/or/adc/sbb/and/sub/xor/cmp r/m, r and r, r/m
             code.push_back(static_cast<uint8_t>((rng_() % 8) << 3 | (rng_() % 4)));
@@ -485,13 +379,21 @@ class ProgramGenerator {
             code.push_back(ops[rng_() % std::size(ops)]);
             break;
         }
-        case 13: { // not translated: shifts, xchg with memory, push imm, popf-free flags moves
-            const uint32_t pick = rng_() % 3;
-            code.push_back(pick == 0 ? 0xD1 : pick == 1 ? 0x87 : 0x6A);
-            if (pick == 2)
-                code.push_back(byte());
-            else
+        case 13: { // xchg with memory (not translated: LOCK semantics), push imm8/imm, push m
+            const uint32_t pick = rng_() % 4;
+            if (pick == 0) {
+                code.push_back(0x87);
                 modrm(code, address32);
+            } else if (pick == 1) {
+                code.push_back(0x6A);
+                code.push_back(byte());
+            } else if (pick == 2) {
+                code.push_back(0x68);
+                immediate(code, imm_v);
+            } else {
+                code.push_back(0xFF);
+                modrm(code, address32, 6);
+            }
             break;
         }
         case 14: // call a subroutine of one instruction: call sub ; jmp short over ; sub: ... ret
@@ -524,6 +426,69 @@ class ProgramGenerator {
             if (rng_() % 6 == 0) code.push_back(rng_() % 2 ? 0xFD : 0xFC); // std / cld
             if (rng_() % 5 == 0) code.push_back(rng_() % 2 ? 0xF3 : 0xF2);
             code.push_back(ops[rng_() % std::size(ops)]);
+            break;
+        }
+        case 20: { // rol/ror/rcl/rcr/shl/shr/sal/sar r/m, 1|cl|imm8 (C0 C1 D0 D1 D2 D3)
+            const uint8_t ops[] = {0xC0, 0xC1, 0xD0, 0xD1, 0xD2, 0xD3};
+            const uint8_t op = ops[rng_() % std::size(ops)];
+            code.push_back(op);
+            modrm(code, address32);
+            if (op <= 0xC1)
+                code.push_back(rng_() % 4 == 0 ? byte() : static_cast<uint8_t>(rng_() % 9));
+            break;
+        }
+        case 21: // test/not/neg/mul/imul r/m (F6 F7 /2../5; /6 /7 are DIV, interpreted)
+            code.push_back(rng_() % 2 ? 0xF6 : 0xF7);
+            modrm(code, address32, static_cast<int>(2 + rng_() % 6));
+            break;
+        case 22: // imul r, r/m ; imul r, r/m, imm8|imm
+            if (rng_() % 2) {
+                code.push_back(0x0F);
+                code.push_back(0xAF);
+                modrm(code, address32);
+            } else {
+                const bool imm8 = rng_() % 2;
+                code.push_back(imm8 ? 0x6B : 0x69);
+                modrm(code, address32);
+                immediate(code, imm8 ? 1 : imm_v);
+            }
+            break;
+        case 23: // setcc r/m8 ; cmovcc r, r/m
+            code.push_back(0x0F);
+            code.push_back(static_cast<uint8_t>((rng_() % 2 ? 0x90 : 0x40) + rng_() % 16));
+            modrm(code, address32);
+            break;
+        case 24: { // cbw/cwde ; cwd/cdq ; pushf ; popf ; pushf ; (a random status image) popf
+            const uint32_t pick = rng_() % 5;
+            if (pick < 2) {
+                code.push_back(pick == 0 ? 0x98 : 0x99);
+            } else if (pick == 2) {
+                code.push_back(0x9C);
+                code.push_back(0x9D);
+            } else if (pick == 3) {
+                code.push_back(0x9D); // whatever the stack holds: often other flags, declined
+            } else { // pushf ; pop eax ; xor eax, status ; push eax ; popf (the default size)
+                code.push_back(0x9C);
+                code.push_back(0x58);
+                code.push_back(0x35);
+                const uint32_t status = rng_() & 0x8D5; // OF SF ZF AF PF CF
+                for (int b = 0; b < (code32 ? 4 : 2); ++b)
+                    code.push_back(static_cast<uint8_t>(status >> (8 * b)));
+                code.push_back(0x50);
+                code.push_back(0x9D);
+            }
+            break;
+        }
+        case 25: // jmp r/m ; call r/m (near, indirect): mostly away from the loop
+            if (rng_() % 4 != 0) return append_instruction(code);
+            code.push_back(0xFF);
+            modrm(code, address32, rng_() % 2 ? 2 : 4);
+            break;
+        case 26: { // in al|ax|eax, imm8|dx (no steady port here: always interpreted)
+            const uint8_t ops[] = {0xE4, 0xE5, 0xEC, 0xED};
+            const uint8_t op = ops[rng_() % std::size(ops)];
+            code.push_back(op);
+            if (op < 0xEC) code.push_back(byte());
             break;
         }
         default: // the common loop forms: register ALU and moves

@@ -5,8 +5,8 @@
 
 #include <random>
 
-#include "emu/cpu/alu.hpp"
 #include "emu/block/lazy_flags.hpp"
+#include "emu/cpu/alu.hpp"
 
 namespace transit86::emu {
 
