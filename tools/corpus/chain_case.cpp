@@ -36,10 +36,13 @@ template <size_t N>
 void check_keys(const nlohmann::json& object, const std::array<const char*, N>& keys,
                 const std::string& where) {
     if (!object.is_object()) throw CorpusError(where + " must be a JSON object");
-    for (const auto& [key, value] : object.items())
+    for (const auto& item : object.items()) {
+        // A plain variable, not a structured binding: clang before 16 cannot capture those.
+        const std::string& key = item.key();
         if (std::find_if(keys.begin(), keys.end(), [&](const char* k) { return key == k; }) ==
             keys.end())
             throw CorpusError(fmt::format("{}: unknown key \"{}\"", where, key));
+    }
 }
 
 std::string string_field(const nlohmann::json& object, const char* key, const std::string& where) {
