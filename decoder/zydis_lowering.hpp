@@ -18,7 +18,7 @@ struct LoweredMnemonic {
     Op op = Op::Invalid;
     uint8_t cc = 0;
     X87Op x87 = X87Op::None; // Op::X87
-    uint8_t padding = 0;      // four bytes: returned in one register
+    uint8_t padding = 0;     // four bytes: returned in one register
 };
 LoweredMnemonic lower_mnemonic(const ZydisDecodedInstruction& instruction) noexcept;
 

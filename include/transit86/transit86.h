@@ -5,10 +5,10 @@
  * One handle is one vCPU with its guest memory: RAM slots the caller owns, everything else
  * MMIO. The handle holds the vCPU state in Linux KVM's layout: transit86_kvm_regs,
  * transit86_kvm_sregs and transit86_kvm_fpu are struct kvm_regs, kvm_sregs and kvm_fpu byte
- * for byte, so a KVM-based VMM copies KVM_GET_REGS / KVM_GET_SREGS / KVM_GET_FPU buffers in with transit86_set_state and back out
- * with transit86_get_state. transit86_run() runs the same engine as the C++ API
- * (Emulator::run in transit86/emulator.hpp) until an exit; I/O and MMIO exits are resumed by
- * calling transit86_run() again, after transit86_complete_io / _complete_mmio for reads.
+ * for byte, so a KVM-based VMM copies KVM_GET_REGS / KVM_GET_SREGS / KVM_GET_FPU buffers in with
+ * transit86_set_state and back out with transit86_get_state. transit86_run() runs the same engine
+ * as the C++ API (Emulator::run in transit86/emulator.hpp) until an exit; I/O and MMIO exits are
+ * resumed by calling transit86_run() again, after transit86_complete_io / _complete_mmio for reads.
  *
  * Every function returns a status (or a value) and never lets a C++ exception escape;
  * transit86_run() does not allocate. Handles are independent: use each from one thread at a
@@ -178,12 +178,12 @@ typedef uint64_t (*transit86_port_steady_fn)(void* opaque, struct transit86_port
 #define TRANSIT86_PROFILE_UNRESTRICTED 3
 
 struct transit86_limits {
-    uint64_t budget;            /* instructions and REP chunks per run; 0 = no limit */
-    uint32_t stop_when_valid;   /* TRANSIT86_PROFILE_*: stop once the state passes it */
-    uint8_t single_step;        /* stop after one instruction */
-    uint8_t exceptions_to_host; /* exit with every exception instead of delivering it */
-    uint8_t interrupt_pending;  /* stop with INTERRUPT_WINDOW when the guest can take one */
-    uint8_t stop_when_invalid;  /* TRANSIT86_PROFILE_*: stop once the state fails it */
+    uint64_t budget;             /* instructions and REP chunks per run; 0 = no limit */
+    uint32_t stop_when_valid;    /* TRANSIT86_PROFILE_*: stop once the state passes it */
+    uint8_t single_step;         /* stop after one instruction */
+    uint8_t exceptions_to_host;  /* exit with every exception instead of delivering it */
+    uint8_t interrupt_pending;   /* stop with INTERRUPT_WINDOW when the guest can take one */
+    uint8_t stop_when_invalid;   /* TRANSIT86_PROFILE_*: stop once the state fails it */
     const uint64_t* breakpoints; /* linear addresses (CS.base + EIP); may be NULL */
     size_t breakpoint_count;
 };
