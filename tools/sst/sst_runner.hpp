@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,7 @@ class SstMachine {
     bool strict_ = false;
     uint8_t* ram_ = nullptr;
     OpenBus ports_;
+    std::unique_ptr<Emulator> emu_;
 };
 
 } // namespace transit86::tools::sst
