@@ -47,11 +47,7 @@ start:
 
 bits 32
 paged32:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov esp, 0x9000
+    FLAT_DATA_AND_STACK
     mov al, 'P'
     out 0xE9, al
     ; machine_real_restart: paging off first (still 32-bit protected mode)
@@ -83,11 +79,7 @@ real:
 
 align 8
 gdt:                                ; accessed bits preset (see the header)
-    dq 0
-    dq 0x00CF9B000000FFFF           ; 0x08: flat 32-bit code
-    dq 0x00CF93000000FFFF           ; 0x10: flat data
-    dq 0x00009B000000FFFF           ; 0x18: 16-bit code, base 0, limit 64 KiB
-    dq 0x000093000000FFFF           ; 0x20: 16-bit data, base 0, limit 64 KiB
+    GDT_FLAT_32_AND_16_ACCESSED
 TABLE_DESCRIPTOR gdt
 
 times PAGE_DIRECTORY - 0x1000 - ($ - $$) db 0
