@@ -315,4 +315,18 @@ int KvmVm::run(bool complete_only) {
     fail("KVM_RUN");
 }
 
+void serve_kvm_pio(kvm_run& r, transit86::PortHandler& ports) {
+    uint8_t* data = reinterpret_cast<uint8_t*>(&r) + r.io.data_offset;
+    for (uint32_t i = 0; i < r.io.count; ++i) {
+        uint8_t* element = data + size_t{i} * r.io.size;
+        transit86::PortAccess access{.port = r.io.port,
+                                     .size = r.io.size,
+                                     .is_in = r.io.direction == KVM_EXIT_IO_IN,
+                                     .data = 0};
+        if (!access.is_in) std::memcpy(&access.data, element, r.io.size);
+        ports.access(access);
+        if (access.is_in) std::memcpy(element, &access.data, r.io.size);
+    }
+}
+
 } // namespace kvm_vmm

@@ -137,4 +137,8 @@ class KvmVm final : public KvmVcpu {
     timer_t kick_timer_{};
 };
 
+// A KVM_EXIT_IO served by `ports`: each element of a string (INS/OUTS) exit in turn, OUT data
+// taken from and IN data written to the kvm_run page, as KVM expects before it resumes.
+void serve_kvm_pio(kvm_run& r, transit86::PortHandler& ports);
+
 } // namespace kvm_vmm

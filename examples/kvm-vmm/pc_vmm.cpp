@@ -236,17 +236,7 @@ void PcVmm::complete_kvm_access() {
             platform_.mmio(r.mmio.phys_addr, size, r.mmio.is_write != 0, data);
             if (r.mmio.is_write == 0) std::memcpy(r.mmio.data, &data, size);
         } else {
-            uint8_t* bytes = reinterpret_cast<uint8_t*>(&r) + r.io.data_offset;
-            for (uint32_t i = 0; i < r.io.count; ++i) {
-                uint8_t* element = bytes + size_t{i} * r.io.size;
-                transit86::PortAccess access{.port = r.io.port,
-                                             .size = r.io.size,
-                                             .is_in = r.io.direction == KVM_EXIT_IO_IN,
-                                             .data = 0};
-                if (!access.is_in) std::memcpy(&access.data, element, r.io.size);
-                platform_.access(access);
-                if (access.is_in) std::memcpy(element, &access.data, r.io.size);
-            }
+            serve_kvm_pio(r, platform_);
         }
         // A reset, power-off or debug exit ends the machine here: the vCPU is not resumed to
         // retire the instruction, as `transit86 boot` does not retire it either.

@@ -143,17 +143,7 @@ void Vmm::serve_kvm_io(kvm_run& r) {
         if (r.mmio.is_write == 0) std::memset(r.mmio.data, 0xFF, sizeof(r.mmio.data));
         return;
     }
-    uint8_t* data = reinterpret_cast<uint8_t*>(&r) + r.io.data_offset;
-    for (uint32_t i = 0; i < r.io.count; ++i) {
-        uint8_t* element = data + size_t{i} * r.io.size;
-        transit86::PortAccess access{.port = r.io.port,
-                                     .size = r.io.size,
-                                     .is_in = r.io.direction == KVM_EXIT_IO_IN,
-                                     .data = 0};
-        if (!access.is_in) std::memcpy(&access.data, element, r.io.size);
-        ports_.access(access); // isa-debug-exit answers ExitToHost: noted in debug_exit_code()
-        if (access.is_in) std::memcpy(element, &access.data, r.io.size);
-    }
+    serve_kvm_pio(r, ports_); // isa-debug-exit answers ExitToHost: noted in debug_exit_code()
 }
 
 // Serves an I/O or MMIO exit and lets KVM finish the instruction without entering the guest
