@@ -14,22 +14,8 @@ using namespace transit86;
 
 namespace {
 
-constexpr size_t kRam = 8u << 20;
-
-// 8 MiB of RAM at 0 with the workload's code and other bytes loaded.
-struct Guest {
-    std::vector<uint8_t> ram = std::vector<uint8_t>(kRam);
-    RamSlot slot{.guest_phys = 0, .size = kRam, .host = ram.data()};
-    Emulator emu{{&slot, 1}};
-    explicit Guest(const bench::Workload& w) {
-        std::copy(w.code.begin(), w.code.end(), ram.begin() + w.load_address);
-        for (const bench::Workload::Bytes& extra : w.memory)
-            std::copy(extra.bytes.begin(), extra.bytes.end(), ram.begin() + extra.address);
-    }
-};
-
 uint64_t run_workload(const bench::Workload& w, int repeats) {
-    Guest g(w);
+    bench::LoadedWorkload g(w);
     uint64_t retired = 0;
     for (int i = 0; i < repeats; ++i) {
         g.emu.state() = w.start;
@@ -40,7 +26,7 @@ uint64_t run_workload(const bench::Workload& w, int repeats) {
 
 // The interpreter alone: one instruction per run() call.
 uint64_t single_steps(const bench::Workload& w, int steps) {
-    Guest g(w);
+    bench::LoadedWorkload g(w);
     g.emu.state() = w.start;
     const RunLimits one{.budget = 0, .stop_when_valid = std::nullopt, .single_step = true};
     uint64_t retired = 0;

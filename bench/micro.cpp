@@ -14,19 +14,6 @@ using namespace transit86;
 
 namespace {
 
-constexpr size_t kRam = 8u << 20;
-
-struct Machine {
-    std::vector<uint8_t> ram = std::vector<uint8_t>(kRam);
-    RamSlot slot{.guest_phys = 0, .size = kRam, .host = ram.data()};
-    Emulator emu{{&slot, 1}};
-    explicit Machine(const bench::Workload& w) {
-        std::copy(w.code.begin(), w.code.end(), ram.begin() + w.load_address);
-        for (const bench::Workload::Bytes& extra : w.memory)
-            std::copy(extra.bytes.begin(), extra.bytes.end(), ram.begin() + extra.address);
-    }
-};
-
 void BM_Decode(benchmark::State& state) {
     const uint8_t add[] = {0x66, 0x01, 0xD8}; // add eax, ebx (16-bit code)
     decoder::Insn insn;
@@ -48,7 +35,7 @@ BENCHMARK(BM_CheckFastPath);
 
 void BM_SingleStep(benchmark::State& state) {
     const bench::Workload w = bench::register_loop(false, 1u << 30);
-    Machine m(w);
+    bench::LoadedWorkload m(w);
     m.emu.state() = w.start;
     const RunLimits one{.budget = 0, .stop_when_valid = std::nullopt, .single_step = true};
     for (auto _ : state)
@@ -82,7 +69,7 @@ void BM_ColdWindow(benchmark::State& state) {
 BENCHMARK(BM_ColdWindow)->Unit(benchmark::kMicrosecond);
 
 void run_workload(benchmark::State& state, const bench::Workload& w) {
-    Machine m(w);
+    bench::LoadedWorkload m(w);
     const RunLimits limits{.budget = 0, .stop_when_valid = std::nullopt};
     uint64_t retired = 0;
     for (auto _ : state) {

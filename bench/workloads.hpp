@@ -2,11 +2,13 @@
 // Each is machine code with its Intel syntax beside it, a load address and a starting state.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "transit86/cpu_state.hpp"
+#include "transit86/emulator.hpp"
 
 namespace transit86::bench {
 
@@ -40,5 +42,19 @@ Workload with_identity_paging(Workload w);
 // A flat 32-bit protected-mode state (CS 0x08, data 0x10, TR 0x18) with its GDT at 0x500;
 // the GDT bytes are returned for loading into guest memory.
 CpuState flat_protected_state(std::vector<uint8_t>& gdt_bytes, uint32_t& gdt_address);
+
+// A workload loaded into 8 MiB of RAM at guest-physical 0 (its code and other bytes), with an
+// emulator over that RAM; the caller sets emu.state() from Workload::start.
+struct LoadedWorkload {
+    static constexpr size_t kRamSize = 8u << 20;
+    std::vector<uint8_t> ram = std::vector<uint8_t>(kRamSize);
+    RamSlot slot{.guest_phys = 0, .size = kRamSize, .host = ram.data()};
+    Emulator emu{{&slot, 1}};
+    explicit LoadedWorkload(const Workload& w) {
+        std::copy(w.code.begin(), w.code.end(), ram.begin() + w.load_address);
+        for (const Workload::Bytes& extra : w.memory)
+            std::copy(extra.bytes.begin(), extra.bytes.end(), ram.begin() + extra.address);
+    }
+};
 
 } // namespace transit86::bench
