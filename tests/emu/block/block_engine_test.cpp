@@ -548,8 +548,9 @@ TEST_P(BlockEngineRandom, ProgramsMatchTheInterpreterRunByRun) {
                           static_cast<uint32_t>(GetParam().mode) * 7919;
     const auto count = static_cast<int>(from_environment("TRANSIT86_BLOCK_PROGRAMS", 1000));
     run_random_programs(GetParam().mode, seed, count, in_blocks);
-    // The comparison means something only if blocks ran: most of these loops are translated.
-    EXPECT_GT(in_blocks, 100000u);
+    // The comparison means something only if blocks ran: most of these loops are translated
+    // (at 1000 programs 100,000 instructions in blocks is well under what every mode runs).
+    EXPECT_GT(in_blocks, 100u * static_cast<uint64_t>(count));
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, BlockEngineRandom,
