@@ -315,6 +315,28 @@ int KvmVm::run(bool complete_only) {
     fail("KVM_RUN");
 }
 
+bool KvmVm::read_linear(uint64_t linear, void* out, size_t size) const {
+    auto* bytes = static_cast<uint8_t*>(out);
+    for (size_t i = 0; i < size; ++i) {
+        kvm_translation t{};
+        t.linear_address = (linear + i) & 0xFFFFFFFF;
+        if (ioctl(vcpu_fd_, KVM_TRANSLATE, &t) < 0 || t.valid == 0) return false;
+        const uint64_t gpa = t.physical_address;
+        const auto in = [gpa](const transit86::RamSlot& m) {
+            return gpa >= m.guest_phys && gpa - m.guest_phys < m.size;
+        };
+        if (ram_ && gpa < ram_size_) {
+            bytes[i] = ram_[gpa];
+            continue;
+        }
+        const auto region = std::find_if(regions_.begin(), regions_.end(),
+                                         [&](const Region& r) { return in(r.memory); });
+        if (region == regions_.end()) return false;
+        bytes[i] = region->memory.host[gpa - region->memory.guest_phys];
+    }
+    return true;
+}
+
 void serve_kvm_pio(kvm_run& r, transit86::PortHandler& ports) {
     uint8_t* data = reinterpret_cast<uint8_t*>(&r) + r.io.data_offset;
     for (uint32_t i = 0; i < r.io.count; ++i) {

@@ -44,6 +44,9 @@ class KvmVcpu {
     virtual void kick_after(uint64_t delay_ns) = 0;
     virtual int run(bool complete_only) = 0;
     virtual kvm_run& exit() = 0;
+    // Guest memory by linear address as the vCPU's paging maps it now (KVM_TRANSLATE page by
+    // page, then the memory regions); false if a page is not mapped or not in a region.
+    virtual bool read_linear(uint64_t linear, void* out, size_t size) const = 0;
     // The instructions the vCPU has retired since its reset, where it can count them; KVM
     // cannot (nullopt). A vCPU that counts gives the PC loop an instruction clock, as
     // `transit86 boot` has (one instruction = 1 ns), so that a boot is deterministic.
@@ -113,6 +116,7 @@ class KvmVm final : public KvmVcpu {
     // without a new exit; other errors throw.
     int run(bool complete_only) override;
     kvm_run& exit() override { return *run_; }
+    bool read_linear(uint64_t linear, void* out, size_t size) const override;
 
   private:
     struct Region {

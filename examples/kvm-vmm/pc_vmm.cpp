@@ -181,7 +181,7 @@ void PcVmm::close_window(const std::string& why) {
 // which KVM reports only when it is not stepping, unless an interrupt injected now runs its
 // handler first.
 bool PcVmm::must_step(bool injecting) const {
-    if (!injecting && hlt_at(state_, emu_)) return false;
+    if (!injecting && hlt_at(state_, kvm_)) return false;
     if (options_.step_everything || real_mode(state_)) return true;
     return (state_.regs.rflags & transit86::flags::VM) != 0 || state_.sregs.cs.db == 0;
 }

@@ -39,11 +39,11 @@ std::string first_failure(const transit86::VcpuState& s) {
     return fmt::format("{}: {}", violations.front().check->id, violations.front().message);
 }
 
-bool hlt_at(const transit86::VcpuState& s, const transit86::Emulator& memory) {
-    const uint64_t at = (s.sregs.cs.base + s.regs.rip) & 0xFFFFFFFF;
+bool hlt_at(const transit86::VcpuState& s, const KvmVcpu& vcpu) {
+    const uint64_t at = s.sregs.cs.base + s.regs.rip;
     for (uint64_t i = 0; i < 15; ++i) {
         uint8_t b = 0;
-        if (!memory.read_physical(at + i, &b, 1)) return false;
+        if (!vcpu.read_linear(at + i, &b, 1)) return false;
         if (b == 0xF4) return true;
         const bool prefix = b == 0x26 || b == 0x2E || b == 0x36 || b == 0x3E || b == 0x64 ||
                             b == 0x65 || b == 0x66 || b == 0x67 || b == 0xF2 || b == 0xF3;

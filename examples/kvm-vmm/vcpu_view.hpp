@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "kvm_vm.hpp"
 #include "transit86/emulator.hpp"
 #include "transit86/vcpu.hpp"
 #include "transit86/vmx_checks.hpp"
@@ -22,10 +23,9 @@ std::string mode_name(const transit86::VcpuState& state);
 bool valid_for_entry(const transit86::VcpuState& state);
 // The first check VM entry fails, with its message ("valid" if none).
 std::string first_failure(const transit86::VcpuState& state);
-// A HLT (legacy prefixes, then F4) at CS:EIP in `memory`'s guest RAM. KVM reports HLT only
-// when it is not single-stepping, so a VMM that steps must not step over one. Paging is
-// never on while the VMM single-steps.
-bool hlt_at(const transit86::VcpuState& state, const transit86::Emulator& memory);
+// A HLT (legacy prefixes, then F4) at CS:EIP, read through `vcpu` (its paging, if on). KVM
+// reports HLT only when it is not single-stepping, so a VMM that steps must not step over one.
+bool hlt_at(const transit86::VcpuState& state, const KvmVcpu& vcpu);
 
 // One line per register group, for logs and failure messages.
 std::string describe_state(const transit86::VcpuState& state);

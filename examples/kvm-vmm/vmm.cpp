@@ -163,7 +163,7 @@ bool Vmm::complete_kvm_io() {
 Vmm::Side Vmm::run_kvm() {
     // Real mode: no CR0 exit will say when PE is set, so single-step and look at every
     // instruction boundary (KVM reports HLT only without single-step, hence the exception).
-    const bool step = options_.mode == Mode::Hybrid && real_mode(state_) && !hlt_at(state_, emu_);
+    const bool step = options_.mode == Mode::Hybrid && real_mode(state_) && !hlt_at(state_, kvm_);
     if (announce_ || step != kvm_.single_step()) {
         log("[kvm]       {} {}: KVM_RUN{}", position(state_), mode_name(state_),
             step ? ", single-stepped (KVM cannot trap the CR0 write here)" : "");

@@ -69,6 +69,20 @@ void KvmModel::interrupt(uint8_t vector) {
     exit().ready_for_interrupt_injection = 0;
 }
 
+// The processor translates through the paging state of state_, which its emulator holds only
+// from the next run on: lend it that state for the read, then put its own back.
+bool KvmModel::read_linear(uint64_t linear, void* out, size_t size) const {
+    if (!cpu_) return false;
+    const transit86::CpuState own = cpu_->state();
+    cpu_->state() = transit86::to_cpu_state(state_);
+    bool ok = true;
+    if ((state_.sregs.cr0 & transit86::cr0::PG) && (state_.sregs.cr4 & transit86::cr4::PAE))
+        ok = cpu_->load_pdptes();
+    ok = ok && cpu_->read_linear(linear, out, size);
+    cpu_->state() = own;
+    return ok;
+}
+
 uint64_t KvmModel::tsc() const {
     return cpu_ ? cpu_->state().tsc : 0;
 }

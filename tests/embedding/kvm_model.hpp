@@ -43,6 +43,7 @@ class KvmModel final : public KvmVcpu {
     void kick_after(uint64_t delay_ns) override { kick_instructions_ = delay_ns; }
     int run(bool complete_only) override;
     kvm_run& exit() override { return *reinterpret_cast<kvm_run*>(page_.data()); }
+    bool read_linear(uint64_t linear, void* out, size_t size) const override;
 
     std::optional<uint64_t> instructions_retired() const override { return instructions_; }
 
