@@ -148,6 +148,9 @@ CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
             ->check(kUnsigned);
     cmd->add_option("--until", boot.until, "Stop once the serial console has shown TEXT");
     cmd->add_option("--break", raw.boot_breaks, "Stop before the instruction at linear ADDR");
+    cmd->add_option("--break-after", boot.break_after,
+                    "The --break addresses take effect once the serial console has shown TEXT "
+                    "(a loader's message before it starts a kernel)");
     cmd->add_option("--trace", raw.boot_trace,
                     "none (console and census), window (the step trace inside windows) or all")
         ->check(CLI::IsMember({"none", "window", "all"}));
@@ -337,6 +340,8 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
                                                       : TraceMode::None;
             for (const std::string& text : raw.boot_breaks)
                 boot.breaks.push_back(parse_number_text(text, "--break", 0xFFFFFFFF));
+            if (!boot.break_after.empty() && boot.breaks.empty())
+                throw StateFormatError("--break-after needs --break");
             if (!boot.initrd.empty() && boot.kernel.empty())
                 throw StateFormatError("--initrd needs --kernel");
             if (!boot.append.empty() && boot.kernel.empty())

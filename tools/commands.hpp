@@ -59,6 +59,7 @@ struct BootOptions {
     uint64_t timeout_seconds = 600; // virtual seconds; 0 = no limit
     std::string until;              // stop once the serial console shows this text
     std::vector<uint64_t> breaks;   // linear addresses
+    std::string break_after;        // the breaks take effect once the console shows this
     TraceMode trace = TraceMode::None;
     bool json = false;
     bool quiet_debugcon = false; // do not print SeaBIOS's debug log (port 0x402)

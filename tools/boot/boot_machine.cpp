@@ -48,9 +48,12 @@ BootMachine::BootMachine(pc::PcConfig config, ResetPreset preset, vmx::Profile p
 
 void BootMachine::drain_output() {
     if (std::string s = platform_.take_serial(); !s.empty()) {
-        if (limits_ && !limits_->stop_at_console.empty()) {
+        if (limits_ && watches_console(*limits_)) {
             serial_seen_ += s;
-            const size_t keep = limits_->stop_at_console.size() * 2 + 64;
+            const std::string& arm = limits_->arm_breakpoints_at_console;
+            if (!arm.empty() && serial_seen_.find(arm) != std::string::npos)
+                breakpoints_armed_ = true;
+            const size_t keep = std::max(limits_->stop_at_console.size(), arm.size()) * 2 + 64;
             if (serial_seen_.size() > keep * 2) serial_seen_.erase(0, serial_seen_.size() - keep);
         }
         if (on_serial) on_serial(s);
@@ -153,9 +156,14 @@ std::optional<BootEnd> BootMachine::handle_exit(const Exit& exit, const CpuState
     return std::nullopt;
 }
 
+// A run that looks for text on the console stops at each serial write to look at once.
+bool BootMachine::watches_console(const BootLimits& limits) {
+    return !limits.stop_at_console.empty() || !limits.arm_breakpoints_at_console.empty();
+}
+
 BootEnd BootMachine::run(const BootLimits& limits) {
     limits_ = &limits;
-    platform_.set_exit_on_serial(!limits.stop_at_console.empty());
+    platform_.set_exit_on_serial(watches_console(limits));
     CpuState& s = emulator_.state();
     const vmx::Profile profile = census_.profile();
     if (!census_.in_window() && !vmx::is_valid(s, profile)) {
@@ -242,7 +250,7 @@ BootEnd BootMachine::run(const BootLimits& limits) {
             .stop_when_valid = census_.in_window() ? std::optional(profile) : std::nullopt,
             .single_step = stepping,
             .interrupt_pending = platform_.interrupt_pending(),
-            .breakpoints = limits.breakpoints,
+            .breakpoints = breakpoints_in_effect(limits),
             .stop_when_invalid = census_.in_window() ? std::nullopt : std::optional(profile)};
         const CpuState before = s;
         tsc_at_run_start_ = s.tsc;
@@ -267,12 +275,17 @@ BootEnd BootMachine::run(const BootLimits& limits) {
     }
 }
 
+std::span<const uint64_t> BootMachine::breakpoints_in_effect(const BootLimits& limits) const {
+    if (!limits.arm_breakpoints_at_console.empty() && !breakpoints_armed_) return {};
+    return limits.breakpoints;
+}
+
 bool BootMachine::at_breakpoint(const BootLimits& limits) const {
-    if (limits.breakpoints.empty() || halted_ || emulator_.completion_pending()) return false;
+    const std::span<const uint64_t> breakpoints = breakpoints_in_effect(limits);
+    if (breakpoints.empty() || halted_ || emulator_.completion_pending()) return false;
     const CpuState& s = emulator_.state();
     const uint64_t pc = (s[Seg::CS].base + s.eip) & 0xFFFFFFFF;
-    return std::find(limits.breakpoints.begin(), limits.breakpoints.end(), pc) !=
-           limits.breakpoints.end();
+    return std::find(breakpoints.begin(), breakpoints.end(), pc) != breakpoints.end();
 }
 
 size_t BootMachine::Snapshot::bytes() const {
@@ -292,6 +305,7 @@ std::unique_ptr<BootMachine::Snapshot> BootMachine::save() const {
                  .tsc_at_run_start = tsc_at_run_start_,
                  .halted = halted_,
                  .serial_seen = serial_seen_,
+                 .breakpoints_armed = breakpoints_armed_,
                  .census_windows = windows.size(),
                  .census_open = census_.in_window(),
                  .census_last = windows.empty() ? std::nullopt : std::optional(windows.back())});
@@ -317,6 +331,7 @@ void BootMachine::restore(const Snapshot& snapshot) {
     tsc_at_run_start_ = snapshot.tsc_at_run_start;
     halted_ = snapshot.halted;
     serial_seen_ = snapshot.serial_seen;
+    breakpoints_armed_ = snapshot.breakpoints_armed;
     restore_census(snapshot);
 }
 

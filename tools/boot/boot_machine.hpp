@@ -26,6 +26,10 @@ namespace transit86::tools {
 struct BootLimits {
     uint64_t budget = 0; // instructions; 0 = no limit
     std::span<const uint64_t> breakpoints{};
+    // The breakpoints take effect once the serial console has shown this text (empty: from
+    // the start). A loader's marker before it starts a kernel: GRUB runs its own decompressed
+    // code at 0x100000 first, the address a Linux kernel's 32-bit entry uses.
+    std::string arm_breakpoints_at_console{};
     bool stop_when_window_ends = false; // --stop-at valid: the first window's end
     std::string stop_at_console;        // stop once the serial console has shown this text
     uint64_t timeout_ns = 0;            // virtual time; 0 = no limit
@@ -90,6 +94,7 @@ class BootMachine {
         uint64_t retired = 0, interrupts_delivered = 0, skipped_ns = 0, tsc_at_run_start = 0;
         bool halted = false;
         std::string serial_seen;
+        bool breakpoints_armed = false;
         size_t census_windows = 0;
         bool census_open = false;
         std::optional<CensusWindow> census_last;
@@ -122,6 +127,8 @@ class BootMachine {
     void drain_output();
     void end_window(const std::string& why);
     bool at_breakpoint(const BootLimits& limits) const;
+    std::span<const uint64_t> breakpoints_in_effect(const BootLimits& limits) const;
+    static bool watches_console(const BootLimits& limits);
     void restore_census(const Snapshot& snapshot);
 
     pc::PcPlatform platform_;
@@ -133,7 +140,8 @@ class BootMachine {
     uint64_t tsc_at_run_start_ = 0; // the CPU's TSC when the current run began
     uint64_t memory_generation_ = 0;
     bool halted_ = false;
-    std::string serial_seen_; // the tail of the serial output, for stop_at_console
+    std::string serial_seen_;        // the tail of the serial output, for the console texts
+    bool breakpoints_armed_ = false; // BootLimits::arm_breakpoints_at_console was seen
     const BootLimits* limits_ = nullptr;
 };
 

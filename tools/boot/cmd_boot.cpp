@@ -65,6 +65,7 @@ int run_boot(const BootOptions& o) {
     report.header(o, bios_size);
     BootLimits limits{.budget = o.budget,
                       .breakpoints = o.breaks,
+                      .arm_breakpoints_at_console = o.break_after,
                       .stop_when_window_ends = o.stop_at == StopAt::Valid,
                       .stop_at_console = o.until,
                       .timeout_ns = o.timeout_seconds * 1'000'000'000ull};

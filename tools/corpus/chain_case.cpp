@@ -30,7 +30,7 @@ const std::array<const char*, 6> kCaseKeys = {"description", "chain",  "needs",
                                               "stop",        "oracle", "kernel_version"};
 const std::array<const char*, 9> kChainKeys = {"bios",   "disk",    "kernel", "initrd",    "append",
                                                "preset", "profile", "cpu",    "memory_mib"};
-const std::array<const char*, 3> kStopKeys = {"console", "break", "budget"};
+const std::array<const char*, 4> kStopKeys = {"console", "break", "break_after_console", "budget"};
 
 template <size_t N>
 void check_keys(const nlohmann::json& object, const std::array<const char*, N>& keys,
@@ -175,6 +175,9 @@ ChainCase chain_case_from_json(const nlohmann::json& doc, const std::filesystem:
             for (const auto& address : stop["break"])
                 c.breaks.push_back(number_field(address, where + ": \"break\""));
         }
+        c.break_after_console = string_field(stop, "break_after_console", where);
+        if (!c.break_after_console.empty() && c.breaks.empty())
+            throw CorpusError(where + ": \"break_after_console\" needs \"break\" addresses");
     }
     // "needs": {"PATH": "what provides it"}; the first missing file is the reason to skip.
     if (doc.contains("needs")) {
@@ -216,6 +219,7 @@ ChainResult run_chain(const ChainCase& c) {
     machine.on_serial = [&](const std::string& bytes) { serial.feed(bytes); };
     const BootLimits limits{.budget = c.budget,
                             .breakpoints = c.breaks,
+                            .arm_breakpoints_at_console = c.break_after_console,
                             .stop_at_console = c.stop_console,
                             .timeout_ns = c.boot.timeout_seconds * 1'000'000'000ull};
     const BootEnd end = machine.run(limits);

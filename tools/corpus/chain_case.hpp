@@ -29,11 +29,12 @@ struct ChainCase {
     std::filesystem::path file;
     std::string name;
     std::string description;
-    BootOptions boot;             // what `transit86 boot` would be given
-    std::string skip_reason;      // a file the chain needs is missing: why, and what provides it
-    std::string stop_console;     // stop once the console shows this text
-    std::vector<uint64_t> breaks; // stop before an instruction at one of these linear addresses
-    uint64_t budget = 0;          // instructions at most; 0 = none
+    BootOptions boot;                // what `transit86 boot` would be given
+    std::string skip_reason;         // a file the chain needs is missing: why, and what provides it
+    std::string stop_console;        // stop once the console shows this text
+    std::vector<uint64_t> breaks;    // stop before an instruction at one of these linear addresses
+    std::string break_after_console; // the breaks take effect once the console shows this
+    uint64_t budget = 0;             // instructions at most; 0 = none
 
     std::filesystem::path golden_file() const;
 };
