@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <span>
+#include <vector>
 
 #include "decoder/decoder.hpp"
 #include "transit86/emulator.hpp"
@@ -58,9 +60,19 @@ void WindowCensus::begin(const Emulator& emulator, const CpuState& state, uint64
     // The failing rows, as vmx::evaluate() finds them, without formatting their messages
     // (thousands of windows in a real boot).
     const vmx::VmxContext context = vmx::effective_context(profile_, vmx::VmxContext{});
-    for (const vmx::Check& row : vmx::checks(profile_))
-        if (vmx::in_scope(row.scope, state) && !row.passes(state, context))
-            w.failing.emplace_back(row.id);
+    // Counted first, so that the window's list is allocated once (a realistic boot's windows
+    // fail up to 18 rows each: growing the list row by row was 3 % of a GRUB boot).
+    const std::span<const vmx::Check> rows = vmx::checks(profile_);
+    const auto fails = [&](const vmx::Check& row) {
+        return vmx::in_scope(row.scope, state) && !row.passes(state, context);
+    };
+    thread_local std::vector<const vmx::Check*> failing_rows;
+    failing_rows.clear();
+    for (const vmx::Check& row : rows)
+        if (fails(row)) failing_rows.push_back(&row);
+    w.failing.reserve(failing_rows.size());
+    for (const vmx::Check* row : failing_rows)
+        w.failing.emplace_back(row->id);
     windows_.push_back(std::move(w));
     open_ = true;
 }
