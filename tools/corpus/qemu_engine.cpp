@@ -224,6 +224,12 @@ bool QemuEngine::refresh(std::string& why) {
     const std::optional<QemuRegisters> regs = parse_info_registers(*text, why);
     if (!regs) return false;
     state_ = regs->state;
+    // QEMU's LTR and task switch load TR's cache from the descriptor before marking it busy
+    // (docs/known-differences.md, unicorn-tr-available); TR only ever holds a busy TSS
+    // (SDM Vol. 3A 7.2.4, LTR), so the engine reports the type the processor holds.
+    const uint32_t tr_type = state_.tr.access_rights & 0xF;
+    if (!ar::unusable(state_.tr.access_rights) && (tr_type == 1 || tr_type == 9))
+        state_.tr.access_rights |= 2;
     // QEMU's II flag does not say which shadow; step() names STI's.
     state_.interruptibility = regs->inhibit_irq ? interruptibility::BlockingByMovSs : 0;
     return true;
@@ -306,7 +312,6 @@ bool QemuEngine::set_state(const CpuState& want, std::string& error) {
         error = "qemu: the start state must be active";
         return false;
     }
-    state_.pdpte = want.pdpte; // QEMU keeps none: its PAE walks read the table (see docs)
     return true;
 }
 
