@@ -15,35 +15,20 @@
 ; identity-mapped. Golden: QEMU 7.2 TCG (docs/corpus-format.md, "Oracles"); no walk here
 ; faults, so QEMU's accessed flag on a faulting walk (docs/known-differences.md) plays no part.
 
-bits 16
 org 0x1000
 
 %include "pm_entry.inc"
+%include "paging.inc"
 
 PAGE_DIRECTORY equ 0x4000
 PAGE_TABLE     equ 0x5000
 
 start:
-    cli
-    xor ax, ax
-    mov ds, ax
-    mov ss, ax
-    mov sp, 0x7000
-    REAL_TO_PM32 flat32, 0
-
-bits 32
-flat32:
-    FLAT_DATA_AND_STACK
+    PAGING_CASE_START 0
     mov eax, cr4
     or eax, 0x10                    ; CR4.PSE: 4-MByte pages
     mov cr4, eax
-    mov eax, PAGE_DIRECTORY
-    mov cr3, eax
-    mov eax, cr0
-    or eax, 0x80000000              ; paging on
-    mov cr0, eax
-    jmp paged32
-paged32:
+    PAGING_ON PAGE_DIRECTORY, 0x80000000  ; paging on
     ; 4-KByte page: a load, then a store
     mov eax, [0xA000]
     mov bl, [PAGE_TABLE + 10 * 4]

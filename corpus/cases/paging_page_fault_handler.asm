@@ -21,10 +21,10 @@
 ; holds (docs/corpus-format.md, "Oracles").
 ; Golden: QEMU 7.2 TCG (docs/corpus-format.md, "Oracles").
 
-bits 16
 org 0x1000
 
 %include "pm_entry.inc"
+%include "paging.inc"
 
 PAGE_DIRECTORY equ 0x4000
 PAGE_TABLE     equ 0x5000
@@ -33,29 +33,14 @@ USER_DATA      equ 0x30 | 3
 TSS_SELECTOR   equ 0x38
 
 start:
-    cli
-    xor ax, ax
-    mov ds, ax
-    mov ss, ax
-    mov sp, 0x7000
-    REAL_TO_PM32 flat32, 1
-
-bits 32
-flat32:
-    FLAT_DATA_AND_STACK
+    PAGING_CASE_START 1
     mov fs, ax                      ; FS and GS too: see the header
     mov gs, ax
     mov ax, TSS_SELECTOR
     ltr ax
     mov dword [0xA000], 0xAAAA0001  ; what the retried accesses find
     mov dword [0xC000], 0xCCCC0003
-    mov eax, PAGE_DIRECTORY
-    mov cr3, eax
-    mov eax, cr0
-    or eax, 0x80010000              ; PG and WP
-    mov cr0, eax
-    jmp paged32
-paged32:
+    PAGING_ON PAGE_DIRECTORY, 0x80010000  ; PG and WP
     mov ebx, [0xA000]               ; 1. not present
     mov dword [0xB000], 0xBBBB0002  ; 2. write-protected
     mov edx, [0xB000]
