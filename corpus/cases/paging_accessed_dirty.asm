@@ -44,14 +44,7 @@ start:
     ; a page whose first access is a store
     mov dword [0xB000], 0x87654321
     mov dh, [PAGE_TABLE + 11 * 4]
-    mov al, 'a'
-    out 0xE9, al
-    hlt
-
-align 8
-gdt:                                ; accessed bits preset: no descriptor load writes the GDT
-    GDT_FLAT_32_AND_16_ACCESSED
-TABLE_DESCRIPTOR gdt
+    PAGING_CASE_END 'a'
 
 times PAGE_DIRECTORY - 0x1000 - ($ - $$) db 0
     dd PAGE_TABLE | 0x03            ; PDE 0 -> the page table: present, writable, A clear

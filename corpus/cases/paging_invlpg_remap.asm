@@ -41,14 +41,7 @@ start:
     mov dword [PAGE_TABLE + 13 * 4], 0xB000 | 0x163
     invlpg [0xD000]
     mov edi, [0xD000]
-    mov al, 'i'
-    out 0xE9, al
-    hlt
-
-align 8
-gdt:                                ; accessed bits preset: no descriptor load writes the GDT
-    GDT_FLAT_32_AND_16_ACCESSED
-TABLE_DESCRIPTOR gdt
+    PAGING_CASE_END 'i'
 
 times PAGE_DIRECTORY - 0x1000 - ($ - $$) db 0
     dd PAGE_TABLE | 0x23            ; PDE 0: present, writable, accessed

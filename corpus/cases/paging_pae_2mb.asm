@@ -39,14 +39,7 @@ start:
     mov cr3, eax                    ; loads the PDPTEs
     mov edx, [0x20A000]             ; through B's PDE 1
     mov ch, [DIRECTORY_B + 1 * 8]
-    mov al, 'e'
-    out 0xE9, al
-    hlt
-
-align 8
-gdt:                                ; accessed bits preset: no descriptor load writes the GDT
-    GDT_FLAT_32_AND_16_ACCESSED
-TABLE_DESCRIPTOR gdt
+    PAGING_CASE_END 'e'
 
 times PDPT - 0x1000 - ($ - $$) db 0
     dq DIRECTORY_A | 1              ; PDPTE 0: present (bits 1, 2, 5-8 are reserved)
