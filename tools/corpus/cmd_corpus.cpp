@@ -169,7 +169,10 @@ int corpus_check_goldens(const CorpusOptions& o, GoldenOracle wanted) {
         const auto golden = load_golden(c, oracle);
         if (!golden) continue;
         auto engine = make_oracle_engine(wanted, why);
-        if (!engine) throw CorpusError(fmt::format("{} is not usable here: {}", o.oracle, why));
+        if (!engine) { // a test that re-checks goldens skips where the oracle is absent
+            fmt::print("SKIP: {} is not usable here: {}\n", o.oracle, why);
+            return kExitSkipped;
+        }
         const CaseResult result = run_case(c, *engine);
         const std::vector<std::string> diffs = compare_results(result, *golden);
         (diffs.empty() ? agree : differ)++;
