@@ -26,8 +26,7 @@ using std::chrono::milliseconds;
 // Register numbers of QEMU 7.2's i386 gdbstub (gdb-xml/i386-32bit.xml, read back with
 // qXfer:features:read): eax..edi 0-7, eip 8, eflags 9, cs ss ds es fs gs 10-15, fs_base 16,
 // gs_base 17, k_gs_base 18, cr0 19, cr2 20, cr3 21, cr4 22, cr8 23, efer 24.
-constexpr int kRegEip = 8, kRegEflags = 9, kRegCr0 = 19, kRegCr2 = 20, kRegCr3 = 21, kRegCr4 = 22,
-              kRegEfer = 24;
+constexpr int kRegEip = 8, kRegCr0 = 19, kRegCr2 = 20, kRegCr3 = 21, kRegCr4 = 22, kRegEfer = 24;
 constexpr std::array<int, kNumSegs> kRegSeg = {13, 10, 11, 12, 14, 15}; // indexed by Seg
 
 // The start-up stub lives in the BIOS ROM under the reset CS (F000:FF00 = FFFFFF00H): the
@@ -36,6 +35,9 @@ constexpr uint64_t kStubLinear = 0xFFFFFF00;
 constexpr uint16_t kStubOffset = 0xFF00;
 
 constexpr milliseconds kStepTimeout{20000};
+// Iterations of one REP instruction before the engine gives up (ECX up to 4 Gi would take
+// hours through the gdbstub).
+constexpr uint64_t kMaxRepeats = 1u << 20;
 // HLT never completes a step (the vCPU sleeps with interrupts masked): wait this long, then
 // interrupt and read the halted state.
 constexpr milliseconds kHaltWait{300};
@@ -44,6 +46,7 @@ constexpr milliseconds kHaltWait{300};
 struct NextInstruction {
     decoder::Op op = decoder::Op::Invalid;
     size_t length = 0;
+    bool repeated = false; // a REP / REPNE prefix
 };
 
 // Bytes a file has gained since `offset` was last advanced.
@@ -235,19 +238,27 @@ bool QemuEngine::refresh(std::string& why) {
     return true;
 }
 
-// LGDT, LIDT, A20 off and a far jump to the case's CS:IP, run from the reset CS so that CS
-// keeps the 9BH cache a far jump in real mode leaves alone.
+// LGDT, LIDT, A20 off, POPFD and a far jump to the case's CS:IP, run from the reset CS so
+// that CS keeps the 9BH cache far jumps in real mode leave alone. EFLAGS comes by POPFD:
+// the gdbstub's write of eflags leaves TCG's lazily computed arithmetic flags (CC_SRC/CC_OP)
+// as they were, so `info registers` would OR stale ones in. The stack is SS F000H, whose base
+// F0000H reaches the same ROM bytes through the ISA BIOS alias (FFF00H = FFFFFF00H).
 bool QemuEngine::run_stub(const CpuState& want, std::string& error) {
     std::vector<uint8_t> stub;
     const uint16_t data = kStubOffset + 32;
     auto add = [&stub](std::initializer_list<uint8_t> bytes) { stub.insert(stub.end(), bytes); };
-    int instructions = 3;
+    // First to the same bytes through the alias below 1 MiB (CS base F0000H), where turning
+    // A20 off does not move the next fetch.
+    const uint16_t alias_ip = kStubOffset + 5;
+    add({0xEA, uint8_t(alias_ip), uint8_t(alias_ip >> 8), 0x00, 0xF0}); // jmp far F000:FF05
+    int instructions = 5;
     add({0x66, 0x2E, 0x0F, 0x01, 0x16, uint8_t(data), uint8_t(data >> 8)}); // o32 lgdt [cs:]
     add({0x66, 0x2E, 0x0F, 0x01, 0x1E, uint8_t(data + 6), uint8_t((data + 6) >> 8)}); // lidt
     if (!a20_at_start_) {
         add({0xB0, 0x00, 0xE6, 0x92}); // mov al, 0; out 92h, al: A20 gate off
         instructions += 2;
     }
+    add({0x66, 0x9D}); // popfd
     const uint16_t cs = want[Seg::CS].selector;
     const auto ip = static_cast<uint16_t>(want.eip);
     add({0xEA, uint8_t(ip), uint8_t(ip >> 8), uint8_t(cs), uint8_t(cs >> 8)}); // jmp far
@@ -255,7 +266,12 @@ bool QemuEngine::run_stub(const CpuState& want, std::string& error) {
     for (const DescriptorTableRegister& t : {want.gdtr, want.idtr})
         add({uint8_t(t.limit), uint8_t(t.limit >> 8), uint8_t(t.base), uint8_t(t.base >> 8),
              uint8_t(t.base >> 16), uint8_t(t.base >> 24)});
-    if (!gdb_->write_memory(kStubLinear, stub) || !gdb_->write_register(kRegEip, kStubOffset)) {
+    const uint16_t flags_at = kStubOffset + static_cast<uint16_t>(stub.size());
+    const uint32_t eflags = want.eflags;
+    add({uint8_t(eflags), uint8_t(eflags >> 8), uint8_t(eflags >> 16), uint8_t(eflags >> 24)});
+    if (!gdb_->write_memory(kStubLinear, stub) || !gdb_->write_register(kRegEip, kStubOffset) ||
+        !gdb_->write_register(kRegSeg[static_cast<int>(Seg::SS)], 0xF000) ||
+        !gdb_->write_register(static_cast<int>(Gpr::ESP), flags_at)) {
         error = "qemu: cannot place the start-up stub";
         return false;
     }
@@ -285,8 +301,7 @@ bool QemuEngine::set_state(const CpuState& want, std::string& error) {
     ok = ok && gdb_->write_register(kRegEfer, want.efer);
     for (int i = 0; i < 8; ++i)
         ok = ok && gdb_->write_register(i, want.gpr[i]);
-    ok = ok && gdb_->write_register(kRegEip, want.eip) &&
-         gdb_->write_register(kRegEflags, want.eflags);
+    ok = ok && gdb_->write_register(kRegEip, want.eip); // EFLAGS: the stub's POPFD
     for (int i = 0; i < kNumSegs; ++i) {
         const SegmentCache& seg = want.seg[i];
         // CS arrives from the stub's far jump with 9BH; a case asking for 93H (Unicorn's
@@ -329,7 +344,9 @@ NextInstruction QemuEngine::next_instruction() {
         if (!gdb_->read_memory(linear, std::span(code).first(available))) return {};
     }
     if (decoder::decode(code.data(), available, mode, insn) != decoder::DecodeStatus::Ok) return {};
-    return {.op = insn.op, .length = insn.length};
+    return {.op = insn.op,
+            .length = insn.length,
+            .repeated = (insn.prefixes & (decoder::prefix::Rep | decoder::prefix::Repne)) != 0};
 }
 
 void QemuEngine::replay_console(pc::PcPorts& ports) {
@@ -365,21 +382,32 @@ EngineStep QemuEngine::step(pc::PcPorts& ports) {
     const bool hlt = next.op == decoder::Op::Hlt;
     // OUT (imm8 or DX): the instruction that can end QEMU, through isa-debug-exit.
     const size_t out_length = next.op == decoder::Op::Out ? next.length : 0;
-    if (!gdb_->send("s")) return qemu_ended(ports, before, out_length);
-    std::optional<std::string> reply = gdb_->wait_packet(hlt ? kHaltWait : kStepTimeout);
-    if (!reply && !gdb_->eof() && hlt) {
-        gdb_->interrupt();
-        reply = gdb_->wait_packet(kStepTimeout);
+    // QEMU's `s` runs one iteration of a REP string instruction (as TF does on silicon); the
+    // corpus counts the whole instruction, as KVM's stepper and transit86 do: step on while
+    // CS:EIP stays put.
+    for (uint64_t iteration = 0;; ++iteration) {
+        if (!gdb_->send("s")) return qemu_ended(ports, before, out_length);
+        std::optional<std::string> reply = gdb_->wait_packet(hlt ? kHaltWait : kStepTimeout);
+        if (!reply && !gdb_->eof() && hlt) {
+            gdb_->interrupt();
+            reply = gdb_->wait_packet(kStepTimeout);
+        }
+        if (!reply || (*reply)[0] == 'W' || (*reply)[0] == 'X') {
+            if (gdb_->eof() || reply) return qemu_ended(ports, before, out_length);
+            return {EngineStep::Kind::Stopped, "qemu: no stop reply after a step"};
+        }
+        std::string why;
+        if (!refresh(why)) return {EngineStep::Kind::Stopped, "qemu: " + why};
+        replay_console(ports);
+        const bool same_place = state_.eip == before.eip &&
+                                state_[Seg::CS].selector == before[Seg::CS].selector &&
+                                state_.activity == ActivityState::Active;
+        if (!next.repeated || !same_place) break;
+        if (iteration >= kMaxRepeats)
+            return {EngineStep::Kind::Stopped, "qemu: a REP instruction did not finish"};
     }
-    if (!reply || (*reply)[0] == 'W' || (*reply)[0] == 'X') {
-        if (gdb_->eof() || reply) return qemu_ended(ports, before, out_length);
-        return {EngineStep::Kind::Stopped, "qemu: no stop reply after a step"};
-    }
-    std::string why;
-    if (!refresh(why)) return {EngineStep::Kind::Stopped, "qemu: " + why};
     if (state_.interruptibility != 0 && next.op == decoder::Op::Sti)
         state_.interruptibility = interruptibility::BlockingBySti;
-    replay_console(ports);
     if (state_.activity == ActivityState::Hlt) return {EngineStep::Kind::Halted, {}};
     return {};
 }
