@@ -11,10 +11,11 @@
 ; MOV to CR0) and on the way out (CR0.PG = 0 in protected mode: sdm.cr0.fixed0; the 16-bit
 ; segments' RPL/DPL, then real mode's vm86 checks).
 ;
-; The descriptors have their accessed bits preset and the case starts with CS access rights
-; 93H (the SDM's power-up value, Vol. 3A Table 10-1), so that the golden does not depend on
-; what QEMU (and Unicorn, built from it) does differently: its far JMP does not set a code
-; descriptor's accessed bit (docs/known-differences.md, "Paging").
+; The descriptors have their accessed bits preset, so that the golden does not depend on what
+; QEMU (and Unicorn, built from it) does differently: its far JMP does not set a code
+; descriptor's accessed bit (docs/known-differences.md, "Paging"). The case starts with CS
+; access rights 93H (the SDM's power-up value, Vol. 3A Table 10-1), the only real-mode CS
+; cache Unicorn's state import could give when it wrote the first golden.
 ; Golden: QEMU 7.2 TCG (docs/corpus-format.md, "Oracles"), which walks the page tables. It
 ; reproduces the earlier Unicorn 2.0.1 golden (identity-mapped pages only) step for step.
 
