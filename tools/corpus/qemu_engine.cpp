@@ -169,6 +169,9 @@ class QemuEngine final : public CaseEngine {
             why = "qemu-system-i386 is not installed (Debian package qemu-system-x86)";
             return nullptr;
         }
+        // QEMU leaves when the guest ends it (isa-debug-exit, a triple fault with -no-reboot):
+        // a write to its pipe must then fail with EPIPE, not kill transit86.
+        std::signal(SIGPIPE, SIG_IGN);
         auto engine = std::unique_ptr<QemuEngine>(new QemuEngine());
         engine->qemu_ = QemuProcess::start(program, why);
         if (!engine->qemu_) return nullptr;
