@@ -71,6 +71,7 @@ class QemuProcess {
         }
         p->dir_ = dir;
         int to_qemu[2], from_qemu[2];
+        why = "cannot create its pipes";
         if (pipe2(to_qemu, O_CLOEXEC) != 0) return nullptr;
         if (pipe2(from_qemu, O_CLOEXEC) != 0) {
             close(to_qemu[0]);
@@ -113,6 +114,7 @@ class QemuProcess {
             return nullptr;
         }
         p->pid_ = pid;
+        why.clear();
         return p;
     }
 
