@@ -237,7 +237,10 @@ CLI::App* add_corpus(CLI::App& app, CorpusOptions& corpus, CLI::App*& rebase) {
                       "Every difference, and each case's description");
     }
     corpus_rebase_cmd->add_option("--oracle", corpus.oracle, "Oracle that writes the goldens")
-        ->check(CLI::IsMember({"kvm", "unicorn"}));
+        ->check(CLI::IsMember({"kvm", "unicorn", "qemu"}));
+    corpus_rebase_cmd->add_flag("--check", corpus.check,
+                                "Run the oracle on every selected case whatever its golden's "
+                                "oracle and compare with the committed golden; write nothing");
     corpus_rebase_cmd->add_flag(
         "--refresh-verdicts", corpus.refresh_verdicts,
         "sdm-by-hand goldens: recompute the sdm/unrestricted verdicts when all else matches");

@@ -109,6 +109,7 @@ struct CorpusOptions {
     std::string filter;            // only cases whose name contains this
     std::string oracle = "kvm";    // rebase: which oracle writes the goldens
     bool refresh_verdicts = false; // rebase: only the sdm/unrestricted verdicts of hand goldens
+    bool check = false; // rebase: compare the oracle's runs with the goldens, write nothing
     bool verbose = false;
 };
 int run_corpus(const CorpusOptions& options);

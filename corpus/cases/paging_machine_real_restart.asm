@@ -11,15 +11,13 @@
 ; MOV to CR0) and on the way out (CR0.PG = 0 in protected mode: sdm.cr0.fixed0; the 16-bit
 ; segments' RPL/DPL, then real mode's vm86 checks).
 ;
-; The descriptors have their accessed bits preset and the case starts with CS access rights
-; 93H (the SDM's power-up value, Vol. 3A Table 10-1), so that the golden does not depend on
-; two things Unicorn 2.0.1 does differently: its far JMP does not set a code descriptor's
-; accessed bit, and its state import cannot give a real-mode CS cache other than 93H
-; (docs/known-differences.md, "Paging").
-; Golden: Unicorn 2.0.1, which identity-maps every linear address (docs/known-differences.md,
-; "Paging"): every page this case touches is identity-mapped by its own tables, so the states
-; are those paging gives; the engine checks that each instruction runs from an identity-
-; mapped page. Accessed/dirty flags are not part of a golden.
+; The descriptors have their accessed bits preset, so that the golden does not depend on what
+; QEMU (and Unicorn, built from it) does differently: its far JMP does not set a code
+; descriptor's accessed bit (docs/known-differences.md, "Paging"). The case starts with CS
+; access rights 93H (the SDM's power-up value, Vol. 3A Table 10-1), the only real-mode CS
+; cache Unicorn's state import could give when it wrote the first golden.
+; Golden: QEMU 7.2 TCG (docs/corpus-format.md, "Oracles"), which walks the page tables. It
+; reproduces the earlier Unicorn 2.0.1 golden (identity-mapped pages only) step for step.
 
 bits 16
 org 0x1000

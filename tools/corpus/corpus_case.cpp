@@ -81,9 +81,10 @@ std::vector<uint8_t> parse_hex_bytes(const std::string& text, const std::string&
 GoldenOracle parse_oracle(const std::string& text, const std::string& where) {
     if (text == "kvm") return GoldenOracle::Kvm;
     if (text == "unicorn") return GoldenOracle::Unicorn;
+    if (text == "qemu") return GoldenOracle::Qemu;
     if (text == "sdm-by-hand") return GoldenOracle::SdmByHand;
     throw CorpusError(
-        fmt::format("{}: oracle \"{}\" is not kvm, unicorn or sdm-by-hand", where, text));
+        fmt::format("{}: oracle \"{}\" is not kvm, unicorn, qemu or sdm-by-hand", where, text));
 }
 
 } // namespace
@@ -92,6 +93,7 @@ const char* to_string(GoldenOracle oracle) {
     switch (oracle) {
     case GoldenOracle::Kvm: return "kvm";
     case GoldenOracle::Unicorn: return "unicorn";
+    case GoldenOracle::Qemu: return "qemu";
     case GoldenOracle::SdmByHand: return "sdm-by-hand";
     }
     return "?";

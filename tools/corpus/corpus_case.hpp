@@ -22,7 +22,7 @@ struct CorpusError : std::runtime_error {
 enum class CaseStop : uint8_t { Valid, Halt, Budget };
 
 // Who produced a golden (docs/corpus-format.md, "Oracles").
-enum class GoldenOracle : uint8_t { Kvm, Unicorn, SdmByHand };
+enum class GoldenOracle : uint8_t { Kvm, Unicorn, Qemu, SdmByHand };
 const char* to_string(GoldenOracle oracle);
 
 struct CorpusCase {

@@ -1,6 +1,6 @@
 // One driver runs a corpus case on any engine that can single-step: transit86 itself, or an
-// oracle (KVM on /dev/kvm). The driver owns the devices (pc/pc_ports) and the stop rules,
-// so both sides of a comparison are judged by the same code.
+// oracle (KVM on /dev/kvm, Unicorn, QEMU). The driver owns the devices (pc/pc_ports) and the stop
+// rules, so both sides of a comparison are judged by the same code.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +35,9 @@ std::unique_ptr<CaseEngine> make_transit86_engine();
 std::unique_ptr<CaseEngine> make_kvm_engine(std::string& why);
 // Unicorn 2 (tests/oracle/unicorn_runner.hpp); nullptr with `why` set when it cannot start.
 std::unique_ptr<CaseEngine> make_unicorn_engine(std::string& why);
+// qemu-system-i386 through its gdbstub (qemu_engine.hpp); nullptr with `why` set when it is
+// not installed or does not start.
+std::unique_ptr<CaseEngine> make_qemu_engine(std::string& why);
 
 // Runs the case to its stop condition on `engine`.
 CaseResult run_case(const CorpusCase& c, CaseEngine& engine);
