@@ -35,7 +35,10 @@ for folder in "${!allowed[@]}"; do
   for file in "$folder"/*.{h,hpp,cpp,c}; do
     [ -f "$file" ] || continue
     while IFS=: read -r line text; do
-      target=$(sed -E 's/.*#include "([^"]+)".*/\1/' <<<"$text")
+      # Bash's own regex match: a sed per include line made this test take a minute on a
+      # loaded machine.
+      [[ "$text" =~ include[[:space:]]*\"([^\"]+)\" ]] || continue
+      target="${BASH_REMATCH[1]}"
       case "$target" in */*) ;; *) continue ;; esac # same-folder includes
       ok=0
       for prefix in ${allowed[$folder]}; do
