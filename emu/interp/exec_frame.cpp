@@ -12,7 +12,9 @@ bool enter(Cpu& cpu, const Insn& insn) {
     const uint32_t nesting = insn.operands[1].value % 32;
     const uint32_t stack_mask = cpu.stack32() ? ~0u : 0xFFFFu;
     if (!cpu.push<T>(cpu.reg<T>(static_cast<uint8_t>(Gpr::EBP)))) return false;
-    const uint32_t frame = cpu.stack_pointer();
+    // FrameTemp is ESP for a 32-bit operand and SP for a 16-bit one, whatever the stack
+    // size (SDM ENTER, Operation); the cast to T below keeps the width.
+    const uint32_t frame = cpu.s[Gpr::ESP];
     if (nesting > 0) {
         uint32_t bp = cpu.s[Gpr::EBP] & stack_mask;
         for (uint32_t i = 1; i < nesting; ++i) {

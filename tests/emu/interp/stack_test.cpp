@@ -185,6 +185,23 @@ TEST(Pop, SsMovesTheStackPointerByTheSizeOfTheStackItPoppedFrom) {
     EXPECT_EQ(m.gpr(Gpr::ESP), 0x00010000u); // SP wrapped to 0, ESP's upper half kept
 }
 
+// ---- ENTER
+
+TEST(Enter, ThirtyTwoBitOperandOnSixteenBitStackSetsEbpToTheWholeEsp) {
+    // SDM ENTER, Operation: with OperandSize = 32, FrameTemp <- ESP (all 32 bits) and
+    // EBP <- FrameTemp, whatever the stack size; only the pushes and the final
+    // SP <- SP - AllocSize follow the 16-bit stack.
+    Machine m(Mode::Protected32);
+    m.seg(Seg::SS).access_rights &= ~0x4000u; // B = 0: a 16-bit stack
+    m.load_code({0xC8, 0x08, 0x00, 0x00});    // enter 8, 0
+    m.gpr(Gpr::ESP) = 0x00010000;
+    m.gpr(Gpr::EBP) = 0x12345678;
+    m.run(1);
+    EXPECT_EQ(m.read32(0xFFFC), 0x12345678u);
+    EXPECT_EQ(m.gpr(Gpr::EBP), 0x0001FFFCu);
+    EXPECT_EQ(m.gpr(Gpr::ESP), 0x0001FFF4u);
+}
+
 // ---- PUSHA / POPA
 
 TEST(Pusha, PushesAxCxDxBxOriginalSpBpSiDi) {
