@@ -100,10 +100,17 @@ bool push_pop(Cpu& cpu, const Insn& insn) {
     T value;
     if (!cpu.peek<T>(0, value)) return false;
     if (op.kind == OperandKind::Sreg) {
+        // The pop moves the stack pointer by the size of the stack it read from: POP SS of a
+        // 32-bit segment off a 16-bit stack changes only SP (SDM POP, Operation: the
+        // stack-address size is that of the current stack).
+        const uint32_t old_esp = cpu.s[Gpr::ESP];
+        cpu.release_stack(sizeof(T));
+        const uint32_t new_esp = cpu.s[Gpr::ESP];
+        cpu.s[Gpr::ESP] = old_esp;
         if (!load_data_or_stack_segment(cpu, static_cast<Seg>(op.reg),
                                         static_cast<uint16_t>(value)))
             return false;
-        cpu.release_stack(sizeof(T));
+        cpu.s[Gpr::ESP] = new_esp;
         if (op.reg == static_cast<uint8_t>(Seg::SS))
             cpu.shadow_next = interruptibility::BlockingByMovSs; // SDM POP
         return true;

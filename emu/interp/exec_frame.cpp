@@ -11,21 +11,32 @@ bool enter(Cpu& cpu, const Insn& insn) {
     const auto alloc = static_cast<uint16_t>(insn.operands[0].value);
     const uint32_t nesting = insn.operands[1].value % 32;
     const uint32_t stack_mask = cpu.stack32() ? ~0u : 0xFFFFu;
+    const uint32_t old_esp = cpu.s[Gpr::ESP]; // a fault leaves ESP as it was
+    const auto fail = [&] {
+        cpu.s[Gpr::ESP] = old_esp;
+        return false;
+    };
     if (!cpu.push<T>(cpu.reg<T>(static_cast<uint8_t>(Gpr::EBP)))) return false;
-    const uint32_t frame = cpu.stack_pointer();
+    // FrameTemp is ESP for a 32-bit operand and SP for a 16-bit one, whatever the stack
+    // size (SDM ENTER, Operation); the cast to T below keeps the width.
+    const uint32_t frame = cpu.s[Gpr::ESP];
     if (nesting > 0) {
         uint32_t bp = cpu.s[Gpr::EBP] & stack_mask;
         for (uint32_t i = 1; i < nesting; ++i) {
             bp = (bp - uint32_t{sizeof(T)}) & stack_mask;
             T value;
-            if (!cpu.read<T>(Seg::SS, bp, value) || !cpu.push<T>(value)) return false;
+            if (!cpu.read<T>(Seg::SS, bp, value) || !cpu.push<T>(value)) return fail();
         }
-        if (!cpu.push<T>(static_cast<T>(frame))) return false;
+        if (!cpu.push<T>(static_cast<T>(frame))) return fail();
     }
-    // The new stack top must be writable: the SDM checks it before ENTER completes.
+    // The new stack top must be writable, by the segment and by paging: #SS or #PF when a
+    // write at the final stack pointer would fault (SDM ENTER, Protected Mode Exceptions).
     const uint32_t new_sp = (cpu.stack_pointer() - alloc) & stack_mask;
     uint32_t linear;
-    if (alloc != 0 && !cpu.linearize(Seg::SS, new_sp, 1, true, linear)) return false;
+    PhysicalAccess probe;
+    if (alloc != 0 && (!cpu.linearize(Seg::SS, new_sp, 1, true, linear) ||
+                       !cpu.translate(linear, 1, AccessKind::Write, Accessor::Program, probe)))
+        return fail();
     cpu.set_reg<T>(static_cast<uint8_t>(Gpr::EBP), static_cast<T>(frame));
     cpu.set_stack_pointer(new_sp);
     return true;

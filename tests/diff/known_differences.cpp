@@ -80,10 +80,11 @@ bool ret_imm16_sign_extended(const StepFacts& f) {
 }
 
 // ENTER with an operand size other than the stack size (66 c8 on a 16-bit stack, c8 in 32-bit
-// code on a B = 0 stack, 66 c8 on a 32-bit stack). SDM Vol. 2A ENTER: with StackSize = 16,
-// FrameTemp := SP, and for OperandSize = 32 "Push(FrameTemp)" (a doubleword) and "EBP :=
-// FrameTemp": EBP[31:16] = 0; for OperandSize = 16 only "BP := FrameTemp[15:0]". QEMU
-// (gen_enter) takes FrameTemp from ESP and writes EBP with the stack width.
+// code on a B = 0 stack, 66 c8 on a 32-bit stack). SDM Vol. 2A ENTER (Operation, by operand
+// size): OperandSize = 32 takes FrameTemp := ESP, all 32 bits, pushes it as a doubleword and
+// sets EBP := FrameTemp; OperandSize = 16 takes SP and sets only BP (Bochs' ENTER32_IwIb and
+// test386.asm POST 1A agree). QEMU (gen_enter) takes FrameTemp from ESP and writes EBP with
+// the stack width.
 bool enter_mixed_sizes(const StepFacts& f) {
     if (f.insn->op != Op::Enter) return false;
     const uint32_t stack = ar::db(f.before->seg[static_cast<int>(Seg::SS)].access_rights) ? 4 : 2;

@@ -171,6 +171,37 @@ TEST(Pop, SsSetsBlockingByMovSs) {
     EXPECT_EQ(m.state().interruptibility, interruptibility::BlockingByMovSs);
 }
 
+TEST(Pop, SsMovesTheStackPointerByTheSizeOfTheStackItPoppedFrom) {
+    // SDM POP, Operation: SP, not ESP, moves when the stack-address size (SS.B of the stack
+    // the selector is read from) is 16, even when the loaded SS is a 32-bit segment.
+    Machine m(Mode::Protected32);
+    m.set_descriptor(5, 0, 0xFFFFF, access::kDataRW, kFlat32Flags);
+    m.seg(Seg::SS).access_rights &= ~0x4000u; // B = 0: a 16-bit stack
+    m.load_code({0x17});                      // pop ss (32-bit operand size)
+    m.gpr(Gpr::ESP) = 0x0001FFFC;
+    m.write32(0xFFFC, 0x28);
+    m.run(1);
+    EXPECT_EQ(m.seg(Seg::SS).selector, 0x28);
+    EXPECT_EQ(m.gpr(Gpr::ESP), 0x00010000u); // SP wrapped to 0, ESP's upper half kept
+}
+
+// ---- ENTER
+
+TEST(Enter, ThirtyTwoBitOperandOnSixteenBitStackSetsEbpToTheWholeEsp) {
+    // SDM ENTER, Operation: with OperandSize = 32, FrameTemp <- ESP (all 32 bits) and
+    // EBP <- FrameTemp, whatever the stack size; only the pushes and the final
+    // SP <- SP - AllocSize follow the 16-bit stack.
+    Machine m(Mode::Protected32);
+    m.seg(Seg::SS).access_rights &= ~0x4000u; // B = 0: a 16-bit stack
+    m.load_code({0xC8, 0x08, 0x00, 0x00});    // enter 8, 0
+    m.gpr(Gpr::ESP) = 0x00010000;
+    m.gpr(Gpr::EBP) = 0x12345678;
+    m.run(1);
+    EXPECT_EQ(m.read32(0xFFFC), 0x12345678u);
+    EXPECT_EQ(m.gpr(Gpr::EBP), 0x0001FFFCu);
+    EXPECT_EQ(m.gpr(Gpr::ESP), 0x0001FFF4u);
+}
+
 // ---- PUSHA / POPA
 
 TEST(Pusha, PushesAxCxDxBxOriginalSpBpSiDi) {

@@ -240,6 +240,20 @@ TEST(PageFault, PageCrossingWriteChecksBothPagesFirst) {
     EXPECT_EQ(m.read16(0x5FFE), 0u);
 }
 
+// SDM ENTER, Protected Mode Exceptions: #PF when a write at the final stack pointer would
+// fault, though ENTER itself writes nothing there; the stack pointer is left as it was.
+TEST(PageFault, EnterFaultsWhenAWriteAtTheFinalStackPointerWould) {
+    Machine m(Mode::Protected32);
+    enable_paging32(m);
+    m.state().cr0 |= cr0::WP;
+    map32(m, kMapped, 0x5000 | pte::P);                    // read-only: the final ESP
+    map32(m, kMapped + 0x1000, 0x6000 | pte::P | pte::RW); // where EBP is pushed
+    m.gpr(Gpr::ESP) = kMapped + 0x1004;
+    m.load_code({0xC8, 0x01, 0x00, 0x00}); // enter 1, 0
+    EXPECT_TRUE(page_fault(m, m.run(1), 0x3, kMapped + 0xFFF));
+    EXPECT_EQ(m.gpr(Gpr::ESP), kMapped + 0x1004);
+}
+
 // 4.7: a crossing read where both pages are missing faults on the first.
 TEST(PageFault, PageCrossingReadFaultsOnFirstPage) {
     Machine m(Mode::Protected32);
