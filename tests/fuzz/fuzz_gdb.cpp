@@ -4,6 +4,14 @@
 // memory. The machine is the step target on a small program (the mov cr0 window, then HLT)
 // with a budget, so `c` and `bc` end whatever the fuzzer writes into memory or registers.
 // Every reply must survive its own framing: frame_packet() then PacketReader gives it back.
+//
+// One machine (RAM, ports, StepTarget and its Emulator) serves every input: building an
+// Emulator allocates its decode cache and block table, which under ASan cost more than the
+// session itself. Each input still starts from the same machine, independent of the ones
+// before it: the RAM is copied back from the program image, StepTarget::reset() restores the
+// start state and the ports and leaves the Emulator with nothing from earlier runs (it is
+// replaced when it might hold something: step_target.cpp, forget_earlier_runs), and the
+// session (breakpoints, watchpoints, reverse history, ack mode) is built anew per input.
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -35,19 +43,43 @@ void check_framing(const std::string& payload) {
     check(last.kind == gdb::PacketReader::Kind::Packet && last.payload == payload);
 }
 
-} // namespace
+std::vector<uint8_t> program_image() {
+    std::vector<uint8_t> image(0x10000, 0);
+    std::memcpy(image.data() + 0x7C00, kProgram, sizeof kProgram);
+    return image;
+}
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    std::vector<uint8_t> ram(0x10000, 0);
-    std::memcpy(ram.data() + 0x7C00, kProgram, sizeof kProgram);
-    const RamSlot slot{.guest_phys = 0, .size = ram.size(), .host = ram.data()};
-    pc::PcPorts ports;
+CpuState start_state() {
     CpuState start = reset_state(ResetPreset::Intel);
     start[Seg::CS].selector = 0;
     start[Seg::CS].base = 0;
     start.eip = 0x7C00;
-    gdb::StepTarget target(slot, ports, start, {.budget = 256});
-    gdb::GdbSession session(target, {.interval = 32, .max_snapshots = 4, .max_bytes = 1 << 20});
+    return start;
+}
+
+struct Machine {
+    const std::vector<uint8_t> image = program_image();
+    std::vector<uint8_t> ram = image; // its own heap block: ASan sees an access past its end
+    pc::PcPorts ports;
+    gdb::StepTarget target{RamSlot{.guest_phys = 0, .size = ram.size(), .host = ram.data()},
+                           ports,
+                           start_state(),
+                           {.budget = 256}};
+
+    // The machine every input starts from.
+    void reset() {
+        std::memcpy(ram.data(), image.data(), ram.size());
+        target.reset();
+    }
+};
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    static Machine machine;
+    machine.reset();
+    gdb::GdbSession session(machine.target,
+                            {.interval = 32, .max_snapshots = 4, .max_bytes = 1 << 20});
     gdb::PacketReader reader;
     int polls = 0;
     // Ctrl-C now and then, as the socket would deliver it.
