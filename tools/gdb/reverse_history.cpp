@@ -100,8 +100,10 @@ void ReverseHistory::thin() {
             continue;
         }
         // Every other snapshot of the older half, keeping the oldest: recent history stays
-        // dense, older history gets sparser.
-        const size_t half = snapshots_.size() / 2;
+        // dense, older history gets sparser. With three, the older "half" is the oldest and
+        // the middle one, and the middle one goes (without the floor of 2 nothing would, and
+        // three snapshots over the bytes bound would loop here for ever).
+        const size_t half = std::max<size_t>(snapshots_.size() / 2, 2);
         std::deque<Snapshot> kept;
         for (size_t i = 0; i < snapshots_.size(); ++i) {
             if (i > 0 && i < half && i % 2 == 1) {
