@@ -51,10 +51,13 @@ else
   timeout 120 "$transit86" step "$image" --gdb 127.0.0.1:0 "$@" >"$work/server" 2>&1 &
 fi
 server=$!
+# Up to 60 s for the announcement (the server builds the machine and the session's history
+# first, slow under ASan on a loaded machine), but no longer than the server lives.
 port=
-for _ in $(seq 100); do
+for _ in $(seq 600); do
   port=$(sed -n 's/^transit86: waiting for GDB on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/server")
   [ -n "$port" ] && break
+  kill -0 "$server" 2>/dev/null || break
   sleep 0.1
 done
 if [ -z "$port" ]; then
@@ -63,10 +66,16 @@ if [ -z "$port" ]; then
   exit 1
 fi
 
+# GDB resends a packet whose acknowledgement has not come within `remotetimeout` (2 s by
+# default) and then takes the second answer as the reply to its next packet. On a loaded
+# machine the server can simply not run for that long; 10 s keeps such a pause from looking
+# like a protocol error (a server that does not answer still fails, by the timeouts).
 timeout 120 gdb -nx -batch -ex "set pagination off" -ex "set confirm off" \
-  -ex "target remote 127.0.0.1:$port" -x "$work/commands" >"$work/gdb" 2>&1
+  -ex "set remotetimeout 10" -ex "target remote 127.0.0.1:$port" -x "$work/commands" \
+  >"$work/gdb" 2>&1
 gdb_status=$?
-for _ in $(seq 50); do
+# The server prints its end line as soon as GDB detaches; give it up to 30 s to exit.
+for _ in $(seq 300); do
   kill -0 "$server" 2>/dev/null || break
   sleep 0.1
 done

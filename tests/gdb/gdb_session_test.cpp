@@ -219,6 +219,23 @@ TEST_F(SessionTest, HistoryStaysBounded) {
     EXPECT_EQ(target.state_, now);
 }
 
+// Three snapshots over the bytes bound (each after the first holds the page the fake CPU
+// writes): thinning must drop one and return (found by fuzz_gdb: it looped for ever).
+TEST(ReverseHistoryBounds, ThreeSnapshotsOverTheBytesBoundAreThinned) {
+    FakeTarget target;
+    const size_t bound = 2 * ReverseHistory::kPageSize + sizeof(FakeTarget::Snap);
+    GdbSession session{target, {.interval = 1, .max_snapshots = 8, .max_bytes = bound}};
+    for (int i = 0; i < 3; ++i)
+        session.handle("s");
+    const ReverseHistory& history = session.execution().history();
+    EXPECT_EQ(history.snapshot_count(), 2u);
+    EXPECT_LE(history.bytes(), bound);
+    const CpuState now = target.state_;
+    session.handle("s");
+    session.handle("bs");
+    EXPECT_EQ(target.state_, now);
+}
+
 TEST_F(SessionTest, MonitorCommandsAnswerInHexConsolePackets) {
     const std::string vmx = console_of("qRcmd," + to_hex(std::string_view("vmx")));
     EXPECT_NE(vmx.find("vmx[kvm]"), std::string::npos);

@@ -3,6 +3,7 @@
 //   7c22 mov cr0, eax   7c2c jmp dword 0x8:0x7c34   7c4b ltr ax   7c60 out 0xf4, al
 //   7c80 the TSS descriptor (selector 0x18), whose type ltr changes from 9 to 0xb.
 #include <cstring>
+#include <vector>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -142,6 +143,78 @@ TEST_F(StepTargetTest, CensusBelongsToBoot) {
     EXPECT_NE(monitor("census").find("only with `transit86 boot`"), std::string::npos);
     EXPECT_NE(monitor("kvm-fixup").find("KVM with emulate_invalid_guest_state=0"),
               std::string::npos);
+}
+
+// Every packet GDB would get back for `packets`, in order.
+std::vector<std::string> replies(GdbSession& session, const std::vector<std::string>& packets) {
+    std::vector<std::string> out;
+    for (const std::string& p : packets)
+        for (std::string& r : session.handle(p).packets)
+            out.push_back(std::move(r));
+    return out;
+}
+
+// StepTarget::reset (what the fuzzer relies on to run one session per input on one target):
+// after a session that ran the sample to its end, changed registers and memory and left the
+// ports written, the RAM copied back and reset() give the replies a new target gives.
+TEST_F(StepTargetTest, ResetGivesTheRepliesOfANewTarget) {
+    const RamSlot slot = ram.slot();
+    const std::vector<uint8_t> image(slot.host, slot.host + slot.size);
+    const std::vector<std::string> packets = {"g",
+                                              "Z0,7c2c,1",
+                                              "c",
+                                              "bs",
+                                              "s",
+                                              "qRcmd," + to_hex("history"),
+                                              "z0,7c2c,1",
+                                              "c",
+                                              "c",
+                                              "bc",
+                                              "qRcmd," + to_hex("vmx"),
+                                              "m7c80,10",
+                                              "s",
+                                              "g"};
+    const std::vector<std::string> fresh = replies(*session, packets);
+
+    session = std::make_unique<GdbSession>(*target);
+    replies(*session, {"c", "M7c80,4:deadbeef", "P0=12345678", "c"});
+    ASSERT_FALSE(target->ended().empty());
+    std::memcpy(slot.host, image.data(), image.size());
+    target->reset();
+    EXPECT_EQ(target->retired(), 0u);
+    EXPECT_TRUE(target->ended().empty());
+    session = std::make_unique<GdbSession>(*target);
+    EXPECT_EQ(replies(*session, packets), fresh);
+}
+
+// A MOV SS with EFLAGS.TF = 1 leaves its single-step trap held for the next instruction, in the
+// Emulator, where no CpuState holds it (SDM Vol. 3A 6.8.3). A reset right after it must not
+// deliver that #DB at the first instruction of the next session.
+TEST(StepTargetReset, ForgetsTheDebugTrapAMovSsHeld) {
+    tools::GuestRam ram{1 << 20};
+    // pushf; pop ax; or ah, 1 (TF); push ax; popf; mov ss, bx; nop; hlt
+    const std::vector<uint8_t> code = {0x9C, 0x58, 0x80, 0xCC, 0x01, 0x50,
+                                       0x9D, 0x8E, 0xD3, 0x90, 0xF4};
+    ram.load(code, 0x7C00, "test code");
+    const RamSlot slot = ram.slot();
+    const std::vector<uint8_t> image(slot.host, slot.host + slot.size);
+    CpuState s = reset_state(ResetPreset::Intel);
+    s[Seg::CS].selector = 0;
+    s[Seg::CS].base = 0;
+    s.eip = 0x7C00;
+    pc::PcPorts ports;
+    StepTarget target(slot, ports, s, StepTargetOptions{});
+    {
+        GdbSession session(target);
+        replies(session, {"s", "s", "s", "s", "s", "s"});
+    }
+    ASSERT_EQ(linear_pc(target.state()), 0x7C09u); // at the nop, in the MOV SS shadow
+    ASSERT_NE(target.state().interruptibility & interruptibility::BlockingByMovSs, 0u);
+    std::memcpy(slot.host, image.data(), image.size());
+    target.reset();
+    GdbSession session(target);
+    replies(session, {"s"});
+    EXPECT_EQ(linear_pc(target.state()), 0x7C01u); // after pushf, no #DB through vector 1
 }
 
 // Under paging GDB's addresses go through the guest's page tables (docs/gdb.md): linear

@@ -227,6 +227,11 @@ std::string end_line(ServeResult result, uint64_t instructions, const std::strin
 
 ServeResult serve_gdb(GdbTarget& target, const ServerAddress& address,
                       ReverseHistory::Limits limits, std::FILE* announce) {
+    // The session first: starting its history copies and compares the whole RAM (a large
+    // one takes a while on a loaded machine). GDB retransmits a packet whose '+' has not come
+    // within its remotetimeout (2 s), and a retransmitted qSupported answered twice puts every
+    // later reply one packet late; so once GDB may connect, its packets are read at once.
+    GdbSession session(target, limits);
     std::string shown;
     const Fd listener(listen_on(address, shown));
     fmt::print(announce, "transit86: waiting for GDB on {}\n", shown);
@@ -239,7 +244,6 @@ ServeResult serve_gdb(GdbTarget& target, const ServerAddress& address,
     const Fd connection(client);
     const int one = 1;
     ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    GdbSession session(target, limits);
     Connection c(client, session);
     return {c.serve()};
 }

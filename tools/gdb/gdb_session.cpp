@@ -187,7 +187,7 @@ GdbSession::Response GdbSession::handle_query(std::string_view packet) {
             described_ = true;
             mode_hint_given_ = false;
         }
-        const std::string xml = target_xml(described_i8086_);
+        const std::string& xml = target_xml(described_i8086_);
         const uint64_t offset = pair->first;
         if (offset >= xml.size()) return {{"l"}};
         const uint64_t n =

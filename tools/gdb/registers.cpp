@@ -296,7 +296,9 @@ bool write_all_registers(CpuState& s, std::string_view bytes) {
     return true;
 }
 
-std::string target_xml(bool i8086) {
+namespace {
+
+std::string build_target_xml(bool i8086) {
     std::string xml = fmt::format(
         "<?xml version=\"1.0\"?>\n<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n"
         "<target version=\"1.0\">\n<architecture>{}</architecture>\n<osabi>none</osabi>\n"
@@ -320,6 +322,13 @@ std::string target_xml(bool i8086) {
     }
     xml += "</feature>\n</target>\n";
     return xml;
+}
+
+} // namespace
+
+const std::string& target_xml(bool i8086) {
+    static const std::string kI8086 = build_target_xml(true), kI386 = build_target_xml(false);
+    return i8086 ? kI8086 : kI386;
 }
 
 } // namespace transit86::gdb

@@ -46,8 +46,9 @@ bool write_all_registers(CpuState& s, std::string_view bytes);
 uint64_t linear_pc(const CpuState& s);
 
 // The target description. `i8086` selects GDB's 16-bit disassembly (architecture i8086)
-// instead of i386 (docs/gdb.md, "Disassembly and the mode").
-std::string target_xml(bool i8086);
+// instead of i386 (docs/gdb.md, "Disassembly and the mode"). Built once per flavour: GDB
+// reads it in pieces, each a qXfer packet.
+const std::string& target_xml(bool i8086);
 // True when the code at CS:EIP is 16-bit: real mode, virtual-8086 mode, or a CS with D = 0.
 bool code_is_16bit(const CpuState& s);
 

@@ -5,6 +5,16 @@
 
 namespace transit86::gdb {
 
+namespace {
+
+constexpr uint8_t kZeroPage[ReverseHistory::kPageSize] = {};
+
+} // namespace
+
+const uint8_t* ReverseHistory::Base::page(size_t index) const {
+    return pages[index] ? pages[index].get() : kZeroPage;
+}
+
 uint64_t ReverseHistory::default_interval(std::span<const RamSlot> slots) {
     uint64_t ram = 0;
     for (const RamSlot& s : slots)
@@ -26,16 +36,15 @@ void ReverseHistory::start(uint64_t position) {
     for (const RamSlot& slot : target_.ram_slots()) {
         Base& base = base_.emplace_back();
         if (slot.read_only || slot.host == nullptr || slot.size == 0) continue;
-        base.bytes.reset(static_cast<uint8_t*>(std::calloc(slot.size, 1)));
-        if (!base.bytes) continue; // no base: this slot is not restored (documented bound)
         base.size = slot.size;
-        static const uint8_t kZero[kPageSize] = {};
+        base.pages.resize((slot.size + kPageSize - 1) / kPageSize);
         for (size_t off = 0; off < slot.size; off += kPageSize) {
             const size_t n = std::min<size_t>(kPageSize, slot.size - off);
-            if (std::memcmp(slot.host + off, kZero, n) != 0) {
-                std::memcpy(base.bytes.get() + off, slot.host + off, n);
-                base_bytes_ += kPageSize;
-            }
+            if (std::memcmp(slot.host + off, kZeroPage, n) == 0) continue;
+            auto& page = base.pages[off / kPageSize];
+            page = std::make_unique_for_overwrite<uint8_t[]>(kPageSize);
+            std::memcpy(page.get(), slot.host + off, n);
+            base_bytes_ += kPageSize;
         }
     }
     take(position);
@@ -70,7 +79,7 @@ bool ReverseHistory::take(uint64_t position) {
         const Base& base = base_[i];
         for (size_t off = 0; off < base.size; off += kPageSize) {
             const size_t n = std::min(kPageSize, base.size - off);
-            if (std::memcmp(slots[i].host + off, base.bytes.get() + off, n) == 0) continue;
+            if (std::memcmp(slots[i].host + off, base.page(off / kPageSize), n) == 0) continue;
             snap.pages[i].emplace(off / kPageSize, std::vector<uint8_t>(slots[i].host + off,
                                                                         slots[i].host + off + n));
             snap.bytes += n;
@@ -91,8 +100,10 @@ void ReverseHistory::thin() {
             continue;
         }
         // Every other snapshot of the older half, keeping the oldest: recent history stays
-        // dense, older history gets sparser.
-        const size_t half = snapshots_.size() / 2;
+        // dense, older history gets sparser. With three, the older "half" is the oldest and
+        // the middle one, and the middle one goes (without the floor of 2 nothing would, and
+        // three snapshots over the bytes bound would loop here for ever).
+        const size_t half = std::max<size_t>(snapshots_.size() / 2, 2);
         std::deque<Snapshot> kept;
         for (size_t i = 0; i < snapshots_.size(); ++i) {
             if (i > 0 && i < half && i % 2 == 1) {
@@ -117,7 +128,7 @@ uint64_t ReverseHistory::restore_at_or_before(uint64_t position) {
             const size_t n = std::min(kPageSize, base.size - off);
             const auto page = snap.pages[i].find(off / kPageSize);
             const uint8_t* want =
-                page != snap.pages[i].end() ? page->second.data() : base.bytes.get() + off;
+                page != snap.pages[i].end() ? page->second.data() : base.page(off / kPageSize);
             if (std::memcmp(slots[i].host + off, want, n) != 0)
                 std::memcpy(slots[i].host + off, want, n);
         }

@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <deque>
 #include <map>
 #include <memory>
@@ -76,14 +75,13 @@ class ReverseHistory {
     GdbTarget& target_;
     Limits limits_;
     uint64_t interval_ = 0;
-    // A copy of each writable slot (size 0 for read-only ones), allocated zeroed and written
-    // only where the RAM is not zero, so a large, mostly untouched RAM stays unmapped.
+    // A copy of each writable slot (size 0 for read-only ones), page by page: a page that was
+    // all zeros has no copy (nullptr), so a large, mostly untouched RAM costs no memory, and
+    // starting a history costs one allocation per page that holds something.
     struct Base {
-        struct Free {
-            void operator()(uint8_t* p) const { std::free(p); }
-        };
-        std::unique_ptr<uint8_t[], Free> bytes;
+        std::vector<std::unique_ptr<uint8_t[]>> pages;
         size_t size = 0;
+        const uint8_t* page(size_t index) const;
     };
     std::vector<Base> base_;
     std::deque<Snapshot> snapshots_;

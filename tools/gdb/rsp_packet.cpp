@@ -91,33 +91,37 @@ std::optional<std::string> decode_payload(std::string_view raw) {
     return out;
 }
 
+// Both write into a string sized beforehand (for frame_packet, as if every byte were escaped):
+// replies run to kMaxPacketSize, and growing one byte at a time costs more than the rest.
 std::string frame_packet(std::string_view payload) {
-    std::string out = "$";
+    std::string out(2 * payload.size() + 4, '\0');
+    size_t n = 0;
+    out[n++] = '$';
     uint8_t sum = 0;
+    const auto put = [&](char c) {
+        out[n++] = c;
+        sum = static_cast<uint8_t>(sum + static_cast<uint8_t>(c));
+    };
     for (const char c : payload) {
         if (c == '$' || c == '#' || c == '}' || c == '*') {
-            out.push_back('}');
-            sum = static_cast<uint8_t>(sum + '}');
-            const char escaped = static_cast<char>(c ^ 0x20);
-            out.push_back(escaped);
-            sum = static_cast<uint8_t>(sum + static_cast<uint8_t>(escaped));
+            put('}');
+            put(static_cast<char>(c ^ 0x20));
         } else {
-            out.push_back(c);
-            sum = static_cast<uint8_t>(sum + static_cast<uint8_t>(c));
+            put(c);
         }
     }
-    out.push_back('#');
-    out.push_back(kHexDigits[sum >> 4]);
-    out.push_back(kHexDigits[sum & 15]);
+    out[n++] = '#';
+    out[n++] = kHexDigits[sum >> 4];
+    out[n++] = kHexDigits[sum & 15];
+    out.resize(n);
     return out;
 }
 
 std::string to_hex(std::span<const uint8_t> bytes) {
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (const uint8_t b : bytes) {
-        out.push_back(kHexDigits[b >> 4]);
-        out.push_back(kHexDigits[b & 15]);
+    std::string out(bytes.size() * 2, '\0');
+    for (size_t i = 0; i < bytes.size(); ++i) {
+        out[2 * i] = kHexDigits[bytes[i] >> 4];
+        out[2 * i + 1] = kHexDigits[bytes[i] & 15];
     }
     return out;
 }

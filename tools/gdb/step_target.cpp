@@ -30,12 +30,39 @@ StepTarget::StepTarget(RamSlot slot, pc::PcPorts& ports, const CpuState& start,
     };
     new_emulator();
     emu_->state() = start;
+    start_ = save_machine(); // a new Emulator has no completion pending: never nullptr
 }
 
 // A fresh emulator, with no pending I/O or MMIO completion.
 void StepTarget::new_emulator() {
     emu_ = std::make_unique<Emulator>(std::span<const RamSlot>(&slot_, 1), &ports_);
     emu_->set_a20(a20_);
+    traps_may_be_held_ = false;
+}
+
+// What an Emulator keeps from one run() to the next besides its CpuState (Emulator::Impl in
+// emu/emulator.cpp):
+//   - a pending I/O or MMIO completion (completion_pending());
+//   - the debug traps of a MOV SS / POP SS, held for the instruction after it: only after a
+//     step that ended in its shadow (traps_may_be_held_, set by step() and kept until the
+//     Emulator is replaced, since nothing outside says when they are gone);
+//   - its caches: decoded instructions, translated blocks and the TLB. They compare the bytes
+//     they came from with memory, so they do not change what runs, only which code does it
+//     (and so a fuzzer's coverage); set_ram_slots() empties all three.
+// The rest (the VM-entry verdict cache, port promises, the code epoch) run() sets afresh when
+// it starts. So with neither of the first two, the same Emulator with its caches emptied runs
+// exactly as a new one would; otherwise it is replaced (a new one costs a large allocation,
+// which the fuzzer's thousands of sessions a second cannot afford each time).
+void StepTarget::forget_earlier_runs() {
+    if (emu_->completion_pending() || traps_may_be_held_)
+        new_emulator();
+    else
+        emu_->set_ram_slots(std::span<const RamSlot>(&slot_, 1));
+}
+
+void StepTarget::reset() {
+    forget_earlier_runs();
+    restore_machine(*start_);
 }
 
 // Byte by byte, so that a read or write reaching an unmapped page or the end of RAM reports
@@ -75,6 +102,7 @@ StepResult StepTarget::step() {
     static constexpr RunLimits kOneStep{
         .budget = 1, .stop_when_valid = std::nullopt, .single_step = true};
     const Exit exit = emu_->run(kOneStep);
+    if (s.interruptibility & interruptibility::BlockingByMovSs) traps_may_be_held_ = true;
     r.retired = exit.instructions != 0;
     if (r.retired) ++retired_;
     r.console = ports_.take_console();

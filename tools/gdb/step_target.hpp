@@ -35,12 +35,20 @@ class StepTarget final : public GdbTarget {
     std::string monitor_help() const override;
     vmx::Profile profile() const override { return options_.profile; }
 
+    // Back to the machine the target was constructed with, for another independent session on
+    // the same target (the fuzzer runs one per input): the start state, the ports as they were
+    // then, nothing retired, the run not ended, and an Emulator with nothing left from earlier
+    // runs (step_target.cpp says how). The RAM is the caller's: restore it first.
+    void reset();
+
     // Instructions retired since the start, and why the run ended (empty while it goes on).
     uint64_t retired() const { return retired_; }
     const std::string& ended() const { return ended_; }
 
   private:
     void new_emulator();
+    // An Emulator that keeps nothing from the runs before (reset, restore_machine).
+    void forget_earlier_runs();
 
     RamSlot slot_;
     pc::PcPorts& ports_;
@@ -48,7 +56,11 @@ class StepTarget final : public GdbTarget {
     std::unique_ptr<Emulator> emu_;
     bool a20_ = true;
     uint64_t retired_ = 0;
-    std::string ended_; // the event that ended the run
+    std::string ended_;                      // the event that ended the run
+    std::unique_ptr<MachineSnapshot> start_; // the machine at construction, for reset()
+    // A step ended in a MOV SS / POP SS shadow: the Emulator may hold that instruction's debug
+    // traps for the next one (emulator.cpp, held_debug_traps), state that no CpuState holds.
+    bool traps_may_be_held_ = false;
 };
 
 } // namespace transit86::gdb
