@@ -15,8 +15,8 @@ std::vector<uint8_t> bios_of(uint8_t fill) {
 }
 
 // An 8-byte access at 0xFFFFC with the BIOS area at power-on (PAM disabled: the ROM) covers
-// four ROM bytes and the first four bytes of RAM above 1 MiB; found by fuzz_platform (the
-// byte past 0xFFFFF indexed the PAM table with region -1).
+// four ROM bytes and the first four bytes of RAM above 1 MiB (the byte past 0xFFFFF used to
+// index the PAM table with region -1; seen while fixing the next test's finding).
 TEST(PcMemoryMap, AccessRunningPastTheBiosAreaReachesRamAboveOneMiB) {
     PcMemoryMap map(2u << 20, bios_of(0xAB));
     uint64_t data = 0x1122334455667788;
@@ -30,7 +30,7 @@ TEST(PcMemoryMap, AccessRunningPastTheBiosAreaReachesRamAboveOneMiB) {
 }
 
 // The VGA hole has no device (-vga none): a read gives all ones of the access's width, as the
-// platform's other unassigned addresses do.
+// platform's other unassigned addresses do (fuzz_platform found 64 one bits for a byte).
 TEST(PcMemoryMap, VgaHoleReadsAllOnesOfTheAccessWidth) {
     PcMemoryMap map(2u << 20, bios_of(0));
     for (const auto& [size, expected] :
