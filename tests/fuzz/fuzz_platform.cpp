@@ -27,6 +27,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -50,6 +52,9 @@ constexpr uint64_t kMaxSkipNs = 100'000'000'000ull; // HLT skips at most 100 s a
 void check(bool condition) {
     if (!condition) __builtin_trap();
 }
+
+// FUZZ_PLATFORM_TRACE=1: print what a script does, one line per access (to read an artifact).
+const bool kTrace = std::getenv("FUZZ_PLATFORM_TRACE") != nullptr;
 
 uint64_t mix(uint64_t h, uint64_t v) {
     h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
@@ -332,7 +337,12 @@ class Driver {
     static uint8_t port_size(ScriptReader& in) { return static_cast<uint8_t>(1u << (in.u8() % 3)); }
     uint32_t io(uint16_t port, uint8_t size, bool is_in, uint32_t value = 0) {
         PortAccess access{.port = port, .size = size, .is_in = is_in, .data = value};
-        note(static_cast<uint64_t>(p_.access(access)));
+        const PortHandler::Result result = p_.access(access);
+        note(static_cast<uint64_t>(result));
+        if (kTrace)
+            std::fprintf(stderr, "  %s 0x%x/%u %s 0x%x%s\n", is_in ? "in " : "out", port, size,
+                         is_in ? "->" : "<-", access.data,
+                         result == PortHandler::Result::ExitToHost ? " (exit)" : "");
         if (is_in) {
             check(access.data <= all_ones(size));
             note(access.data);
@@ -350,7 +360,11 @@ class Driver {
     void cpu_load(uint64_t gpa, size_t n);
     void fw_cfg_dma(ScriptReader& in);
     void advance(ScriptReader& in);
-    void acknowledge() { note(p_.acknowledge_interrupt()); }
+    void acknowledge() {
+        const uint8_t vector = p_.acknowledge_interrupt();
+        if (kTrace) std::fprintf(stderr, "  INTA -> vector 0x%x\n", vector);
+        note(vector);
+    }
     void ata_command(ScriptReader& in);
     void ata_data(ScriptReader& in);
     void pci_config(ScriptReader& in);
@@ -408,6 +422,9 @@ void Driver::cpu_load(uint64_t gpa, size_t n) {
             data = slot->host[gpa - slot->guest_phys];
         else
             p_.mmio(gpa, 1, false, data);
+        if (kTrace)
+            std::fprintf(stderr, "  load 0x%llx -> 0x%02x\n", static_cast<unsigned long long>(gpa),
+                         static_cast<unsigned>(data));
         note(data);
     }
 }
@@ -535,6 +552,9 @@ uint64_t Driver::step(ScriptReader& in) {
     obs_ = 0;
     const uint64_t generation = p_.memory_generation();
     const auto op = static_cast<PlatformOp>(in.u8() % static_cast<uint8_t>(PlatformOp::Count));
+    if (kTrace)
+        std::fprintf(stderr, "step: op %u at t=%llu ns\n", static_cast<unsigned>(op),
+                     static_cast<unsigned long long>(now_ns_));
     switch (op) {
     case PlatformOp::PortRead: {
         const uint16_t port_number = port(in);
@@ -554,6 +574,11 @@ uint64_t Driver::step(ScriptReader& in) {
         const uint8_t size = kSizes[in.u8() % 4];
         uint64_t data = op == PlatformOp::MmioWrite ? in.le(8) : 0;
         p_.mmio(gpa, size, op == PlatformOp::MmioWrite, data);
+        if (kTrace)
+            std::fprintf(stderr, "  mmio %s 0x%llx/%u 0x%llx\n",
+                         op == PlatformOp::MmioWrite ? "write" : "read",
+                         static_cast<unsigned long long>(gpa), size,
+                         static_cast<unsigned long long>(data));
         if (op == PlatformOp::MmioRead) {
             check(size == 8 || data >> (8 * size) == 0);
             note(data);
