@@ -19,7 +19,7 @@ JOBS   ?= $(shell nproc)
 ASAN_PRESET  := $(if $(filter ci,$(PRESET)),asan-ci,asan)
 TSAN_PRESET  := $(if $(filter ci,$(PRESET)),tsan-ci,tsan)
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= execute state_json corpus_case cli gdb
+FUZZ_TARGETS ?= execute state_json corpus_case cli gdb platform
 
 .PHONY: all deps configure build demo demo-kvm test test-asan test-tsan fuzz bench linux-kernel clean
 

@@ -46,6 +46,18 @@ class I8259Pair final : public IoDevice, public IrqLines {
     // Hardware reset: both chips uninitialised, ELCR cleared (QEMU pic_reset).
     void reset();
 
+    // IRR, IMR and ISR of one chip, read without the side effects of a port read (poll,
+    // OCW3's register select): for invariant checks (tests/fuzz/fuzz_platform.cpp).
+    struct Registers {
+        uint8_t irr = 0;
+        uint8_t imr = 0;
+        uint8_t isr = 0;
+    };
+    Registers registers(bool slave) const {
+        const Chip& chip = slave ? slave_ : master_;
+        return {chip.irr, chip.imr, chip.isr};
+    }
+
   private:
     struct Chip {
         uint8_t irr = 0;

@@ -91,15 +91,18 @@ bool PcMemoryMap::handle_mmio(uint64_t gpa, uint8_t size, bool write, uint64_t& 
     }
     if (gpa < kVgaHoleBase || gpa >= kHighMemoryBase) return false;
     const int region = pam_region_of(gpa);
-    if (region < 0) { // the VGA hole, with no VGA: nothing answers
-        if (!write) data = ~uint64_t{0};
+    if (region < 0) { // the VGA hole, with no VGA: nothing answers (all ones, the access's width)
+        if (!write) data = size >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * size)) - 1;
         return true;
     }
-    // Accesses that straddle two regions are completed byte by byte.
+    // Accesses that straddle two regions are completed byte by byte; the bytes of one that runs
+    // past 0xFFFFF are RAM above 1 MiB (RAM is at least 2 MiB).
     uint64_t value = 0;
     for (uint8_t i = 0; i < size; ++i) {
         const uint64_t at = gpa + i;
-        const PamMode mode = pam_[static_cast<size_t>(pam_region_of(at))];
+        const int at_region = pam_region_of(at);
+        const PamMode mode =
+            at_region < 0 ? PamMode::read_write : pam_[static_cast<size_t>(at_region)];
         const bool ram_reads = mode == PamMode::read_write || mode == PamMode::read_only;
         const bool ram_writes = mode == PamMode::read_write || mode == PamMode::write_only;
         if (write) {

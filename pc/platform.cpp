@@ -124,11 +124,19 @@ void PcPlatform::map_ports(uint16_t first, uint16_t count, IoDevice* device) {
         ports_[port] = device;
 }
 
-// The PIIX4 ACPI block at `base` (0: nowhere).
+// The PIIX4 ACPI block at `base` (0: nowhere). PMBA can put it over other devices' ports;
+// QEMU leaves the order of overlapping I/O regions of equal priority undefined, and decodes the
+// devices under the block again once it moves away. Here the devices keep their ports and the
+// block takes the free ones of its window, so that moving it never unmaps a device.
 void PcPlatform::map_pm_window(uint16_t base) {
-    if (pm_window_base_ != 0) map_ports(pm_window_base_, Piix4Pm::kBlockSize, nullptr);
+    IoDevice* const block = &pm_.pm_registers();
+    const auto replace = [this](uint16_t first, IoDevice* from, IoDevice* to) {
+        for (uint32_t port = first; port < uint32_t{first} + Piix4Pm::kBlockSize; ++port)
+            if (port < ports_.size() && ports_[port] == from) ports_[port] = to;
+    };
+    if (pm_window_base_ != 0) replace(pm_window_base_, block, nullptr);
     pm_window_base_ = base;
-    if (pm_window_base_ != 0) map_ports(pm_window_base_, Piix4Pm::kBlockSize, &pm_.pm_registers());
+    if (pm_window_base_ != 0) replace(pm_window_base_, nullptr, block);
 }
 
 PcPlatform::Snapshot::Snapshot(const PcPlatform& p)

@@ -106,6 +106,8 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     // ---- interrupts: the 8259's INTR pin and the INTA cycle.
     bool interrupt_pending() const { return pic_.interrupt_pending(); }
     uint8_t acknowledge_interrupt() { return pic_.acknowledge(); }
+    // The 8259 pair, read-only (its registers, for invariant checks).
+    const I8259Pair& pic() const { return pic_; }
 
     // ---- time
     const VirtualClock& clock() const { return clock_; }

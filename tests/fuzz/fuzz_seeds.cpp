@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "execute_input.hpp"
+#include "platform_script.hpp"
 #include "tools/corpus/corpus_case.hpp"
 #include "tools/formats/state_json.hpp"
 
@@ -146,13 +147,15 @@ int main(int argc, char** argv) {
         return 2;
     }
     const fs::path out = argv[3];
-    for (const char* target : {"execute", "state_json", "corpus_case", "cli"})
+    for (const char* target : {"execute", "state_json", "corpus_case", "cli", "platform"})
         fs::create_directories(out / target);
     try {
         for (const fs::path& file : tools::find_cases(argv[1]))
             case_seeds(file, out);
         cli_seeds(argv[2], out);
         paged_seed(out);
+        for (const auto& [name, script] : fuzz::platform_seed_scripts())
+            write(out / "platform" / (name + ".bin"), script);
     } catch (const std::exception& e) {
         fmt::print(stderr, "fuzz_seeds: {}\n", e.what());
         return 1;

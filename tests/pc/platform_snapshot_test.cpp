@@ -160,5 +160,28 @@ TEST_F(PcPlatformSnapshot, RestoreGivesBackVirtualTimeAndThePit) {
     EXPECT_EQ(latched(), at_snapshot);
 }
 
+// The PIIX4 ACPI block moved over the legacy ports (PMBA 0x40: the PIT, the 8042, port 0x61,
+// CMOS) and then away: the devices there still answer. QEMU leaves the order of overlapping
+// I/O regions of equal priority undefined, but when the block moves away the devices under it
+// are decoded again; here they keep their ports throughout and the block takes the free ones
+// of its window. Found by fuzz_platform: the block's move unmapped whatever it had covered.
+TEST_F(PcPlatformSnapshot, PmBlockMovedOverLegacyPortsLeavesThemToTheirDevices) {
+    const auto pm_config_write = [&](uint8_t reg, uint8_t size, uint32_t value) {
+        out(0xCF8, 4, 0x80000B00u | reg); // 00:01.3, PIIX4 PM
+        out(0xCFC + (reg & 3), size, value);
+    };
+    EXPECT_EQ(in(0x64, 1), 0x18u);  // 8042 status at power-on (pckbd.c)
+    pm_config_write(0x40, 4, 0x41); // PMBA 0x40
+    pm_config_write(0x80, 1, 0x01); // PMREGMISC: decode
+    EXPECT_EQ(in(0x64, 1), 0x18u);
+    EXPECT_EQ(in(0x40 + 4, 2), 0u);  // PM1a_CNT (ACPI 1.0b 4.7.3.2.1) in a free port
+    pm_config_write(0x40, 4, 0x601); // PMBA 0x600, as SeaBIOS
+    EXPECT_EQ(in(0x64, 1), 0x18u);
+    cmos_write(0x40, 0x5A);
+    EXPECT_EQ(cmos_read(0x40), 0x5Au);
+    EXPECT_EQ(in(0x44, 2), 0xFFFFu); // nothing there any more
+    EXPECT_EQ(in(0x604, 2), 0u);
+}
+
 } // namespace
 } // namespace transit86::pc
