@@ -217,6 +217,36 @@ TEST(StepTargetReset, ForgetsTheDebugTrapAMovSsHeld) {
     EXPECT_EQ(linear_pc(target.state()), 0x7C01u); // after pushf, no #DB through vector 1
 }
 
+// Reverse execution replays from snapshots, and a snapshot holds no trap a MOV SS holds for
+// the instruction after it (SDM Vol. 3A 6.8.3). So no snapshot is taken in that shadow, and
+// going back replaces an Emulator that may hold one: stepping back over the MOV SS and forward
+// again ends where stepping forward alone does (the #DB after the NOP, through IVT vector 1).
+TEST(StepTargetReverse, SteppingBackOverAMovSsHeldTrapReplaysIt) {
+    // pushf; pop ax; or ah, 1 (TF); push ax; popf; mov ss, bx; nop; hlt
+    const std::vector<uint8_t> code = {0x9C, 0x58, 0x80, 0xCC, 0x01, 0x50,
+                                       0x9D, 0x8E, 0xD3, 0x90, 0xF4};
+    const auto run = [&](const std::vector<std::string>& packets) {
+        tools::GuestRam ram{1 << 20};
+        ram.load(code, 0x7C00, "test code");
+        CpuState s = reset_state(ResetPreset::Intel);
+        s[Seg::CS].selector = 0;
+        s[Seg::CS].base = 0;
+        s.eip = 0x7C00;
+        pc::PcPorts ports;
+        StepTarget target(ram.slot(), ports, s, StepTargetOptions{});
+        GdbSession session(target, {.interval = 1});
+        replies(session, packets);
+        return target.state();
+    };
+    const CpuState forward = run({"s", "s", "s", "s", "s", "s", "s"});
+    EXPECT_EQ(linear_pc(forward), 0u); // the #DB handler's address in an all-zero IVT
+    for (const std::vector<std::string>& with_reverse :
+         {std::vector<std::string>{"s", "s", "s", "s", "s", "s", "bs", "s", "s"},
+          std::vector<std::string>{"s", "s", "s", "s", "s", "s", "s", "bs", "bs", "s", "s"},
+          std::vector<std::string>{"s", "s", "s", "s", "s", "s", "s", "bs", "s"}})
+        EXPECT_EQ(run(with_reverse), forward);
+}
+
 // Under paging GDB's addresses go through the guest's page tables (docs/gdb.md): linear
 // 400000H is mapped to frame 9000H, and 'm', 'M' and `monitor gdt` (a GDT at linear 400000H)
 // see that frame; linear 401000H is not mapped, so reading it is an error, not a guest fault.

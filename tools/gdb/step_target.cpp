@@ -148,6 +148,12 @@ StepResult StepTarget::step() {
 
 std::unique_ptr<MachineSnapshot> StepTarget::save_machine() const {
     if (emu_->completion_pending()) return nullptr;
+    // In a MOV SS shadow the Emulator may hold debug traps no CpuState carries (a data
+    // breakpoint the MOV SS hit): a snapshot here would replay without them. The next
+    // position, after the shadow, can be saved.
+    if (traps_may_be_held_ &&
+        (emu_->state().interruptibility & interruptibility::BlockingByMovSs) != 0)
+        return nullptr;
     auto snap = std::make_unique<StepSnapshot>();
     snap->state = emu_->state();
     snap->ports.emplace(ports_.save());
@@ -163,10 +169,10 @@ void StepTarget::restore_machine(const MachineSnapshot& snapshot) {
     a20_ = snap.a20;
     retired_ = snap.retired;
     ended_ = snap.ended;
-    // A pending I/O or MMIO completion belongs to the state being replaced: only a fresh
-    // Emulator has none. Otherwise the same one goes on (its decode cache and block engine
-    // check the bytes they cached, so restored RAM takes effect at once).
-    if (emu_->completion_pending()) new_emulator();
+    // A pending I/O or MMIO completion, or a MOV SS's held traps, belong to the state being
+    // replaced: only a fresh Emulator has neither. Otherwise the same one goes on (its decode
+    // cache and block engine check the bytes they cached, so restored RAM takes effect at once).
+    if (emu_->completion_pending() || traps_may_be_held_) new_emulator();
     emu_->set_a20(a20_);
     emu_->state() = snap.state;
 }
