@@ -40,19 +40,6 @@ struct Destination {
     }
 };
 
-// A T-sized source operand, or nullptr from read() to decline.
-template <class T, bool Memory>
-bool read_source(BlockContext& c, const BlockOp& op, T& value) {
-    if constexpr (Memory) {
-        const uint8_t* p = host_address<T, false>(c, op);
-        if (!p) return false;
-        value = load<T>(p);
-    } else {
-        value = get_reg<T>(c, op.src);
-    }
-    return true;
-}
-
 // ---- shifts and rotates
 
 // rol r/m, 1|cl|imm8 ; ror ; rcl ; rcr ; shl ; shr ; sar — a memory destination is checked

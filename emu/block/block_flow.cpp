@@ -42,13 +42,9 @@ bool push_value(BlockContext& c, T value) {
 // operand size (SDM JMP/CALL: a 16-bit target is zero-extended into EIP).
 template <class T, bool Memory>
 bool indirect_target(BlockContext& c, const BlockOp& op, uint32_t& target) {
-    if constexpr (Memory) {
-        const uint8_t* p = host_address<T, false>(c, op);
-        if (!p) return false;
-        target = load<T>(p);
-    } else {
-        target = get_reg<T>(c, op.src);
-    }
+    T value;
+    if (!read_source<T, Memory>(c, op, value)) return false;
+    target = value;
     return target <= c.cs_limit;
 }
 

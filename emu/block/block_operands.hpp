@@ -114,6 +114,20 @@ void store(uint8_t* p, T v) {
     std::memcpy(p, &v, sizeof(T));
 }
 
+// The instruction's T-sized source operand: op.src's register, or its memory operand
+// (`Memory`); false (decline) when the memory operand cannot be read here.
+template <class T, bool Memory>
+bool read_source(BlockContext& c, const BlockOp& op, T& value) {
+    if constexpr (Memory) {
+        const uint8_t* p = host_address<T, false>(c, op);
+        if (!p) return false;
+        value = load<T>(p);
+    } else {
+        value = get_reg<T>(c, op.src);
+    }
+    return true;
+}
+
 // Picks the handler for the operand width in bytes: pick(T{}) with T = uint8_t/16/32.
 template <class Pick>
 BlockOp::Handler by_width(uint8_t size, Pick pick) {

@@ -164,13 +164,7 @@ bool lea(BlockContext& c, const BlockOp& op) {
 template <class T, class Source, bool Signed, bool Memory>
 bool extend(BlockContext& c, const BlockOp& op) {
     Source v;
-    if constexpr (Memory) {
-        const uint8_t* p = host_address<Source, false>(c, op);
-        if (!p) return false;
-        v = load<Source>(p);
-    } else {
-        v = get_reg<Source>(c, op.src);
-    }
+    if (!read_source<Source, Memory>(c, op, v)) return false;
     using Wide = std::conditional_t<Signed, std::make_signed_t<Source>, Source>;
     set_reg<T>(c, op.dst, static_cast<T>(static_cast<uint32_t>(static_cast<int32_t>(Wide(v)))));
     return true;
