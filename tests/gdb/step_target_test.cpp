@@ -217,14 +217,13 @@ TEST(StepTargetReset, ForgetsTheDebugTrapAMovSsHeld) {
     EXPECT_EQ(linear_pc(target.state()), 0x7C01u); // after pushf, no #DB through vector 1
 }
 
-// Reverse execution replays from snapshots, and a snapshot holds no trap a MOV SS holds for
-// the instruction after it (SDM Vol. 3A 6.8.3). So no snapshot is taken in that shadow, and
-// going back replaces an Emulator that may hold one: stepping back over the MOV SS and forward
-// again ends where stepping forward alone does (the #DB after the NOP, through IVT vector 1).
+// A data breakpoint hit by MOV SS is held until the next instruction retires (SDM Vol. 3A
+// 6.8.3): stepping back to the position inside that shadow and forward again must still
+// deliver the #DB after the NOP. The held trap lives in the Emulator, not in any CpuState, so a
+// snapshot taken inside the shadow would replay the NOP without it and stop at the HLT.
 TEST(StepTargetReverse, SteppingBackOverAMovSsHeldTrapReplaysIt) {
-    // pushf; pop ax; or ah, 1 (TF); push ax; popf; mov ss, bx; nop; hlt
-    const std::vector<uint8_t> code = {0x9C, 0x58, 0x80, 0xCC, 0x01, 0x50,
-                                       0x9D, 0x8E, 0xD3, 0x90, 0xF4};
+    // mov ss, [0x500]; nop; hlt — DR0 watches the word at 500H for reads and writes
+    const std::vector<uint8_t> code = {0x8E, 0x16, 0x00, 0x05, 0x90, 0xF4};
     const auto run = [&](const std::vector<std::string>& packets) {
         tools::GuestRam ram{1 << 20};
         ram.load(code, 0x7C00, "test code");
@@ -232,18 +231,21 @@ TEST(StepTargetReverse, SteppingBackOverAMovSsHeldTrapReplaysIt) {
         s[Seg::CS].selector = 0;
         s[Seg::CS].base = 0;
         s.eip = 0x7C00;
+        s.dr[0] = 0x500;
+        s.dr7 |= 0x2 | (0x3u << 16) | (0x1u << 18); // G0, R/W0 = 11, LEN0 = 01 (two bytes)
         pc::PcPorts ports;
         StepTarget target(ram.slot(), ports, s, StepTargetOptions{});
         GdbSession session(target, {.interval = 1});
         replies(session, packets);
         return target.state();
     };
-    const CpuState forward = run({"s", "s", "s", "s", "s", "s", "s"});
+    const CpuState forward = run({"s", "s"});
     EXPECT_EQ(linear_pc(forward), 0u); // the #DB handler's address in an all-zero IVT
+    EXPECT_EQ(forward.dr6 & 1, 1u);    // B0
     for (const std::vector<std::string>& with_reverse :
-         {std::vector<std::string>{"s", "s", "s", "s", "s", "s", "bs", "s", "s"},
-          std::vector<std::string>{"s", "s", "s", "s", "s", "s", "s", "bs", "bs", "s", "s"},
-          std::vector<std::string>{"s", "s", "s", "s", "s", "s", "s", "bs", "s"}})
+         {std::vector<std::string>{"s", "s", "bs", "s"},
+          std::vector<std::string>{"s", "bs", "s", "s"},
+          std::vector<std::string>{"s", "s", "bs", "bs", "s", "s"}})
         EXPECT_EQ(run(with_reverse), forward);
 }
 
