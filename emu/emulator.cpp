@@ -665,6 +665,20 @@ void Emulator::complete_mmio(uint64_t data) noexcept {
 bool Emulator::completion_pending() const noexcept {
     return impl_->io_resume || impl_->mmio_resume;
 }
+bool Emulator::debug_traps_held() const noexcept {
+    return impl_->held_debug_traps != 0;
+}
+void Emulator::forget_pending() noexcept {
+    Impl& m = *impl_;
+    m.io_resume = false;
+    m.pending_io = {};
+    m.mmio_resume = false;
+    m.pending_mmio = {};
+    m.mmio_completed.count = 0;
+    m.held_debug_traps = 0;
+    m.rep_resumes = false;
+    m.polled.size = 0;
+}
 void Emulator::set_cpu_model(const CpuModel& model) noexcept {
     impl_->model = model;
 }

@@ -203,6 +203,15 @@ class Emulator {
     // True between an Io or Mmio exit and the run() that resumes its instruction. Events are
     // not injected then (run(VcpuState&) keeps them pending): the instruction finishes first.
     bool completion_pending() const noexcept;
+    // True while a MOV SS or POP SS holds debug traps (DR6 bits: a data breakpoint it hit,
+    // single step) for the instruction after it (SDM Vol. 3A 6.8.3). No CpuState carries them:
+    // a state saved now and run later does not raise that #DB.
+    bool debug_traps_held() const noexcept;
+    // Drops what belongs to the instruction stream the current state came from: a pending I/O
+    // or MMIO completion and held debug traps. For a host about to replace the whole state (a
+    // snapshot restored, a debugger stepping back): the next run() then goes on as a new
+    // Emulator would from that state, without a new Emulator's allocation.
+    void forget_pending() noexcept;
 
     // The model CPUID reports (default: CpuModel{}).
     void set_cpu_model(const CpuModel& model) noexcept;

@@ -225,6 +225,49 @@ TEST_F(Resume, CompletionComesBeforeTheInterruptWindow) {
     EXPECT_EQ(state.regs.rax & 0xFF, 0x77u);
 }
 
+// A host replacing the whole state (a debugger stepping back, a snapshot restored) drops the
+// pending completion with forget_pending(): the next run() starts the new state's instruction
+// afresh instead of retiring the old IN with the old data.
+TEST_F(Resume, ForgetPendingDropsTheCompletion) {
+    guest.load(kCode, {0xE4, 0x40, // in al, 0x40
+                       0xF4});     // hlt
+    const VcpuState before = state;
+    ASSERT_EQ(run().reason, ExitReason::Io);
+    ASSERT_TRUE(emu.completion_pending());
+    emu.forget_pending();
+    EXPECT_FALSE(emu.completion_pending());
+    state = before;
+    const Exit exit = run();
+    EXPECT_EQ(exit.reason, ExitReason::Io) << "the IN asks the host again";
+    EXPECT_EQ(exit.instructions, 0u);
+}
+
+// A data breakpoint hit by MOV SS is held for the instruction after it (SDM Vol. 3A 6.8.3):
+// debug_traps_held() says so between the two, and forget_pending() drops it; otherwise the
+// #DB comes after the NOP, through IVT vector 1.
+TEST_F(Resume, DebugTrapsAMovSsHoldsAreVisibleAndForgettable) {
+    guest.load(kCode, {0x8E, 0x16, 0x00, 0x05,   // mov ss, [0x500]
+                       0x90,                     // nop
+                       0xF4});                   // hlt
+    guest.load(4 * 1, {0x00, 0x20, 0x00, 0x00}); // IVT vector 1 -> 0000:2000
+    guest.load(0x2000, {0xF4});                  // hlt
+    state.debugregs.db[0] = 0x500;
+    state.debugregs.dr7 |= 0x2 | (0x3u << 16) | (0x1u << 18); // G0, R/W0 = 11, LEN0 = 01
+    const VcpuState start = state;
+    const RunLimits one{.budget = 1, .stop_when_valid = std::nullopt};
+    for (const bool forget : {false, true}) {
+        Emulator fresh(guest.slots());
+        state = start;
+        ASSERT_EQ(fresh.run(state, one).instructions, 1u);
+        EXPECT_TRUE(fresh.debug_traps_held());
+        if (forget) fresh.forget_pending();
+        EXPECT_EQ(fresh.debug_traps_held(), !forget);
+        const Exit exit = fresh.run(state, kUntilExit);
+        ASSERT_EQ(exit.reason, ExitReason::Halt);
+        EXPECT_EQ(ip(), forget ? kCode + 6 : 0x2001) << (forget ? "no #DB" : "#DB after the NOP");
+    }
+}
+
 // A PortHandler can also exit to the host for one port and complete the rest itself.
 TEST(ResumeWithDevices, HandlerExitToHostIsResumedLikeAnyIoExit) {
     class OnlyE9 final : public PortHandler {

@@ -106,15 +106,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     PortHandler* const handlers[] = {&stub, &exit_to_host, &pc, nullptr};
     // One Emulator for every input: building one allocates its decode cache and block table
     // (6.4 MB), which ASan maps and poisons each time (it held the target to ~150 inputs a
-    // second). set_ram_slots() empties its caches, so it runs as a new one would — unless it
-    // may hold what no CpuState carries: a pending I/O or MMIO completion, or the debug traps a
-    // MOV SS holds for the next instruction (tools/gdb/step_target.cpp says why these two);
-    // then it is replaced.
+    // second). forget_pending() drops what the last input may have left that no CpuState
+    // carries (a pending I/O or MMIO completion, a MOV SS's held debug traps) and
+    // set_ram_slots() empties its caches, so it runs as a new one would.
     static std::unique_ptr<Emulator> kept;
-    if (!kept || kept->completion_pending() ||
-        (kept->state().interruptibility & interruptibility::BlockingByMovSs) != 0)
-        kept = std::make_unique<Emulator>(machine.slots, handlers[in.ports]);
+    if (!kept) kept = std::make_unique<Emulator>(machine.slots, handlers[in.ports]);
     Emulator& emu = *kept;
+    emu.forget_pending();
     emu.set_ram_slots(machine.slots);
     emu.set_port_handler(handlers[in.ports]);
     pc.on_a20 = [&emu](bool on) { emu.set_a20(on); };

@@ -12,9 +12,9 @@
 // Emulator allocates its decode cache and block table, which under ASan cost more than the
 // session itself. Each input still starts from the same machine, independent of the ones
 // before it: the RAM is copied back from the program image, StepTarget::reset() restores the
-// start state and the ports and leaves the Emulator with nothing from earlier runs (it is
-// replaced when it might hold something: step_target.cpp, forget_earlier_runs), and the
-// session (breakpoints, watchpoints, reverse history, ack mode) is built anew per input.
+// start state and the ports and leaves the Emulator with nothing from earlier runs
+// (step_target.cpp, forget_earlier_runs), and the session (breakpoints, watchpoints, reverse
+// history, ack mode) is built anew per input.
 #include <cstdint>
 #include <cstring>
 #include <memory>

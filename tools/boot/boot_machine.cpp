@@ -293,15 +293,10 @@ size_t BootMachine::Snapshot::bytes() const {
            (census_last ? 1024 : 0); // a window's strings, roughly
 }
 
-// In a MOV SS shadow the Emulator may hold debug traps for the next instruction that no
-// CpuState carries (SDM Vol. 3A 6.8.3): no snapshot there, and a restore from there replaces
-// the Emulator, as it does for a pending completion.
-static bool in_mov_ss_shadow(const CpuState& s) {
-    return (s.interruptibility & interruptibility::BlockingByMovSs) != 0;
-}
-
 std::unique_ptr<BootMachine::Snapshot> BootMachine::save() const {
-    if (emulator_.completion_pending() || in_mov_ss_shadow(emulator_.state())) return nullptr;
+    // A MOV SS may hold debug traps for the next instruction that no CpuState carries (SDM
+    // Vol. 3A 6.8.3): no snapshot there.
+    if (emulator_.completion_pending() || emulator_.debug_traps_held()) return nullptr;
     const std::vector<CensusWindow>& windows = census_.windows();
     return std::make_unique<Snapshot>(
         Snapshot{.platform = platform_.save(),
@@ -320,13 +315,8 @@ std::unique_ptr<BootMachine::Snapshot> BootMachine::save() const {
 
 void BootMachine::restore(const Snapshot& snapshot) {
     // A pending I/O or MMIO completion, or a MOV SS's held traps, belong to the state being
-    // replaced, and only a fresh Emulator has neither (the public API cannot drop them).
-    if (emulator_.completion_pending() || in_mov_ss_shadow(emulator_.state())) {
-        const CpuModel model = emulator_.cpu_model();
-        std::destroy_at(&emulator_);
-        std::construct_at(&emulator_, platform_.slots(), &platform_);
-        emulator_.set_cpu_model(model);
-    }
+    // replaced.
+    emulator_.forget_pending();
     platform_.restore(snapshot.platform); // calls on_a20: the emulator's A20 follows
     memory_generation_ = platform_.memory_generation();
     emulator_.set_ram_slots(platform_.slots());

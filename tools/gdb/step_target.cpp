@@ -28,36 +28,22 @@ StepTarget::StepTarget(RamSlot slot, pc::PcPorts& ports, const CpuState& start,
         a20_ = enabled;
         emu_->set_a20(enabled);
     };
-    new_emulator();
+    emu_ = std::make_unique<Emulator>(std::span<const RamSlot>(&slot_, 1), &ports_);
+    emu_->set_a20(a20_);
     emu_->state() = start;
     start_ = save_machine(); // a new Emulator has no completion pending: never nullptr
 }
 
-// A fresh emulator, with no pending I/O or MMIO completion.
-void StepTarget::new_emulator() {
-    emu_ = std::make_unique<Emulator>(std::span<const RamSlot>(&slot_, 1), &ports_);
-    emu_->set_a20(a20_);
-    traps_may_be_held_ = false;
-}
-
 // What an Emulator keeps from one run() to the next besides its CpuState (Emulator::Impl in
-// emu/emulator.cpp):
-//   - a pending I/O or MMIO completion (completion_pending());
-//   - the debug traps of a MOV SS / POP SS, held for the instruction after it: only after a
-//     step that ended in its shadow (traps_may_be_held_, set by step() and kept until the
-//     Emulator is replaced, since nothing outside says when they are gone);
-//   - its caches: decoded instructions, translated blocks and the TLB. They compare the bytes
-//     they came from with memory, so they do not change what runs, only which code does it
-//     (and so a fuzzer's coverage); set_ram_slots() empties all three.
-// The rest (the VM-entry verdict cache, port promises, the code epoch) run() sets afresh when
-// it starts. So with neither of the first two, the same Emulator with its caches emptied runs
-// exactly as a new one would; otherwise it is replaced (a new one costs a large allocation,
-// which the fuzzer's thousands of sessions a second cannot afford each time).
+// emu/emulator.cpp): a pending I/O or MMIO completion and the debug traps a MOV SS / POP SS
+// holds for the next instruction, which forget_pending() drops; and its caches (decoded
+// instructions, translated blocks, the TLB), which compare the bytes they came from with
+// memory, so they change only which code runs (and so a fuzzer's coverage), not what:
+// set_ram_slots() empties them. The rest run() sets afresh when it starts. So the same
+// Emulator runs exactly as a new one would, without a new one's large allocation.
 void StepTarget::forget_earlier_runs() {
-    if (emu_->completion_pending() || traps_may_be_held_)
-        new_emulator();
-    else
-        emu_->set_ram_slots(std::span<const RamSlot>(&slot_, 1));
+    emu_->forget_pending();
+    emu_->set_ram_slots(std::span<const RamSlot>(&slot_, 1));
 }
 
 void StepTarget::reset() {
@@ -102,7 +88,6 @@ StepResult StepTarget::step() {
     static constexpr RunLimits kOneStep{
         .budget = 1, .stop_when_valid = std::nullopt, .single_step = true};
     const Exit exit = emu_->run(kOneStep);
-    if (s.interruptibility & interruptibility::BlockingByMovSs) traps_may_be_held_ = true;
     r.retired = exit.instructions != 0;
     if (r.retired) ++retired_;
     r.console = ports_.take_console();
@@ -148,12 +133,9 @@ StepResult StepTarget::step() {
 
 std::unique_ptr<MachineSnapshot> StepTarget::save_machine() const {
     if (emu_->completion_pending()) return nullptr;
-    // In a MOV SS shadow the Emulator may hold debug traps no CpuState carries (a data
-    // breakpoint the MOV SS hit): a snapshot here would replay without them. The next
-    // position, after the shadow, can be saved.
-    if (traps_may_be_held_ &&
-        (emu_->state().interruptibility & interruptibility::BlockingByMovSs) != 0)
-        return nullptr;
+    // A MOV SS may hold debug traps no CpuState carries (a data breakpoint it hit): a
+    // snapshot here would replay without them. The next position, after the shadow, can be.
+    if (emu_->debug_traps_held()) return nullptr;
     auto snap = std::make_unique<StepSnapshot>();
     snap->state = emu_->state();
     snap->ports.emplace(ports_.save());
@@ -170,9 +152,9 @@ void StepTarget::restore_machine(const MachineSnapshot& snapshot) {
     retired_ = snap.retired;
     ended_ = snap.ended;
     // A pending I/O or MMIO completion, or a MOV SS's held traps, belong to the state being
-    // replaced: only a fresh Emulator has neither. Otherwise the same one goes on (its decode
-    // cache and block engine check the bytes they cached, so restored RAM takes effect at once).
-    if (emu_->completion_pending() || traps_may_be_held_) new_emulator();
+    // replaced. The caches go on (they check the bytes they cached, so restored RAM takes
+    // effect at once).
+    emu_->forget_pending();
     emu_->set_a20(a20_);
     emu_->state() = snap.state;
 }

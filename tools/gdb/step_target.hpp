@@ -46,8 +46,7 @@ class StepTarget final : public GdbTarget {
     const std::string& ended() const { return ended_; }
 
   private:
-    void new_emulator();
-    // An Emulator that keeps nothing from the runs before (reset, restore_machine).
+    // The Emulator keeps nothing from the runs before (reset).
     void forget_earlier_runs();
 
     RamSlot slot_;
@@ -58,9 +57,6 @@ class StepTarget final : public GdbTarget {
     uint64_t retired_ = 0;
     std::string ended_;                      // the event that ended the run
     std::unique_ptr<MachineSnapshot> start_; // the machine at construction, for reset()
-    // A step ended in a MOV SS / POP SS shadow: the Emulator may hold that instruction's debug
-    // traps for the next one (emulator.cpp, held_debug_traps), state that no CpuState holds.
-    bool traps_may_be_held_ = false;
 };
 
 } // namespace transit86::gdb

@@ -339,9 +339,11 @@ Outcome SstMachine::run(const Test& test, const OpcodeInfo& info) {
     const auto mirror = strict_ ? std::nullopt : StackFaultMirror::install(test, ram_);
 
     // One emulator for every test (building one per test cost more than the test under
-    // ASan); setting the same slot again drops its decoded instructions, blocks and TLB, so a
-    // test's outcome never depends on the tests before it.
+    // ASan); dropping what the last test may have left pending and setting the same slot again
+    // (which drops its decoded instructions, blocks and TLB) keeps a test's outcome
+    // independent of the tests before it.
     const RamSlot slot{.guest_phys = 0, .size = kRamSize, .host = ram_, .read_only = false};
+    emu_->forget_pending();
     emu_->set_ram_slots({&slot, 1});
     emu_->state() = start_state(test);
     const RunLimits limits{
