@@ -8,9 +8,10 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <initializer_list>
 #include <span>
+
+#include "pc/byte_ring.hpp"
 
 namespace transit86::pc {
 
@@ -20,14 +21,18 @@ class Ps2Queue {
 
     bool push(std::span<const uint8_t> bytes) {
         if (size() + bytes.size() > kCapacity) return false;
-        data_.insert(data_.end(), bytes.begin(), bytes.end());
+        for (const uint8_t b : bytes)
+            data_.push_back(b);
         return true;
     }
     bool push(std::initializer_list<uint8_t> bytes) {
         return push(std::span<const uint8_t>(bytes.begin(), bytes.size()));
     }
+    // A reply is at most an ACK and a two-byte ID (kMaxReply).
     void push_reply(std::initializer_list<uint8_t> bytes) {
-        replies_.assign(bytes.begin(), bytes.end());
+        replies_.clear();
+        for (const uint8_t b : bytes)
+            replies_.push_back(b);
     }
     void drop_replies() { replies_.clear(); }
     void clear() {
@@ -37,16 +42,21 @@ class Ps2Queue {
     bool empty() const { return replies_.empty() && data_.empty(); }
     size_t size() const { return replies_.size() + data_.size(); }
     uint8_t pop() {
-        std::deque<uint8_t>& from = replies_.empty() ? data_ : replies_;
-        if (from.empty()) return last_;
-        last_ = from.front();
-        from.pop_front();
+        if (!replies_.empty()) return take(replies_);
+        if (!data_.empty()) return take(data_);
         return last_;
     }
 
   private:
-    std::deque<uint8_t> replies_;
-    std::deque<uint8_t> data_;
+    static constexpr size_t kMaxReply = 4;
+    template <class Ring>
+    uint8_t take(Ring& from) {
+        last_ = from.front();
+        from.pop_front();
+        return last_;
+    }
+    ByteRing<kMaxReply> replies_;
+    ByteRing<kCapacity> data_;
     uint8_t last_ = 0;
 };
 

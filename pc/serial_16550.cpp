@@ -14,12 +14,12 @@ Serial16550::Serial16550(uint16_t base, unsigned irq, IrqLines& irqs, VirtualClo
     : base_(base), irq_(irq), irqs_(irqs), clock_(clock), sink_(std::move(sink)), log_(log) {}
 
 void Serial16550::receive(uint8_t byte) {
-    input_.push_back(byte);
+    input_.push_back(static_cast<char>(byte));
     take_input();
 }
 
 void Serial16550::receive(std::string_view bytes) {
-    input_.insert(input_.end(), bytes.begin(), bytes.end());
+    input_.append(bytes);
     take_input();
 }
 
@@ -213,12 +213,14 @@ void Serial16550::accept(uint8_t byte) {
 
 // The scripted line is cut off in loopback (datasheet: the serial input is disconnected).
 void Serial16550::take_input() {
-    while (!input_.empty() && !(mcr_ & kMcrLoopback)) {
+    while (input_taken_ < input_.size() && !(mcr_ & kMcrLoopback)) {
         const bool room = fifo_on() ? rx_fifo_.size() < kFifoSize : !(lsr_ & kLsrDataReady);
         if (!room) return;
-        const uint8_t byte = input_.front();
-        input_.pop_front();
-        accept(byte);
+        accept(static_cast<uint8_t>(input_[input_taken_++]));
+    }
+    if (input_taken_ == input_.size()) {
+        input_.clear();
+        input_taken_ = 0;
     }
 }
 

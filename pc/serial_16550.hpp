@@ -31,10 +31,11 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <string>
 #include <string_view>
 
+#include "pc/byte_ring.hpp"
 #include "pc/device.hpp"
 
 namespace transit86::pc {
@@ -74,7 +75,7 @@ class Serial16550 final : public IoDevice, public TimedDevice {
     // Scripted input: queued, and handed to the UART as it has room.
     void receive(uint8_t byte);
     void receive(std::string_view bytes);
-    size_t input_waiting() const { return input_.size(); }
+    size_t input_waiting() const { return input_.size() - input_taken_; }
     // Whether the IRQ line is driven high now.
     bool irq_raised() const { return irq_level_; }
 
@@ -111,8 +112,10 @@ class Serial16550 final : public IoDevice, public TimedDevice {
     size_t trigger_level_ = 1;
     bool thr_pending_ = false;     // QEMU's thr_ipending
     bool timeout_pending_ = false; // QEMU's timeout_ipending
-    std::deque<uint8_t> rx_fifo_;
-    std::deque<uint8_t> input_;
+    ByteRing<kFifoSize> rx_fifo_;
+    // The scripted line: bytes from input_taken_ on have not reached the UART yet.
+    std::string input_;
+    size_t input_taken_ = 0;
     uint64_t char_time_ns_ = (1'000'000'000 / 9600) * 10;
     uint64_t timeout_at_ns_ = kNever;
     bool irq_level_ = false;
