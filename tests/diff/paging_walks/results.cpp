@@ -112,7 +112,7 @@ Comparison compare(const Case& c, const CaseReport& ours, const CaseReport& orac
             if (pdpte)
                 rule = "qemu-pdpte-accessed";
             else if (page_fault && (!(b & 0x80) || c.mode == PagingMode::Bits32))
-                rule = "unicorn-accessed-on-fault";
+                rule = "unicorn-accessed-on-fault", out.accessed_on_fault.push_back(i);
         }
         differ(fmt::format("entry[{:#x}]", c.watch[i]), fmt::format("{:#x}", a),
                fmt::format("{:#x}", b), rule);
@@ -126,6 +126,7 @@ Comparison compare(const Case& c, const CaseReport& ours, const CaseReport& orac
     if (!c.rules.empty()) {
         out.verdict = Verdict::Explained;
         out.rule = c.rules.front(); // the case set bits where QEMU departs: all bets are off
+        out.whole_case = true;
     } else if (all_explained) {
         out.verdict = Verdict::Explained;
         std::vector<std::string> rules = field_rules;
@@ -137,6 +138,32 @@ Comparison compare(const Case& c, const CaseReport& ours, const CaseReport& orac
         out.verdict = Verdict::Failed;
     }
     return out;
+}
+
+uint32_t normalized_crc(const Case& c, const CaseReport& r, std::span<const size_t> masked) {
+    std::vector<uint8_t> bytes;
+    auto put = [&](uint64_t v, int size) {
+        for (int i = 0; i < size; ++i)
+            bytes.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    };
+    auto put_slot = [&](const Slot& s) {
+        const bool rsvd_fault = s.vector == 14 && (s.error_code & 8);
+        put(s.vector, 4), put(rsvd_fault ? s.error_code | 1 : s.error_code, 4), put(s.cr2, 4),
+            put(s.value, 4);
+    };
+    put(r.index, 4);
+    put_slot(r.setup);
+    for (const Slot& s : r.ops)
+        put_slot(s);
+    for (size_t i = 0; i < r.watch.size(); ++i) {
+        uint64_t w = r.watch[i];
+        const bool pdpte = c.pae() && c.watch[i] >= kPdpt && c.watch[i] < kPdpt + 32;
+        if (pdpte || std::find(masked.begin(), masked.end(), i) != masked.end())
+            w &= ~uint64_t{0x20};
+        put(w, 8);
+    }
+    put(r.digest, 4);
+    return crc32(bytes);
 }
 
 } // namespace transit86::diff::paging

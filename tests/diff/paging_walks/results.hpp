@@ -39,12 +39,19 @@ enum class Verdict : uint8_t { Passed, Failed, Explained };
 
 struct Comparison {
     Verdict verdict = Verdict::Passed;
-    std::string rule;                // Explained: the known-difference id
-    std::vector<std::string> fields; // what differed, e.g. "op3.error"
-    std::string report;              // per-field text for the failures printed
+    std::string rule;                      // Explained: the known-difference id
+    std::vector<std::string> fields;       // what differed, e.g. "op3.error"
+    std::string report;                    // per-field text for the failures printed
+    bool whole_case = false;               // Explained by a rule of the case (Case::rules)
+    std::vector<size_t> accessed_on_fault; // watch indexes explained by that rule
 };
 
 // transit86 (`ours`) against the oracle's report of the same case.
 Comparison compare(const Case& c, const CaseReport& ours, const CaseReport& oracle);
+
+// CRC32 of a report with the oracle departures that have a fixed SDM reading undone (a
+// reserved-bit #PF has P = 1; bit 5 of a PAE PDPTE is 0) and the A flag of the listed watch
+// indexes masked: what the golden file stores for QEMU and what transit86's run must match.
+uint32_t normalized_crc(const Case& c, const CaseReport& r, std::span<const size_t> masked);
 
 } // namespace transit86::diff::paging
