@@ -89,7 +89,7 @@ struct Builder {
     // 51:40 are reserved in both.
     uint64_t pae_reserved(bool allow_deviation) {
         if (!c.pae() || !rng.chance(6)) return 0;
-        if (allow_deviation && rng.chance(40)) {
+        if (allow_deviation && rng.chance(25)) {
             add_rule(kRuleMaxPhyAddr);
             return uint64_t{1} << rng.range(36, 39);
         }
@@ -108,7 +108,7 @@ struct Builder {
         if (rng.chance(50)) v |= D;
         if (rng.chance(25)) v |= G;
         if (rng.chance(10)) v |= 1u << 12; // PAT of a large page
-        if (rng.chance(7)) {
+        if (rng.chance(5)) {
             // Bits 20:13 of a 4-MByte PDE are PSE-36 address bits to QEMU, reserved to
             // transit86 (no PSE-36); bit 21 and a 2-MByte PDE's 20:13 are reserved to both.
             const unsigned bit = rng.range(13, 21);
@@ -127,7 +127,7 @@ struct Builder {
         uint64_t v = directory | (rng.chance(96) ? P : 0);
         if (rng.chance(15)) v |= PWT;
         if (rng.chance(15)) v |= PCD;
-        if ((v & P) && rng.chance(4)) {
+        if ((v & P) && rng.chance(2)) {
             // QEMU has no PDPTE registers: no #GP at MOV to CR3/CR0, a #PF at the walk instead.
             static constexpr std::array<unsigned, 8> kReserved = {1, 2, 5, 6, 7, 8, 40, 63};
             v |= uint64_t{1} << kReserved[rng.below(kReserved.size())];
@@ -261,7 +261,7 @@ struct Builder {
             // the target is within 14 bytes of the end (setting its accessed flags); QEMU reads
             // the one RET byte. Both are allowed (SDM 4.10.2.3: translations for prefetches):
             // a small share of targets go there, flagged with the rule.
-            if (rng.chance(3)) {
+            if (rng.chance(2)) {
                 offset = 4096 - rng.range(1, 14);
                 add_rule(kRuleFetchWindow);
             } else {
