@@ -68,7 +68,7 @@ SKIPPED     equ 0x1FE
             bits 16
 start16:    cli
             cld
-            o32 lgdt [cs:(gdtr_rom - 0xF0000)]
+            o32 lgdt [cs:gdtr_rom - $$]
             mov eax, cr0
             or al, 1
             mov cr0, eax
