@@ -127,7 +127,9 @@ struct Emulator::Impl {
     }
 
   private:
-    uint32_t fetch(uint8_t* bytes, uint32_t& from_limit);
+    // Up to 15 bytes at CS:EIP, as far as the CS limit, RAM and paging allow; `from_limit` gets
+    // how many the CS limit allows. With `first_page_only`, none past the page EIP is in.
+    uint32_t fetch(uint8_t* bytes, uint32_t& from_limit, bool first_page_only = false);
     Outcome finish_fault(Exit& exit);
     // What stopped fetch() short of the CS limit: a translation fault or stop (kept in
     // fetch_fault, raised only if the decoder needs those bytes), or MMIO at fetch_mmio.
@@ -198,7 +200,7 @@ void stop_exit(Exit& exit, ExitReason reason, const char* detail = nullptr) {
 
 // Reads up to 15 instruction bytes at CS:EIP. `from_limit` is how many the CS limit allows
 // (fewer than 15 near the limit); the return value is how many RAM supplied.
-uint32_t Emulator::Impl::fetch(uint8_t* bytes, uint32_t& from_limit) {
+uint32_t Emulator::Impl::fetch(uint8_t* bytes, uint32_t& from_limit, bool first_page_only) {
     const SegmentCache& cs = state[Seg::CS];
     const uint64_t room = uint64_t{cs.limit} - state.eip + 1;
     from_limit = state.eip > cs.limit ? 0 : static_cast<uint32_t>(std::min<uint64_t>(15, room));
@@ -208,9 +210,11 @@ uint32_t Emulator::Impl::fetch(uint8_t* bytes, uint32_t& from_limit) {
         // Paging or A20 masking: page by page, each page translated for a fetch. A fault on
         // a later page matters only if the instruction reaches it (the decoder decides).
         uint32_t n = 0;
-        while (n < from_limit) {
+        const uint32_t wanted =
+            first_page_only ? std::min(from_limit, 0x1000 - (linear & 0xFFF)) : from_limit;
+        while (n < wanted) {
             const uint32_t at = linear + n;
-            const uint32_t chunk = std::min(from_limit - n, 0x1000 - (at & 0xFFF));
+            const uint32_t chunk = std::min(wanted - n, 0x1000 - (at & 0xFFF));
             emu::PhysicalAccess where;
             if (!cpu.translate(at, chunk, emu::AccessKind::Fetch, emu::Accessor::Program, where)) {
                 fetch_faulted = true;
@@ -415,8 +419,18 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     last_step_cached = cached != nullptr;
     decoder::DecodeStatus status = decoder::DecodeStatus::Ok;
     if (!cached) {
-        fetched = fetch(bytes, from_limit);
+        // Under paging the next page is translated (its accessed flags set, its #PF raised)
+        // only if the instruction reaches it: the decoder first gets the bytes up to the page
+        // end. The SDM would allow a prefetch to translate it (Vol. 3A 4.10.2.3), but then
+        // those flags would depend on whether a decode-cache record existed.
+        const bool paged = (state.cr0 & cr0::PG) != 0;
+        fetched = fetch(bytes, from_limit, paged);
         status = decoder::decode(bytes, fetched, mode, decoded);
+        if (paged && status == decoder::DecodeStatus::Truncated && fetched < from_limit &&
+            !fetch_faulted) {
+            fetched = fetch(bytes, from_limit);
+            status = decoder::decode(bytes, fetched, mode, decoded);
+        }
         if (status == decoder::DecodeStatus::Ok && decode_cache_enabled &&
             contiguous(decoded.length) && memory.host_range(phys, decoded.length, false))
             cached = &decode_cache.store(static_cast<uint32_t>(phys), mode_key, bytes, decoded);

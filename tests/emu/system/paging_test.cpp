@@ -361,6 +361,24 @@ TEST(AccessedDirty, PaeWalkSetsAccessedNotInPdpte) {
     EXPECT_EQ(m.read64(kPaePt1), uint64_t{0x5000 | pte::P | pte::RW | pte::A | pte::D});
 }
 
+// 4.8, 4.10.2.3: an instruction that ends at its page's last byte uses no translation of the
+// next page, so that page's PTE gets no accessed flag from fetching it; transit86 translates a
+// next page only when the decoder needs its bytes (whether or not the instruction was decoded
+// before), as QEMU does (tests/diff/paging_walks).
+TEST(AccessedDirty, InstructionAtThePageEndLeavesTheNextPteAlone) {
+    Machine m(Mode::Protected32);
+    enable_paging32(m);
+    map32(m, kMapped, 0x5000 | pte::P | pte::RW);
+    map32(m, kMapped + 0x1000, 0x6000 | pte::P | pte::RW);
+    m.write8(0x5FFE, 0xEB); // jmp short $ (at linear 400FFEH)
+    m.write8(0x5FFF, 0xFE);
+    m.load_code({0xE9, 0xF9, 0xFF, 0x3F, 0x00}); // jmp 0x400ffe
+    ASSERT_EQ(m.run(4).reason, ExitReason::Budget);
+    EXPECT_EQ(m.eip(), kMapped + 0xFFE);
+    EXPECT_EQ(pte32(m, kMapped), 0x5000u | pte::P | pte::RW | pte::A);
+    EXPECT_EQ(pte32(m, kMapped + 0x1000), 0x6000u | pte::P | pte::RW);
+}
+
 // ---- Where translations end
 
 // 4.1: the page frame may be outside RAM: the access is MMIO at the physical address.
