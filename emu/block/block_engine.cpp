@@ -101,6 +101,7 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
     b.closed_loop = false;
     b.last_port_read = 0;
     bool registers_only = true;
+    bool side_exits = false;
     uint32_t eip = state.eip;
     uint32_t first_length = 1;
     while (b.op_count < kMaxOps && eip <= c.cs_limit) {
@@ -121,7 +122,14 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
         op.position = b.op_count;
         registers_only = registers_only && op.registers_only;
         if (op.reads_port) b.last_port_read = static_cast<uint8_t>(b.op_count + 1);
-        if (ends_block) b.closed_loop = registers_only && op.imm == state.eip;
+        // A Jcc the block goes on past when it is not taken, unless it branches back to the
+        // block's start: that block stays a loop of its own (a closed loop when it qualifies).
+        if (insn.op == decoder::Op::Jcc && op.imm != state.eip) {
+            op.handler = block::jcc_through_handler(insn.cc);
+            ends_block = false;
+            side_exits = true;
+        }
+        if (ends_block) b.closed_loop = registers_only && !side_exits && op.imm == state.eip;
         std::memcpy(b.bytes + b.length, c.ram.host + at, insn.length);
         b.length = static_cast<uint8_t>(b.length + insn.length);
         ++b.op_count;
@@ -129,7 +137,7 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
         if (ends_block) break;
     }
     b.end_eip = eip;
-    b.ops[b.op_count] = BlockOp{.handler = &end_of_block};
+    b.ops[b.op_count] = BlockOp{.handler = &end_of_block, .position = b.op_count};
     if (b.op_count == 0) { // remember the refusal, checked against the same bytes
         const uint8_t* host = window_bytes(c, cs_base + state.eip, first_length);
         b.length = host ? static_cast<uint8_t>(first_length) : 0;
@@ -246,7 +254,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
             state.eip = c.stopped_at->eip;
             break;
         }
-        c.retired += b->op_count;
+        c.retired += c.block_retired;
         state.eip = c.next_eip;
         // An iteration of a closed loop that ended where it began (registers, flags, EIP)
         // repeats exactly as long as its port reads stay steady: what the next iterations

@@ -64,6 +64,23 @@ bool jcc(BlockContext& c, const BlockOp& op) {
     return true;
 }
 
+// jcc rel, inside a block: a branch not taken goes on with the next operation; a taken one
+// leaves the block there, with the instructions up to it retired.
+template <uint8_t Cc>
+bool jcc_through(BlockContext& c, const BlockOp& op) {
+    if (!c.flags.condition(Cc)) {
+        const BlockOp& next = (&op)[1];
+        return next.handler(c, next);
+    }
+    if (op.imm > c.cs_limit) [[unlikely]] {
+        c.stopped_at = &op;
+        return false;
+    }
+    c.next_eip = op.imm;
+    c.block_retired = op.position + 1u;
+    return true;
+}
+
 // jmp rel
 bool jmp(BlockContext& c, const BlockOp& op) {
     if (op.imm > c.cs_limit) return false;
@@ -204,6 +221,11 @@ constexpr auto make_jcc_table(std::index_sequence<Cc...>) {
     return std::array<Handler, sizeof...(Cc)>{chain<&jcc<static_cast<uint8_t>(Cc)>>...};
 }
 constexpr auto kJccHandlers = make_jcc_table(std::make_index_sequence<16>{});
+template <size_t... Cc>
+constexpr auto make_jcc_through_table(std::index_sequence<Cc...>) {
+    return std::array<Handler, sizeof...(Cc)>{&jcc_through<static_cast<uint8_t>(Cc)>...};
+}
+constexpr auto kJccThroughHandlers = make_jcc_through_table(std::make_index_sequence<16>{});
 
 Handler count_handler(Op op) {
     switch (op) {
@@ -246,6 +268,10 @@ bool lower_indirect_branch(const decoder::Insn& insn, uint32_t next_eip, BlockOp
 }
 
 } // namespace
+
+Handler jcc_through_handler(uint8_t cc) {
+    return kJccThroughHandlers[cc & 15];
+}
 
 bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& ends_block) {
     const uint8_t size = insn.operand_size;

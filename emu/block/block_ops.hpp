@@ -52,11 +52,12 @@ struct BlockContext {
     uint64_t code_first = UINT64_MAX;
     uint64_t code_end = 0;
     uint32_t cs_limit = 0;
-    uint32_t stack_mask = 0;   // SS.B: ESP (~0) or SP (0xFFFF), SDM Vol. 3A 6.2.3
-    bool string_down = false;  // EFLAGS.DF: string instructions step ESI/EDI downwards
-    uint32_t eflags_fixed = 0; // EFLAGS without the status flags: no block changes them
-    uint32_t next_eip = 0;     // set by the block's branch, else the block's end
-    uint64_t retired = 0;      // instructions retired in this run before the current block
+    uint32_t stack_mask = 0;    // SS.B: ESP (~0) or SP (0xFFFF), SDM Vol. 3A 6.2.3
+    bool string_down = false;   // EFLAGS.DF: string instructions step ESI/EDI downwards
+    uint32_t eflags_fixed = 0;  // EFLAGS without the status flags: no block changes them
+    uint32_t next_eip = 0;      // set by the block's branch, else the block's end
+    uint64_t retired = 0;       // instructions retired in this run before the current block
+    uint32_t block_retired = 0; // what the block that completed retired (its end or a side exit)
     const struct BlockOp* stopped_at = nullptr; // the operation that declined (chained())
     // A port the PortHandler promised reads `steady_value` (PortHandler::steady_read) for IN
     // instructions that start before `retired` + the op's position reaches `steady_until`.
@@ -95,7 +96,9 @@ struct BlockOp {
 // Threaded dispatch: an operation that completes goes straight on to the next one of its
 // block (each with its own indirect jump, which predicts better than one dispatch loop); one
 // that declines records itself in BlockContext::stopped_at. A block ends with an
-// end_of_block() operation. The lowering functions hand out chain<&handler> for every handler.
+// end_of_block() operation, or leaves early at a Jcc taken inside it (jcc_through(),
+// block_flow.cpp); either records how many of its instructions retired. The lowering
+// functions hand out chain<&handler> for every handler.
 template <BlockOp::Handler H>
 bool chained(BlockContext& c, const BlockOp& op) {
     if (!H(c, op)) [[unlikely]] {
@@ -107,7 +110,8 @@ bool chained(BlockContext& c, const BlockOp& op) {
 }
 template <BlockOp::Handler H>
 inline constexpr BlockOp::Handler chain = &chained<H>;
-inline bool end_of_block(BlockContext&, const BlockOp&) {
+inline bool end_of_block(BlockContext& c, const BlockOp& op) {
+    c.block_retired = op.position; // the block's op_count
     return true;
 }
 

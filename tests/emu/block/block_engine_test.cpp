@@ -49,6 +49,32 @@ TEST(BlockEngine, BudgetStopsAtTheSameInstructionAsTheInterpreter) {
     }
 }
 
+// L: inc ax ; test al, 1 ; jz skip ; add bx, ax ; skip: dec cx ; jnz L ; hlt
+// The block runs on past a JZ it does not take and leaves at the JZ when taken (a side exit):
+// every budget stops at the same instruction, and the sums are the interpreter's.
+TEST(BlockEngine, JccInsideABlockLeavesItWhenTaken) {
+    const std::vector<uint8_t> code{0x40, 0xA8, 0x01, 0x74, 0x02, 0x01,
+                                    0xC3, 0x49, 0x75, 0xF6, 0xF4};
+    for (uint64_t budget = 1; budget <= 40; ++budget) {
+        Pair p;
+        p.load(kCode, code);
+        CpuState s = start_state(Mode::Real16);
+        s[Gpr::ECX] = 20;
+        p.set_state(s);
+        for (int run = 0; run < 3; ++run)
+            p.run(RunLimits{.budget = budget, .stop_when_valid = std::nullopt});
+    }
+    Pair p;
+    p.load(kCode, code);
+    CpuState s = start_state(Mode::Real16);
+    s[Gpr::ECX] = 1000;
+    p.set_state(s);
+    const Exit exit = p.run(kRunToHost);
+    EXPECT_EQ(exit.reason, ExitReason::Halt);
+    EXPECT_EQ(p.blocks.emu.state()[Gpr::EBX], 250000u & 0xFFFF); // 1 + 3 + ... + 999 in BX
+    EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 4000u);
+}
+
 // L: mov byte [cs:patch+1], al ; inc al ; patch: mov bl, 0 ; add cl, bl ; dec dx ; jnz L ; hlt
 // The store rewrites an immediate later in its own block: each pass must use the new byte.
 TEST(BlockEngine, StoreIntoTheRunningBlockTakesEffectAtOnce) {
