@@ -25,6 +25,13 @@ bool mov_rr(BlockContext& c, const BlockOp& op) {
     set_reg<T>(c, op.dst, get_reg<T>(c, op.src));
     return true;
 }
+// mov r16, sreg ; mov r32, sreg — the selector, zero-extended to 32 bits (P6 and later, SDM
+// MOV). No translated instruction loads a segment register, so it is the run's own.
+template <class T>
+bool mov_from_sreg(BlockContext& c, const BlockOp& op) {
+    set_reg<T>(c, op.dst, static_cast<T>((*c.state)[static_cast<Seg>(op.seg)].selector));
+    return true;
+}
 // mov r, imm
 template <class T>
 bool mov_ri(BlockContext& c, const BlockOp& op) {
@@ -307,6 +314,15 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
         out.registers_only = b.kind == OperandKind::Reg;
         return out.handler != nullptr;
     }
+    case Op::MovFromSreg: // to a register: a store of it is left to the interpreter
+        if (insn.operand_count != 2 || a.kind != OperandKind::Reg || b.kind != OperandKind::Sreg ||
+            b.reg > 5 || (size != 2 && size != 4))
+            return false;
+        out.dst = register_byte_offset(a.reg, size);
+        out.seg = b.reg;
+        out.handler = size == 4 ? chain<&mov_from_sreg<uint32_t>> : chain<&mov_from_sreg<uint16_t>>;
+        out.registers_only = true;
+        return true;
     case Op::Xchg: // the register form only: the memory form commits in two steps
         if (form_of(insn) != Form::RegReg) return false;
         out.dst = register_byte_offset(a.reg, size);

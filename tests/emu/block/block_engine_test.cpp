@@ -75,6 +75,26 @@ TEST(BlockEngine, JccInsideABlockLeavesItWhenTaken) {
     EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 4000u);
 }
 
+// L: mov ax, ds ; add bx, ax ; mov esi, es ; dec dx ; jnz L ; hlt
+// MOV from a segment register runs in blocks: the selector, zero-extended into ESI.
+TEST(BlockEngine, MovFromSegmentRegisterRunsInBlocks) {
+    Pair p;
+    p.load(kCode, {0x8C, 0xD8, 0x01, 0xC3, 0x66, 0x8C, 0xC6, 0x4A, 0x75, 0xF6, 0xF4});
+    CpuState s = start_state(Mode::Real16);
+    s[Seg::DS].selector = 0x1234;
+    s[Seg::DS].base = 0x12340;
+    s[Seg::ES].selector = 0x0042;
+    s[Seg::ES].base = 0x420;
+    s[Gpr::ESI] = 0xFFFF0000;
+    s[Gpr::EDX] = 100;
+    p.set_state(s);
+    const Exit exit = p.run(kRunToHost);
+    EXPECT_EQ(exit.reason, ExitReason::Halt);
+    EXPECT_EQ(p.blocks.emu.state()[Gpr::EBX], (100u * 0x1234) & 0xFFFF);
+    EXPECT_EQ(p.blocks.emu.state()[Gpr::ESI], 0x42u);
+    EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 400u);
+}
+
 // L: mov byte [cs:patch+1], al ; inc al ; patch: mov bl, 0 ; add cl, bl ; dec dx ; jnz L ; hlt
 // The store rewrites an immediate later in its own block: each pass must use the new byte.
 TEST(BlockEngine, StoreIntoTheRunningBlockTakesEffectAtOnce) {
