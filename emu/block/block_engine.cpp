@@ -190,7 +190,8 @@ uint64_t BlockEngine::repeatable_iterations(const Block& b, const BlockContext& 
 }
 
 uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const DecodeCache& seen,
-                          uint64_t max_instructions, const SteadyPort& steady) {
+                          uint64_t max_instructions, const SteadyPort& steady, bool segment_loads) {
+    loaded_segments_ = false;
     const SegmentCache& cs = state[Seg::CS];
     const auto linear = static_cast<uint32_t>(cs.base + state.eip);
     const uint8_t mode =
@@ -224,6 +225,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
     c.stack_mask = ar::db(state[Seg::SS].access_rights) ? ~0u : 0xFFFFu;
     c.string_down = (state.eflags & flags::DF) != 0; // no translated instruction changes DF
     c.eflags_fixed = state.eflags & ~flags::Status;
+    c.segment_loads = segment_loads;
     c.code_first = code_first_;
     c.code_end = code_end_;
     if (steady.size != 0 && steady.until_tsc > state.tsc) {
@@ -274,6 +276,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
         if (!b || b->op_count > max_instructions - c.retired) break;
     }
     const uint64_t retired = c.retired;
+    loaded_segments_ = c.loaded_segment;
     if (retired == 0) {
         state.eip = start_eip;
         return 0;

@@ -39,8 +39,11 @@ class BlockEngine {
     // `seen` (the interpreter's decode cache) says which code has run before: a block is
     // built only where the interpreter has been, so code that runs once is not translated.
     // `steady`: what the PortHandler promised about one port (size 0: nothing), for IN.
+    // `segment_loads`: a real-mode MOV DS/ES/FS/GS, r16 may run (block_ops.cpp); then
+    // loaded_segments() says whether one did.
     uint64_t run(CpuState& state, const GuestMemory& memory, const DecodeCache& seen,
-                 uint64_t max_instructions, const SteadyPort& steady);
+                 uint64_t max_instructions, const SteadyPort& steady, bool segment_loads);
+    bool loaded_segments() const { return loaded_segments_; }
 
     // Whole iterations of a loop that returns to the state it started from are retired at
     // once (on by default; off runs every iteration, for the tests that compare both).
@@ -120,6 +123,7 @@ class BlockEngine {
     uint32_t epoch_cs_limit_ = 0;
     uint8_t epoch_mode_ = 0xFF;
     bool skip_fixed_points_ = true;
+    bool loaded_segments_ = false;
     RamWindow code_slot_{}; // the slot the last run's code was in (cleared with the slots)
 };
 

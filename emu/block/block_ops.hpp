@@ -38,7 +38,9 @@ struct BlockContext {
     // Segment windows, computed from `state` on first use (host_at): a block run touches few.
     SegmentWindow seg[6]{};
     uint8_t seg_loaded = 0; // bit i: seg[i] holds segment_window(*state, i)
-    const CpuState* state = nullptr;
+    // The state of the run: segment registers (read by windows, written by a real-mode MOV
+    // Sreg), EFLAGS' other bits; EIP, EFLAGS' status flags and the GPRs are written at the end.
+    CpuState* state = nullptr;
     // The RAM slot the block runs in.
     RamWindow ram;
     // Per segment register, the RAM slot its last access reached: the stack, the code's own
@@ -52,9 +54,13 @@ struct BlockContext {
     uint64_t code_first = UINT64_MAX;
     uint64_t code_end = 0;
     uint32_t cs_limit = 0;
-    uint32_t stack_mask = 0;    // SS.B: ESP (~0) or SP (0xFFFF), SDM Vol. 3A 6.2.3
-    bool string_down = false;   // EFLAGS.DF: string instructions step ESI/EDI downwards
-    uint32_t eflags_fixed = 0;  // EFLAGS without the status flags: no block changes them
+    uint32_t stack_mask = 0;   // SS.B: ESP (~0) or SP (0xFFFF), SDM Vol. 3A 6.2.3
+    bool string_down = false;  // EFLAGS.DF: string instructions step ESI/EDI downwards
+    uint32_t eflags_fixed = 0; // EFLAGS without the status flags: no block changes them
+    // A real-mode MOV Sreg may run (BlockEngine::run): the run loop is not watching for the
+    // state to become valid; set when one loaded DS, ES, FS or GS.
+    bool segment_loads = false;
+    bool loaded_segment = false;
     uint32_t next_eip = 0;      // set by the block's branch, else the block's end
     uint64_t retired = 0;       // instructions retired in this run before the current block
     uint32_t block_retired = 0; // what the block that completed retired (its end or a side exit)

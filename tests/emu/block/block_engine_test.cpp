@@ -95,6 +95,35 @@ TEST(BlockEngine, MovFromSegmentRegisterRunsInBlocks) {
     EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 400u);
 }
 
+// L: mov ax, dx ; mov ds, ax ; add bl, [0x10] ; inc dx ; dec cx ; jnz L ; hlt
+// A real-mode MOV DS runs in blocks when the run does not stop at a valid state, and the next
+// access through DS uses the new base (each pass reads another byte).
+TEST(BlockEngine, RealModeSegmentLoadTakesEffectAtTheNextAccess) {
+    std::vector<uint8_t> data(0x400);
+    for (size_t i = 0; i < data.size(); ++i)
+        data[i] = static_cast<uint8_t>(i * 7 + i / 16);
+    for (const bool watch_validity : {false, true}) {
+        Pair p;
+        p.load(0x4000, data);
+        p.load(kCode,
+               {0x89, 0xD0, 0x8E, 0xD8, 0x02, 0x1E, 0x10, 0x00, 0x42, 0x49, 0x75, 0xF4, 0xF4});
+        CpuState s = start_state(Mode::Real16);
+        s[Gpr::ECX] = 60;
+        s[Gpr::EDX] = 0x400;
+        p.set_state(s);
+        RunLimits limits = kRunToHost;
+        if (watch_validity) limits.stop_when_invalid = vmx::Profile::Kvm;
+        const Exit exit = p.run(limits);
+        EXPECT_EQ(exit.reason, ExitReason::Halt);
+        uint8_t sum = 0;
+        for (uint32_t i = 0; i < 60; ++i)
+            sum = static_cast<uint8_t>(sum + data[i * 16 + 0x10]);
+        EXPECT_EQ(p.blocks.emu.state()[Gpr::EBX] & 0xFF, sum);
+        EXPECT_EQ(p.blocks.emu.state()[Seg::DS].base, (0x400u + 59) << 4);
+        EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 300u);
+    }
+}
+
 // L: mov byte [cs:patch+1], al ; inc al ; patch: mov bl, 0 ; add cl, bl ; dec dx ; jnz L ; hlt
 // The store rewrites an immediate later in its own block: each pass must use the new byte.
 TEST(BlockEngine, StoreIntoTheRunningBlockTakesEffectAtOnce) {
