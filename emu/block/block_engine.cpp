@@ -223,7 +223,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
     c.memory = &memory;
     c.cs_limit = cs.limit;
     c.stack_mask = ar::db(state[Seg::SS].access_rights) ? ~0u : 0xFFFFu;
-    c.string_down = (state.eflags & flags::DF) != 0; // no translated instruction changes DF
+    c.string_down = (state.eflags & flags::DF) != 0; // CLD and STD change it with DF
     c.eflags_fixed = state.eflags & ~flags::Status;
     c.segment_loads = segment_loads;
     c.code_first = code_first_;

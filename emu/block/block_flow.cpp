@@ -216,6 +216,25 @@ bool set_carry(BlockContext& c, const BlockOp&) {
     return true;
 }
 
+// cld ; std — EFLAGS.DF, and the direction of the string operations after it in the run
+template <bool Down>
+bool set_direction(BlockContext& c, const BlockOp&) {
+    c.string_down = Down;
+    c.eflags_fixed = Down ? c.eflags_fixed | flags::DF : c.eflags_fixed & ~flags::DF;
+    c.state->eflags = Down ? c.state->eflags | flags::DF : c.state->eflags & ~flags::DF;
+    return true;
+}
+
+// cli in real mode: IF = 0 (SDM CLI; IOPL and VME matter only in protected mode). The run loop
+// leaves for an interrupt before the engine runs when IF = 1, so a cleared IF changes nothing
+// it has looked at; the kvm profile does not read IF.
+bool clear_interrupt_flag_real(BlockContext& c, const BlockOp&) {
+    if (c.state->protected_mode()) return false;
+    c.eflags_fixed &= ~flags::IF;
+    c.state->eflags &= ~flags::IF;
+    return true;
+}
+
 template <size_t... Cc>
 constexpr auto make_jcc_table(std::index_sequence<Cc...>) {
     return std::array<Handler, sizeof...(Cc)>{chain<&jcc<static_cast<uint8_t>(Cc)>>...};
@@ -350,6 +369,9 @@ bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& 
                                            : chain<&set_carry<-1>>;
         out.registers_only = true;
         return true;
+    case Op::Cld: out.handler = chain<&set_direction<false>>; return true;
+    case Op::Std: out.handler = chain<&set_direction<true>>; return true;
+    case Op::Cli: out.handler = chain<&clear_interrupt_flag_real>; return true;
     default: return false;
     }
 }

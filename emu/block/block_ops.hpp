@@ -54,9 +54,11 @@ struct BlockContext {
     uint64_t code_first = UINT64_MAX;
     uint64_t code_end = 0;
     uint32_t cs_limit = 0;
-    uint32_t stack_mask = 0;   // SS.B: ESP (~0) or SP (0xFFFF), SDM Vol. 3A 6.2.3
-    bool string_down = false;  // EFLAGS.DF: string instructions step ESI/EDI downwards
-    uint32_t eflags_fixed = 0; // EFLAGS without the status flags: no block changes them
+    uint32_t stack_mask = 0;  // SS.B: ESP (~0) or SP (0xFFFF), SDM Vol. 3A 6.2.3
+    bool string_down = false; // EFLAGS.DF: string instructions step ESI/EDI downwards
+    // EFLAGS without the status flags: changed only by CLD, STD and a real-mode CLI, which
+    // write them to the state as well.
+    uint32_t eflags_fixed = 0;
     // A real-mode MOV Sreg may run (BlockEngine::run): the run loop is not watching for the
     // state to become valid; set when one loaded DS, ES, FS or GS.
     bool segment_loads = false;

@@ -124,6 +124,28 @@ TEST(BlockEngine, RealModeSegmentLoadTakesEffectAtTheNextAccess) {
     }
 }
 
+// L: std ; movsb ; cld ; movsb ; cli ; inc si ; inc di ; dec cx ; jnz L ; hlt
+// CLD and STD in blocks turn the string operations after them; a real-mode CLI clears IF.
+TEST(BlockEngine, DirectionAndInterruptFlagsChangeInsideBlocks) {
+    Pair p;
+    std::vector<uint8_t> data(0x100);
+    for (size_t i = 0; i < data.size(); ++i)
+        data[i] = static_cast<uint8_t>(i * 5 + 3);
+    p.load(0x3000, data);
+    p.load(kCode, {0xFD, 0xA4, 0xFC, 0xA4, 0xFA, 0x46, 0x47, 0x49, 0x75, 0xF6, 0xF4});
+    CpuState s = start_state(Mode::Real16);
+    s[Gpr::ESI] = 0x3000;
+    s[Gpr::EDI] = 0x5000;
+    s[Gpr::ECX] = 50;
+    s.eflags |= flags::IF;
+    p.set_state(s);
+    const Exit exit = p.run(kRunToHost);
+    EXPECT_EQ(exit.reason, ExitReason::Halt);
+    EXPECT_EQ(p.blocks.emu.state()[Gpr::ESI], 0x3000u + 50);
+    EXPECT_EQ(p.blocks.emu.state().eflags & (flags::IF | flags::DF), 0u);
+    EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 300u);
+}
+
 // L: mov byte [cs:patch+1], al ; inc al ; patch: mov bl, 0 ; add cl, bl ; dec dx ; jnz L ; hlt
 // The store rewrites an immediate later in its own block: each pass must use the new byte.
 TEST(BlockEngine, StoreIntoTheRunningBlockTakesEffectAtOnce) {
