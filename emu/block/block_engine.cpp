@@ -137,7 +137,9 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
         if (ends_block) break;
     }
     b.end_eip = eip;
-    b.ops[b.op_count] = BlockOp{.handler = &end_of_block, .position = b.op_count};
+    b.ops[b.op_count] = BlockOp{.handler = &end_of_block};
+    for (uint8_t i = 0; i < b.op_count; ++i)
+        b.ops[i].ops_after = static_cast<uint8_t>(b.op_count - 1 - i);
     if (b.op_count == 0) { // remember the refusal, checked against the same bytes
         const uint8_t* host = window_bytes(c, cs_base + state.eip, first_length);
         b.length = host ? static_cast<uint8_t>(first_length) : 0;
@@ -256,7 +258,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
             state.eip = c.stopped_at->eip;
             break;
         }
-        c.retired += c.block_retired;
+        c.retired += b->op_count;
         state.eip = c.next_eip;
         // An iteration of a closed loop that ended where it began (registers, flags, EIP)
         // repeats exactly as long as its port reads stay steady: what the next iterations

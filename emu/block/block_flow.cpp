@@ -77,7 +77,7 @@ bool jcc_through(BlockContext& c, const BlockOp& op) {
         return false;
     }
     c.next_eip = op.imm;
-    c.block_retired = op.position + 1u;
+    c.retired -= op.ops_after; // the run loop adds the block's op_count (modulo 2^64)
     return true;
 }
 

@@ -63,9 +63,8 @@ struct BlockContext {
     // state to become valid; set when one loaded DS, ES, FS or GS.
     bool segment_loads = false;
     bool loaded_segment = false;
-    uint32_t next_eip = 0;      // set by the block's branch, else the block's end
-    uint64_t retired = 0;       // instructions retired in this run before the current block
-    uint32_t block_retired = 0; // what the block that completed retired (its end or a side exit)
+    uint32_t next_eip = 0; // set by the block's branch, else the block's end
+    uint64_t retired = 0;  // instructions retired in this run before the current block
     const struct BlockOp* stopped_at = nullptr; // the operation that declined (chained())
     // A port the PortHandler promised reads `steady_value` (PortHandler::steady_read) for IN
     // instructions that start before `retired` + the op's position reaches `steady_until`.
@@ -97,6 +96,7 @@ struct BlockOp {
     uint8_t scale_shift = 0;
     uint8_t seg = 0;
     uint8_t position = 0;        // its place in the block: instructions before it
+    uint8_t ops_after = 0;       // operations of the block after it (a side exit skips them)
     bool registers_only = false; // reads and writes registers and flags only (no memory, stack)
     bool reads_port = false;     // an IN (block_io.cpp)
 };
@@ -105,8 +105,8 @@ struct BlockOp {
 // block (each with its own indirect jump, which predicts better than one dispatch loop); one
 // that declines records itself in BlockContext::stopped_at. A block ends with an
 // end_of_block() operation, or leaves early at a Jcc taken inside it (jcc_through(),
-// block_flow.cpp); either records how many of its instructions retired. The lowering
-// functions hand out chain<&handler> for every handler.
+// block_flow.cpp), which takes the operations it skipped off BlockContext::retired. The
+// lowering functions hand out chain<&handler> for every handler.
 template <BlockOp::Handler H>
 bool chained(BlockContext& c, const BlockOp& op) {
     if (!H(c, op)) [[unlikely]] {
@@ -118,8 +118,7 @@ bool chained(BlockContext& c, const BlockOp& op) {
 }
 template <BlockOp::Handler H>
 inline constexpr BlockOp::Handler chain = &chained<H>;
-inline bool end_of_block(BlockContext& c, const BlockOp& op) {
-    c.block_retired = op.position; // the block's op_count
+inline bool end_of_block(BlockContext&, const BlockOp&) {
     return true;
 }
 
