@@ -1,7 +1,8 @@
 // The block engine: the run loop's fast tier for straight-line code and loops.
 //
-// It translates a run of consecutive simple instructions (MOV, ALU, INC/DEC, LEA, NOP) ending
-// at a Jcc/JMP rel into an array of BlockOps (emu/block_ops.hpp), keyed by CS.base, EIP and
+// It translates a run of consecutive simple instructions (MOV, ALU, INC/DEC, LEA, NOP, ...)
+// ending at a JMP, CALL, RET or a Jcc back to its start (a Jcc elsewhere is a side exit the
+// block leaves by when it is taken) into an array of BlockOps (emu/block_ops.hpp), keyed by CS.base, EIP and
 // fetch mode, and runs whole blocks with EFLAGS kept lazily, the budget spent per block and
 // registers in a local file. Like the decode cache, a block keeps the bytes it came from and
 // compares them with guest memory each time it is entered; a store into the running block
