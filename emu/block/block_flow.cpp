@@ -60,6 +60,23 @@ bool jcc(BlockContext& c, const BlockOp& op) {
     return true;
 }
 
+// jcc rel, inside a block: a branch not taken goes on with the next operation; a taken one
+// leaves the block there, with the instructions up to it retired.
+template <uint8_t Cc>
+bool jcc_through(BlockContext& c, const BlockOp& op) {
+    if (!c.flags.condition(Cc)) {
+        const BlockOp& next = (&op)[1];
+        return next.handler(c, next);
+    }
+    if (op.imm > c.cs_limit) [[unlikely]] {
+        c.stopped_at = &op;
+        return false;
+    }
+    c.next_eip = op.imm;
+    c.retired -= op.ops_after; // the run loop adds the block's op_count (modulo 2^64)
+    return true;
+}
+
 // jmp rel
 bool jmp(BlockContext& c, const BlockOp& op) {
     if (op.imm > c.cs_limit) return false;
@@ -195,11 +212,35 @@ bool set_carry(BlockContext& c, const BlockOp&) {
     return true;
 }
 
+// cld ; std — EFLAGS.DF, and the direction of the string operations after it in the run
+template <bool Down>
+bool set_direction(BlockContext& c, const BlockOp&) {
+    c.string_down = Down;
+    c.eflags_fixed = Down ? c.eflags_fixed | flags::DF : c.eflags_fixed & ~flags::DF;
+    c.state->eflags = Down ? c.state->eflags | flags::DF : c.state->eflags & ~flags::DF;
+    return true;
+}
+
+// cli in real mode: IF = 0 (SDM CLI; IOPL and VME matter only in protected mode). The run loop
+// leaves for an interrupt before the engine runs when IF = 1, so a cleared IF changes nothing
+// it has looked at; the kvm profile does not read IF.
+bool clear_interrupt_flag_real(BlockContext& c, const BlockOp&) {
+    if (c.state->protected_mode()) return false;
+    c.eflags_fixed &= ~flags::IF;
+    c.state->eflags &= ~flags::IF;
+    return true;
+}
+
 template <size_t... Cc>
 constexpr auto make_jcc_table(std::index_sequence<Cc...>) {
     return std::array<Handler, sizeof...(Cc)>{chain<&jcc<static_cast<uint8_t>(Cc)>>...};
 }
 constexpr auto kJccHandlers = make_jcc_table(std::make_index_sequence<16>{});
+template <size_t... Cc>
+constexpr auto make_jcc_through_table(std::index_sequence<Cc...>) {
+    return std::array<Handler, sizeof...(Cc)>{&jcc_through<static_cast<uint8_t>(Cc)>...};
+}
+constexpr auto kJccThroughHandlers = make_jcc_through_table(std::make_index_sequence<16>{});
 
 Handler count_handler(Op op) {
     switch (op) {
@@ -242,6 +283,10 @@ bool lower_indirect_branch(const decoder::Insn& insn, uint32_t next_eip, BlockOp
 }
 
 } // namespace
+
+Handler jcc_through_handler(uint8_t cc) {
+    return kJccThroughHandlers[cc & 15];
+}
 
 bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& ends_block) {
     const uint8_t size = insn.operand_size;
@@ -320,6 +365,9 @@ bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& 
                                            : chain<&set_carry<-1>>;
         out.registers_only = true;
         return true;
+    case Op::Cld: out.handler = chain<&set_direction<false>>; return true;
+    case Op::Std: out.handler = chain<&set_direction<true>>; return true;
+    case Op::Cli: out.handler = chain<&clear_interrupt_flag_real>; return true;
     default: return false;
     }
 }

@@ -148,6 +148,9 @@ inline uint8_t register_byte_offset(uint8_t reg, uint8_t size) {
 // Control transfers and stack operations (block_flow.cpp): Jcc, JMP, CALL, RET, LOOP*, JCXZ,
 // PUSH, POP, CLC, STC, CMC. False when `insn` is none of them or a form not translated.
 bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& ends_block);
+// For a Jcc lowered by lower_flow_op: the handler that lets the block go on with the next
+// instruction when the branch is not taken, and leaves it (a side exit) when it is taken.
+BlockOp::Handler jcc_through_handler(uint8_t cc);
 
 // MOVS, STOS, LODS, CMPS, SCAS without a REP prefix (block_string.cpp). False otherwise.
 bool lower_string_op(const decoder::Insn& insn, BlockOp& out);

@@ -25,6 +25,28 @@ bool mov_rr(BlockContext& c, const BlockOp& op) {
     set_reg<T>(c, op.dst, get_reg<T>(c, op.src));
     return true;
 }
+// mov r16, sreg ; mov r32, sreg — the selector, zero-extended to 32 bits (P6 and later, SDM
+// MOV). No translated instruction loads a segment register, so it is the run's own.
+template <class T>
+bool mov_from_sreg(BlockContext& c, const BlockOp& op) {
+    set_reg<T>(c, op.dst, static_cast<T>((*c.state)[static_cast<Seg>(op.seg)].selector));
+    return true;
+}
+// mov Sreg, r16 (DS, ES, FS, GS) in real mode: the selector, and the base selector << 4, the
+// limit and access rights kept (segment_load.cpp, SDM Vol. 3A 20.1.1). The kvm profile asks of
+// a real-mode DS..GS only base = selector << 4 of these (kvm_real_mode.hpp), so a valid state
+// stays valid; where the run loop watches for the state to become valid, it declines.
+bool mov_to_sreg_real(BlockContext& c, const BlockOp& op) {
+    if (!c.segment_loads || c.state->protected_mode()) return false;
+    const uint16_t selector = get_reg<uint16_t>(c, op.src);
+    SegmentCache& segment = (*c.state)[static_cast<Seg>(op.seg)];
+    segment.selector = selector;
+    segment.base = uint32_t{selector} << 4;
+    c.seg[op.seg] = SegmentWindow{}; // its window is computed again at its next access
+    c.seg_loaded &= static_cast<uint8_t>(~(1u << op.seg));
+    c.loaded_segment = true;
+    return true;
+}
 // mov r, imm
 template <class T>
 bool mov_ri(BlockContext& c, const BlockOp& op) {
@@ -301,6 +323,24 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
         out.registers_only = b.kind == OperandKind::Reg;
         return out.handler != nullptr;
     }
+    case Op::MovFromSreg: // to a register: a store of it is left to the interpreter
+        if (insn.operand_count != 2 || a.kind != OperandKind::Reg || b.kind != OperandKind::Sreg ||
+            b.reg > 5 || (size != 2 && size != 4))
+            return false;
+        out.dst = register_byte_offset(a.reg, size);
+        out.seg = b.reg;
+        out.handler = size == 4 ? chain<&mov_from_sreg<uint32_t>> : chain<&mov_from_sreg<uint16_t>>;
+        out.registers_only = true;
+        return true;
+    case Op::MovToSreg: // from a register, not CS or SS (whose MOV blocks interrupts)
+        if (insn.operand_count != 2 || a.kind != OperandKind::Sreg || b.kind != OperandKind::Reg ||
+            (a.reg != static_cast<uint8_t>(Seg::DS) && a.reg != static_cast<uint8_t>(Seg::ES) &&
+             a.reg != static_cast<uint8_t>(Seg::FS) && a.reg != static_cast<uint8_t>(Seg::GS)))
+            return false;
+        out.src = register_byte_offset(b.reg, 2);
+        out.seg = a.reg;
+        out.handler = chain<&mov_to_sreg_real>;
+        return true;
     case Op::Xchg: // the register form only: the memory form commits in two steps
         if (form_of(insn) != Form::RegReg) return false;
         out.dst = register_byte_offset(a.reg, size);

@@ -38,7 +38,9 @@ struct BlockContext {
     // Segment windows, computed from `state` on first use (host_at): a block run touches few.
     SegmentWindow seg[6]{};
     uint8_t seg_loaded = 0; // bit i: seg[i] holds segment_window(*state, i)
-    const CpuState* state = nullptr;
+    // The state of the run: segment registers (read by windows, written by a real-mode MOV
+    // Sreg), EFLAGS' other bits; EIP, EFLAGS' status flags and the GPRs are written at the end.
+    CpuState* state = nullptr;
     // The RAM slot the block runs in.
     RamWindow ram;
     // Per segment register, the RAM slot its last access reached: the stack, the code's own
@@ -52,11 +54,17 @@ struct BlockContext {
     uint64_t code_first = UINT64_MAX;
     uint64_t code_end = 0;
     uint32_t cs_limit = 0;
-    uint32_t stack_mask = 0;   // SS.B: ESP (~0) or SP (0xFFFF), SDM Vol. 3A 6.2.3
-    bool string_down = false;  // EFLAGS.DF: string instructions step ESI/EDI downwards
-    uint32_t eflags_fixed = 0; // EFLAGS without the status flags: no block changes them
-    uint32_t next_eip = 0;     // set by the block's branch, else the block's end
-    uint64_t retired = 0;      // instructions retired in this run before the current block
+    uint32_t stack_mask = 0;  // SS.B: ESP (~0) or SP (0xFFFF), SDM Vol. 3A 6.2.3
+    bool string_down = false; // EFLAGS.DF: string instructions step ESI/EDI downwards
+    // EFLAGS without the status flags: changed only by CLD, STD and a real-mode CLI, which
+    // write them to the state as well.
+    uint32_t eflags_fixed = 0;
+    // A real-mode MOV Sreg may run (BlockEngine::run): the run loop is not watching for the
+    // state to become valid; set when one loaded DS, ES, FS or GS.
+    bool segment_loads = false;
+    bool loaded_segment = false;
+    uint32_t next_eip = 0; // set by the block's branch, else the block's end
+    uint64_t retired = 0;  // instructions retired in this run before the current block
     const struct BlockOp* stopped_at = nullptr; // the operation that declined (chained())
     // A port the PortHandler promised reads `steady_value` (PortHandler::steady_read) for IN
     // instructions that start before `retired` + the op's position reaches `steady_until`.
@@ -88,6 +96,7 @@ struct BlockOp {
     uint8_t scale_shift = 0;
     uint8_t seg = 0;
     uint8_t position = 0;        // its place in the block: instructions before it
+    uint8_t ops_after = 0;       // operations of the block after it (a side exit skips them)
     bool registers_only = false; // reads and writes registers and flags only (no memory, stack)
     bool reads_port = false;     // an IN (block_io.cpp)
 };
@@ -95,7 +104,9 @@ struct BlockOp {
 // Threaded dispatch: an operation that completes goes straight on to the next one of its
 // block (each with its own indirect jump, which predicts better than one dispatch loop); one
 // that declines records itself in BlockContext::stopped_at. A block ends with an
-// end_of_block() operation. The lowering functions hand out chain<&handler> for every handler.
+// end_of_block() operation, or leaves early at a Jcc taken inside it (jcc_through(),
+// block_flow.cpp), which takes the operations it skipped off BlockContext::retired. The
+// lowering functions hand out chain<&handler> for every handler.
 template <BlockOp::Handler H>
 bool chained(BlockContext& c, const BlockOp& op) {
     if (!H(c, op)) [[unlikely]] {

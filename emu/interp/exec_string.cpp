@@ -4,6 +4,8 @@
 // host exit in the middle of a REP leaves ESI/EDI/ECX at the interrupted iteration and EIP at
 // the instruction: re-executing it resumes (SDM Vol. 2 REP, "interrupted string operations").
 // A long REP also stops by itself every 1024 iterations, as KVM's does (Cpu::rep_restart).
+#include <cstring>
+
 #include "emu/cpu/alu.hpp"
 #include "emu/interp/handlers.hpp"
 
@@ -87,6 +89,63 @@ bool string_iteration(Cpu& cpu, const Insn& insn, bool& equal) {
     }
 }
 
+// Host bytes for [lo, lo + bytes) through `seg` when every access of that range would pass
+// Cpu::linearize() and reach one RAM slot with linear = physical; nullptr otherwise (the
+// caller then takes the iterations one at a time, with their faults, MMIO and breakpoints).
+uint8_t* range_in_ram(Cpu& cpu, Seg seg, uint32_t lo, uint32_t bytes, bool write) {
+    const SegmentWindow w = segment_window(cpu.s, seg);
+    if (int64_t{lo} + bytes - 1 > (write ? w.write_last : w.read_last)) return nullptr;
+    const uint64_t linear = uint64_t{w.base} + lo;
+    if (linear + bytes > (uint64_t{1} << 32)) return nullptr;
+    return cpu.mem.host_range(linear, bytes, write);
+}
+
+// rep movs m, m ; rep stos m — the iterations up to the next stop point (the count's low 10 bits
+// at zero, as in string_op) at once, when all of them stay in RAM: the same elements in the
+// same order (DF), so overlapping MOVS ranges repeat as they do one by one, then the same
+// ESI/EDI/ECX and restart. False, with nothing changed, when they do not qualify.
+template <class T>
+bool repeat_in_ram(Cpu& cpu, const Insn& insn) {
+    // Paging or A20 masking, data breakpoints, or a trap already due after one iteration
+    // (single step: string_op stops after each): one at a time.
+    if (cpu.translated || cpu.watch_accesses || cpu.debug_traps != 0 || cpu.flag(flags::TF))
+        return false;
+    const uint8_t asz = insn.address_size;
+    const uint32_t count = cpu.count_reg(asz);
+    if (count == 0) return false;
+    const uint32_t chunk = (count & 0x3FF) != 0 ? count & 0x3FF : 0x400;
+    const uint32_t bytes = chunk * uint32_t{sizeof(T)};
+    const bool down = cpu.flag(flags::DF);
+    const uint32_t mask = asz == 2 ? 0xFFFFu : ~0u;
+    // The lowest offset of the range whose first element is at `first`; false if it wraps.
+    const auto lowest = [&](uint32_t first, uint32_t& lo) {
+        const int64_t low = down ? int64_t{first} - (bytes - sizeof(T)) : int64_t{first};
+        lo = static_cast<uint32_t>(low);
+        return low >= 0 && uint64_t(low) + bytes - 1 <= mask;
+    };
+    const bool movs = insn.op == Op::Movs;
+    uint32_t source_lo = 0, destination_lo = 0;
+    if (!lowest(index_reg(cpu, Gpr::EDI, asz), destination_lo)) return false;
+    if (movs && !lowest(index_reg(cpu, Gpr::ESI, asz), source_lo)) return false;
+    const uint8_t* source =
+        movs ? range_in_ram(cpu, static_cast<Seg>(insn.segment), source_lo, bytes, false) : nullptr;
+    if (movs && !source) return false;
+    uint8_t* destination = range_in_ram(cpu, Seg::ES, destination_lo, bytes, true);
+    if (!destination) return false;
+    const T value = cpu.reg<T>(0);
+    for (uint32_t i = 0; i < chunk; ++i) {
+        const uint32_t at = (down ? chunk - 1 - i : i) * uint32_t{sizeof(T)};
+        T element = value;
+        if (movs) std::memcpy(&element, source + at, sizeof(T));
+        std::memcpy(destination + at, &element, sizeof(T));
+    }
+    if (movs) advance_index(cpu, Gpr::ESI, asz, bytes);
+    advance_index(cpu, Gpr::EDI, asz, bytes);
+    cpu.set_count_reg(asz, count - chunk);
+    if (count != chunk) cpu.rep_restart = true;
+    return true;
+}
+
 template <class T>
 bool string_op(Cpu& cpu, const Insn& insn) {
     bool equal = false;
@@ -98,6 +157,7 @@ bool string_op(Cpu& cpu, const Insn& insn) {
         return false;
     if (!rep) return string_iteration<T>(cpu, insn, equal);
     // CMPS/SCAS end on ZF: REPE (F3) while equal, REPNE (F2) while different.
+    if ((insn.op == Op::Movs || insn.op == Op::Stos) && repeat_in_ram<T>(cpu, insn)) return true;
     const bool compares = insn.op == Op::Cmps || insn.op == Op::Scas;
     const bool repne = insn.prefixes & decoder::prefix::Repne;
     // Debug traps (single step, data breakpoints: Cpu::debug_traps) are taken after the

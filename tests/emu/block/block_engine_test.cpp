@@ -49,6 +49,103 @@ TEST(BlockEngine, BudgetStopsAtTheSameInstructionAsTheInterpreter) {
     }
 }
 
+// L: inc ax ; test al, 1 ; jz skip ; add bx, ax ; skip: dec cx ; jnz L ; hlt
+// The block runs on past a JZ it does not take and leaves at the JZ when taken (a side exit):
+// every budget stops at the same instruction, and the sums are the interpreter's.
+TEST(BlockEngine, JccInsideABlockLeavesItWhenTaken) {
+    const std::vector<uint8_t> code{0x40, 0xA8, 0x01, 0x74, 0x02, 0x01,
+                                    0xC3, 0x49, 0x75, 0xF6, 0xF4};
+    for (uint64_t budget = 1; budget <= 40; ++budget) {
+        Pair p;
+        p.load(kCode, code);
+        CpuState s = start_state(Mode::Real16);
+        s[Gpr::ECX] = 20;
+        p.set_state(s);
+        for (int run = 0; run < 3; ++run)
+            p.run(RunLimits{.budget = budget, .stop_when_valid = std::nullopt});
+    }
+    Pair p;
+    p.load(kCode, code);
+    CpuState s = start_state(Mode::Real16);
+    s[Gpr::ECX] = 1000;
+    p.set_state(s);
+    const Exit exit = p.run(kRunToHost);
+    EXPECT_EQ(exit.reason, ExitReason::Halt);
+    EXPECT_EQ(p.blocks.emu.state()[Gpr::EBX], 250000u & 0xFFFF); // 1 + 3 + ... + 999 in BX
+    EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 4000u);
+}
+
+// L: mov ax, ds ; add bx, ax ; mov esi, es ; dec dx ; jnz L ; hlt
+// MOV from a segment register runs in blocks: the selector, zero-extended into ESI.
+TEST(BlockEngine, MovFromSegmentRegisterRunsInBlocks) {
+    Pair p;
+    p.load(kCode, {0x8C, 0xD8, 0x01, 0xC3, 0x66, 0x8C, 0xC6, 0x4A, 0x75, 0xF6, 0xF4});
+    CpuState s = start_state(Mode::Real16);
+    s[Seg::DS].selector = 0x1234;
+    s[Seg::DS].base = 0x12340;
+    s[Seg::ES].selector = 0x0042;
+    s[Seg::ES].base = 0x420;
+    s[Gpr::ESI] = 0xFFFF0000;
+    s[Gpr::EDX] = 100;
+    p.set_state(s);
+    const Exit exit = p.run(kRunToHost);
+    EXPECT_EQ(exit.reason, ExitReason::Halt);
+    EXPECT_EQ(p.blocks.emu.state()[Gpr::EBX], (100u * 0x1234) & 0xFFFF);
+    EXPECT_EQ(p.blocks.emu.state()[Gpr::ESI], 0x42u);
+    EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 400u);
+}
+
+// L: mov ax, dx ; mov ds, ax ; add bl, [0x10] ; inc dx ; dec cx ; jnz L ; hlt
+// A real-mode MOV DS runs in blocks when the run does not stop at a valid state, and the next
+// access through DS uses the new base (each pass reads another byte).
+TEST(BlockEngine, RealModeSegmentLoadTakesEffectAtTheNextAccess) {
+    std::vector<uint8_t> data(0x400);
+    for (size_t i = 0; i < data.size(); ++i)
+        data[i] = static_cast<uint8_t>(i * 7 + i / 16);
+    for (const bool watch_validity : {false, true}) {
+        Pair p;
+        p.load(0x4000, data);
+        p.load(kCode,
+               {0x89, 0xD0, 0x8E, 0xD8, 0x02, 0x1E, 0x10, 0x00, 0x42, 0x49, 0x75, 0xF4, 0xF4});
+        CpuState s = start_state(Mode::Real16);
+        s[Gpr::ECX] = 60;
+        s[Gpr::EDX] = 0x400;
+        p.set_state(s);
+        RunLimits limits = kRunToHost;
+        if (watch_validity) limits.stop_when_invalid = vmx::Profile::Kvm;
+        const Exit exit = p.run(limits);
+        EXPECT_EQ(exit.reason, ExitReason::Halt);
+        uint8_t sum = 0;
+        for (uint32_t i = 0; i < 60; ++i)
+            sum = static_cast<uint8_t>(sum + data[i * 16 + 0x10]);
+        EXPECT_EQ(p.blocks.emu.state()[Gpr::EBX] & 0xFF, sum);
+        EXPECT_EQ(p.blocks.emu.state()[Seg::DS].base, (0x400u + 59) << 4);
+        EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 300u);
+    }
+}
+
+// L: std ; movsb ; cld ; movsb ; cli ; inc si ; inc di ; dec cx ; jnz L ; hlt
+// CLD and STD in blocks turn the string operations after them; a real-mode CLI clears IF.
+TEST(BlockEngine, DirectionAndInterruptFlagsChangeInsideBlocks) {
+    Pair p;
+    std::vector<uint8_t> data(0x100);
+    for (size_t i = 0; i < data.size(); ++i)
+        data[i] = static_cast<uint8_t>(i * 5 + 3);
+    p.load(0x3000, data);
+    p.load(kCode, {0xFD, 0xA4, 0xFC, 0xA4, 0xFA, 0x46, 0x47, 0x49, 0x75, 0xF6, 0xF4});
+    CpuState s = start_state(Mode::Real16);
+    s[Gpr::ESI] = 0x3000;
+    s[Gpr::EDI] = 0x5000;
+    s[Gpr::ECX] = 50;
+    s.eflags |= flags::IF;
+    p.set_state(s);
+    const Exit exit = p.run(kRunToHost);
+    EXPECT_EQ(exit.reason, ExitReason::Halt);
+    EXPECT_EQ(p.blocks.emu.state()[Gpr::ESI], 0x3000u + 50);
+    EXPECT_EQ(p.blocks.emu.state().eflags & (flags::IF | flags::DF), 0u);
+    EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 300u);
+}
+
 // L: mov byte [cs:patch+1], al ; inc al ; patch: mov bl, 0 ; add cl, bl ; dec dx ; jnz L ; hlt
 // The store rewrites an immediate later in its own block: each pass must use the new byte.
 TEST(BlockEngine, StoreIntoTheRunningBlockTakesEffectAtOnce) {

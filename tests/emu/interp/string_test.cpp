@@ -252,6 +252,38 @@ TEST(Rep, CountZeroDoesNothing) {
     EXPECT_EQ(m.eip(), kCode + 2);
 }
 
+TEST(Rep, LongMovsStopsEvery1024IterationsAndRepeatsOverlappingBytes) {
+    // KVM's emulator re-enters the guest when the count's low 10 bits reach zero (exec_string.cpp):
+    // 3000 = 952 + 1024 + 1024, each chunk a restart at the same EIP. The destination one byte
+    // above the source copies the first byte on and on, as the iterations do one by one (SDM
+    // MOVS: each element is read, then written).
+    Machine m;
+    m.load_code({0xF3, 0xA4}); // rep movsb
+    for (uint32_t i = 0; i < 3100; ++i)
+        m.write8(0x2000 + i, static_cast<uint8_t>(i * 13 + 1));
+    m.write8(0x2000, 0xA5);
+    m.gpr(Gpr::ECX) = 3000;
+    m.gpr(Gpr::ESI) = 0x2000;
+    m.gpr(Gpr::EDI) = 0x2001;
+    const Exit first = m.run(1); // the first chunk spends the budget
+    EXPECT_EQ(first.instructions, 0u);
+    EXPECT_EQ(m.gpr(Gpr::ECX), 2048u);
+    EXPECT_EQ(m.gpr(Gpr::ESI), 0x2000u + 952);
+    EXPECT_EQ(m.gpr(Gpr::EDI), 0x2001u + 952);
+    EXPECT_EQ(m.eip(), kCode);
+    EXPECT_EQ(m.read8(0x2001 + 951), 0xA5);
+    EXPECT_EQ(m.read8(0x2001 + 952), static_cast<uint8_t>(953 * 13 + 1));
+    const Exit rest = m.run(2); // two more chunks: a restart, then the last one retires
+    EXPECT_EQ(rest.instructions, 1u);
+    EXPECT_EQ(m.gpr(Gpr::ECX), 0u);
+    EXPECT_EQ(m.gpr(Gpr::ESI), 0x2000u + 3000);
+    EXPECT_EQ(m.gpr(Gpr::EDI), 0x2001u + 3000);
+    EXPECT_EQ(m.eip(), kCode + 2);
+    for (uint32_t i = 0; i <= 3000; ++i)
+        ASSERT_EQ(m.read8(0x2000 + i), 0xA5) << i;
+    EXPECT_EQ(m.read8(0x2000 + 3001), static_cast<uint8_t>(3001 * 13 + 1));
+}
+
 TEST(Rep, FaultMidwayKeepsTheCompletedIterations) {
     // SDM REP: a repeated string operation suspended by an exception keeps its register
     // state so that it resumes; EIP stays at the instruction.
