@@ -181,14 +181,14 @@ TEST_F(Serial16550Test, FifoHoldsSixteenBytes) {
 // input interleave (the FIFO is a ring of 16: 40 bytes go round it twice and more).
 TEST_F(Serial16550Test, FifoKeepsOrderAsItRefills) {
     out(S::kIirFcr, S::kFcrEnable);
-    std::string sent;
+    std::string line;
     for (int i = 0; i < 40; ++i)
-        sent += static_cast<char>('A' + i);
-    uart.receive(sent);
+        line += static_cast<char>('A' + i);
+    uart.receive(line);
     std::string got;
     while (in(S::kLsr) & S::kLsrDataReady)
         got += static_cast<char>(in(S::kRbrThr));
-    EXPECT_EQ(got, sent);
+    EXPECT_EQ(got, line);
     EXPECT_EQ(uart.input_waiting(), 0u);
 }
 
