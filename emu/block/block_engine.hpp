@@ -2,10 +2,10 @@
 //
 // It translates a run of consecutive simple instructions (MOV, ALU, INC/DEC, LEA, NOP, ...)
 // ending at a JMP, CALL, RET or a Jcc back to its start (a Jcc elsewhere is a side exit the
-// block leaves by when it is taken) into an array of BlockOps (emu/block_ops.hpp), keyed by CS.base, EIP and
-// fetch mode, and runs whole blocks with EFLAGS kept lazily, the budget spent per block and
-// registers in a local file. Like the decode cache, a block keeps the bytes it came from and
-// compares them with guest memory each time it is entered; a store into the running block
+// block leaves by when it is taken) into an array of BlockOps (emu/block/block_ops.hpp), keyed
+// by CS.base, EIP and fetch mode, and runs whole blocks with EFLAGS kept lazily, the budget spent
+// per block and registers in a local file. Like the decode cache, a block keeps the bytes it came
+// from and compares them with guest memory each time it is entered; a store into the running block
 // declines, so self-modifying code and host writes take effect exactly as in the interpreter.
 //
 // The engine retires only instructions the interpreter would retire with the same result: any

@@ -186,7 +186,7 @@ TEST_F(Serial16550Test, FifoKeepsOrderAsItRefills) {
         line += static_cast<char>('A' + i);
     uart.receive(line);
     std::string got;
-    while (in(S::kLsr) & S::kLsrDataReady)
+    while (in(S::kLsr)&S::kLsrDataReady)
         got += static_cast<char>(in(S::kRbrThr));
     EXPECT_EQ(got, line);
     EXPECT_EQ(uart.input_waiting(), 0u);
