@@ -18,8 +18,9 @@ bool same_kind_and_adjacent(const RamSlot& a, const RamSlot& b) {
 
 } // namespace
 
-PcMemoryMap::PcMemoryMap(uint64_t ram_bytes, std::vector<uint8_t> bios)
-    : bios_(bios.begin(), bios.end()) {
+PcMemoryMap::PcMemoryMap(uint64_t ram_bytes, std::vector<uint8_t> bios) : bios_(bios.size()) {
+    // One memcpy: a range constructor with another allocator copies byte by byte.
+    if (!bios.empty()) std::memcpy(bios_.data(), bios.data(), bios.size());
     if (ram_bytes < (uint64_t{2} << 20) || ram_bytes > kMaxRam)
         throw std::invalid_argument("memory size must be between 2 MiB and 3072 MiB");
     if (bios_.empty() || bios_.size() > (16u << 20) || bios_.size() % 0x10000 != 0)
