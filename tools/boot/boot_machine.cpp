@@ -106,7 +106,7 @@ std::optional<BootEnd> BootMachine::deliver_interrupt() {
                                failed->detail ? failed->detail : to_string(failed->reason))};
 }
 
-std::optional<BootEnd> BootMachine::handle_exit(const Exit& exit, const CpuState& before) {
+std::optional<BootEnd> BootMachine::handle_exit(const Exit& exit) {
     const CpuState& s = emulator_.state();
     switch (exit.reason) {
     case ExitReason::Step:
@@ -138,9 +138,11 @@ std::optional<BootEnd> BootMachine::handle_exit(const Exit& exit, const CpuState
         return BootEnd{BootEnd::Kind::Breakpoint,
                        fmt::format("breakpoint at linear {:#x}", s[Seg::CS].base + s.eip)};
     case ExitReason::TripleFault:
-        return BootEnd{
-            BootEnd::Kind::TripleFault,
-            fmt::format("triple fault at {:04x}:{:x}", before[Seg::CS].selector, before.eip)};
+        // The emulator leaves the state at the instruction whose fault could not be delivered
+        // (or in the new task, when a task switch faulted after committing); `before` is where
+        // this run began, thousands of instructions earlier outside a trace.
+        return BootEnd{BootEnd::Kind::TripleFault,
+                       fmt::format("triple fault at {:04x}:{:x}", s[Seg::CS].selector, s.eip)};
     case ExitReason::Unsupported: {
         std::string bytes;
         for (uint8_t i = 0; i < exit.byte_count; ++i)
@@ -263,7 +265,7 @@ BootEnd BootMachine::run(const BootLimits& limits) {
             exit.reason != ExitReason::GuestStateInvalid &&
             exit.reason != ExitReason::InterruptWindow)
             on_step(before, exit);
-        if (std::optional<BootEnd> end = handle_exit(exit, before)) return finish(*end);
+        if (std::optional<BootEnd> end = handle_exit(exit)) return finish(*end);
         if (limits.stop_at_window_edges && position() != start_position &&
             (exit.reason == ExitReason::GuestStateValid ||
              exit.reason == ExitReason::GuestStateInvalid))

@@ -123,7 +123,7 @@ class BootMachine {
   private:
     std::optional<BootEnd> take_platform_request();
     std::optional<BootEnd> deliver_interrupt();
-    std::optional<BootEnd> handle_exit(const Exit& exit, const CpuState& before);
+    std::optional<BootEnd> handle_exit(const Exit& exit);
     void drain_output();
     void end_window(const std::string& why);
     bool at_breakpoint(const BootLimits& limits) const;

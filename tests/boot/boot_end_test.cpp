@@ -1,0 +1,44 @@
+// How a boot ends, on firmware written here byte by byte (no package needed): the end names
+// the instruction the guest stopped at, not where the emulator's last run began.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "tools/boot/boot_machine.hpp"
+
+namespace transit86::tools {
+namespace {
+
+// A 64 KiB BIOS: the reset vector jumps to F000:E000, which runs a few instructions, loads an
+// IDT limit of 0 and executes UD2. In real mode #UD's vector lies past the limit: #GP, whose
+// vector lies past it too: #DF, likewise: shutdown (SDM Vol. 3A 20.1.4, 6.15 "Interrupt 8").
+std::vector<uint8_t> triple_fault_bios() {
+    std::vector<uint8_t> bios(0x10000, 0xF4);
+    const std::vector<uint8_t> reset = {0xEA, 0x00, 0xE0, 0x00, 0xF0}; // jmp far 0xf000:0xe000
+    std::copy(reset.begin(), reset.end(), bios.begin() + 0xFFF0);
+    const std::vector<uint8_t> code = {
+        0xB8, 0x34, 0x12,                   // E000 mov ax, 0x1234
+        0x89, 0xC3,                         // E003 mov bx, ax
+        0x41,                               // E005 inc cx
+        0x2E, 0x0F, 0x01, 0x1E, 0x00, 0xE1, // E006 lidt cs:[0xe100]
+        0x0F, 0x0B};                        // E00C ud2
+    std::copy(code.begin(), code.end(), bios.begin() + 0xE000);
+    std::fill(bios.begin() + 0xE100, bios.begin() + 0xE106, 0); // limit 0, base 0
+    return bios;
+}
+
+TEST(BootEnd, TripleFaultNamesTheFaultingInstruction) {
+    for (const ResetPreset preset : {ResetPreset::Kvm, ResetPreset::Intel}) {
+        pc::PcConfig config;
+        config.bios = triple_fault_bios();
+        BootMachine machine(std::move(config), preset, vmx::Profile::Kvm);
+        const BootEnd end = machine.run(BootLimits{.budget = 1000});
+        EXPECT_EQ(end.kind, BootEnd::Kind::TripleFault);
+        EXPECT_EQ(end.detail, "triple fault at f000:e00c");
+        EXPECT_EQ(machine.instructions(), 5u); // the jmp far and four; UD2 never retires
+    }
+}
+
+} // namespace
+} // namespace transit86::tools
