@@ -1,7 +1,7 @@
 # Thin wrapper over CMake presets. Every target installs what is missing first.
 #   make demo   step the bundled boot sample through the real -> protected-mode window
 #   make test   build and run every test; then the unit tests again under ASan + UBSan (clang,
-#               build-asan), each fuzz target for TRANSIT86_FUZZ_SECONDS (30 s) among them;
+#               build-asan), each fuzz target for TRANSIT86_FUZZ_SECONDS (20 s) among them;
 #               then the SMP atomicity test under ThreadSanitizer (make test-tsan)
 #   make test-tsan  tests/embedding/smp_atomicity_test alone under ThreadSanitizer (clang,
 #               build-tsan): vCPU threads over shared guest RAM

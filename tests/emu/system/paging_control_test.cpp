@@ -300,20 +300,20 @@ TEST(PagingEvents, ContributoryFaultDuringPageFaultDeliveryIsDoubleFault) {
     Machine m(Mode::Protected32);
     enable_paging32(m);
     m.exceptions_to_host = false;
-    constexpr uint32_t kIdt = 0x3000, kHandler = 0x2000;
+    constexpr uint32_t kGateTable = 0x3000, kHltHandler = 0x2000;
     m.set_descriptor(5, 0, 0xFFFFF, access::kCodeER & 0x7F, kFlat32Flags); // not present
     auto gate = [&](uint8_t vector, uint16_t selector) {
-        m.write32(kIdt + vector * 8, (uint32_t{selector} << 16) | (kHandler & 0xFFFF));
-        m.write32(kIdt + vector * 8 + 4, (kHandler & 0xFFFF0000u) | 0x8E00);
+        m.write32(kGateTable + vector * 8, (uint32_t{selector} << 16) | (kHltHandler & 0xFFFF));
+        m.write32(kGateTable + vector * 8 + 4, (kHltHandler & 0xFFFF0000u) | 0x8E00);
     };
     gate(kPF, 5 * 8);
     gate(vec::kDF, kCode32);
-    m.state().idtr = {.base = kIdt, .limit = 0xFF};
-    m.write8(kHandler, 0xF4); // hlt
+    m.state().idtr = {.base = kGateTable, .limit = 0xFF};
+    m.write8(kHltHandler, 0xF4); // hlt
     m.load_code({0xA1, 0x10, 0x00, 0x40, 0x00});
     const uint32_t esp = m.gpr(Gpr::ESP);
     EXPECT_EQ(m.run(2).reason, ExitReason::Halt);
-    EXPECT_EQ(m.eip(), kHandler + 1);
+    EXPECT_EQ(m.eip(), kHltHandler + 1);
     EXPECT_EQ(m.state().cr2, kMapped + 0x10);
     EXPECT_EQ(m.read32(esp - 16), 0u); // #DF pushes error code 0
 }
