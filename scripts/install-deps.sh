@@ -11,9 +11,10 @@ packages=(
   clang libclang-rt-14-dev llvm
   # the real boot chains (tests/boot): SeaBIOS, GRUB's i386-pc images and grub-mkimage,
   # memtest86+, QEMU's linuxboot_dma.bin option ROM (data only: QEMU itself is not needed),
-  # mtools to write the FAT partition without mounting; gdb for reference traces.
+  # mtools to write the FAT partition without mounting; SYSLINUX's installer (it writes a FAT
+  # image through mtools); gdb for reference traces.
   # apt-get (already there) fetches the Linux kernel on request: scripts/fetch-linux-kernel.sh.
-  seabios grub-pc-bin grub-common memtest86+ qemu-system-data mtools gdb
+  seabios grub-pc-bin grub-common memtest86+ qemu-system-data mtools syslinux syslinux-common gdb
 )
 
 missing=()
