@@ -2,6 +2,7 @@
 // the instruction the guest stopped at, not where the emulator's last run began.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -17,12 +18,11 @@ std::vector<uint8_t> triple_fault_bios() {
     std::vector<uint8_t> bios(0x10000, 0xF4);
     const std::vector<uint8_t> reset = {0xEA, 0x00, 0xE0, 0x00, 0xF0}; // jmp far 0xf000:0xe000
     std::copy(reset.begin(), reset.end(), bios.begin() + 0xFFF0);
-    const std::vector<uint8_t> code = {
-        0xB8, 0x34, 0x12,                   // E000 mov ax, 0x1234
-        0x89, 0xC3,                         // E003 mov bx, ax
-        0x41,                               // E005 inc cx
-        0x2E, 0x0F, 0x01, 0x1E, 0x00, 0xE1, // E006 lidt cs:[0xe100]
-        0x0F, 0x0B};                        // E00C ud2
+    const std::vector<uint8_t> code = {0xB8, 0x34, 0x12,                   // E000 mov ax, 0x1234
+                                       0x89, 0xC3,                         // E003 mov bx, ax
+                                       0x41,                               // E005 inc cx
+                                       0x2E, 0x0F, 0x01, 0x1E, 0x00, 0xE1, // E006 lidt cs:[0xe100]
+                                       0x0F, 0x0B};                        // E00C ud2
     std::copy(code.begin(), code.end(), bios.begin() + 0xE000);
     std::fill(bios.begin() + 0xE100, bios.begin() + 0xE106, 0); // limit 0, base 0
     return bios;
