@@ -33,7 +33,9 @@ TEST(BootEnd, TripleFaultNamesTheFaultingInstruction) {
         pc::PcConfig config;
         config.bios = triple_fault_bios();
         BootMachine machine(std::move(config), preset, vmx::Profile::Kvm);
-        const BootEnd end = machine.run(BootLimits{.budget = 1000});
+        BootLimits limits;
+        limits.budget = 1000;
+        const BootEnd end = machine.run(limits);
         EXPECT_EQ(end.kind, BootEnd::Kind::TripleFault);
         EXPECT_EQ(end.detail, "triple fault at f000:e00c");
         EXPECT_EQ(machine.instructions(), 5u); // the jmp far and four; UD2 never retires
