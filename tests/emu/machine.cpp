@@ -14,7 +14,8 @@ constexpr uint32_t kFlatAR = 0xC000; // G = 1, D/B = 1 in the VMCS access-rights
 } // namespace
 
 Machine::Machine(Mode mode, PortHandler* ports)
-    : ram_(kRamSize, 0), slot_{.guest_phys = 0, .size = kRamSize, .host = ram_.data()},
+    : ram_(static_cast<uint8_t*>(std::calloc(kRamSize, 1))),
+      slot_{.guest_phys = 0, .size = kRamSize, .host = ram_.get()},
       emulator_(std::span<const RamSlot>(&slot_, 1), ports) {
     if (mode == Mode::Real)
         enter_real_mode();
@@ -73,7 +74,7 @@ Exit Machine::run(uint64_t instructions) {
 }
 
 void Machine::load(uint32_t address, std::initializer_list<uint8_t> bytes) {
-    std::copy(bytes.begin(), bytes.end(), ram_.begin() + address);
+    std::copy(bytes.begin(), bytes.end(), ram_.get() + address);
 }
 
 uint16_t Machine::read16(uint32_t address) const {
