@@ -14,8 +14,9 @@ constexpr uint32_t kFlatAR = 0xC000; // G = 1, D/B = 1 in the VMCS access-rights
 } // namespace
 
 Machine::Machine(Mode mode, PortHandler* ports)
-    : ram_(static_cast<uint8_t*>(std::calloc(kRamSize, 1))),
-      slot_{.guest_phys = 0, .size = kRamSize, .host = ram_.get()},
+    : ram_(static_cast<uint8_t*>(std::calloc(kRamSize, 1))), slot_{.guest_phys = 0,
+                                                                   .size = kRamSize,
+                                                                   .host = ram_.get()},
       emulator_(std::span<const RamSlot>(&slot_, 1), ports) {
     if (mode == Mode::Real)
         enter_real_mode();
