@@ -139,8 +139,9 @@ std::optional<BootEnd> BootMachine::handle_exit(const Exit& exit) {
                        fmt::format("breakpoint at linear {:#x}", s[Seg::CS].base + s.eip)};
     case ExitReason::TripleFault:
         // The emulator leaves the state at the instruction whose fault could not be delivered
-        // (or in the new task, when a task switch faulted after committing); `before` is where
-        // this run began, thousands of instructions earlier outside a trace.
+        // (or in the new task, when a task switch faulted after committing). The state run()
+        // kept before calling the emulator is where that call began, often thousands of
+        // instructions earlier.
         return BootEnd{BootEnd::Kind::TripleFault,
                        fmt::format("triple fault at {:04x}:{:x}", s[Seg::CS].selector, s.eip)};
     case ExitReason::Unsupported: {
