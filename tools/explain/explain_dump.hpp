@@ -173,6 +173,11 @@ std::string strip_log_prefix(std::string_view line);
 std::vector<std::string> normalise_lines(std::string_view text);
 // Hexadecimal text with or without "0x"; nullopt if it is not one.
 std::optional<uint64_t> parse_hex(std::string_view text) noexcept;
+// A regular-expression match's group as hexadecimal (0 if it is not), for both dump parsers.
+template <class Match>
+uint64_t group_hex(const Match& match, std::size_t group) {
+    return parse_hex(match.str(group)).value_or(0);
+}
 
 void parse_vmcs_lines(const std::vector<std::string>& lines, Dump& dump); // kvm_intel and Xen
 void parse_qemu_lines(const std::vector<std::string>& lines, Dump& dump);

@@ -24,7 +24,7 @@ namespace {
 
 using std::regex_constants::icase;
 
-struct Patterns {
+struct QemuPatterns {
     std::regex gpr{R"(\b([ER](?:AX|BX|CX|DX|SI|DI|BP|SP))\s*=\s*([0-9a-f]+)\b)",
                    std::regex::ECMAScript | icase};
     std::regex ip{R"(^[ER]IP\s*=\s*([0-9a-f]+)\s+(?:EFL|RFL)\s*=\s*([0-9a-f]+))",
@@ -46,13 +46,9 @@ struct Patterns {
     std::regex reason{R"(hardware error\s+(?:0x)?([0-9a-f]+))", std::regex::ECMAScript | icase};
 };
 
-const Patterns& patterns() {
-    static const Patterns p;
+const QemuPatterns& qemu_patterns() {
+    static const QemuPatterns p;
     return p;
-}
-
-uint64_t hex(const std::smatch& m, std::size_t group) {
-    return parse_hex(m.str(group)).value_or(0);
 }
 
 constexpr uint32_t kDescP = 1u << 15; // DESC_P_MASK in QEMU's flags
@@ -78,7 +74,7 @@ int gpr_index(const std::string& name) {
 }
 
 void parse_registers(const std::string& line, Dump& dump) {
-    const Patterns& p = patterns();
+    const QemuPatterns& p = qemu_patterns();
     for (auto it = std::sregex_iterator(line.begin(), line.end(), p.gpr);
          it != std::sregex_iterator(); ++it) {
         const int index = gpr_index((*it).str(1));
@@ -93,15 +89,16 @@ void parse_registers(const std::string& line, Dump& dump) {
 }
 
 void parse_line(const std::string& line, Dump& dump) {
-    const Patterns& p = patterns();
+    const QemuPatterns& p = qemu_patterns();
     std::smatch m;
-    if (!dump.exit_reason && std::regex_search(line, m, p.reason)) dump.exit_reason = hex(m, 1);
+    if (!dump.exit_reason && std::regex_search(line, m, p.reason))
+        dump.exit_reason = group_hex(m, 1);
     if (std::regex_search(line, m, p.seg)) {
-        const uint32_t flags = static_cast<uint32_t>(hex(m, 5));
+        const uint32_t flags = static_cast<uint32_t>(group_hex(m, 5));
         SegmentCache seg;
-        seg.selector = static_cast<uint16_t>(hex(m, 2));
-        seg.base = hex(m, 3);
-        seg.limit = static_cast<uint32_t>(hex(m, 4));
+        seg.selector = static_cast<uint16_t>(group_hex(m, 2));
+        seg.base = group_hex(m, 3);
+        seg.limit = static_cast<uint32_t>(group_hex(m, 4));
         seg.access_rights = (flags >> 8) & 0xF0FF;
         if ((flags & kDescP) == 0) seg.access_rights |= ar::kUnusable;
         set_segment(dump, qemu_segment_field(m.str(1)), seg);
@@ -110,8 +107,8 @@ void parse_line(const std::string& line, Dump& dump) {
     if (std::regex_search(line, m, p.dt)) {
         const bool gdt = std::toupper(static_cast<unsigned char>(m.str(1)[0])) == 'G';
         DescriptorTableRegister& dt = gdt ? dump.state.gdtr : dump.state.idtr;
-        dt.base = hex(m, 2);
-        dt.limit = static_cast<uint32_t>(hex(m, 3));
+        dt.base = group_hex(m, 2);
+        dt.limit = static_cast<uint32_t>(group_hex(m, 3));
         dump.known.insert(gdt ? Field::Gdtr : Field::Idtr);
         return;
     }
@@ -121,8 +118,8 @@ void parse_line(const std::string& line, Dump& dump) {
         return;
     }
     if (std::regex_search(line, m, p.ip)) {
-        dump.rip = hex(m, 1);
-        dump.rflags = hex(m, 2);
+        dump.rip = group_hex(m, 1);
+        dump.rflags = group_hex(m, 2);
         dump.state.eip = static_cast<uint32_t>(dump.rip);
         dump.state.eflags = static_cast<uint32_t>(dump.rflags);
         dump.known.insert(Field::Rflags);
@@ -144,15 +141,15 @@ void parse_line(const std::string& line, Dump& dump) {
     }
     parse_registers(line, dump);
     if (std::regex_search(line, m, p.crs)) {
-        dump.state.cr0 = hex(m, 1);
-        dump.state.cr2 = hex(m, 2);
-        dump.state.cr3 = hex(m, 3);
-        dump.state.cr4 = hex(m, 4);
+        dump.state.cr0 = group_hex(m, 1);
+        dump.state.cr2 = group_hex(m, 2);
+        dump.state.cr3 = group_hex(m, 3);
+        dump.state.cr4 = group_hex(m, 4);
         dump.known.insert({Field::Cr0, Field::Cr3, Field::Cr4});
         return;
     }
     if (std::regex_search(line, m, p.efer)) {
-        dump.state.efer = hex(m, 1);
+        dump.state.efer = group_hex(m, 1);
         dump.known.insert(Field::Efer);
         return;
     }
@@ -162,7 +159,7 @@ void parse_line(const std::string& line, Dump& dump) {
 } // namespace
 
 int qemu_score(const std::vector<std::string>& lines) {
-    const Patterns& p = patterns();
+    const QemuPatterns& p = qemu_patterns();
     int score = 0;
     for (const std::string& line : lines)
         if (std::regex_search(line, p.seg) || std::regex_search(line, p.dt) ||

@@ -70,10 +70,6 @@ const Patterns& patterns() {
     return p;
 }
 
-uint64_t hex(const std::smatch& m, std::size_t group) {
-    return parse_hex(m.str(group)).value_or(0);
-}
-
 Field named_field(const std::string& name) {
     static constexpr std::array<std::string_view, 10> kNames = {"ES", "CS",   "SS", "DS",   "FS",
                                                                 "GS", "LDTR", "TR", "GDTR", "IDTR"};
@@ -95,28 +91,28 @@ void parse_guest_line(const std::string& line, Dump& dump) {
     CpuState& s = dump.state;
     if (find(line, m, p.seg_linux) || find(line, m, p.seg_xen)) {
         SegmentCache seg;
-        seg.selector = static_cast<uint16_t>(hex(m, 2));
-        seg.access_rights = static_cast<uint32_t>(hex(m, 3));
-        seg.limit = static_cast<uint32_t>(hex(m, 4));
-        seg.base = hex(m, 5);
+        seg.selector = static_cast<uint16_t>(group_hex(m, 2));
+        seg.access_rights = static_cast<uint32_t>(group_hex(m, 3));
+        seg.limit = static_cast<uint32_t>(group_hex(m, 4));
+        seg.base = group_hex(m, 5);
         set_segment(dump, named_field(m.str(1)), seg);
         return;
     }
     if (find(line, m, p.dt_linux) || find(line, m, p.dt_xen)) {
         const Field f = named_field(m.str(1));
         DescriptorTableRegister& dt = f == Field::Gdtr ? s.gdtr : s.idtr;
-        dt.limit = static_cast<uint32_t>(hex(m, 2));
-        dt.base = hex(m, 3);
+        dt.limit = static_cast<uint32_t>(group_hex(m, 2));
+        dt.base = group_hex(m, 3);
         dump.known.insert(f);
         return;
     }
     if (find(line, m, p.cr)) {
         const bool cr0 = named_field(m.str(1)) == Field::Count_ && m.str(1).back() == '0';
-        const uint64_t actual = hex(m, 2);
+        const uint64_t actual = group_hex(m, 2);
         if (cr0) {
             s.cr0 = actual;
             dump.known.insert({Field::Cr0, Field::Cr0Vmcs});
-            if (m[3].matched) dump.cr0_shadow = hex(m, 3);
+            if (m[3].matched) dump.cr0_shadow = group_hex(m, 3);
         } else {
             s.cr4 = actual;
             dump.known.insert({Field::Cr4, Field::Cr4Vmcs});
@@ -124,24 +120,24 @@ void parse_guest_line(const std::string& line, Dump& dump) {
         return;
     }
     if (find(line, m, p.cr3)) {
-        s.cr3 = hex(m, 1);
+        s.cr3 = group_hex(m, 1);
         dump.known.insert(Field::Cr3);
         return;
     }
     if (find(line, m, p.sysenter)) {
-        s.msrs.sysenter_esp = hex(m, 1);
-        s.msrs.sysenter_cs = hex(m, 2);
-        s.msrs.sysenter_eip = hex(m, 3);
+        s.msrs.sysenter_esp = group_hex(m, 1);
+        s.msrs.sysenter_cs = group_hex(m, 2);
+        s.msrs.sysenter_eip = group_hex(m, 3);
         dump.known.insert(Field::Sysenter);
         return;
     }
     if (find(line, m, p.rsp)) {
-        dump.rsp = hex(m, 1);
+        dump.rsp = group_hex(m, 1);
         s[Gpr::ESP] = static_cast<uint32_t>(dump.rsp);
         if (dump.rsp <= 0xFFFFFFFF) dump.known.insert(Field::Rsp);
     }
     if (find(line, m, p.rip)) {
-        dump.rip = hex(m, 1);
+        dump.rip = group_hex(m, 1);
         s.eip = static_cast<uint32_t>(dump.rip);
         if (dump.rip <= 0xFFFFFFFF)
             dump.known.insert(Field::Rip);
@@ -151,7 +147,7 @@ void parse_guest_line(const std::string& line, Dump& dump) {
                                              dump.rip));
     }
     if (find(line, m, p.rflags)) {
-        dump.rflags = hex(m, 1);
+        dump.rflags = group_hex(m, 1);
         s.eflags = static_cast<uint32_t>(dump.rflags);
         dump.known.insert(Field::Rflags);
         if (dump.rflags > 0xFFFFFFFF)
@@ -161,27 +157,27 @@ void parse_guest_line(const std::string& line, Dump& dump) {
     }
     if (find(line, m, p.dr7)) dump.known.insert(Field::Dr7);
     if (find(line, m, p.efer)) {
-        s.efer = hex(m, 1);
+        s.efer = group_hex(m, 1);
         dump.known.insert(Field::Efer);
     }
     if (find(line, m, p.pat)) {
-        s.msrs.pat = hex(m, 1);
+        s.msrs.pat = group_hex(m, 1);
         dump.known.insert(Field::Pat);
     }
     if (find(line, m, p.debugctl)) {
-        dump.controls.debugctl = hex(m, 1);
+        dump.controls.debugctl = group_hex(m, 1);
         dump.known.insert(Field::DebugCtl);
     }
     if (find(line, m, p.pending)) {
-        dump.controls.pending_debug = hex(m, 1);
+        dump.controls.pending_debug = group_hex(m, 1);
         dump.known.insert(Field::PendingDebug);
     }
     if (find(line, m, p.intr)) {
-        s.interruptibility = static_cast<uint32_t>(hex(m, 1));
+        s.interruptibility = static_cast<uint32_t>(group_hex(m, 1));
         dump.known.insert(Field::Interruptibility);
     }
     if (find(line, m, p.activity)) {
-        s.activity = static_cast<ActivityState>(hex(m, 1));
+        s.activity = static_cast<ActivityState>(group_hex(m, 1));
         dump.known.insert(Field::Activity);
     }
 }
@@ -192,7 +188,7 @@ void parse_control_line(const std::string& line, Dump& dump) {
     std::smatch m;
     const auto take = [&](const std::regex& re, uint32_t& out, Field f) {
         if (!find(line, m, re)) return;
-        out = static_cast<uint32_t>(hex(m, 1));
+        out = static_cast<uint32_t>(group_hex(m, 1));
         dump.known.insert(f);
     };
     take(p.pin, c.pin_based, Field::PinBased);
@@ -200,9 +196,9 @@ void parse_control_line(const std::string& line, Dump& dump) {
     take(p.secondary, c.secondary_exec, Field::SecondaryExec);
     take(p.entry_controls, c.entry_controls, Field::EntryControls);
     if (find(line, m, p.entry_intr)) {
-        c.intr_info = static_cast<uint32_t>(hex(m, 1));
-        c.error_code = static_cast<uint32_t>(hex(m, 2));
-        c.instr_len = static_cast<uint32_t>(hex(m, 3));
+        c.intr_info = static_cast<uint32_t>(group_hex(m, 1));
+        c.error_code = static_cast<uint32_t>(group_hex(m, 2));
+        c.instr_len = static_cast<uint32_t>(group_hex(m, 3));
         dump.known.insert({Field::EntryIntrInfo, Field::EntryErrorCode, Field::EntryInstrLen});
     }
 }
@@ -237,7 +233,7 @@ void parse_vmcs_lines(const std::vector<std::string>& lines, Dump& dump) {
     Section section = Section::Guest;
     for (const std::string& line : lines) {
         std::smatch m;
-        if (!dump.exit_reason && find(line, m, p.reason)) dump.exit_reason = hex(m, 1);
+        if (!dump.exit_reason && find(line, m, p.reason)) dump.exit_reason = group_hex(m, 1);
         if (std::regex_search(line, p.guest_header)) {
             section = Section::Guest;
             continue;

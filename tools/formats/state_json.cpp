@@ -13,7 +13,7 @@ constexpr std::array<const char*, 8> kGprNames = {"eax", "ecx", "edx", "ebx",
 constexpr std::array<const char*, 6> kSegNames = {"es", "cs", "ss", "ds", "fs", "gs"};
 constexpr std::array<const char*, 4> kBreakpointNames = {"dr0", "dr1", "dr2", "dr3"};
 
-std::string hex(uint64_t v) {
+std::string hex_text(uint64_t v) {
     return fmt::format("{:#x}", v);
 }
 
@@ -204,38 +204,39 @@ std::string dump_json(const nlohmann::json& j, int indent) {
 }
 
 nlohmann::json segment_to_json(const SegmentCache& seg) {
-    return {{"selector", hex(seg.selector)},
-            {"base", hex(seg.base)},
-            {"limit", hex(seg.limit)},
-            {"ar", hex(seg.access_rights)}};
+    return {{"selector", hex_text(seg.selector)},
+            {"base", hex_text(seg.base)},
+            {"limit", hex_text(seg.limit)},
+            {"ar", hex_text(seg.access_rights)}};
 }
 
 nlohmann::json state_to_json(const CpuState& s) {
     nlohmann::json j;
     for (int i = 0; i < 8; ++i)
-        j[kGprNames[static_cast<size_t>(i)]] = hex(s.gpr[static_cast<size_t>(i)]);
-    j["eip"] = hex(s.eip);
-    j["eflags"] = hex(s.eflags);
+        j[kGprNames[static_cast<size_t>(i)]] = hex_text(s.gpr[static_cast<size_t>(i)]);
+    j["eip"] = hex_text(s.eip);
+    j["eflags"] = hex_text(s.eflags);
     for (int i = 0; i < kNumSegs; ++i)
         j[kSegNames[static_cast<size_t>(i)]] = segment_to_json(s.seg[static_cast<size_t>(i)]);
     j["ldtr"] = segment_to_json(s.ldtr);
     j["tr"] = segment_to_json(s.tr);
-    j["gdtr"] = {{"base", hex(s.gdtr.base)}, {"limit", hex(s.gdtr.limit)}};
-    j["idtr"] = {{"base", hex(s.idtr.base)}, {"limit", hex(s.idtr.limit)}};
-    j["cr0"] = hex(s.cr0);
-    j["cr2"] = hex(s.cr2);
-    j["cr3"] = hex(s.cr3);
-    j["cr4"] = hex(s.cr4);
-    j["efer"] = hex(s.efer);
+    j["gdtr"] = {{"base", hex_text(s.gdtr.base)}, {"limit", hex_text(s.gdtr.limit)}};
+    j["idtr"] = {{"base", hex_text(s.idtr.base)}, {"limit", hex_text(s.idtr.limit)}};
+    j["cr0"] = hex_text(s.cr0);
+    j["cr2"] = hex_text(s.cr2);
+    j["cr3"] = hex_text(s.cr3);
+    j["cr4"] = hex_text(s.cr4);
+    j["efer"] = hex_text(s.efer);
     // Only when set (PAE paging has loaded them): states without paging keep their format.
     if (s.pdpte != std::array<uint64_t, 4>{})
-        j["pdpte"] = {hex(s.pdpte[0]), hex(s.pdpte[1]), hex(s.pdpte[2]), hex(s.pdpte[3])};
+        j["pdpte"] = {hex_text(s.pdpte[0]), hex_text(s.pdpte[1]), hex_text(s.pdpte[2]),
+                      hex_text(s.pdpte[3])};
     // The debug registers only when they differ from their reset values, so that states that
     // never touch them read as before.
     for (size_t i = 0; i < kBreakpointNames.size(); ++i)
-        if (s.dr[i] != 0) j[kBreakpointNames[i]] = hex(s.dr[i]);
-    if (s.dr6 != dr6::Reset) j["dr6"] = hex(s.dr6);
-    if (s.dr7 != dr7::Reset) j["dr7"] = hex(s.dr7);
+        if (s.dr[i] != 0) j[kBreakpointNames[i]] = hex_text(s.dr[i]);
+    if (s.dr6 != dr6::Reset) j["dr6"] = hex_text(s.dr6);
+    if (s.dr7 != dr7::Reset) j["dr7"] = hex_text(s.dr7);
     j["interruptibility"] = s.interruptibility;
     j["activity"] = static_cast<uint32_t>(s.activity);
     return j;
