@@ -76,6 +76,8 @@ bool load_segment_window(BlockContext& c, uint8_t seg) {
 
 } // namespace block
 
+BlockEngine::Block BlockEngine::kUnlinked{}; // checked_in_run 0: no epoch's
+
 BlockEngine::Block* BlockEngine::align_table(void* memory) {
     const auto first = (reinterpret_cast<uintptr_t>(memory) + kHugePage - 1) & ~(kHugePage - 1);
     auto* table = reinterpret_cast<Block*>(first);
@@ -100,6 +102,7 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
     b.length = 0;
     b.closed_loop = false;
     b.last_port_read = 0;
+    b.successors[0] = b.successors[1] = &kUnlinked;
     bool registers_only = true;
     bool side_exits = false;
     uint32_t eip = state.eip;
@@ -147,8 +150,8 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
     }
 }
 
-const BlockEngine::Block* BlockEngine::find(const CpuState& state, BlockContext& c, uint8_t mode,
-                                            const DecodeCache& seen) {
+BlockEngine::Block* BlockEngine::find(const CpuState& state, BlockContext& c, uint8_t mode,
+                                      const DecodeCache& seen) {
     const auto cs_base = static_cast<uint32_t>(state[Seg::CS].base);
     const uint32_t linear = cs_base + state.eip;
     const uint32_t index = block_index(linear, mode);
@@ -236,14 +239,14 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
         c.steady_value = steady.value;
         c.steady_until = steady.until_tsc - state.tsc;
     }
-    const Block* b = find(state, c, mode, seen);
+    Block* b = find(state, c, mode, seen);
     if (!b || b->op_count > max_instructions) return 0;
 
     std::copy(state.gpr.begin(), state.gpr.end(), c.gpr);
     c.gpr[BlockContext::kZeroRegister] = 0;
     c.flags = LazyFlags::from_eflags(state.eflags);
     const uint32_t start_eip = state.eip;
-    const Block* const table = table_;
+    const uint64_t epoch = epoch_;
     uint32_t gpr_before[8];
     LazyFlags flags_before;
     for (;;) {
@@ -259,23 +262,31 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
             break;
         }
         c.retired += b->op_count;
-        state.eip = c.next_eip;
+        const uint32_t eip = c.next_eip;
+        state.eip = eip;
         // An iteration of a closed loop that ended where it began (registers, flags, EIP)
         // repeats exactly as long as its port reads stay steady: what the next iterations
         // would do is known, so they are retired without being run.
-        if (closed_loop && state.eip == b->eip && flags_before == c.flags &&
+        if (closed_loop && eip == b->eip && flags_before == c.flags &&
             std::equal(c.gpr, c.gpr + 8, gpr_before) && max_instructions != UINT64_MAX)
             c.retired += b->op_count * repeatable_iterations(*b, c, max_instructions - c.retired);
-        // Most blocks lead to one already checked in this epoch (a loop). A block checked in
-        // this epoch was found under this CS base, limit and mode, so its EIP is all there is
-        // left to compare.
-        const uint32_t index = block_index(cs_base + state.eip, mode);
-        const Block* next = table + index;
-        if (!holds(index) || next->checked_in_run != epoch_ || next->eip != state.eip ||
-            next->op_count == 0)
+        // The next block is usually one of the two that followed this one before (Block::
+        // successors), else find() looks in the table. A block checked in this epoch was found
+        // under this CS base, limit and mode, so its EIP is all there is left to compare.
+        Block* next = b->successors[0];
+        if (next->eip != eip) next = b->successors[1];
+        if (next->eip != eip || next->checked_in_run != epoch) [[unlikely]] {
             next = find(state, c, mode, seen);
+            if (!next) break;
+            if (b->successors[0] != next) {
+                b->successors[1] = b->successors[0];
+                b->successors[0] = next;
+            }
+        }
         b = next;
-        if (!b || b->op_count > max_instructions - c.retired) break;
+        // A linked block may have been retranslated in this epoch into a negative entry
+        // (op_count 0), which the unsigned subtraction stops at as well.
+        if (uint64_t{b->op_count} - 1 >= max_instructions - c.retired) break;
     }
     const uint64_t retired = c.retired;
     loaded_segments_ = c.loaded_segment;

@@ -85,6 +85,13 @@ class BlockEngine {
         // an iteration that ends in the state it began from repeats it (run()).
         bool closed_loop;
         uint8_t last_port_read; // 1 + the index of its last IN, or 0
+        // The blocks that ran after it most recently, newest first (block chaining): the next
+        // block is looked for here before the table. A link is only a hint, used when the
+        // block it names starts at the EIP the block left at and was checked in this epoch
+        // (then it is the block the table holds for that EIP), so a successor evicted,
+        // retranslated or found under another code segment or mode is never followed.
+        // &kUnlinked when there is none.
+        Block* successors[2];
         uint8_t bytes[kMaxBytes];
         BlockOp ops[kMaxOps + 1]; // then end_of_block
     };
@@ -98,11 +105,12 @@ class BlockEngine {
     static constexpr size_t kTableBytes = kBlocks * sizeof(Block);
     static constexpr size_t kHugePage = size_t{2} << 20;
     static Block* align_table(void* memory);
+    // What an empty successor link names: a block no epoch has checked.
+    static Block kUnlinked;
 
     // The block for (CS.base, EIP, mode), translated now if needed; nullptr when there is
     // nothing to run there.
-    const Block* find(const CpuState& state, BlockContext& c, uint8_t mode,
-                      const DecodeCache& seen);
+    Block* find(const CpuState& state, BlockContext& c, uint8_t mode, const DecodeCache& seen);
     void mark_checked(Block& b, BlockContext& c, uint32_t linear);
     void translate(Block& b, const CpuState& state, const BlockContext& c, uint8_t mode);
     // Iterations of the closed loop `b` that can be retired at once from here on, with
@@ -115,7 +123,7 @@ class BlockEngine {
     Block* table_ = nullptr; // kBlocks blocks in memory_
     std::array<uint64_t, kBlocks / 64> valid_{};
     uint64_t translations_ = 0;
-    uint64_t epoch_ = 1; // a block checked in this epoch is current (new_epoch())
+    uint64_t epoch_ = 1; // a block checked in this epoch is current (new_epoch()); never 0
     // The linear range of every block checked in this epoch (BlockContext::code_first), and
     // the code segment and mode the epoch's blocks were found under.
     uint64_t code_first_ = UINT64_MAX;
