@@ -63,14 +63,20 @@ class BlockEngine {
     }
     // Blocks are compared with guest memory again before they next run: the caller says guest
     // memory may have changed other than through the engine's own (checked) stores — a new
-    // run, an interpreted instruction that wrote memory or reached a device, a serializing
-    // instruction. Within one epoch a block's bytes are compared once.
+    // run, an interpreted instruction that wrote into checked code (holds_checked_code) or
+    // reached a device, a serializing instruction. Within one epoch a block's bytes are
+    // compared once.
     void new_epoch() {
         ++epoch_;
         code_first_ = UINT64_MAX;
         code_end_ = 0;
     }
     uint64_t translations() const { return translations_; }
+    // Whether [first, end) overlaps a block compared with memory in this epoch: a write
+    // anywhere else leaves every such block as it was compared.
+    bool holds_checked_code(uint64_t first, uint64_t end) const {
+        return end > code_first_ && first < code_end_;
+    }
 
   private:
     struct Block {

@@ -3,9 +3,12 @@
 // not be followed once its block's bytes may have changed (a new epoch) or the block in its
 // place was translated for another code segment. Each test first runs a block A that jumps to
 // a block B, so that A links to B, then changes what B should be and enters A again; the
-// interpreter (block_pair.hpp) says what the right result is.
+// interpreter (block_pair.hpp) says what the right result is. An interpreted store ends the
+// epoch only when it reaches code the epoch has checked (GuestMemory::take_written), or any
+// code when two slots share host memory.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "block/block_pair.hpp"
@@ -91,6 +94,45 @@ TEST(BlockChain, SuccessorReplacedUnderAnotherCodeSegmentIsNotFollowed) {
     EXPECT_EQ(p.blocks.emu.state()[Gpr::EAX] - ax_before, 60u);
     // B was translated again: the code segment's block had taken its place.
     EXPECT_GT(p.blocks.emu.engine_stats().blocks_translated, translated);
+}
+
+// Guest memory whose second 64 KiB are the first 64 KiB again (one host buffer in two slots):
+// a store through the alias changes code at the other address.
+struct AliasedMachine {
+    static constexpr uint32_t kAlias = 0x10000;
+    explicit AliasedMachine(bool block_engine)
+        : ram(kAlias), slots{RamSlot{.guest_phys = 0, .size = kAlias, .host = ram.data()},
+                             RamSlot{.guest_phys = kAlias, .size = kAlias, .host = ram.data()}},
+          emu(slots) {
+        emu.set_decode_cache(block_engine);
+    }
+    std::vector<uint8_t> ram;
+    std::vector<RamSlot> slots;
+    Emulator emu;
+};
+
+// The loop of SuccessorRewrittenByAnInterpretedStoreIsComparedAgain with DS in the alias:
+// the XCHG writes guest-physical 0x11012, which is B's immediate at 0x1012, outside the code
+// the epoch has checked by address.
+TEST(BlockChain, SuccessorRewrittenThroughAnAliasSlotIsComparedAgain) {
+    AliasedMachine blocks(true);
+    AliasedMachine interpreter(false);
+    CpuState s = start_state(Mode::Real16);
+    s[Seg::DS] = cache(0x1000, AliasedMachine::kAlias, 0xFFFF, 0x93);
+    s[Gpr::ECX] = 200;
+    s[Gpr::EDX] = 5;
+    for (AliasedMachine* m : {&blocks, &interpreter}) {
+        const std::vector<uint8_t> x_a{0x86, 0x16, 0x12, 0x10, 0x43, 0xEB, 0x09};
+        const std::vector<uint8_t> b{0x83, 0xC0, 0x01, 0x49, 0x75, 0xEA, 0xF4};
+        std::copy(x_a.begin(), x_a.end(), m->ram.begin() + kCode);
+        std::copy(b.begin(), b.end(), m->ram.begin() + kCode + 0x10);
+        m->emu.state() = s;
+    }
+    EXPECT_EQ(blocks.emu.run(kRunToHost).reason, ExitReason::Halt);
+    EXPECT_EQ(interpreter.emu.run(kRunToHost).reason, ExitReason::Halt);
+    EXPECT_TRUE(blocks.emu.state() == interpreter.emu.state());
+    EXPECT_EQ(blocks.emu.state()[Gpr::EAX], 100u * 5 + 100u * 1);
+    EXPECT_GT(blocks.emu.engine_stats().in_blocks, 400u);
 }
 
 } // namespace
