@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <iterator>
 #include <sys/mman.h>
 
 #include "decoder/decoder.hpp"
@@ -64,6 +65,32 @@ uint8_t* data_slot_at(BlockContext& c, uint8_t seg, uint32_t linear, uint32_t n,
     }
     const uint64_t at = uint64_t{linear} - w.base;
     return inside_window(at, n, write ? w.write_size : w.size) ? w.host + at : nullptr;
+}
+
+void open_direct_window(BlockContext& c, uint8_t seg, uint32_t offset, uint32_t n, bool write) {
+    const SegmentWindow& s = c.seg[seg];
+    const RamWindow& w = c.data[seg];
+    const uint64_t linear = uint64_t{s.base} + offset;
+    // In linear addresses: the RAM slot, below 4 GiB (no wrap), and for a write the side of the
+    // checked code the access is on.
+    uint64_t first = w.base;
+    uint64_t end = std::min<uint64_t>(w.base + (write ? w.write_size : w.size), uint64_t{1} << 32);
+    if (write) {
+        if (linear + n <= c.code_first)
+            end = std::min(end, c.code_first);
+        else
+            first = std::max<uint64_t>(first, c.code_end);
+    }
+    // In offsets: from 0 to the segment's last one.
+    const auto last_offset = static_cast<uint64_t>(write ? s.write_last : s.read_last);
+    first = first > s.base ? first - s.base : 0;
+    if (end <= uint64_t{s.base}) return;
+    const uint64_t last = std::min(end - s.base - 1, last_offset);
+    if (offset < first || uint64_t{offset} + n - 1 > last) return; // wrapped at 4 GiB: none
+    DirectWindow& d = write ? c.direct_write[seg] : c.direct_read[seg];
+    d.host_bias = reinterpret_cast<uintptr_t>(w.host) - w.base + s.base;
+    d.first = static_cast<uint32_t>(first);
+    d.last = static_cast<uint32_t>(last);
 }
 
 bool load_segment_window(BlockContext& c, uint8_t seg) {
@@ -177,8 +204,10 @@ BlockEngine::Block* BlockEngine::find(const CpuState& state, BlockContext& c, ui
 // From here to the end of the epoch the block's bytes are covered by the store check.
 void BlockEngine::mark_checked(Block& b, BlockContext& c, uint32_t linear) {
     b.checked_in_run = epoch_;
+    if (linear >= code_first_ && uint64_t{linear} + b.length <= code_end_) return;
     c.code_first = code_first_ = std::min<uint64_t>(code_first_, linear);
     c.code_end = code_end_ = std::max<uint64_t>(code_end_, uint64_t{linear} + b.length);
+    std::fill(std::begin(c.direct_write), std::end(c.direct_write), DirectWindow{});
 }
 
 uint64_t BlockEngine::repeatable_iterations(const Block& b, const BlockContext& c, uint64_t room) {

@@ -31,6 +31,17 @@ struct RamWindow {
     uint64_t write_size = 0;
 };
 
+// The offsets [first, last] of a segment that reach host memory with nothing left to check:
+// inside the segment's limit and type, inside one RAM slot, without a 4 GiB wrap, and (for
+// writes) outside the code checked in this epoch. Offset o is the host byte at host_bias + o
+// (an integer: the bias alone may point anywhere). Empty (first > last) until an access
+// through the checked path opens it around itself (block_operands.hpp, host_at).
+struct DirectWindow {
+    uintptr_t host_bias = 0;
+    uint32_t first = 1;
+    uint32_t last = 0;
+};
+
 struct BlockContext {
     static constexpr uint8_t kZeroRegister = 8;
     uint32_t gpr[9]; // EAX..EDI, then a register that reads as 0 (absent base / index)
@@ -47,6 +58,10 @@ struct BlockContext {
     // data and a buffer above 1 MiB are often in three slots (SeaBIOS runs from the BIOS area
     // with its stack in low RAM). Looked up in `memory` on a miss.
     RamWindow data[6];
+    // Per segment register, what its reads and writes reach without the checks above. Closed
+    // again when the segment is loaded, and the writes' when the checked code grows.
+    DirectWindow direct_read[6];
+    DirectWindow direct_write[6];
     const GuestMemory* memory = nullptr;
     // The linear range spanning every block checked against guest memory in this epoch
     // (BlockEngine::new_epoch): a store into it declines, so the interpreter runs it and the
