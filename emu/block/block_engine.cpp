@@ -71,10 +71,10 @@ void open_direct_window(BlockContext& c, uint8_t seg, uint32_t offset, uint32_t 
     const SegmentWindow& s = c.seg[seg];
     const RamWindow& w = c.data[seg];
     const uint64_t linear = uint64_t{s.base} + offset;
-    // In linear addresses: the RAM slot, below 4 GiB (no wrap), and for a write the side of the
-    // checked code the access is on.
+    // In linear addresses: the RAM slot, below 4 GiB - 1 (no wrap, and the end fits 32 bits),
+    // and for a write the side of the checked code the access is on.
     uint64_t first = w.base;
-    uint64_t end = std::min<uint64_t>(w.base + (write ? w.write_size : w.size), uint64_t{1} << 32);
+    uint64_t end = std::min<uint64_t>(w.base + (write ? w.write_size : w.size), UINT32_MAX);
     if (write) {
         if (linear + n <= c.code_first)
             end = std::min(end, c.code_first);
@@ -82,15 +82,14 @@ void open_direct_window(BlockContext& c, uint8_t seg, uint32_t offset, uint32_t 
             first = std::max<uint64_t>(first, c.code_end);
     }
     // In offsets: from 0 to the segment's last one.
-    const auto last_offset = static_cast<uint64_t>(write ? s.write_last : s.read_last);
+    const auto segment_end = static_cast<uint64_t>(write ? s.write_last : s.read_last) + 1;
     first = first > s.base ? first - s.base : 0;
-    if (end <= uint64_t{s.base}) return;
-    const uint64_t last = std::min(end - s.base - 1, last_offset);
-    if (offset < first || uint64_t{offset} + n - 1 > last) return; // wrapped at 4 GiB: none
+    end = end > s.base ? std::min(end - s.base, segment_end) : 0;
+    if (offset < first || uint64_t{offset} + n > end) return; // wrapped at 4 GiB: none
     DirectWindow& d = write ? c.direct_write[seg] : c.direct_read[seg];
     d.host_bias = reinterpret_cast<uintptr_t>(w.host) - w.base + s.base;
     d.first = static_cast<uint32_t>(first);
-    d.last = static_cast<uint32_t>(last);
+    d.end = static_cast<uint32_t>(end);
 }
 
 bool load_segment_window(BlockContext& c, uint8_t seg) {

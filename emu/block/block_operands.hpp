@@ -85,7 +85,7 @@ template <class T, bool Write>
 template <class T, bool Write>
 [[gnu::always_inline]] inline uint8_t* host_at(BlockContext& c, uint8_t seg, uint32_t offset) {
     const DirectWindow& d = Write ? c.direct_write[seg] : c.direct_read[seg];
-    if (offset >= d.first && uint64_t{offset} + (sizeof(T) - 1) <= d.last) [[likely]]
+    if (offset >= d.first && uint64_t{offset} + sizeof(T) <= d.end) [[likely]]
         return reinterpret_cast<uint8_t*>(d.host_bias + offset);
     return host_at_checked<T, Write>(c, seg, offset);
 }

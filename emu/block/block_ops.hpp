@@ -31,15 +31,16 @@ struct RamWindow {
     uint64_t write_size = 0;
 };
 
-// The offsets [first, last] of a segment that reach host memory with nothing left to check:
-// inside the segment's limit and type, inside one RAM slot, without a 4 GiB wrap, and (for
-// writes) outside the code checked in this epoch. Offset o is the host byte at host_bias + o
-// (an integer: the bias alone may point anywhere). Empty (first > last) until an access
-// through the checked path opens it around itself (block_operands.hpp, host_at).
+// The offsets [first, end) of a segment that reach host memory with nothing left to check:
+// inside the segment's limit and type, inside one RAM slot, below 4 GiB - 1, and (for writes)
+// outside the code checked in this epoch. Offset o is the host byte at host_bias + o (an
+// integer: the bias alone may point anywhere). Empty (all zero, so that a run's context is
+// cleared cheaply) until an access through the checked path opens it around itself
+// (block_operands.hpp, host_at).
 struct DirectWindow {
     uintptr_t host_bias = 0;
-    uint32_t first = 1;
-    uint32_t last = 0;
+    uint32_t first = 0;
+    uint32_t end = 0;
 };
 
 struct BlockContext {
