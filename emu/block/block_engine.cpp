@@ -131,6 +131,7 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
     b.successors[0] = b.successors[1] = &kUnlinked;
     bool registers_only = true;
     bool side_exits = false;
+    bool ends_with_transfer = false;
     uint32_t eip = state.eip;
     uint32_t first_length = 1;
     while (b.op_count < kMaxOps && eip <= c.cs_limit) {
@@ -163,10 +164,15 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
         b.length = static_cast<uint8_t>(b.length + insn.length);
         ++b.op_count;
         eip += insn.length;
-        if (ends_block) break;
+        if (ends_block) {
+            ends_with_transfer = true;
+            break;
+        }
     }
-    b.end_eip = eip;
-    b.ops[b.op_count] = BlockOp{.handler = &end_of_block};
+    // A transfer sets the next EIP itself; a block that runs into the next instruction sets
+    // it at its end.
+    b.ops[b.op_count] = ends_with_transfer ? BlockOp{.handler = &end_of_block}
+                                           : BlockOp{.handler = &fall_through, .imm = eip};
     for (uint8_t i = 0; i < b.op_count; ++i)
         b.ops[i].ops_after = static_cast<uint8_t>(b.op_count - 1 - i);
     if (b.op_count == 0) { // remember the refusal, checked against the same bytes
@@ -278,7 +284,6 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
     uint32_t gpr_before[8];
     LazyFlags flags_before;
     for (;;) {
-        c.next_eip = b->end_eip;
         const bool closed_loop = b->closed_loop && skip_fixed_points_;
         if (closed_loop) {
             std::copy(c.gpr, c.gpr + 8, gpr_before);

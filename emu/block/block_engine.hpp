@@ -82,7 +82,6 @@ class BlockEngine {
     struct Block {
         uint32_t eip;
         uint32_t cs_base;
-        uint32_t end_eip;
         uint8_t mode;
         uint64_t checked_in_run; // the epoch_ that last compared its bytes
         uint8_t op_count;        // 0: the first instruction is not translated (a negative entry)
@@ -99,7 +98,7 @@ class BlockEngine {
         // &kUnlinked when there is none.
         Block* successors[2];
         uint8_t bytes[kMaxBytes];
-        BlockOp ops[kMaxOps + 1]; // then end_of_block
+        BlockOp ops[kMaxOps + 1]; // then end_of_block or fall_through
     };
     struct FreeDeleter {
         void operator()(void* p) const { std::free(p); }

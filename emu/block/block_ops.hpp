@@ -120,7 +120,8 @@ struct BlockOp {
 // Threaded dispatch: an operation that completes goes straight on to the next one of its
 // block (each with its own indirect jump, which predicts better than one dispatch loop); one
 // that declines records itself in BlockContext::stopped_at. A block ends with an
-// end_of_block() operation, or leaves early at a Jcc taken inside it (jcc_through(),
+// end_of_block() operation after a control transfer (which set BlockContext::next_eip), a
+// fall_through() one otherwise, or leaves early at a Jcc taken inside it (jcc_through(),
 // block_flow.cpp), which takes the operations it skipped off BlockContext::retired. The
 // lowering functions hand out chain<&handler> for every handler.
 template <BlockOp::Handler H>
@@ -135,6 +136,10 @@ bool chained(BlockContext& c, const BlockOp& op) {
 template <BlockOp::Handler H>
 inline constexpr BlockOp::Handler chain = &chained<H>;
 inline bool end_of_block(BlockContext&, const BlockOp&) {
+    return true;
+}
+inline bool fall_through(BlockContext& c, const BlockOp& op) {
+    c.next_eip = op.imm; // the instruction after the block
     return true;
 }
 
