@@ -77,10 +77,9 @@ struct Emulator::Impl {
     bool last_step_cached = false;
     // Since the block engine last ran: a run() began, or an interpreted instruction accessed a
     // device or serialized (SDM Vol. 3A 9.1.3, cross-modifying code). Then, or when the
-    // interpreter wrote guest memory since (GuestMemory::write_requests), the engine compares
-    // its blocks with memory again (BlockEngine::new_epoch).
+    // interpreter wrote into code the engine has checked since (GuestMemory::take_written),
+    // the engine compares its blocks with memory again (BlockEngine::new_epoch).
     bool code_may_have_changed = true;
-    uint64_t write_requests_seen = 0;
     EngineStats stats{};
     InstructionAddress last_interpreted{};
     // The kvm profile reads only segment registers, CR0 and EFLAGS.VM: its verdict is
@@ -834,11 +833,11 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
             (s.dr7 & dr7::Enables) == 0 && s.interruptibility == 0) {
             const uint64_t room =
                 limits.budget == 0 ? UINT64_MAX : limits.budget - exit.instructions - restarts;
-            const uint64_t write_requests = impl_->memory.write_requests();
-            if (impl_->code_may_have_changed || write_requests != impl_->write_requests_seen) {
+            const emu::GuestMemory::WrittenRange written = impl_->memory.take_written();
+            if (impl_->code_may_have_changed ||
+                impl_->blocks.holds_checked_code(written.first, written.end)) {
                 impl_->blocks.new_epoch();
                 impl_->code_may_have_changed = false;
-                impl_->write_requests_seen = write_requests;
             }
             // Real-mode segment loads keep a valid state valid under the kvm profile: blocks
             // run them unless the run stops when the state becomes valid (block_ops.cpp).

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <iterator>
 #include <sys/mman.h>
 
 #include "decoder/decoder.hpp"
@@ -66,6 +67,31 @@ uint8_t* data_slot_at(BlockContext& c, uint8_t seg, uint32_t linear, uint32_t n,
     return inside_window(at, n, write ? w.write_size : w.size) ? w.host + at : nullptr;
 }
 
+void open_direct_window(BlockContext& c, uint8_t seg, uint32_t offset, uint32_t n, bool write) {
+    const SegmentWindow& s = c.seg[seg];
+    const RamWindow& w = c.data[seg];
+    const uint64_t linear = uint64_t{s.base} + offset;
+    // In linear addresses: the RAM slot, below 4 GiB - 1 (no wrap, and the end fits 32 bits),
+    // and for a write the side of the checked code the access is on.
+    uint64_t first = w.base;
+    uint64_t end = std::min<uint64_t>(w.base + (write ? w.write_size : w.size), UINT32_MAX);
+    if (write) {
+        if (linear + n <= c.code_first)
+            end = std::min(end, c.code_first);
+        else
+            first = std::max<uint64_t>(first, c.code_end);
+    }
+    // In offsets: from 0 to the segment's last one.
+    const auto segment_end = static_cast<uint64_t>(write ? s.write_last : s.read_last) + 1;
+    first = first > s.base ? first - s.base : 0;
+    end = end > s.base ? std::min(end - s.base, segment_end) : 0;
+    if (offset < first || uint64_t{offset} + n > end) return; // wrapped at 4 GiB: none
+    DirectWindow& d = write ? c.direct_write[seg] : c.direct_read[seg];
+    d.host_bias = reinterpret_cast<uintptr_t>(w.host) - w.base + s.base;
+    d.first = static_cast<uint32_t>(first);
+    d.end = static_cast<uint32_t>(end);
+}
+
 bool load_segment_window(BlockContext& c, uint8_t seg) {
     const auto bit = static_cast<uint8_t>(1u << seg);
     if (c.seg_loaded & bit) return false;
@@ -75,6 +101,8 @@ bool load_segment_window(BlockContext& c, uint8_t seg) {
 }
 
 } // namespace block
+
+BlockEngine::Block BlockEngine::kUnlinked{}; // checked_in_run 0: no epoch's
 
 BlockEngine::Block* BlockEngine::align_table(void* memory) {
     const auto first = (reinterpret_cast<uintptr_t>(memory) + kHugePage - 1) & ~(kHugePage - 1);
@@ -100,8 +128,10 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
     b.length = 0;
     b.closed_loop = false;
     b.last_port_read = 0;
+    b.successors[0] = b.successors[1] = &kUnlinked;
     bool registers_only = true;
     bool side_exits = false;
+    bool ends_with_transfer = false;
     uint32_t eip = state.eip;
     uint32_t first_length = 1;
     while (b.op_count < kMaxOps && eip <= c.cs_limit) {
@@ -134,10 +164,15 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
         b.length = static_cast<uint8_t>(b.length + insn.length);
         ++b.op_count;
         eip += insn.length;
-        if (ends_block) break;
+        if (ends_block) {
+            ends_with_transfer = true;
+            break;
+        }
     }
-    b.end_eip = eip;
-    b.ops[b.op_count] = BlockOp{.handler = &end_of_block};
+    // A transfer sets the next EIP itself; a block that runs into the next instruction sets
+    // it at its end.
+    b.ops[b.op_count] = ends_with_transfer ? BlockOp{.handler = &end_of_block}
+                                           : BlockOp{.handler = &fall_through, .imm = eip};
     for (uint8_t i = 0; i < b.op_count; ++i)
         b.ops[i].ops_after = static_cast<uint8_t>(b.op_count - 1 - i);
     if (b.op_count == 0) { // remember the refusal, checked against the same bytes
@@ -147,8 +182,8 @@ void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext&
     }
 }
 
-const BlockEngine::Block* BlockEngine::find(const CpuState& state, BlockContext& c, uint8_t mode,
-                                            const DecodeCache& seen) {
+BlockEngine::Block* BlockEngine::find(const CpuState& state, BlockContext& c, uint8_t mode,
+                                      const DecodeCache& seen) {
     const auto cs_base = static_cast<uint32_t>(state[Seg::CS].base);
     const uint32_t linear = cs_base + state.eip;
     const uint32_t index = block_index(linear, mode);
@@ -174,8 +209,10 @@ const BlockEngine::Block* BlockEngine::find(const CpuState& state, BlockContext&
 // From here to the end of the epoch the block's bytes are covered by the store check.
 void BlockEngine::mark_checked(Block& b, BlockContext& c, uint32_t linear) {
     b.checked_in_run = epoch_;
+    if (linear >= code_first_ && uint64_t{linear} + b.length <= code_end_) return;
     c.code_first = code_first_ = std::min<uint64_t>(code_first_, linear);
     c.code_end = code_end_ = std::max<uint64_t>(code_end_, uint64_t{linear} + b.length);
+    std::fill(std::begin(c.direct_write), std::end(c.direct_write), DirectWindow{});
 }
 
 uint64_t BlockEngine::repeatable_iterations(const Block& b, const BlockContext& c, uint64_t room) {
@@ -236,18 +273,17 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
         c.steady_value = steady.value;
         c.steady_until = steady.until_tsc - state.tsc;
     }
-    const Block* b = find(state, c, mode, seen);
+    Block* b = find(state, c, mode, seen);
     if (!b || b->op_count > max_instructions) return 0;
 
     std::copy(state.gpr.begin(), state.gpr.end(), c.gpr);
     c.gpr[BlockContext::kZeroRegister] = 0;
     c.flags = LazyFlags::from_eflags(state.eflags);
     const uint32_t start_eip = state.eip;
-    const Block* const table = table_;
+    const uint64_t epoch = epoch_;
     uint32_t gpr_before[8];
     LazyFlags flags_before;
     for (;;) {
-        c.next_eip = b->end_eip;
         const bool closed_loop = b->closed_loop && skip_fixed_points_;
         if (closed_loop) {
             std::copy(c.gpr, c.gpr + 8, gpr_before);
@@ -259,23 +295,31 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
             break;
         }
         c.retired += b->op_count;
-        state.eip = c.next_eip;
+        const uint32_t eip = c.next_eip;
+        state.eip = eip;
         // An iteration of a closed loop that ended where it began (registers, flags, EIP)
         // repeats exactly as long as its port reads stay steady: what the next iterations
         // would do is known, so they are retired without being run.
-        if (closed_loop && state.eip == b->eip && flags_before == c.flags &&
+        if (closed_loop && eip == b->eip && flags_before == c.flags &&
             std::equal(c.gpr, c.gpr + 8, gpr_before) && max_instructions != UINT64_MAX)
             c.retired += b->op_count * repeatable_iterations(*b, c, max_instructions - c.retired);
-        // Most blocks lead to one already checked in this epoch (a loop). A block checked in
-        // this epoch was found under this CS base, limit and mode, so its EIP is all there is
-        // left to compare.
-        const uint32_t index = block_index(cs_base + state.eip, mode);
-        const Block* next = table + index;
-        if (!holds(index) || next->checked_in_run != epoch_ || next->eip != state.eip ||
-            next->op_count == 0)
+        // The next block is usually one of the two that followed this one before (Block::
+        // successors), else find() looks in the table. A block checked in this epoch was found
+        // under this CS base, limit and mode, so its EIP is all there is left to compare.
+        Block* next = b->successors[0];
+        if (next->eip != eip) next = b->successors[1];
+        if (next->eip != eip || next->checked_in_run != epoch) [[unlikely]] {
             next = find(state, c, mode, seen);
+            if (!next) break;
+            if (b->successors[0] != next) {
+                b->successors[1] = b->successors[0];
+                b->successors[0] = next;
+            }
+        }
         b = next;
-        if (!b || b->op_count > max_instructions - c.retired) break;
+        // A linked block may have been retranslated in this epoch into a negative entry
+        // (op_count 0), which the unsigned subtraction stops at as well.
+        if (uint64_t{b->op_count} - 1 >= max_instructions - c.retired) break;
     }
     const uint64_t retired = c.retired;
     loaded_segments_ = c.loaded_segment;

@@ -63,20 +63,25 @@ class BlockEngine {
     }
     // Blocks are compared with guest memory again before they next run: the caller says guest
     // memory may have changed other than through the engine's own (checked) stores — a new
-    // run, an interpreted instruction that wrote memory or reached a device, a serializing
-    // instruction. Within one epoch a block's bytes are compared once.
+    // run, an interpreted instruction that wrote into checked code (holds_checked_code) or
+    // reached a device, a serializing instruction. Within one epoch a block's bytes are
+    // compared once.
     void new_epoch() {
         ++epoch_;
         code_first_ = UINT64_MAX;
         code_end_ = 0;
     }
     uint64_t translations() const { return translations_; }
+    // Whether [first, end) overlaps a block compared with memory in this epoch: a write
+    // anywhere else leaves every such block as it was compared.
+    bool holds_checked_code(uint64_t first, uint64_t end) const {
+        return end > code_first_ && first < code_end_;
+    }
 
   private:
     struct Block {
         uint32_t eip;
         uint32_t cs_base;
-        uint32_t end_eip;
         uint8_t mode;
         uint64_t checked_in_run; // the epoch_ that last compared its bytes
         uint8_t op_count;        // 0: the first instruction is not translated (a negative entry)
@@ -85,8 +90,15 @@ class BlockEngine {
         // an iteration that ends in the state it began from repeats it (run()).
         bool closed_loop;
         uint8_t last_port_read; // 1 + the index of its last IN, or 0
+        // The blocks that ran after it most recently, newest first (block chaining): the next
+        // block is looked for here before the table. A link is only a hint, used when the
+        // block it names starts at the EIP the block left at and was checked in this epoch
+        // (then it is the block the table holds for that EIP), so a successor evicted,
+        // retranslated or found under another code segment or mode is never followed.
+        // &kUnlinked when there is none.
+        Block* successors[2];
         uint8_t bytes[kMaxBytes];
-        BlockOp ops[kMaxOps + 1]; // then end_of_block
+        BlockOp ops[kMaxOps + 1]; // then end_of_block or fall_through
     };
     struct FreeDeleter {
         void operator()(void* p) const { std::free(p); }
@@ -98,11 +110,12 @@ class BlockEngine {
     static constexpr size_t kTableBytes = kBlocks * sizeof(Block);
     static constexpr size_t kHugePage = size_t{2} << 20;
     static Block* align_table(void* memory);
+    // What an empty successor link names: a block no epoch has checked.
+    static Block kUnlinked;
 
     // The block for (CS.base, EIP, mode), translated now if needed; nullptr when there is
     // nothing to run there.
-    const Block* find(const CpuState& state, BlockContext& c, uint8_t mode,
-                      const DecodeCache& seen);
+    Block* find(const CpuState& state, BlockContext& c, uint8_t mode, const DecodeCache& seen);
     void mark_checked(Block& b, BlockContext& c, uint32_t linear);
     void translate(Block& b, const CpuState& state, const BlockContext& c, uint8_t mode);
     // Iterations of the closed loop `b` that can be retired at once from here on, with
@@ -115,7 +128,7 @@ class BlockEngine {
     Block* table_ = nullptr; // kBlocks blocks in memory_
     std::array<uint64_t, kBlocks / 64> valid_{};
     uint64_t translations_ = 0;
-    uint64_t epoch_ = 1; // a block checked in this epoch is current (new_epoch())
+    uint64_t epoch_ = 1; // a block checked in this epoch is current (new_epoch()); never 0
     // The linear range of every block checked in this epoch (BlockContext::code_first), and
     // the code segment and mode the epoch's blocks were found under.
     uint64_t code_first_ = UINT64_MAX;

@@ -53,32 +53,41 @@ uint8_t* data_slot_at(BlockContext& c, uint8_t seg, uint32_t linear, uint32_t n,
 // Computes c.seg[seg] on its first use in a run; false when it was already there.
 bool load_segment_window(BlockContext& c, uint8_t seg);
 
-template <class T, bool Write>
-uint8_t* host_at(BlockContext& c, uint8_t seg, uint32_t offset);
-
-// host_at() for an access its segment window refused: the window is computed on the first
-// access through the segment in a run, and the access tried again; nullptr (decline) after.
-template <class T, bool Write>
-[[gnu::noinline]] uint8_t* host_at_first_use(BlockContext& c, uint8_t seg, uint32_t offset) {
-    return load_segment_window(c, seg) ? host_at<T, Write>(c, seg, offset) : nullptr;
-}
+// Widens the segment's direct window (BlockContext::direct_read / direct_write) to the
+// largest range around an access of `n` bytes at `offset` that the checked path let through:
+// everything that decided it holds for the whole range. block_engine.cpp.
+void open_direct_window(BlockContext& c, uint8_t seg, uint32_t offset, uint32_t n, bool write);
 
 // The host address of a T-sized access at seg:offset, or nullptr to decline: beyond the limit
 // or of the wrong type (SDM Vol. 3A 5.3, 5.4), outside guest RAM, or (a write) into the code
 // this epoch has checked (BlockContext::code_first). A write-checked address is readable.
+// The checked path, taken when the access is outside its segment's direct window; the window
+// then opens around it.
 template <class T, bool Write>
-[[gnu::always_inline]] inline uint8_t* host_at(BlockContext& c, uint8_t seg, uint32_t offset) {
+[[gnu::noinline]] uint8_t* host_at_checked(BlockContext& c, uint8_t seg, uint32_t offset) {
+    load_segment_window(c, seg); // on the segment's first use in the run
     const SegmentWindow& s = c.seg[seg];
     if (int64_t{offset} + int64_t{sizeof(T) - 1} > (Write ? s.write_last : s.read_last))
-        [[unlikely]]
-        return host_at_first_use<T, Write>(c, seg, offset);
+        return nullptr;
     const uint32_t linear = s.base + offset; // wraps at 4 GiB as Cpu::linearize does
     if (Write && uint64_t{linear} + sizeof(T) > c.code_first && linear < c.code_end) return nullptr;
     const RamWindow& w = c.data[seg];
     const uint64_t at = uint64_t{linear} - w.base;
-    if (inside_window(at, sizeof(T), Write ? w.write_size : w.size)) [[likely]]
-        return w.host + at;
-    return data_slot_at(c, seg, linear, sizeof(T), Write);
+    uint8_t* host = inside_window(at, sizeof(T), Write ? w.write_size : w.size)
+                        ? w.host + at
+                        : data_slot_at(c, seg, linear, sizeof(T), Write);
+    if (host) open_direct_window(c, seg, offset, sizeof(T), Write);
+    return host;
+}
+
+// host_at_checked() with its answer kept per segment: most accesses fall in the direct window
+// an earlier one opened, and take one comparison of each end.
+template <class T, bool Write>
+[[gnu::always_inline]] inline uint8_t* host_at(BlockContext& c, uint8_t seg, uint32_t offset) {
+    const DirectWindow& d = Write ? c.direct_write[seg] : c.direct_read[seg];
+    if (offset >= d.first && uint64_t{offset} + sizeof(T) <= d.end) [[likely]]
+        return reinterpret_cast<uint8_t*>(d.host_bias + offset);
+    return host_at_checked<T, Write>(c, seg, offset);
 }
 
 // The host address of `bytes` bytes from seg:lo (a REP string operation's whole range; the

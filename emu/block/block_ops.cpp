@@ -44,6 +44,8 @@ bool mov_to_sreg_real(BlockContext& c, const BlockOp& op) {
     segment.base = uint32_t{selector} << 4;
     c.seg[op.seg] = SegmentWindow{}; // its window is computed again at its next access
     c.seg_loaded &= static_cast<uint8_t>(~(1u << op.seg));
+    c.direct_read[op.seg] = DirectWindow{};
+    c.direct_write[op.seg] = DirectWindow{};
     c.loaded_segment = true;
     return true;
 }

@@ -31,6 +31,18 @@ struct RamWindow {
     uint64_t write_size = 0;
 };
 
+// The offsets [first, end) of a segment that reach host memory with nothing left to check:
+// inside the segment's limit and type, inside one RAM slot, below 4 GiB - 1, and (for writes)
+// outside the code checked in this epoch. Offset o is the host byte at host_bias + o (an
+// integer: the bias alone may point anywhere). Empty (all zero, so that a run's context is
+// cleared cheaply) until an access through the checked path opens it around itself
+// (block_operands.hpp, host_at).
+struct DirectWindow {
+    uintptr_t host_bias = 0;
+    uint32_t first = 0;
+    uint32_t end = 0;
+};
+
 struct BlockContext {
     static constexpr uint8_t kZeroRegister = 8;
     uint32_t gpr[9]; // EAX..EDI, then a register that reads as 0 (absent base / index)
@@ -47,6 +59,10 @@ struct BlockContext {
     // data and a buffer above 1 MiB are often in three slots (SeaBIOS runs from the BIOS area
     // with its stack in low RAM). Looked up in `memory` on a miss.
     RamWindow data[6];
+    // Per segment register, what its reads and writes reach without the checks above. Closed
+    // again when the segment is loaded, and the writes' when the checked code grows.
+    DirectWindow direct_read[6];
+    DirectWindow direct_write[6];
     const GuestMemory* memory = nullptr;
     // The linear range spanning every block checked against guest memory in this epoch
     // (BlockEngine::new_epoch): a store into it declines, so the interpreter runs it and the
@@ -104,7 +120,8 @@ struct BlockOp {
 // Threaded dispatch: an operation that completes goes straight on to the next one of its
 // block (each with its own indirect jump, which predicts better than one dispatch loop); one
 // that declines records itself in BlockContext::stopped_at. A block ends with an
-// end_of_block() operation, or leaves early at a Jcc taken inside it (jcc_through(),
+// end_of_block() operation after a control transfer (which set BlockContext::next_eip), a
+// fall_through() one otherwise, or leaves early at a Jcc taken inside it (jcc_through(),
 // block_flow.cpp), which takes the operations it skipped off BlockContext::retired. The
 // lowering functions hand out chain<&handler> for every handler.
 template <BlockOp::Handler H>
@@ -119,6 +136,10 @@ bool chained(BlockContext& c, const BlockOp& op) {
 template <BlockOp::Handler H>
 inline constexpr BlockOp::Handler chain = &chained<H>;
 inline bool end_of_block(BlockContext&, const BlockOp&) {
+    return true;
+}
+inline bool fall_through(BlockContext& c, const BlockOp& op) {
+    c.next_eip = op.imm; // the instruction after the block
     return true;
 }
 

@@ -1,6 +1,7 @@
 // Guest-physical memory: RAM slots backed by host buffers; everything else is MMIO.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -12,17 +13,22 @@ namespace transit86::emu {
 
 class GuestMemory {
   public:
-    explicit GuestMemory(std::span<const RamSlot> slots) : slots_(slots.begin(), slots.end()) {}
+    explicit GuestMemory(std::span<const RamSlot> slots)
+        : slots_(slots.begin(), slots.end()), aliased_(writes_reach_another_slot(slots_)) {}
 
     void replace_slots(std::span<const RamSlot> slots) {
         slots_.assign(slots.begin(), slots.end());
         last_ = 0;
+        aliased_ = writes_reach_another_slot(slots_);
     }
 
     // Host pointer for [gpa, gpa+size) when it lies inside one slot (and, for a write, the
     // slot is writable); nullptr otherwise.
     uint8_t* host_range(uint64_t gpa, size_t size, bool write) const noexcept {
-        if (write) ++write_requests_;
+        if (write) {
+            written_first_ = std::min(written_first_, gpa);
+            written_end_ = std::max(written_end_, gpa + size);
+        }
         // Most accesses hit the slot the previous one did.
         if (last_ < slots_.size()) {
             const RamSlot& slot = slots_[last_];
@@ -82,15 +88,41 @@ class GuestMemory {
         return true;
     }
 
-    // How many writes were asked for so far (host_range for writing, write()): the run loop
-    // compares it around an interpreted instruction to know whether it may have stored into
-    // code the block engine has checked (emu/block/block_engine.hpp, new_epoch()).
-    uint64_t write_requests() const noexcept { return write_requests_; }
+    // The guest-physical range [first, end) spanning every write asked for (host_range for
+    // writing, write(), writable()) since the last call, which forgets them; first >= end
+    // when there was none. The run loop asks before it enters the block engine, to know
+    // whether an interpreted instruction may have stored into code the engine has checked
+    // (emu/block/block_engine.hpp, new_epoch()).
+    struct WrittenRange {
+        uint64_t first;
+        uint64_t end;
+    };
+    // When a writable slot shares host bytes with another slot, a write may change any
+    // guest-physical address: then the range is everything, as soon as anything was written.
+    WrittenRange take_written() noexcept {
+        WrittenRange range{written_first_, written_end_};
+        if (aliased_ && range.first < range.end) range = {0, UINT64_MAX};
+        written_first_ = UINT64_MAX;
+        written_end_ = 0;
+        return range;
+    }
 
   private:
+    static bool writes_reach_another_slot(const std::vector<RamSlot>& slots) {
+        const auto first = [](const RamSlot& s) { return reinterpret_cast<uintptr_t>(s.host); };
+        for (const RamSlot& a : slots)
+            for (const RamSlot& b : slots)
+                if (&a != &b && !a.read_only && first(a) < first(b) + b.size &&
+                    first(b) < first(a) + a.size)
+                    return true;
+        return false;
+    }
+
     std::vector<RamSlot> slots_;
+    bool aliased_ = false;
     mutable size_t last_ = 0;
-    mutable uint64_t write_requests_ = 0;
+    mutable uint64_t written_first_ = UINT64_MAX;
+    mutable uint64_t written_end_ = 0;
 };
 
 } // namespace transit86::emu

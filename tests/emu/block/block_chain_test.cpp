@@ -1,0 +1,140 @@
+// Block chaining (emu/block/block_engine.hpp, Block::successors): a block remembers the blocks
+// that ran after it, and the next one is taken from there instead of the table. A link must
+// not be followed once its block's bytes may have changed (a new epoch) or the block in its
+// place was translated for another code segment. Each test first runs a block A that jumps to
+// a block B, so that A links to B, then changes what B should be and enters A again; the
+// interpreter (block_pair.hpp) says what the right result is. An interpreted store ends the
+// epoch only when it reaches code the epoch has checked (GuestMemory::take_written), or any
+// code when two slots share host memory.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "block/block_pair.hpp"
+#include "transit86/cpu_state.hpp"
+#include "transit86/emulator.hpp"
+
+namespace transit86 {
+
+namespace {
+
+using namespace block_test;
+
+constexpr RunLimits budget(uint64_t instructions) {
+    return RunLimits{.budget = instructions, .stop_when_valid = std::nullopt};
+}
+
+// A: inc bx ; jmp B  (at kCode)
+// B: add ax, 1 ; dec cx ; jnz A ; hlt  (at kCode + 0x10; the immediate at kCode + 0x12)
+void load_a_jumps_to_b(Pair& p) {
+    p.load(kCode, {0x43, 0xEB, 0x0D});
+    p.load(kCode + 0x10, {0x83, 0xC0, 0x01, 0x49, 0x75, 0xEA, 0xF4});
+}
+
+// The same state with CS:EIP moved (the hidden base set directly, as a host may).
+CpuState entered_at(const CpuState& from, uint32_t cs_base, uint32_t eip) {
+    CpuState s = from;
+    s[Seg::CS].base = cs_base;
+    s.eip = eip;
+    return s;
+}
+
+// The host rewrites B's immediate between two runs: a run is a new epoch, so A's link to B
+// is not followed until B has been compared with memory again.
+TEST(BlockChain, SuccessorRewrittenBetweenRunsIsComparedAgain) {
+    Pair p;
+    load_a_jumps_to_b(p);
+    CpuState s = start_state(Mode::Real16);
+    s[Gpr::ECX] = 1000;
+    p.set_state(s);
+    p.run(budget(300));
+    p.load(kCode + 0x12, {0x05}); // add ax, 5
+    p.set_state(entered_at(p.blocks.emu.state(), 0, kCode));
+    const uint32_t ax_before = p.blocks.emu.state()[Gpr::EAX];
+    p.run(budget(300));
+    EXPECT_EQ(p.blocks.emu.state()[Gpr::EAX] - ax_before, 5u * 60); // 60 passes of 5
+    EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 400u);
+}
+
+// An interpreted XCHG in the loop rewrites B's immediate on every pass (5, 1, 5, ...): the
+// epoch ends after it, and the block A ran before B must not lead into B's old translation.
+// X: xchg [B + 2], dl ; A: inc bx ; jmp B ; B: add ax, 1 ; dec cx ; jnz X ; hlt
+TEST(BlockChain, SuccessorRewrittenByAnInterpretedStoreIsComparedAgain) {
+    Pair p;
+    p.load(kCode, {0x86, 0x16, 0x12, 0x10, 0x43, 0xEB, 0x09});
+    p.load(kCode + 0x10, {0x83, 0xC0, 0x01, 0x49, 0x75, 0xEA, 0xF4});
+    CpuState s = start_state(Mode::Real16);
+    s[Gpr::ECX] = 200;
+    s[Gpr::EDX] = 5;
+    p.set_state(s);
+    EXPECT_EQ(p.run(kRunToHost).reason, ExitReason::Halt);
+    EXPECT_EQ(p.blocks.emu.state()[Gpr::EAX], 100u * 5 + 100u * 1);
+    EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 400u);
+}
+
+// B's place in the block table (its hash of the linear address 0x1010) is taken by the code at
+// the same EIP under CS.base 0x2001 (linear 0x3011 hashes alike): add ax, 7 ; dec cx ; jnz.
+// Back under CS.base 0, A's link names a block with B's EIP that is not B.
+TEST(BlockChain, SuccessorReplacedUnderAnotherCodeSegmentIsNotFollowed) {
+    constexpr uint32_t kOtherBase = 0x2001;
+    Pair p;
+    load_a_jumps_to_b(p);
+    p.load(kOtherBase + kCode + 0x10, {0x83, 0xC0, 0x07, 0x49, 0x75, 0xFA, 0xF4});
+    CpuState s = start_state(Mode::Real16);
+    s[Gpr::ECX] = 1000;
+    p.set_state(s);
+    p.run(budget(300));
+    p.set_state(entered_at(p.blocks.emu.state(), kOtherBase, kCode + 0x10));
+    p.run(budget(100));
+    const uint64_t translated = p.blocks.emu.engine_stats().blocks_translated;
+    p.set_state(entered_at(p.blocks.emu.state(), 0, kCode));
+    const uint32_t ax_before = p.blocks.emu.state()[Gpr::EAX];
+    p.run(budget(300));
+    EXPECT_EQ(p.blocks.emu.state()[Gpr::EAX] - ax_before, 60u);
+    // B was translated again: the code segment's block had taken its place.
+    EXPECT_GT(p.blocks.emu.engine_stats().blocks_translated, translated);
+}
+
+// Guest memory whose second 64 KiB are the first 64 KiB again (one host buffer in two slots):
+// a store through the alias changes code at the other address.
+struct AliasedMachine {
+    static constexpr uint32_t kAlias = 0x10000;
+    explicit AliasedMachine(bool block_engine)
+        : ram(kAlias), slots{RamSlot{.guest_phys = 0, .size = kAlias, .host = ram.data()},
+                             RamSlot{.guest_phys = kAlias, .size = kAlias, .host = ram.data()}},
+          emu(slots) {
+        emu.set_decode_cache(block_engine);
+    }
+    std::vector<uint8_t> ram;
+    std::vector<RamSlot> slots;
+    Emulator emu;
+};
+
+// The loop of SuccessorRewrittenByAnInterpretedStoreIsComparedAgain with DS in the alias:
+// the XCHG writes guest-physical 0x11012, which is B's immediate at 0x1012, outside the code
+// the epoch has checked by address.
+TEST(BlockChain, SuccessorRewrittenThroughAnAliasSlotIsComparedAgain) {
+    AliasedMachine blocks(true);
+    AliasedMachine interpreter(false);
+    CpuState s = start_state(Mode::Real16);
+    s[Seg::DS] = cache(0x1000, AliasedMachine::kAlias, 0xFFFF, 0x93);
+    s[Gpr::ECX] = 200;
+    s[Gpr::EDX] = 5;
+    for (AliasedMachine* m : {&blocks, &interpreter}) {
+        const std::vector<uint8_t> x_a{0x86, 0x16, 0x12, 0x10, 0x43, 0xEB, 0x09};
+        const std::vector<uint8_t> b{0x83, 0xC0, 0x01, 0x49, 0x75, 0xEA, 0xF4};
+        std::copy(x_a.begin(), x_a.end(), m->ram.begin() + kCode);
+        std::copy(b.begin(), b.end(), m->ram.begin() + kCode + 0x10);
+        m->emu.state() = s;
+    }
+    EXPECT_EQ(blocks.emu.run(kRunToHost).reason, ExitReason::Halt);
+    EXPECT_EQ(interpreter.emu.run(kRunToHost).reason, ExitReason::Halt);
+    EXPECT_TRUE(blocks.emu.state() == interpreter.emu.state());
+    EXPECT_EQ(blocks.emu.state()[Gpr::EAX], 100u * 5 + 100u * 1);
+    EXPECT_GT(blocks.emu.engine_stats().in_blocks, 400u);
+}
+
+} // namespace
+
+} // namespace transit86
