@@ -8,7 +8,6 @@ int main(int argc, char** argv) {
     testing::InitGoogleTest(&argc, argv);
     const int status = RUN_ALL_TESTS();
     const testing::UnitTest& run = *testing::UnitTest::GetInstance();
-    if (status == 0 && run.successful_test_count() == 0 && run.skipped_test_count() > 0)
-        return 77;
+    if (status == 0 && run.successful_test_count() == 0 && run.skipped_test_count() > 0) return 77;
     return status;
 }
