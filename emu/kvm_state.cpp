@@ -1,6 +1,7 @@
 // CpuState <-> Linux KVM register state (see include/transit86/kvm_state.hpp).
 #include "transit86/kvm_state.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 
@@ -115,6 +116,17 @@ void to_kvm_fpu(const X87State& x87, KvmFpu& fpu) {
         std::memcpy(fpu.fpr[i].data(), &x87.st(i).significand, 8);
         std::memcpy(fpu.fpr[i].data() + 8, &x87.st(i).sign_exponent, 2);
     }
+}
+
+SseState sse_from_kvm_fpu(const KvmFpu& fpu) {
+    SseState sse{.mxcsr = fpu.mxcsr};
+    std::copy_n(fpu.xmm.begin(), sse.xmm.size(), sse.xmm.begin());
+    return sse;
+}
+
+void to_kvm_fpu(const SseState& sse, KvmFpu& fpu) {
+    fpu.mxcsr = sse.mxcsr;
+    std::copy(sse.xmm.begin(), sse.xmm.end(), fpu.xmm.begin());
 }
 
 CpuState from_kvm(const KvmRegs& regs, const KvmSregs& sregs) {

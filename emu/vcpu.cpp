@@ -34,7 +34,6 @@ void load(const VcpuState& state, CpuState& cpu) {
 VcpuState reset_vcpu_state(ResetPreset preset) {
     VcpuState state{};
     store_cpu_state(reset_state(preset), state);
-    state.fpu.mxcsr = 0x1F80;
     return state;
 }
 
@@ -43,6 +42,7 @@ CpuState to_cpu_state(const VcpuState& state) {
     cpu.msrs.apic_base = state.sregs.apic_base;
     from_kvm_debugregs(state.debugregs, cpu);
     cpu.x87 = from_kvm_fpu(state.fpu);
+    cpu.sse = sse_from_kvm_fpu(state.fpu);
     const EventState& ev = state.events;
     if ((ev.interrupt_shadow & kShadowSti) != 0)
         cpu.interruptibility |= interruptibility::BlockingBySti;
@@ -57,6 +57,7 @@ void store_cpu_state(const CpuState& cpu, VcpuState& state) {
     state.sregs.apic_base = cpu.msrs.apic_base;
     to_kvm_debugregs(cpu, state.debugregs);
     to_kvm_fpu(cpu.x87, state.fpu);
+    to_kvm_fpu(cpu.sse, state.fpu);
     EventState& ev = state.events;
     ev.interrupt_shadow = 0;
     if ((cpu.interruptibility & interruptibility::BlockingBySti) != 0)

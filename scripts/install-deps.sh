@@ -12,9 +12,11 @@ packages=(
   # the real boot chains (tests/boot): SeaBIOS, GRUB's i386-pc images and grub-mkimage,
   # memtest86+, QEMU's linuxboot_dma.bin option ROM (data only: QEMU itself is not needed),
   # mtools to write the FAT partition without mounting; SYSLINUX's installer (it writes a FAT
-  # image through mtools); gdb for reference traces.
+  # image through mtools); gdb for reference traces; iPXE as a bzImage (/boot/ipxe.lkrn), which
+  # leaves protected mode for every BIOS call it makes.
   # apt-get (already there) fetches the Linux kernel on request: scripts/fetch-linux-kernel.sh.
   seabios grub-pc-bin grub-common memtest86+ qemu-system-data mtools syslinux syslinux-common gdb
+  ipxe
 )
 
 missing=()

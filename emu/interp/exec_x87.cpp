@@ -18,9 +18,12 @@ namespace {
 
 // Non-waiting instructions do not take a pending exception first (SDM Vol. 3A 6.15,
 // interrupt 16: FNINIT, FNCLEX, FNSTSW, FNSTCW, FNSTENV, FNSAVE); FNENI/FNDISI/FNSETPM are
-// their 8087/80287 relatives, no-ops since the 80387.
+// their 8087/80287 relatives, no-ops since the 80387. FXSAVE and FXRSTOR (0F AE, not ESC
+// instructions) neither check nor flush one (SDM Vol. 2A FXSAVE, FXRSTOR).
 bool waits(X87Op op) {
     switch (op) {
+    case X87Op::Fxsave:
+    case X87Op::Fxrstor:
     case X87Op::Fninit:
     case X87Op::Fnclex:
     case X87Op::Fnstsw:
@@ -76,7 +79,6 @@ bool sets_eflags(X87Op op) {
 // Forms a CPUID feature brings; without it the encoding is #UD (SDM Vol. 2A FCMOVcc, FCOMI:
 // CPUID.01H:EDX.CMOV with FPU; FISTTP: CPUID.01H:ECX.SSE3; FXSAVE: CPUID.01H:EDX.FXSR).
 constexpr uint32_t kCpuidSse3 = 1u << 0;
-constexpr uint32_t kCpuidFxsr = 1u << 24;
 
 bool undefined_on_this_model(const CpuModel& m, X87Op op) {
     switch (op) {
@@ -87,7 +89,7 @@ bool undefined_on_this_model(const CpuModel& m, X87Op op) {
     case X87Op::Fucomip: return (m.features_edx & cpuid_edx::CMOV) == 0;
     case X87Op::Fisttp: return (m.features_ecx & kCpuidSse3) == 0;
     case X87Op::Fxsave:
-    case X87Op::Fxrstor: return (m.features_edx & kCpuidFxsr) == 0;
+    case X87Op::Fxrstor: return (m.features_edx & cpuid_edx::FXSR) == 0;
     default: return false;
     }
 }
@@ -211,8 +213,10 @@ bool exec_x87(Cpu& cpu, const Insn& insn) {
     if (waits(op) && s.x87.error_pending()) return take_pending_error(cpu);
     const Operand* memory = memory_operand(insn);
     switch (op) {
-    case X87Op::Fxsave: // fxsave m512byte / fxrstor m512byte with CPUID.FXSR claimed
-    case X87Op::Fxrstor: return cpu.unsupported("FXSAVE/FXRSTOR are not implemented");
+    case X87Op::Fxsave:  // fxsave m512byte
+    case X87Op::Fxrstor: // fxrstor m512byte
+        if (!memory) return cpu.raise(vec::UD);
+        return exec_x87_fxsave(cpu, insn, *memory);
     // fneni (DB E0), fndisi (DB E1): the 8087's interrupt-mask controls; fnsetpm (DB E4): the
     // 80287's switch to protected mode. The 80387 and later execute them as no-ops, without
     // waiting and without touching the pointers (Zydis names them FENI8087_NOP etc.).

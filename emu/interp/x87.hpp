@@ -1,5 +1,5 @@
-// Private to the x87 instruction class (exec_x87.cpp, exec_x87_env.cpp): guest memory in
-// pieces the memory interface takes, and the status word as the processor reports it.
+// Private to the x87 instruction class (exec_x87.cpp, exec_x87_env.cpp, exec_x87_fxsave.cpp): guest
+// memory in pieces the memory interface takes, and the status word as the processor reports it.
 #pragma once
 
 #include "emu/cpu/cpu.hpp"
@@ -21,5 +21,8 @@ inline uint16_t normalized_fsw(uint16_t fsw, uint16_t fcw) {
 
 // FNSTENV, FLDENV, FNSAVE, FRSTOR: the environment and state images in their four layouts.
 bool exec_x87_environment(Cpu& cpu, const Insn& insn, const Operand& memory);
+
+// FXSAVE, FXRSTOR: the 512-byte x87 and SSE image.
+bool exec_x87_fxsave(Cpu& cpu, const Insn& insn, const Operand& memory);
 
 } // namespace transit86::emu

@@ -245,6 +245,15 @@ struct X87State {
     friend constexpr bool operator==(const X87State&, const X87State&) = default;
 };
 
+// The SSE registers of non-64-bit modes (SDM Vol. 1 10.2): no SSE instruction executes here,
+// but FXSAVE and FXRSTOR store and load them (SDM Vol. 2A FXSAVE, Table 3-43), so what a
+// guest or its VMM puts there comes back unchanged. MXCSR's power-up value: Vol. 3A Table 10-1.
+struct SseState {
+    std::array<std::array<uint8_t, 16>, 8> xmm{}; // XMM0..XMM7, little-endian
+    uint32_t mxcsr = 0x1F80;
+    friend constexpr bool operator==(const SseState&, const SseState&) = default;
+};
+
 // The whole architectural state transit86 emulates and the VM-entry checks judge.
 struct CpuState {
     std::array<uint32_t, 8> gpr{}; // indexed by Gpr
@@ -279,6 +288,7 @@ struct CpuState {
     uint64_t tsc = 0; // time-stamp counter: advances by one per retired instruction
     Msrs msrs{};
     X87State x87{};
+    SseState sse{};
 
     SegmentCache& operator[](Seg s) { return seg[static_cast<int>(s)]; }
     const SegmentCache& operator[](Seg s) const { return seg[static_cast<int>(s)]; }

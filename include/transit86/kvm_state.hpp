@@ -100,6 +100,10 @@ struct KvmFpu {
 // as the caller had them; the fpr bytes 10..15 are written as 0.
 X87State from_kvm_fpu(const KvmFpu& fpu);
 void to_kvm_fpu(const X87State& x87, KvmFpu& fpu);
+// SSE state <-> kvm_fpu: XMM0..7 and MXCSR. xmm[8..15] exist only in 64-bit mode: to_kvm_fpu
+// leaves them as the caller had them.
+SseState sse_from_kvm_fpu(const KvmFpu& fpu);
+void to_kvm_fpu(const SseState& sse, KvmFpu& fpu);
 
 // Segment cache <-> kvm_segment. The VMCS access-rights word packs the same attributes KVM
 // keeps one per byte (SDM Vol. 3C Table 24-2: type 3:0, S 4, DPL 6:5, P 7, AVL 12, L 13,

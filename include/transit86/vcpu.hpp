@@ -54,8 +54,8 @@ struct EventState {
 };
 
 // The whole vCPU state of the embedding API. Standard layout, trivially copyable. `fpu` is
-// KVM_GET_FPU's struct: the x87 state the guest's ESC instructions work on (xmm and mxcsr
-// are carried through untouched).
+// KVM_GET_FPU's struct: the x87 state the guest's ESC instructions work on, and XMM0..7 and
+// MXCSR, which only FXRSTOR changes (xmm[8..15] are carried through untouched).
 struct VcpuState {
     KvmRegs regs{};
     KvmSregs sregs{};
@@ -72,11 +72,11 @@ VcpuState reset_vcpu_state(ResetPreset preset);
 
 // The CpuState a VcpuState describes (from_kvm plus the interrupt shadow and NMI blocking
 // from `events`, APIC_BASE from sregs.apic_base, the debug registers from `debugregs`, the x87
-// state from `fpu`). Pending events are not part of CpuState.
+// and SSE state from `fpu`). Pending events are not part of CpuState.
 CpuState to_cpu_state(const VcpuState& state);
 
 // Writes a CpuState into a VcpuState: to_kvm, sregs.apic_base, the interrupt shadow and NMI
-// blocking, the debug registers, the x87 state into `fpu`. Pending events and what CpuState
+// blocking, the debug registers, the x87 and SSE state into `fpu`. Pending events and what CpuState
 // lacks (R8-R15, CR8, the bitmap, debugregs.flags) are left alone.
 void store_cpu_state(const CpuState& cpu, VcpuState& state);
 

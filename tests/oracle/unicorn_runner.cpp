@@ -289,6 +289,29 @@ struct UnicornRunner::Engine {
     }
 };
 
+CpuState real_mode_at_zero(uint32_t eip, uint32_t esp) {
+    CpuState state = reset_state(ResetPreset::Kvm);
+    for (auto& seg : state.seg)
+        seg = SegmentCache{.base = 0, .limit = 0xFFFF, .access_rights = 0x93, .selector = 0};
+    state[Seg::CS].access_rights = 0x9B;
+    state.eip = eip;
+    state[Gpr::ESP] = esp;
+    state.cr0 = 0x10 | cr0::NE;
+    state.idtr = {.base = 0, .limit = 0x3FF};
+    return state;
+}
+
+std::string hex_bytes(const uint8_t* bytes, size_t count) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string text;
+    text.reserve(2 * count);
+    for (size_t i = 0; i < count; ++i) {
+        text += kDigits[bytes[i] >> 4];
+        text += kDigits[bytes[i] & 15];
+    }
+    return text;
+}
+
 const char* to_string(UnicornStepReason reason) {
     switch (reason) {
     case UnicornStepReason::Step: return "Step";

@@ -144,6 +144,14 @@ enum class UnicornStepReason {
 
 const char* to_string(UnicornStepReason reason);
 
+// Real mode with every segment at 0 (base 0, limit FFFFH; CS 9BH, the others 93H), the IVT at 0
+// and CR0.NE set (x87 errors as #MF on both): a state set_state() takes, where the x87 and
+// FXSAVE cases start.
+CpuState real_mode_at_zero(uint32_t eip, uint32_t esp);
+
+// Bytes as lowercase hex digits, for failure messages.
+std::string hex_bytes(const uint8_t* bytes, size_t count);
+
 // An access the UC_HOOK_MEM_INVALID hook saw.
 struct UnicornMemoryFault {
     uint64_t address = 0;

@@ -390,16 +390,6 @@ struct Tally {
     std::map<uint16_t, uint64_t> status_bits; // status-word-only differences: which bits
 };
 
-std::string hex(const uint8_t* p, size_t n) {
-    std::string s;
-    char b[4];
-    for (size_t i = 0; i < n; ++i) {
-        std::snprintf(b, sizeof b, "%02x", p[i]);
-        s += b;
-    }
-    return s;
-}
-
 TEST(X87VsUnicorn, RandomSequencesAgreeOrAreExplained) {
     std::string error;
     auto uc = UnicornRunner::create({.memory_size = kRam}, &error);
@@ -424,14 +414,7 @@ TEST(X87VsUnicorn, RandomSequencesAgreeOrAreExplained) {
         std::memcpy(ram.data(), c.memory.data(), c.memory.size());
         uc->load(0, c.memory);
         Emulator emu({&slot, 1});
-        CpuState start = reset_state(ResetPreset::Kvm);
-        for (auto& seg : start.seg)
-            seg = SegmentCache{.base = 0, .limit = 0xFFFF, .access_rights = 0x93, .selector = 0};
-        start[Seg::CS].access_rights = 0x9B;
-        start.eip = kCode;
-        start[Gpr::ESP] = 0x7000;
-        start.cr0 = 0x10 | cr0::NE; // x87 errors as #MF on both
-        start.idtr = {.base = 0, .limit = 0x3FF};
+        const CpuState start = real_mode_at_zero(kCode, 0x7000);
         emu.state() = start;
         ASSERT_TRUE(uc->set_state(start, &error)) << error;
         ++tally.cases;
@@ -505,8 +488,8 @@ TEST(X87VsUnicorn, RandomSequencesAgreeOrAreExplained) {
                     uint8_t other[16];
                     uc->read(step.target, other);
                     if (std::memcmp(other, &ram[step.target], 16) != 0) {
-                        what = "stored: ours " + hex(&ram[step.target], 16) + ", unicorn " +
-                               hex(other, 16);
+                        what = "stored: ours " + hex_bytes(&ram[step.target], 16) + ", unicorn " +
+                               hex_bytes(other, 16);
                         why = explain({.step = step, .stack_fault = stack_fault});
                         if (!why) why = explain_store(step, &ram[step.target], other);
                     }
@@ -528,9 +511,9 @@ TEST(X87VsUnicorn, RandomSequencesAgreeOrAreExplained) {
                         ++tally.status_bits[static_cast<uint16_t>((mine[2] ^ other[2]) |
                                                                   (mine[3] ^ other[3]) << 8)];
                     if (!control_same || !status_same || !tags_same || !registers_same) {
-                        what = "x87 state: ours    " + hex(mine.data(), 6) + " " +
-                               hex(&mine[14], 80) + "\n            unicorn " +
-                               hex(other.data(), 6) + " " + hex(&other[14], 80);
+                        what = "x87 state: ours    " + hex_bytes(mine.data(), 6) + " " +
+                               hex_bytes(&mine[14], 80) + "\n            unicorn " +
+                               hex_bytes(other.data(), 6) + " " + hex_bytes(&other[14], 80);
                         why = explain(
                             {.step = step,
                              .stack_fault = stack_fault,
@@ -577,7 +560,7 @@ TEST(X87VsUnicorn, RandomSequencesAgreeOrAreExplained) {
             if (tally.failed <= 400)
                 ADD_FAILURE() << "case " << n << ", step " << pos.step << " ("
                               << decoder::x87_op_name(step.op) << " "
-                              << hex(step.bytes.data(), step.bytes.size())
+                              << hex_bytes(step.bytes.data(), step.bytes.size())
                               << (status_set_aside ? ", status word set aside" : "")
                               << "): " << what;
         }

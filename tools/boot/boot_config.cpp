@@ -13,11 +13,6 @@ namespace {
 constexpr uint64_t kMaxBios = 16u << 20;
 constexpr uint64_t kMaxKernel = 512u << 20;
 
-// CPUID.01H:EDX bits the x86-64 model adds (SDM Vol. 2A, CPUID, Table 3-11).
-constexpr uint32_t kFxsr = 1u << 24;
-constexpr uint32_t kSse = 1u << 25;
-constexpr uint32_t kSse2 = 1u << 26;
-
 // A whole input file, or a one-line ImageError naming what it was for.
 std::vector<uint8_t> read_input(const std::string& path, const char* what, uint64_t max_size) {
     std::vector<uint8_t> bytes = read_image_file(path, max_size, what);
@@ -63,11 +58,12 @@ CpuModel cpu_model_for(BootCpu cpu) {
     if (cpu == BootCpu::X86_64) {
         // What a 64-bit Linux kernel's setup code requires before it goes on
         // (arch/x86/boot/cpucheck.c against asm/required-features.h for CONFIG_X86_64): the
-        // paging features, FXSR, SSE, SSE2 and long mode. The 16- and 32-bit boot code
+        // paging features, FXSR, SSE, SSE2 and long mode (the default model has the paging
+        // features and FXSR already). The 16- and 32-bit boot code
         // executes none of the SSE instructions or long mode; if a guest does, transit86 stops
         // with Unsupported naming it.
-        model.features_edx |=
-            cpuid_edx::PSE | cpuid_edx::PAE | cpuid_edx::PGE | kFxsr | kSse | kSse2;
+        model.features_edx |= cpuid_edx::PSE | cpuid_edx::PAE | cpuid_edx::PGE | cpuid_edx::FXSR |
+                              cpuid_edx::SSE | cpuid_edx::SSE2;
         model.extended_features_edx |= cpuid_ext_edx::LM | cpuid_ext_edx::SYSCALL;
     }
     return model;
