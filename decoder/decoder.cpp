@@ -25,6 +25,13 @@ ZydisDecoder make_decoder(ZydisMachineMode machine_mode, ZydisStackWidth stack_w
     // the segment override, an ignored prefix, and hint NOPs.
     ZydisDecoderEnableMode(&decoder, ZYDIS_DECODER_MODE_CET, ZYAN_FALSE);
     ZydisDecoderEnableMode(&decoder, ZYDIS_DECODER_MODE_MPX, ZYAN_FALSE);
+    // The same for three later extensions the CPU model does not claim (CPUID.07H:EBX.BMI1,
+    // CPUID.80000001H:ECX.ABM, CPUID.07H:ECX.CLDEMOTE): there F3 0F BC is BSF and F3 0F BD is
+    // BSR with an ignored prefix (SDM Vol. 2B TZCNT, LZCNT: "executed as BSF/BSR"; Linux's
+    // __ffs() is `rep bsf` for that reason), and 0F 1C /0 is a hint NOP.
+    ZydisDecoderEnableMode(&decoder, ZYDIS_DECODER_MODE_TZCNT, ZYAN_FALSE);
+    ZydisDecoderEnableMode(&decoder, ZYDIS_DECODER_MODE_LZCNT, ZYAN_FALSE);
+    ZydisDecoderEnableMode(&decoder, ZYDIS_DECODER_MODE_CLDEMOTE, ZYAN_FALSE);
     return decoder;
 }
 

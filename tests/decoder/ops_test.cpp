@@ -184,6 +184,16 @@ TEST(Ops, NopFamily) {
     EXPECT_EQ(decode_ok(kProt32, {0xF3, 0x0F, 0x1E, 0xFB}).op, Op::Nop); // endbr32 without CET
 }
 
+// Without BMI1 and LZCNT in CPUID, F3 0F BC / F3 0F BD are BSF / BSR, the F3 ignored (SDM Vol.
+// 2B TZCNT, LZCNT); without CLDEMOTE, 0F 1C /0 is a hint NOP.
+TEST(Ops, TzcntLzcntAndCldemoteAreTheirOlderForms) {
+    const Insn tzcnt = decode_ok(kProt32, {0xF3, 0x0F, 0xBC, 0xC9}); // rep bsf ecx, ecx
+    EXPECT_EQ(tzcnt.op, Op::Bsf);
+    EXPECT_EQ(tzcnt.length, 4);
+    EXPECT_EQ(decode_ok(kReal16, {0xF3, 0x0F, 0xBD, 0xC1}).op, Op::Bsr); // rep bsr ax, cx
+    EXPECT_EQ(decode_ok(kProt32, {0x0F, 0x1C, 0x00}).op, Op::Nop);       // cldemote [eax]
+}
+
 // 98/99 with 66: CWDE and CDQ share Cbw/Cwd; operand_size tells them apart.
 TEST(Ops, WidthDependentConversions) {
     const Insn cwde = decode_ok(kReal16, {0x66, 0x98});

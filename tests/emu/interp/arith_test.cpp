@@ -347,4 +347,15 @@ TEST(Not, MemWord) {
     EXPECT_TRUE(status_flags_are(m.state().eflags, kNone));
 }
 
+// ---- TZCNT on a CPU without BMI1: BSF (SDM Vol. 2B TZCNT; Linux's __ffs() is `rep bsf`)
+
+TEST(Bsf, RepPrefixedIsBsf) {
+    const Outcome found = run_alu({0xF3, 0x0F, 0xBC, 0xC3}, 0, 0x50); // rep bsf eax, ebx
+    EXPECT_EQ(found.eax, 4u);                                         // TZCNT would give 4 too
+    EXPECT_EQ(found.eflags & ZF, 0u);
+    const Outcome zero = run_alu({0xF3, 0x0F, 0xBC, 0xC3}, 7, 0); // BSF: ZF; TZCNT: 32 and CF
+    EXPECT_EQ(zero.eflags & ZF, ZF);
+    EXPECT_NE(zero.eax, 32u);
+}
+
 } // namespace transit86::test
