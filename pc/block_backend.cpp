@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -120,7 +121,16 @@ BlockBackendOrError open_image_file(const std::string& path, ImageWrites writes)
     const int flags = (writes == ImageWrites::write_through ? O_RDWR : O_RDONLY) | O_CLOEXEC;
     const int fd = ::open(path.c_str(), flags);
     if (fd < 0) return {nullptr, path + ": " + std::strerror(errno)};
-    // lseek rather than fstat: a block device reports its size only this way.
+    // A directory opens read-only and seeks to an undefined end; a pipe or terminal cannot
+    // be read at an offset. Only a regular file or a block device is a disk.
+    struct stat kind {};
+    if (::fstat(fd, &kind) != 0 || !(S_ISREG(kind.st_mode) || S_ISBLK(kind.st_mode))) {
+        const std::string error =
+            path + (S_ISDIR(kind.st_mode) ? ": is a directory" : ": not a file or block device");
+        ::close(fd);
+        return {nullptr, error};
+    }
+    // lseek rather than fstat's size: a block device reports its size only this way.
     const off_t end = ::lseek(fd, 0, SEEK_END);
     if (end < 0) {
         const std::string error = path + ": " + std::strerror(errno);

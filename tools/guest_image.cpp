@@ -9,8 +9,14 @@
 namespace transit86::tools {
 
 std::vector<uint8_t> read_image_file(const std::string& path, uint64_t max_size, const char* what) {
+    errno = 0;
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw ImageError(fmt::format("cannot open {} \"{}\"", what, path));
+    if (!in) { // the OS's reason: a missing file and an unreadable one need different fixes
+        const int reason = errno;
+        throw ImageError(
+            fmt::format("cannot open {} \"{}\"{}", what, path,
+                        reason != 0 ? fmt::format(": {}", std::strerror(reason)) : ""));
+    }
     std::vector<uint8_t> image;
     char chunk[65536];
     for (;;) {

@@ -50,6 +50,16 @@ TEST(BlockBackend, FactoriesRejectEmptyAndPartialSectorImages) {
     EXPECT_EQ(missing.error, "/nonexistent/transit86.img: No such file or directory");
 }
 
+// Only a regular file or a block device is a disk: a directory or a character device is refused.
+TEST(BlockBackend, DirectoriesAndCharacterDevicesAreRefused) {
+    auto directory = open_image_file("/");
+    EXPECT_EQ(directory.backend, nullptr);
+    EXPECT_EQ(directory.error, "/: is a directory");
+    auto device = open_image_file("/dev/null");
+    EXPECT_EQ(device.backend, nullptr);
+    EXPECT_EQ(device.error, "/dev/null: not a file or block device");
+}
+
 // Every access is checked against the end: a range that reaches past it transfers nothing.
 TEST(BlockBackend, AccessPastTheEndFails) {
     auto image = make_memory_image(std::vector<uint8_t>(4 * 512, 0x11));
