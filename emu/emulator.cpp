@@ -82,6 +82,11 @@ struct Emulator::Impl {
     bool code_may_have_changed = true;
     EngineStats stats{};
     InstructionAddress last_interpreted{};
+    // Emulator::repeated_fault, and the registers the last delivered fault was raised with.
+    RepeatedFault repeated_fault{};
+    std::array<uint32_t, 8> repeated_fault_gpr{};
+    uint32_t repeated_fault_eflags = 0;
+    void count_repeated_fault(uint8_t vector);
     // The kvm profile reads only segment registers, CR0 and EFLAGS.VM: its verdict is
     // recomputed only after an instruction that can change them (as KVM re-evaluates
     // emulation_required after CR0 and segment writes), after an event, and at each run().
@@ -267,6 +272,7 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
             exit.error_code = fault.error_code;
             return Outcome::Stopped;
         }
+        if (depth == 0) count_repeated_fault(fault.vector);
         const CpuState before = state;
         cpu.task_committed = false;
         cpu.debug_traps = 0;
@@ -313,6 +319,29 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
                     ? emu::Fault{emu::vec::DF, true, 0}
                     : second;
     }
+}
+
+// The same instruction (CS selector and linear address) with the same registers raising the
+// same vector again: nothing the handler did between the two reached the fault's cause.
+void Emulator::Impl::count_repeated_fault(uint8_t vector) {
+    const SegmentCache& cs = state[Seg::CS];
+    const uint64_t linear = static_cast<uint32_t>(cs.base + state.eip);
+    RepeatedFault& r = repeated_fault;
+    if (r.times != 0 && r.vector == vector && r.at.linear == linear && r.at.cs == cs.selector &&
+        repeated_fault_gpr == state.gpr && repeated_fault_eflags == state.eflags) {
+        ++r.times;
+        return;
+    }
+    r = {.vector = vector,
+         .at = {.cs = cs.selector,
+                .eip = state.eip,
+                .linear = linear,
+                .protected_mode = state.protected_mode(),
+                .code32 = ar::db(cs.access_rights),
+                .v86 = state.v86()},
+         .times = 1};
+    repeated_fault_gpr = state.gpr;
+    repeated_fault_eflags = state.eflags;
 }
 
 Emulator::Impl::Outcome Emulator::Impl::raise_debug(uint32_t conditions, Exit& exit) {
@@ -663,6 +692,10 @@ void Emulator::set_decode_cache(bool enabled) noexcept {
     impl_->blocks.clear();
 }
 
+Emulator::RepeatedFault Emulator::repeated_fault() const noexcept {
+    return impl_->repeated_fault;
+}
+
 Emulator::EngineStats Emulator::engine_stats() const noexcept {
     EngineStats stats = impl_->stats;
     stats.blocks_translated = impl_->blocks.translations();
@@ -690,6 +723,7 @@ void Emulator::forget_pending() noexcept {
     m.mmio_completed.count = 0;
     m.held_debug_traps = 0;
     m.rep_resumes = false;
+    m.repeated_fault = {};
     m.polled.size = 0;
 }
 void Emulator::set_cpu_model(const CpuModel& model) noexcept {

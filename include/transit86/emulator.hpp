@@ -182,6 +182,18 @@ class Emulator {
     };
     EngineStats engine_stats() const noexcept;
 
+    // The exception delivered last through the IVT or IDT, and how many times in a row the same
+    // instruction raised it with the same general registers and EFLAGS. A handler that returns
+    // to a fault without removing its cause (an IRET-only #UD handler under an instruction the
+    // CPU model lacks) makes the guest loop there for ever, as it would on a processor; a host
+    // watching this can stop such a run and say why (`transit86 boot` does: docs/boot.md).
+    struct RepeatedFault {
+        uint8_t vector = 0;
+        InstructionAddress at{};
+        uint64_t times = 0; // 0: nothing delivered yet
+    };
+    RepeatedFault repeated_fault() const noexcept;
+
     // Runs until an exit condition holds. Never throws.
     Exit run(const RunLimits& limits) noexcept;
 
@@ -208,9 +220,9 @@ class Emulator {
     // a state saved now and run later does not raise that #DB.
     bool debug_traps_held() const noexcept;
     // Drops what belongs to the instruction stream the current state came from: a pending I/O
-    // or MMIO completion and held debug traps. For a host about to replace the whole state (a
-    // snapshot restored, a debugger stepping back): the next run() then goes on as a new
-    // Emulator would from that state, without a new Emulator's allocation.
+    // or MMIO completion, held debug traps and the repeated-fault count. For a host about to
+    // replace the whole state (a snapshot restored, a debugger stepping back): the next run() then
+    // goes on as a new Emulator would from that state, without a new Emulator's allocation.
     void forget_pending() noexcept;
 
     // The model CPUID reports (default: CpuModel{}).

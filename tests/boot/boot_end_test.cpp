@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "tools/boot/boot_machine.hpp"
@@ -40,6 +41,57 @@ TEST(BootEnd, TripleFaultNamesTheFaultingInstruction) {
         EXPECT_EQ(end.detail, "triple fault at f000:e00c");
         EXPECT_EQ(machine.instructions(), 5u); // the jmp far and four; UD2 never retires
     }
+}
+
+// A BIOS whose #UD handler is a bare IRET (as SeaBIOS's default handler is) under a UD2: the
+// guest loops between the two for ever, as a processor would. The boot ends once the same
+// fault repeated kFaultLoopRepeats times with the same registers, naming it.
+std::vector<uint8_t> fault_loop_bios() {
+    std::vector<uint8_t> bios(0x10000, 0xF4);
+    const std::vector<uint8_t> reset = {0xEA, 0x00, 0xE0, 0x00, 0xF0}; // jmp far 0xf000:0xe000
+    std::copy(reset.begin(), reset.end(), bios.begin() + 0xFFF0);
+    const std::vector<uint8_t> code = {
+        0x31, 0xC0,                         // E000 xor ax, ax
+        0x8E, 0xD8,                         // E002 mov ds, ax
+        0xC7, 0x06, 0x18, 0x00, 0x00, 0xE1, // E004 mov word [0x18], 0xe100
+        0xC7, 0x06, 0x1A, 0x00, 0x00, 0xF0, // E00A mov word [0x1a], 0xf000
+        0x0F, 0x0B};                        // E010 ud2
+    std::copy(code.begin(), code.end(), bios.begin() + 0xE000);
+    bios[0xE100] = 0xCF; // iret
+    return bios;
+}
+
+TEST(BootEnd, AFaultWhoseHandlerReturnsToItEndsTheBoot) {
+    pc::PcConfig config;
+    config.bios = fault_loop_bios();
+    BootMachine machine(std::move(config), ResetPreset::Kvm, vmx::Profile::Kvm);
+    BootLimits limits;
+    limits.budget = 4 * BootEnd::kFaultLoopRepeats;
+    const BootEnd end = machine.run(limits);
+    EXPECT_EQ(end.kind, BootEnd::Kind::FaultLoop);
+    // Checked between runs: at least the threshold, as many as the run that crossed it made.
+    const uint64_t times = machine.emulator().repeated_fault().times;
+    EXPECT_GE(times, BootEnd::kFaultLoopRepeats);
+    EXPECT_EQ(end.detail, "exception 6 raised " + std::to_string(times) +
+                              " times in a row at f000:e010 (linear 0xfe010) with the same "
+                              "registers: its handler returns to the instruction without "
+                              "removing the cause");
+}
+
+// Faults at one instruction with registers that change between them are progress, not a loop:
+// a handler that increments BX each time and returns keeps the boot going to its budget.
+TEST(BootEnd, RepeatedFaultsWithChangingRegistersAreNotALoop) {
+    std::vector<uint8_t> bios = fault_loop_bios();
+    bios[0xE100] = 0x43; // inc bx
+    bios[0xE101] = 0xCF; // iret
+    pc::PcConfig config;
+    config.bios = std::move(bios);
+    BootMachine machine(std::move(config), ResetPreset::Kvm, vmx::Profile::Kvm);
+    BootLimits limits;
+    limits.budget = 3 * BootEnd::kFaultLoopRepeats;
+    const BootEnd end = machine.run(limits);
+    EXPECT_EQ(end.kind, BootEnd::Kind::Budget);
+    EXPECT_EQ(machine.emulator().repeated_fault().times, 1u);
 }
 
 } // namespace

@@ -30,6 +30,7 @@ const char* to_string(BootEnd::Kind kind) {
     case BootEnd::Kind::MmioFetch: return "mmio-fetch";
     case BootEnd::Kind::Position: return "position";
     case BootEnd::Kind::WindowEdge: return "window-edge";
+    case BootEnd::Kind::FaultLoop: return "fault-loop";
     }
     return "?";
 }
@@ -267,6 +268,15 @@ BootEnd BootMachine::run(const BootLimits& limits) {
             exit.reason != ExitReason::InterruptWindow)
             on_step(before, exit);
         if (std::optional<BootEnd> end = handle_exit(exit)) return finish(*end);
+        if (const Emulator::RepeatedFault fault = emulator_.repeated_fault();
+            fault.times >= BootEnd::kFaultLoopRepeats)
+            return finish(
+                {BootEnd::Kind::FaultLoop,
+                 fmt::format("exception {} raised {} times in a row at {:04x}:{:x} (linear {:#x}) "
+                             "with the same registers: its handler returns to the instruction "
+                             "without removing the cause",
+                             fault.vector, fault.times, fault.at.cs, fault.at.eip,
+                             fault.at.linear)});
         if (limits.stop_at_window_edges && position() != start_position &&
             (exit.reason == ExitReason::GuestStateValid ||
              exit.reason == ExitReason::GuestStateInvalid))

@@ -62,7 +62,12 @@ struct BootEnd {
         MmioFetch,  // code fetched from outside RAM
         Position,   // BootLimits::until_position or until_virtual_ns reached
         WindowEdge, // BootLimits::stop_at_window_edges: the census window began or ended
+        // The same instruction raised the same exception kFaultLoopRepeats times in a row
+        // with the same registers (Emulator::repeated_fault): its handler returns to it and
+        // the guest would loop there for ever, as on a processor.
+        FaultLoop,
     };
+    static constexpr uint64_t kFaultLoopRepeats = 1'000'000;
     Kind kind = Kind::Budget;
     std::string detail; // one line
     uint32_t debug_exit_value = 0;
