@@ -21,24 +21,6 @@ struct Layout {
     uint32_t environment_size() const { return wide ? 28 : 14; }
 };
 
-void put16(uint8_t* at, uint32_t v) {
-    const auto w = static_cast<uint16_t>(v);
-    std::memcpy(at, &w, 2);
-}
-void put32(uint8_t* at, uint32_t v) {
-    std::memcpy(at, &v, 4);
-}
-uint32_t get16(const uint8_t* at) {
-    uint16_t v;
-    std::memcpy(&v, at, 2);
-    return v;
-}
-uint32_t get32(const uint8_t* at) {
-    uint32_t v;
-    std::memcpy(&v, at, 4);
-    return v;
-}
-
 // The two-bit tags of FSTENV/FSAVE, derived from the registers (SDM Vol. 1 8.1.7).
 uint16_t full_tag_word(const X87State& x87) {
     uint16_t tags = 0;

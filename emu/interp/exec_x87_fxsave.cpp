@@ -29,36 +29,18 @@ constexpr uint32_t kSlot = 16; // an ST(i) or XMM register's slot
 // processor with SSE2 since the later Pentium 4s. FXRSTOR of any other bit is #GP(0).
 constexpr uint32_t kMxcsrWritable = 0x0000FFFF;
 
-void put16(uint8_t* image, uint32_t at, uint32_t v) {
-    const auto w = static_cast<uint16_t>(v);
-    std::memcpy(image + at, &w, 2);
-}
-void put32(uint8_t* image, uint32_t at, uint32_t v) {
-    std::memcpy(image + at, &v, 4);
-}
-uint16_t get16(const uint8_t* image, uint32_t at) {
-    uint16_t v;
-    std::memcpy(&v, image + at, 2);
-    return v;
-}
-uint32_t get32(const uint8_t* image, uint32_t at) {
-    uint32_t v;
-    std::memcpy(&v, image + at, 4);
-    return v;
-}
-
 void store_image(const CpuState& s, uint8_t* image) {
     const X87State& x87 = s.x87;
-    put16(image, kFcw, x87.fcw);
-    put16(image, kFsw, normalized_fsw(x87.fsw, x87.fcw));
+    put16(image + kFcw, x87.fcw);
+    put16(image + kFsw, normalized_fsw(x87.fsw, x87.fcw));
     image[kFtw] = x87.ftw;
-    put16(image, kFop, x87.fop);
-    put32(image, kFip, x87.fip);
-    put16(image, kFcs, x87.fcs);
-    put32(image, kFdp, x87.fdp);
-    put16(image, kFds, x87.fds);
-    put32(image, kMxcsr, s.sse.mxcsr);
-    put32(image, kMxcsrMask, kMxcsrWritable);
+    put16(image + kFop, x87.fop);
+    put32(image + kFip, x87.fip);
+    put16(image + kFcs, x87.fcs);
+    put32(image + kFdp, x87.fdp);
+    put16(image + kFds, x87.fds);
+    put32(image + kMxcsr, s.sse.mxcsr);
+    put32(image + kMxcsrMask, kMxcsrWritable);
     for (unsigned i = 0; i < 8; ++i) {
         put_register(image + kRegisters + kSlot * i, x87.st(i)); // stack order
         std::memcpy(image + kXmm + kSlot * i, s.sse.xmm[i].data(), kSlot);
@@ -67,19 +49,19 @@ void store_image(const CpuState& s, uint8_t* image) {
 
 void load_image(CpuState& s, const uint8_t* image) {
     X87State& x87 = s.x87;
-    x87.fcw = get16(image, kFcw);
-    x87.fsw = normalized_fsw(get16(image, kFsw), x87.fcw);
+    x87.fcw = static_cast<uint16_t>(get16(image + kFcw));
+    x87.fsw = normalized_fsw(static_cast<uint16_t>(get16(image + kFsw)), x87.fcw);
     x87.ftw = image[kFtw];
-    x87.fop = static_cast<uint16_t>(get16(image, kFop) & 0x7FF);
-    x87.fip = get32(image, kFip);
-    x87.fcs = get16(image, kFcs);
-    x87.fdp = get32(image, kFdp);
-    x87.fds = get16(image, kFds);
+    x87.fop = static_cast<uint16_t>(get16(image + kFop) & 0x7FF);
+    x87.fip = get32(image + kFip);
+    x87.fcs = static_cast<uint16_t>(get16(image + kFcs));
+    x87.fdp = get32(image + kFdp);
+    x87.fds = static_cast<uint16_t>(get16(image + kFds));
     for (unsigned i = 0; i < 8; ++i) { // TOP comes from the status word loaded above
         x87.st(i) = get_register(image + kRegisters + kSlot * i);
         std::memcpy(s.sse.xmm[i].data(), image + kXmm + kSlot * i, kSlot);
     }
-    s.sse.mxcsr = get32(image, kMxcsr);
+    s.sse.mxcsr = get32(image + kMxcsr);
 }
 
 } // namespace
@@ -100,7 +82,7 @@ bool exec_x87_fxsave(Cpu& cpu, const Insn& insn, const Operand& memory) {
     // fxrstor m512byte: no pending x87 exception is taken here; ES is set again from the loaded
     // flags and masks for the next waiting instruction.
     if (!cpu.read_linear(linear, image, kStoredSize)) return false;
-    if ((get32(image, kMxcsr) & ~kMxcsrWritable) != 0) return cpu.raise(vec::GP, 0);
+    if ((get32(image + kMxcsr) & ~kMxcsrWritable) != 0) return cpu.raise(vec::GP, 0);
     load_image(cpu.s, image);
     return true;
 }

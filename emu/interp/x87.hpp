@@ -2,6 +2,8 @@
 // memory in pieces the memory interface takes, and the status word as the processor reports it.
 #pragma once
 
+#include <cstring>
+
 #include "emu/cpu/cpu.hpp"
 
 namespace transit86::emu {
@@ -10,6 +12,25 @@ namespace transit86::emu {
 // for the whole operand (SDM Vol. 3A 5.3), then accesses of at most 8 bytes.
 bool read_guest_bytes(Cpu& cpu, Address at, uint8_t* out, uint32_t size);
 bool write_guest_bytes(Cpu& cpu, Address at, const uint8_t* in, uint32_t size);
+
+// Little-endian fields of the x87 images (FSAVE's and FXSAVE's).
+inline void put16(uint8_t* at, uint32_t v) {
+    const auto w = static_cast<uint16_t>(v);
+    std::memcpy(at, &w, 2);
+}
+inline void put32(uint8_t* at, uint32_t v) {
+    std::memcpy(at, &v, 4);
+}
+inline uint32_t get16(const uint8_t* at) {
+    uint16_t v;
+    std::memcpy(&v, at, 2);
+    return v;
+}
+inline uint32_t get32(const uint8_t* at) {
+    uint32_t v;
+    std::memcpy(&v, at, 4);
+    return v;
+}
 
 // The status word with ES and B as the processor derives them: set exactly when an unmasked
 // exception flag is set (SDM Vol. 1 8.1.3.1; the host's FRSTOR and FLDCW recompute them).
