@@ -115,6 +115,20 @@ bool lock_neg_flags(const StepFacts& f) {
            fields_within(f, {"eflags"});
 }
 
+// --- Both oracles -----------------------------------------------------------------------------
+
+// F3 0F BC / F3 0F BD: TZCNT / LZCNT on a CPU whose CPUID has BMI1 / LZCNT (the host under KVM,
+// QEMU's model under Unicorn), BSF / BSR with the prefix ignored on one without (SDM Vol. 2B
+// TZCNT, LZCNT), as transit86's model (Zydis does not report an F3 the instruction ignores:
+// the bytes are looked at). Only the destination and the flags may differ; plain BSF / BSR are
+// compared as usual.
+bool tzcnt_lzcnt(const StepFacts& f) {
+    const std::span<const uint8_t> prefixes = f.bytes.first(f.bytes.size() - opcode(f).size());
+    const bool f3 = std::find(prefixes.begin(), prefixes.end(), 0xF3) != prefixes.end();
+    return (f.insn->op == Op::Bsf || f.insn->op == Op::Bsr) && f3 &&
+           fields_within(f, {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "eflags"});
+}
+
 // --- KVM's instruction emulator (arch/x86/kvm/emulate.c) -------------------------------------
 
 // AAM/AAD: em_aam/em_aad set SF, ZF and PF with an OR over the whole destination (AX, or EAX
@@ -247,6 +261,10 @@ constexpr KnownDifference kKnown[] = {
     {"wrap-at-4g", "*",
      "an access wrapping past 4 GiB may or may not fault (SDM Vol. 3A 5.3); QEMU wraps",
      wrap_at_4g},
+    {"cpuid-tzcnt-lzcnt", "*",
+     "the oracle's CPU has BMI1 and LZCNT: F3 0F BC/BD are TZCNT/LZCNT there, BSF/BSR on "
+     "transit86's model, which claims neither (SDM Vol. 2B TZCNT, LZCNT)",
+     tzcnt_lzcnt},
     {"unicorn-no-write-check", "unicorn",
      "QEMU TCG writes through CS to a code segment; the SDM raises #GP(0)", no_write_check},
     {"unicorn-ret-imm16-sign", "unicorn",
