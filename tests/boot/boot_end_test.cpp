@@ -45,7 +45,8 @@ TEST(BootEnd, TripleFaultNamesTheFaultingInstruction) {
 
 // A BIOS whose #UD handler is a bare IRET (as SeaBIOS's default handler is) under a UD2: the
 // guest loops between the two for ever, as a processor would. The boot ends once the same
-// fault repeated kFaultLoopRepeats times with the same registers, naming it.
+// fault repeated BootLimits::fault_loop_repeats times (1,000,000 by default; 1,000 here) with the
+// same registers, naming it.
 std::vector<uint8_t> fault_loop_bios() {
     std::vector<uint8_t> bios(0x10000, 0xF4);
     const std::vector<uint8_t> reset = {0xEA, 0x00, 0xE0, 0x00, 0xF0}; // jmp far 0xf000:0xe000
@@ -66,12 +67,13 @@ TEST(BootEnd, AFaultWhoseHandlerReturnsToItEndsTheBoot) {
     config.bios = fault_loop_bios();
     BootMachine machine(std::move(config), ResetPreset::Kvm, vmx::Profile::Kvm);
     BootLimits limits;
-    limits.budget = 4 * BootEnd::kFaultLoopRepeats;
+    limits.fault_loop_repeats = 1000;
+    limits.budget = 4 * limits.fault_loop_repeats;
     const BootEnd end = machine.run(limits);
     EXPECT_EQ(end.kind, BootEnd::Kind::FaultLoop);
     // Checked between runs: at least the threshold, as many as the run that crossed it made.
     const uint64_t times = machine.emulator().repeated_fault().times;
-    EXPECT_GE(times, BootEnd::kFaultLoopRepeats);
+    EXPECT_GE(times, limits.fault_loop_repeats);
     EXPECT_EQ(end.detail, "exception 6 raised " + std::to_string(times) +
                               " times in a row at f000:e010 (linear 0xfe010) with the same "
                               "registers: its handler returns to the instruction without "
@@ -88,7 +90,8 @@ TEST(BootEnd, RepeatedFaultsWithChangingRegistersAreNotALoop) {
     config.bios = std::move(bios);
     BootMachine machine(std::move(config), ResetPreset::Kvm, vmx::Profile::Kvm);
     BootLimits limits;
-    limits.budget = 3 * BootEnd::kFaultLoopRepeats;
+    limits.fault_loop_repeats = 1000;
+    limits.budget = 3 * limits.fault_loop_repeats;
     const BootEnd end = machine.run(limits);
     EXPECT_EQ(end.kind, BootEnd::Kind::Budget);
     EXPECT_EQ(machine.emulator().repeated_fault().times, 1u);

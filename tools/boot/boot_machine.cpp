@@ -269,7 +269,7 @@ BootEnd BootMachine::run(const BootLimits& limits) {
             on_step(before, exit);
         if (std::optional<BootEnd> end = handle_exit(exit)) return finish(*end);
         if (const Emulator::RepeatedFault fault = emulator_.repeated_fault();
-            fault.times >= BootEnd::kFaultLoopRepeats)
+            limits.fault_loop_repeats != 0 && fault.times >= limits.fault_loop_repeats)
             return finish(
                 {BootEnd::Kind::FaultLoop,
                  fmt::format("exception {} raised {} times in a row at {:04x}:{:x} (linear {:#x}) "

@@ -39,6 +39,9 @@ struct BootLimits {
     // interrupts are masked skips time forever without a position: this bounds a run there.
     uint64_t until_virtual_ns = 0;
     bool stop_at_window_edges = false; // pause where a window begins or ends
+    // End with FaultLoop once the same instruction raised the same exception this many times in
+    // a row with the same registers (Emulator::repeated_fault); 0: never.
+    uint64_t fault_loop_repeats = 1'000'000;
     // A breakpoint, a position or a window edge pauses the run: the census window stays open
     // and run() goes on from there when called again. Otherwise (the `boot` command) every
     // stop ends the run and the window with it.
@@ -62,12 +65,11 @@ struct BootEnd {
         MmioFetch,  // code fetched from outside RAM
         Position,   // BootLimits::until_position or until_virtual_ns reached
         WindowEdge, // BootLimits::stop_at_window_edges: the census window began or ended
-        // The same instruction raised the same exception kFaultLoopRepeats times in a row
-        // with the same registers (Emulator::repeated_fault): its handler returns to it and
-        // the guest would loop there for ever, as on a processor.
+        // The same instruction raised the same exception BootLimits::fault_loop_repeats times
+        // in a row with the same registers (Emulator::repeated_fault): its handler returns to
+        // it and the guest would loop there for ever, as on a processor.
         FaultLoop,
     };
-    static constexpr uint64_t kFaultLoopRepeats = 1'000'000;
     Kind kind = Kind::Budget;
     std::string detail; // one line
     uint32_t debug_exit_value = 0;
