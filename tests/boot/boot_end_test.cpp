@@ -62,22 +62,32 @@ std::vector<uint8_t> fault_loop_bios() {
     return bios;
 }
 
-TEST(BootEnd, AFaultWhoseHandlerReturnsToItEndsTheBoot) {
+struct FaultLoopRun {
+    BootEnd end;
+    uint64_t repeats = 0; // Emulator::repeated_fault().times at the end
+};
+
+// Boots `bios` with a fault-loop threshold of 1,000 and a budget of four times that.
+FaultLoopRun run_with_fault_loop_threshold(std::vector<uint8_t> bios) {
     pc::PcConfig config;
-    config.bios = fault_loop_bios();
+    config.bios = std::move(bios);
     BootMachine machine(std::move(config), ResetPreset::Kvm, vmx::Profile::Kvm);
     BootLimits limits;
     limits.fault_loop_repeats = 1000;
     limits.budget = 4 * limits.fault_loop_repeats;
     const BootEnd end = machine.run(limits);
-    EXPECT_EQ(end.kind, BootEnd::Kind::FaultLoop);
+    return {end, machine.emulator().repeated_fault().times};
+}
+
+TEST(BootEnd, AFaultWhoseHandlerReturnsToItEndsTheBoot) {
+    const FaultLoopRun run = run_with_fault_loop_threshold(fault_loop_bios());
+    EXPECT_EQ(run.end.kind, BootEnd::Kind::FaultLoop);
     // Checked between runs: at least the threshold, as many as the run that crossed it made.
-    const uint64_t times = machine.emulator().repeated_fault().times;
-    EXPECT_GE(times, limits.fault_loop_repeats);
-    EXPECT_EQ(end.detail, "exception 6 raised " + std::to_string(times) +
-                              " times in a row at f000:e010 (linear 0xfe010) with the same "
-                              "registers: its handler returns to the instruction without "
-                              "removing the cause");
+    EXPECT_GE(run.repeats, 1000u);
+    EXPECT_EQ(run.end.detail, "exception 6 raised " + std::to_string(run.repeats) +
+                                  " times in a row at f000:e010 (linear 0xfe010) with the same "
+                                  "registers: its handler returns to the instruction without "
+                                  "removing the cause");
 }
 
 // Faults at one instruction with registers that change between them are progress, not a loop:
@@ -86,15 +96,9 @@ TEST(BootEnd, RepeatedFaultsWithChangingRegistersAreNotALoop) {
     std::vector<uint8_t> bios = fault_loop_bios();
     bios[0xE100] = 0x43; // inc bx
     bios[0xE101] = 0xCF; // iret
-    pc::PcConfig config;
-    config.bios = std::move(bios);
-    BootMachine machine(std::move(config), ResetPreset::Kvm, vmx::Profile::Kvm);
-    BootLimits limits;
-    limits.fault_loop_repeats = 1000;
-    limits.budget = 3 * limits.fault_loop_repeats;
-    const BootEnd end = machine.run(limits);
-    EXPECT_EQ(end.kind, BootEnd::Kind::Budget);
-    EXPECT_EQ(machine.emulator().repeated_fault().times, 1u);
+    const FaultLoopRun run = run_with_fault_loop_threshold(std::move(bios));
+    EXPECT_EQ(run.end.kind, BootEnd::Kind::Budget);
+    EXPECT_EQ(run.repeats, 1u);
 }
 
 } // namespace
