@@ -35,6 +35,21 @@ const char* to_string(ExitReason reason) {
     return "?";
 }
 
+namespace {
+
+// The instruction at CS:EIP, as traces and the census name it.
+InstructionAddress instruction_at_eip(const CpuState& state) {
+    const SegmentCache& cs = state[Seg::CS];
+    return {.cs = cs.selector,
+            .eip = state.eip,
+            .linear = static_cast<uint32_t>(cs.base + state.eip),
+            .protected_mode = state.protected_mode(),
+            .code32 = ar::db(cs.access_rights),
+            .v86 = state.v86()};
+}
+
+} // namespace
+
 struct Emulator::Impl {
     Impl(std::span<const RamSlot> slots, PortHandler* port_handler)
         : state(reset_state(ResetPreset::Intel)), memory(slots), ports(port_handler),
@@ -324,22 +339,14 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
 // The same instruction (CS selector and linear address) with the same registers raising the
 // same vector again: nothing the handler did between the two reached the fault's cause.
 void Emulator::Impl::count_repeated_fault(uint8_t vector) {
-    const SegmentCache& cs = state[Seg::CS];
-    const uint64_t linear = static_cast<uint32_t>(cs.base + state.eip);
+    const InstructionAddress at = instruction_at_eip(state);
     RepeatedFault& r = repeated_fault;
-    if (r.times != 0 && r.vector == vector && r.at.linear == linear && r.at.cs == cs.selector &&
+    if (r.times != 0 && r.vector == vector && r.at.linear == at.linear && r.at.cs == at.cs &&
         repeated_fault_gpr == state.gpr && repeated_fault_eflags == state.eflags) {
         ++r.times;
         return;
     }
-    r = {.vector = vector,
-         .at = {.cs = cs.selector,
-                .eip = state.eip,
-                .linear = linear,
-                .protected_mode = state.protected_mode(),
-                .code32 = ar::db(cs.access_rights),
-                .v86 = state.v86()},
-         .times = 1};
+    r = {.vector = vector, .at = at, .times = 1};
     repeated_fault_gpr = state.gpr;
     repeated_fault_eflags = state.eflags;
 }
@@ -388,13 +395,8 @@ Emulator::Impl::Outcome Emulator::Impl::step(Exit& exit) {
     uint32_t from_limit = 0;
     uint32_t fetched = 0;
     const SegmentCache& cs = state[Seg::CS];
-    const auto linear = static_cast<uint32_t>(cs.base + state.eip);
-    last_interpreted = {.cs = cs.selector,
-                        .eip = state.eip,
-                        .linear = linear,
-                        .protected_mode = state.protected_mode(),
-                        .code32 = ar::db(cs.access_rights),
-                        .v86 = state.v86()};
+    last_interpreted = instruction_at_eip(state);
+    const auto linear = static_cast<uint32_t>(last_interpreted.linear);
     // Debug registers (SDM Vol. 3B 18.3.1.1): an enabled instruction breakpoint here is a
     // fault before the instruction runs, unless RF = 1 or the host is completing its I/O or
     // MMIO (it was checked when the instruction started). With a data or I/O breakpoint
