@@ -20,23 +20,41 @@ InstructionAddress next_instruction(const CpuState& state) {
             .v86 = state.v86()};
 }
 
-InstructionRef describe_instruction(const Emulator& emulator, const InstructionAddress& where,
-                                    uint64_t index) {
-    InstructionRef ref;
-    ref.index = index;
-    ref.mode = where.v86              ? "V86"
-               : where.protected_mode ? (where.code32 ? "P32" : "P16")
-                                      : (where.code32 ? "R32" : "R16");
-    ref.cs = where.cs;
-    ref.eip = where.eip;
-    ref.linear = where.linear;
+namespace {
+
+const char* mode_name(const InstructionAddress& where) {
+    return where.v86              ? "V86"
+           : where.protected_mode ? (where.code32 ? "P32" : "P16")
+                                  : (where.code32 ? "R32" : "R16");
+}
+
+// The bytes at `ref.linear` up to the first that cannot be read: how many.
+size_t read_instruction_bytes(const Emulator& emulator, InstructionRef& ref) {
+    if (emulator.read_linear(ref.linear, ref.bytes.data(), ref.bytes.size()))
+        return ref.bytes.size();
+    ref.bytes.fill(0);
     size_t available = 0;
     while (available < ref.bytes.size() &&
            emulator.read_linear(ref.linear + available, &ref.bytes[available], 1))
         ++available;
+    return available;
+}
+
+InstructionRef located(const InstructionAddress& where, uint64_t index) {
+    InstructionRef ref;
+    ref.index = index;
+    ref.mode = mode_name(where);
+    ref.cs = where.cs;
+    ref.eip = where.eip;
+    ref.linear = where.linear;
+    return ref;
+}
+
+// Decodes and disassembles the `available` bytes read into `ref`.
+void decode_into(InstructionRef& ref, size_t available, const InstructionAddress& where) {
     if (available == 0) {
         ref.text = "(not in RAM or not mapped)";
-        return ref;
+        return;
     }
     const decoder::FetchMode mode{
         .protected_mode = where.protected_mode, .code32 = where.code32, .v86 = where.v86};
@@ -49,6 +67,32 @@ InstructionRef describe_instruction(const Emulator& emulator, const InstructionA
         ref.length = static_cast<uint8_t>(std::min<size_t>(available, 4));
         ref.text = "(bad)";
     }
+}
+
+} // namespace
+
+InstructionRef describe_instruction(const Emulator& emulator, const InstructionAddress& where,
+                                    uint64_t index) {
+    InstructionRef ref = located(where, index);
+    decode_into(ref, read_instruction_bytes(emulator, ref), where);
+    return ref;
+}
+
+InstructionRef WindowCensus::describe(const Emulator& emulator, const InstructionAddress& where,
+                                      uint64_t index) {
+    InstructionRef ref = located(where, index);
+    const size_t available = read_instruction_bytes(emulator, ref);
+    for (const Described& d : described_)
+        if (d.ref.index != 0 && d.available == available && d.ref.linear == ref.linear &&
+            d.ref.eip == ref.eip && d.ref.cs == ref.cs && d.ref.mode == ref.mode &&
+            d.ref.bytes == ref.bytes) {
+            ref.length = d.ref.length;
+            ref.text = d.ref.text;
+            return ref;
+        }
+    decode_into(ref, available, where);
+    described_[next_described_] = {.ref = ref, .available = available};
+    next_described_ = (next_described_ + 1) % described_.size();
     return ref;
 }
 
@@ -56,7 +100,7 @@ void WindowCensus::begin(const Emulator& emulator, const CpuState& state, uint64
     if (open_) return;
     CensusWindow w;
     w.number = windows_.size() + 1;
-    w.first = describe_instruction(emulator, next_instruction(state), next_index);
+    w.first = describe(emulator, next_instruction(state), next_index);
     // The failing rows, as vmx::evaluate() finds them, without formatting their messages
     // (thousands of windows in a real boot).
     const vmx::VmxContext context = vmx::effective_context(profile_, vmx::VmxContext{});
@@ -85,7 +129,7 @@ void WindowCensus::end(const Emulator& emulator, const InstructionAddress& last,
                        uint64_t last_index, std::string why) {
     if (!open_) return;
     CensusWindow& w = windows_.back();
-    w.last = w.length ? describe_instruction(emulator, last, last_index) : w.first;
+    w.last = w.length ? describe(emulator, last, last_index) : w.first;
     w.ended_by = std::move(why);
     open_ = false;
 }

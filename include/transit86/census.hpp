@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "transit86/cpu_state.hpp"
@@ -42,9 +43,10 @@ struct CensusWindow {
     uint64_t number = 0; // 1-based
     InstructionRef first;
     InstructionRef last;
-    uint64_t length = 0;              // instructions executed inside it
-    std::vector<std::string> failing; // check ids failing at its start
-    std::string ended_by;             // "valid", or what stopped the run inside it
+    uint64_t length = 0; // instructions executed inside it
+    // The ids of the vmx::checks() rows failing at its start (views of those static tables).
+    std::vector<std::string_view> failing;
+    std::string ended_by; // "valid", or what stopped the run inside it
 };
 
 class WindowCensus {
@@ -71,9 +73,21 @@ class WindowCensus {
     const CensusWindow* longest() const;
 
   private:
+    // The instruction at `where`, as describe_instruction() gives it; a real boot opens the
+    // same few windows thousands of times, so the last few descriptions are reused when the
+    // same bytes are at the same place (decoding and formatting them was most of begin()).
+    InstructionRef describe(const Emulator& emulator, const InstructionAddress& where,
+                            uint64_t index);
+
     vmx::Profile profile_;
     bool open_ = false;
     std::vector<CensusWindow> windows_;
+    struct Described {
+        InstructionRef ref; // index 0: empty
+        size_t available = 0;
+    };
+    std::array<Described, 8> described_{};
+    size_t next_described_ = 0;
 };
 
 // The census as text, the same for every host that keeps one (`transit86 boot`,
@@ -94,7 +108,7 @@ std::string format_window(const CensusWindow& window);
 // and again opens the same window each time.
 struct WindowShape {
     uint64_t first_linear = 0, last_linear = 0;
-    std::vector<std::string> failing;
+    std::vector<std::string_view> failing;
     uint64_t first_window = 0; // the number of its first window
     uint64_t count = 0;        // windows of this shape
     uint64_t instructions = 0; // in all of them

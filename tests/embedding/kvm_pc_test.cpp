@@ -56,8 +56,8 @@ std::string where(const transit86::InstructionRef& i) {
 // A window's shape (CensusText): first and last instruction, the checks failing at its start.
 std::string shape(const transit86::CensusWindow& w) {
     std::string failing;
-    for (const std::string& id : w.failing)
-        failing += id + " ";
+    for (const std::string_view id : w.failing)
+        (failing += id) += " ";
     return where(w.first) + " | " + where(w.last) + " | " + failing + "| " + w.ended_by;
 }
 

@@ -237,7 +237,7 @@ ChainResult run_chain(const ChainCase& c) {
         result.shapes.push_back({.count = shape.count,
                                  .first = linear_and_text(first.first),
                                  .last = linear_and_text(first.last),
-                                 .failing = shape.failing,
+                                 .failing = {shape.failing.begin(), shape.failing.end()},
                                  .source = {}});
     }
     result.wall_seconds =
