@@ -2,8 +2,7 @@
 #include "oracle/unicorn_runner.hpp"
 
 #include "decoder/decoder.hpp"
-
-#include <unicorn/unicorn.h>
+#include "oracle/unicorn_api.hpp"
 
 #include <sys/mman.h>
 
@@ -17,6 +16,12 @@ namespace {
 
 constexpr uint64_t kPageSize = 4096;
 
+// Unicorn, loaded on first use: every path here starts in create() or a probe, which return
+// early when it cannot be loaded.
+const UnicornApi& api() {
+    return *unicorn_api();
+}
+
 constexpr std::array<int, 8> kGprIds = {UC_X86_REG_EAX, UC_X86_REG_ECX, UC_X86_REG_EDX,
                                         UC_X86_REG_EBX, UC_X86_REG_ESP, UC_X86_REG_EBP,
                                         UC_X86_REG_ESI, UC_X86_REG_EDI}; // ModRM order
@@ -29,12 +34,12 @@ constexpr std::array<int, 4> kDebugIds = {UC_X86_REG_DR0, UC_X86_REG_DR1, UC_X86
 // chooses for each register and mode, and a zeroed uint64_t takes any of them (little endian).
 uint64_t read_reg(uc_engine* uc, int id) {
     uint64_t value = 0;
-    uc_reg_read(uc, id, &value);
+    api().reg_read(uc, id, &value);
     return value;
 }
 
 uc_err write_reg(uc_engine* uc, int id, uint64_t value) {
-    return uc_reg_write(uc, id, &value);
+    return api().reg_write(uc, id, &value);
 }
 
 bool is_string_op(decoder::Op op) {
@@ -158,12 +163,13 @@ QemuSegment qemu_segment(const uint8_t* env, int index) {
 // Where QEMU's env->error_code sits in a saved uc_context: found once by making a scratch
 // engine raise #GP with two known selector error codes and taking the one offset holding both.
 void stop_at_interrupt(uc_engine* uc, uint32_t, void*) {
-    uc_emu_stop(uc);
+    api().emu_stop(uc);
 }
 
 std::optional<size_t> find_error_code_offset() {
     uc_engine* uc = nullptr;
-    if (uc_open(UC_ARCH_X86, UC_MODE_32, &uc) != UC_ERR_OK) return std::nullopt;
+    if (unicorn_api() == nullptr || api().open(UC_ARCH_X86, UC_MODE_32, &uc) != UC_ERR_OK)
+        return std::nullopt;
     std::optional<size_t> found;
     uc_context* ctx = nullptr;
     uc_hook hook{};
@@ -172,26 +178,26 @@ std::optional<size_t> find_error_code_offset() {
     uc_x86_mmr gdtr{};
     gdtr.base = 0x100;
     gdtr.limit = sizeof gdt - 1;
-    bool ok = uc_mem_map(uc, 0, 0x10000, UC_PROT_ALL) == UC_ERR_OK &&
-              uc_mem_write(uc, 0x100, gdt, sizeof gdt) == UC_ERR_OK &&
-              uc_mem_write(uc, 0x1000, mov_ds_ax, sizeof mov_ds_ax) == UC_ERR_OK &&
-              uc_reg_write(uc, UC_X86_REG_GDTR, &gdtr) == UC_ERR_OK &&
+    bool ok = api().mem_map(uc, 0, 0x10000, UC_PROT_ALL) == UC_ERR_OK &&
+              api().mem_write(uc, 0x100, gdt, sizeof gdt) == UC_ERR_OK &&
+              api().mem_write(uc, 0x1000, mov_ds_ax, sizeof mov_ds_ax) == UC_ERR_OK &&
+              api().reg_write(uc, UC_X86_REG_GDTR, &gdtr) == UC_ERR_OK &&
               write_reg(uc, UC_X86_REG_CS, 0x08) == UC_ERR_OK &&
               write_reg(uc, UC_X86_REG_SS, 0x10) == UC_ERR_OK &&
               write_reg(uc, UC_X86_REG_ESP, 0x8000) == UC_ERR_OK &&
-              uc_hook_add(uc, &hook, UC_HOOK_INTR, reinterpret_cast<void*>(&stop_at_interrupt),
-                          nullptr, 1, 0) == UC_ERR_OK &&
-              uc_context_alloc(uc, &ctx) == UC_ERR_OK;
+              api().hook_add(uc, &hook, UC_HOOK_INTR, reinterpret_cast<void*>(&stop_at_interrupt),
+                             nullptr, 1, 0) == UC_ERR_OK &&
+              api().context_alloc(uc, &ctx) == UC_ERR_OK;
     std::vector<size_t> candidates;
     bool first = true;
     for (const uint32_t selector : {0x1230u, 0x2348u}) {
         ok = ok && write_reg(uc, UC_X86_REG_EAX, selector) == UC_ERR_OK &&
-             uc_emu_start(uc, 0x1000, UINT64_MAX, 0, 1) == UC_ERR_OK &&
-             uc_context_save(uc, ctx) == UC_ERR_OK;
+             api().emu_start(uc, 0x1000, UINT64_MAX, 0, 1) == UC_ERR_OK &&
+             api().context_save(uc, ctx) == UC_ERR_OK;
         if (!ok) break;
         const auto* raw = reinterpret_cast<const uint8_t*>(ctx);
         std::vector<size_t> next;
-        for (size_t at = 0; at + 4 <= uc_context_size(uc); at += 4) {
+        for (size_t at = 0; at + 4 <= api().context_size(uc); at += 4) {
             uint32_t v;
             std::memcpy(&v, raw + at, 4);
             if (v == selector &&
@@ -202,8 +208,8 @@ std::optional<size_t> find_error_code_offset() {
         first = false;
     }
     if (ok && candidates.size() == 1) found = candidates.front();
-    if (ctx != nullptr) uc_context_free(ctx);
-    uc_close(uc);
+    if (ctx != nullptr) api().context_free(ctx);
+    api().close(uc);
     return found;
 }
 
@@ -212,7 +218,8 @@ std::optional<size_t> find_error_code_offset() {
 // nothing mapped at 400000H.
 bool probe_paging() {
     uc_engine* uc = nullptr;
-    if (uc_open(UC_ARCH_X86, UC_MODE_32, &uc) != UC_ERR_OK) return false;
+    if (unicorn_api() == nullptr || api().open(UC_ARCH_X86, UC_MODE_32, &uc) != UC_ERR_OK)
+        return false;
     std::vector<uint8_t> ram(0x30000);
     auto put32 = [&](uint32_t at, uint32_t v) { std::memcpy(&ram[at], &v, 4); };
     put32(0x10000, 0x11000 | 3);        // PDE 0: identity table
@@ -223,12 +230,12 @@ bool probe_paging() {
     put32(0x20000, 0x5AFE5AFE);
     const uint8_t load[] = {0xA1, 0x00, 0x00, 0x40, 0x00}; // mov eax, [0x400000]
     std::memcpy(&ram[0x1000], load, sizeof load);
-    bool ok = uc_mem_map_ptr(uc, 0, ram.size(), UC_PROT_ALL, ram.data()) == UC_ERR_OK &&
+    bool ok = api().mem_map_ptr(uc, 0, ram.size(), UC_PROT_ALL, ram.data()) == UC_ERR_OK &&
               write_reg(uc, UC_X86_REG_CR3, 0x10000) == UC_ERR_OK &&
               write_reg(uc, UC_X86_REG_CR0, 0x80000011) == UC_ERR_OK &&
-              uc_emu_start(uc, 0x1000, UINT64_MAX, 0, 1) == UC_ERR_OK;
+              api().emu_start(uc, 0x1000, UINT64_MAX, 0, 1) == UC_ERR_OK;
     ok = ok && read_reg(uc, UC_X86_REG_EAX) == 0x5AFE5AFE;
-    uc_close(uc);
+    api().close(uc);
     return ok;
 }
 
@@ -243,7 +250,7 @@ struct UnicornHooks {
     static void on_interrupt(uc_engine* uc, uint32_t intno, void* user) {
         auto* self = static_cast<UnicornRunner*>(user);
         if (!self->record_.vector) self->record_.vector = static_cast<uint8_t>(intno);
-        uc_emu_stop(uc);
+        api().emu_stop(uc);
     }
     static bool on_invalid_memory(uc_engine*, uc_mem_type type, uint64_t address, int size, int64_t,
                                   void* user) {
@@ -283,9 +290,9 @@ struct UnicornRunner::Engine {
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
     ~Engine() {
-        if (reset != nullptr) uc_context_free(reset);
-        if (probe != nullptr) uc_context_free(probe);
-        if (uc != nullptr) uc_close(uc);
+        if (reset != nullptr) api().context_free(reset);
+        if (probe != nullptr) api().context_free(probe);
+        if (uc != nullptr) api().close(uc);
     }
 };
 
@@ -343,6 +350,8 @@ std::unique_ptr<UnicornRunner> UnicornRunner::create(const UnicornOptions& optio
     };
     if (options.memory_size == 0 || options.memory_size % kPageSize != 0)
         return fail("memory_size must be a non-zero multiple of 4 KiB");
+    std::string not_loaded;
+    if (unicorn_api(&not_loaded) == nullptr) return fail(not_loaded);
     std::unique_ptr<UnicornRunner> runner(new UnicornRunner(options));
     void* ram = ::mmap(nullptr, options.memory_size, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -372,7 +381,7 @@ void UnicornRunner::code_changed(uint64_t begin, uint64_t end) {
     // UC_CTL_TB_REMOVE_CACHE costs about 40 us per 2 MiB; UC_CTL_TB_FLUSH (uc_ctl_flush_tlb)
     // about 80 ms a call in 2.0.1.
     for (Engine* e : {real_.get(), protected_.get()})
-        if (e != nullptr) uc_ctl_remove_cache(e->uc, begin, end);
+        if (e != nullptr) api().ctl(e->uc, UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2), begin, end);
 }
 
 uint32_t UnicornRunner::port_in(uint16_t port, uint8_t size) {
@@ -393,32 +402,33 @@ UnicornRunner::Engine* UnicornRunner::engine_for(bool protected_mode, std::strin
     if (slot != nullptr) return slot.get();
     auto engine = std::make_unique<Engine>();
     engine->protected_mode = protected_mode;
-    uc_err err = uc_open(UC_ARCH_X86, protected_mode ? UC_MODE_32 : UC_MODE_16, &engine->uc);
+    uc_err err = api().open(UC_ARCH_X86, protected_mode ? UC_MODE_32 : UC_MODE_16, &engine->uc);
     if (err != UC_ERR_OK) {
         engine->uc = nullptr;
-        error = std::string("uc_open: ") + uc_strerror(err);
+        error = std::string("uc_open: ") + api().strerror(err);
         return nullptr;
     }
     uc_engine* uc = engine->uc;
-    err = uc_mem_map_ptr(uc, 0, ram_size_, UC_PROT_ALL, ram_);
+    err = api().mem_map_ptr(uc, 0, ram_size_, UC_PROT_ALL, ram_);
     uc_hook hook{};
     if (err == UC_ERR_OK)
-        err = uc_hook_add(uc, &hook, UC_HOOK_INTR,
-                          reinterpret_cast<void*>(&UnicornHooks::on_interrupt), this, 1, 0);
+        err = api().hook_add(uc, &hook, UC_HOOK_INTR,
+                             reinterpret_cast<void*>(&UnicornHooks::on_interrupt), this, 1, 0);
     if (err == UC_ERR_OK)
-        err = uc_hook_add(uc, &hook, UC_HOOK_MEM_INVALID,
-                          reinterpret_cast<void*>(&UnicornHooks::on_invalid_memory), this, 1, 0);
+        err = api().hook_add(uc, &hook, UC_HOOK_MEM_INVALID,
+                             reinterpret_cast<void*>(&UnicornHooks::on_invalid_memory), this, 1, 0);
     if (err == UC_ERR_OK)
-        err = uc_hook_add(uc, &hook, UC_HOOK_INSN, reinterpret_cast<void*>(&UnicornHooks::on_in),
-                          this, 1, 0, UC_X86_INS_IN);
+        err = api().hook_add(uc, &hook, UC_HOOK_INSN, reinterpret_cast<void*>(&UnicornHooks::on_in),
+                             this, 1, 0, UC_X86_INS_IN);
     if (err == UC_ERR_OK)
-        err = uc_hook_add(uc, &hook, UC_HOOK_INSN, reinterpret_cast<void*>(&UnicornHooks::on_out),
-                          this, 1, 0, UC_X86_INS_OUT);
-    if (err == UC_ERR_OK) err = uc_context_alloc(uc, &engine->reset);
-    if (err == UC_ERR_OK) err = uc_context_save(uc, engine->reset);
-    if (err == UC_ERR_OK) err = uc_context_alloc(uc, &engine->probe);
+        err =
+            api().hook_add(uc, &hook, UC_HOOK_INSN, reinterpret_cast<void*>(&UnicornHooks::on_out),
+                           this, 1, 0, UC_X86_INS_OUT);
+    if (err == UC_ERR_OK) err = api().context_alloc(uc, &engine->reset);
+    if (err == UC_ERR_OK) err = api().context_save(uc, engine->reset);
+    if (err == UC_ERR_OK) err = api().context_alloc(uc, &engine->probe);
     if (err != UC_ERR_OK) {
-        error = std::string("setting up the Unicorn engine: ") + uc_strerror(err);
+        error = std::string("setting up the Unicorn engine: ") + api().strerror(err);
         return nullptr;
     }
     slot = std::move(engine);
@@ -481,7 +491,7 @@ bool UnicornRunner::set_state(const CpuState& s, std::string* error) {
     Engine* engine = engine_for(pm, why);
     if (engine == nullptr) return fail(why);
     uc_engine* uc = engine->uc;
-    uc_err err = uc_context_restore(uc, engine->reset);
+    uc_err err = api().context_restore(uc, engine->reset);
     code_changed();
 
     uc_x86_mmr gdtr{};
@@ -490,17 +500,17 @@ bool UnicornRunner::set_state(const CpuState& s, std::string* error) {
     uc_x86_mmr idtr{};
     idtr.base = s.idtr.base;
     idtr.limit = s.idtr.limit;
-    if (err == UC_ERR_OK) err = uc_reg_write(uc, UC_X86_REG_GDTR, &gdtr);
-    if (err == UC_ERR_OK) err = uc_reg_write(uc, UC_X86_REG_IDTR, &idtr);
+    if (err == UC_ERR_OK) err = api().reg_write(uc, UC_X86_REG_GDTR, &gdtr);
+    if (err == UC_ERR_OK) err = api().reg_write(uc, UC_X86_REG_IDTR, &idtr);
     // Paging's inputs before CR0 sets PG (the segment loads below then read the GDT through
     // the guest's page tables, as the CPU would).
     uc_x86_msr efer{.rid = 0xC0000080, .value = s.efer};
-    if (err == UC_ERR_OK) err = uc_reg_write(uc, UC_X86_REG_MSR, &efer);
+    if (err == UC_ERR_OK) err = api().reg_write(uc, UC_X86_REG_MSR, &efer);
     if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_CR2, static_cast<uint32_t>(s.cr2));
     if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_CR3, static_cast<uint32_t>(s.cr3));
     if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_CR4, static_cast<uint32_t>(s.cr4));
     if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_CR0, static_cast<uint32_t>(s.cr0));
-    if (err != UC_ERR_OK) return fail(std::string("control registers: ") + uc_strerror(err));
+    if (err != UC_ERR_OK) return fail(std::string("control registers: ") + api().strerror(err));
     // Debug registers. An enabled instruction breakpoint (R/W = 00) makes Unicorn 2.0.1 crash
     // in its generated code (found by experiment; docs/known-differences.md), so such a DR7
     // is refused; data and I/O breakpoints load and are ignored.
@@ -511,13 +521,13 @@ bool UnicornRunner::set_state(const CpuState& s, std::string* error) {
         err = write_reg(uc, kDebugIds[n], s.dr[n]);
     if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_DR6, s.dr6);
     if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_DR7, s.dr7);
-    if (err != UC_ERR_OK) return fail(std::string("debug registers: ") + uc_strerror(err));
+    if (err != UC_ERR_OK) return fail(std::string("debug registers: ") + api().strerror(err));
     if (pm && !check_descriptors(s, why)) return fail(why);
     // CS first, then SS: protected-mode SS checks compare its DPL with CS's RPL (CPL).
     for (Seg seg : {Seg::CS, Seg::SS, Seg::DS, Seg::ES, Seg::FS, Seg::GS}) {
         const int i = static_cast<int>(seg);
         err = write_reg(uc, kSegIds[i], s.seg[i].selector);
-        if (err != UC_ERR_OK) return fail(std::string("segment load: ") + uc_strerror(err));
+        if (err != UC_ERR_OK) return fail(std::string("segment load: ") + api().strerror(err));
     }
     { // TR and LDTR take the whole cache as given (in real mode too: a boot window keeps them)
         uc_x86_mmr tr{};
@@ -530,14 +540,14 @@ bool UnicornRunner::set_state(const CpuState& s, std::string* error) {
         ldtr.base = s.ldtr.base;
         ldtr.limit = s.ldtr.limit;
         ldtr.flags = qemu_flags_from_ar(s.ldtr.access_rights);
-        err = uc_reg_write(uc, UC_X86_REG_TR, &tr);
-        if (err == UC_ERR_OK) err = uc_reg_write(uc, UC_X86_REG_LDTR, &ldtr);
-        if (err != UC_ERR_OK) return fail(std::string("TR/LDTR: ") + uc_strerror(err));
+        err = api().reg_write(uc, UC_X86_REG_TR, &tr);
+        if (err == UC_ERR_OK) err = api().reg_write(uc, UC_X86_REG_LDTR, &ldtr);
+        if (err != UC_ERR_OK) return fail(std::string("TR/LDTR: ") + api().strerror(err));
     }
     for (int i = 0; i < 8; ++i)
         err = err == UC_ERR_OK ? write_reg(uc, kGprIds[i], s.gpr[i]) : err;
     if (err == UC_ERR_OK) err = write_reg(uc, UC_X86_REG_EFLAGS, s.eflags);
-    if (err != UC_ERR_OK) return fail(std::string("registers: ") + uc_strerror(err));
+    if (err != UC_ERR_OK) return fail(std::string("registers: ") + api().strerror(err));
     current_ = engine;
     given_ = s;
     eip_ = s.eip;
@@ -573,9 +583,9 @@ CpuState UnicornRunner::state() const {
     for (int i = 0; i < kNumSegs; ++i)
         s.seg[i].selector = static_cast<uint16_t>(read_reg(uc, kSegIds[i]));
     uc_x86_mmr mmr{};
-    if (uc_reg_read(uc, UC_X86_REG_GDTR, &mmr) == UC_ERR_OK) s.gdtr = {mmr.base, mmr.limit};
+    if (api().reg_read(uc, UC_X86_REG_GDTR, &mmr) == UC_ERR_OK) s.gdtr = {mmr.base, mmr.limit};
     mmr = {};
-    if (uc_reg_read(uc, UC_X86_REG_IDTR, &mmr) == UC_ERR_OK) s.idtr = {mmr.base, mmr.limit};
+    if (api().reg_read(uc, UC_X86_REG_IDTR, &mmr) == UC_ERR_OK) s.idtr = {mmr.base, mmr.limit};
     s.cr0 = static_cast<uint32_t>(read_reg(uc, UC_X86_REG_CR0));
     // Unicorn 2.0.1 (no paging) reads CR2 = FFFFFFFEH after any run, never a value the guest
     // made: CR2 is then the one given (unicorn_runner.hpp).
@@ -593,17 +603,17 @@ bool UnicornRunner::read_hidden(CpuState& s) const {
     if (current_ == nullptr) return false;
     uc_engine* uc = current_->uc;
     uc_x86_mmr mmr{};
-    if (uc_reg_read(uc, UC_X86_REG_TR, &mmr) == UC_ERR_OK)
+    if (api().reg_read(uc, UC_X86_REG_TR, &mmr) == UC_ERR_OK)
         s.tr = cache_from_qemu(mmr.selector, mmr.base, mmr.limit, mmr.flags);
     mmr = {};
-    if (uc_reg_read(uc, UC_X86_REG_LDTR, &mmr) == UC_ERR_OK)
+    if (api().reg_read(uc, UC_X86_REG_LDTR, &mmr) == UC_ERR_OK)
         s.ldtr = cache_from_qemu(mmr.selector, mmr.base, mmr.limit, mmr.flags);
     // The segment caches have no register id: find CPUX86State in a saved context (after the
     // uc_context header, whose size the API does not give) by the general registers, and
     // trust the layout only where EIP, the six selectors and TR read there match what
     // uc_reg_read says.
-    if (uc_context_save(uc, current_->probe) != UC_ERR_OK) return false;
-    const size_t size = std::min<size_t>(uc_context_size(uc), 4096);
+    if (api().context_save(uc, current_->probe) != UC_ERR_OK) return false;
+    const size_t size = std::min<size_t>(api().context_size(uc), 4096);
     const auto* raw = reinterpret_cast<const uint8_t*>(current_->probe);
     const size_t need = kEnvSegs + 8 * kEnvSegSize;
     for (size_t at = 0; at + need <= size && at <= 256; at += 8) {
@@ -778,18 +788,18 @@ UnicornStepResult UnicornRunner::step() {
     constexpr uint64_t kNoUntil = UINT64_MAX;
     for (;;) {
         const uint64_t begin = begin_address();
-        const uc_err err = run_to_next ? uc_emu_start(uc, begin, begin + insn.length, 0, 0)
-                                       : uc_emu_start(uc, begin, kNoUntil, 0, 1);
+        const uc_err err = run_to_next ? api().emu_start(uc, begin, begin + insn.length, 0, 0)
+                                       : api().emu_start(uc, begin, kNoUntil, 0, 1);
         ++result.iterations;
         result.error = err;
-        result.error_text = uc_strerror(err);
+        result.error_text = api().strerror(err);
         if (record_.vector) {
             result.reason = UnicornStepReason::Exception;
             result.vector = *record_.vector;
             eip_ = read_eip_after(false);
             static const std::optional<size_t> error_code_at = find_error_code_offset();
             if (has_error_code(result.vector) && error_code_at &&
-                uc_context_save(uc, current_->probe) == UC_ERR_OK) {
+                api().context_save(uc, current_->probe) == UC_ERR_OK) {
                 uint32_t code = 0;
                 std::memcpy(&code,
                             reinterpret_cast<const uint8_t*>(current_->probe) + *error_code_at, 4);
