@@ -167,15 +167,12 @@ namespace {
 
 using emu::Stop;
 
-// Port I/O (a device may write guest memory: DMA) and the serializing instructions (SDM Vol. 3A
-// 9.1.3, "Handling Self- and Cross-Modifying Code"; 8.3 lists them).
-constexpr bool serializes_or_reaches_devices(decoder::Op op) {
+// The serializing instructions (SDM Vol. 3A 9.1.3, "Handling Self- and Cross-Modifying Code";
+// 8.3 lists them). Port I/O ends the epoch when the device may have written guest memory
+// (Cpu::device_may_have_written).
+constexpr bool serializes(decoder::Op op) {
     using decoder::Op;
     switch (op) {
-    case Op::In:
-    case Op::Out:
-    case Op::Ins:
-    case Op::Outs:
     case Op::Cpuid:
     case Op::Iret:
     case Op::MovToCr:
@@ -192,13 +189,13 @@ constexpr bool serializes_or_reaches_devices(decoder::Op op) {
     }
 }
 // What step() notes about an operation after it retires: one table load for all of them.
-constexpr uint8_t kEndsEpoch = 1; // serializes_or_reaches_devices
+constexpr uint8_t kEndsEpoch = 1; // serializes
 constexpr uint8_t kPollsPort = 2; // IN: the PortHandler may promise a steady value
 constexpr auto kStepNotes = [] {
     std::array<uint8_t, static_cast<size_t>(decoder::Op::Count)> table{};
     for (size_t op = 0; op < table.size(); ++op) {
         const auto o = static_cast<decoder::Op>(op);
-        table[op] = static_cast<uint8_t>((serializes_or_reaches_devices(o) ? kEndsEpoch : 0) |
+        table[op] = static_cast<uint8_t>((serializes(o) ? kEndsEpoch : 0) |
                                          (o == decoder::Op::In ? kPollsPort : 0));
     }
     return table;
@@ -870,10 +867,11 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
             const uint64_t room =
                 limits.budget == 0 ? UINT64_MAX : limits.budget - exit.instructions - restarts;
             const emu::GuestMemory::WrittenRange written = impl_->memory.take_written();
-            if (impl_->code_may_have_changed ||
+            if (impl_->code_may_have_changed || impl_->cpu.device_may_have_written ||
                 impl_->blocks.holds_checked_code(written.first, written.end)) {
                 impl_->blocks.new_epoch();
                 impl_->code_may_have_changed = false;
+                impl_->cpu.device_may_have_written = false;
             }
             // Real-mode segment loads keep a valid state valid under the kvm profile: blocks
             // run them unless the run stops when the state becomes valid (block_ops.cpp).

@@ -130,6 +130,7 @@ bool PcMemoryMap::dma_read(uint64_t gpa, std::span<uint8_t> out) {
 }
 
 bool PcMemoryMap::dma_write(uint64_t gpa, std::span<const uint8_t> in) {
+    ++dma_writes_;
     if (gpa > ram_size_ || in.size() > ram_size_ - gpa) return false;
     std::memcpy(ram_.get() + gpa, in.data(), in.size());
     return true;

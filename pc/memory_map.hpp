@@ -80,6 +80,8 @@ class PcMemoryMap final : public DmaMemory {
     // DmaMemory: guest RAM only, bounds-checked.
     bool dma_read(uint64_t gpa, std::span<uint8_t> out) override;
     bool dma_write(uint64_t gpa, std::span<const uint8_t> in) override;
+    // Counts dma_write() calls: the platform tells the CPU whether a port access wrote RAM.
+    uint64_t dma_writes() const { return dma_writes_; }
 
   private:
     void rebuild_slots();
@@ -97,6 +99,7 @@ class PcMemoryMap final : public DmaMemory {
     };
     std::unique_ptr<uint8_t[], Unmap> ram_;
     uint64_t ram_size_ = 0;
+    uint64_t dma_writes_ = 0;
     PageAlignedBytes bios_;
     std::array<PamMode, I440fxHostBridge::kPamRegions> pam_{}; // power-on: all disabled
     std::vector<RamSlot> slots_;

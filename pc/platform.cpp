@@ -208,6 +208,7 @@ void PcPlatform::set_a20(bool enabled) {
 PortHandler::Result PcPlatform::access(PortAccess& access) {
     if (time_source) advance_to(time_source());
     const bool intr_before = pic_.interrupt_pending();
+    const uint64_t dma_writes_before = memory_.dma_writes();
     IoDevice* device = ports_[access.port];
     if (access.is_in) {
         if (device) {
@@ -224,6 +225,8 @@ PortHandler::Result PcPlatform::access(PortAccess& access) {
         if (debug_exit_.value() && request_ == PlatformRequest::None)
             request(PlatformRequest::DebugExit);
     }
+    // Only fw_cfg's DMA interface writes guest RAM from a port access (as a DMA write).
+    access.guest_memory_untouched = memory_.dma_writes() == dma_writes_before;
     const bool exit = memory_map_changed_ || request_ != PlatformRequest::None ||
                       (!intr_before && pic_.interrupt_pending()) ||
                       next_event_ns() < run_deadline_ns_ ||

@@ -117,6 +117,10 @@ class Cpu {
     Fault fault{};
     PortAccess io{};
     bool io_data_pending = false; // the host completed an IN: io.data is the value
+    // A PortHandler completed an access without promising it left guest memory alone
+    // (PortAccess::guest_memory_untouched): the run loop compares translated code with memory
+    // again, and clears this.
+    bool device_may_have_written = false;
     const CompletedMmio* mmio_completed = nullptr;
     uint64_t mmio_address = 0;
     uint8_t mmio_size = 0;

@@ -243,6 +243,7 @@ bool port_in(Cpu& cpu, uint16_t port, uint8_t size, uint32_t& value) {
         return true;
     }
     if (cpu.ports && cpu.ports->access(access) == PortHandler::Result::Handled) {
+        cpu.device_may_have_written |= !access.guest_memory_untouched;
         const uint32_t mask = size == 4 ? ~0u : (1u << (size * 8)) - 1;
         value = access.data & mask;
         return true;
@@ -260,7 +261,10 @@ bool port_out(Cpu& cpu, uint16_t port, uint8_t size, uint32_t value) {
         cpu.io_data_pending = false; // the host already performed this OUT
         return true;
     }
-    if (cpu.ports && cpu.ports->access(access) == PortHandler::Result::Handled) return true;
+    if (cpu.ports && cpu.ports->access(access) == PortHandler::Result::Handled) {
+        cpu.device_may_have_written |= !access.guest_memory_untouched;
+        return true;
+    }
     cpu.io = access;
     cpu.stop = Stop::Io;
     return false;

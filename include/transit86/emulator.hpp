@@ -35,6 +35,10 @@ struct PortAccess {
     // Elements transferred (KVM's kvm_run.io.count). Always 1: REP INS/OUTS exit once per
     // element, with (E)CX and (E)SI/(E)DI already past the completed ones.
     uint32_t count = 1;
+    // Set by a PortHandler that completed the access without writing guest memory (no DMA):
+    // translated code then need not be compared with memory again before it next runs. Left
+    // false, the emulator assumes the device may have written anywhere in guest RAM.
+    bool guest_memory_untouched = false;
 };
 
 // Device models the run loop may consult before handing port I/O to the host.

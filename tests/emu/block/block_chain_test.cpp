@@ -5,7 +5,8 @@
 // a block B, so that A links to B, then changes what B should be and enters A again; the
 // interpreter (block_pair.hpp) says what the right result is. An interpreted store ends the
 // epoch only when it reaches code the epoch has checked (GuestMemory::take_written), or any
-// code when two slots share host memory.
+// code when two slots share host memory; a port access ends it unless the device promises it
+// wrote no guest memory (PortAccess::guest_memory_untouched).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -71,6 +72,41 @@ TEST(BlockChain, SuccessorRewrittenByAnInterpretedStoreIsComparedAgain) {
     EXPECT_EQ(p.run(kRunToHost).reason, ExitReason::Halt);
     EXPECT_EQ(p.blocks.emu.state()[Gpr::EAX], 100u * 5 + 100u * 1);
     EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 400u);
+}
+
+// A device that writes guest memory during a port access (DMA): the 30th OUT rewrites B's
+// immediate. It says so by leaving PortAccess::guest_memory_untouched false for that access
+// only (every other access promises it wrote nothing): the epoch ends after that OUT, and the
+// link into B's old translation is not followed.
+class DmaOnThirtiethOut final : public PortHandler {
+  public:
+    Result access(PortAccess& access) override {
+        if (++outs == 30) (*ram)[host_offset(kCode + 0x12)] = 0x05; // add ax, 5
+        access.guest_memory_untouched = outs != 30;
+        return Result::Handled;
+    }
+    std::vector<uint8_t>* ram = nullptr;
+    int outs = 0;
+};
+
+// X: out 0x80, al ; A: inc bx ; jmp B ; B: add ax, 1 ; dec cx ; jnz X ; hlt
+TEST(BlockChain, SuccessorRewrittenByADeviceIsComparedAgain) {
+    DmaOnThirtiethOut block_port, interpreter_port;
+    Machine blocks(true, &block_port), interpreter(false, &interpreter_port);
+    block_port.ram = &blocks.ram;
+    interpreter_port.ram = &interpreter.ram;
+    for (Machine* m : {&blocks, &interpreter}) {
+        const uint8_t a[] = {0xE6, 0x80, 0x43, 0xEB, 0x0B};
+        const uint8_t b[] = {0x83, 0xC0, 0x01, 0x49, 0x75, 0xEA, 0xF4};
+        std::copy(std::begin(a), std::end(a), m->ram.begin() + host_offset(kCode));
+        std::copy(std::begin(b), std::end(b), m->ram.begin() + host_offset(kCode + 0x10));
+        CpuState s = start_state(Mode::Real16);
+        s[Gpr::ECX] = 100;
+        m->emu.state() = s;
+    }
+    EXPECT_EQ(run_both(blocks, interpreter, kRunToHost).reason, ExitReason::Halt);
+    EXPECT_EQ(blocks.emu.state()[Gpr::EAX], 29u * 1 + 71u * 5);
+    EXPECT_GT(blocks.emu.engine_stats().in_blocks, 300u);
 }
 
 // B's place in the block table (its hash of the linear address 0x1010) is taken by the code at
