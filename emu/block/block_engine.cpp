@@ -47,11 +47,14 @@ const uint8_t* window_bytes(const BlockContext& c, uint32_t linear, uint32_t n) 
 
 namespace block {
 
-RamWindow window_of(const RamSlot& slot) {
+// Where writable slots alias, a store through one address may rewrite checked code at another,
+// which the engine's store check (by address) cannot see: every store then declines, and the
+// interpreter's written range (everything, GuestMemory::take_written) ends the epoch.
+RamWindow window_of(const RamSlot& slot, const GuestMemory& memory) {
     return {.host = slot.host,
             .base = slot.guest_phys,
             .size = slot.size,
-            .write_size = slot.read_only ? 0 : slot.size};
+            .write_size = slot.read_only || memory.writes_may_alias() ? 0 : slot.size};
 }
 
 uint8_t* data_slot_at(BlockContext& c, uint8_t seg, uint32_t linear, uint32_t n, bool write) {
@@ -61,7 +64,7 @@ uint8_t* data_slot_at(BlockContext& c, uint8_t seg, uint32_t linear, uint32_t n,
     } else {
         const RamSlot* slot = c.memory->slot_containing(linear);
         if (!slot) return nullptr;
-        w = window_of(*slot);
+        w = window_of(*slot, *c.memory);
     }
     const uint64_t at = uint64_t{linear} - w.base;
     return inside_window(at, n, write ? w.write_size : w.size) ? w.host + at : nullptr;
@@ -245,7 +248,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
     if (!block::inside_window(uint64_t{linear} - code_slot_.base, 1, code_slot_.size)) {
         const RamSlot* slot = memory.slot_containing(linear);
         if (!slot) return 0;
-        code_slot_ = block::window_of(*slot);
+        code_slot_ = block::window_of(*slot, memory);
     }
     // The next block is found by EIP alone among the blocks of this epoch: they were found
     // under one code segment and mode.

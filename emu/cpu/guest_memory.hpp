@@ -99,6 +99,9 @@ class GuestMemory {
     };
     // When a writable slot shares host bytes with another slot, a write may change any
     // guest-physical address: then the range is everything, as soon as anything was written.
+    // A writable slot shares host bytes with another slot: a store to one guest-physical
+    // address may change another.
+    bool writes_may_alias() const noexcept { return aliased_; }
     WrittenRange take_written() noexcept {
         WrittenRange range{written_first_, written_end_};
         if (aliased_ && range.first < range.end) range = {0, UINT64_MAX};
