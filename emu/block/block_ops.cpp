@@ -2,6 +2,8 @@
 // once per operation and form and templated over the width. Semantics are the interpreter's
 // (exec_data.cpp, exec_arith.cpp, exec_control.cpp); the differential tests in
 // tests/emu/block_engine_test.cpp run every form both ways.
+#include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -203,6 +205,18 @@ bool xchg_rr(BlockContext& c, const BlockOp& op) {
     return true;
 }
 
+// xchg m, r ; xchg r, m — with a memory operand the lock is implicit (SDM XCHG): one host
+// atomic exchange, so that other vCPUs over the same RAM see it whole, as the interpreter's
+// locked access does (emu/cpu/locked_access.hpp); a misaligned operand declines to it.
+template <class T>
+bool xchg_m(BlockContext& c, const BlockOp& op) {
+    uint8_t* p = host_address<T, true>(c, op);
+    if (!p || reinterpret_cast<uintptr_t>(p) % sizeof(T) != 0) return false;
+    const T old = std::atomic_ref<T>(*reinterpret_cast<T*>(p)).exchange(get_reg<T>(c, op.src));
+    set_reg<T>(c, op.src, old);
+    return true;
+}
+
 // nop ; nop r/m (the operand is not accessed)
 bool nop(BlockContext&, const BlockOp&) {
     return true;
@@ -343,7 +357,14 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
         out.seg = a.reg;
         out.handler = chain<&mov_to_sreg_real>;
         return true;
-    case Op::Xchg: // the register form only: the memory form commits in two steps
+    case Op::Xchg:
+        if (const Form form = form_of(insn); form == Form::MemReg || form == Form::RegMem) {
+            const bool memory_first = form == Form::MemReg;
+            lower_memory(insn, memory_first ? a : b, out);
+            out.src = register_byte_offset(memory_first ? b.reg : a.reg, size);
+            out.handler = by_width(size, []<class T>(T) -> Handler { return chain<&xchg_m<T>>; });
+            return out.handler != nullptr;
+        }
         if (form_of(insn) != Form::RegReg) return false;
         out.dst = register_byte_offset(a.reg, size);
         out.src = register_byte_offset(b.reg, size);

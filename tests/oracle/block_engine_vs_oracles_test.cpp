@@ -230,7 +230,7 @@ class LoopGenerator {
             code.push_back(static_cast<uint8_t>(0xE0 + next() % 4));
             code.push_back(0);
             break;
-        case 14: { // movzx / movsx r, r/m ; xchg r, r ; clc ; stc ; cmc
+        case 14: { // movzx / movsx r, r/m ; xchg r, r/m ; clc ; stc ; cmc
             const uint8_t ops[] = {0xB6, 0xB7, 0xBE, 0xBF, 0x87, 0x86, 0xF8, 0xF9, 0xF5};
             const uint8_t op = ops[next() % std::size(ops)];
             if (op >= 0xB6) {
@@ -239,7 +239,10 @@ class LoopGenerator {
                 modrm(code);
             } else if (op == 0x87 || op == 0x86) {
                 code.push_back(op);
-                code.push_back(static_cast<uint8_t>(0xC0 | (next() % 64)));
+                if (next() % 2)
+                    code.push_back(static_cast<uint8_t>(0xC0 | (next() % 64)));
+                else
+                    modrm(code); // with memory: an atomic exchange in the block engine
             } else {
                 code.push_back(op);
             }

@@ -476,10 +476,10 @@ class ProgramGenerator {
             code.push_back(ops[rng_() % std::size(ops)]);
             break;
         }
-        case 13: { // xchg with memory (not translated: LOCK semantics), push imm8/imm, push m
+        case 13: { // xchg r, r/m (with memory: an atomic exchange), push imm8/imm, push m
             const uint32_t pick = rng_() % 4;
             if (pick == 0) {
-                code.push_back(0x87);
+                code.push_back(static_cast<uint8_t>(0x86 + rng_() % 2));
                 modrm(code, address32);
             } else if (pick == 1) {
                 code.push_back(0x6A);
