@@ -880,8 +880,9 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
                                       impl_->steady, !limits.stop_when_valid)) {
                 if (impl_->blocks.loaded_segments()) impl_->vmx_dirty = true;
                 // What step() does when an instruction retires; the blocks changed nothing
-                // else the checks above read (no CR0, IF or shadow changes; a segment load only
-                // as said above).
+                // else the checks above read (no CR0 or IF changes; a segment load only as said
+                // above; the shadow only of a MOV SS the run stopped right after, which the
+                // interrupt check above then honours).
                 exit.instructions += retired;
                 impl_->stats.in_blocks += retired;
                 impl_->mmio_completed.count = 0;

@@ -333,6 +333,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Deco
     std::copy(c.gpr, c.gpr + 8, state.gpr.begin());
     state.eflags = (state.eflags & ~flags::Status) | c.flags.status();
     state.tsc += retired;
+    if (c.after_mov_ss == retired) state.interruptibility = interruptibility::BlockingByMovSs;
     return retired;
 }
 

@@ -40,8 +40,9 @@ class BlockEngine {
     // `seen` (the interpreter's decode cache) says which code has run before: a block is
     // built only where the interpreter has been, so code that runs once is not translated.
     // `steady`: what the PortHandler promised about one port (size 0: nothing), for IN.
-    // `segment_loads`: a real-mode MOV DS/ES/FS/GS, r16 may run (block_ops.cpp); then
-    // loaded_segments() says whether one did.
+    // `segment_loads`: a real-mode MOV Sreg, r16 may run (block_ops.cpp); then
+    // loaded_segments() says whether one did. A run that stops right after a MOV SS sets
+    // blocking by MOV SS in state.interruptibility, as the interpreter does.
     uint64_t run(CpuState& state, const GuestMemory& memory, const DecodeCache& seen,
                  uint64_t max_instructions, const SteadyPort& steady, bool segment_loads);
     bool loaded_segments() const { return loaded_segments_; }

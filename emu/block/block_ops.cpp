@@ -34,12 +34,16 @@ bool mov_from_sreg(BlockContext& c, const BlockOp& op) {
     set_reg<T>(c, op.dst, static_cast<T>((*c.state)[static_cast<Seg>(op.seg)].selector));
     return true;
 }
-// mov Sreg, r16 (DS, ES, FS, GS) in real mode: the selector, and the base selector << 4, the
-// limit and access rights kept (segment_load.cpp, SDM Vol. 3A 20.1.1). The kvm profile asks of
-// a real-mode DS..GS only base = selector << 4 of these (kvm_real_mode.hpp), so a valid state
-// stays valid; where the run loop watches for the state to become valid, it declines.
+// mov Sreg, r16 (DS, ES, FS, GS, SS) in real mode: the selector, and the base selector << 4,
+// the limit and access rights kept (segment_load.cpp, SDM Vol. 3A 20.1.1). The kvm profile asks
+// of a real-mode segment only base = selector << 4 of these (kvm_real_mode.hpp), so a valid
+// state stays valid; where the run loop watches for the state to become valid, it declines.
+// MOV SS also blocks interrupts until the next instruction has run (SDM Vol. 3A 6.8.3): no
+// interrupt is taken inside a block, and a run that stops right after it leaves the shadow
+// in the state (BlockEngine::run).
 bool mov_to_sreg_real(BlockContext& c, const BlockOp& op) {
     if (!c.segment_loads || c.state->protected_mode()) return false;
+    if (op.seg == static_cast<uint8_t>(Seg::SS)) c.after_mov_ss = c.retired + op.position + 1;
     const uint16_t selector = get_reg<uint16_t>(c, op.src);
     SegmentCache& segment = (*c.state)[static_cast<Seg>(op.seg)];
     segment.selector = selector;
@@ -348,10 +352,9 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
         out.handler = size == 4 ? chain<&mov_from_sreg<uint32_t>> : chain<&mov_from_sreg<uint16_t>>;
         out.registers_only = true;
         return true;
-    case Op::MovToSreg: // from a register, not CS or SS (whose MOV blocks interrupts)
+    case Op::MovToSreg: // from a register, not CS (MOV CS is #UD)
         if (insn.operand_count != 2 || a.kind != OperandKind::Sreg || b.kind != OperandKind::Reg ||
-            (a.reg != static_cast<uint8_t>(Seg::DS) && a.reg != static_cast<uint8_t>(Seg::ES) &&
-             a.reg != static_cast<uint8_t>(Seg::FS) && a.reg != static_cast<uint8_t>(Seg::GS)))
+            a.reg == static_cast<uint8_t>(Seg::CS) || a.reg > static_cast<uint8_t>(Seg::GS))
             return false;
         out.src = register_byte_offset(b.reg, 2);
         out.seg = a.reg;

@@ -76,9 +76,12 @@ struct BlockContext {
     // write them to the state as well.
     uint32_t eflags_fixed = 0;
     // A real-mode MOV Sreg may run (BlockEngine::run): the run loop is not watching for the
-    // state to become valid; set when one loaded DS, ES, FS or GS.
+    // state to become valid; set when one loaded a segment register.
     bool segment_loads = false;
     bool loaded_segment = false;
+    // The run's retired count right after its last MOV SS: when the run stops there, the
+    // next instruction is in that MOV's interrupt shadow (BlockEngine::run). 0: none.
+    uint64_t after_mov_ss = 0;
     uint32_t next_eip = 0; // set by the block's branch, else the block's end
     uint64_t retired = 0;  // instructions retired in this run before the current block
     const struct BlockOp* stopped_at = nullptr; // the operation that declined (chained())

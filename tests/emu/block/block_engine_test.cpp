@@ -124,6 +124,42 @@ TEST(BlockEngine, RealModeSegmentLoadTakesEffectAtTheNextAccess) {
     }
 }
 
+// MOV SS, r16 in real mode runs in blocks too: each pass switches to another stack segment and
+// pushes there. L: mov ss, dx ; mov sp, 0x100 ; push cx ; inc dx ; dec cx ; jnz L ; hlt
+TEST(BlockEngine, RealModeStackSwitchRunsInBlocks) {
+    Pair p;
+    p.load(kCode, {0x8E, 0xD2, 0xBC, 0x00, 0x01, 0x51, 0x42, 0x49, 0x75, 0xF6, 0xF4});
+    CpuState s = start_state(Mode::Real16);
+    s[Gpr::ECX] = 100;
+    s[Gpr::EDX] = 0x300;
+    p.set_state(s);
+    EXPECT_EQ(p.run(kRunToHost).reason, ExitReason::Halt);
+    EXPECT_EQ(p.blocks.emu.state()[Seg::SS].base, (0x300u + 99) << 4);
+    EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 400u);
+}
+
+// A run that stops right after a MOV SS leaves the next instruction in its shadow (SDM Vol. 3A
+// 6.8.3), as the interpreter does: here the IN after it declines in the block (no steady
+// port) and exits to the host. L: mov ss, dx ; in al, 0x80 ; inc dx ; dec cx ; jnz L ; hlt
+TEST(BlockEngine, StopRightAfterMovSsKeepsItsInterruptShadow) {
+    Pair p;
+    p.load(kCode, {0x8E, 0xD2, 0xE4, 0x80, 0x42, 0x49, 0x75, 0xF8, 0xF4});
+    CpuState s = start_state(Mode::Real16);
+    s[Gpr::ECX] = 20;
+    s[Gpr::EDX] = 0x300;
+    p.set_state(s);
+    for (int pass = 0; pass < 20; ++pass) {
+        const Exit exit = p.run(kRunToHost);
+        ASSERT_EQ(exit.reason, ExitReason::Io) << "pass " << pass;
+        EXPECT_EQ(p.blocks.emu.state().interruptibility, interruptibility::BlockingByMovSs)
+            << "pass " << pass;
+        p.blocks.emu.complete_io(0);
+        p.interpreter.emu.complete_io(0);
+    }
+    EXPECT_EQ(p.run(kRunToHost).reason, ExitReason::Halt);
+    EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 40u);
+}
+
 // L: std ; movsb ; cld ; movsb ; cli ; inc si ; inc di ; dec cx ; jnz L ; hlt
 // CLD and STD in blocks turn the string operations after them; a real-mode CLI clears IF.
 TEST(BlockEngine, DirectionAndInterruptFlagsChangeInsideBlocks) {
