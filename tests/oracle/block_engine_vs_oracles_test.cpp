@@ -407,8 +407,12 @@ void check_against(Oracle& oracle, const char* name, bool protected32, uint32_t 
     EXPECT_GT(t.in_blocks, t.instructions / 2);
 }
 
-// Programs per mode: `fallback`, times TRANSIT86_ORACLE_SCALE for a longer campaign.
+// Programs per mode: `fallback`, times TRANSIT86_ORACLE_SCALE for a longer campaign;
+// TRANSIT86_ORACLE_PROGRAMS, when set, instead (the sanitizer build runs the first few: the
+// sanitizers check memory, the default build the programs).
 int programs(int fallback) {
+    if (const char* count = std::getenv("TRANSIT86_ORACLE_PROGRAMS"))
+        return std::max(1, std::atoi(count));
     const char* scale = std::getenv("TRANSIT86_ORACLE_SCALE");
     return fallback * (scale ? std::max(1, std::atoi(scale)) : 1);
 }
