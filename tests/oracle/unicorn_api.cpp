@@ -16,10 +16,9 @@ struct Loaded {
 };
 
 template <typename Function>
-bool resolve(void* library, const char* name, Function& out, std::string& error) {
+void resolve(void* library, const char* name, Function& out, std::string& error) {
     out = reinterpret_cast<Function>(::dlsym(library, name));
-    if (out == nullptr && error.empty()) error = std::string(kLibrary) + " has no " + name;
-    return out != nullptr;
+    if (out == nullptr) error = std::string(kLibrary) + " has no " + name;
 }
 
 Loaded load() {
@@ -32,24 +31,27 @@ Loaded load() {
         return loaded;
     }
     UnicornApi& a = loaded.api;
-    std::string& e = loaded.error;
-    const bool all =
-        resolve(library, "uc_open", a.open, e) & resolve(library, "uc_close", a.close, e) &
-        resolve(library, "uc_strerror", a.strerror, e) & resolve(library, "uc_ctl", a.ctl, e) &
-        resolve(library, "uc_mem_map", a.mem_map, e) &
-        resolve(library, "uc_mem_map_ptr", a.mem_map_ptr, e) &
-        resolve(library, "uc_mem_write", a.mem_write, e) &
-        resolve(library, "uc_reg_read", a.reg_read, e) &
-        resolve(library, "uc_reg_write", a.reg_write, e) &
-        resolve(library, "uc_hook_add", a.hook_add, e) &
-        resolve(library, "uc_emu_start", a.emu_start, e) &
-        resolve(library, "uc_emu_stop", a.emu_stop, e) &
-        resolve(library, "uc_context_alloc", a.context_alloc, e) &
-        resolve(library, "uc_context_free", a.context_free, e) &
-        resolve(library, "uc_context_save", a.context_save, e) &
-        resolve(library, "uc_context_restore", a.context_restore, e) &
-        resolve(library, "uc_context_size", a.context_size, e);
-    if (!all && e.empty()) e = "incomplete " + std::string(kLibrary);
+    // The first function missing names the problem.
+    const auto need = [&](const char* name, auto& out) {
+        if (loaded.error.empty()) resolve(library, name, out, loaded.error);
+    };
+    need("uc_open", a.open);
+    need("uc_close", a.close);
+    need("uc_strerror", a.strerror);
+    need("uc_ctl", a.ctl);
+    need("uc_mem_map", a.mem_map);
+    need("uc_mem_map_ptr", a.mem_map_ptr);
+    need("uc_mem_write", a.mem_write);
+    need("uc_reg_read", a.reg_read);
+    need("uc_reg_write", a.reg_write);
+    need("uc_hook_add", a.hook_add);
+    need("uc_emu_start", a.emu_start);
+    need("uc_emu_stop", a.emu_stop);
+    need("uc_context_alloc", a.context_alloc);
+    need("uc_context_free", a.context_free);
+    need("uc_context_save", a.context_save);
+    need("uc_context_restore", a.context_restore);
+    need("uc_context_size", a.context_size);
     return loaded;
 }
 
