@@ -83,6 +83,63 @@ constexpr uint32_t kMsrTsc = 0x10;
 constexpr uint32_t kMsrBiosSignId = 0x8B; // microcode revision: reads 0, writes ignored
 constexpr uint32_t kMsrEfer = 0xC0000080;
 
+// ---- MTRRs (SDM Vol. 3A 12.11; Vol. 4 Table 2-2), where the model reports them
+constexpr uint32_t kMsrMtrrCap = 0xFE;
+// IA32_MTRRCAP, read-only: 8 variable ranges (VCNT), the fixed ranges (FIX), write-combining
+// (WC); no SMRR (12.11.2.1).
+constexpr uint64_t kMtrrCap = 8 | 1u << 8 | 1u << 10;
+constexpr uint32_t kMsrMtrrPhysBase0 = 0x200; // PHYSBASEn = 0x200 + 2n, PHYSMASKn = 0x201 + 2n
+constexpr uint32_t kMsrMtrrDefType = 0x2FF;
+// Bits 12 to MAXPHYADDR - 1 of a variable range's base and mask (12.11.3).
+constexpr uint64_t kMtrrAddressBits = ((uint64_t{1} << kMaxPhysicalAddressBits) - 1) & ~0xFFFull;
+
+// UC, WC, WT, WP, WB: writing any other encoding raises #GP (12.11.2.2).
+bool is_memory_type(uint64_t type) {
+    return type == 0 || type == 1 || type == 4 || type == 5 || type == 6;
+}
+
+// The fixed-range MTRR `index` names (12.11.2.2, Table 12-9), or -1.
+int fixed_mtrr(uint32_t index) {
+    if (index == 0x250) return 0;
+    if (index == 0x258 || index == 0x259) return static_cast<int>(index - 0x258 + 1);
+    if (index >= 0x268 && index <= 0x26F) return static_cast<int>(index - 0x268 + 3);
+    return -1;
+}
+
+// RDMSR/WRMSR of an MTRR. False when `index` is none (with the model's CPUID.01H:EDX.MTRR);
+// otherwise `gp` says whether the access raises #GP(0): a write to MTRRCAP, reserved bits, an
+// undefined memory type.
+bool mtrr_access(Cpu& cpu, uint32_t index, bool write, uint64_t value, uint64_t& result, bool& gp) {
+    if (!(cpu.model->features_edx & cpuid_edx::MTRR)) return false;
+    Mtrrs& m = cpu.s.msrs.mtrr;
+    uint64_t* slot = nullptr;
+    gp = false;
+    if (index == kMsrMtrrCap) {
+        gp = write;
+        result = kMtrrCap;
+        return true;
+    }
+    if (index == kMsrMtrrDefType) {
+        slot = &m.def_type; // type, FE (bit 10), E (bit 11)
+        gp = write && ((value & ~0xCFFull) || !is_memory_type(value & 0xFF));
+    } else if (const int fixed = fixed_mtrr(index); fixed >= 0) {
+        slot = &m.fixed[static_cast<size_t>(fixed)]; // eight ranges, a type in each byte
+        for (int range = 0; write && range < 8; ++range)
+            gp = gp || !is_memory_type(value >> (8 * range) & 0xFF);
+    } else if (index >= kMsrMtrrPhysBase0 && index < kMsrMtrrPhysBase0 + 16) {
+        slot = &m.variable[index - kMsrMtrrPhysBase0];
+        const bool mask = (index & 1) != 0; // PHYSMASK: V (bit 11) and the mask
+        gp =
+            write && (mask ? (value & ~(kMtrrAddressBits | 0x800))
+                           : (value & ~(kMtrrAddressBits | 0xFF)) || !is_memory_type(value & 0xFF));
+    } else {
+        return false;
+    }
+    if (write && !gp) *slot = value;
+    result = *slot;
+    return true;
+}
+
 bool rdmsr_wrmsr(Cpu& cpu, bool write) {
     if (cpu.s.cpl() != 0) return cpu.raise(vec::GP, 0);
     const uint32_t index = cpu.s[Gpr::ECX];
@@ -100,6 +157,8 @@ bool rdmsr_wrmsr(Cpu& cpu, bool write) {
     } else if (uint64_t* slot = msr_slot(cpu, index)) {
         if (write) *slot = value;
         result = *slot;
+    } else if (bool gp; mtrr_access(cpu, index, write, value, result, gp)) {
+        if (gp) return cpu.raise(vec::GP, 0);
     } else {
         return cpu.raise(vec::GP, 0);
     }
@@ -122,7 +181,8 @@ bool exec_processor(Cpu& cpu, const Insn& insn) {
         s[Gpr::EDX] = static_cast<uint32_t>(s.tsc >> 32);
         return true;
     case Op::Rdmsr: return rdmsr_wrmsr(cpu, false); // rdmsr
-    case Op::Wrmsr: return rdmsr_wrmsr(cpu, true);  // wrmsr
+    case Op::Wrmsr:
+        return rdmsr_wrmsr(cpu, true); // wrmsr
     default: return cpu.unsupported("processor operation");
     }
 }

@@ -14,7 +14,8 @@ inline constexpr uint32_t TSC = 1u << 4;
 inline constexpr uint32_t MSR = 1u << 5;
 inline constexpr uint32_t PAE = 1u << 6; // PAE paging, CR4.PAE
 inline constexpr uint32_t CX8 = 1u << 8;
-inline constexpr uint32_t PGE = 1u << 13; // global pages, CR4.PGE
+inline constexpr uint32_t MTRR = 1u << 12; // IA32_MTRRCAP and the MTRRs it describes
+inline constexpr uint32_t PGE = 1u << 13;  // global pages, CR4.PGE
 inline constexpr uint32_t CMOV = 1u << 15;
 inline constexpr uint32_t PAT = 1u << 16;  // IA32_PAT; the PAT bit of paging entries
 inline constexpr uint32_t FXSR = 1u << 24; // FXSAVE/FXRSTOR, CR4.OSFXSR
@@ -36,12 +37,14 @@ struct CpuModel {
     // What transit86 implements: the x87 FPU (FPU), the virtual-8086 mode extensions with
     // protected-mode virtual interrupts (VME: SDM Vol. 3A 20.3, 20.4), RDTSC, RDMSR/WRMSR,
     // CMPXCHG8B, CMOVcc; 32-bit and PAE paging with 4-MByte pages, global pages and the PAT
-    // bit (IA32_PAT holds its value; memory types have no effect here); FXSAVE/FXRSTOR (FXSR:
-    // the x87 state and the SSE registers they hold, no SSE instruction). No PSE-36 and no leaf
-    // 80000008H: MAXPHYADDR is 36 (SDM Vol. 3A 4.1.4).
+    // bit (IA32_PAT holds its value; memory types have no effect here); the MTRRs (8 variable
+    // ranges, the fixed ranges, write-combining: held and checked as written, with no effect
+    // either; firmware such as U-Boot programs them without looking at CPUID); FXSAVE/FXRSTOR
+    // (FXSR: the x87 state and the SSE registers they hold, no SSE instruction). No PSE-36 and
+    // no leaf 80000008H: MAXPHYADDR is 36 (SDM Vol. 3A 4.1.4).
     uint32_t features_edx = cpuid_edx::FPU | cpuid_edx::VME | cpuid_edx::PSE | cpuid_edx::TSC |
-                            cpuid_edx::MSR | cpuid_edx::PAE | cpuid_edx::CX8 | cpuid_edx::PGE |
-                            cpuid_edx::CMOV | cpuid_edx::PAT | cpuid_edx::FXSR;
+                            cpuid_edx::MSR | cpuid_edx::PAE | cpuid_edx::CX8 | cpuid_edx::MTRR |
+                            cpuid_edx::PGE | cpuid_edx::CMOV | cpuid_edx::PAT | cpuid_edx::FXSR;
     uint32_t features_ecx = 0;
     // Execute-disable (EFER.NXE, XD in PAE entries); no long mode or SYSCALL.
     uint32_t extended_features_edx = cpuid_ext_edx::NX;

@@ -188,6 +188,15 @@ inline constexpr uint32_t BlockingByNmi = 1u << 3;
 // VMCS guest activity state (SDM Vol. 3C, 24.4.2).
 enum class ActivityState : uint32_t { Active = 0, Hlt = 1, Shutdown = 2, WaitForSipi = 3 };
 
+// The memory type range registers (SDM Vol. 3A 12.11), held as software writes them: memory
+// types have no effect here (every access behaves as it would in write-back RAM).
+struct Mtrrs {
+    uint64_t def_type = 0;               // IA32_MTRR_DEF_TYPE: MTRRs disabled at power-up
+    std::array<uint64_t, 11> fixed{};    // FIX64K_00000, FIX16K_80000/A0000, FIX4K_C0000..F8000
+    std::array<uint64_t, 16> variable{}; // PHYSBASE0, PHYSMASK0, ..., PHYSBASE7, PHYSMASK7
+    friend constexpr bool operator==(const Mtrrs&, const Mtrrs&) = default;
+};
+
 // Model-specific registers boot code touches (SDM Vol. 4); EFER lives in CpuState::efer.
 struct Msrs {
     uint64_t apic_base = 0xFEE00900; // BSP, enabled, default base (SDM Vol. 3A 11.4.4)
@@ -196,6 +205,7 @@ struct Msrs {
     uint64_t sysenter_eip = 0;
     uint64_t pat = 0x0007040600070406; // power-up value (SDM Vol. 3A 12.12.4)
     uint64_t misc_enable = 1;          // fast-strings enabled
+    Mtrrs mtrr{};
     friend constexpr bool operator==(const Msrs&, const Msrs&) = default;
 };
 
