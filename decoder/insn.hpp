@@ -155,6 +155,9 @@ enum class Op : uint8_t {
     Rdtsc,
     Rdmsr,
     Wrmsr,
+    Lfence, // LFENCE and MFENCE (SSE2), SFENCE (SSE): #UD without them in CPUID
+    Mfence,
+    Sfence,
     // x87: WAIT/FWAIT (9B), and every ESC instruction (D8..DF) as one Op whose operation is
     // Insn::x87 (emu/interp/exec_x87*.cpp)
     Wait,

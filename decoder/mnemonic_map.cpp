@@ -178,6 +178,9 @@ constexpr MnemonicRow kRows[] = {
     {ZYDIS_MNEMONIC_RDTSC, Op::Rdtsc},
     {ZYDIS_MNEMONIC_RDMSR, Op::Rdmsr},
     {ZYDIS_MNEMONIC_WRMSR, Op::Wrmsr},
+    {ZYDIS_MNEMONIC_LFENCE, Op::Lfence},
+    {ZYDIS_MNEMONIC_MFENCE, Op::Mfence},
+    {ZYDIS_MNEMONIC_SFENCE, Op::Sfence},
     {ZYDIS_MNEMONIC_FWAIT, Op::Wait},
     // x87 (ESC D8..DF); FSTPNCE is Zydis's name for the D9 D8+i alias of FSTP ST(i)
     {ZYDIS_MNEMONIC_FLD, Op::X87, 0, X87Op::Fld},

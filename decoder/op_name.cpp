@@ -136,6 +136,9 @@ const char* op_name(Op op) noexcept {
     case Op::Nop: return "nop";
     case Op::Ud2: return "ud2";
     case Op::Cpuid: return "cpuid";
+    case Op::Lfence: return "lfence";
+    case Op::Mfence: return "mfence";
+    case Op::Sfence: return "sfence";
     case Op::Rdtsc: return "rdtsc";
     case Op::Rdmsr: return "rdmsr";
     case Op::Wrmsr: return "wrmsr";

@@ -1,4 +1,5 @@
 // Processor identification and control: CPUID, RDTSC, RDMSR/WRMSR.
+#include <atomic>
 #include <cstring>
 
 #include "emu/interp/handlers.hpp"
@@ -183,6 +184,17 @@ bool exec_processor(Cpu& cpu, const Insn& insn) {
     case Op::Rdmsr: return rdmsr_wrmsr(cpu, false); // rdmsr
     case Op::Wrmsr:
         return rdmsr_wrmsr(cpu, true); // wrmsr
+    // lfence ; mfence ; sfence — the order they impose is the host's, for vCPUs on other
+    // threads (every access of this one is in program order already)
+    case Op::Lfence:
+    case Op::Mfence:
+        if (!(cpu.model->features_edx & cpuid_edx::SSE2)) return cpu.raise(vec::UD);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        return true;
+    case Op::Sfence:
+        if (!(cpu.model->features_edx & cpuid_edx::SSE)) return cpu.raise(vec::UD);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        return true;
     default: return cpu.unsupported("processor operation");
     }
 }

@@ -152,7 +152,10 @@ Dispatch::Handler handler_for(Op op) {
     case Op::Cpuid:
     case Op::Rdtsc:
     case Op::Rdmsr:
-    case Op::Wrmsr: return &exec_processor;
+    case Op::Wrmsr:
+    case Op::Lfence:
+    case Op::Mfence:
+    case Op::Sfence: return &exec_processor;
     case Op::Wait:
     case Op::X87: return &exec_x87;
 

@@ -148,6 +148,9 @@ const std::vector<Encoding>& encodings() {
         {Op::Rdtsc, {0x0F, 0x31}},
         {Op::Rdmsr, {0x0F, 0x32}},
         {Op::Wrmsr, {0x0F, 0x30}},
+        {Op::Lfence, {0x0F, 0xAE, 0xE8}}, // 0F AE /5, register form
+        {Op::Mfence, {0x0F, 0xAE, 0xF0}}, // 0F AE /6
+        {Op::Sfence, {0x0F, 0xAE, 0xF8}}, // 0F AE /7
         {Op::Wait, {0x9B}},
         {Op::X87, {0xDB, 0xE3}}, // fninit
     };

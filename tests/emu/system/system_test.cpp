@@ -467,4 +467,28 @@ TEST(Invlpg, Cpl3RaisesGP0) {
     EXPECT_TRUE(is_exception(m.run(1), vec::kGP, 0));
 }
 
+// ---- LFENCE, MFENCE (SSE2), SFENCE (SSE): #UD where CPUID does not report them (SDM Vol. 2A
+// LFENCE, Vol. 2B MFENCE, SFENCE); otherwise they retire, changing nothing architectural
+
+TEST(Fence, DefaultModelWithoutSseRaisesUd) {
+    for (const uint8_t modrm : std::initializer_list<uint8_t>{0xE8, 0xF0, 0xF8}) {
+        Machine m;
+        m.exceptions_to_host = true;
+        m.load_code({0x0F, 0xAE, modrm});
+        EXPECT_TRUE(is_exception(m.run(1), vec::kUD)) << int{modrm};
+    }
+}
+
+TEST(Fence, RetiresWhereCpuidReportsIt) {
+    for (const uint8_t modrm : std::initializer_list<uint8_t>{0xE8, 0xF0, 0xF8}) {
+        Machine m;
+        CpuModel model;
+        model.features_edx |= modrm == 0xF8 ? cpuid_edx::SSE : cpuid_edx::SSE2;
+        m.emulator().set_cpu_model(model);
+        m.load_code({0x0F, 0xAE, modrm});
+        EXPECT_EQ(m.run(1).reason, ExitReason::Budget) << int{modrm};
+        EXPECT_EQ(m.eip(), kCode + 3);
+    }
+}
+
 } // namespace transit86::test
