@@ -102,6 +102,10 @@ struct Emulator::Impl {
     std::array<uint32_t, 8> repeated_fault_gpr{};
     uint32_t repeated_fault_eflags = 0;
     void count_repeated_fault(uint8_t vector);
+    // Emulator::last_delivery; `injecting` while deliver_event() runs.
+    Delivery delivery{};
+    bool injecting = false;
+    void note_delivery(const emu::Fault& fault, bool interrupt);
     // The kvm profile reads only segment registers, CR0 and EFLAGS.VM: its verdict is
     // recomputed only after an instruction that can change them (as KVM re-evaluates
     // emulation_required after CR0 and segment writes), after an event, and at each run().
@@ -289,6 +293,7 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
         cpu.task_committed = false;
         cpu.debug_traps = 0;
         if (emu::deliver_exception(cpu, fault)) {
+            note_delivery(fault, false);
             mmio_completed.count = 0;
             vmx_dirty = true; // delivery loads CS
             if (!(cpu.debug_traps & dr6::BT) || task_trap_taken) return Outcome::Retired;
@@ -331,6 +336,18 @@ Emulator::Impl::Outcome Emulator::Impl::finish_fault(Exit& exit) {
                     ? emu::Fault{emu::vec::DF, true, 0}
                     : second;
     }
+}
+
+void Emulator::Impl::note_delivery(const emu::Fault& fault, bool interrupt) {
+    delivery = {.count = delivery.count + 1,
+                .vector = fault.vector,
+                .has_error_code = fault.has_error_code,
+                .error_code = fault.error_code,
+                .interrupt = interrupt,
+                .injected = injecting,
+                .tsc = state.tsc,
+                .handler_cs = state[Seg::CS].selector,
+                .handler_eip = state.eip};
 }
 
 // The same instruction (CS selector and linear address) with the same registers raising the
@@ -612,6 +629,7 @@ Emulator::Impl::Outcome Emulator::Impl::inject(const InjectedEvent& event, Exit&
     vmx_dirty = true;
     const bool to_host = exceptions_to_host;
     exceptions_to_host = false; // the host asked for this delivery
+    injecting = true;
     Outcome outcome = Outcome::Retired;
     if (event.kind == InjectedEvent::Kind::Exception) {
         const emu::Fault fault{event.vector, event.has_error_code, event.error_code};
@@ -622,7 +640,9 @@ Emulator::Impl::Outcome Emulator::Impl::inject(const InjectedEvent& event, Exit&
         // An external interrupt is benign (SDM Vol. 3A Table 6-5): a fault while delivering
         // it is handled on its own, escalating only from there.
         const CpuState before = state;
-        if (!emu::deliver_exception(cpu, emu::Fault{event.vector, false, 0})) {
+        if (emu::deliver_exception(cpu, emu::Fault{event.vector, false, 0})) {
+            note_delivery(emu::Fault{event.vector, false, 0}, true);
+        } else {
             if (!cpu.task_committed) state = before;
             if (cpu.stop == Stop::Fault) {
                 outcome = finish_fault(exit);
@@ -633,6 +653,7 @@ Emulator::Impl::Outcome Emulator::Impl::inject(const InjectedEvent& event, Exit&
         }
     }
     exceptions_to_host = to_host;
+    injecting = false;
     // Delivering an event ends the STI / MOV SS shadow (SDM Vol. 3A 6.8.3).
     if (outcome == Outcome::Retired)
         state.interruptibility &=
@@ -693,6 +714,10 @@ void Emulator::set_decode_cache(bool enabled) noexcept {
 
 Emulator::RepeatedFault Emulator::repeated_fault() const noexcept {
     return impl_->repeated_fault;
+}
+
+Emulator::Delivery Emulator::last_delivery() const noexcept {
+    return impl_->delivery;
 }
 
 Emulator::EngineStats Emulator::engine_stats() const noexcept {

@@ -198,6 +198,23 @@ class Emulator {
     };
     RepeatedFault repeated_fault() const noexcept;
 
+    // The last exception or interrupt delivered through the IVT or IDT — raised by an
+    // instruction (a #DF it escalated to included) or injected with deliver_event() — and how
+    // many have been delivered so far. A host that traces instructions compares `count` before
+    // and after a step to show what was delivered (`transit86 step` and `boot --trace` do).
+    struct Delivery {
+        uint64_t count = 0; // 0: nothing delivered yet
+        uint8_t vector = 0;
+        bool has_error_code = false;
+        uint32_t error_code = 0;
+        bool interrupt = false;  // an external interrupt (InjectedEvent::Kind::Interrupt)
+        bool injected = false;   // by deliver_event(), before any instruction of a run
+        uint64_t tsc = 0;        // CpuState::tsc when it was delivered
+        uint16_t handler_cs = 0; // where the handler starts: CS:EIP after delivery
+        uint32_t handler_eip = 0;
+    };
+    Delivery last_delivery() const noexcept;
+
     // Runs until an exit condition holds. Never throws.
     Exit run(const RunLimits& limits) noexcept;
 

@@ -150,6 +150,32 @@ TEST_F(Events, PendingInterruptIsDeliveredWhenTheGuestCanTakeIt) {
     EXPECT_EQ(guest.read16(kStack - 2) & flags::IF, flags::IF) << "the pushed FLAGS keep it";
 }
 
+// Emulator::last_delivery: a #UD the code raised, then an interrupt the host injected, each
+// with where its handler starts; the count says how many so far.
+TEST_F(Events, LastDeliveryNamesWhatWasDeliveredAndWhere) {
+    EXPECT_EQ(emu.last_delivery().count, 0u);
+    guest.load(kCode, {0x0F, 0x0B}); // ud2
+    ASSERT_EQ(run().reason, ExitReason::Halt);
+    Emulator::Delivery d = emu.last_delivery();
+    EXPECT_EQ(d.count, 1u);
+    EXPECT_EQ(d.vector, 0x06);
+    EXPECT_FALSE(d.has_error_code);
+    EXPECT_FALSE(d.interrupt);
+    EXPECT_FALSE(d.injected);
+    EXPECT_EQ(d.handler_cs, 0u);
+    EXPECT_EQ(d.handler_eip, 0x3000u);
+    state.regs.rip = kCode;
+    state.regs.rflags |= flags::IF;
+    state.events.interrupt = {.pending = 1, .vector = 0x20};
+    ASSERT_EQ(run().reason, ExitReason::Halt);
+    d = emu.last_delivery();
+    EXPECT_EQ(d.count, 2u);
+    EXPECT_EQ(d.vector, 0x20);
+    EXPECT_TRUE(d.interrupt);
+    EXPECT_TRUE(d.injected);
+    EXPECT_EQ(d.handler_eip, 0x3100u);
+}
+
 // IF = 0: the interrupt waits; run() stops at the window (after STI and its shadow) with the
 // interrupt still pending, and the next run() delivers it.
 TEST_F(Events, PendingInterruptWaitsForTheInterruptWindow) {

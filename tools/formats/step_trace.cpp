@@ -91,6 +91,47 @@ StepTrace::StepTrace(bool json, vmx::Profile profile, bool kvm_fixup)
     : json_(json), profile_(profile), kvm_fixup_(kvm_fixup),
       valid_line_(fmt::format("    vmx[{}] valid\n", vmx::to_string(profile))) {}
 
+namespace {
+
+// "#GP" for the architecture's exception vectors (SDM Vol. 3A Table 6-1), "" otherwise.
+std::string_view exception_mnemonic(uint8_t vector) {
+    static constexpr std::string_view kNames[] = {
+        "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "",    "#TS",
+        "#NP", "#SS", "#GP", "#PF", "",    "#MF", "#AC", "#MC", "#XM", "#VE", "#CP"};
+    return vector < std::size(kNames) ? kNames[vector] : std::string_view{};
+}
+
+// "delivered #GP(0x0010) (vector 13) through the IDT -> 0008:00001234", "delivered interrupt
+// 0x08 through the IVT -> f000:fea5".
+std::string delivery_text(const Emulator::Delivery& d, const CpuState& before, uint64_t n) {
+    const bool protected_mode = before.protected_mode();
+    std::string what;
+    if (d.interrupt) {
+        what = fmt::format("interrupt {:#04x}", d.vector);
+    } else {
+        const std::string_view name = exception_mnemonic(d.vector);
+        what =
+            fmt::format("{}{} (vector {})", name.empty() ? "exception" : name,
+                        d.has_error_code ? fmt::format("({:#06x})", d.error_code) : "", d.vector);
+    }
+    return fmt::format("delivered {} through the {} -> {:04x}:{:0{}x}{}", what,
+                       protected_mode ? "IDT" : "IVT", d.handler_cs, d.handler_eip,
+                       protected_mode ? 8 : 4, n > 1 ? fmt::format(" (the last of {})", n) : "");
+}
+
+} // namespace
+
+std::optional<Emulator::Delivery> StepTrace::new_delivery(const Emulator& emu,
+                                                          const CpuState& before) {
+    const Emulator::Delivery d = emu.last_delivery();
+    const uint64_t n = d.count - deliveries_seen_;
+    deliveries_seen_ = d.count;
+    // Deliveries while no line was printed (outside the traced windows) are not this step's.
+    if (n == 0 || d.tsc < before.tsc) return std::nullopt;
+    deliveries_in_step_ = n;
+    return d;
+}
+
 void StepTrace::finish() {
     if (!json_) console_.flush_partial();
 }
@@ -105,6 +146,7 @@ void StepTrace::line(const Emulator& emu, const CpuState& before, const FetchedI
     const CpuState& s = emu.state();
     const bool retired = exit.instructions != 0;
     const bool valid = vmx::is_valid(s, profile_);
+    const std::optional<Emulator::Delivery> delivered = new_delivery(emu, before);
     const std::string ip = hex(before.eip, ar::db(before[Seg::CS].access_rights) ? 8 : 4);
     if (json_) {
         nlohmann::json line = {{"mode", mode_tag(before)},
@@ -132,8 +174,24 @@ void StepTrace::line(const Emulator& emu, const CpuState& before, const FetchedI
         if (kvm_fixup_ && !vmx::is_valid(s, vmx::Profile::Kvm))
             line["kvm_fixup"] = fixup_to_json(vmx::kvm_fixup(s));
         if (!console.empty()) line["console"] = std::string(console);
+        if (delivered) {
+            const std::string_view name = exception_mnemonic(delivered->vector);
+            line["delivered"] = {
+                {"vector", delivered->vector},
+                {"name", delivered->interrupt ? "interrupt" : std::string(name)},
+                {"error_code", delivered->has_error_code ? nlohmann::json(delivered->error_code)
+                                                         : nlohmann::json(nullptr)},
+                {"injected", delivered->injected},
+                {"through", before.protected_mode() ? "IDT" : "IVT"},
+                {"handler",
+                 fmt::format("{:04x}:{:x}", delivered->handler_cs, delivered->handler_eip)},
+                {"count", deliveries_in_step_}};
+        }
         fmt::print("{}\n", dump_json(line));
     } else {
+        // An event the host injected came before this instruction; one it raised, after.
+        if (delivered && delivered->injected)
+            fmt::print("    {}\n", delivery_text(*delivered, before, deliveries_in_step_));
         // "R16 0000:1009 001009  66 49                    dec ecx     ecx=05f5e0ff"
         std::string& text = text_;
         text = mode_tag(before);
@@ -159,6 +217,8 @@ void StepTrace::line(const Emulator& emu, const CpuState& before, const FetchedI
         });
         text += '\n';
         std::fwrite(text.data(), 1, text.size(), stdout);
+        if (delivered && !delivered->injected)
+            fmt::print("    {}\n", delivery_text(*delivered, before, deliveries_in_step_));
         banners(emu, before, s);
         console_.feed(console);
         if (exit.reason != ExitReason::Step && exit.reason != ExitReason::Io &&
