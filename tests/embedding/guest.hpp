@@ -77,6 +77,23 @@ inline void set_real_segment(KvmSegment& seg, uint16_t selector) {
     seg.base = uint64_t{selector} << 4;
 }
 
+// Real mode with SS = 0x0003 (RPL 3 once CR0.PE = 1): with kEnterAndLeaveWindow, PE on, then
+// off again, the state is valid under the kvm profile, turns invalid after the first
+// `mov cr0, eax` (SS.RPL 3 != CS.RPL 0; the window begins with the AND at kCode + 8) and valid
+// again after the second (real mode: SS base = selector * 16).
+inline VcpuState stale_ss_state() {
+    VcpuState s = real_mode_state();
+    set_real_segment(s.sregs.ss, 0x0003);
+    return s;
+}
+inline const std::initializer_list<uint8_t> kEnterAndLeaveWindow = {
+    0x0F, 0x20, 0xC0, // mov eax, cr0
+    0x0C, 0x01,       // or al, 1
+    0x0F, 0x22, 0xC0, // mov cr0, eax
+    0x24, 0xFE,       // and al, 0xfe
+    0x0F, 0x22, 0xC0, // mov cr0, eax
+    0xF4};            // hlt
+
 inline std::vector<uint8_t> read_boot_sample(const std::string& name) {
     std::ifstream in(std::string(TRANSIT86_CORPUS_DIR) + "/boot/" + name, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};

@@ -11,21 +11,15 @@
 namespace transit86::test {
 namespace {
 
-// Real mode with SS = 0x0003 (RPL 3 once CR0.PE = 1): `mov cr0, eax` opens a window under the
-// kvm profile (SS.RPL 3 != CS.RPL 0) that begins with the instruction after it.
-const std::initializer_list<uint8_t> kEnterWindow = {0x0F, 0x20, 0xC0, // mov eax, cr0
-                                                     0x0C, 0x01,       // or al, 1
-                                                     0x0F, 0x22, 0xC0, // mov cr0, eax
-                                                     0x24, 0xFE,       // and al, 0xfe
-                                                     0xF4};            // hlt
+// kEnterAndLeaveWindow (guest.hpp) from stale_ss_state(): the run stops where the window
+// begins, at the AND after the first `mov cr0, eax`.
 constexpr uint32_t kWindowStart = kCode + 8;
 
 class CensusOverEmulator : public ::testing::Test {
   protected:
     void SetUp() override {
-        guest.load(kCode, kEnterWindow);
-        VcpuState state = real_mode_state();
-        set_real_segment(state.sregs.ss, 0x0003);
+        guest.load(kCode, kEnterAndLeaveWindow);
+        VcpuState state = stale_ss_state();
         const Exit exit = emu.run(state, RunLimits{.budget = 0,
                                                    .stop_when_valid = std::nullopt,
                                                    .stop_when_invalid = vmx::Profile::Kvm});

@@ -9,22 +9,6 @@
 namespace transit86::test {
 namespace {
 
-// Real mode with SS = 0x0003 (RPL 3 once CR0.PE = 1), PE on, then off again: under the kvm
-// profile the state is valid, turns invalid after the first `mov cr0, eax` (SS.RPL 3 !=
-// CS.RPL 0) and valid again after the second (real mode: SS base = selector * 16).
-const std::initializer_list<uint8_t> kEnterAndLeaveWindow = {0x0F, 0x20, 0xC0, // mov eax, cr0
-                                                             0x0C, 0x01,       // or al, 1
-                                                             0x0F, 0x22, 0xC0, // mov cr0, eax
-                                                             0x24, 0xFE,       // and al, 0xfe
-                                                             0x0F, 0x22, 0xC0, // mov cr0, eax
-                                                             0xF4};            // hlt
-
-VcpuState stale_ss_state() {
-    VcpuState s = real_mode_state();
-    set_real_segment(s.sregs.ss, 0x0003);
-    return s;
-}
-
 TEST(WindowEdges, StopWhenInvalidStopsBeforeTheFirstInstructionOfTheWindow) {
     Guest guest;
     guest.load(kCode, kEnterAndLeaveWindow);
