@@ -1,5 +1,7 @@
 #include "tools/boot/boot_machine.hpp"
 
+#include <csignal>
+
 #include <algorithm>
 #include <fmt/format.h>
 #include <memory>
@@ -31,6 +33,7 @@ const char* to_string(BootEnd::Kind kind) {
     case BootEnd::Kind::Position: return "position";
     case BootEnd::Kind::WindowEdge: return "window-edge";
     case BootEnd::Kind::FaultLoop: return "fault-loop";
+    case BootEnd::Kind::Interrupted: return "interrupted";
     }
     return "?";
 }
@@ -187,6 +190,12 @@ BootEnd BootMachine::run(const BootLimits& limits) {
     for (;;) {
         platform_.advance_to(virtual_ns());
         drain_output();
+        if (limits.interrupted)
+            if (const int signal = limits.interrupted->load(std::memory_order_relaxed))
+                return finish({BootEnd::Kind::Interrupted,
+                               fmt::format("interrupted by {}", signal == SIGINT    ? "SIGINT"
+                                                                : signal == SIGTERM ? "SIGTERM"
+                                                                                    : "a signal")});
         if (std::optional<BootEnd> end = take_platform_request()) return finish(*end);
         if (!limits.stop_at_console.empty() &&
             serial_seen_.find(limits.stop_at_console) != std::string::npos)

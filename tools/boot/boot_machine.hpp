@@ -10,6 +10,7 @@
 // single-steps what it shows (the windows, or everything).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,6 +43,9 @@ struct BootLimits {
     // End with FaultLoop once the same instruction raised the same exception this many times in
     // a row with the same registers (Emulator::repeated_fault); 0: never.
     uint64_t fault_loop_repeats = 1'000'000;
+    // A signal number stored asynchronously (the CLI's SIGINT/SIGTERM handler): the run ends
+    // with Interrupted at its next check, at most kLongestRun instructions later.
+    const std::atomic<int>* interrupted = nullptr;
     // A breakpoint, a position or a window edge pauses the run: the census window stays open
     // and run() goes on from there when called again. Otherwise (the `boot` command) every
     // stop ends the run and the window with it.
@@ -69,6 +73,7 @@ struct BootEnd {
         // in a row with the same registers (Emulator::repeated_fault): its handler returns to
         // it and the guest would loop there for ever, as on a processor.
         FaultLoop,
+        Interrupted, // BootLimits::interrupted: a signal (Ctrl-C, `timeout`, `kill`)
     };
     Kind kind = Kind::Budget;
     std::string detail; // one line

@@ -1,6 +1,8 @@
 // `transit86 boot`: a PC with firmware, a disk or a kernel (pc/), run to the end of the boot
 // with the guest's console as text lines and the window census (docs/boot.md).
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -19,6 +21,23 @@
 namespace transit86::tools {
 
 namespace {
+
+// Ctrl-C, `timeout` or `kill` end the boot as any other end does: the console so far, the
+// census and its summary, exit status 128 + the signal. A second signal kills at once.
+std::atomic<int> interrupting_signal{0};
+
+void note_interrupt(int signal) {
+    interrupting_signal.store(signal, std::memory_order_relaxed);
+}
+
+void end_boot_on_signals() {
+    struct sigaction action {};
+    action.sa_handler = note_interrupt;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+}
 
 // --gdb: the same machine, driven by GDB (tools/boot/boot_target.hpp, docs/gdb.md).
 int serve_boot_gdb(const BootOptions& o, BootMachine& machine, size_t bios_size) {
@@ -68,7 +87,9 @@ int run_boot(const BootOptions& o) {
                       .arm_breakpoints_at_console = o.break_after,
                       .stop_when_window_ends = o.stop_at == StopAt::Valid,
                       .stop_at_console = o.until,
-                      .timeout_ns = o.timeout_seconds * 1'000'000'000ull};
+                      .timeout_ns = o.timeout_seconds * 1'000'000'000ull,
+                      .interrupted = &interrupting_signal};
+    end_boot_on_signals();
     const BootEnd end = machine->run(limits);
     serial.flush_partial();
     debugcon.flush_partial();
@@ -89,6 +110,9 @@ int run_boot(const BootOptions& o) {
     case BootEnd::Kind::WindowEnded: as_asked = o.stop_at == StopAt::Valid; break;
     case BootEnd::Kind::Halted: as_asked = o.stop_at == StopAt::Halt; break;
     case BootEnd::Kind::Budget: as_asked = o.stop_at == StopAt::Budget; break;
+    case BootEnd::Kind::Interrupted:
+        std::fflush(stdout);
+        return 128 + interrupting_signal.load(std::memory_order_relaxed);
     default: break;
     }
     std::fflush(stdout);
