@@ -82,6 +82,12 @@ PcPlatform::PcPlatform(PcConfig config)
             unmodelled("piix4-pm", "sleep type " + std::to_string(sleep_type) + " (only S5)");
     };
 
+    map_ports(EmptyIdeChannel::kSecondaryCommandBlock, 8, &empty_ide_);
+    map_ports(EmptyIdeChannel::kSecondaryDeviceControl, 1, &empty_ide_);
+    if (!disk_image_) {
+        map_ports(AtaDisk::kCommandBlock, 8, &empty_ide_);
+        map_ports(AtaDisk::kDeviceControl, 1, &empty_ide_);
+    }
     std::optional<PcCmosDisk> cmos_disk;
     if (disk_image_) {
         disk_journal_ = std::make_unique<JournaledBlockBackend>(*disk_image_);

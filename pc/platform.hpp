@@ -12,6 +12,7 @@
 //   0x402 debugcon (SeaBIOS's log)            0x501 isa-debug-exit
 //   0x510/0x511/0x514 fw_cfg                  0xCF8-0xCFF PCI, 0xCF9 reset
 //   0x1F0-0x1F7/0x3F6 ATA disk (IRQ 14)       PMBA (set by the BIOS) PIIX4 ACPI, 0xB2/0xB3 APM
+//   0x170-0x177/0x376 the empty secondary IDE channel (and 0x1F0/0x3F6 without a disk)
 //   PCI 00:00.0 i440FX, 00:01.0 PIIX3 ISA, 00:01.1 PIIX3 IDE, 00:01.3 PIIX4 PM
 //   0xFEE00000 local APIC, 0xFEC00000 I/O APIC (register windows, no delivery)
 // Anything else: reads all ones, writes ignored, and listed (unclaimed_ports()).
@@ -33,6 +34,7 @@
 #include "pc/debug_exit.hpp"
 #include "pc/debugcon.hpp"
 #include "pc/device.hpp"
+#include "pc/empty_ide_channel.hpp"
 #include "pc/fw_cfg.hpp"
 #include "pc/i440fx.hpp"
 #include "pc/i8042.hpp"
@@ -235,6 +237,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     Piix3Ide ide_;
     Piix4Pm pm_;
     std::unique_ptr<AtaDisk> ata_;
+    EmptyIdeChannel empty_ide_; // the secondary channel, and the primary without a disk
     LocalApicWindow local_apic_;
     IoApicWindow io_apic_;
 
