@@ -182,19 +182,17 @@ bool exec_processor(Cpu& cpu, const Insn& insn) {
         s[Gpr::EDX] = static_cast<uint32_t>(s.tsc >> 32);
         return true;
     case Op::Rdmsr: return rdmsr_wrmsr(cpu, false); // rdmsr
-    case Op::Wrmsr:
-        return rdmsr_wrmsr(cpu, true); // wrmsr
-    // lfence ; mfence ; sfence — the order they impose is the host's, for vCPUs on other
-    // threads (every access of this one is in program order already)
-    case Op::Lfence:
-    case Op::Mfence:
-        if (!(cpu.model->features_edx & cpuid_edx::SSE2)) return cpu.raise(vec::UD);
+    case Op::Wrmsr: return rdmsr_wrmsr(cpu, true);  // wrmsr
+    case Op::Lfence:                                // lfence
+    case Op::Mfence:                                // mfence
+    case Op::Sfence: {                              // sfence
+        // The order they impose is the host's, for vCPUs on other threads (every access of
+        // this one is in program order already).
+        const uint32_t feature = insn.op == Op::Sfence ? cpuid_edx::SSE : cpuid_edx::SSE2;
+        if (!(cpu.model->features_edx & feature)) return cpu.raise(vec::UD);
         std::atomic_thread_fence(std::memory_order_seq_cst);
         return true;
-    case Op::Sfence:
-        if (!(cpu.model->features_edx & cpuid_edx::SSE)) return cpu.raise(vec::UD);
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        return true;
+    }
     default: return cpu.unsupported("processor operation");
     }
 }

@@ -103,7 +103,7 @@ std::string_view exception_mnemonic(uint8_t vector) {
 
 // "delivered #GP(0x0010) (vector 13) through the IDT -> 0008:00001234", "delivered interrupt
 // 0x08 through the IVT -> f000:fea5".
-std::string delivery_text(const Emulator::Delivery& d, const CpuState& before, uint64_t n) {
+std::string delivery_text(const Emulator::Delivery& d, uint64_t n, const CpuState& before) {
     const bool protected_mode = before.protected_mode();
     std::string what;
     if (d.interrupt) {
@@ -121,15 +121,14 @@ std::string delivery_text(const Emulator::Delivery& d, const CpuState& before, u
 
 } // namespace
 
-std::optional<Emulator::Delivery> StepTrace::new_delivery(const Emulator& emu,
-                                                          const CpuState& before) {
+std::optional<StepTrace::StepDelivery> StepTrace::new_delivery(const Emulator& emu,
+                                                               const CpuState& before) {
     const Emulator::Delivery d = emu.last_delivery();
     const uint64_t n = d.count - deliveries_seen_;
     deliveries_seen_ = d.count;
     // Deliveries while no line was printed (outside the traced windows) are not this step's.
     if (n == 0 || d.tsc < before.tsc) return std::nullopt;
-    deliveries_in_step_ = n;
-    return d;
+    return StepDelivery{.last = d, .count = n};
 }
 
 void StepTrace::finish() {
@@ -146,7 +145,7 @@ void StepTrace::line(const Emulator& emu, const CpuState& before, const FetchedI
     const CpuState& s = emu.state();
     const bool retired = exit.instructions != 0;
     const bool valid = vmx::is_valid(s, profile_);
-    const std::optional<Emulator::Delivery> delivered = new_delivery(emu, before);
+    const std::optional<StepDelivery> delivered = new_delivery(emu, before);
     const std::string ip = hex(before.eip, ar::db(before[Seg::CS].access_rights) ? 8 : 4);
     if (json_) {
         nlohmann::json line = {{"mode", mode_tag(before)},
@@ -175,23 +174,22 @@ void StepTrace::line(const Emulator& emu, const CpuState& before, const FetchedI
             line["kvm_fixup"] = fixup_to_json(vmx::kvm_fixup(s));
         if (!console.empty()) line["console"] = std::string(console);
         if (delivered) {
-            const std::string_view name = exception_mnemonic(delivered->vector);
+            const Emulator::Delivery& d = delivered->last;
             line["delivered"] = {
-                {"vector", delivered->vector},
-                {"name", delivered->interrupt ? "interrupt" : std::string(name)},
-                {"error_code", delivered->has_error_code ? nlohmann::json(delivered->error_code)
-                                                         : nlohmann::json(nullptr)},
-                {"injected", delivered->injected},
+                {"vector", d.vector},
+                {"name", d.interrupt ? "interrupt" : std::string(exception_mnemonic(d.vector))},
+                {"error_code",
+                 d.has_error_code ? nlohmann::json(d.error_code) : nlohmann::json(nullptr)},
+                {"injected", d.injected},
                 {"through", before.protected_mode() ? "IDT" : "IVT"},
-                {"handler",
-                 fmt::format("{:04x}:{:x}", delivered->handler_cs, delivered->handler_eip)},
-                {"count", deliveries_in_step_}};
+                {"handler", fmt::format("{:04x}:{:x}", d.handler_cs, d.handler_eip)},
+                {"count", delivered->count}};
         }
         fmt::print("{}\n", dump_json(line));
     } else {
         // An event the host injected came before this instruction; one it raised, after.
-        if (delivered && delivered->injected)
-            fmt::print("    {}\n", delivery_text(*delivered, before, deliveries_in_step_));
+        if (delivered && delivered->last.injected)
+            fmt::print("    {}\n", delivery_text(delivered->last, delivered->count, before));
         // "R16 0000:1009 001009  66 49                    dec ecx     ecx=05f5e0ff"
         std::string& text = text_;
         text = mode_tag(before);
@@ -217,8 +215,8 @@ void StepTrace::line(const Emulator& emu, const CpuState& before, const FetchedI
         });
         text += '\n';
         std::fwrite(text.data(), 1, text.size(), stdout);
-        if (delivered && !delivered->injected)
-            fmt::print("    {}\n", delivery_text(*delivered, before, deliveries_in_step_));
+        if (delivered && !delivered->last.injected)
+            fmt::print("    {}\n", delivery_text(delivered->last, delivered->count, before));
         banners(emu, before, s);
         console_.feed(console);
         if (exit.reason != ExitReason::Step && exit.reason != ExitReason::Io &&

@@ -37,9 +37,13 @@ class StepTrace {
 
   private:
     void banners(const Emulator& emu, const CpuState& before, const CpuState& after);
-    // The exceptions and interrupts delivered since the last line (Emulator::last_delivery),
-    // if the last of them belongs to this step: injected before it, or raised by it.
-    std::optional<Emulator::Delivery> new_delivery(const Emulator& emu, const CpuState& before);
+    // The last exception or interrupt delivered since the last line (Emulator::last_delivery)
+    // and how many were, if it belongs to this step: injected before it, or raised by it.
+    struct StepDelivery {
+        Emulator::Delivery last;
+        uint64_t count;
+    };
+    std::optional<StepDelivery> new_delivery(const Emulator& emu, const CpuState& before);
     void descriptor_table(const Emulator& emu, const char* name, const DescriptorTableRegister& t);
 
     bool json_;
@@ -50,7 +54,6 @@ class StepTrace {
     const std::string valid_line_;
     std::vector<std::string> last_failing_;
     uint64_t deliveries_seen_ = 0;
-    uint64_t deliveries_in_step_ = 0; // how many new_delivery() found
     // The guest's console in the text trace, a line at a time under the instruction that
     // ended it (JSON lines carry each instruction's bytes as they are).
     ConsoleLines console_{"console", false, "    "};
