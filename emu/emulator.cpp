@@ -882,13 +882,13 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
             exit.reason = ExitReason::Budget;
             return exit;
         }
-        // Not with paging on, A20 masked, TF, RF or VIP set or a debug-register breakpoint
-        // enabled: blocks check none of them (their accesses take linear = physical; single
-        // step and breakpoints are per instruction; RF must clear after one; step() checks VIP
-        // before each instruction, v86_extensions.hpp).
+        // Not with A20 masked, TF, RF or VIP set or a debug-register breakpoint enabled:
+        // blocks check none of them (their accesses take linear = physical, or under paging
+        // the TLB's translation; single step and breakpoints are per instruction; RF must
+        // clear after one; step() checks VIP before each instruction, v86_extensions.hpp).
         if (block_engine_allowed && impl_->last_step_cached && !completing && impl_->a20 &&
-            !(s.cr0 & cr0::PG) && !(s.eflags & (flags::TF | flags::RF | flags::VIP)) &&
-            (s.dr7 & dr7::Enables) == 0 && s.interruptibility == 0) {
+            !(s.eflags & (flags::TF | flags::RF | flags::VIP)) && (s.dr7 & dr7::Enables) == 0 &&
+            s.interruptibility == 0) {
             const uint64_t room =
                 limits.budget == 0 ? UINT64_MAX : limits.budget - exit.instructions - restarts;
             const emu::GuestMemory::WrittenRange written = impl_->memory.take_written();
@@ -900,8 +900,9 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
             }
             // Real-mode segment loads keep a valid state valid under the kvm profile: blocks
             // run them unless the run stops when the state becomes valid (block_ops.cpp).
+            const emu::Tlb* tlb = (s.cr0 & cr0::PG) ? &impl_->cpu.tlb : nullptr;
             if (const uint64_t retired =
-                    impl_->blocks.run(impl_->state, impl_->memory, impl_->decode_cache, room,
+                    impl_->blocks.run(impl_->state, impl_->memory, tlb, impl_->decode_cache, room,
                                       impl_->steady, !limits.stop_when_valid)) {
                 if (impl_->blocks.loaded_segments()) impl_->vmx_dirty = true;
                 // What step() does when an instruction retires; the blocks changed nothing

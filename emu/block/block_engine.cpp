@@ -43,6 +43,12 @@ const uint8_t* window_bytes(const BlockContext& c, uint32_t linear, uint32_t n) 
     return block::inside_window(at, n, c.ram.size) ? c.ram.host + at : nullptr;
 }
 
+// The guest-physical address of the code byte at `linear` in the code window (without paging
+// the two are equal); what the decode cache and the store check compare.
+uint64_t code_physical(const BlockContext& c, uint32_t linear) {
+    return c.ram.phys + (uint64_t{linear} - c.ram.base);
+}
+
 } // namespace
 
 namespace block {
@@ -54,12 +60,34 @@ RamWindow window_of(const RamSlot& slot, const GuestMemory& memory) {
     return {.host = slot.host,
             .base = slot.guest_phys,
             .size = slot.size,
-            .write_size = slot.read_only || memory.writes_may_alias() ? 0 : slot.size};
+            .write_size = slot.read_only || memory.writes_may_alias() ? 0 : slot.size,
+            .phys = slot.guest_phys};
+}
+
+// The page of `linear` as the TLB translates it for `kind`, or false: not cached, not allowed
+// for that access by the current privilege level, or not a page of RAM. A page the entry
+// lets this level write is writable in the window (unless slots alias, as window_of()).
+bool page_window(const Tlb& tlb, const GuestMemory& memory, uint32_t linear, AccessKind kind,
+                 bool user, RamWindow& out) {
+    const TlbEntry* e = tlb.hit(linear, access_bit(kind, user));
+    if (!e || !e->host) return false;
+    const bool writable = e->host_write && (e->allow & access_bit(AccessKind::Write, user)) &&
+                          !memory.writes_may_alias();
+    out = {.host = e->host,
+           .base = linear & Tlb::kPageMask,
+           .size = Tlb::kPageSize,
+           .write_size = writable ? Tlb::kPageSize : 0,
+           .phys = e->frame};
+    return true;
 }
 
 uint8_t* data_slot_at(BlockContext& c, uint8_t seg, uint32_t linear, uint32_t n, bool write) {
     RamWindow& w = c.data[seg];
-    if (inside_window(uint64_t{linear} - c.ram.base, n, c.ram.size)) {
+    if (c.tlb) {
+        if (!page_window(*c.tlb, *c.memory, linear, write ? AccessKind::Write : AccessKind::Read,
+                         c.user, w))
+            return nullptr;
+    } else if (inside_window(uint64_t{linear} - c.ram.base, n, c.ram.size)) {
         w = c.ram;
     } else {
         const RamSlot* slot = c.memory->slot_containing(linear);
@@ -74,15 +102,20 @@ void open_direct_window(BlockContext& c, uint8_t seg, uint32_t offset, uint32_t 
     const SegmentWindow& s = c.seg[seg];
     const RamWindow& w = c.data[seg];
     const uint64_t linear = uint64_t{s.base} + offset;
-    // In linear addresses: the RAM slot, below 4 GiB - 1 (no wrap, and the end fits 32 bits),
-    // and for a write the side of the checked code the access is on.
+    // In linear addresses: the RAM window, below 4 GiB - 1 (no wrap, and the end fits 32
+    // bits), and for a write the side of the checked code the access is on (the code's
+    // guest-physical range as offsets into the window).
     uint64_t first = w.base;
     uint64_t end = std::min<uint64_t>(w.base + (write ? w.write_size : w.size), UINT32_MAX);
     if (write) {
-        if (linear + n <= c.code_first)
-            end = std::min(end, c.code_first);
-        else
-            first = std::max<uint64_t>(first, c.code_end);
+        const uint64_t code_first = c.code_first > w.phys ? c.code_first - w.phys : 0;
+        const uint64_t code_end = c.code_end > w.phys ? c.code_end - w.phys : 0;
+        if (code_first < code_end) {
+            if (linear - w.base + n <= code_first)
+                end = std::min(end, w.base + code_first);
+            else
+                first = std::max(first, w.base + code_end);
+        }
     }
     // In offsets: from 0 to the segment's last one.
     const auto segment_end = static_cast<uint64_t>(write ? s.write_last : s.read_last) + 1;
@@ -191,30 +224,41 @@ BlockEngine::Block* BlockEngine::find(const CpuState& state, BlockContext& c, ui
     const uint32_t linear = cs_base + state.eip;
     const uint32_t index = block_index(linear, mode);
     Block* b = &table_[index];
-    if (holds(index) && b->eip == state.eip && b->cs_base == cs_base && b->mode == mode &&
-        b->length != 0 && uint64_t{state.eip} + b->length - 1 <= c.cs_limit) {
-        if (b->checked_in_run == epoch_) return b->op_count ? b : nullptr;
+    const bool found = holds(index) && b->eip == state.eip && b->cs_base == cs_base &&
+                       b->mode == mode && b->length != 0 &&
+                       uint64_t{state.eip} + b->length - 1 <= c.cs_limit;
+    if (found && b->checked_in_run == epoch_) return b->op_count ? b : nullptr;
+    // Under paging the code runs from its page: a block on another page than the last one
+    // needs that page's translation for a fetch at this privilege level.
+    if (c.tlb && !block::inside_window(uint64_t{linear} - c.ram.base, 1, c.ram.size) &&
+        !block::page_window(*c.tlb, *c.memory, linear, AccessKind::Fetch, c.user, c.ram))
+        return nullptr;
+    const uint64_t physical = code_physical(c, linear);
+    if (found) {
         if (const uint8_t* host = window_bytes(c, linear, b->length);
             host && same_bytes(host, b->bytes, b->length)) {
-            mark_checked(*b, c, linear);
+            mark_checked(*b, c, physical);
             return b->op_count ? b : nullptr;
         }
     }
-    // Not translated yet, or its bytes changed: translate code the interpreter has run.
-    if (!window_bytes(c, linear, 1) || !seen.find(linear, mode)) return nullptr;
+    // Not translated yet, or its bytes changed: translate code the interpreter has run (its
+    // decode cache is keyed by guest-physical address, below 4 GiB).
+    if (!window_bytes(c, linear, 1) || physical > UINT32_MAX ||
+        !seen.find(static_cast<uint32_t>(physical), mode))
+        return nullptr;
     valid_[index / 64] |= uint64_t{1} << (index % 64);
     translate(*b, state, c, mode);
     ++translations_;
-    mark_checked(*b, c, linear);
+    mark_checked(*b, c, physical);
     return b->op_count ? b : nullptr;
 }
 
 // From here to the end of the epoch the block's bytes are covered by the store check.
-void BlockEngine::mark_checked(Block& b, BlockContext& c, uint32_t linear) {
+void BlockEngine::mark_checked(Block& b, BlockContext& c, uint64_t physical) {
     b.checked_in_run = epoch_;
-    if (linear >= code_first_ && uint64_t{linear} + b.length <= code_end_) return;
-    c.code_first = code_first_ = std::min<uint64_t>(code_first_, linear);
-    c.code_end = code_end_ = std::max<uint64_t>(code_end_, uint64_t{linear} + b.length);
+    if (physical >= code_first_ && physical + b.length <= code_end_) return;
+    c.code_first = code_first_ = std::min(code_first_, physical);
+    c.code_end = code_end_ = std::max(code_end_, physical + b.length);
     std::fill(std::begin(c.direct_write), std::end(c.direct_write), DirectWindow{});
 }
 
@@ -231,38 +275,56 @@ uint64_t BlockEngine::repeatable_iterations(const Block& b, const BlockContext& 
     return iterations;
 }
 
-uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const DecodeCache& seen,
-                          uint64_t max_instructions, const SteadyPort& steady, bool segment_loads) {
+uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Tlb* tlb,
+                          const DecodeCache& seen, uint64_t max_instructions,
+                          const SteadyPort& steady, bool segment_loads) {
     loaded_segments_ = false;
     const SegmentCache& cs = state[Seg::CS];
     const auto linear = static_cast<uint32_t>(cs.base + state.eip);
     const uint8_t mode =
         DecodeCache::mode_key(state.protected_mode(), ar::db(cs.access_rights), state.v86());
+    const bool user = state.cpl() == 3;
+    // The code's window: under paging its page, if the TLB holds a fetch translation for it
+    // (else the interpreter fetches, and walks); without, its slot, usually the last run's.
+    RamWindow code;
+    if (tlb) {
+        if (!block::page_window(*tlb, memory, linear, AccessKind::Fetch, user, code)) return 0;
+    } else {
+        if (!block::inside_window(uint64_t{linear} - code_slot_.base, 1, code_slot_.size)) {
+            const RamSlot* slot = memory.slot_containing(linear);
+            if (!slot) return 0;
+            code_slot_ = block::window_of(*slot, memory);
+        }
+        code = code_slot_;
+    }
     // Code the interpreter has not run, and no block: nothing to do (the common case while
-    // code runs once, as in the boot window), decided before any set-up.
-    if (!seen.find(linear, mode)) {
+    // code runs once, as in the boot window).
+    const uint64_t physical = code.phys + (uint64_t{linear} - code.base);
+    if (physical > UINT32_MAX || !seen.find(static_cast<uint32_t>(physical), mode)) {
         const uint32_t index = block_index(linear, mode);
         if (!holds(index) || table_[index].eip != state.eip) return 0;
     }
-    // The code's slot: usually the one of the last run.
-    if (!block::inside_window(uint64_t{linear} - code_slot_.base, 1, code_slot_.size)) {
-        const RamSlot* slot = memory.slot_containing(linear);
-        if (!slot) return 0;
-        code_slot_ = block::window_of(*slot, memory);
-    }
     // The next block is found by EIP alone among the blocks of this epoch: they were found
-    // under one code segment and mode.
+    // under one code segment and mode, and under paging at one privilege level (user or
+    // supervisor, for the fetch rights) with no TLB entry invalidated since (INVLPG, a CR3
+    // load: the translation a block was compared through may be gone).
     const auto cs_base = static_cast<uint32_t>(cs.base);
-    if (cs_base != epoch_cs_base_ || cs.limit != epoch_cs_limit_ || mode != epoch_mode_) {
+    const uint64_t translations = tlb ? tlb->invalidations() : UINT64_MAX;
+    if (cs_base != epoch_cs_base_ || cs.limit != epoch_cs_limit_ || mode != epoch_mode_ ||
+        user != epoch_user_ || translations != epoch_translations_) {
         new_epoch();
         epoch_cs_base_ = cs_base;
         epoch_cs_limit_ = cs.limit;
         epoch_mode_ = mode;
+        epoch_user_ = user;
+        epoch_translations_ = translations;
     }
     BlockContext c;
     c.state = &state;
-    c.ram = code_slot_;
+    c.ram = code;
     c.memory = &memory;
+    c.tlb = tlb;
+    c.user = user;
     c.cs_limit = cs.limit;
     c.stack_mask = ar::db(state[Seg::SS].access_rights) ? ~0u : 0xFFFFu;
     c.string_down = (state.eflags & flags::DF) != 0; // CLD and STD change it with DF

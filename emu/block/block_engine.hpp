@@ -7,6 +7,8 @@
 // per block and registers in a local file. Like the decode cache, a block keeps the bytes it came
 // from and compares them with guest memory each time it is entered; a store into the running block
 // declines, so self-modifying code and host writes take effect exactly as in the interpreter.
+// Under paging, code and data are reached through the TLB's translations (BlockContext::tlb);
+// a block stays within one page and the checked code is tracked by guest-physical address.
 //
 // The engine retires only instructions the interpreter would retire with the same result: any
 // instruction it does not translate, and any that declines (faults, MMIO, ...), is left at
@@ -43,8 +45,11 @@ class BlockEngine {
     // `segment_loads`: a real-mode MOV Sreg, r16 may run (block_ops.cpp); then
     // loaded_segments() says whether one did. A run that stops right after a MOV SS sets
     // blocking by MOV SS in state.interruptibility, as the interpreter does.
-    uint64_t run(CpuState& state, const GuestMemory& memory, const DecodeCache& seen,
-                 uint64_t max_instructions, const SteadyPort& steady, bool segment_loads);
+    // `tlb`: with CR0.PG = 1, the interpreter's TLB; the engine reads translations from it
+    // and declines where it holds none (it never walks), nullptr without paging.
+    uint64_t run(CpuState& state, const GuestMemory& memory, const Tlb* tlb,
+                 const DecodeCache& seen, uint64_t max_instructions, const SteadyPort& steady,
+                 bool segment_loads);
     bool loaded_segments() const { return loaded_segments_; }
 
     // Whole iterations of a loop that returns to the state it started from are retired at
@@ -73,8 +78,8 @@ class BlockEngine {
         code_end_ = 0;
     }
     uint64_t translations() const { return translations_; }
-    // Whether [first, end) overlaps a block compared with memory in this epoch: a write
-    // anywhere else leaves every such block as it was compared.
+    // Whether guest-physical [first, end) overlaps a block compared with memory in this
+    // epoch: a write anywhere else leaves every such block as it was compared.
     bool holds_checked_code(uint64_t first, uint64_t end) const {
         return end > code_first_ && first < code_end_;
     }
@@ -117,7 +122,7 @@ class BlockEngine {
     // The block for (CS.base, EIP, mode), translated now if needed; nullptr when there is
     // nothing to run there.
     Block* find(const CpuState& state, BlockContext& c, uint8_t mode, const DecodeCache& seen);
-    void mark_checked(Block& b, BlockContext& c, uint32_t linear);
+    void mark_checked(Block& b, BlockContext& c, uint64_t physical);
     void translate(Block& b, const CpuState& state, const BlockContext& c, uint8_t mode);
     // Iterations of the closed loop `b` that can be retired at once from here on, with
     // `room` instructions left in the budget.
@@ -130,13 +135,16 @@ class BlockEngine {
     std::array<uint64_t, kBlocks / 64> valid_{};
     uint64_t translations_ = 0;
     uint64_t epoch_ = 1; // a block checked in this epoch is current (new_epoch()); never 0
-    // The linear range of every block checked in this epoch (BlockContext::code_first), and
-    // the code segment and mode the epoch's blocks were found under.
+    // The guest-physical range of every block checked in this epoch (BlockContext::
+    // code_first), and the code segment, mode, privilege level and TLB invalidation count
+    // (UINT64_MAX without paging) the epoch's blocks were found under.
     uint64_t code_first_ = UINT64_MAX;
     uint64_t code_end_ = 0;
     uint32_t epoch_cs_base_ = 0;
     uint32_t epoch_cs_limit_ = 0;
     uint8_t epoch_mode_ = 0xFF;
+    bool epoch_user_ = false;
+    uint64_t epoch_translations_ = UINT64_MAX;
     bool skip_fixed_points_ = true;
     bool loaded_segments_ = false;
     RamWindow code_slot_{}; // the slot the last run's code was in (cleared with the slots)

@@ -46,10 +46,27 @@ inline bool inside_window(uint64_t at, uint64_t n, uint64_t size) {
     return at < size && size - at >= n;
 }
 
-// Host bytes for [linear, linear + n), an access through `seg` that missed its slot
-// (BlockContext::data): the slot that holds them becomes the segment's; nullptr for MMIO, a
-// range straddling two slots or a write to a read-only slot. block_engine.cpp.
+// Host bytes for [linear, linear + n), an access through `seg` that missed its window
+// (BlockContext::data): the slot that holds them (under paging, their page) becomes the
+// segment's; nullptr for MMIO, a range straddling two slots (pages), a write to a read-only
+// slot, and under paging a TLB miss or an access the entry does not allow. block_engine.cpp.
 uint8_t* data_slot_at(BlockContext& c, uint8_t seg, uint32_t linear, uint32_t n, bool write);
+
+// Host bytes for [linear, linear + n) through `seg`'s window, moved by data_slot_at() on a
+// miss; nullptr as there, and for a write into code checked in this epoch, compared by
+// guest-physical address: under paging a store may reach the code through another linear
+// address.
+inline uint8_t* ram_at(BlockContext& c, uint8_t seg, uint32_t linear, uint32_t n, bool write) {
+    const RamWindow& w = c.data[seg];
+    uint64_t at = uint64_t{linear} - w.base;
+    if (!inside_window(at, n, write ? w.write_size : w.size)) {
+        if (!data_slot_at(c, seg, linear, n, write)) return nullptr;
+        at = uint64_t{linear} - w.base;
+    }
+    const uint64_t physical = w.phys + at;
+    if (write && physical + n > c.code_first && physical < c.code_end) return nullptr;
+    return w.host + at;
+}
 // Computes c.seg[seg] on its first use in a run; false when it was already there.
 bool load_segment_window(BlockContext& c, uint8_t seg);
 
@@ -59,10 +76,10 @@ bool load_segment_window(BlockContext& c, uint8_t seg);
 void open_direct_window(BlockContext& c, uint8_t seg, uint32_t offset, uint32_t n, bool write);
 
 // The host address of a T-sized access at seg:offset, or nullptr to decline: beyond the limit
-// or of the wrong type (SDM Vol. 3A 5.3, 5.4), outside guest RAM, or (a write) into the code
-// this epoch has checked (BlockContext::code_first). A write-checked address is readable.
-// The checked path, taken when the access is outside its segment's direct window; the window
-// then opens around it.
+// or of the wrong type (SDM Vol. 3A 5.3, 5.4), outside guest RAM or the TLB's translations, or
+// (a write) into the code this epoch has checked (ram_at). A write-checked address is
+// readable. The checked path, taken when the access is outside its segment's direct window;
+// the window then opens around it.
 template <class T, bool Write>
 [[gnu::noinline]] uint8_t* host_at_checked(BlockContext& c, uint8_t seg, uint32_t offset) {
     load_segment_window(c, seg); // on the segment's first use in the run
@@ -70,12 +87,7 @@ template <class T, bool Write>
     if (int64_t{offset} + int64_t{sizeof(T) - 1} > (Write ? s.write_last : s.read_last))
         return nullptr;
     const uint32_t linear = s.base + offset; // wraps at 4 GiB as Cpu::linearize does
-    if (Write && uint64_t{linear} + sizeof(T) > c.code_first && linear < c.code_end) return nullptr;
-    const RamWindow& w = c.data[seg];
-    const uint64_t at = uint64_t{linear} - w.base;
-    uint8_t* host = inside_window(at, sizeof(T), Write ? w.write_size : w.size)
-                        ? w.host + at
-                        : data_slot_at(c, seg, linear, sizeof(T), Write);
+    uint8_t* host = ram_at(c, seg, linear, sizeof(T), Write);
     if (host) open_direct_window(c, seg, offset, sizeof(T), Write);
     return host;
 }
@@ -99,11 +111,7 @@ inline uint8_t* host_range_at(BlockContext& c, uint8_t seg, uint32_t lo, uint32_
     if (int64_t{lo} + bytes - 1 > (write ? s.write_last : s.read_last)) return nullptr;
     const uint64_t linear = uint64_t{s.base} + lo;
     if (linear + bytes > (uint64_t{1} << 32)) return nullptr;
-    if (write && linear + bytes > c.code_first && linear < c.code_end) return nullptr;
-    const RamWindow& w = c.data[seg];
-    const uint64_t at = linear - w.base;
-    if (inside_window(at, bytes, write ? w.write_size : w.size)) return w.host + at;
-    return data_slot_at(c, seg, static_cast<uint32_t>(linear), bytes, write);
+    return ram_at(c, seg, static_cast<uint32_t>(linear), bytes, write);
 }
 
 // The same for the instruction's memory operand.

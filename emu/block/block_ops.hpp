@@ -21,19 +21,22 @@
 namespace transit86::emu {
 
 class GuestMemory;
+class Tlb;
 
-// A RAM slot as the engine reaches it: accesses of `n` bytes at linear `l` with
-// l - base + n <= size (write_size for a write: 0 in a read-only slot).
+// Guest RAM as the engine reaches it: accesses of `n` bytes at linear `l` with
+// l - base + n <= size (write_size for a write: 0 in a read-only slot). Without paging a whole
+// RAM slot (base = phys, its guest-physical start); under paging one page the TLB translates.
 struct RamWindow {
     uint8_t* host = nullptr;
     uint64_t base = 0;
     uint64_t size = 0;
     uint64_t write_size = 0;
+    uint64_t phys = 0; // the guest-physical address of host[0]
 };
 
 // The offsets [first, end) of a segment that reach host memory with nothing left to check:
-// inside the segment's limit and type, inside one RAM slot, below 4 GiB - 1, and (for writes)
-// outside the code checked in this epoch. Offset o is the host byte at host_bias + o (an
+// inside the segment's limit and type, inside one RAM window, below 4 GiB - 1, and (for
+// writes) outside the code checked in this epoch. Offset o is the host byte at host_bias + o (an
 // integer: the bias alone may point anywhere). Empty (all zero, so that a run's context is
 // cleared cheaply) until an access through the checked path opens it around itself
 // (block_operands.hpp, host_at).
@@ -53,7 +56,7 @@ struct BlockContext {
     // The state of the run: segment registers (read by windows, written by a real-mode MOV
     // Sreg), EFLAGS' other bits; EIP, EFLAGS' status flags and the GPRs are written at the end.
     CpuState* state = nullptr;
-    // The RAM slot the block runs in.
+    // The RAM slot the block runs in; under paging, its page.
     RamWindow ram;
     // Per segment register, the RAM slot its last access reached: the stack, the code's own
     // data and a buffer above 1 MiB are often in three slots (SeaBIOS runs from the BIOS area
@@ -64,9 +67,15 @@ struct BlockContext {
     DirectWindow direct_read[6];
     DirectWindow direct_write[6];
     const GuestMemory* memory = nullptr;
-    // The linear range spanning every block checked against guest memory in this epoch
-    // (BlockEngine::new_epoch): a store into it declines, so the interpreter runs it and the
-    // epoch ends. Blocks checked once in an epoch need no second check.
+    // With CR0.PG = 1, the translations the interpreter's accesses have made: the engine uses
+    // those that allow the access (present, the rights, the dirty flag for a write) and
+    // declines on a miss, so the interpreter walks and raises #PF. `user`: CPL 3.
+    const Tlb* tlb = nullptr;
+    bool user = false;
+    // The guest-physical range spanning every block checked against guest memory in this
+    // epoch (BlockEngine::new_epoch): a store into it (through any linear address) declines,
+    // so the interpreter runs it and the epoch ends. Blocks checked once in an epoch need no
+    // second check.
     uint64_t code_first = UINT64_MAX;
     uint64_t code_end = 0;
     uint32_t cs_limit = 0;

@@ -25,10 +25,13 @@ class GuestMemory {
     // Host pointer for [gpa, gpa+size) when it lies inside one slot (and, for a write, the
     // slot is writable); nullptr otherwise.
     uint8_t* host_range(uint64_t gpa, size_t size, bool write) const noexcept {
-        if (write) {
-            written_first_ = std::min(written_first_, gpa);
-            written_end_ = std::max(written_end_, gpa + size);
-        }
+        if (write) note_written(gpa, size);
+        return slot_bytes(gpa, size, write);
+    }
+
+    // host_range() for an access that is not made now (a TLB entry's page, paging.cpp): no
+    // write is recorded; the writes through the pointer later call note_written().
+    uint8_t* slot_bytes(uint64_t gpa, size_t size, bool write) const noexcept {
         // Most accesses hit the slot the previous one did.
         if (last_ < slots_.size()) {
             const RamSlot& slot = slots_[last_];
@@ -86,6 +89,12 @@ class GuestMemory {
         for (size_t i = 0; i < size; ++i)
             *host_range(gpa + i, 1, true) = src[i];
         return true;
+    }
+
+    // A write through a host pointer host_range() or slot_bytes() gave out earlier.
+    void note_written(uint64_t gpa, size_t size) const noexcept {
+        written_first_ = std::min(written_first_, gpa);
+        written_end_ = std::max(written_end_, gpa + size);
     }
 
     // The guest-physical range [first, end) spanning every write asked for (host_range for

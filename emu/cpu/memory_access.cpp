@@ -202,7 +202,9 @@ bool Cpu::write_translated(uint32_t linear, const void* in, uint32_t size, Acces
         const bool user = who == Accessor::Program && s.cpl() == 3;
         if (const TlbEntry* e = tlb.hit(linear, access_bit(AccessKind::Write, user));
             e && e->host_write) {
-            std::memcpy(e->host_write + (linear & (kPageSize - 1)), src, size);
+            const uint32_t offset = linear & (kPageSize - 1);
+            std::memcpy(e->host_write + offset, src, size);
+            mem.note_written(e->frame | offset, size); // the block engine's code check
             return true;
         }
     }

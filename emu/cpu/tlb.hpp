@@ -44,7 +44,8 @@ struct TlbEntry {
 class Tlb {
   public:
     static constexpr uint32_t kEntries = 512;
-    static constexpr uint32_t kPageMask = 0xFFFFF000u;
+    static constexpr uint32_t kPageSize = 0x1000;
+    static constexpr uint32_t kPageMask = ~(kPageSize - 1);
 
     // The entry for `linear` if cached and it allows `bit`; nullptr otherwise.
     const TlbEntry* hit(uint32_t linear, uint32_t bit) const {
@@ -61,8 +62,13 @@ class Tlb {
         if (e.large_mask != kPageMask) large_ = true;
     }
 
+    // Counts the flushes and invalidations: the block engine compares its code again after
+    // one (a translation it relied on may be gone), emu/block/block_engine.hpp.
+    uint64_t invalidations() const { return invalidations_; }
+
     // Every entry, global ones included (MOV to CR0/CR4 changing paging, CR4.PGE, ...).
     void flush_all() {
+        ++invalidations_;
         if (!ready_ || ++generation_ == kGenerations) {
             for (TlbEntry& e : entries_)
                 e.tag = 0;
@@ -75,6 +81,7 @@ class Tlb {
     // Every entry but the global ones (MOV to CR3, a task switch's CR3 load; SDM 4.10.4.1).
     void flush_non_global() {
         if (!globals_) return flush_all();
+        ++invalidations_;
         const uint32_t old = generation_;
         if (++generation_ == kGenerations) generation_ = 1;
         for (TlbEntry& e : entries_) {
@@ -86,6 +93,7 @@ class Tlb {
     // The entries for the page holding `linear`, whatever its size (INVLPG, SDM 4.10.4.1).
     void invalidate(uint32_t linear) {
         if (!ready_) return; // nothing cached yet (INVLPG before paging was ever on)
+        ++invalidations_;
         TlbEntry& e = entries_[index(linear)];
         if ((e.tag & kPageMask) == (linear & kPageMask)) e.tag = 0;
         if (!large_) return;
@@ -106,6 +114,7 @@ class Tlb {
     // emulator that never pages pays nothing for the table (the cold window).
     std::array<TlbEntry, kEntries> entries_;
     uint32_t generation_ = 1;
+    uint64_t invalidations_ = 0;
     bool ready_ = false;
     bool globals_ = false; // a global entry may be cached
     bool large_ = false;   // an entry from a large page may be cached

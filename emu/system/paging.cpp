@@ -191,8 +191,8 @@ bool page_walk(Cpu& cpu, uint32_t linear, AccessKind kind, bool user, TlbEntry& 
         out.allow |= access_bit(AccessKind::Read, true) |
                      (w.writable && dirty ? access_bit(AccessKind::Write, true) : 0) |
                      (w.executable ? access_bit(AccessKind::Fetch, true) : 0);
-    out.host = cpu.mem.host_range(out.frame, 0x1000, false);
-    out.host_write = cpu.mem.host_range(out.frame, 0x1000, true);
+    out.host = cpu.mem.slot_bytes(out.frame, 0x1000, false);
+    out.host_write = cpu.mem.slot_bytes(out.frame, 0x1000, true);
     return true;
 }
 

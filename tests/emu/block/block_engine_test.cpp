@@ -336,7 +336,7 @@ class ProgramGenerator {
         for (int i = 0; i < count; ++i)
             append_instruction(code);
         // jmp start (rel16/rel32 by the code size; in 32-bit code rel32)
-        const bool code32 = mode_ == Mode::Protected32 || mode_ == Mode::RealCode32;
+        const bool code32 = block_test::code32(mode_);
         const auto rel = static_cast<int32_t>(-(code.size() + (code32 ? 5 : 3)));
         code.push_back(0xE9);
         for (int b = 0; b < (code32 ? 4 : 2); ++b)
@@ -357,8 +357,50 @@ class ProgramGenerator {
 
     uint64_t budget() { return 1 + rng_() % 3000; }
 
+    // Paged modes: random rights and accessed and dirty flags over the first 4 MiB; pages that
+    // alias the code (kCodeAlias, and all of RAM through the 4-MByte page at kLargeAlias),
+    // pages that are not present, read-only (CR0.WP at random) or supervisor-only, RAM, ROM
+    // and MMIO behind them. The tables themselves are not mapped: translations never change
+    // under the program, so both machines see the same walks whatever their TLBs keep (the
+    // SDM lets a TLB keep a stale entry, 4.10.4.3).
+    void load_random_page_tables(Pair& p, CpuState& s) {
+        using namespace pte;
+        const auto flags = [this] { return (rng_() % 2 ? A : 0) | (rng_() % 2 ? D : 0); };
+        const uint32_t pde = P | RW | US | (rng_() % 2 ? A : 0);
+        const uint32_t large = P | RW | US | flags();
+        load_page_tables(p, s, pde, large, [&](uint32_t page) -> uint32_t {
+            uint32_t frame = page << 12;
+            uint32_t rights = P | RW | US;
+            const uint32_t pick = rng_() % 16;
+            if (page == kCodeAlias >> 12) {
+                frame = kCode;
+            } else if (page == kCode >> 12 || page == 0x7) {
+                // the code and the stack: present, the program's
+            } else if (page == kPageDirectory >> 12 || page == kPageTable >> 12 || pick == 0) {
+                return 0;
+            } else if (page >= 0x100 && pick < 12) {
+                return 0; // mostly nothing above 1 MiB (MMIO where there is)
+            } else if (pick == 1) {
+                rights &= ~RW;
+            } else if (pick == 2) {
+                rights &= ~US;
+            } else if (pick == 3) {
+                frame = (rng_() % 0x100) << 12; // another page of the first MiB
+            }
+            return frame | rights | flags();
+        });
+        if (rng_() % 2) s.cr0 |= cr0::WP;
+    }
+
   private:
     uint32_t register_value() {
+        if (paged(mode_) && rng_() % 3 == 0) {
+            switch (rng_() % 3) { // stores into the code through other linear addresses
+            case 0: return kCodeAlias + rng_() % 0x40;
+            case 1: return kLargeAlias + kCode + rng_() % 0x40;
+            default: return kLargeAlias + rng_() % 0x100000;
+            }
+        }
         switch (rng_() % 5) {
         case 0: return rng_() % 0x400;
         case 1: return 0xFFF0 + rng_() % 0x20;
@@ -376,7 +418,8 @@ class ProgramGenerator {
             sc.limit = 0xFFFFFFFF; // unreal / flat
         else if (choice == 8)
             sc.limit = rng_() % 0x2000;
-        const bool protected_mode = mode_ == Mode::Protected32 || mode_ == Mode::Protected16;
+        const bool protected_mode =
+            mode_ == Mode::Protected32 || mode_ == Mode::Protected16 || paged(mode_);
         if (protected_mode && seg != Seg::SS) {
             const uint32_t types[] = {0x93, 0x93, 0x91, 0x9B, 0x99, 0x97, ar::kUnusable};
             sc.access_rights = types[rng_() % std::size(types)] | (sc.access_rights & 0xC000);
@@ -432,7 +475,7 @@ class ProgramGenerator {
     }
 
     void append_instruction(std::vector<uint8_t>& code) {
-        const bool code32 = mode_ == Mode::Protected32 || mode_ == Mode::RealCode32;
+        const bool code32 = block_test::code32(mode_);
         bool operand32 = code32, address32 = code32;
         if (rng_() % 8 == 0) {
             code.push_back(0x66);
@@ -642,7 +685,9 @@ void run_random_programs(Mode mode, uint32_t seed, int count, uint64_t& in_block
         ProgramGenerator gen(seed + static_cast<uint32_t>(i), mode);
         Pair p;
         p.load(kCode, gen.program());
-        p.set_state(gen.state());
+        CpuState s = gen.state();
+        if (paged(mode)) gen.load_random_page_tables(p, s);
+        p.set_state(s);
         // Several runs with random budgets; MMIO completed, anything else ends the case.
         for (int run = 0; run < 12; ++run) {
             const Exit exit = p.run(RunLimits{.budget = gen.budget(),
@@ -691,7 +736,9 @@ INSTANTIATE_TEST_SUITE_P(Modes, BlockEngineRandom,
                                            RandomCase{"RealCode32", Mode::RealCode32},
                                            RandomCase{"Protected32", Mode::Protected32},
                                            RandomCase{"Protected16", Mode::Protected16},
-                                           RandomCase{"Virtual8086", Mode::Virtual8086}),
+                                           RandomCase{"Virtual8086", Mode::Virtual8086},
+                                           RandomCase{"Paged32", Mode::Paged32},
+                                           RandomCase{"PagedUser32", Mode::PagedUser32}),
                          [](const auto& param_info) { return std::string(param_info.param.name); });
 
 } // namespace

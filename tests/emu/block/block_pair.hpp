@@ -17,7 +17,16 @@ constexpr uint32_t kRam = 1u << 20;    // RAM at 0; above it, MMIO
 constexpr uint32_t kRomBase = 0xF0000; // a read-only slot inside: stores there exit as MMIO
 constexpr uint32_t kCode = 0x1000;
 
-enum class Mode { Real16, RealCode32, Protected32, Protected16, Virtual8086 };
+// Paged32: Protected32 with 32-bit paging (the program sets up its tables); PagedUser32: the
+// same at CPL 3.
+enum class Mode { Real16, RealCode32, Protected32, Protected16, Virtual8086, Paged32, PagedUser32 };
+
+inline bool paged(Mode mode) {
+    return mode == Mode::Paged32 || mode == Mode::PagedUser32;
+}
+inline bool code32(Mode mode) {
+    return mode == Mode::Protected32 || mode == Mode::RealCode32 || paged(mode);
+}
 
 // The read-only slot's host bytes start kRomGap bytes after the RAM slot's end: an access
 // that strays across a slot's start lands in the gap, not silently in the neighbour.
@@ -113,6 +122,15 @@ inline CpuState start_state(Mode mode) {
         for (Seg seg : {Seg::SS, Seg::DS, Seg::ES, Seg::FS, Seg::GS})
             s[seg] = cache(0x10, 0, 0xFFFFFFFF, 0xC093);
         break;
+    case Mode::Paged32:
+    case Mode::PagedUser32: {
+        const bool user = mode == Mode::PagedUser32;
+        s.cr0 |= cr0::PE | cr0::PG;
+        s[Seg::CS] = user ? cache(0x1B, 0, 0xFFFFFFFF, 0xC0FB) : cache(0x08, 0, 0xFFFFFFFF, 0xC09B);
+        for (Seg seg : {Seg::SS, Seg::DS, Seg::ES, Seg::FS, Seg::GS})
+            s[seg] = user ? cache(0x23, 0, 0xFFFFFFFF, 0xC0F3) : cache(0x10, 0, 0xFFFFFFFF, 0xC093);
+        break;
+    }
     case Mode::Virtual8086:
         s.cr0 |= cr0::PE;
         s.eflags |= flags::VM | flags::IOPL;
@@ -122,6 +140,36 @@ inline CpuState start_state(Mode mode) {
         break;
     }
     return s;
+}
+
+// The paged modes' tables: a page directory whose first entry points at one page table for
+// the first 4 MiB, and a 4-MByte page at kLargeAlias over physical 0 (all of RAM again, the
+// code included). kCodeAlias is the linear page the tests map to the code page as well.
+constexpr uint32_t kPageDirectory = 0x9000;
+constexpr uint32_t kPageTable = 0xA000;
+constexpr uint32_t kCodeAlias = 0x3000;
+constexpr uint32_t kLargeAlias = 0x40000000;
+namespace pte { // SDM Vol. 3A 4.3, Tables 4-5 and 4-6
+constexpr uint32_t P = 1, RW = 2, US = 4, A = 0x20, D = 0x40, PS = 0x80;
+}
+
+// Writes those tables into both machines and points CR3 at them (CR4.PSE for the large page):
+// `pde` and `large` are the rights of the two directory entries, `entry(page)` the page-table
+// entry of each 4-KByte page of the first 4 MiB.
+template <class EntryOf>
+void load_page_tables(Pair& p, CpuState& s, uint32_t pde, uint32_t large, EntryOf entry) {
+    std::vector<uint8_t> directory(4096), table(4096);
+    const auto put = [](std::vector<uint8_t>& t, uint32_t index, uint32_t value) {
+        std::memcpy(t.data() + 4 * index, &value, 4);
+    };
+    put(directory, 0, kPageTable | pde);
+    put(directory, kLargeAlias >> 22, large | pte::PS);
+    for (uint32_t page = 0; page < 1024; ++page)
+        put(table, page, entry(page));
+    p.load(kPageDirectory, directory);
+    p.load(kPageTable, table);
+    s.cr3 = kPageDirectory;
+    s.cr4 |= cr4::PSE;
 }
 
 inline const RunLimits kRunToHost{
