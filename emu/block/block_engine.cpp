@@ -2,10 +2,8 @@
 #include "emu/block/block_engine.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <iterator>
-#include <sys/mman.h>
 
 #include "decoder/decoder.hpp"
 #include "emu/block/block_operands.hpp"
@@ -139,19 +137,6 @@ bool load_segment_window(BlockContext& c, uint8_t seg) {
 } // namespace block
 
 BlockEngine::Block BlockEngine::kUnlinked{}; // checked_in_run 0: no epoch's
-
-BlockEngine::Block* BlockEngine::align_table(void* memory) {
-    const auto first = (reinterpret_cast<uintptr_t>(memory) + kHugePage - 1) & ~(kHugePage - 1);
-    auto* table = reinterpret_cast<Block*>(first);
-#ifdef MADV_HUGEPAGE
-    // A hint, given once per address: emulators made one after another (BM_ColdWindow) get
-    // the same memory back from malloc, with the pages it already has.
-    static std::atomic<uintptr_t> advised{0};
-    if (advised.exchange(first, std::memory_order_relaxed) != first)
-        madvise(table, kTableBytes, MADV_HUGEPAGE);
-#endif
-    return table;
-}
 
 void BlockEngine::translate(Block& b, const CpuState& state, const BlockContext& c, uint8_t mode) {
     const auto cs_base = static_cast<uint32_t>(state[Seg::CS].base);

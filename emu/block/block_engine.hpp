@@ -17,12 +17,10 @@
 
 #include <array>
 #include <cstdint>
-#include <cstdlib>
-#include <memory>
-#include <new>
 
 #include "emu/block/block_ops.hpp"
 #include "emu/cpu/guest_memory.hpp"
+#include "emu/cpu/huge_table.hpp"
 #include "emu/interp/decode_cache.hpp"
 #include "transit86/cpu_state.hpp"
 
@@ -56,12 +54,6 @@ class BlockEngine {
     // once (on by default; off runs every iteration, for the tests that compare both).
     void set_skip_fixed_points(bool enabled) { skip_fixed_points_ = enabled; }
 
-    // The table is allocated here, uninitialized (as the decode cache is): run() never
-    // allocates (docs/embedding.md), and which blocks hold something is a 128-byte bitmap.
-    BlockEngine() : memory_(std::malloc(kTableBytes + kHugePage)) {
-        if (!memory_) throw std::bad_alloc();
-        table_ = align_table(memory_.get());
-    }
     void clear() {
         valid_.fill(0);
         code_slot_ = {};
@@ -106,16 +98,6 @@ class BlockEngine {
         uint8_t bytes[kMaxBytes];
         BlockOp ops[kMaxOps + 1]; // then end_of_block or fall_through
     };
-    struct FreeDeleter {
-        void operator()(void* p) const { std::free(p); }
-    };
-    // The table (6 MiB) starts at a 2 MiB boundary of its malloc'd memory, and the kernel may
-    // back it with huge pages (MADV_HUGEPAGE): blocks are spread over all of it by their hash,
-    // and a boot that touched its 4 KiB pages one by one took ~1,400 page faults (3 % of a
-    // GRUB boot's wall time in this VM). Memory that malloc reuses keeps the pages it has.
-    static constexpr size_t kTableBytes = kBlocks * sizeof(Block);
-    static constexpr size_t kHugePage = size_t{2} << 20;
-    static Block* align_table(void* memory);
     // What an empty successor link names: a block no epoch has checked.
     static Block kUnlinked;
 
@@ -130,8 +112,7 @@ class BlockEngine {
 
     bool holds(uint32_t index) const { return valid_[index / 64] >> (index % 64) & 1; }
 
-    std::unique_ptr<void, FreeDeleter> memory_;
-    Block* table_ = nullptr; // kBlocks blocks in memory_
+    HugePageTable<Block, kBlocks> table_; // which blocks hold something: valid_
     std::array<uint64_t, kBlocks / 64> valid_{};
     uint64_t translations_ = 0;
     uint64_t epoch_ = 1; // a block checked in this epoch is current (new_epoch()); never 0

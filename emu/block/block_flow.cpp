@@ -1,5 +1,5 @@
 // Block-engine handlers for control transfers and the stack: Jcc, JMP, CALL and RET near,
-// LOOP/LOOPE/LOOPNE, JCXZ, PUSH and POP of a register, and the carry-flag instructions.
+// LOOP/LOOPE/LOOPNE, JCXZ, PUSH and POP of a register, LEAVE, and the carry-flag instructions.
 // Semantics are the interpreter's (exec_control.cpp, exec_data.cpp). A control transfer is the
 // last operation of its block and sets BlockContext::next_eip; a target beyond the CS limit
 // declines, and the interpreter raises the #GP(0) before anything changes (SDM JMP, Jcc, CALL,
@@ -205,6 +205,19 @@ bool pop(BlockContext& c, const BlockOp& op) {
     return true;
 }
 
+// leave — (E)SP := (E)BP by the stack's address size, then POP (E)BP by the operand size
+// (SDM LEAVE); a fault on the pop declines with nothing changed.
+template <class T>
+bool leave(BlockContext& c, const BlockOp&) {
+    constexpr uint8_t kEbp = 5 * 4; // EBP's byte offset in the register file
+    const uint32_t sp = c.gpr[5] & c.stack_mask;
+    const uint8_t* p = host_at<T, false>(c, kSs, sp);
+    if (!p) return false;
+    set_stack_pointer(c, sp + uint32_t{sizeof(T)});
+    set_reg<T>(c, kEbp, load<T>(p));
+    return true;
+}
+
 // clc ; stc ; cmc
 template <int Carry> // 0 clear, 1 set, -1 complement
 bool set_carry(BlockContext& c, const BlockOp&) {
@@ -357,6 +370,9 @@ bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& 
             insn.op == Op::Push
                 ? by_stack_width(size, []<class T>(T) -> Handler { return chain<&push<T>>; })
                 : by_stack_width(size, []<class T>(T) -> Handler { return chain<&pop<T>>; });
+        return out.handler != nullptr;
+    case Op::Leave:
+        out.handler = by_stack_width(size, []<class T>(T) -> Handler { return chain<&leave<T>>; });
         return out.handler != nullptr;
     case Op::Clc:
     case Op::Stc:

@@ -590,9 +590,11 @@ class ProgramGenerator {
             modrm(code, address32);
             break;
         }
-        case 18: { // xchg r, r ; clc ; stc ; cmc ; ret (to whatever the stack holds)
-            const uint8_t ops[] = {0x87, 0x86, 0xF8, 0xF9, 0xF5, 0xC3};
+        case 18: { // xchg r, r ; clc ; stc ; cmc ; ret (to whatever the stack holds) ; leave
+            // (to whatever EBP holds) ; rdtsc
+            const uint8_t ops[] = {0x87, 0x86, 0xF8, 0xF9, 0xF5, 0xC3, 0xC9, 0x31};
             const uint8_t op = ops[rng_() % std::size(ops)];
+            if (op == 0x31) code.push_back(0x0F);
             code.push_back(op);
             if (op == 0x87 || op == 0x86) code.push_back(static_cast<uint8_t>(0xC0 | rng_() % 64));
             break;
