@@ -363,12 +363,15 @@ class ProgramGenerator {
     // and MMIO behind them. The tables themselves are not mapped: translations never change
     // under the program, so both machines see the same walks whatever their TLBs keep (the
     // SDM lets a TLB keep a stale entry, 4.10.4.3).
+    // With PAE, some pages have XD set, and EFER.NXE is set at random (without it XD is a
+    // reserved bit: #PF with RSVD).
     void load_random_page_tables(Pair& p, CpuState& s) {
         using namespace pte;
+        const bool pae = mode_ == Mode::PagedPae32;
         const auto flags = [this] { return (rng_() % 2 ? A : 0) | (rng_() % 2 ? D : 0); };
         const uint32_t pde = P | RW | US | (rng_() % 2 ? A : 0);
         const uint32_t large = P | RW | US | flags();
-        load_page_tables(p, s, pde, large, [&](uint32_t page) -> uint32_t {
+        load_page_tables(p, s, pae, pde, large, [&](uint32_t page) -> uint64_t {
             uint32_t frame = page << 12;
             uint32_t rights = P | RW | US;
             const uint32_t pick = rng_() % 16;
@@ -376,7 +379,7 @@ class ProgramGenerator {
                 frame = kCode;
             } else if (page == kCode >> 12 || page == 0x7) {
                 // the code and the stack: present, the program's
-            } else if (page == kPageDirectory >> 12 || page == kPageTable >> 12 || pick == 0) {
+            } else if (page_table_page(page) || pick == 0) {
                 return 0;
             } else if (page >= 0x100 && pick < 12) {
                 return 0; // mostly nothing above 1 MiB (MMIO where there is)
@@ -386,10 +389,13 @@ class ProgramGenerator {
                 rights &= ~US;
             } else if (pick == 3) {
                 frame = (rng_() % 0x100) << 12; // another page of the first MiB
+            } else if (pae && pick == 4) {
+                return frame | rights | flags() | XD;
             }
             return frame | rights | flags();
         });
         if (rng_() % 2) s.cr0 |= cr0::WP;
+        if (pae && rng_() % 4 != 0) s.efer |= efer::NXE;
     }
 
   private:
@@ -740,7 +746,8 @@ INSTANTIATE_TEST_SUITE_P(Modes, BlockEngineRandom,
                                            RandomCase{"Protected16", Mode::Protected16},
                                            RandomCase{"Virtual8086", Mode::Virtual8086},
                                            RandomCase{"Paged32", Mode::Paged32},
-                                           RandomCase{"PagedUser32", Mode::PagedUser32}),
+                                           RandomCase{"PagedUser32", Mode::PagedUser32},
+                                           RandomCase{"PagedPae32", Mode::PagedPae32}),
                          [](const auto& param_info) { return std::string(param_info.param.name); });
 
 } // namespace

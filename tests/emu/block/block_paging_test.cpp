@@ -25,8 +25,8 @@ using namespace block_test;
 CpuState paged_state(Pair& p, Mode mode, uint32_t supervisor_page = 0) {
     using namespace pte;
     CpuState s = start_state(mode);
-    load_page_tables(p, s, P | RW | US | A, P | RW | US | A | D, [&](uint32_t page) -> uint32_t {
-        if (page == kPageDirectory >> 12 || page == kPageTable >> 12) return 0;
+    load_page_tables(p, s, false, P | RW | US | A, P | RW | US | A | D, [&](uint32_t page) {
+        if (page_table_page(page)) return 0u;
         const uint32_t frame = page == kCodeAlias >> 12 ? kCode : page << 12;
         return frame | P | RW | (page == supervisor_page ? 0 : US) | A | D;
     });
@@ -64,11 +64,11 @@ TEST(BlockPaging, LoopOverSeveralPagesRunsInBlocks) {
 // engine ran the loop and the TLB entry would let a supervisor read through.
 TEST(BlockPaging, UserLoopFaultsAtASupervisorPageTheTlbHolds) {
     Pair p;
-    // GDT at 0xB000: null, 08 code DPL 0, 10 data DPL 0, 18 code DPL 3, 20 data DPL 3 (flat).
+    // GDT at 0xD000: null, 08 code DPL 0, 10 data DPL 0, 18 code DPL 3, 20 data DPL 3 (flat).
     std::vector<uint8_t> gdt(8);
     for (const uint8_t type : std::initializer_list<uint8_t>{0x9B, 0x93, 0xFB, 0xF3})
         gdt.insert(gdt.end(), {0xFF, 0xFF, 0x00, 0x00, 0x00, type, 0xCF, 0x00});
-    p.load(0xB000, gdt);
+    p.load(0xD000, gdt);
     // mov ax, 0x23 ; mov ds, ax (kept by the IRET: DPL 3) ; mov eax, [0x12000] ; push 0x23 ;
     // push 0x8000 ; pushfd ; push 0x1b ; push kCode + 0x40 ; iretd
     p.load(kCode,
@@ -76,7 +76,7 @@ TEST(BlockPaging, UserLoopFaultsAtASupervisorPageTheTlbHolds) {
             0x00, 0x80, 0x00, 0x00, 0x9C, 0x6A, 0x1B, 0x68, 0x40, 0x10, 0x00, 0x00, 0xCF});
     p.load(kCode + 0x40, {0x03, 0x06, 0x83, 0xC6, 0x04, 0x49, 0x75, 0xF8, 0xF4});
     CpuState s = paged_state(p, Mode::Paged32, 0x12);
-    s.gdtr = {.base = 0xB000, .limit = 0x27};
+    s.gdtr = {.base = 0xD000, .limit = 0x27};
     s[Gpr::ESI] = 0x10000;
     s[Gpr::ECX] = 0x1000;
     p.set_state(s);

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "transit86/cpu_state.hpp"
@@ -18,11 +20,20 @@ constexpr uint32_t kRomBase = 0xF0000; // a read-only slot inside: stores there 
 constexpr uint32_t kCode = 0x1000;
 
 // Paged32: Protected32 with 32-bit paging (the program sets up its tables); PagedUser32: the
-// same at CPL 3.
-enum class Mode { Real16, RealCode32, Protected32, Protected16, Virtual8086, Paged32, PagedUser32 };
+// same at CPL 3; PagedPae32: Protected32 with PAE paging.
+enum class Mode {
+    Real16,
+    RealCode32,
+    Protected32,
+    Protected16,
+    Virtual8086,
+    Paged32,
+    PagedUser32,
+    PagedPae32
+};
 
 inline bool paged(Mode mode) {
-    return mode == Mode::Paged32 || mode == Mode::PagedUser32;
+    return mode == Mode::Paged32 || mode == Mode::PagedUser32 || mode == Mode::PagedPae32;
 }
 inline bool code32(Mode mode) {
     return mode == Mode::Protected32 || mode == Mode::RealCode32 || paged(mode);
@@ -35,12 +46,34 @@ inline uint32_t host_offset(uint32_t address) {
     return address < kRomBase ? address : address + kRomGap;
 }
 
+// Zeroed guest RAM for a machine, from the buffers of machines destroyed before it: the random
+// tests make two machines per program, and a fresh megabyte each time cost a page fault per
+// page whenever malloc had handed the last one back to the kernel (500,000 faults, most of
+// the tests' time, for 1,000 programs).
+inline std::vector<std::vector<uint8_t>>& spare_ram() {
+    static std::vector<std::vector<uint8_t>> spares;
+    return spares;
+}
+inline std::vector<uint8_t> zeroed_ram() {
+    std::vector<std::vector<uint8_t>>& spares = spare_ram();
+    if (spares.empty()) return std::vector<uint8_t>(kRam + kRomGap);
+    std::vector<uint8_t> ram = std::move(spares.back());
+    spares.pop_back();
+    std::fill(ram.begin(), ram.end(), uint8_t{0});
+    return ram;
+}
+
 // One emulator over its own copy of guest memory.
 struct Machine {
     explicit Machine(bool block_engine, PortHandler* ports = nullptr)
-        : ram(kRam + kRomGap), slots{make_slots(ram)}, emu(slots, ports) {
+        : ram(zeroed_ram()), slots{make_slots(ram)}, emu(slots, ports) {
         emu.set_decode_cache(block_engine);
     }
+    ~Machine() {
+        if (spare_ram().size() < 4) spare_ram().push_back(std::move(ram));
+    }
+    Machine(const Machine&) = delete;
+    Machine& operator=(const Machine&) = delete;
     static std::vector<RamSlot> make_slots(std::vector<uint8_t>& ram) {
         return {RamSlot{.guest_phys = 0, .size = kRomBase, .host = ram.data()},
                 RamSlot{.guest_phys = kRomBase,
@@ -123,6 +156,7 @@ inline CpuState start_state(Mode mode) {
             s[seg] = cache(0x10, 0, 0xFFFFFFFF, 0xC093);
         break;
     case Mode::Paged32:
+    case Mode::PagedPae32:
     case Mode::PagedUser32: {
         const bool user = mode == Mode::PagedUser32;
         s.cr0 |= cr0::PE | cr0::PG;
@@ -142,34 +176,56 @@ inline CpuState start_state(Mode mode) {
     return s;
 }
 
-// The paged modes' tables: a page directory whose first entry points at one page table for
-// the first 4 MiB, and a 4-MByte page at kLargeAlias over physical 0 (all of RAM again, the
-// code included). kCodeAlias is the linear page the tests map to the code page as well.
-constexpr uint32_t kPageDirectory = 0x9000;
-constexpr uint32_t kPageTable = 0xA000;
+// The paged modes' tables, in the pages from kPageTables to kPageTablesEnd (which the tests
+// leave unmapped): with 32-bit paging a page directory whose first entry points at one page
+// table for the first 4 MiB, and a 4-MByte page at kLargeAlias over physical 0 (all of RAM
+// again, the code included); with PAE paging a page-directory-pointer table whose first entry
+// leads to one page table for the first 2 MiB and whose second to a 2-MByte page at
+// kLargeAlias over physical 0. kCodeAlias is the linear page the tests map to the code page
+// as well.
+constexpr uint32_t kPageTables = 0x9000;
+constexpr uint32_t kPageTablesEnd = 0xD000;
 constexpr uint32_t kCodeAlias = 0x3000;
 constexpr uint32_t kLargeAlias = 0x40000000;
-namespace pte { // SDM Vol. 3A 4.3, Tables 4-5 and 4-6
+namespace pte { // SDM Vol. 3A 4.3 and 4.4, Tables 4-5, 4-6, 4-8 to 4-11
 constexpr uint32_t P = 1, RW = 2, US = 4, A = 0x20, D = 0x40, PS = 0x80;
+constexpr uint64_t XD = uint64_t{1} << 63;
+} // namespace pte
+
+inline bool page_table_page(uint32_t page) {
+    return page >= kPageTables >> 12 && page < kPageTablesEnd >> 12;
 }
 
-// Writes those tables into both machines and points CR3 at them (CR4.PSE for the large page):
-// `pde` and `large` are the rights of the two directory entries, `entry(page)` the page-table
-// entry of each 4-KByte page of the first 4 MiB.
+// Writes those tables into both machines and points CR3 at them (CR4.PSE for the large page;
+// with `pae` CR4.PAE and the PDPTE registers as MOV to CR3 loads them): `pde` and `large` are
+// the rights of the directory entries, `entry(page)` the page-table entry of each 4-KByte page
+// the table maps (1,024 or, with PAE, 512).
 template <class EntryOf>
-void load_page_tables(Pair& p, CpuState& s, uint32_t pde, uint32_t large, EntryOf entry) {
-    std::vector<uint8_t> directory(4096), table(4096);
-    const auto put = [](std::vector<uint8_t>& t, uint32_t index, uint32_t value) {
-        std::memcpy(t.data() + 4 * index, &value, 4);
+void load_page_tables(Pair& p, CpuState& s, bool pae, uint32_t pde, uint32_t large, EntryOf entry) {
+    std::vector<uint8_t> tables(kPageTablesEnd - kPageTables);
+    const auto put = [&](uint32_t at, uint32_t index, uint64_t value) {
+        std::memcpy(tables.data() + (at - kPageTables) + (pae ? 8 : 4) * index, &value,
+                    pae ? 8 : 4);
     };
-    put(directory, 0, kPageTable | pde);
-    put(directory, kLargeAlias >> 22, large | pte::PS);
-    for (uint32_t page = 0; page < 1024; ++page)
-        put(table, page, entry(page));
-    p.load(kPageDirectory, directory);
-    p.load(kPageTable, table);
-    s.cr3 = kPageDirectory;
-    s.cr4 |= cr4::PSE;
+    constexpr uint32_t kPdpt = kPageTables, kDirectory = kPageTables + 0x1000,
+                       kTable = kPageTables + 0x2000, kAliasDirectory = kPageTables + 0x3000;
+    if (pae) {
+        put(kPdpt, 0, kDirectory | pte::P);
+        put(kPdpt, kLargeAlias >> 30, kAliasDirectory | pte::P);
+        put(kDirectory, 0, kTable | pde);
+        put(kAliasDirectory, 0, large | pte::PS);
+        s.cr3 = kPdpt;
+        s.cr4 |= cr4::PAE;
+        s.pdpte = {kDirectory | pte::P, kAliasDirectory | pte::P, 0, 0};
+    } else {
+        put(kDirectory, 0, kTable | pde);
+        put(kDirectory, kLargeAlias >> 22, large | pte::PS);
+        s.cr3 = kDirectory;
+        s.cr4 |= cr4::PSE;
+    }
+    for (uint32_t page = 0; page < (pae ? 512u : 1024u); ++page)
+        put(kTable, page, entry(page));
+    p.load(kPageTables, tables);
 }
 
 inline const RunLimits kRunToHost{
