@@ -7,6 +7,7 @@
 // PagedUser32).
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <initializer_list>
 #include <vector>
 
@@ -43,9 +44,10 @@ TEST(BlockPaging, LoopOverSeveralPagesRunsInBlocks) {
     Pair p;
     p.load(kCode, {0x03, 0x06, 0x83, 0xC6, 0x04, 0x49, 0x75, 0xF8, 0xF4});
     std::vector<uint8_t> data(0x4000);
-    for (uint32_t i = 0; i < 0x1000; ++i)
-        data[4 * i] = static_cast<uint8_t>(i + 1),
-                 data[4 * i + 1] = static_cast<uint8_t>((i + 1) >> 8);
+    for (uint32_t i = 0; i < 0x1000; ++i) {
+        const uint32_t value = i + 1;
+        std::memcpy(data.data() + 4 * i, &value, 4);
+    }
     p.load(0x10000, data);
     CpuState s = paged_state(p, Mode::Paged32);
     s[Gpr::ESI] = 0x10000;
