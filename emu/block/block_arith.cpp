@@ -1,7 +1,8 @@
 // Block-engine handlers for the rest of the arithmetic class: shifts and rotates, MUL/IMUL,
-// NEG/NOT, SETcc, CMOVcc, CBW/CWD. Each is written once per operation and form, templated over
-// the width; the results and flags come from the interpreter's primitives (emu/cpu/alu.hpp:
-// alu_shift, alu_multiply, multiply_flags), so both tiers compute them the same way.
+// DIV/IDIV, NEG/NOT, SETcc, CMOVcc, CBW/CWD. Each is written once per operation and form,
+// templated over the width; the results and flags come from the interpreter's primitives
+// (emu/cpu/alu.hpp: alu_shift, alu_multiply, multiply_flags, alu_divide), so both tiers compute
+// them the same way.
 // tests/emu/block/block_engine_test.cpp runs every form both ways.
 #include <array>
 #include <utility>
@@ -61,19 +62,43 @@ bool shift(BlockContext& c, const BlockOp& op) {
 
 // ---- multiplication
 
+// AH:AL, DX:AX or EDX:EAX := high:low
+template <class T>
+void set_accumulator_pair(BlockContext& c, T low, T high) {
+    if constexpr (sizeof(T) == 1) {
+        set_reg<uint16_t>(c, 0, static_cast<uint16_t>(low | (uint32_t{high} << 8)));
+    } else {
+        set_reg<T>(c, 0, low);
+        set_reg<T>(c, kEdx, high);
+    }
+}
+
 // mul r/m ; imul r/m — AX = AL * src, DX:AX = AX * src, EDX:EAX = EAX * src
 template <class T, bool Signed, bool Memory>
 bool multiply_accumulator(BlockContext& c, const BlockOp& op) {
     T src;
     if (!read_source<T, Memory>(c, op, src)) return false;
     const Product<T> p = alu_multiply<T, Signed>(get_reg<T>(c, 0), src);
-    if constexpr (sizeof(T) == 1) {
-        set_reg<uint16_t>(c, 0, static_cast<uint16_t>(p.low | (uint32_t{p.high} << 8)));
-    } else {
-        set_reg<T>(c, 0, p.low);
-        set_reg<T>(c, kEdx, p.high);
-    }
+    set_accumulator_pair<T>(c, p.low, p.high);
     c.flags = LazyFlags::from_status<T>(p.low, multiply_flags<T>(p.low, p.overflow));
+    return true;
+}
+
+// div r/m ; idiv r/m — AH:AL, DX:AX or EDX:EAX divided by src into quotient (AL, AX, EAX) and
+// remainder (AH, DX, EDX); #DE (a zero divisor, a quotient too large) declines, and the
+// interpreter raises it. The flags are left as they were (undefined, SDM DIV, IDIV).
+template <class T, bool Signed, bool Memory>
+bool divide_accumulator(BlockContext& c, const BlockOp& op) {
+    T src;
+    if (!read_source<T, Memory>(c, op, src)) return false;
+    T high;
+    if constexpr (sizeof(T) == 1)
+        high = get_reg<uint8_t>(c, 1); // AH
+    else
+        high = get_reg<T>(c, kEdx);
+    Quotient<T> q;
+    if (!alu_divide<T, Signed>(high, get_reg<T>(c, 0), src, q)) return false;
+    set_accumulator_pair<T>(c, q.quotient, q.remainder);
     return true;
 }
 
@@ -256,6 +281,21 @@ bool lower_arith_op(const decoder::Insn& insn, BlockOp& out) {
         }
         const bool memory = (insn.operand_count == 1 ? a : b).kind == OperandKind::Mem;
         out.handler = multiply_handler(insn, memory);
+        out.registers_only = !memory;
+        return out.handler != nullptr;
+    }
+    case Op::Div:
+    case Op::Idiv: {
+        if (insn.operand_count != 1 || !lower_rm(insn, a, size, out)) return false;
+        const bool memory = a.kind == OperandKind::Mem;
+        const bool is_signed = insn.op == Op::Idiv;
+        out.handler = by_width(size, [=]<class T>(T) -> Handler {
+            if (is_signed)
+                return memory ? chain<&divide_accumulator<T, true, true>>
+                              : chain<&divide_accumulator<T, true, false>>;
+            return memory ? chain<&divide_accumulator<T, false, true>>
+                          : chain<&divide_accumulator<T, false, false>>;
+        });
         out.registers_only = !memory;
         return out.handler != nullptr;
     }

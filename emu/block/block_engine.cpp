@@ -268,7 +268,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Tlb*
     const auto linear = static_cast<uint32_t>(cs.base + state.eip);
     const uint8_t mode =
         DecodeCache::mode_key(state.protected_mode(), ar::db(cs.access_rights), state.v86());
-    const bool user = state.cpl() == 3;
+    const bool user = tlb && state.cpl() == 3; // what paging checks (segments do not)
     // The code's window: under paging its page, if the TLB holds a fetch translation for it
     // (else the interpreter fetches, and walks); without, its slot, usually the last run's.
     RamWindow code;

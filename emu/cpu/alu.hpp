@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 
 #include "emu/cpu/condition.hpp"
@@ -191,6 +192,44 @@ constexpr Product<T> alu_multiply(T a, T b) {
 template <class T>
 constexpr uint32_t multiply_flags(T low, bool overflow) {
     return flags_szp(low) | (overflow ? flags::CF | flags::OF : 0);
+}
+
+// ---- division (SDM DIV, IDIV)
+
+// The quotient and remainder of DIV (Signed = false) or IDIV of the double-width dividend
+// high:low (AH:AL, DX:AX or EDX:EAX) by `divisor`; false for #DE: a zero divisor or a quotient
+// that does not fit T (for IDIV the most negative dividend divided by -1 among them). The
+// flags are undefined; both tiers leave them as they were.
+template <class T>
+struct Quotient {
+    T quotient;
+    T remainder;
+};
+template <class T, bool Signed>
+constexpr bool alu_divide(T high, T low, T divisor, Quotient<T>& out) {
+    constexpr unsigned bits = sizeof(T) * 8;
+    using Wide = std::conditional_t<sizeof(T) == 4, uint64_t, uint32_t>;
+    const Wide dividend = (Wide{high} << bits) | low;
+    if (divisor == 0) return false;
+    if constexpr (!Signed) {
+        const Wide quotient = dividend / divisor;
+        if (quotient >> bits) return false;
+        out = {static_cast<T>(quotient), static_cast<T>(dividend % divisor)};
+        return true;
+    } else {
+        using S = std::make_signed_t<T>;
+        using SW = std::make_signed_t<Wide>;
+        // A byte divisor divides AX as a signed 16-bit value; Wide is 32 bits for it, so the
+        // dividend is sign-extended from bit 15 (DX:AX and EDX:EAX fill their wide type).
+        const SW signed_dividend =
+            sizeof(T) == 1 ? SW{static_cast<int16_t>(dividend)} : static_cast<SW>(dividend);
+        const auto signed_divisor = static_cast<S>(divisor);
+        if (signed_divisor == -1 && signed_dividend == std::numeric_limits<SW>::min()) return false;
+        const SW quotient = signed_dividend / signed_divisor;
+        if (quotient != static_cast<S>(quotient)) return false;
+        out = {static_cast<T>(quotient), static_cast<T>(signed_dividend % signed_divisor)};
+        return true;
+    }
 }
 
 } // namespace transit86::emu

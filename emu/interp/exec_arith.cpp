@@ -1,6 +1,6 @@
 // Arithmetic class: ALU operations, INC/DEC/NEG/NOT, MUL/IMUL/DIV/IDIV, CBW/CWD, shifts.
-#include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "emu/cpu/alu.hpp"
 #include "emu/interp/handlers.hpp"
@@ -88,8 +88,6 @@ bool neg_not(Cpu& cpu, const Insn& insn) {
 
 template <class T>
 using Signed = std::make_signed_t<T>;
-template <class T>
-using Wide = std::conditional_t<sizeof(T) == 4, uint64_t, uint32_t>;
 
 // Accumulator halves: AL/AH for bytes, AX/DX and EAX/EDX otherwise.
 template <class T>
@@ -101,18 +99,20 @@ void set_accumulator_pair(Cpu& cpu, T low, T high) {
         cpu.set_reg<T>(2, high);
     }
 }
+// The dividend's halves: AH:AL, DX:AX or EDX:EAX.
 template <class T>
-Wide<T> accumulator_dividend(const Cpu& cpu) {
-    if constexpr (sizeof(T) == 1)
-        return cpu.reg<uint16_t>(0);
-    else
-        return (Wide<T>{cpu.reg<T>(2)} << (sizeof(T) * 8)) | cpu.reg<T>(0);
+std::pair<T, T> accumulator_halves(const Cpu& cpu) {
+    if constexpr (sizeof(T) == 1) {
+        const uint16_t ax = cpu.reg<uint16_t>(0);
+        return {static_cast<T>(ax >> 8), static_cast<T>(ax)};
+    } else {
+        return {cpu.reg<T>(2), cpu.reg<T>(0)};
+    }
 }
 
 // mul r/m ; imul r/m ; imul r, r/m ; imul r, r/m, imm ; div r/m ; idiv r/m
 template <class T>
 bool mul_div(Cpu& cpu, const Insn& insn) {
-    constexpr unsigned bits = sizeof(T) * 8;
     if (insn.op == Op::Imul && insn.operand_count >= 2) {
         const Operand& src = insn.operands[insn.operand_count == 3 ? 1 : 1];
         T a, b;
@@ -139,28 +139,13 @@ bool mul_div(Cpu& cpu, const Insn& insn) {
         cpu.set_status(multiply_flags<T>(p.low, p.overflow));
         return true;
     }
-    case Op::Div: {
-        const Wide<T> dividend = accumulator_dividend<T>(cpu);
-        if (src == 0) return cpu.raise(vec::DE);
-        const Wide<T> quotient = dividend / src;
-        if (quotient >> bits) return cpu.raise(vec::DE); // SDM DIV: quotient too large
-        set_accumulator_pair<T>(cpu, static_cast<T>(quotient), static_cast<T>(dividend % src));
-        return true;
-    }
-    default: { // Idiv
-        using SW = std::make_signed_t<Wide<T>>;
-        // SDM IDIV: a byte divisor divides AX as a signed 16-bit value; Wide<uint8_t> is
-        // 32 bits, so sign-extend from bit 15 (DX:AX and EDX:EAX fill their wide type).
-        const auto wide_dividend = accumulator_dividend<T>(cpu);
-        const SW dividend = sizeof(T) == 1 ? SW{static_cast<int16_t>(wide_dividend)}
-                                           : static_cast<SW>(wide_dividend);
-        const auto divisor = static_cast<Signed<T>>(src);
-        if (divisor == 0) return cpu.raise(vec::DE);
-        // Both the quotient overflow and the most-negative / -1 case raise #DE (SDM IDIV).
-        if (divisor == -1 && dividend == std::numeric_limits<SW>::min()) return cpu.raise(vec::DE);
-        const SW quotient = dividend / divisor;
-        if (quotient != static_cast<Signed<T>>(quotient)) return cpu.raise(vec::DE);
-        set_accumulator_pair<T>(cpu, static_cast<T>(quotient), static_cast<T>(dividend % divisor));
+    default: { // Div, Idiv
+        const auto [high, low] = accumulator_halves<T>(cpu);
+        Quotient<T> q;
+        if (!(insn.op == Op::Div ? alu_divide<T, false>(high, low, src, q)
+                                 : alu_divide<T, true>(high, low, src, q)))
+            return cpu.raise(vec::DE);
+        set_accumulator_pair<T>(cpu, q.quotient, q.remainder);
         return true;
     }
     }

@@ -621,7 +621,7 @@ class ProgramGenerator {
                 code.push_back(rng_() % 4 == 0 ? byte() : static_cast<uint8_t>(rng_() % 9));
             break;
         }
-        case 21: // test/not/neg/mul/imul r/m (F6 F7 /2../5; /6 /7 are DIV, interpreted)
+        case 21: // not/neg/mul/imul/div/idiv r/m (F6 F7 /2../7; a #DE is the interpreter's)
             code.push_back(rng_() % 2 ? 0xF6 : 0xF7);
             modrm(code, address32, static_cast<int>(2 + rng_() % 6));
             break;
