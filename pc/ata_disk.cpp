@@ -1,37 +1,13 @@
 #include "pc/ata_disk.hpp"
 
 #include <algorithm>
-#include <string>
-
-#include "pc/byte_lanes.hpp"
 
 namespace transit86::pc {
 
 namespace {
 
-// Status register (ATA-6 7.15).
-constexpr uint8_t kBusy = 0x80;
-constexpr uint8_t kReady = 0x40;
-constexpr uint8_t kSeekComplete = 0x10;
-constexpr uint8_t kDataRequest = 0x08;
-constexpr uint8_t kError = 0x01;
-// Error register: command aborted.
-constexpr uint8_t kAbort = 0x04;
-// Device control register (7.9).
-constexpr uint8_t kNoInterrupt = 0x02;
-constexpr uint8_t kSoftwareReset = 0x04;
-constexpr uint8_t kHighOrderByte = 0x80;
-// Device/head register (7.10): bits 7 and 5 always read 1 (QEMU ATA_DEV_ALWAYS_ON).
-constexpr uint8_t kLbaMode = 0x40;
-constexpr uint8_t kDeviceOne = 0x10;
-constexpr uint8_t kAlwaysOne = 0xA0;
 // The most sectors CHS can address (ATA-6 6.2.1: 16,383 x 16 x 63).
 constexpr uint64_t kChsSectorLimit = 16383ull * 16 * 63;
-
-std::string hex_byte(uint8_t value) {
-    constexpr char kDigits[] = "0123456789ABCDEF";
-    return std::string("0x") + kDigits[value >> 4] + kDigits[value & 0xF];
-}
 
 } // namespace
 
@@ -44,184 +20,36 @@ AtaDisk::AtaDisk(BlockBackend& image, IrqLines& irq, DeviceLog* log)
     : AtaDisk(image, default_geometry(image.sector_count()), irq, log) {}
 
 AtaDisk::AtaDisk(BlockBackend& image, Geometry geometry, IrqLines& irq, DeviceLog* log)
-    : image_(image), irq_(irq), log_(log), default_geometry_(geometry) {
+    : IdeDrive(kPrimaryIdeChannel, false, "ata", irq, log), image_(image),
+      default_geometry_(geometry) {
     reset();
 }
 
 void AtaDisk::reset() {
-    // QEMU ide_bus_reset / ide_reset: device 0 selected, interrupts enabled, the signature in
-    // the registers, DRDY and DSC, error 0.
-    put_signature(task_[0], true);
-    put_signature(task_[1], false);
-    unit_ = 0;
-    device_control_ = 0;
-    in_software_reset_ = false;
-    lba48_ = false;
-    multiple_sectors_ = kAtaMaxMultipleSectors;
+    reset_registers();
+    software_reset_done();
     current_ = default_geometry_;
     features_ = AtaIdentity{};
-    halt_transfer();
-    status_ = kReady | kSeekComplete;
-    error_ = 0;
-    interrupt_pending_ = false;
-    update_irq_line();
+    after_block_ = AfterBlock::Stop;
 }
 
-void AtaDisk::put_signature(TaskFile& task, bool present) {
-    // ATA-6 9.12: sector count 1, LBA low 1, LBA mid/high 00/00 for a non-packet device. QEMU
-    // gives an absent device FF/FF there (ide_set_signature).
-    task = TaskFile{};
-    task.count = 1;
-    task.lba_low = 1;
-    task.lba_mid = task.lba_high = present ? 0x00 : 0xFF;
-    task.device = kAlwaysOne;
-}
-
-uint8_t AtaDisk::status() const {
-    if (device1_selected()) return 0; // no device 1: QEMU reads 0
-    return in_software_reset_ ? kBusy : status_;
-}
-
-void AtaDisk::raise_interrupt() {
-    interrupt_pending_ = true;
-    update_irq_line();
-}
-
-void AtaDisk::update_irq_line() {
-    // nIEN releases INTRQ without forgetting the pending interrupt (ATA-6 7.9).
-    const bool level = interrupt_pending_ && (device_control_ & kNoInterrupt) == 0;
-    if (level == irq_level_) return;
-    irq_level_ = level;
-    irq_.set_irq(kIrq, level);
-}
-
-// --- registers ------------------------------------------------------------------------------
-
-uint8_t AtaDisk::read_register(uint16_t port) {
-    const TaskFile& task = task_[unit_];
-    const bool hob = (device_control_ & kHighOrderByte) != 0;
-    switch (port - kCommandBlock) {
-    case 1:
-        if (device1_selected()) return 0;
-        return hob ? task.hob_feature : error_;
-    case 2: return hob ? task.hob_count : static_cast<uint8_t>(task.count);
-    case 3: return hob ? task.hob_lba_low : task.lba_low;
-    case 4: return hob ? task.hob_lba_mid : task.lba_mid;
-    case 5: return hob ? task.hob_lba_high : task.lba_high;
-    case 6: return task.device;
-    default: // 7: status; reading it acknowledges the interrupt
-        interrupt_pending_ = false;
-        update_irq_line();
-        return status();
-    }
-}
-
-void AtaDisk::write_register(uint16_t port, uint8_t value) {
-    const unsigned reg = port - kCommandBlock;
-    if (reg != 7 && (status() & (kBusy | kDataRequest))) return;
-    device_control_ &= static_cast<uint8_t>(~kHighOrderByte); // any write clears HOB
-    // Both devices latch what the host writes; each keeps the previous byte as its HOB.
-    const auto latch = [value](auto& current, uint8_t& previous) {
-        previous = static_cast<uint8_t>(current);
-        current = value;
-    };
-    for (TaskFile& task : task_) {
-        switch (reg) {
-        case 1: latch(task.feature, task.hob_feature); break;
-        case 2: latch(task.count, task.hob_count); break;
-        case 3: latch(task.lba_low, task.hob_lba_low); break;
-        case 4: latch(task.lba_mid, task.hob_lba_mid); break;
-        case 5: latch(task.lba_high, task.hob_lba_high); break;
-        case 6: task.device = value | kAlwaysOne; break;
-        default: break;
-        }
-    }
-    if (reg == 6) unit_ = (value & kDeviceOne) ? 1 : 0;
-    if (reg == 7) {
-        interrupt_pending_ = false;
-        update_irq_line();
-        execute(value);
-    }
-}
-
-void AtaDisk::write_device_control(uint8_t value) {
-    const bool was_resetting = (device_control_ & kSoftwareReset) != 0;
-    device_control_ = value;
-    if (!was_resetting && (value & kSoftwareReset)) {
-        // SRST set: the devices stop what they do and stay busy while it is held.
-        halt_transfer();
-        in_software_reset_ = true;
-        interrupt_pending_ = false;
-    } else if (was_resetting && !(value & kSoftwareReset)) {
-        finish_software_reset();
-    }
-    update_irq_line();
-}
-
-void AtaDisk::finish_software_reset() {
-    // QEMU ide_perform_srst: ide_reset, then the diagnostic (error 01: device 0 passed,
-    // device 1 absent). No interrupt: ATA-6 9.2 says the device does not assert INTRQ.
-    in_software_reset_ = false;
-    put_signature(task_[0], true);
-    put_signature(task_[1], false);
-    unit_ = 0;
+void AtaDisk::software_reset_done() {
+    // QEMU ide_reset: LBA48 off, READ/WRITE MULTIPLE back to 16 sectors.
     lba48_ = false;
     multiple_sectors_ = kAtaMaxMultipleSectors;
-    status_ = kReady | kSeekComplete;
-    error_ = 0x01;
 }
 
-// --- data port --------------------------------------------------------------------------------
-
-uint32_t AtaDisk::read_data(uint8_t size) {
-    // Outside a PIO data-in block the data register reads 0 and nothing moves (QEMU).
-    if (!(status() & kDataRequest) || transfer_ != Transfer::ToHost) return 0;
-    if (data_pos_ + size > data_end_) return 0;
-    uint32_t value = 0;
-    for (uint8_t i = 0; i < size; ++i)
-        value |= uint32_t{buffer_[data_pos_ + i]} << (8 * i);
-    data_pos_ += size;
-    if (data_pos_ >= data_end_) end_of_block();
-    return value;
-}
-
-void AtaDisk::write_data(uint8_t size, uint32_t value) {
-    if (!(status() & kDataRequest) || transfer_ != Transfer::FromHost) return;
-    if (data_pos_ + size > data_end_) return;
-    for (uint8_t i = 0; i < size; ++i)
-        buffer_[data_pos_ + i] = static_cast<uint8_t>(value >> (8 * i));
-    data_pos_ += size;
-    if (data_pos_ >= data_end_) end_of_block();
-}
-
-void AtaDisk::begin_transfer(Transfer direction, uint32_t bytes, AfterBlock after) {
-    transfer_ = direction;
-    data_pos_ = 0;
-    data_end_ = bytes;
+void AtaDisk::begin_block(Transfer direction, uint32_t bytes, AfterBlock after) {
     after_block_ = after;
-    if (!(status_ & kError)) status_ |= kDataRequest;
+    begin_transfer(direction, bytes);
 }
 
-void AtaDisk::end_of_block() {
-    status_ &= static_cast<uint8_t>(~kDataRequest);
+void AtaDisk::block_done() {
     switch (after_block_) {
     case AfterBlock::ReadNext: read_block(); break;
     case AfterBlock::WriteBlock: write_block(); break;
-    default: halt_transfer(); break;
+    case AfterBlock::Stop: halt_transfer(); break;
     }
-}
-
-void AtaDisk::halt_transfer() {
-    transfer_ = Transfer::None;
-    after_block_ = AfterBlock::Stop;
-    data_pos_ = data_end_ = 0;
-    status_ &= static_cast<uint8_t>(~kDataRequest);
-}
-
-void AtaDisk::abort_command() {
-    halt_transfer();
-    status_ = kReady | kError;
-    error_ = kAbort;
 }
 
 // --- addressing ---------------------------------------------------------------------------------
@@ -241,7 +69,7 @@ void AtaDisk::set_whole_count(bool lba48) {
 }
 
 bool AtaDisk::address(uint64_t& lba) const {
-    const TaskFile& task = task_[0];
+    const TaskFile& task = regs();
     if (task.device & kLbaMode) {
         lba = (uint64_t{task.lba_high} << 16) | (uint64_t{task.lba_mid} << 8) | task.lba_low;
         if (lba48_) {
@@ -313,7 +141,7 @@ void AtaDisk::read_block() {
     }
     set_address(lba + sectors);
     task.count -= sectors;
-    begin_transfer(Transfer::ToHost, sectors * BlockBackend::kSectorSize, AfterBlock::ReadNext);
+    begin_block(Transfer::ToHost, sectors * BlockBackend::kSectorSize, AfterBlock::ReadNext);
     raise_interrupt();
 }
 
@@ -337,8 +165,7 @@ void AtaDisk::write_block() {
         halt_transfer();
     } else {
         const uint32_t next = std::min(task.count, block_sectors_);
-        begin_transfer(Transfer::FromHost, next * BlockBackend::kSectorSize,
-                       AfterBlock::WriteBlock);
+        begin_block(Transfer::FromHost, next * BlockBackend::kSectorSize, AfterBlock::WriteBlock);
     }
     raise_interrupt();
 }
@@ -363,7 +190,7 @@ AtaDisk::Outcome AtaDisk::write_command(bool lba48, bool multiple) {
     if (!prepare_pio(lba48, multiple)) return Outcome::Done;
     status_ = kReady | kSeekComplete;
     const uint32_t sectors = std::min(regs().count, block_sectors_);
-    begin_transfer(Transfer::FromHost, sectors * BlockBackend::kSectorSize, AfterBlock::WriteBlock);
+    begin_block(Transfer::FromHost, sectors * BlockBackend::kSectorSize, AfterBlock::WriteBlock);
     return Outcome::Transferring;
 }
 
@@ -389,7 +216,7 @@ void AtaDisk::identify_device() {
         buffer_[2 * i + 1] = static_cast<uint8_t>(words[i] >> 8);
     }
     status_ = kReady | kSeekComplete;
-    begin_transfer(Transfer::ToHost, BlockBackend::kSectorSize, AfterBlock::Stop);
+    begin_block(Transfer::ToHost, BlockBackend::kSectorSize, AfterBlock::Stop);
     raise_interrupt();
 }
 
@@ -533,63 +360,10 @@ AtaDisk::Outcome AtaDisk::run_command(uint8_t command) {
     case 0xC9:
     case 0xCA: // WRITE DMA
     case 0xCB:
-        if (log_)
-            log_->unmodelled("ata", "DMA command " + hex_byte(command) + " (no bus-master engine)");
+        log_unmodelled("DMA command " + hex_byte(command) + " (no bus-master engine)");
         return Outcome::Unsupported;
-    default:
-        if (log_) log_->unmodelled("ata", "command " + hex_byte(command));
-        return Outcome::Unsupported;
+    default: log_unmodelled("command " + hex_byte(command)); return Outcome::Unsupported;
     }
-}
-
-void AtaDisk::execute(uint8_t command) {
-    if (device1_selected()) return; // QEMU ignores commands to an absent device 1
-    if (status() & (kBusy | kDataRequest)) return;
-    status_ = kReady | kBusy;
-    error_ = 0;
-    switch (run_command(command)) {
-    case Outcome::Transferring: return;
-    case Outcome::Unsupported: abort_command(); break;
-    case Outcome::DoneWithSeek:
-        if (error_ == 0) status_ |= kSeekComplete;
-        break;
-    case Outcome::Done: break;
-    }
-    status_ &= static_cast<uint8_t>(~kBusy);
-    raise_interrupt();
-}
-
-// --- ports --------------------------------------------------------------------------------------
-
-uint32_t AtaDisk::io_read(uint16_t port, uint8_t size) {
-    if (port == kCommandBlock && (size == 2 || size == 4)) return read_data(size);
-    if (port == kCommandBlock && size == 1) {
-        if (log_) log_->unmodelled("ata", "byte read of the data register");
-        return 0xFF;
-    }
-    return read_byte_lanes(port, size, [this](uint16_t p) -> uint8_t {
-        if (p > kCommandBlock && p <= kCommandBlock + 7) return read_register(p);
-        if (p == kDeviceControl) return status(); // alternate status: no interrupt acknowledge
-        return 0xFF;
-    });
-}
-
-void AtaDisk::io_write(uint16_t port, uint8_t size, uint32_t value) {
-    if (port == kCommandBlock && (size == 2 || size == 4)) {
-        write_data(size, value);
-        return;
-    }
-    if (port == kCommandBlock && size == 1) {
-        if (log_) log_->unmodelled("ata", "byte write to the data register");
-        return;
-    }
-    write_byte_lanes(port, size, value, [this](uint16_t p, uint8_t v) {
-        if (p > kCommandBlock && p <= kCommandBlock + 7) {
-            write_register(p, v);
-        } else if (p == kDeviceControl) {
-            write_device_control(v);
-        }
-    });
 }
 
 } // namespace transit86::pc

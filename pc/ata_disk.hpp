@@ -13,15 +13,12 @@
 // of device control for the 48-bit registers, nIEN and SRST (the signature 01/01/00/00 after
 // a reset).
 //
-// As QEMU's hw/ide/core.c: commands complete at once (no BSY period to poll through); the
-// data for a read block is ready with DRQ and INTRQ when the command (or the previous block)
-// completes; a write block is written when its last word arrives; a transfer that would touch
-// a sector past the end of the image fails with ABRT before any byte moves (ide_sect_range_ok);
-// register writes are ignored while BSY or DRQ is set; with device 1 selected, status,
-// alternate status and error read 0 and commands are ignored, while the other registers read
-// device 1's copy (the host writes both devices' registers). Reading the status register or
-// writing a command clears a pending interrupt. Differences from QEMU (INTRQ follows nIEN,
-// no interrupt after SRST, INITIALIZE DEVICE PARAMETERS honoured) are listed in pc/README.md.
+// As QEMU's hw/ide/core.c: the data for a read block is ready with DRQ and INTRQ when the
+// command (or the previous block) completes; a write block is written when its last word
+// arrives; a transfer that would touch a sector past the end of the image fails with ABRT
+// before any byte moves (ide_sect_range_ok). The registers, the data port and the reset are
+// the channel's (pc/ide_drive.hpp). Differences from QEMU (INTRQ follows nIEN, no interrupt
+// after SRST, INITIALIZE DEVICE PARAMETERS honoured) are listed in pc/README.md.
 //
 // References: ATA/ATAPI-6 (T13 1410D): 6.2 (CHS translation), 7 (registers), 8 (commands),
 // 9 (protocols: PIO data-in, PIO data-out, non-data, software reset); QEMU hw/ide/core.c.
@@ -32,15 +29,15 @@
 
 #include "pc/ata_identify.hpp"
 #include "pc/block_backend.hpp"
-#include "pc/device.hpp"
+#include "pc/ide_drive.hpp"
 
 namespace transit86::pc {
 
-class AtaDisk final : public IoDevice {
+class AtaDisk final : public IdeDrive {
   public:
-    static constexpr uint16_t kCommandBlock = 0x1F0;
-    static constexpr uint16_t kDeviceControl = 0x3F6;
-    static constexpr unsigned kIrq = 14;
+    static constexpr uint16_t kCommandBlock = kPrimaryIdeChannel.command_block;
+    static constexpr uint16_t kDeviceControl = kPrimaryIdeChannel.device_control;
+    static constexpr unsigned kIrq = kPrimaryIdeChannel.irq;
 
     struct Geometry {
         uint16_t cylinders;
@@ -54,46 +51,15 @@ class AtaDisk final : public IoDevice {
     AtaDisk(BlockBackend& image, IrqLines& irq, DeviceLog* log = nullptr);
     AtaDisk(BlockBackend& image, Geometry geometry, IrqLines& irq, DeviceLog* log = nullptr);
 
-    uint32_t io_read(uint16_t port, uint8_t size) override;
-    void io_write(uint16_t port, uint8_t size, uint32_t value) override;
-
     // Hardware reset (power-on): registers, translation and features to their defaults.
     void reset();
 
   private:
-    // One device's copy of the command block registers; each 48-bit register keeps its
-    // previous value (the HOB byte).
-    struct TaskFile {
-        uint8_t feature = 0;
-        uint8_t hob_feature = 0;
-        uint32_t count = 0; // 8 bits as written; the whole count (up to 65536) during a command
-        uint8_t hob_count = 0;
-        uint8_t lba_low = 0;
-        uint8_t hob_lba_low = 0;
-        uint8_t lba_mid = 0;
-        uint8_t hob_lba_mid = 0;
-        uint8_t lba_high = 0;
-        uint8_t hob_lba_high = 0;
-        uint8_t device = 0xA0;
-    };
-    enum class Transfer : uint8_t { None, ToHost, FromHost };
     enum class AfterBlock : uint8_t { Stop, ReadNext, WriteBlock };
 
-    TaskFile& regs() { return task_[0]; }
-    bool device1_selected() const { return unit_ == 1; }
-    uint8_t status() const;
-    uint8_t read_register(uint16_t port);
-    void write_register(uint16_t port, uint8_t value);
-    void write_device_control(uint8_t value);
-    uint32_t read_data(uint8_t size);
-    void write_data(uint8_t size, uint32_t value);
-
-    // How a command handler left things: done (the common completion raises the interrupt,
-    // with DSC for some commands), still transferring (the handler set status and interrupt
-    // itself), or not a command this disk implements (aborted).
-    enum class Outcome : uint8_t { Done, DoneWithSeek, Transferring, Unsupported };
-    void execute(uint8_t command);
-    Outcome run_command(uint8_t command);
+    Outcome run_command(uint8_t command) override;
+    void block_done() override;
+    void software_reset_done() override;
     bool prepare_pio(bool lba48, bool multiple);
     Outcome read_command(bool lba48, bool multiple);
     Outcome write_command(bool lba48, bool multiple);
@@ -104,7 +70,6 @@ class AtaDisk final : public IoDevice {
     void set_multiple_mode();
     void initialize_device_parameters();
     void verify(bool lba48);
-    void finish_software_reset();
     void set_whole_count(bool lba48);
     bool address(uint64_t& lba) const;
     void set_address(uint64_t lba);
@@ -112,37 +77,17 @@ class AtaDisk final : public IoDevice {
 
     void read_block();
     void write_block();
-    void begin_transfer(Transfer direction, uint32_t bytes, AfterBlock after);
-    void end_of_block();
-    void halt_transfer();
-    void abort_command();
-    static void put_signature(TaskFile& task, bool present);
-    void raise_interrupt();
-    void update_irq_line();
+    void begin_block(Transfer direction, uint32_t bytes, AfterBlock after);
     AtaIdentity identity() const;
 
     BlockBackend& image_;
-    IrqLines& irq_;
-    DeviceLog* log_;
     const Geometry default_geometry_;
-    std::array<TaskFile, 2> task_{}; // device 0 (this disk), device 1 (absent)
-    unsigned unit_ = 0;              // DEV of the last device/head write
-    uint8_t status_ = 0;
-    uint8_t error_ = 0;
-    uint8_t device_control_ = 0;
-    bool in_software_reset_ = false;
     bool lba48_ = false;
     uint8_t multiple_sectors_ = kAtaMaxMultipleSectors;
     uint32_t block_sectors_ = 1; // sectors per DRQ block of the current command
     Geometry current_{};
     AtaIdentity features_{}; // write cache and transfer mode words
-    bool interrupt_pending_ = false;
-    bool irq_level_ = false;
-    Transfer transfer_ = Transfer::None;
     AfterBlock after_block_ = AfterBlock::Stop;
-    uint32_t data_pos_ = 0;
-    uint32_t data_end_ = 0;
-    std::array<uint8_t, kAtaMaxMultipleSectors * BlockBackend::kSectorSize> buffer_{};
 };
 
 } // namespace transit86::pc

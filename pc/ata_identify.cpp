@@ -75,4 +75,33 @@ std::array<uint16_t, 256> ata_identify_device(const AtaIdentity& id) {
     return w;
 }
 
+std::array<uint16_t, 256> atapi_identify_packet_device() {
+    std::array<uint16_t, 256> w{};
+    // Word 0: ATAPI (10b), CD-ROM device type 05h, removable, DRQ within 50 us of PACKET, 12-byte
+    // packets: 0x85C0, as QEMU.
+    w[0] = (2u << 14) | (0x05u << 8) | (1u << 7) | (2u << 5);
+    put_string(w, 10, 20, kAtaSerial);
+    put_string(w, 23, 8, kAtaFirmware);
+    put_string(w, 27, 40, kAtapiModel);
+    w[48] = 1; // dword I/O
+    // Word 49: LBA. DMA (bit 8) is not claimed, unlike QEMU: there is no bus-master engine
+    // (pc/piix3_ide.hpp), and a driver that reads this word then stays with PIO.
+    w[49] = 1u << 9;
+    w[53] = 0x0002; // words 64-70 valid
+    w[64] = 0x0003; // PIO modes 3 and 4
+    w[65] = 0xB4;   // cycle times in ns (QEMU's values)
+    w[66] = 0xB4;
+    w[67] = 0x12C;
+    w[68] = 0xB4;
+    w[71] = 30;       // typical PACKET to bus release, in ns
+    w[72] = 30;       // typical SERVICE to BSY clear
+    w[80] = 0x001E;   // ATA/ATAPI-1 to -4
+    w[82] = 1u << 4;  // the PACKET feature set
+    w[83] = 1u << 14; // bit 14 of words 83, 84 and 87: the words are valid
+    w[84] = 1u << 14;
+    w[85] = 1u << 4;
+    w[87] = 1u << 14;
+    return w;
+}
+
 } // namespace transit86::pc

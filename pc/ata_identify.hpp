@@ -1,5 +1,6 @@
 // The 512-byte IDENTIFY DEVICE data of the ATA disk (pc/ata_disk.hpp), word by word as
-// ATA/ATAPI-6 (T13 1410D) 8.15 lays it out and QEMU hw/ide/core.c (ide_identify) fills it.
+// ATA/ATAPI-6 (T13 1410D) 8.15 lays it out and QEMU hw/ide/core.c (ide_identify) fills it, and
+// the IDENTIFY PACKET DEVICE data of the CD-ROM (pc/atapi_cdrom.hpp: 8.17, ide_atapi_identify).
 #pragma once
 
 #include <array>
@@ -31,6 +32,9 @@ inline constexpr const char* kAtaSerial = "T86-0001";
 inline constexpr const char* kAtaFirmware = "1.0";
 inline constexpr uint8_t kAtaMaxMultipleSectors = 16;
 
+inline constexpr const char* kAtapiModel = "transit86 ATAPI CD-ROM";
+
 std::array<uint16_t, 256> ata_identify_device(const AtaIdentity& identity);
+std::array<uint16_t, 256> atapi_identify_packet_device();
 
 } // namespace transit86::pc

@@ -1,7 +1,7 @@
 // An IDE channel with no drive on it, as QEMU's PIIX3 IDE presents the secondary channel
-// (0x170-0x177, 0x376) and, without a disk, the primary one: every register reads 0 and writes
-// go nowhere. QEMU hw/ide/core.c: ide_ioport_read() and ide_status_read() return 0 for the
-// status, error and task-file registers when neither device of the bus has a drive;
+// (0x170-0x177, 0x376) without a CD-ROM and the primary one without a disk: every register reads 0
+// and writes go nowhere. QEMU hw/ide/core.c: ide_ioport_read() and ide_status_read() return 0 for
+// the status, error and task-file registers when neither device of the bus has a drive;
 // ide_data_readw() returns 0 without DRQ; a command for a missing drive is ignored.
 //
 // So firmware that polls BSY finds the channel idle at once, and its probe (write the sector
@@ -17,9 +17,6 @@ namespace transit86::pc {
 
 class EmptyIdeChannel final : public IoDevice {
   public:
-    static constexpr uint16_t kSecondaryCommandBlock = 0x170;
-    static constexpr uint16_t kSecondaryDeviceControl = 0x376;
-
     uint32_t io_read(uint16_t, uint8_t) override { return 0; }
     void io_write(uint16_t, uint8_t, uint32_t) override {}
 };

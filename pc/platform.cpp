@@ -28,8 +28,8 @@ uint64_t all_ones64(uint8_t size) {
 
 PcPlatform::PcPlatform(PcConfig config)
     : memory_(config.ram_bytes, std::move(config.bios)), disk_image_(std::move(config.disk)),
-      pic_(this), pit_(clock_, *this, this), port61_(clock_, pit_, this),
-      rtc_(clock_, *this, this, config.rtc_base),
+      disc_(std::move(config.cdrom)), pic_(this), pit_(clock_, *this, this),
+      port61_(clock_, pit_, this), rtc_(clock_, *this, this, config.rtc_base),
       com1_(
           Serial16550::kCom1Base, Serial16550::kCom1Irq, *this, clock_,
           [this](uint8_t byte) { serial_out_.push_back(static_cast<char>(byte)); }, this),
@@ -43,6 +43,8 @@ PcPlatform::PcPlatform(PcConfig config)
       fw_cfg_(&memory_, this), pci_(this), isa_bridge_(this), pm_(clock_, *this, this),
       local_apic_(0, this), io_apic_(0x11, this) {
     if (config.cpus != 1) throw std::invalid_argument("the transit86 PC has one CPU (--cpus 1)");
+    if (disc_ && disc_->sector_count() < AtapiCdrom::kSectorSize / BlockBackend::kSectorSize)
+        throw std::invalid_argument("the CD-ROM image is smaller than one 2048-byte sector");
 
     map_ports(0x20, 2, &pic_);
     map_ports(0xA0, 2, &pic_);
@@ -82,19 +84,23 @@ PcPlatform::PcPlatform(PcConfig config)
             unmodelled("piix4-pm", "sleep type " + std::to_string(sleep_type) + " (only S5)");
     };
 
-    map_ports(EmptyIdeChannel::kSecondaryCommandBlock, 8, &empty_ide_);
-    map_ports(EmptyIdeChannel::kSecondaryDeviceControl, 1, &empty_ide_);
-    if (!disk_image_) {
-        map_ports(AtaDisk::kCommandBlock, 8, &empty_ide_);
-        map_ports(AtaDisk::kDeviceControl, 1, &empty_ide_);
+    const auto map_channel = [this](const IdeChannelPorts& channel, IoDevice* drive) {
+        map_ports(channel.command_block, 8, drive);
+        map_ports(channel.device_control, 1, drive);
+    };
+    map_channel(kPrimaryIdeChannel, &empty_ide_);
+    map_channel(kSecondaryIdeChannel, &empty_ide_);
+    if (disc_) {
+        cdrom_ = std::make_unique<AtapiCdrom>(*disc_, static_cast<IrqLines&>(*this),
+                                              static_cast<DeviceLog*>(this));
+        map_channel(kSecondaryIdeChannel, cdrom_.get());
     }
     std::optional<PcCmosDisk> cmos_disk;
     if (disk_image_) {
         disk_journal_ = std::make_unique<JournaledBlockBackend>(*disk_image_);
         ata_ = std::make_unique<AtaDisk>(*disk_journal_, static_cast<IrqLines&>(*this),
                                          static_cast<DeviceLog*>(this));
-        map_ports(AtaDisk::kCommandBlock, 8, ata_.get());
-        map_ports(AtaDisk::kDeviceControl, 1, ata_.get());
+        map_channel(kPrimaryIdeChannel, ata_.get());
         const AtaDisk::Geometry g = AtaDisk::default_geometry(disk_image_->sector_count());
         // QEMU's pc_cmos_init_late: LBA translation once the disk outgrows 1024 cylinders.
         cmos_disk = PcCmosDisk{.cylinders = g.cylinders,
@@ -156,6 +162,7 @@ PcPlatform::Snapshot::Snapshot(const PcPlatform& p)
       host_bridge(p.host_bridge_), isa_bridge(p.isa_bridge_), ide(p.ide_), pm(p.pm_),
       local_apic(p.local_apic_), io_apic(p.io_apic_) {
     if (p.ata_) ata.emplace(*p.ata_);
+    if (p.cdrom_) cdrom.emplace(*p.cdrom_);
 }
 
 size_t PcPlatform::Snapshot::bytes() const {
@@ -194,6 +201,7 @@ void PcPlatform::restore(const Snapshot& snapshot) {
     restore_device(ide_, snapshot.ide);
     restore_device(pm_, snapshot.pm);
     if (ata_ && snapshot.ata) restore_device(*ata_, *snapshot.ata);
+    if (cdrom_ && snapshot.cdrom) restore_device(*cdrom_, *snapshot.cdrom);
     restore_device(local_apic_, snapshot.local_apic);
     restore_device(io_apic_, snapshot.io_apic);
     map_pm_window(snapshot.pm_window_base);

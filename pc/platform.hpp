@@ -12,7 +12,7 @@
 //   0x402 debugcon (SeaBIOS's log)            0x501 isa-debug-exit
 //   0x510/0x511/0x514 fw_cfg                  0xCF8-0xCFF PCI, 0xCF9 reset
 //   0x1F0-0x1F7/0x3F6 ATA disk (IRQ 14)       PMBA (set by the BIOS) PIIX4 ACPI, 0xB2/0xB3 APM
-//   0x170-0x177/0x376 the empty secondary IDE channel (and 0x1F0/0x3F6 without a disk)
+//   0x170-0x177/0x376 ATAPI CD-ROM (IRQ 15)   a channel without its drive: empty (reads 0)
 //   PCI 00:00.0 i440FX, 00:01.0 PIIX3 ISA, 00:01.1 PIIX3 IDE, 00:01.3 PIIX4 PM
 //   0xFEE00000 local APIC, 0xFEC00000 I/O APIC (register windows, no delivery)
 // Anything else: reads all ones, writes ignored, and listed (unclaimed_ports()).
@@ -29,6 +29,7 @@
 
 #include "pc/apic_windows.hpp"
 #include "pc/ata_disk.hpp"
+#include "pc/atapi_cdrom.hpp"
 #include "pc/block_backend.hpp"
 #include "pc/cmos_rtc.hpp"
 #include "pc/debug_exit.hpp"
@@ -52,10 +53,17 @@
 
 namespace transit86::pc {
 
+// The OpenFirmware device paths SeaBIOS matches "bootorder" entries against (its
+// bootprio_find_ata_device: PIIX3 IDE at 00:01.1, drive@CHANNEL/disk@UNIT), as QEMU writes them
+// for a bootindex: the ATA disk and the CD-ROM.
+inline constexpr const char* kDiskBootPath = "/pci@i0cf8/ide@1,1/drive@0/disk@0";
+inline constexpr const char* kCdromBootPath = "/pci@i0cf8/ide@1,1/drive@1/disk@0";
+
 struct PcConfig {
-    uint64_t ram_bytes = 128ull << 20;  // QEMU's default -m
-    std::vector<uint8_t> bios;          // the firmware image (SeaBIOS's bios.bin)
-    std::unique_ptr<BlockBackend> disk; // primary master, or none
+    uint64_t ram_bytes = 128ull << 20;   // QEMU's default -m
+    std::vector<uint8_t> bios;           // the firmware image (SeaBIOS's bios.bin)
+    std::unique_ptr<BlockBackend> disk;  // primary master, or none
+    std::unique_ptr<BlockBackend> cdrom; // the disc in the secondary master CD-ROM, or none
     // Option ROMs SeaBIOS loads from fw_cfg "genroms/NAME" (e.g. linuxboot_dma.bin).
     std::vector<std::pair<std::string, std::vector<uint8_t>>> option_roms;
     // fw_cfg "bootorder" device paths, in order (QEMU's -boot / bootindex), or none.
@@ -171,6 +179,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
         Piix3Ide ide;
         Piix4Pm pm;
         std::optional<AtaDisk> ata;
+        std::optional<AtapiCdrom> cdrom;
         LocalApicWindow local_apic;
         IoApicWindow io_apic;
     };
@@ -212,6 +221,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     PcMemoryMap memory_;
     std::unique_ptr<BlockBackend> disk_image_;
     std::unique_ptr<JournaledBlockBackend> disk_journal_; // what the ATA disk writes through
+    std::unique_ptr<BlockBackend> disc_;                  // in the CD-ROM (read only)
     std::string serial_out_;
     std::string debugcon_out_;
     std::vector<std::string> log_;
@@ -237,7 +247,8 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     Piix3Ide ide_;
     Piix4Pm pm_;
     std::unique_ptr<AtaDisk> ata_;
-    EmptyIdeChannel empty_ide_; // the secondary channel, and the primary without a disk
+    std::unique_ptr<AtapiCdrom> cdrom_;
+    EmptyIdeChannel empty_ide_; // a channel without a drive
     LocalApicWindow local_apic_;
     IoApicWindow io_apic_;
 

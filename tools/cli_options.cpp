@@ -116,9 +116,23 @@ CLI::App* add_step(CLI::App& app, StepOptions& step, RawOptions& raw) {
 
 CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
     auto* cmd = app.add_subcommand(
-        "boot", "Boot a PC (SeaBIOS, a disk, a Linux kernel) and list every window (docs/boot.md)");
+        "boot",
+        "Boot a PC (SeaBIOS, a disk, a CD, a Linux kernel) and list every window (docs/boot.md)");
     cmd->add_option("--bios", boot.bios, "Firmware image (default Debian's SeaBIOS bios.bin)");
     cmd->add_option("--disk", boot.disk, "Raw disk image for the primary master ATA disk");
+    cmd->add_option("--cdrom", boot.cdrom,
+                    "ISO image for the secondary master ATAPI CD-ROM (2048-byte sectors)");
+    cmd->add_option("--boot", boot.boot_order,
+                    "Boot order as QEMU's -boot: c the disk, d the CD-ROM (default cd)")
+        ->check(
+            [](const std::string& order) -> std::string {
+                const bool letters = order.find_first_not_of("cd") == std::string::npos;
+                const bool once = order.size() <= 2 && (order.size() < 2 || order[0] != order[1]);
+                if (!order.empty() && letters && once) return {};
+                return "--boot wants c (disk) and d (CD-ROM), each at most once, not \"" + order +
+                       "\"";
+            },
+            "ORDER");
     cmd->add_option("--kernel", boot.kernel, "Linux bzImage, booted through fw_cfg as QEMU does");
     cmd->add_option("--initrd", boot.initrd, "Initial ramdisk for --kernel");
     cmd->add_option("--append", boot.append, "Kernel command line for --kernel");

@@ -4,9 +4,10 @@
 //       A raw image at 0000:ADDRESS (default 0x7C00), with the debug ports of pc/pc_ports.hpp.
 //       Prints the hand-overs between KVM and transit86, the guest's console output and the
 //       final state.
-//   kvm-vmm --pc [--bios FILE] [--disk IMG] [--memory MIB] [--until TEXT] [--timeout SECONDS]
-//           [--step-all] [--no-debugcon] [--verbose]
-//       The PC of `transit86 boot` (SeaBIOS, an ATA disk, pc/'s devices) from the reset vector.
+//   kvm-vmm --pc [--bios FILE] [--disk IMG] [--cdrom ISO] [--memory MIB] [--until TEXT]
+//           [--timeout SECONDS] [--step-all] [--no-debugcon] [--verbose]
+//       The PC of `transit86 boot` (SeaBIOS, an ATA disk, an ATAPI CD-ROM, pc/'s devices) from
+//       the reset vector.
 //       Prints the console as lines, each window of the census as it ends (the text of
 //       `transit86 boot`), the end and the census summary (pc_vmm.hpp).
 //
@@ -19,6 +20,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kvm_vm.hpp"
@@ -35,7 +37,8 @@ namespace {
 int usage() {
     std::fprintf(stderr,
                  "usage: kvm-vmm [--kvm-only] [--quiet] [--load ADDRESS] IMAGE\n"
-                 "       kvm-vmm --pc [--bios FILE] [--disk IMG] [--memory MIB] [--until TEXT]\n"
+                 "       kvm-vmm --pc [--bios FILE] [--disk IMG] [--cdrom ISO] [--memory MIB] "
+                 "[--until TEXT]\n"
                  "               [--timeout SECONDS] [--step-all] [--no-debugcon] [--verbose]\n");
     return 2;
 }
@@ -124,20 +127,23 @@ int pc_main(int argc, char** argv) {
         std::fprintf(stderr, "kvm-vmm: cannot read BIOS %s\n", a.bios.c_str());
         return 2;
     }
-    std::unique_ptr<transit86::pc::BlockBackend> disk;
-    if (!a.disk.empty()) {
-        transit86::pc::BlockBackendOrError opened = transit86::pc::open_image_file(a.disk);
+    std::unique_ptr<transit86::pc::BlockBackend> disk, cdrom;
+    for (const auto& [path, what, backend] :
+         {std::tuple{a.disk, "disk", &disk}, std::tuple{a.cdrom, "CD-ROM", &cdrom}}) {
+        if (path.empty()) continue;
+        transit86::pc::BlockBackendOrError opened = transit86::pc::open_image_file(path);
         if (!opened.backend) {
-            std::fprintf(stderr, "kvm-vmm: disk %s\n", opened.error.c_str());
+            std::fprintf(stderr, "kvm-vmm: %s %s\n", what, opened.error.c_str());
             return 2;
         }
-        disk = std::move(opened.backend);
+        *backend = std::move(opened.backend);
     }
     if (const int status = kvm_unavailable()) return status;
 
-    std::printf("kvm-vmm: --pc, bios %s (%zu KiB)%s%s, %llu MiB, KVM + transit86 while VM entry "
-                "would fail (profile kvm)%s\n",
+    std::printf("kvm-vmm: --pc, bios %s (%zu KiB)%s%s%s%s, %llu MiB, KVM + transit86 while VM "
+                "entry would fail (profile kvm)%s\n",
                 a.bios.c_str(), bios.size() >> 10, a.disk.empty() ? "" : ", disk ", a.disk.c_str(),
+                a.cdrom.empty() ? "" : ", cdrom ", a.cdrom.c_str(),
                 static_cast<unsigned long long>(a.memory_mib),
                 a.step_everything ? ", KVM single-stepped everywhere" : "");
     kvm_vmm::PcReport report(
@@ -158,8 +164,9 @@ int pc_main(int argc, char** argv) {
     const auto wall_start = std::chrono::steady_clock::now();
     kvm_vmm::PcVmmResult r;
     try {
-        r = kvm_vmm::run_pc(kvm_vmm::pc_config(std::move(bios), std::move(disk), a.memory_mib),
-                            options);
+        r = kvm_vmm::run_pc(
+            kvm_vmm::pc_config(std::move(bios), std::move(disk), a.memory_mib, std::move(cdrom)),
+            options);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "kvm-vmm: %s\n", e.what());
         return 1;

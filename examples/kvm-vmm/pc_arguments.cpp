@@ -26,8 +26,8 @@ PcArgumentsOrError parse_pc_arguments(std::span<const char* const> arguments) {
     PcArguments a;
     for (size_t i = 0; i < arguments.size(); ++i) {
         const std::string_view word = arguments[i];
-        const bool takes_value = word == "--bios" || word == "--disk" || word == "--memory" ||
-                                 word == "--until" || word == "--timeout";
+        const bool takes_value = word == "--bios" || word == "--disk" || word == "--cdrom" ||
+                                 word == "--memory" || word == "--until" || word == "--timeout";
         if (takes_value && i + 1 == arguments.size())
             return failure(std::string(word) + " needs a value");
         const std::string_view value = takes_value ? arguments[++i] : std::string_view();
@@ -37,6 +37,8 @@ PcArgumentsOrError parse_pc_arguments(std::span<const char* const> arguments) {
             a.bios = value;
         } else if (word == "--disk") {
             a.disk = value;
+        } else if (word == "--cdrom") {
+            a.cdrom = value;
         } else if (word == "--memory") {
             const std::optional<uint64_t> mib = whole_number(value);
             // The range of `transit86 boot --memory` (PcMemoryMap: 2 MiB up to the PCI hole).

@@ -1,5 +1,6 @@
 // The command line of `kvm-vmm --pc`: the options `transit86 boot` has for the same machine
-// (tools/cli_options.cpp: --bios, --disk, --memory 2-3072, --until, --timeout, --no-debugcon),
+// (tools/cli_options.cpp: --bios, --disk, --cdrom, --memory 2-3072, --until, --timeout,
+// --no-debugcon),
 // plus the VMM's own (--step-all, --verbose). Parsed here, apart from main(), so that the
 // tests can drive it without a KVM.
 #pragma once
@@ -14,6 +15,7 @@ namespace kvm_vmm {
 struct PcArguments {
     std::string bios = "/usr/share/seabios/bios.bin"; // Debian's seabios package
     std::string disk;                                 // "": no disk
+    std::string cdrom;                                // "": no CD-ROM
     uint64_t memory_mib = 128;
     std::string until;              // stop once the serial console has shown this text
     uint64_t timeout_seconds = 600; // virtual time; 0 = no limit

@@ -444,13 +444,17 @@ const char* to_string(PcEnd end) {
 }
 
 pc::PcConfig pc_config(std::vector<uint8_t> bios, std::unique_ptr<pc::BlockBackend> disk,
-                       uint64_t memory_mib) {
+                       uint64_t memory_mib, std::unique_ptr<pc::BlockBackend> cdrom) {
     pc::PcConfig config;
     config.ram_bytes = memory_mib << 20;
     config.bios = std::move(bios);
     if (disk) {
         config.disk = std::move(disk);
-        config.boot_order.push_back("/pci@i0cf8/ide@1,1/drive@0/disk@0");
+        config.boot_order.emplace_back(pc::kDiskBootPath);
+    }
+    if (cdrom) {
+        config.cdrom = std::move(cdrom);
+        config.boot_order.emplace_back(pc::kCdromBootPath);
     }
     return config;
 }

@@ -1,9 +1,9 @@
 // libFuzzer target: a script of guest-side device accesses (tests/fuzz/platform_script.hpp)
-// against one PcPlatform, the i440FX pc of `transit86 boot`, with 2 MiB of RAM, a 64 KiB BIOS
-// and a disk image, as a CPU would drive it: port I/O of every size, loads and stores through
-// the memory map's slots (MMIO where there is none), local/I/O APIC and other MMIO, virtual
+// against one PcPlatform, the i440FX pc of `transit86 boot`, with 2 MiB of RAM, a 64 KiB BIOS,
+// a disk image and a disc, as a CPU would drive it: port I/O of every size, loads and stores
+// through the memory map's slots (MMIO where there is none), local/I/O APIC and other MMIO, virtual
 // time passing with the INTA cycle, PAM changes, fw_cfg DMA descriptors anywhere (past the end
-// of RAM too), ATA command streams.
+// of RAM too), ATA command streams to the disk and ATAPI packets to the CD-ROM.
 //
 // What must hold, beyond ASan and UBSan (no access outside a buffer, no UB):
 // - the 8259's INTR agrees with its registers after every step: INTR only with an unmasked
@@ -123,6 +123,7 @@ class Driver {
     }
     void ata_command(ScriptReader& in);
     void ata_data(ScriptReader& in);
+    void atapi_packet(ScriptReader& in);
     void pci_config(ScriptReader& in);
     void steady_read(ScriptReader& in);
     void check_pic() const;
@@ -235,32 +236,57 @@ void Driver::advance(ScriptReader& in) {
     if ((mode & kInterruptFlag) && p_.interrupt_pending()) acknowledge();
 }
 
-// The task file (the HOB bytes first when flags bit 0), device, then the command.
+// The task file (the HOB bytes first when flags bit 0), device, then the command; flags bit 1
+// picks a command of the table, bit 2 the secondary channel.
 void Driver::ata_command(ScriptReader& in) {
     const uint8_t flags = in.u8();
+    const uint16_t base = (flags & 4) ? kSecondaryIdeChannel.command_block : AtaDisk::kCommandBlock;
     if (flags & 1)
         for (uint16_t reg = 1; reg <= 5; ++reg)
-            io(AtaDisk::kCommandBlock + reg, 1, false, in.u8());
+            io(base + reg, 1, false, in.u8());
     for (uint16_t reg = 1; reg <= 6; ++reg)
-        io(AtaDisk::kCommandBlock + reg, 1, false, in.u8());
-    static constexpr std::array<uint8_t, 24> kCommands = {
-        0xEC, 0x20, 0x21, 0x30, 0x31, 0x24, 0x34, 0xC4, 0xC5, 0xC6, 0x29, 0x39,
-        0x40, 0x41, 0x42, 0x91, 0xEF, 0x10, 0x70, 0x90, 0xE7, 0xF8, 0x27, 0xC8};
+        io(base + reg, 1, false, in.u8());
+    static constexpr std::array<uint8_t, 27> kCommands = {
+        0xEC, 0x20, 0x21, 0x30, 0x31, 0x24, 0x34, 0xC4, 0xC5, 0xC6, 0x29, 0x39, 0x40, 0x41,
+        0x42, 0x91, 0xEF, 0x10, 0x70, 0x90, 0xE7, 0xF8, 0x27, 0xC8, 0xA0, 0xA1, 0x08};
     const uint8_t command = in.u8();
-    io(AtaDisk::kCommandBlock + 7, 1, false,
-       (flags & 2) ? kCommands[command % kCommands.size()] : command);
+    io(base + 7, 1, false, (flags & 2) ? kCommands[command % kCommands.size()] : command);
 }
 
 void Driver::ata_data(ScriptReader& in) {
     const uint8_t mode = in.u8();
     const unsigned accesses = (in.u8() % 32 + 1u) * 16; // up to a sector in 16-bit words
     const uint8_t size = (mode & 2) ? 4 : 2;
+    const uint16_t port = (mode & 4) ? kSecondaryIdeChannel.command_block : AtaDisk::kCommandBlock;
     for (unsigned i = 0; i < accesses; ++i) {
         if (mode & 1)
-            io(AtaDisk::kCommandBlock, size, false, (i * 0x9E3779B1u) ^ mode);
+            io(port, size, false, (i * 0x9E3779B1u) ^ mode);
         else
-            io(AtaDisk::kCommandBlock, size, true);
+            io(port, size, true);
     }
+}
+
+// A packet command as a driver sends it: device 0, features (bit 0: DMA), the byte count
+// limit, PACKET, the 12 command bytes as words (flags bit 1: the opcode from the table of
+// commands the drive knows).
+void Driver::atapi_packet(ScriptReader& in) {
+    const uint8_t flags = in.u8();
+    const uint16_t limit = static_cast<uint16_t>(in.le(2));
+    const uint16_t base = kSecondaryIdeChannel.command_block;
+    std::array<uint8_t, 12> cdb{};
+    for (uint8_t& byte : cdb)
+        byte = in.u8();
+    static constexpr std::array<uint8_t, 17> kOpcodes = {0x00, 0x03, 0x12, 0x1B, 0x1E, 0x25,
+                                                         0x28, 0xA8, 0x2B, 0x43, 0x5A, 0x46,
+                                                         0x4A, 0xBD, 0xBB, 0xBE, 0x51};
+    if (flags & 2) cdb[0] = kOpcodes[cdb[0] % kOpcodes.size()];
+    io(base + 6, 1, false, 0xA0);
+    io(base + 1, 1, false, flags & 1);
+    io(base + 4, 1, false, limit & 0xFF);
+    io(base + 5, 1, false, limit >> 8);
+    io(base + 7, 1, false, 0xA0);
+    for (size_t i = 0; i < cdb.size(); i += 2)
+        io(base, 2, false, static_cast<uint32_t>(cdb[i] | cdb[i + 1] << 8));
 }
 
 // CONFIG_ADDRESS, then CONFIG_DATA at the register's byte lane. flags: bit 0 write, bit 1
@@ -389,6 +415,7 @@ uint64_t Driver::step(ScriptReader& in) {
         break;
     }
     case PlatformOp::ClearRequest: p_.clear_request(); break;
+    case PlatformOp::AtapiPacket: atapi_packet(in); break;
     case PlatformOp::Count: break;
     }
     check_pic();

@@ -216,6 +216,13 @@ inline Machine make_machine(std::optional<PcPlatform>& storage, uint8_t disk, ui
         m.disk = tracked.get();
         config.disk = std::move(tracked);
     }
+    if (disk & 0x20) { // a disc of three CD sectors and a partial one (not addressable)
+        std::vector<uint8_t> bytes(3 * 2048 + 512);
+        for (size_t i = 0; i < bytes.size(); ++i)
+            bytes[i] = static_cast<uint8_t>(i * 13 + (i >> 11));
+        config.cdrom = make_memory_image(std::move(bytes)).backend;
+        check(config.cdrom != nullptr);
+    }
     if (flags & kLinuxBootItems) {
         config.linux_boot = FwCfgLinuxBoot{.setup_addr = 0x10000,
                                            .setup = std::vector<uint8_t>(1024, 0x5A),
@@ -245,7 +252,7 @@ struct CachedMachine {
 
 inline CachedMachine& cached_machine(uint8_t disk, uint8_t flags) {
     static std::map<unsigned, std::unique_ptr<CachedMachine>> cache;
-    const unsigned key = (disk & 0x1Fu) << 8 | (flags & (kLinuxBootItems | kBootFiles));
+    const unsigned key = (disk & 0x3Fu) << 8 | (flags & (kLinuxBootItems | kBootFiles));
     std::unique_ptr<CachedMachine>& cached = cache[key];
     if (!cached) {
         cached = std::make_unique<CachedMachine>();

@@ -8,8 +8,9 @@
 // script. Multi-byte operands are little-endian.
 //
 // Header: [disk] bits 0-2 size index, bit 3 a large synthetic disk (LBA48 sizes), bit 4 no
-//         disk; [flags] PlatformFlag bits; [save] the step after which the platform is saved
-//         (and later restored and the rest replayed); past the last step: at the end.
+//         disk, bit 5 a CD-ROM on the secondary channel; [flags] PlatformFlag bits; [save] the step
+//         after which the platform is saved (and later restored and the rest replayed); past the
+//         last step: at the end.
 #pragma once
 
 #include <array>
@@ -33,11 +34,13 @@ enum class PlatformOp : uint8_t {
     Acknowledge,  // [spurious]: the INTA cycle when INTR is high (or anyway if spurious & 1)
     AtaCommand,   // [flags][feature][count][lba0][lba1][lba2][device][command] (+ HOB bytes)
     AtaData,      // [mode][n]: (n % 32 + 1) * 16 data-port accesses; mode bit 0 write, bit 1 dword
+                  // (both: flags / mode bit 2 for the secondary channel)
     PciConfig,    // [device/function][register][flags][u32 value]
     Take,         // the serial, debugcon and log output so far
     SteadyRead,   // [port][size]: PcPlatform::steady_read
     Deadline,     // [mantissa][exponent]: begin_run(now + delta), exponent 0xFF: never
     ClearRequest, // clear_request()
+    AtapiPacket,  // [flags][u16 byte count limit][12 command bytes] on the secondary channel
     Count,
 };
 
@@ -62,14 +65,14 @@ enum PlatformAdvance : uint8_t {
 
 // A port operand: one byte, an index into kPlatformPorts below 0xC0, else a raw u16 follows.
 inline constexpr uint8_t kRawPort = 0xC0;
-inline constexpr std::array<uint16_t, 80> kPlatformPorts = {
-    0x20,  0x21,  0xA0,  0xA1,  0x4D0,  0x4D1,  0x40,   0x41,   0x42,  0x43,  0x61,  0x60,
-    0x64,  0x70,  0x71,  0x92,  0x3F8,  0x3F9,  0x3FA,  0x3FB,  0x3FC, 0x3FD, 0x3FE, 0x3FF,
-    0x402, 0x510, 0x511, 0x514, 0x515,  0x516,  0x517,  0x518,  0x519, 0x51A, 0x51B, 0x1F0,
-    0x1F1, 0x1F2, 0x1F3, 0x1F4, 0x1F5,  0x1F6,  0x1F7,  0x3F6,  0xCF8, 0xCF9, 0xCFA, 0xCFB,
-    0xCFC, 0xCFD, 0xCFE, 0xCFF, 0xB2,   0xB3,   0x600,  0x601,  0x602, 0x603, 0x604, 0x605,
-    0x608, 0x609, 0x60A, 0x60B, 0x610,  0x620,  0x63F,  0x640,  0x501, 0x502, 0xE9,  0xF4,
-    0x80,  0x3F7, 0x1F8, 0x5FF, 0xB000, 0xB004, 0xB008, 0xFFFF,
+inline constexpr std::array<uint16_t, 89> kPlatformPorts = {
+    0x20,   0x21,   0xA0,  0xA1,  0x4D0, 0x4D1, 0x40,  0x41,  0x42,  0x43,  0x61,  0x60,   0x64,
+    0x70,   0x71,   0x92,  0x3F8, 0x3F9, 0x3FA, 0x3FB, 0x3FC, 0x3FD, 0x3FE, 0x3FF, 0x402,  0x510,
+    0x511,  0x514,  0x515, 0x516, 0x517, 0x518, 0x519, 0x51A, 0x51B, 0x1F0, 0x1F1, 0x1F2,  0x1F3,
+    0x1F4,  0x1F5,  0x1F6, 0x1F7, 0x3F6, 0xCF8, 0xCF9, 0xCFA, 0xCFB, 0xCFC, 0xCFD, 0xCFE,  0xCFF,
+    0xB2,   0xB3,   0x600, 0x601, 0x602, 0x603, 0x604, 0x605, 0x608, 0x609, 0x60A, 0x60B,  0x610,
+    0x620,  0x63F,  0x640, 0x501, 0x502, 0xE9,  0xF4,  0x80,  0x3F7, 0x1F8, 0x5FF, 0xB000, 0xB004,
+    0xB008, 0xFFFF, 0x170, 0x171, 0x172, 0x173, 0x174, 0x175, 0x176, 0x177, 0x376,
 };
 
 // MMIO regions: the local APIC, the I/O APIC, the BIOS area (offset * 4), the VGA hole, the
@@ -161,18 +164,26 @@ class PlatformScriptWriter {
     }
     // LBA28 / CHS: device holds LBA bit, DEV and head (or LBA 27-24).
     void ata_command(uint8_t command, uint8_t count, uint32_t lba, uint8_t device,
-                     uint8_t feature = 0) {
+                     uint8_t feature = 0, bool secondary = false) {
         op(PlatformOp::AtaCommand);
-        bytes_.push_back(0);
+        bytes_.push_back(secondary ? 4 : 0);
         for (uint8_t b : {feature, count, static_cast<uint8_t>(lba), static_cast<uint8_t>(lba >> 8),
                           static_cast<uint8_t>(lba >> 16), device, command})
             bytes_.push_back(b);
     }
     // `accesses` 16-bit (or 32-bit) data-port accesses, a multiple of 16.
-    void ata_data(bool write, bool dword, unsigned accesses) {
+    void ata_data(bool write, bool dword, unsigned accesses, bool secondary = false) {
         op(PlatformOp::AtaData);
-        bytes_.push_back(static_cast<uint8_t>((write ? 1 : 0) | (dword ? 2 : 0)));
+        bytes_.push_back(
+            static_cast<uint8_t>((write ? 1 : 0) | (dword ? 2 : 0) | (secondary ? 4 : 0)));
         bytes_.push_back(static_cast<uint8_t>(accesses / 16 - 1));
+    }
+    // PACKET to the secondary master with a byte count limit, then the command bytes.
+    void atapi_packet(std::array<uint8_t, 12> cdb, uint16_t limit, bool dma = false) {
+        op(PlatformOp::AtapiPacket);
+        bytes_.push_back(dma ? 1 : 0);
+        put(limit, 2);
+        bytes_.insert(bytes_.end(), cdb.begin(), cdb.end());
     }
     // A dword configuration write (bus 0).
     void pci_write(uint8_t device, uint8_t function, uint8_t reg, uint8_t size, uint32_t value) {

@@ -10,6 +10,7 @@ namespace {
 
 constexpr uint8_t kSmallDisk = 0x05; // 64 sectors in memory
 constexpr uint8_t kNoDisk = 0x10;
+constexpr uint8_t kCdrom = 0x20;
 constexpr uint8_t kBothFreshBits = kFreshRerun;  // a second platform checks it all
 constexpr uint32_t kDmaSelectRead = 0x08 | 0x02; // FW_CFG_DMA_CTL_SELECT | READ
 constexpr uint8_t kLba = 0xE0, kChs = 0xA0;      // device register: LBA bit, DEV 0
@@ -78,6 +79,38 @@ std::vector<uint8_t> ata_identify_read() {
     s.outb(0x3F6, 0x04); // SRST
     s.outb(0x3F6, 0x00);
     s.port_read(0x1F2, 1);
+    s.acknowledge();
+    return s.bytes();
+}
+
+// SeaBIOS's CD-ROM path (ata_detect, ata_atapi_process_op, cdrom_boot): IDENTIFY DEVICE
+// aborts with the packet signature, IDENTIFY PACKET DEVICE, TEST UNIT READY, READ(10) of the
+// boot record, a read past the end and REQUEST SENSE, READ TOC, an odd byte count limit, a
+// DMA packet, DEVICE RESET during a transfer.
+std::vector<uint8_t> atapi_boot_reads() {
+    PlatformScriptWriter s(kNoDisk | kCdrom, kBothFreshBits, 8);
+    init_pics(s, 0xFB, 0x7F); // IRQ 15 through the cascade
+    s.ata_command(0xEC, 0, 0, kChs, 0, true);
+    s.ata_command(0xA1, 0, 0, kChs, 0, true);
+    s.advance(kInterruptFlag, 0);
+    s.ata_data(false, false, 256, true);
+    s.atapi_packet({0x00}, 0);
+    s.atapi_packet({0x28, 0, 0, 0, 0, 1, 0, 0, 1}, 2048);
+    s.ata_data(false, true, 512, true);
+    s.atapi_packet({0x28, 0, 0, 0, 0, 2, 0, 0, 2}, 2048);
+    s.ata_data(false, false, 512, true);
+    s.atapi_packet({0x03, 0, 0, 0, 18}, 18);
+    s.ata_data(false, false, 16, true);
+    s.atapi_packet({0x43, 0x02, 0, 0, 0, 0, 0, 0, 20}, 20);
+    s.ata_data(false, false, 16, true);
+    s.atapi_packet({0xA8, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 0x0401);
+    s.ata_data(false, false, 512, true);
+    s.port_read(0x376, 1);
+    s.atapi_packet({0x28, 0, 0, 0, 0, 0, 0, 0, 1}, 2048, true);
+    s.atapi_packet({0x28, 0, 0, 0, 0, 0, 0, 0, 3}, 2048);
+    s.ata_command(0x08, 0, 0, kChs, 0, true);
+    s.outb(0x376, 0x04); // SRST
+    s.outb(0x376, 0x00);
     s.acknowledge();
     return s.bytes();
 }
@@ -152,6 +185,7 @@ std::vector<uint8_t> cmos_pm_pam_apic() {
 std::vector<std::pair<std::string, std::vector<uint8_t>>> platform_seed_scripts() {
     return {{"fw_cfg_directory", fw_cfg_directory()},
             {"ata_identify_read", ata_identify_read()},
+            {"atapi_boot_reads", atapi_boot_reads()},
             {"pit_ticks", pit_ticks()},
             {"cmos_pm_pam_apic", cmos_pm_pam_apic()}};
 }

@@ -3,6 +3,7 @@
 // finds the channel idle and no device on it; nothing is left floating at 0xFF.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <vector>
 
 #include "pc/block_backend.hpp"
@@ -11,11 +12,12 @@
 namespace transit86::pc {
 namespace {
 
-PcConfig pc_config(bool with_disk) {
+PcConfig pc_config(bool with_disk, bool with_cdrom = false) {
     PcConfig c;
     c.ram_bytes = 2u << 20;
     c.bios.assign(64 * 1024, 0xF4);
     if (with_disk) c.disk = make_memory_image(std::vector<uint8_t>(64 * 512, 0)).backend;
+    if (with_cdrom) c.cdrom = make_memory_image(std::vector<uint8_t>(4 * 2048, 0)).backend;
     return c;
 }
 
@@ -57,6 +59,31 @@ TEST(EmptyIdeChannel, PrimaryChannelWithoutADiskHasNoDrive) {
     expect_empty_channel(platform, 0x1F0, 0x3F6);
     expect_empty_channel(platform, 0x170, 0x376);
     EXPECT_TRUE(platform.unclaimed_ports().empty());
+}
+
+} // namespace
+} // namespace transit86::pc
+
+namespace transit86::pc {
+namespace {
+
+// With a disc (QEMU's -cdrom) the secondary master is the ATAPI drive: the probe finds a device
+// with the packet signature, and the primary channel without a disk stays empty.
+TEST(EmptyIdeChannel, ACdRomTakesTheSecondaryChannel) {
+    PcPlatform platform(pc_config(false, true));
+    out(platform, 0x176, 0xA0);
+    out(platform, 0x172, 0x55);
+    EXPECT_EQ(in(platform, 0x172), 0x55u);
+    out(platform, 0x177, 0x08); // DEVICE RESET: the signature again
+    EXPECT_EQ(in(platform, 0x174), 0x14u);
+    EXPECT_EQ(in(platform, 0x175), 0xEBu);
+    expect_empty_channel(platform, 0x1F0, 0x3F6);
+}
+
+TEST(EmptyIdeChannel, ACdRomImageSmallerThanASectorIsRefused) {
+    PcConfig c = pc_config(false);
+    c.cdrom = make_memory_image(std::vector<uint8_t>(3 * 512, 0)).backend;
+    EXPECT_THROW(PcPlatform platform(std::move(c)), std::invalid_argument);
 }
 
 } // namespace

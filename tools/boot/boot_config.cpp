@@ -33,7 +33,19 @@ pc::PcConfig make_platform_config(const BootOptions& o) {
         pc::BlockBackendOrError disk = pc::open_image_file(o.disk);
         if (!disk.backend) throw ImageError("disk " + disk.error);
         config.disk = std::move(disk.backend);
-        config.boot_order.push_back("/pci@i0cf8/ide@1,1/drive@0/disk@0");
+    }
+    if (!o.cdrom.empty()) {
+        pc::BlockBackendOrError disc = pc::open_image_file(o.cdrom);
+        if (!disc.backend) throw ImageError("CD-ROM " + disc.error);
+        if (disc.backend->sector_count() < pc::AtapiCdrom::kSectorSize / 512)
+            throw ImageError(fmt::format("CD-ROM image \"{}\" is smaller than one {}-byte sector",
+                                         o.cdrom, pc::AtapiCdrom::kSectorSize));
+        config.cdrom = std::move(disc.backend);
+    }
+    // --boot: the drives in the order given, each as QEMU's bootindex would name it.
+    for (const char device : o.boot_order) {
+        if (device == 'c' && config.disk) config.boot_order.emplace_back(pc::kDiskBootPath);
+        if (device == 'd' && config.cdrom) config.boot_order.emplace_back(pc::kCdromBootPath);
     }
     if (!o.kernel.empty()) {
         std::vector<uint8_t> initrd;
