@@ -13,10 +13,11 @@ packages=(
   # memtest86+, QEMU's linuxboot_dma.bin option ROM (data only: QEMU itself is not needed),
   # mtools to write the FAT partition without mounting; SYSLINUX's installer (it writes a FAT
   # image through mtools); gdb for reference traces; iPXE as a bzImage (/boot/ipxe.lkrn), which
-  # leaves protected mode for every BIOS call it makes.
+  # leaves protected mode for every BIOS call it makes. CD images (the ATAPI CD-ROM's chains):
+  # xorriso lays out ISO 9660 with El Torito for ISOLINUX (isolinux) and under grub-mkrescue.
   # apt-get (already there) fetches the Linux kernel on request: scripts/fetch-linux-kernel.sh.
   seabios grub-pc-bin grub-common memtest86+ qemu-system-data mtools syslinux syslinux-common gdb
-  ipxe
+  ipxe xorriso isolinux
 )
 
 missing=()

@@ -129,8 +129,7 @@ CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
                 const bool letters = order.find_first_not_of("cd") == std::string::npos;
                 const bool once = order.size() <= 2 && (order.size() < 2 || order[0] != order[1]);
                 if (!order.empty() && letters && once) return {};
-                return "--boot wants c (disk) and d (CD-ROM), each at most once, not \"" + order +
-                       "\"";
+                return "c (the disk) and d (the CD-ROM), each at most once, not \"" + order + "\"";
             },
             "ORDER");
     cmd->add_option("--kernel", boot.kernel, "Linux bzImage, booted through fw_cfg as QEMU does");
