@@ -341,18 +341,6 @@ AtaDisk::Outcome AtaDisk::run_command(uint8_t command) {
         return Outcome::DoneWithSeek;
     case 0xF8: read_native_max_address(false); return Outcome::DoneWithSeek;
     case 0x27: read_native_max_address(true); return Outcome::DoneWithSeek;
-    case 0xE5: // CHECK POWER MODE: active or idle
-    case 0x98: regs().count = 0xFF; return Outcome::DoneWithSeek;
-    case 0xE0: // STANDBY IMMEDIATE, IDLE IMMEDIATE, STANDBY, IDLE, SLEEP (and their old codes)
-    case 0xE1:
-    case 0xE2:
-    case 0xE3:
-    case 0xE6:
-    case 0x94:
-    case 0x95:
-    case 0x96:
-    case 0x97:
-    case 0x99: return Outcome::Done;
     case 0xA1: return Outcome::Unsupported; // IDENTIFY PACKET DEVICE: not a packet device
     case 0x25:                              // READ DMA EXT
     case 0x35:                              // WRITE DMA EXT

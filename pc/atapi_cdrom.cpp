@@ -92,18 +92,6 @@ AtapiCdrom::Outcome AtapiCdrom::run_command(uint8_t command) {
         error_ = 0x01;
         return Outcome::Done;
     case 0xEF: return Outcome::DoneWithSeek; // SET FEATURES: transfer modes are all alike here
-    case 0xE5:                               // CHECK POWER MODE: active or idle
-    case 0x98: regs().count = 0xFF; return Outcome::DoneWithSeek;
-    case 0xE0: // STANDBY IMMEDIATE, IDLE IMMEDIATE, STANDBY, IDLE, SLEEP (and their old codes)
-    case 0xE1:
-    case 0xE2:
-    case 0xE3:
-    case 0xE6:
-    case 0x94:
-    case 0x95:
-    case 0x96:
-    case 0x97:
-    case 0x99: return Outcome::Done;
     case 0xEC: // IDENTIFY DEVICE and READ SECTORS (ATA-6 8.15.5, 8.27.5: signature, abort)
     case 0x20:
     case 0x21:

@@ -209,12 +209,31 @@ void IdeDrive::abort_command() {
 
 // --- commands -----------------------------------------------------------------------------------
 
+std::optional<IdeDrive::Outcome> IdeDrive::power_command(uint8_t command) {
+    switch (command) {
+    case 0xE5: // CHECK POWER MODE: active or idle
+    case 0x98: regs().count = 0xFF; return Outcome::DoneWithSeek;
+    case 0xE0: // STANDBY IMMEDIATE, IDLE IMMEDIATE, STANDBY, IDLE, SLEEP (and their old codes)
+    case 0xE1:
+    case 0xE2:
+    case 0xE3:
+    case 0xE6:
+    case 0x94:
+    case 0x95:
+    case 0x96:
+    case 0x97:
+    case 0x99: return Outcome::Done;
+    default: return std::nullopt;
+    }
+}
+
 void IdeDrive::execute(uint8_t command) {
     if (device1_selected()) return; // QEMU ignores commands to an absent device 1
     if ((status() & (kBusy | kDataRequest)) && !(packet_device_ && command == kDeviceReset)) return;
     status_ = kReady | kBusy;
     error_ = 0;
-    switch (run_command(command)) {
+    const std::optional<Outcome> power = power_command(command);
+    switch (power ? *power : run_command(command)) {
     case Outcome::Transferring: return;
     case Outcome::Unsupported: abort_command(); break;
     case Outcome::DoneWithSeek:

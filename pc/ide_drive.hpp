@@ -2,8 +2,9 @@
 // (pc/ata_disk.hpp) and an ATAPI CD-ROM (pc/atapi_cdrom.hpp) share. The command block
 // registers with their 48-bit HOB bytes, status, alternate status, error, device control (nIEN,
 // SRST, HOB), the PIO data port (16- and 32-bit transfers, one DRQ block at a time) and INTRQ.
-// Device 1 is absent. The drive itself decides what a command does (run_command) and what
-// comes after a data block (block_done).
+// Device 1 is absent. The power management commands (CHECK POWER MODE, IDLE, STANDBY, SLEEP)
+// are no-ops for either drive; the drive itself decides what any other command does
+// (run_command) and what comes after a data block (block_done).
 //
 // As QEMU's hw/ide/core.c: commands complete at once (no BSY period to poll through); register
 // writes are ignored while BSY or DRQ is set; with device 1 selected, status, alternate status
@@ -17,6 +18,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "pc/device.hpp"
@@ -113,6 +115,9 @@ class IdeDrive : public IoDevice {
     void write_data(uint8_t size, uint32_t value);
     void end_of_block();
     void execute(uint8_t command);
+    // The power management commands, no-ops for both kinds of drive (as in QEMU): what they
+    // did, or nullopt for another command.
+    std::optional<Outcome> power_command(uint8_t command);
     void finish_software_reset();
     static void put_signature(TaskFile& task, bool present, bool packet);
     void update_irq_line();
