@@ -269,6 +269,7 @@ void AtapiCdrom::execute_packet(std::span<const uint8_t, 12> cdb) {
             complete();
         return;
     case 0x43: read_toc(cdb); return;
+    case 0x51: read_disc_information(cdb); return;
     case 0x5A: mode_sense(cdb); return;
     case 0x46: get_configuration(cdb); return;
     case 0x4A: get_event_status(cdb); return;
@@ -354,6 +355,22 @@ void AtapiCdrom::read_toc(std::span<const uint8_t, 12> cdb) {
     }
     put_be16(toc.data(), static_cast<uint32_t>(length - 2));
     reply(std::span(toc.data(), length), be16(cdb, 7));
+}
+
+void AtapiCdrom::read_disc_information(std::span<const uint8_t, 12> cdb) {
+    // MMC-3 5.18, standard disc information: a finalized single-session disc with track 1.
+    if ((cdb[1] & 0x07) != 0) { // track resources / POW resources: not kept
+        check_condition(kIllegalRequest, kInvalidField);
+        return;
+    }
+    std::array<uint8_t, 34> info{};
+    put_be16(info.data(), static_cast<uint32_t>(info.size() - 2));
+    info[2] = 0x0E; // last session complete, disc complete
+    info[3] = 1;    // first track on the disc
+    info[4] = 1;    // sessions
+    info[5] = 1;    // first and last track of the last session
+    info[6] = 1;
+    reply(info, be16(cdb, 7));
 }
 
 void AtapiCdrom::mode_sense(std::span<const uint8_t, 12> cdb) {

@@ -20,11 +20,13 @@
 // SCSI/MMC commands (SPC-2, MMC-3; QEMU hw/ide/atapi.c for what a drive answers): TEST UNIT
 // READY, REQUEST SENSE, INQUIRY (standard data), START STOP UNIT (eject is logged, the disc
 // stays), PREVENT ALLOW MEDIUM REMOVAL, READ CAPACITY, READ(10), READ(12), SEEK(10), READ TOC
-// (formats 0 and 1, LBA or MSF), MODE SENSE(10) (pages 01h, 2Ah, 3Fh), GET CONFIGURATION (the
-// profile list: CD-ROM, or DVD-ROM for a disc larger than a CD), GET EVENT STATUS NOTIFICATION
-// (polled; media class), MECHANISM STATUS, SET CD SPEED (accepted). Anything else fails with
-// ILLEGAL REQUEST / INVALID COMMAND OPERATION CODE and a logged line. Not modelled: a tray
-// that opens, medium changes and their UNIT ATTENTION, audio, READ CD, writing.
+// (formats 0 and 1, LBA or MSF), READ DISC INFORMATION (a finalized disc), MODE SENSE(10) (pages
+// 01h, 2Ah, 3Fh), GET CONFIGURATION (the profile list: CD-ROM, or DVD-ROM for a disc larger than a
+// CD), GET EVENT STATUS NOTIFICATION (polled; media class), MECHANISM STATUS, SET CD SPEED
+// (accepted). Anything else fails with ILLEGAL REQUEST / INVALID COMMAND OPERATION CODE and a
+// logged line. Not modelled: a tray that opens, medium changes and their UNIT ATTENTION, audio,
+// READ CD, writing. Linux 6.1's libata (ata_piix) and sr driver find the drive, mount the disc and
+// read it back intact.
 //
 // References: ATA/ATAPI-6 (T13 1410D) 8.17, 8.21, 9.8, 9.12; SPC-2 (T10 1236-D) 7.3
 // INQUIRY, 7.20 REQUEST SENSE; MMC-3 (T10 1363-D) 5 (READ TOC, GET CONFIGURATION, GET EVENT
@@ -73,6 +75,7 @@ class AtapiCdrom final : public IdeDrive {
     void inquiry(std::span<const uint8_t, 12> cdb);
     void read_capacity();
     void read_toc(std::span<const uint8_t, 12> cdb);
+    void read_disc_information(std::span<const uint8_t, 12> cdb);
     void mode_sense(std::span<const uint8_t, 12> cdb);
     void get_configuration(std::span<const uint8_t, 12> cdb);
     void get_event_status(std::span<const uint8_t, 12> cdb);

@@ -13,9 +13,16 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace transit86::pc {
+
+// "0x1F" for a byte: the way device logs name registers, commands and opcodes.
+inline std::string hex_byte(uint8_t value) {
+    constexpr char kDigits[] = "0123456789ABCDEF";
+    return std::string("0x") + kDigits[value >> 4] + kDigits[value & 0xF];
+}
 
 // Width-masked all-ones: what an unclaimed ISA read returns.
 constexpr uint32_t all_ones(uint8_t size) {

@@ -20,11 +20,6 @@ constexpr uint8_t kDeviceReset = 0x08;
 
 } // namespace
 
-std::string hex_byte(uint8_t value) {
-    constexpr char kDigits[] = "0123456789ABCDEF";
-    return std::string("0x") + kDigits[value >> 4] + kDigits[value & 0xF];
-}
-
 IdeDrive::IdeDrive(IdeChannelPorts channel, bool packet_device, const char* log_name, IrqLines& irq,
                    DeviceLog* log)
     : channel_(channel), packet_device_(packet_device), log_name_(log_name), irq_(irq), log_(log) {}

@@ -138,7 +138,4 @@ class IdeDrive : public IoDevice {
     uint32_t data_end_ = 0;
 };
 
-// "0x1F" for a byte: the way device logs name registers, commands and opcodes.
-std::string hex_byte(uint8_t value);
-
 } // namespace transit86::pc

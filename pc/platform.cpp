@@ -41,6 +41,7 @@ PcPlatform::PcPlatform(PcConfig config)
           *this, [this](bool enabled) { set_a20(enabled); },
           [this] { request(PlatformRequest::Reset); }, this),
       fw_cfg_(&memory_, this), pci_(this), isa_bridge_(this), pm_(clock_, *this, this),
+      acpi_hotplug_((1u << kHostBridgeDevice) | (1u << kPiix3Device), config.cpus, this),
       local_apic_(0, this), io_apic_(0x11, this) {
     if (config.cpus != 1) throw std::invalid_argument("the transit86 PC has one CPU (--cpus 1)");
     if (disc_ && disc_->sector_count() < AtapiCdrom::kSectorSize / BlockBackend::kSectorSize)
@@ -62,6 +63,9 @@ PcPlatform::PcPlatform(PcConfig config)
     map_ports(FwCfg::kDmaAddressPort, 8, &fw_cfg_);
     map_ports(PciBus::kConfigAddress, 8, &pci_);
     map_ports(Piix4Pm::kApmControl, 2, &pm_.apm_ports());
+    map_ports(AcpiHotplug::kGpe0Base, AcpiHotplug::kGpe0Size, &acpi_hotplug_);
+    map_ports(AcpiHotplug::kPciHotplugBase, AcpiHotplug::kPciHotplugSize, &acpi_hotplug_);
+    map_ports(AcpiHotplug::kCpuHotplugBase, AcpiHotplug::kCpuHotplugSize, &acpi_hotplug_);
 
     pci_.attach(kHostBridgeDevice, 0, host_bridge_);
     pci_.attach(kPiix3Device, kPiix3IsaFunction, isa_bridge_);
@@ -160,7 +164,7 @@ PcPlatform::Snapshot::Snapshot(const PcPlatform& p)
       port61(p.port61_), rtc(p.rtc_), com1(p.com1_), debugcon(p.debugcon_),
       debug_exit(p.debug_exit_), port92(p.port92_), kbc(p.kbc_), fw_cfg(p.fw_cfg_), pci(p.pci_),
       host_bridge(p.host_bridge_), isa_bridge(p.isa_bridge_), ide(p.ide_), pm(p.pm_),
-      local_apic(p.local_apic_), io_apic(p.io_apic_) {
+      acpi_hotplug(p.acpi_hotplug_), local_apic(p.local_apic_), io_apic(p.io_apic_) {
     if (p.ata_) ata.emplace(*p.ata_);
     if (p.cdrom_) cdrom.emplace(*p.cdrom_);
 }
@@ -200,6 +204,7 @@ void PcPlatform::restore(const Snapshot& snapshot) {
     restore_device(isa_bridge_, snapshot.isa_bridge);
     restore_device(ide_, snapshot.ide);
     restore_device(pm_, snapshot.pm);
+    restore_device(acpi_hotplug_, snapshot.acpi_hotplug);
     if (ata_ && snapshot.ata) restore_device(*ata_, *snapshot.ata);
     if (cdrom_ && snapshot.cdrom) restore_device(*cdrom_, *snapshot.cdrom);
     restore_device(local_apic_, snapshot.local_apic);

@@ -13,6 +13,7 @@
 //   0x510/0x511/0x514 fw_cfg                  0xCF8-0xCFF PCI, 0xCF9 reset
 //   0x1F0-0x1F7/0x3F6 ATA disk (IRQ 14)       PMBA (set by the BIOS) PIIX4 ACPI, 0xB2/0xB3 APM
 //   0x170-0x177/0x376 ATAPI CD-ROM (IRQ 15)   a channel without its drive: empty (reads 0)
+//   0xAE00 PCI hotplug, 0xAF00 CPU hotplug, 0xAFE0 GPE0 (QEMU's piix4 ACPI hotplug registers)
 //   PCI 00:00.0 i440FX, 00:01.0 PIIX3 ISA, 00:01.1 PIIX3 IDE, 00:01.3 PIIX4 PM
 //   0xFEE00000 local APIC, 0xFEC00000 I/O APIC (register windows, no delivery)
 // Anything else: reads all ones, writes ignored, and listed (unclaimed_ports()).
@@ -27,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "pc/acpi_hotplug.hpp"
 #include "pc/apic_windows.hpp"
 #include "pc/ata_disk.hpp"
 #include "pc/atapi_cdrom.hpp"
@@ -178,6 +180,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
         Piix3IsaBridge isa_bridge;
         Piix3Ide ide;
         Piix4Pm pm;
+        AcpiHotplug acpi_hotplug;
         std::optional<AtaDisk> ata;
         std::optional<AtapiCdrom> cdrom;
         LocalApicWindow local_apic;
@@ -246,6 +249,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     Piix3IsaBridge isa_bridge_;
     Piix3Ide ide_;
     Piix4Pm pm_;
+    AcpiHotplug acpi_hotplug_;
     std::unique_ptr<AtaDisk> ata_;
     std::unique_ptr<AtapiCdrom> cdrom_;
     EmptyIdeChannel empty_ide_; // a channel without a drive

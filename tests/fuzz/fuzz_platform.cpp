@@ -278,7 +278,7 @@ void Driver::atapi_packet(ScriptReader& in) {
         byte = in.u8();
     static constexpr std::array<uint8_t, 17> kOpcodes = {0x00, 0x03, 0x12, 0x1B, 0x1E, 0x25,
                                                          0x28, 0xA8, 0x2B, 0x43, 0x5A, 0x46,
-                                                         0x4A, 0xBD, 0xBB, 0xBE, 0x51};
+                                                         0x4A, 0xBD, 0xBB, 0xBE, 0xAD};
     if (flags & 2) cdb[0] = kOpcodes[cdb[0] % kOpcodes.size()];
     io(base + 6, 1, false, 0xA0);
     io(base + 1, 1, false, flags & 1);

@@ -229,6 +229,15 @@ TEST_F(AtapiCdromTest, ReadTocListsOneDataTrackAndTheLeadOutInLbaAndMsf) {
               (std::vector<uint8_t>{0, 0, 2, kDiscSectors}));
 }
 
+// MMC-3 5.18: Linux's cdrom driver asks for it when it opens the disc.
+TEST_F(AtapiCdromTest, ReadDiscInformationDescribesAFinalizedSingleSessionDisc) {
+    packet(Cdb{0x51, 0, 0, 0, 0, 0, 0, 0, 34}, 34);
+    const auto info = read_words(34);
+    EXPECT_EQ(std::vector<uint8_t>(info.begin(), info.begin() + 7),
+              (std::vector<uint8_t>{0, 32, 0x0E, 1, 1, 1, 1}));
+    EXPECT_EQ(status(), kStatusDone);
+}
+
 TEST_F(AtapiCdromTest, AnUnknownPacketCommandIsIllegalAndLogged) {
     packet(Cdb{0xBE}); // READ CD
     EXPECT_EQ(status(), kStatusError);
