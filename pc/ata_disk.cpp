@@ -280,21 +280,11 @@ void AtaDisk::set_features() {
     switch (regs().feature) {
     case 0x02: features_.write_cache = true; return;
     case 0x82: features_.write_cache = false; return;
-    case 0x03: { // set transfer mode: mode class in count bits 7-3, the mode in bits 2-0
-        const uint16_t selected = static_cast<uint16_t>(1u << ((count & 7) + 8));
-        features_.single_word_dma = 0x07;
-        features_.multiword_dma = 0x07;
-        features_.ultra_dma = 0x3F;
-        switch (count >> 3) {
-        case 0x00:
-        case 0x01: return; // PIO default / PIO flow control mode
-        case 0x02: features_.single_word_dma |= selected; return;
-        case 0x04: features_.multiword_dma |= selected; return;
-        case 0x08: features_.ultra_dma |= selected; return;
-        default: break;
-        }
+    case 0x03: // set transfer mode: mode class in count bits 7-3, the mode in bits 2-0
+        // PIO default and PIO flow control modes 0-4; the DMA classes abort, as for any mode a
+        // device does not support (ATA-6 8.37.10): this disk claims no DMA mode.
+        if ((count >> 3) == 0x00 || ((count >> 3) == 0x01 && (count & 7) <= 4)) return;
         break;
-    }
     // Accepted and ignored, as QEMU does: power-on defaults, read look-ahead, advanced power
     // management, automatic acoustic management, vendor no-ops.
     case 0xCC:
@@ -348,7 +338,8 @@ AtaDisk::Outcome AtaDisk::run_command(uint8_t command) {
     case 0xC9:
     case 0xCA: // WRITE DMA
     case 0xCB:
-        log_unmodelled("DMA command " + hex_byte(command) + " (no bus-master engine)");
+        log_unmodelled("DMA command " + hex_byte(command) +
+                       " (no DMA mode is claimed; no bus-master engine)");
         return Outcome::Unsupported;
     default: log_unmodelled("command " + hex_byte(command)); return Outcome::Unsupported;
     }

@@ -4,14 +4,14 @@
 // Modelled (PIO only): IDENTIFY DEVICE; READ/WRITE SECTORS (0x20/0x21, 0x30/0x31, EXT 0x24 /
 // 0x34); READ/WRITE MULTIPLE (0xC4/0xC5, EXT 0x29/0x39) with SET MULTIPLE MODE (0xC6, 1-16 in
 // powers of two, 16 at reset as in QEMU); READ VERIFY (0x40/0x41, EXT 0x42); INITIALIZE DEVICE
-// PARAMETERS (0x91: the current CHS translation); SET FEATURES (0xEF: write cache, transfer
-// mode, the no-op subcommands QEMU accepts); RECALIBRATE (0x10), SEEK (0x70); EXECUTE DEVICE
+// PARAMETERS (0x91: the current CHS translation); SET FEATURES (0xEF: write cache, PIO transfer
+// modes, the no-op subcommands QEMU accepts); RECALIBRATE (0x10), SEEK (0x70); EXECUTE DEVICE
 // DIAGNOSTIC (0x90); FLUSH CACHE (0xE7/0xEA); READ NATIVE MAX ADDRESS (0xF8/0x27); CHECK POWER
-// MODE and the idle/standby/sleep commands (no-ops). IDENTIFY PACKET DEVICE (0xA1), DMA,
-// SMART and everything else abort (ABRT). LBA28, LBA48 and CHS addressing; 16- and 32-bit
-// data port transfers; status (BSY, DRDY, DSC, DRQ, ERR), alternate status, error, the HOB bit
-// of device control for the 48-bit registers, nIEN and SRST (the signature 01/01/00/00 after
-// a reset).
+// MODE and the idle/standby/sleep commands (no-ops). IDENTIFY PACKET DEVICE (0xA1), DMA
+// (IDENTIFY claims no DMA mode), SMART and everything else abort (ABRT). LBA28, LBA48 and CHS
+// addressing; 16- and 32-bit data port transfers; status (BSY, DRDY, DSC, DRQ, ERR), alternate
+// status, error, the HOB bit of device control for the 48-bit registers, nIEN and SRST (the
+// signature 01/01/00/00 after a reset).
 //
 // As QEMU's hw/ide/core.c: the data for a read block is ready with DRQ and INTRQ when the
 // command (or the previous block) completes; a write block is written when its last word
