@@ -280,10 +280,8 @@ void AtaDisk::set_features() {
     switch (regs().feature) {
     case 0x02: features_.write_cache = true; return;
     case 0x82: features_.write_cache = false; return;
-    case 0x03: // set transfer mode: mode class in count bits 7-3, the mode in bits 2-0
-        // PIO default and PIO flow control modes 0-4; the DMA classes abort, as for any mode a
-        // device does not support (ATA-6 8.37.10): this disk claims no DMA mode.
-        if ((count >> 3) == 0x00 || ((count >> 3) == 0x01 && (count & 7) <= 4)) return;
+    case 0x03:
+        if (pio_transfer_mode(count)) return;
         break;
     // Accepted and ignored, as QEMU does: power-on defaults, read look-ahead, advanced power
     // management, automatic acoustic management, vendor no-ops.

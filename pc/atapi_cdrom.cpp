@@ -91,7 +91,10 @@ AtapiCdrom::Outcome AtapiCdrom::run_command(uint8_t command) {
         status_ = kReady | kSeekComplete;
         error_ = 0x01;
         return Outcome::Done;
-    case 0xEF: return Outcome::DoneWithSeek; // SET FEATURES: transfer modes are all alike here
+    case 0xEF: // SET FEATURES: a PIO transfer mode; the other subcommands are accepted (QEMU)
+        if (regs().feature == 0x03 && !pio_transfer_mode(static_cast<uint8_t>(regs().count)))
+            return Outcome::Unsupported;
+        return Outcome::DoneWithSeek;
     case 0xEC: // IDENTIFY DEVICE and READ SECTORS (ATA-6 8.15.5, 8.27.5: signature, abort)
     case 0x20:
     case 0x21:

@@ -4,10 +4,10 @@
 //
 // ATA side (ATA/ATAPI-6 8): PACKET (0xA0, PIO only), IDENTIFY PACKET DEVICE (0xA1), DEVICE RESET
 // (0x08, the signature and status 00h, also while busy), EXECUTE DEVICE DIAGNOSTIC (0x90), SET
-// FEATURES (0xEF, accepted), CHECK POWER MODE and the idle/standby/sleep no-ops. IDENTIFY
-// DEVICE and the READ commands abort with the packet signature (14/EB) in the registers, as
-// ATA-6 8.15 asks and QEMU does, which is how drivers tell a CD-ROM from a disk. A PACKET with
-// the DMA bit set aborts: there is no bus-master engine.
+// FEATURES (0xEF: PIO transfer modes; a DMA mode aborts; the rest accepted), CHECK POWER MODE and
+// the idle/standby/sleep no-ops. IDENTIFY DEVICE and the READ commands abort with the packet
+// signature (14/EB) in the registers, as ATA-6 8.15 asks and QEMU does, which is how drivers tell a
+// CD-ROM from a disk. A PACKET with the DMA bit set aborts: there is no bus-master engine.
 //
 // Packet protocol (ATA-6 9.8): after PACKET the drive asks for the 12-byte command (DRQ,
 // interrupt reason CoD, no interrupt); data comes in DRQ blocks of at most the byte count limit

@@ -95,6 +95,13 @@ class IdeDrive : public IoDevice {
     TaskFile& regs() { return task_[0]; }
     const TaskFile& regs() const { return task_[0]; }
     void put_own_signature();
+    // SET FEATURES, set transfer mode (subcommand 03h): whether the mode in the sector count
+    // (class in bits 7-3, mode in bits 2-0) is PIO default or PIO flow control 0-4, the only
+    // modes either drive claims; any other aborts, as for any mode a device does not support
+    // (ATA-6 8.37.10).
+    static bool pio_transfer_mode(uint8_t count) {
+        return (count >> 3) == 0x00 || ((count >> 3) == 0x01 && (count & 7) <= 4);
+    }
     void begin_transfer(Transfer direction, uint32_t bytes);
     void halt_transfer();
     void abort_command();

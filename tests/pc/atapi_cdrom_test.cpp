@@ -245,6 +245,19 @@ TEST_F(AtapiCdromTest, AnUnknownPacketCommandIsIllegalAndLogged) {
     EXPECT_EQ(log.lines, (std::vector<std::string>{"atapi: packet command 0xBE"}));
 }
 
+// The drive claims no DMA mode: SET FEATURES takes PIO flow control mode 4 (what Linux sets)
+// and refuses multiword DMA 2.
+TEST_F(AtapiCdromTest, SetFeaturesTakesPioModesOnly) {
+    out(0x171, 0x03);
+    out(0x172, 0x0C);
+    out(0x177, 0xEF);
+    EXPECT_EQ(status(), kStatusDone);
+    out(0x171, 0x03);
+    out(0x172, 0x22);
+    out(0x177, 0xEF);
+    EXPECT_EQ(status(), kStatusError);
+}
+
 TEST_F(AtapiCdromTest, APacketForDmaAbortsWithoutABusMasterEngine) {
     packet(Cdb{0x28, 0, 0, 0, 0, 0, 0, 0, 1}, 2048, 0x01);
     EXPECT_EQ(status(), kStatusError);
