@@ -34,7 +34,8 @@ void AtaDisk::reset() {
 }
 
 void AtaDisk::software_reset_done() {
-    // QEMU ide_reset: LBA48 off, READ/WRITE MULTIPLE back to 16 sectors.
+    // QEMU ide_reset: LBA48 off, READ/WRITE MULTIPLE back to 16 sectors, no DMA pending.
+    dma_pending_ = DmaPending::None;
     lba48_ = false;
     multiple_sectors_ = kAtaMaxMultipleSectors;
 }
@@ -194,6 +195,62 @@ AtaDisk::Outcome AtaDisk::write_command(bool lba48, bool multiple) {
     return Outcome::Transferring;
 }
 
+// --- DMA (ATA-6 9.9: the DMA protocol; the data moves through the bus master) ------------------
+
+AtaDisk::Outcome AtaDisk::dma_command(uint8_t command, bool lba48, bool to_memory) {
+    if (!bus_master_) {
+        log_unmodelled("DMA command " + hex_byte(command) + " (no bus-master engine)");
+        return Outcome::Unsupported;
+    }
+    set_whole_count(lba48);
+    uint64_t lba = 0;
+    if (!address(lba) || !range_ok(lba, regs().count)) {
+        abort_command();
+        return Outcome::Done;
+    }
+    // QEMU ide_sector_start_dma: DRDY DSC DRQ while the transfer is set up; the data moves
+    // when the host starts the bus master (now, if it already has).
+    dma_pending_ = to_memory ? DmaPending::ToMemory : DmaPending::FromMemory;
+    status_ = kReady | kSeekComplete | kDataRequest;
+    bus_master_->begin_command(bus_master_channel_);
+    if (bus_master_->started(bus_master_channel_)) run_dma();
+    return Outcome::Transferring;
+}
+
+void AtaDisk::bus_master_started() {
+    if (dma_pending_ != DmaPending::None) run_dma();
+}
+
+void AtaDisk::run_dma() {
+    // The whole command at once, a buffer of sectors at a time, each checked against the image
+    // (the range was checked at the command) and moved through the PRD table.
+    const bool to_memory = dma_pending_ == DmaPending::ToMemory;
+    dma_pending_ = DmaPending::None;
+    TaskFile& task = regs();
+    uint64_t lba = 0;
+    bool ok = address(lba);
+    while (ok && task.count > 0) {
+        const uint32_t sectors = std::min<uint32_t>(task.count, kAtaMaxMultipleSectors);
+        const std::span<uint8_t> block(buffer_.data(), sectors * BlockBackend::kSectorSize);
+        ok = to_memory ? image_.read_sectors(lba, block) &&
+                             bus_master_->transfer(bus_master_channel_, block, true)
+                       : bus_master_->transfer(bus_master_channel_, block, false) &&
+                             image_.write_sectors(lba, block);
+        if (!ok) break;
+        lba += sectors;
+        task.count -= sectors;
+    }
+    set_address(lba);
+    if (ok) {
+        status_ = kReady | kSeekComplete;
+        error_ = 0;
+    } else {
+        abort_command();
+    }
+    bus_master_->end_command(bus_master_channel_);
+    raise_interrupt();
+}
+
 // --- commands -----------------------------------------------------------------------------------
 
 AtaIdentity AtaDisk::identity() const {
@@ -280,9 +337,21 @@ void AtaDisk::set_features() {
     switch (regs().feature) {
     case 0x02: features_.write_cache = true; return;
     case 0x82: features_.write_cache = false; return;
-    case 0x03:
-        if (pio_transfer_mode(count)) return;
+    case 0x03: { // set transfer mode: mode class in count bits 7-3, the mode in bits 2-0
+        const uint16_t selected = static_cast<uint16_t>(1u << ((count & 7) + 8));
+        features_.single_word_dma = 0x07;
+        features_.multiword_dma = 0x07;
+        features_.ultra_dma = 0x3F;
+        switch (count >> 3) {
+        case 0x00:
+        case 0x01: return; // PIO default / PIO flow control mode
+        case 0x02: features_.single_word_dma |= selected; return;
+        case 0x04: features_.multiword_dma |= selected; return;
+        case 0x08: features_.ultra_dma |= selected; return;
+        default: break;
+        }
         break;
+    }
     // Accepted and ignored, as QEMU does: power-on defaults, read look-ahead, advanced power
     // management, automatic acoustic management, vendor no-ops.
     case 0xCC:
@@ -330,15 +399,12 @@ AtaDisk::Outcome AtaDisk::run_command(uint8_t command) {
     case 0xF8: read_native_max_address(false); return Outcome::DoneWithSeek;
     case 0x27: read_native_max_address(true); return Outcome::DoneWithSeek;
     case 0xA1: return Outcome::Unsupported; // IDENTIFY PACKET DEVICE: not a packet device
-    case 0x25:                              // READ DMA EXT
-    case 0x35:                              // WRITE DMA EXT
-    case 0xC8:                              // READ DMA
-    case 0xC9:
-    case 0xCA: // WRITE DMA
-    case 0xCB:
-        log_unmodelled("DMA command " + hex_byte(command) +
-                       " (no DMA mode is claimed; no bus-master engine)");
-        return Outcome::Unsupported;
+    case 0xC8:                              // READ DMA (with and without retry)
+    case 0xC9: return dma_command(command, false, true);
+    case 0x25: return dma_command(command, true, true); // READ DMA EXT
+    case 0xCA:                                          // WRITE DMA (with and without retry)
+    case 0xCB: return dma_command(command, false, false);
+    case 0x35: return dma_command(command, true, false); // WRITE DMA EXT
     default: log_unmodelled("command " + hex_byte(command)); return Outcome::Unsupported;
     }
 }

@@ -1,14 +1,15 @@
 // An ATA hard disk as device 0 of the primary legacy channel: command block 0x1F0-0x1F7,
 // device control / alternate status at 0x3F6, INTRQ on IRQ 14. Device 1 is absent.
 //
-// Modelled (PIO only): IDENTIFY DEVICE; READ/WRITE SECTORS (0x20/0x21, 0x30/0x31, EXT 0x24 /
+// Modelled: IDENTIFY DEVICE; READ/WRITE SECTORS (0x20/0x21, 0x30/0x31, EXT 0x24 /
 // 0x34); READ/WRITE MULTIPLE (0xC4/0xC5, EXT 0x29/0x39) with SET MULTIPLE MODE (0xC6, 1-16 in
 // powers of two, 16 at reset as in QEMU); READ VERIFY (0x40/0x41, EXT 0x42); INITIALIZE DEVICE
 // PARAMETERS (0x91: the current CHS translation); SET FEATURES (0xEF: write cache, PIO transfer
 // modes, the no-op subcommands QEMU accepts); RECALIBRATE (0x10), SEEK (0x70); EXECUTE DEVICE
 // DIAGNOSTIC (0x90); FLUSH CACHE (0xE7/0xEA); READ NATIVE MAX ADDRESS (0xF8/0x27); CHECK POWER
-// MODE and the idle/standby/sleep commands (no-ops). IDENTIFY PACKET DEVICE (0xA1), DMA
-// (IDENTIFY claims no DMA mode), SMART and everything else abort (ABRT). LBA28, LBA48 and CHS
+// MODE and the idle/standby/sleep commands (no-ops); READ/WRITE DMA (0xC8/0xC9, 0xCA/0xCB, EXT
+// 0x25/0x35) through the PIIX bus master (pc/ide_bus_master.hpp). IDENTIFY PACKET DEVICE
+// (0xA1), SMART and everything else abort (ABRT). LBA28, LBA48 and CHS
 // addressing; 16- and 32-bit data port transfers; status (BSY, DRDY, DSC, DRQ, ERR), alternate
 // status, error, the HOB bit of device control for the 48-bit registers, nIEN and SRST (the
 // signature 01/01/00/00 after a reset).
@@ -63,6 +64,9 @@ class AtaDisk final : public IdeDrive {
     bool prepare_pio(bool lba48, bool multiple);
     Outcome read_command(bool lba48, bool multiple);
     Outcome write_command(bool lba48, bool multiple);
+    Outcome dma_command(uint8_t command, bool lba48, bool to_memory);
+    void bus_master_started() override;
+    void run_dma();
     void identify_device();
     void execute_device_diagnostic();
     void read_native_max_address(bool lba48);
@@ -88,6 +92,8 @@ class AtaDisk final : public IdeDrive {
     Geometry current_{};
     AtaIdentity features_{}; // write cache and transfer mode words
     AfterBlock after_block_ = AfterBlock::Stop;
+    enum class DmaPending : uint8_t { None, ToMemory, FromMemory };
+    DmaPending dma_pending_ = DmaPending::None; // a DMA command waits for the start bit
 };
 
 } // namespace transit86::pc

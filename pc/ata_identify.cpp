@@ -39,13 +39,11 @@ std::array<uint16_t, 256> ata_identify_device(const AtaIdentity& id) {
     put_string(w, 23, 8, kAtaFirmware);
     put_string(w, 27, 40, kAtaModel);
     w[47] = 0x8000 | kAtaMaxMultipleSectors;
-    w[48] = 1; // dword I/O (QEMU)
-    // Word 49: IORDY, LBA. DMA (bit 8) is not claimed, unlike QEMU: there is no bus-master
-    // engine (pc/piix3_ide.hpp), so words 62, 63 and 88 list no DMA mode and a driver that reads
-    // them (Linux's ata_piix) stays with PIO instead of failing every READ DMA.
-    w[49] = (1u << 11) | (1u << 9);
-    w[51] = 0x200;  // PIO cycle timing
-    w[53] = 0x0003; // words 54-58 and 64-70 valid
+    w[48] = 1;                                  // dword I/O (QEMU)
+    w[49] = (1u << 11) | (1u << 9) | (1u << 8); // IORDY, LBA, DMA (as QEMU)
+    w[51] = 0x200;                              // PIO cycle timing
+    w[52] = 0x200;                              // DMA cycle timing
+    w[53] = 0x0007;                             // words 54-58, 64-70 and 88 valid
     w[54] = id.current_cylinders;
     w[55] = id.current_heads;
     w[56] = id.current_sectors_per_track;
@@ -56,6 +54,8 @@ std::array<uint16_t, 256> ata_identify_device(const AtaIdentity& id) {
     put_dword(
         w, 60,
         static_cast<uint32_t>(id.total_sectors < (1u << 28) ? id.total_sectors : (1u << 28) - 1));
+    w[62] = id.single_word_dma;
+    w[63] = id.multiword_dma;
     w[64] = 0x0003; // PIO modes 3 and 4
     w[65] = w[66] = w[67] = w[68] = 120;
     w[80] = 0x00F0; // ATA-4 to ATA-7
@@ -68,6 +68,7 @@ std::array<uint16_t, 256> ata_identify_device(const AtaIdentity& id) {
     w[85] = (1u << 14) | (id.write_cache ? (1u << 5) : 0);
     w[86] = (1u << 13) | (1u << 12) | (1u << 10);
     w[87] = 1u << 14;
+    w[88] = id.ultra_dma;
     w[93] = 1 | (1u << 14) | 0x2000; // hardware reset result (QEMU's value)
     for (unsigned i = 0; i < 4; ++i)
         w[100 + i] = static_cast<uint16_t>(id.total_sectors >> (16 * i));
@@ -83,8 +84,8 @@ std::array<uint16_t, 256> atapi_identify_packet_device() {
     put_string(w, 23, 8, kAtaFirmware);
     put_string(w, 27, 40, kAtapiModel);
     w[48] = 1; // dword I/O
-    // Word 49: LBA. DMA (bit 8) is not claimed, unlike QEMU: there is no bus-master engine
-    // (pc/piix3_ide.hpp), and a driver that reads this word then stays with PIO.
+    // Word 49: LBA. DMA (bit 8) is not claimed, unlike QEMU: the drive moves packet data by PIO
+    // only, and a driver that reads this word stays with PIO.
     w[49] = 1u << 9;
     w[53] = 0x0002; // words 64-70 valid
     w[64] = 0x0003; // PIO modes 3 and 4

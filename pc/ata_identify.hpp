@@ -20,6 +20,11 @@ struct AtaIdentity {
     uint16_t current_sectors_per_track = 0;
     uint8_t multiple_sectors = 0; // current READ/WRITE MULTIPLE block, 0 = disabled
     bool write_cache = true;
+    // Words 62, 63 and 88: supported modes in the low byte, the selected one in the high byte
+    // (SET FEATURES, set transfer mode).
+    uint16_t single_word_dma = 0x0007;
+    uint16_t multiword_dma = 0x0007;
+    uint16_t ultra_dma = 0x003F | (1u << 13);
 };
 
 inline constexpr const char* kAtaModel = "transit86 ATA disk";

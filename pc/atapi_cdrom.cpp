@@ -23,6 +23,13 @@ constexpr uint8_t kUnrecoveredReadError = 0x11;
 // The most 2048-byte sectors a CD holds (QEMU CD_MAX_SECTORS: 80 minutes); beyond, a DVD.
 constexpr uint64_t kCdMaxSectors = 80ull * 60 * 75;
 
+// SET FEATURES, set transfer mode (subcommand 03h): whether the mode in the sector count (class
+// in bits 7-3, mode in bits 2-0) is PIO default or PIO flow control 0-4, the only modes the
+// drive claims; any other aborts, as for any mode a device does not support (ATA-6 8.37.10).
+bool pio_transfer_mode(uint8_t count) {
+    return (count >> 3) == 0x00 || ((count >> 3) == 0x01 && (count & 7) <= 4);
+}
+
 uint32_t be16(std::span<const uint8_t, 12> cdb, size_t at) {
     return (uint32_t{cdb[at]} << 8) | cdb[at + 1];
 }
@@ -117,7 +124,7 @@ AtapiCdrom::Outcome AtapiCdrom::device_reset() {
 
 AtapiCdrom::Outcome AtapiCdrom::packet() {
     if (regs().feature & 0x01) {
-        log_unmodelled("PACKET with DMA (no bus-master engine)");
+        log_unmodelled("PACKET with DMA (the drive moves packet data by PIO only)");
         return Outcome::Unsupported;
     }
     byte_count_limit_ = static_cast<uint16_t>((regs().lba_high << 8) | regs().lba_mid);

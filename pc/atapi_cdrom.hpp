@@ -7,7 +7,7 @@
 // FEATURES (0xEF: PIO transfer modes; a DMA mode aborts; the rest accepted), CHECK POWER MODE and
 // the idle/standby/sleep no-ops. IDENTIFY DEVICE and the READ commands abort with the packet
 // signature (14/EB) in the registers, as ATA-6 8.15 asks and QEMU does, which is how drivers tell a
-// CD-ROM from a disk. A PACKET with the DMA bit set aborts: there is no bus-master engine.
+// CD-ROM from a disk. A PACKET with the DMA bit set aborts: the drive moves packet data by PIO.
 //
 // Packet protocol (ATA-6 9.8): after PACKET the drive asks for the 12-byte command (DRQ,
 // interrupt reason CoD, no interrupt); data comes in DRQ blocks of at most the byte count limit

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "pc/device.hpp"
+#include "pc/ide_bus_master.hpp"
 
 namespace transit86::pc {
 
@@ -34,12 +35,20 @@ struct IdeChannelPorts {
 inline constexpr IdeChannelPorts kPrimaryIdeChannel{0x1F0, 0x3F6, 14};
 inline constexpr IdeChannelPorts kSecondaryIdeChannel{0x170, 0x376, 15};
 
-class IdeDrive : public IoDevice {
+class IdeDrive : public IoDevice, public BusMasterDrive {
   public:
     uint32_t io_read(uint16_t port, uint8_t size) override;
     void io_write(uint16_t port, uint8_t size, uint32_t value) override;
 
     const IdeChannelPorts& channel() const { return channel_; }
+    // The PIIX bus-master engine that serves this drive's channel (0 primary, 1 secondary);
+    // without one, DMA commands abort.
+    void attach_bus_master(IdeBusMaster& bus_master, unsigned bus_master_channel) {
+        bus_master_ = &bus_master;
+        bus_master_channel_ = bus_master_channel;
+        bus_master.attach(bus_master_channel, this);
+    }
+    void bus_master_started() override {}
 
   protected:
     // Status register (ATA-6 7.15).
@@ -95,13 +104,6 @@ class IdeDrive : public IoDevice {
     TaskFile& regs() { return task_[0]; }
     const TaskFile& regs() const { return task_[0]; }
     void put_own_signature();
-    // SET FEATURES, set transfer mode (subcommand 03h): whether the mode in the sector count
-    // (class in bits 7-3, mode in bits 2-0) is PIO default or PIO flow control 0-4, the only
-    // modes either drive claims; any other aborts, as for any mode a device does not support
-    // (ATA-6 8.37.10).
-    static bool pio_transfer_mode(uint8_t count) {
-        return (count >> 3) == 0x00 || ((count >> 3) == 0x01 && (count & 7) <= 4);
-    }
     void begin_transfer(Transfer direction, uint32_t bytes);
     void halt_transfer();
     void abort_command();
@@ -111,6 +113,8 @@ class IdeDrive : public IoDevice {
     uint8_t status_ = 0;
     uint8_t error_ = 0;
     std::array<uint8_t, kBufferBytes> buffer_{};
+    IdeBusMaster* bus_master_ = nullptr;
+    unsigned bus_master_channel_ = 0;
 
   private:
     bool device1_selected() const { return unit_ == 1; }

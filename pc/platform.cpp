@@ -40,7 +40,8 @@ PcPlatform::PcPlatform(PcConfig config)
       kbc_(
           *this, [this](bool enabled) { set_a20(enabled); },
           [this] { request(PlatformRequest::Reset); }, this),
-      fw_cfg_(&memory_, this), pci_(this), isa_bridge_(this), pm_(clock_, *this, this),
+      fw_cfg_(&memory_, this), pci_(this), isa_bridge_(this), bus_master_(memory_, this),
+      pm_(clock_, *this, this),
       acpi_hotplug_((1u << kHostBridgeDevice) | (1u << kPiix3Device), config.cpus, this),
       local_apic_(0, this), io_apic_(0x11, this) {
     if (config.cpus != 1) throw std::invalid_argument("the transit86 PC has one CPU (--cpus 1)");
@@ -77,6 +78,7 @@ PcPlatform::PcPlatform(PcConfig config)
         memory_.set_pam(modes);
         memory_map_changed_ = true;
     };
+    ide_.on_bus_master_window_change = [this](uint16_t base) { map_bus_master_window(base); };
     pm_.on_io_window_change = [this](bool enabled, uint16_t base) {
         map_pm_window(enabled ? base : 0);
     };
@@ -98,6 +100,7 @@ PcPlatform::PcPlatform(PcConfig config)
         cdrom_ = std::make_unique<AtapiCdrom>(*disc_, static_cast<IrqLines&>(*this),
                                               static_cast<DeviceLog*>(this));
         map_channel(kSecondaryIdeChannel, cdrom_.get());
+        cdrom_->attach_bus_master(bus_master_, 1);
     }
     std::optional<PcCmosDisk> cmos_disk;
     if (disk_image_) {
@@ -105,6 +108,7 @@ PcPlatform::PcPlatform(PcConfig config)
         ata_ = std::make_unique<AtaDisk>(*disk_journal_, static_cast<IrqLines&>(*this),
                                          static_cast<DeviceLog*>(this));
         map_channel(kPrimaryIdeChannel, ata_.get());
+        ata_->attach_bus_master(bus_master_, 0);
         const AtaDisk::Geometry g = AtaDisk::default_geometry(disk_image_->sector_count());
         // QEMU's pc_cmos_init_late: LBA translation once the disk outgrows 1024 cylinders.
         cmos_disk = PcCmosDisk{.cylinders = g.cylinders,
@@ -140,31 +144,42 @@ void PcPlatform::map_ports(uint16_t first, uint16_t count, IoDevice* device) {
         ports_[port] = device;
 }
 
-// The PIIX4 ACPI block at `base` (0: nowhere). PMBA can put it over other devices' ports;
-// QEMU leaves the order of overlapping I/O regions of equal priority undefined, and decodes the
-// devices under the block again once it moves away. Here the devices keep their ports and the
-// block takes the free ones of its window, so that moving it never unmaps a device.
-void PcPlatform::map_pm_window(uint16_t base) {
-    IoDevice* const block = &pm_.pm_registers();
-    const auto replace = [this](uint16_t first, IoDevice* from, IoDevice* to) {
-        for (uint32_t port = first; port < uint32_t{first} + Piix4Pm::kBlockSize; ++port)
+// A block a guest places with a PCI register (PMBA, BMIBA) at `base` (0: nowhere). The guest
+// can put it over other devices' ports; QEMU leaves the order of overlapping I/O regions of
+// equal priority undefined, and decodes the devices under the block again once it moves away.
+// Here the devices keep their ports and the block takes the free ones of its window, so that
+// moving it never unmaps a device.
+void PcPlatform::move_window(IoDevice* block, uint16_t size, uint16_t& current, uint16_t base) {
+    const auto replace = [this, size](uint16_t first, IoDevice* from, IoDevice* to) {
+        for (uint32_t port = first; port < uint32_t{first} + size; ++port)
             if (port < ports_.size() && ports_[port] == from) ports_[port] = to;
     };
-    if (pm_window_base_ != 0) replace(pm_window_base_, block, nullptr);
-    pm_window_base_ = base;
-    if (pm_window_base_ != 0) replace(pm_window_base_, nullptr, block);
+    if (current != 0) replace(current, block, nullptr);
+    current = base;
+    if (current != 0) replace(current, nullptr, block);
+}
+
+void PcPlatform::map_pm_window(uint16_t base) {
+    move_window(&pm_.pm_registers(), Piix4Pm::kBlockSize, pm_window_base_, base);
+}
+
+void PcPlatform::map_bus_master_window(uint16_t base) {
+    bus_master_.set_base(base);
+    move_window(&bus_master_, IdeBusMaster::kSize, bus_master_window_base_, base);
 }
 
 PcPlatform::Snapshot::Snapshot(const PcPlatform& p)
     : clock(p.clock_), serial_out(p.serial_out_), debugcon_out(p.debugcon_out_), log(p.log_),
       logged(p.logged_), unclaimed_ports(p.unclaimed_ports_), unassigned_pages(p.unassigned_pages_),
       request(p.request_), a20(p.a20_), pm_window_base(p.pm_window_base_),
-      memory_map_changed(p.memory_map_changed_), run_deadline_ns(p.run_deadline_ns_),
+      bus_master_window_base(p.bus_master_window_base_), memory_map_changed(p.memory_map_changed_),
+      run_deadline_ns(p.run_deadline_ns_),
       disk_journal_mark(p.disk_journal_ ? p.disk_journal_->mark() : 0), pic(p.pic_), pit(p.pit_),
       port61(p.port61_), rtc(p.rtc_), com1(p.com1_), debugcon(p.debugcon_),
       debug_exit(p.debug_exit_), port92(p.port92_), kbc(p.kbc_), fw_cfg(p.fw_cfg_), pci(p.pci_),
-      host_bridge(p.host_bridge_), isa_bridge(p.isa_bridge_), ide(p.ide_), pm(p.pm_),
-      acpi_hotplug(p.acpi_hotplug_), local_apic(p.local_apic_), io_apic(p.io_apic_) {
+      host_bridge(p.host_bridge_), isa_bridge(p.isa_bridge_), ide(p.ide_),
+      bus_master(p.bus_master_), pm(p.pm_), acpi_hotplug(p.acpi_hotplug_),
+      local_apic(p.local_apic_), io_apic(p.io_apic_) {
     if (p.ata_) ata.emplace(*p.ata_);
     if (p.cdrom_) cdrom.emplace(*p.cdrom_);
 }
@@ -210,6 +225,8 @@ void PcPlatform::restore(const Snapshot& snapshot) {
     restore_device(local_apic_, snapshot.local_apic);
     restore_device(io_apic_, snapshot.io_apic);
     map_pm_window(snapshot.pm_window_base);
+    restore_device(bus_master_, snapshot.bus_master);
+    map_bus_master_window(snapshot.bus_master_window_base);
     // The memory map follows the bridge's PAM registers (set_pam changes the generation only
     // when the map changes).
     memory_.set_pam(host_bridge_.pam_modes());

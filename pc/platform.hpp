@@ -14,6 +14,7 @@
 //   0x1F0-0x1F7/0x3F6 ATA disk (IRQ 14)       PMBA (set by the BIOS) PIIX4 ACPI, 0xB2/0xB3 APM
 //   0x170-0x177/0x376 ATAPI CD-ROM (IRQ 15)   a channel without its drive: empty (reads 0)
 //   0xAE00 PCI hotplug, 0xAF00 CPU hotplug, 0xAFE0 GPE0 (QEMU's piix4 ACPI hotplug registers)
+//   BMIBA (set by the BIOS) the PIIX bus-master IDE block
 //   PCI 00:00.0 i440FX, 00:01.0 PIIX3 ISA, 00:01.1 PIIX3 IDE, 00:01.3 PIIX4 PM
 //   0xFEE00000 local APIC, 0xFEC00000 I/O APIC (register windows, no delivery)
 // Anything else: reads all ones, writes ignored, and listed (unclaimed_ports()).
@@ -43,6 +44,7 @@
 #include "pc/i8042.hpp"
 #include "pc/i8254.hpp"
 #include "pc/i8259.hpp"
+#include "pc/ide_bus_master.hpp"
 #include "pc/memory_map.hpp"
 #include "pc/pci_bus.hpp"
 #include "pc/piix3.hpp"
@@ -162,6 +164,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
         PlatformRequest request;
         bool a20;
         uint16_t pm_window_base;
+        uint16_t bus_master_window_base;
         bool memory_map_changed;
         uint64_t run_deadline_ns;
         size_t disk_journal_mark;
@@ -179,6 +182,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
         I440fxHostBridge host_bridge;
         Piix3IsaBridge isa_bridge;
         Piix3Ide ide;
+        IdeBusMaster bus_master;
         Piix4Pm pm;
         AcpiHotplug acpi_hotplug;
         std::optional<AtaDisk> ata;
@@ -213,7 +217,9 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     void set_irq(unsigned irq, bool level) override { pic_.set_irq(irq, level); }
     void unmodelled(std::string_view device, std::string_view what) override;
     void map_ports(uint16_t first, uint16_t count, IoDevice* device);
+    void move_window(IoDevice* block, uint16_t size, uint16_t& current, uint16_t base);
     void map_pm_window(uint16_t base);
+    void map_bus_master_window(uint16_t base);
     void set_a20(bool enabled);
     void install_firmware_config(const PcConfig& config);
     void request(PlatformRequest request) {
@@ -248,6 +254,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     I440fxHostBridge host_bridge_;
     Piix3IsaBridge isa_bridge_;
     Piix3Ide ide_;
+    IdeBusMaster bus_master_; // BMIBA's block: the DMA engine of both channels
     Piix4Pm pm_;
     AcpiHotplug acpi_hotplug_;
     std::unique_ptr<AtaDisk> ata_;
@@ -257,7 +264,8 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     IoApicWindow io_apic_;
 
     std::array<IoDevice*, 0x10000> ports_{};
-    uint16_t pm_window_base_ = 0; // where the PIIX4 ACPI block is mapped (0: not mapped)
+    uint16_t pm_window_base_ = 0;         // where the PIIX4 ACPI block is mapped (0: not mapped)
+    uint16_t bus_master_window_base_ = 0; // where the bus-master block is (0: not mapped)
     bool memory_map_changed_ = false;
     bool exit_on_serial_ = false;
     uint64_t run_deadline_ns_ = TimedDevice::kNever;

@@ -115,6 +115,35 @@ std::vector<uint8_t> atapi_boot_reads() {
     return s.bytes();
 }
 
+// Linux's ata_piix doing DMA (drivers/ata/libata-sff.c ata_bmdma_setup/start): BMIBA and I/O
+// space enabled, a PRD table in RAM, READ DMA, start; WRITE DMA; a table too short for the
+// data; a table whose buffer runs past the end of RAM.
+std::vector<uint8_t> bus_master_dma() {
+    PlatformScriptWriter s(kSmallDisk, kBothFreshBits, 7);
+    init_pics(s, 0xFB, 0xBF);
+    s.pci_write(1, 1, 0x20, 4, 0xC001);
+    s.pci_write(1, 1, 0x04, 2, 0x0005);                                    // I/O space, bus master
+    s.ram_store(0x6000, {0x00, 0x70, 0x00, 0x00, 0x00, 0x04, 0x00, 0x80}); // 1 KiB at 0x7000, end
+    s.port_write(0xC004, 4, 0x6000);
+    s.port_write(0xC000, 1, 0x08);   // to memory
+    s.ata_command(0xC8, 2, 4, kLba); // READ DMA, LBA 4, 2 sectors
+    s.port_write(0xC000, 1, 0x09);   // start
+    s.port_read(0xC002, 1);
+    s.ram_load(0x7000, 16);
+    s.port_write(0xC002, 1, 0x06);
+    s.port_write(0xC000, 1, 0x00);   // stop; from memory next
+    s.ata_command(0xCA, 2, 9, kLba); // WRITE DMA
+    s.port_write(0xC000, 1, 0x01);
+    s.ata_command(0xC8, 8, 0, kLba); // 4 KiB into a 1 KiB table
+    s.port_write(0xC000, 1, 0x08);
+    s.port_write(0xC000, 1, 0x09);
+    s.ram_store(0x6000, {0x00, 0xFF, 0x1F, 0x00, 0x00, 0x02, 0x00, 0x80}); // past 2 MiB of RAM
+    s.ata_command(0xC8, 1, 0, kLba);
+    s.port_read(0xC002, 1);
+    s.acknowledge();
+    return s.bytes();
+}
+
 // The PIT at 1 kHz on IRQ 0, three ticks taken as the CPU takes them (HLT, INTA, EOI), then
 // the counter latch and port 0x61 (SeaBIOS's timer_setup and pit_setup).
 std::vector<uint8_t> pit_ticks() {
@@ -186,6 +215,7 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> platform_seed_scripts(
     return {{"fw_cfg_directory", fw_cfg_directory()},
             {"ata_identify_read", ata_identify_read()},
             {"atapi_boot_reads", atapi_boot_reads()},
+            {"bus_master_dma", bus_master_dma()},
             {"pit_ticks", pit_ticks()},
             {"cmos_pm_pam_apic", cmos_pm_pam_apic()}};
 }

@@ -77,15 +77,15 @@ TEST_F(AtaDiskTest, IdentifyDeviceWords) {
     EXPECT_EQ(w[3], 16);                                  // heads
     EXPECT_EQ(w[6], 63);                                  // sectors per track
     EXPECT_EQ(w[47], 0x8010);                             // READ/WRITE MULTIPLE up to 16
-    EXPECT_EQ(w[49], 0x0A00);                             // IORDY, LBA; no DMA
-    EXPECT_EQ(w[53], 0x0003);                             // words 54-58, 64-70 valid
+    EXPECT_EQ(w[49], 0x0B00);                             // IORDY, LBA, DMA
+    EXPECT_EQ(w[53], 0x0007);                             // words 54-58, 64-70, 88 valid
     EXPECT_EQ(w[54], 2);                                  // current translation
     EXPECT_EQ(w[57] | (uint32_t{w[58]} << 16), 2016u);    // 2 x 16 x 63
     EXPECT_EQ(w[59], 0x0110);                             // multiple setting valid, 16
     EXPECT_EQ(w[60] | (uint32_t{w[61]} << 16), kSectors); // LBA28 capacity
     EXPECT_EQ(w[83] & 0x0400, 0x0400);                    // 48-bit address feature set
     EXPECT_EQ(w[86], 0x3400);
-    EXPECT_EQ(w[62] | w[63] | w[88], 0); // no DMA mode: there is no bus-master engine
+    EXPECT_EQ(w[88], 0x203F); // UDMA 0-5 supported, 5 selected
     EXPECT_EQ(w[100], kSectors);
     std::string model;
     for (int i = 27; i < 47; ++i) {
@@ -318,18 +318,19 @@ TEST_F(AtaDiskTest, PacketIdentifyAndUnknownCommandsAbort) {
     EXPECT_EQ(log.lines.size(), 1u); // the unknown one is logged
 }
 
-// SET FEATURES: a PIO transfer mode is accepted, a DMA mode the disk does not claim aborts
-// (ATA-6 8.37.10), and so does an unknown subcommand.
-TEST_F(AtaDiskTest, SetFeaturesTakesPioModesOnly) {
+// SET FEATURES: a transfer mode selects it in IDENTIFY (word 88 high byte); an unknown
+// subcommand aborts.
+TEST_F(AtaDiskTest, SetFeaturesTransferModeShowsInIdentify) {
     out(0x1F1, 0x03);
     out(0x1F2, 0x0C); // PIO flow control mode 4
     out(0x1F7, 0xEF);
     EXPECT_EQ(status(), kDrdyDsc);
+    EXPECT_EQ(identify()[88], 0x003F);
     out(0x1F1, 0x03);
-    out(0x1F2, 0x45); // UDMA mode 5
+    out(0x1F2, 0x42); // UDMA mode 2
     out(0x1F7, 0xEF);
-    EXPECT_EQ(status(), kDrdyErr);
-    EXPECT_EQ(identify()[88], 0);
+    EXPECT_EQ(status(), kDrdyDsc);
+    EXPECT_EQ(identify()[88], 0x043F);
     out(0x1F1, 0x77);
     out(0x1F7, 0xEF);
     EXPECT_EQ(status(), kDrdyErr);

@@ -258,12 +258,12 @@ TEST_F(AtapiCdromTest, SetFeaturesTakesPioModesOnly) {
     EXPECT_EQ(status(), kStatusError);
 }
 
-TEST_F(AtapiCdromTest, APacketForDmaAbortsWithoutABusMasterEngine) {
+TEST_F(AtapiCdromTest, APacketForDmaAbortsTheDriveMovesPacketDataByPio) {
     packet(Cdb{0x28, 0, 0, 0, 0, 0, 0, 0, 1}, 2048, 0x01);
     EXPECT_EQ(status(), kStatusError);
     EXPECT_EQ(in(0x171), 0x04);
-    EXPECT_EQ(log.lines,
-              (std::vector<std::string>{"atapi: PACKET with DMA (no bus-master engine)"}));
+    EXPECT_EQ(log.lines, (std::vector<std::string>{
+                             "atapi: PACKET with DMA (the drive moves packet data by PIO only)"}));
 }
 
 // ATA-6 9.2 / 9.12 (QEMU ide_perform_srst for a CD): SRST ends what runs; afterwards the
