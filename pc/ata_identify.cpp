@@ -83,13 +83,14 @@ std::array<uint16_t, 256> atapi_identify_packet_device() {
     put_string(w, 10, 20, kAtaSerial);
     put_string(w, 23, 8, kAtaFirmware);
     put_string(w, 27, 40, kAtapiModel);
-    w[48] = 1; // dword I/O
-    // Word 49: LBA. DMA (bit 8) is not claimed, unlike QEMU: the drive moves packet data by PIO
-    // only, and a driver that reads this word stays with PIO.
-    w[49] = 1u << 9;
-    w[53] = 0x0002; // words 64-70 valid
-    w[64] = 0x0003; // PIO modes 3 and 4
-    w[65] = 0xB4;   // cycle times in ns (QEMU's values)
+    w[48] = 1;                     // dword I/O
+    w[49] = (1u << 9) | (1u << 8); // LBA, DMA
+    w[53] = 0x0006;                // words 64-70 and 88 valid
+    w[62] = 0x0007;                // single-word DMA 0-2 (QEMU's values, nothing selected)
+    w[63] = 0x0007;                // multiword DMA 0-2
+    w[88] = 0x003F;                // Ultra DMA 0-5
+    w[64] = 0x0003;                // PIO modes 3 and 4
+    w[65] = 0xB4;                  // cycle times in ns (QEMU's values)
     w[66] = 0xB4;
     w[67] = 0x12C;
     w[68] = 0xB4;

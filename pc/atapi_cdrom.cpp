@@ -15,6 +15,7 @@ constexpr uint8_t kReasonToHost = 0x02;  // IO
 // Sense keys and additional sense codes (SPC-2 tables 107 and 108).
 constexpr uint8_t kIllegalRequest = 0x05;
 constexpr uint8_t kMediumError = 0x03;
+constexpr uint8_t kAbortedCommand = 0x0B;
 constexpr uint8_t kInvalidOpcode = 0x20;
 constexpr uint8_t kLbaOutOfRange = 0x21;
 constexpr uint8_t kInvalidField = 0x24;
@@ -22,13 +23,6 @@ constexpr uint8_t kSavingNotSupported = 0x39;
 constexpr uint8_t kUnrecoveredReadError = 0x11;
 // The most 2048-byte sectors a CD holds (QEMU CD_MAX_SECTORS: 80 minutes); beyond, a DVD.
 constexpr uint64_t kCdMaxSectors = 80ull * 60 * 75;
-
-// SET FEATURES, set transfer mode (subcommand 03h): whether the mode in the sector count (class
-// in bits 7-3, mode in bits 2-0) is PIO default or PIO flow control 0-4, the only modes the
-// drive claims; any other aborts, as for any mode a device does not support (ATA-6 8.37.10).
-bool pio_transfer_mode(uint8_t count) {
-    return (count >> 3) == 0x00 || ((count >> 3) == 0x01 && (count & 7) <= 4);
-}
 
 uint32_t be16(std::span<const uint8_t, 12> cdb, size_t at) {
     return (uint32_t{cdb[at]} << 8) | cdb[at + 1];
@@ -98,9 +92,7 @@ AtapiCdrom::Outcome AtapiCdrom::run_command(uint8_t command) {
         status_ = kReady | kSeekComplete;
         error_ = 0x01;
         return Outcome::Done;
-    case 0xEF: // SET FEATURES: a PIO transfer mode; the other subcommands are accepted (QEMU)
-        if (regs().feature == 0x03 && !pio_transfer_mode(static_cast<uint8_t>(regs().count)))
-            return Outcome::Unsupported;
+    case 0xEF: // SET FEATURES: accepted, as QEMU does (every transfer mode is alike here)
         return Outcome::DoneWithSeek;
     case 0xEC: // IDENTIFY DEVICE and READ SECTORS (ATA-6 8.15.5, 8.27.5: signature, abort)
     case 0x20:
@@ -123,8 +115,10 @@ AtapiCdrom::Outcome AtapiCdrom::device_reset() {
 }
 
 AtapiCdrom::Outcome AtapiCdrom::packet() {
-    if (regs().feature & 0x01) {
-        log_unmodelled("PACKET with DMA (the drive moves packet data by PIO only)");
+    // Features bit 0: the data phase by DMA, through the bus master.
+    dma_ = (regs().feature & 0x01) != 0;
+    if (dma_ && !bus_master_) {
+        log_unmodelled("PACKET with DMA (no bus-master engine)");
         return Outcome::Unsupported;
     }
     byte_count_limit_ = static_cast<uint16_t>((regs().lba_high << 8) | regs().lba_mid);
@@ -181,8 +175,7 @@ void AtapiCdrom::reply(std::span<const uint8_t> data, uint32_t allocation_length
         complete();
         return;
     }
-    phase_ = Phase::DataIn;
-    send_next_block();
+    start_data();
 }
 
 void AtapiCdrom::read_sectors(uint64_t lba, uint64_t count) {
@@ -197,8 +190,7 @@ void AtapiCdrom::read_sectors(uint64_t lba, uint64_t count) {
         complete();
         return;
     }
-    phase_ = Phase::DataIn;
-    send_next_block();
+    start_data();
 }
 
 void AtapiCdrom::send_next_block() {
@@ -212,24 +204,66 @@ void AtapiCdrom::send_next_block() {
     uint32_t size = static_cast<uint32_t>(std::min<uint64_t>(remaining_, limit));
     if (size < remaining_) size &= ~1u;
     size = std::min(size, kBufferBytes);
-    const std::span<uint8_t> block(buffer_.data(), size);
-    if (from_disc_) {
-        if (!read_disc(disc_offset_, block)) {
-            check_condition(kMediumError, kUnrecoveredReadError);
-            return;
-        }
-        disc_offset_ += size;
-    } else {
-        std::copy_n(reply_.begin() + reply_pos_, size, block.begin());
-        reply_pos_ += size;
+    if (!fill_buffer(size)) {
+        check_condition(kMediumError, kUnrecoveredReadError);
+        return;
     }
-    remaining_ -= size;
     regs().lba_mid = static_cast<uint8_t>(size);
     regs().lba_high = static_cast<uint8_t>(size >> 8);
     regs().count = kReasonToHost;
     status_ = kReady | kSeekComplete;
     begin_transfer(Transfer::ToHost, size);
     raise_interrupt();
+}
+
+bool AtapiCdrom::fill_buffer(uint32_t size) {
+    const std::span<uint8_t> block(buffer_.data(), size);
+    if (from_disc_) {
+        if (!read_disc(disc_offset_, block)) return false;
+        disc_offset_ += size;
+    } else {
+        std::copy_n(reply_.begin() + reply_pos_, size, block.begin());
+        reply_pos_ += size;
+    }
+    remaining_ -= size;
+    return true;
+}
+
+void AtapiCdrom::start_data() {
+    if (!dma_) {
+        phase_ = Phase::DataIn;
+        send_next_block();
+        return;
+    }
+    // QEMU ide_atapi_cmd_read_dma: DRDY DSC DRQ; the data moves when the host starts the bus
+    // master (now, if it already has).
+    phase_ = Phase::DmaWait;
+    status_ = kReady | kSeekComplete | kDataRequest;
+    bus_master_->begin_command(bus_master_channel_);
+    if (bus_master_->started(bus_master_channel_)) run_dma();
+}
+
+void AtapiCdrom::bus_master_started() {
+    if (phase_ == Phase::DmaWait) run_dma();
+}
+
+void AtapiCdrom::run_dma() {
+    // All of the data through the PRD table, a buffer at a time; then the packet's completion.
+    while (remaining_ > 0) {
+        const uint32_t size = static_cast<uint32_t>(std::min<uint64_t>(remaining_, kBufferBytes));
+        if (!fill_buffer(size)) {
+            bus_master_->end_command(bus_master_channel_);
+            check_condition(kMediumError, kUnrecoveredReadError);
+            return;
+        }
+        if (!bus_master_->transfer(bus_master_channel_, std::span(buffer_.data(), size), true)) {
+            bus_master_->end_command(bus_master_channel_);
+            check_condition(kAbortedCommand, 0);
+            return;
+        }
+    }
+    bus_master_->end_command(bus_master_channel_);
+    complete();
 }
 
 bool AtapiCdrom::read_disc(uint64_t offset, std::span<uint8_t> out) {

@@ -2,12 +2,13 @@
 // (0x170-0x177, 0x376, IRQ 15) — where QEMU's `-cdrom` puts it. The disc is a read-only image
 // of 2048-byte sectors (an ISO 9660 file; a tail shorter than a sector is not addressable).
 //
-// ATA side (ATA/ATAPI-6 8): PACKET (0xA0, PIO only), IDENTIFY PACKET DEVICE (0xA1), DEVICE RESET
+// ATA side (ATA/ATAPI-6 8): PACKET (0xA0; its data by PIO or, with features bit 0, by DMA through
+// the PIIX bus master, pc/ide_bus_master.hpp), IDENTIFY PACKET DEVICE (0xA1), DEVICE RESET
 // (0x08, the signature and status 00h, also while busy), EXECUTE DEVICE DIAGNOSTIC (0x90), SET
-// FEATURES (0xEF: PIO transfer modes; a DMA mode aborts; the rest accepted), CHECK POWER MODE and
-// the idle/standby/sleep no-ops. IDENTIFY DEVICE and the READ commands abort with the packet
-// signature (14/EB) in the registers, as ATA-6 8.15 asks and QEMU does, which is how drivers tell a
-// CD-ROM from a disk. A PACKET with the DMA bit set aborts: the drive moves packet data by PIO.
+// FEATURES (0xEF, accepted), CHECK POWER MODE and the idle/standby/sleep no-ops. IDENTIFY
+// DEVICE and the READ commands abort with the packet signature (14/EB) in the registers, as
+// ATA-6 8.15 asks and QEMU does, which is how drivers tell a CD-ROM from a disk. IDENTIFY PACKET
+// DEVICE claims multiword and Ultra DMA, as QEMU's.
 //
 // Packet protocol (ATA-6 9.8): after PACKET the drive asks for the 12-byte command (DRQ,
 // interrupt reason CoD, no interrupt); data comes in DRQ blocks of at most the byte count limit
@@ -55,7 +56,7 @@ class AtapiCdrom final : public IdeDrive {
     uint64_t capacity() const { return disc_.sector_count() / (kSectorSize / 512); }
 
   private:
-    enum class Phase : uint8_t { Idle, CommandPacket, DataIn };
+    enum class Phase : uint8_t { Idle, CommandPacket, DataIn, DmaWait };
 
     Outcome run_command(uint8_t command) override;
     void block_done() override;
@@ -67,6 +68,10 @@ class AtapiCdrom final : public IdeDrive {
     void reply(std::span<const uint8_t> data, uint32_t allocation_length);
     void read_sectors(uint64_t lba, uint64_t count);
     void send_next_block();
+    bool fill_buffer(uint32_t size);
+    void start_data();
+    void bus_master_started() override;
+    void run_dma();
     void complete();
     void check_condition(uint8_t sense_key, uint8_t additional_sense);
     bool read_disc(uint64_t offset, std::span<uint8_t> out);
@@ -82,6 +87,7 @@ class AtapiCdrom final : public IdeDrive {
 
     BlockBackend& disc_;
     Phase phase_ = Phase::Idle;
+    bool dma_ = false; // the current packet's data phase is by DMA
     uint16_t byte_count_limit_ = 0;
     // What the current data-in phase still has to send: bytes of reply_ from reply_pos_, or
     // bytes of the disc from disc_offset_.

@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "fake_platform.hpp"
 #include "irq_edges.hpp"
 #include "pc/atapi_cdrom.hpp"
+#include "pc/ide_bus_master.hpp"
 
 namespace transit86::pc {
 namespace {
@@ -107,7 +109,8 @@ TEST_F(AtapiCdromTest, IdentifyPacketDeviceDescribesARemovableCdRom) {
         return static_cast<uint16_t>(bytes[2 * i] | bytes[2 * i + 1] << 8);
     };
     EXPECT_EQ(word(0), 0x85C0);           // ATAPI, CD-ROM, removable, 12-byte packets
-    EXPECT_EQ(word(49), 0x0200);          // LBA; no DMA without a bus-master engine
+    EXPECT_EQ(word(49), 0x0300);          // LBA, DMA (QEMU's)
+    EXPECT_EQ(word(63), 0x0007);          // multiword DMA 0-2
     EXPECT_EQ(word(82) & 0x0010, 0x0010); // PACKET feature set
     std::string model;
     for (size_t i = 27; i < 47; ++i) {
@@ -245,25 +248,38 @@ TEST_F(AtapiCdromTest, AnUnknownPacketCommandIsIllegalAndLogged) {
     EXPECT_EQ(log.lines, (std::vector<std::string>{"atapi: packet command 0xBE"}));
 }
 
-// The drive claims no DMA mode: SET FEATURES takes PIO flow control mode 4 (what Linux sets)
-// and refuses multiword DMA 2.
-TEST_F(AtapiCdromTest, SetFeaturesTakesPioModesOnly) {
-    out(0x171, 0x03);
-    out(0x172, 0x0C);
-    out(0x177, 0xEF);
-    EXPECT_EQ(status(), kStatusDone);
-    out(0x171, 0x03);
-    out(0x172, 0x22);
-    out(0x177, 0xEF);
-    EXPECT_EQ(status(), kStatusError);
-}
-
-TEST_F(AtapiCdromTest, APacketForDmaAbortsTheDriveMovesPacketDataByPio) {
+// Without a bus master attached a DMA packet aborts, and says why.
+TEST_F(AtapiCdromTest, APacketForDmaAbortsWithoutABusMaster) {
     packet(Cdb{0x28, 0, 0, 0, 0, 0, 0, 0, 1}, 2048, 0x01);
     EXPECT_EQ(status(), kStatusError);
     EXPECT_EQ(in(0x171), 0x04);
-    EXPECT_EQ(log.lines, (std::vector<std::string>{
-                             "atapi: PACKET with DMA (the drive moves packet data by PIO only)"}));
+    EXPECT_EQ(log.lines,
+              (std::vector<std::string>{"atapi: PACKET with DMA (no bus-master engine)"}));
+}
+
+// Linux's ATAPI DMA (libata's ATAPI_PROT_DMA): PACKET with features bit 0, the command, then
+// the bus master's start bit: the sectors land in the PRD buffer, then the packet's completion
+// (DRDY|DSC, reason IO|CoD) and one interrupt; the engine ends with interrupt set.
+TEST_F(AtapiCdromTest, Read10ByDmaGoesThroughTheBusMaster) {
+    testing::RamDma ram(1 << 20);
+    IdeBusMaster bus_master(ram, &log);
+    bus_master.set_base(0xC000);
+    cd.attach_bus_master(bus_master, 1);
+    const uint32_t prd[2] = {0x20000, 0x80000000u | 4096};
+    std::memcpy(ram.ram.data() + 0x1000, prd, sizeof prd);
+    bus_master.io_write(0xC008 + 4, 4, 0x1000);
+    bus_master.io_write(0xC008, 1, 0x08); // to memory
+    packet(Cdb{0x28, 0, 0, 0, 0, 2, 0, 0, 2}, 0, 0x01);
+    EXPECT_EQ(testing::rising_edges(irq, kIrq), 0u);
+    bus_master.io_write(0xC008, 1, 0x09); // start
+    std::vector<uint8_t> expected = disc_sector(2);
+    const auto third = disc_sector(3);
+    expected.insert(expected.end(), third.begin(), third.end());
+    EXPECT_EQ(std::vector<uint8_t>(ram.ram.begin() + 0x20000, ram.ram.begin() + 0x21000), expected);
+    EXPECT_EQ(status(), kStatusDone);
+    EXPECT_EQ(reason(), kReasonEnd);
+    EXPECT_EQ(bus_master.io_read(0xC008 + 2, 1), 0x04u);
+    EXPECT_EQ(testing::rising_edges(irq, kIrq), 1u);
 }
 
 // ATA-6 9.2 / 9.12 (QEMU ide_perform_srst for a CD): SRST ends what runs; afterwards the
