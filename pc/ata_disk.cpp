@@ -208,12 +208,8 @@ AtaDisk::Outcome AtaDisk::dma_command(uint8_t command, bool lba48, bool to_memor
         abort_command();
         return Outcome::Done;
     }
-    // QEMU ide_sector_start_dma: DRDY DSC DRQ while the transfer is set up; the data moves
-    // when the host starts the bus master (now, if it already has).
     dma_pending_ = to_memory ? DmaPending::ToMemory : DmaPending::FromMemory;
-    status_ = kReady | kSeekComplete | kDataRequest;
-    bus_master_->begin_command(bus_master_channel_);
-    if (bus_master_->started(bus_master_channel_)) run_dma();
+    if (await_bus_master()) run_dma();
     return Outcome::Transferring;
 }
 

@@ -235,12 +235,8 @@ void AtapiCdrom::start_data() {
         send_next_block();
         return;
     }
-    // QEMU ide_atapi_cmd_read_dma: DRDY DSC DRQ; the data moves when the host starts the bus
-    // master (now, if it already has).
     phase_ = Phase::DmaWait;
-    status_ = kReady | kSeekComplete | kDataRequest;
-    bus_master_->begin_command(bus_master_channel_);
-    if (bus_master_->started(bus_master_channel_)) run_dma();
+    if (await_bus_master()) run_dma();
 }
 
 void AtapiCdrom::bus_master_started() {

@@ -52,6 +52,10 @@ class AtapiCdrom final : public IdeDrive {
 
     // Hardware reset (power-on).
     void reset();
+    // Whether an image holds at least one 2048-byte sector (a smaller one is refused).
+    static bool holds_a_sector(const BlockBackend& disc) {
+        return disc.sector_count() >= kSectorSize / BlockBackend::kSectorSize;
+    }
     // The disc's size in 2048-byte sectors.
     uint64_t capacity() const { return disc_.sector_count() / (kSectorSize / 512); }
 

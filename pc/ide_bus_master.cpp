@@ -63,15 +63,15 @@ void IdeBusMaster::write_byte(unsigned channel, unsigned offset, uint8_t value) 
 
 uint32_t IdeBusMaster::io_read(uint16_t port, uint8_t size) {
     return read_byte_lanes(port, size, [this](uint16_t p) -> uint8_t {
-        const unsigned offset = static_cast<uint16_t>(p - base_);
-        return offset < kSize ? read_byte(offset / 8, offset % 8) : 0xFF;
+        const unsigned offset = p % kSize; // BMIBA is 16-byte aligned
+        return read_byte(offset / 8, offset % 8);
     });
 }
 
 void IdeBusMaster::io_write(uint16_t port, uint8_t size, uint32_t value) {
     write_byte_lanes(port, size, value, [this](uint16_t p, uint8_t v) {
-        const unsigned offset = static_cast<uint16_t>(p - base_);
-        if (offset < kSize) write_byte(offset / 8, offset % 8, v);
+        const unsigned offset = p % kSize;
+        write_byte(offset / 8, offset % 8, v);
     });
 }
 

@@ -46,8 +46,8 @@ class IdeBusMaster final : public IoDevice {
 
     // The drive of `channel` (0 primary, 1 secondary), or none.
     void attach(unsigned channel, BusMasterDrive* drive) { channels_[channel].drive = drive; }
-    // Where the block decodes (BMIBA): io_read/io_write take absolute ports.
-    void set_base(uint16_t base) { base_ = base; }
+    // io_read/io_write take absolute ports: BMIBA is 16-byte aligned, so the low four bits are
+    // the register.
 
     uint32_t io_read(uint16_t port, uint8_t size) override;
     void io_write(uint16_t port, uint8_t size, uint32_t value) override;
@@ -90,7 +90,6 @@ class IdeBusMaster final : public IoDevice {
 
     DmaMemory& memory_;
     DeviceLog* log_;
-    uint16_t base_ = 0;
     std::array<Channel, 2> channels_{};
 };
 

@@ -104,6 +104,15 @@ class IdeDrive : public IoDevice, public BusMasterDrive {
     TaskFile& regs() { return task_[0]; }
     const TaskFile& regs() const { return task_[0]; }
     void put_own_signature();
+    // A DMA command's data phase begins: DRDY DSC DRQ while the transfer is set up (QEMU
+    // ide_sector_start_dma, ide_atapi_cmd_read_dma), the PRD table walked from its start. True
+    // when the host has started the bus master already: move the data now; else the drive's
+    // bus_master_started() moves it.
+    bool await_bus_master() {
+        status_ = kReady | kSeekComplete | kDataRequest;
+        bus_master_->begin_command(bus_master_channel_);
+        return bus_master_->started(bus_master_channel_);
+    }
     void begin_transfer(Transfer direction, uint32_t bytes);
     void halt_transfer();
     void abort_command();

@@ -45,7 +45,7 @@ PcPlatform::PcPlatform(PcConfig config)
       acpi_hotplug_((1u << kHostBridgeDevice) | (1u << kPiix3Device), config.cpus, this),
       local_apic_(0, this), io_apic_(0x11, this) {
     if (config.cpus != 1) throw std::invalid_argument("the transit86 PC has one CPU (--cpus 1)");
-    if (disc_ && disc_->sector_count() < AtapiCdrom::kSectorSize / BlockBackend::kSectorSize)
+    if (disc_ && !AtapiCdrom::holds_a_sector(*disc_))
         throw std::invalid_argument("the CD-ROM image is smaller than one 2048-byte sector");
 
     map_ports(0x20, 2, &pic_);
@@ -164,7 +164,6 @@ void PcPlatform::map_pm_window(uint16_t base) {
 }
 
 void PcPlatform::map_bus_master_window(uint16_t base) {
-    bus_master_.set_base(base);
     move_window(&bus_master_, IdeBusMaster::kSize, bus_master_window_base_, base);
 }
 

@@ -263,7 +263,6 @@ TEST_F(AtapiCdromTest, APacketForDmaAbortsWithoutABusMaster) {
 TEST_F(AtapiCdromTest, Read10ByDmaGoesThroughTheBusMaster) {
     testing::RamDma ram(1 << 20);
     IdeBusMaster bus_master(ram, &log);
-    bus_master.set_base(0xC000);
     cd.attach_bus_master(bus_master, 1);
     const uint32_t prd[2] = {0x20000, 0x80000000u | 4096};
     std::memcpy(ram.ram.data() + 0x1000, prd, sizeof prd);

@@ -30,10 +30,7 @@ std::vector<uint8_t> numbered_sectors(uint64_t count) {
 
 class IdeBusMasterTest : public ::testing::Test {
   protected:
-    IdeBusMasterTest() {
-        bus_master.set_base(kBase);
-        disk.attach_bus_master(bus_master, 0);
-    }
+    IdeBusMasterTest() { disk.attach_bus_master(bus_master, 0); }
     void prd(unsigned index, uint32_t address, uint32_t bytes, bool last) {
         uint8_t* entry = ram.ram.data() + kTable + 8 * index;
         const uint32_t second = (bytes & 0xFFFF) | (last ? 0x80000000u : 0);

@@ -37,7 +37,7 @@ pc::PcConfig make_platform_config(const BootOptions& o) {
     if (!o.cdrom.empty()) {
         pc::BlockBackendOrError disc = pc::open_image_file(o.cdrom);
         if (!disc.backend) throw ImageError("CD-ROM " + disc.error);
-        if (disc.backend->sector_count() < pc::AtapiCdrom::kSectorSize / 512)
+        if (!pc::AtapiCdrom::holds_a_sector(*disc.backend))
             throw ImageError(fmt::format("CD-ROM image \"{}\" is smaller than one {}-byte sector",
                                          o.cdrom, pc::AtapiCdrom::kSectorSize));
         config.cdrom = std::move(disc.backend);
