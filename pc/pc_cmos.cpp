@@ -54,8 +54,9 @@ bool fill_pc_cmos(CmosRtc& rtc, const PcCmosConfig& c) {
     rtc.set_cmos(0x5D, static_cast<uint8_t>(above_4g >> 16));
     rtc.set_cmos(0x5F, static_cast<uint8_t>(c.cpus > 255 ? 0 : c.cpus - 1));
 
-    rtc.set_cmos(0x14, 0x02 | 0x04); // FPU, PS/2 mouse; no floppy drives
-    rtc.set_cmos(0x10, 0x00);
+    // FPU, PS/2 mouse and, as QEMU's pc_cmos_init_floppy, one floppy drive when there is one.
+    rtc.set_cmos(0x14, static_cast<uint8_t>(0x02 | 0x04 | (c.floppy_type ? 0x01 : 0x00)));
+    rtc.set_cmos(0x10, static_cast<uint8_t>(c.floppy_type << 4));
 
     uint8_t first_bus = 0;
     if (c.disks[0]) {

@@ -1,9 +1,10 @@
 // pc_cmos: the bytes the PC BIOS reads from CMOS, filled the way QEMU's pc_cmos_init,
 // pc_cmos_init_late and rtc_set_cpus_count (hw/i386/pc.c) fill them:
-//   0x10        floppy drive types (none: 0)
+//   0x10        floppy drive types: drive A: in bits 7-4 (none: 0)
 //   0x12        hard disks present on the first IDE bus (0xF0 master, 0x0F slave), with
 //               type 47 at 0x19/0x1A and the geometry at 0x1B-0x23 / 0x24-0x2C
-//   0x14        equipment byte: FPU (0x02), PS/2 mouse (0x04)
+//   0x14        equipment byte: FPU (0x02), PS/2 mouse (0x04), floppy drives (bit 0 and
+//               bits 7-6 = drives - 1)
 //   0x15/0x16   base memory in KiB, at most 640
 //   0x17/0x18   KiB above 1 MiB below 4 GiB, at most 65535 (again at 0x30/0x31)
 //   0x34/0x35   64 KiB units above 16 MiB below 4 GiB (the PCI hole), at most 65535
@@ -39,6 +40,7 @@ struct PcCmosConfig {
     unsigned cpus = 1;
     std::string_view boot_order = "cad"; // QEMU's default for the pc machines
     bool floppy_boot_check = true;       // QEMU's fd_bootchk
+    uint8_t floppy_type = 0;             // drive A:'s CMOS type (FloppyFormat::cmos_type), 0: none
     // ide0 master, ide0 slave, ide1 master, ide1 slave.
     std::array<std::optional<PcCmosDisk>, 4> disks{};
 };

@@ -28,8 +28,11 @@ uint64_t all_ones64(uint8_t size) {
 
 PcPlatform::PcPlatform(PcConfig config)
     : memory_(config.ram_bytes, std::move(config.bios)), disk_image_(std::move(config.disk)),
-      disc_(std::move(config.cdrom)), pic_(this), pit_(clock_, *this, this),
-      port61_(clock_, pit_, this), rtc_(clock_, *this, this, config.rtc_base),
+      disc_(std::move(config.cdrom)), floppy_image_(std::move(config.floppy)),
+      floppy_journal_(floppy_image_ ? std::make_unique<JournaledBlockBackend>(*floppy_image_)
+                                    : nullptr),
+      pic_(this), pit_(clock_, *this, this), port61_(clock_, pit_, this),
+      rtc_(clock_, *this, this, config.rtc_base),
       com1_(
           Serial16550::kCom1Base, Serial16550::kCom1Irq, *this, clock_,
           [this](uint8_t byte) { serial_out_.push_back(static_cast<char>(byte)); }, this),
@@ -43,7 +46,8 @@ PcPlatform::PcPlatform(PcConfig config)
       fw_cfg_(&memory_, this), pci_(this), isa_bridge_(this), bus_master_(memory_, this),
       pm_(clock_, *this, this),
       acpi_hotplug_((1u << kHostBridgeDevice) | (1u << kPiix3Device), config.cpus, this),
-      local_apic_(0, this), io_apic_(0x11, this) {
+      dma_(memory_, this), fdc_(floppy_journal_.get(), *this, dma_, this), local_apic_(0, this),
+      io_apic_(0x11, this) {
     if (config.cpus != 1) throw std::invalid_argument("the transit86 PC has one CPU (--cpus 1)");
     if (disc_ && !AtapiCdrom::holds_a_sector(*disc_))
         throw std::invalid_argument("the CD-ROM image is smaller than one 2048-byte sector");
@@ -67,6 +71,12 @@ PcPlatform::PcPlatform(PcConfig config)
     map_ports(AcpiHotplug::kGpe0Base, AcpiHotplug::kGpe0Size, &acpi_hotplug_);
     map_ports(AcpiHotplug::kPciHotplugBase, AcpiHotplug::kPciHotplugSize, &acpi_hotplug_);
     map_ports(AcpiHotplug::kCpuHotplugBase, AcpiHotplug::kCpuHotplugSize, &acpi_hotplug_);
+    map_ports(I8237Dma::kDma1Base, I8237Dma::kDma1Size, &dma_);
+    map_ports(I8237Dma::kDma2Base, I8237Dma::kDma2Size, &dma_);
+    for (const uint16_t port : I8237Dma::kPagePorts)
+        map_ports(port, 1, &dma_);
+    map_ports(FloppyController::kBase, 6, &fdc_); // 0x3F6 is the primary IDE channel's
+    map_ports(FloppyController::kDigitalInput, 1, &fdc_);
 
     pci_.attach(kHostBridgeDevice, 0, host_bridge_);
     pci_.attach(kPiix3Device, kPiix3IsaFunction, isa_bridge_);
@@ -117,6 +127,7 @@ PcPlatform::PcPlatform(PcConfig config)
                                .translation = static_cast<uint8_t>(g.cylinders > 1024 ? 1 : 0)};
     }
     PcCmosConfig cmos{.below_4g_bytes = memory_.ram_size(), .cpus = config.cpus};
+    if (fdc_.format()) cmos.floppy_type = fdc_.format()->cmos_type;
     cmos.disks[0] = cmos_disk;
     fill_pc_cmos(rtc_, cmos);
     install_firmware_config(config);
@@ -173,11 +184,12 @@ PcPlatform::Snapshot::Snapshot(const PcPlatform& p)
       request(p.request_), a20(p.a20_), pm_window_base(p.pm_window_base_),
       bus_master_window_base(p.bus_master_window_base_), memory_map_changed(p.memory_map_changed_),
       run_deadline_ns(p.run_deadline_ns_),
-      disk_journal_mark(p.disk_journal_ ? p.disk_journal_->mark() : 0), pic(p.pic_), pit(p.pit_),
-      port61(p.port61_), rtc(p.rtc_), com1(p.com1_), debugcon(p.debugcon_),
+      disk_journal_mark(p.disk_journal_ ? p.disk_journal_->mark() : 0),
+      floppy_journal_mark(p.floppy_journal_ ? p.floppy_journal_->mark() : 0), pic(p.pic_),
+      pit(p.pit_), port61(p.port61_), rtc(p.rtc_), com1(p.com1_), debugcon(p.debugcon_),
       debug_exit(p.debug_exit_), port92(p.port92_), kbc(p.kbc_), fw_cfg(p.fw_cfg_), pci(p.pci_),
       host_bridge(p.host_bridge_), isa_bridge(p.isa_bridge_), ide(p.ide_),
-      bus_master(p.bus_master_), pm(p.pm_), acpi_hotplug(p.acpi_hotplug_),
+      bus_master(p.bus_master_), pm(p.pm_), acpi_hotplug(p.acpi_hotplug_), dma(p.dma_), fdc(p.fdc_),
       local_apic(p.local_apic_), io_apic(p.io_apic_) {
     if (p.ata_) ata.emplace(*p.ata_);
     if (p.cdrom_) cdrom.emplace(*p.cdrom_);
@@ -203,6 +215,7 @@ void PcPlatform::restore(const Snapshot& snapshot) {
     request_ = snapshot.request;
     run_deadline_ns_ = snapshot.run_deadline_ns;
     if (disk_journal_) disk_journal_->undo_to(snapshot.disk_journal_mark);
+    if (floppy_journal_) floppy_journal_->undo_to(snapshot.floppy_journal_mark);
     restore_device(pic_, snapshot.pic);
     restore_device(pit_, snapshot.pit);
     restore_device(port61_, snapshot.port61);
@@ -219,6 +232,8 @@ void PcPlatform::restore(const Snapshot& snapshot) {
     restore_device(ide_, snapshot.ide);
     restore_device(pm_, snapshot.pm);
     restore_device(acpi_hotplug_, snapshot.acpi_hotplug);
+    restore_device(dma_, snapshot.dma);
+    restore_device(fdc_, snapshot.fdc);
     if (ata_ && snapshot.ata) restore_device(*ata_, *snapshot.ata);
     if (cdrom_ && snapshot.cdrom) restore_device(*cdrom_, *snapshot.cdrom);
     restore_device(local_apic_, snapshot.local_apic);

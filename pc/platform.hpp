@@ -13,6 +13,8 @@
 //   0x510/0x511/0x514 fw_cfg                  0xCF8-0xCFF PCI, 0xCF9 reset
 //   0x1F0-0x1F7/0x3F6 ATA disk (IRQ 14)       PMBA (set by the BIOS) PIIX4 ACPI, 0xB2/0xB3 APM
 //   0x170-0x177/0x376 ATAPI CD-ROM (IRQ 15)   a channel without its drive: empty (reads 0)
+//   0x3F0-0x3F5/0x3F7 floppy controller (IRQ 6, DMA 2), a drive A: with --floppy
+//   0x00-0x0F/0xC0-0xDF/0x81-0x8F 8237 DMA pair and page registers
 //   0xAE00 PCI hotplug, 0xAF00 CPU hotplug, 0xAFE0 GPE0 (QEMU's piix4 ACPI hotplug registers)
 //   BMIBA (set by the BIOS) the PIIX bus-master IDE block
 //   PCI 00:00.0 i440FX, 00:01.0 PIIX3 ISA, 00:01.1 PIIX3 IDE, 00:01.3 PIIX4 PM
@@ -39,9 +41,11 @@
 #include "pc/debugcon.hpp"
 #include "pc/device.hpp"
 #include "pc/empty_ide_channel.hpp"
+#include "pc/floppy_controller.hpp"
 #include "pc/fw_cfg.hpp"
 #include "pc/i440fx.hpp"
 #include "pc/i8042.hpp"
+#include "pc/i8237.hpp"
 #include "pc/i8254.hpp"
 #include "pc/i8259.hpp"
 #include "pc/ide_bus_master.hpp"
@@ -62,12 +66,15 @@ namespace transit86::pc {
 // for a bootindex: the ATA disk and the CD-ROM.
 inline constexpr const char* kDiskBootPath = "/pci@i0cf8/ide@1,1/drive@0/disk@0";
 inline constexpr const char* kCdromBootPath = "/pci@i0cf8/ide@1,1/drive@1/disk@0";
+// The floppy drive A: behind the PIIX3's ISA bridge (SeaBIOS's bootprio_find_fdc_device).
+inline constexpr const char* kFloppyBootPath = "/pci@i0cf8/isa@1/fdc@03f0/floppy@0";
 
 struct PcConfig {
-    uint64_t ram_bytes = 128ull << 20;   // QEMU's default -m
-    std::vector<uint8_t> bios;           // the firmware image (SeaBIOS's bios.bin)
-    std::unique_ptr<BlockBackend> disk;  // primary master, or none
-    std::unique_ptr<BlockBackend> cdrom; // the disc in the secondary master CD-ROM, or none
+    uint64_t ram_bytes = 128ull << 20;    // QEMU's default -m
+    std::vector<uint8_t> bios;            // the firmware image (SeaBIOS's bios.bin)
+    std::unique_ptr<BlockBackend> disk;   // primary master, or none
+    std::unique_ptr<BlockBackend> cdrom;  // the disc in the secondary master CD-ROM, or none
+    std::unique_ptr<BlockBackend> floppy; // the diskette in drive A:, or none (no drive)
     // Option ROMs SeaBIOS loads from fw_cfg "genroms/NAME" (e.g. linuxboot_dma.bin).
     std::vector<std::pair<std::string, std::vector<uint8_t>>> option_roms;
     // fw_cfg "bootorder" device paths, in order (QEMU's -boot / bootindex), or none.
@@ -168,6 +175,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
         bool memory_map_changed;
         uint64_t run_deadline_ns;
         size_t disk_journal_mark;
+        size_t floppy_journal_mark;
         I8259Pair pic;
         I8254Pit pit;
         SystemControlPortB port61;
@@ -185,6 +193,8 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
         IdeBusMaster bus_master;
         Piix4Pm pm;
         AcpiHotplug acpi_hotplug;
+        I8237Dma dma;
+        FloppyController fdc;
         std::optional<AtaDisk> ata;
         std::optional<AtapiCdrom> cdrom;
         LocalApicWindow local_apic;
@@ -198,6 +208,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     // sector written, for as long as the platform lives). Off by default.
     void journal_disk_writes() {
         if (disk_journal_) disk_journal_->record(true);
+        if (floppy_journal_) floppy_journal_->record(true);
     }
 
     // ---- output. Bytes the guest sent to COM1 and to debugcon (0x402) since the last take.
@@ -231,6 +242,8 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     std::unique_ptr<BlockBackend> disk_image_;
     std::unique_ptr<JournaledBlockBackend> disk_journal_; // what the ATA disk writes through
     std::unique_ptr<BlockBackend> disc_;                  // in the CD-ROM (read only)
+    std::unique_ptr<BlockBackend> floppy_image_;
+    std::unique_ptr<JournaledBlockBackend> floppy_journal_; // what the floppy drive writes through
     std::string serial_out_;
     std::string debugcon_out_;
     std::vector<std::string> log_;
@@ -257,6 +270,8 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     IdeBusMaster bus_master_; // BMIBA's block: the DMA engine of both channels
     Piix4Pm pm_;
     AcpiHotplug acpi_hotplug_;
+    I8237Dma dma_;
+    FloppyController fdc_; // always there, as on QEMU's pc machine; a drive with --floppy
     std::unique_ptr<AtaDisk> ata_;
     std::unique_ptr<AtapiCdrom> cdrom_;
     EmptyIdeChannel empty_ide_; // a channel without a drive

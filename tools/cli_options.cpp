@@ -122,14 +122,21 @@ CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
     cmd->add_option("--disk", boot.disk, "Raw disk image for the primary master ATA disk");
     cmd->add_option("--cdrom", boot.cdrom,
                     "ISO image for the secondary master ATAPI CD-ROM (2048-byte sectors)");
+    cmd->add_option("--floppy", boot.floppy,
+                    "Raw diskette image for floppy drive A: (160K to 2.88M, by its size)");
     cmd->add_option("--boot", boot.boot_order,
-                    "Boot order as QEMU's -boot: c the disk, d the CD-ROM (default cd)")
+                    "Boot order as QEMU's -boot: c the disk, a the floppy, d the CD-ROM "
+                    "(default cad)")
         ->check(
             [](const std::string& order) -> std::string {
-                const bool letters = order.find_first_not_of("cd") == std::string::npos;
-                const bool once = order.size() <= 2 && (order.size() < 2 || order[0] != order[1]);
+                const bool letters = order.find_first_not_of("acd") == std::string::npos;
+                bool once = true;
+                for (size_t i = 0; i < order.size(); ++i)
+                    once = once && order.find(order[i], i + 1) == std::string::npos;
                 if (!order.empty() && letters && once) return {};
-                return "c (the disk) and d (the CD-ROM), each at most once, not \"" + order + "\"";
+                return "c (the disk), a (the floppy) and d (the CD-ROM), each at most once, not "
+                       "\"" +
+                       order + "\"";
             },
             "ORDER");
     cmd->add_option("--kernel", boot.kernel, "Linux bzImage, booted through fw_cfg as QEMU does");

@@ -47,8 +47,9 @@ struct BootOptions {
     std::string bios = "/usr/share/seabios/bios.bin"; // Debian's seabios package
     std::string disk;                                 // primary master ATA disk image
     std::string cdrom;                                // the disc in the secondary master CD-ROM
-    std::string boot_order = "cd";                    // c: the disk, d: the CD-ROM (QEMU's -boot)
-    std::string kernel, initrd, append;               // the Linux boot protocol, QEMU's route
+    std::string floppy;                               // the diskette in drive A:
+    std::string boot_order = "cad";     // c: the disk, a: the floppy, d: the CD-ROM (QEMU's -boot)
+    std::string kernel, initrd, append; // the Linux boot protocol, QEMU's route
     std::string linuxboot_rom = "/usr/share/qemu/linuxboot_dma.bin"; // qemu-system-data
     uint64_t memory_mib = 128;
     // KVM's vCPU reset state: the census answers what KVM without unrestricted guest would

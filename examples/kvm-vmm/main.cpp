@@ -4,7 +4,8 @@
 //       A raw image at 0000:ADDRESS (default 0x7C00), with the debug ports of pc/pc_ports.hpp.
 //       Prints the hand-overs between KVM and transit86, the guest's console output and the
 //       final state.
-//   kvm-vmm --pc [--bios FILE] [--disk IMG] [--cdrom ISO] [--memory MIB] [--until TEXT]
+//   kvm-vmm --pc [--bios FILE] [--disk IMG] [--cdrom ISO] [--floppy IMG] [--memory MIB]
+//               [--until TEXT]
 //           [--timeout SECONDS] [--step-all] [--no-debugcon] [--verbose]
 //       The PC of `transit86 boot` (SeaBIOS, an ATA disk, an ATAPI CD-ROM, pc/'s devices) from
 //       the reset vector.
@@ -37,9 +38,9 @@ namespace {
 int usage() {
     std::fprintf(stderr,
                  "usage: kvm-vmm [--kvm-only] [--quiet] [--load ADDRESS] IMAGE\n"
-                 "       kvm-vmm --pc [--bios FILE] [--disk IMG] [--cdrom ISO] [--memory MIB] "
-                 "[--until TEXT]\n"
-                 "               [--timeout SECONDS] [--step-all] [--no-debugcon] [--verbose]\n");
+                 "       kvm-vmm --pc [--bios FILE] [--disk IMG] [--cdrom ISO] [--floppy IMG]\n"
+                 "               [--memory MIB] [--until TEXT] [--timeout SECONDS] [--step-all]\n"
+                 "               [--no-debugcon] [--verbose]\n");
     return 2;
 }
 
@@ -127,9 +128,10 @@ int pc_main(int argc, char** argv) {
         std::fprintf(stderr, "kvm-vmm: cannot read BIOS %s\n", a.bios.c_str());
         return 2;
     }
-    std::unique_ptr<transit86::pc::BlockBackend> disk, cdrom;
+    std::unique_ptr<transit86::pc::BlockBackend> disk, cdrom, floppy;
     for (const auto& [path, what, backend] :
-         {std::tuple{a.disk, "disk", &disk}, std::tuple{a.cdrom, "CD-ROM", &cdrom}}) {
+         {std::tuple{a.disk, "disk", &disk}, std::tuple{a.cdrom, "CD-ROM", &cdrom},
+          std::tuple{a.floppy, "floppy", &floppy}}) {
         if (path.empty()) continue;
         transit86::pc::BlockBackendOrError opened = transit86::pc::open_image_file(path);
         if (!opened.backend) {
@@ -138,12 +140,18 @@ int pc_main(int argc, char** argv) {
         }
         *backend = std::move(opened.backend);
     }
+    if (floppy && !transit86::pc::floppy_format_for(floppy->sector_count())) {
+        std::fprintf(stderr, "kvm-vmm: floppy image %s has no standard diskette size (known: %s)\n",
+                     a.floppy.c_str(), transit86::pc::floppy_format_names().c_str());
+        return 2;
+    }
     if (const int status = kvm_unavailable()) return status;
 
-    std::printf("kvm-vmm: --pc, bios %s (%zu KiB)%s%s%s%s, %llu MiB, KVM + transit86 while VM "
+    std::printf("kvm-vmm: --pc, bios %s (%zu KiB)%s%s%s%s%s%s, %llu MiB, KVM + transit86 while VM "
                 "entry would fail (profile kvm)%s\n",
                 a.bios.c_str(), bios.size() >> 10, a.disk.empty() ? "" : ", disk ", a.disk.c_str(),
                 a.cdrom.empty() ? "" : ", cdrom ", a.cdrom.c_str(),
+                a.floppy.empty() ? "" : ", floppy ", a.floppy.c_str(),
                 static_cast<unsigned long long>(a.memory_mib),
                 a.step_everything ? ", KVM single-stepped everywhere" : "");
     kvm_vmm::PcReport report(
@@ -164,9 +172,9 @@ int pc_main(int argc, char** argv) {
     const auto wall_start = std::chrono::steady_clock::now();
     kvm_vmm::PcVmmResult r;
     try {
-        r = kvm_vmm::run_pc(
-            kvm_vmm::pc_config(std::move(bios), std::move(disk), a.memory_mib, std::move(cdrom)),
-            options);
+        r = kvm_vmm::run_pc(kvm_vmm::pc_config(std::move(bios), std::move(disk), a.memory_mib,
+                                               std::move(cdrom), std::move(floppy)),
+                            options);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "kvm-vmm: %s\n", e.what());
         return 1;

@@ -27,7 +27,8 @@ PcArgumentsOrError parse_pc_arguments(std::span<const char* const> arguments) {
     for (size_t i = 0; i < arguments.size(); ++i) {
         const std::string_view word = arguments[i];
         const bool takes_value = word == "--bios" || word == "--disk" || word == "--cdrom" ||
-                                 word == "--memory" || word == "--until" || word == "--timeout";
+                                 word == "--floppy" || word == "--memory" || word == "--until" ||
+                                 word == "--timeout";
         if (takes_value && i + 1 == arguments.size())
             return failure(std::string(word) + " needs a value");
         const std::string_view value = takes_value ? arguments[++i] : std::string_view();
@@ -39,6 +40,8 @@ PcArgumentsOrError parse_pc_arguments(std::span<const char* const> arguments) {
             a.disk = value;
         } else if (word == "--cdrom") {
             a.cdrom = value;
+        } else if (word == "--floppy") {
+            a.floppy = value;
         } else if (word == "--memory") {
             const std::optional<uint64_t> mib = whole_number(value);
             // The range of `transit86 boot --memory` (PcMemoryMap: 2 MiB up to the PCI hole).

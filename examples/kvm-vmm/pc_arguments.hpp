@@ -1,5 +1,5 @@
 // The command line of `kvm-vmm --pc`: the options `transit86 boot` has for the same machine
-// (tools/cli_options.cpp: --bios, --disk, --cdrom, --memory 2-3072, --until, --timeout,
+// (tools/cli_options.cpp: --bios, --disk, --cdrom, --floppy, --memory 2-3072, --until, --timeout,
 // --no-debugcon),
 // plus the VMM's own (--step-all, --verbose). Parsed here, apart from main(), so that the
 // tests can drive it without a KVM.
@@ -16,6 +16,7 @@ struct PcArguments {
     std::string bios = "/usr/share/seabios/bios.bin"; // Debian's seabios package
     std::string disk;                                 // "": no disk
     std::string cdrom;                                // "": no CD-ROM
+    std::string floppy;                               // "": no diskette (no drive A:)
     uint64_t memory_mib = 128;
     std::string until;              // stop once the serial console has shown this text
     uint64_t timeout_seconds = 600; // virtual time; 0 = no limit

@@ -444,13 +444,18 @@ const char* to_string(PcEnd end) {
 }
 
 pc::PcConfig pc_config(std::vector<uint8_t> bios, std::unique_ptr<pc::BlockBackend> disk,
-                       uint64_t memory_mib, std::unique_ptr<pc::BlockBackend> cdrom) {
+                       uint64_t memory_mib, std::unique_ptr<pc::BlockBackend> cdrom,
+                       std::unique_ptr<pc::BlockBackend> floppy) {
     pc::PcConfig config;
     config.ram_bytes = memory_mib << 20;
     config.bios = std::move(bios);
     if (disk) {
         config.disk = std::move(disk);
         config.boot_order.emplace_back(pc::kDiskBootPath);
+    }
+    if (floppy) {
+        config.floppy = std::move(floppy);
+        config.boot_order.emplace_back(pc::kFloppyBootPath);
     }
     if (cdrom) {
         config.cdrom = std::move(cdrom);

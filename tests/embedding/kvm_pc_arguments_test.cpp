@@ -23,6 +23,7 @@ TEST(PcArguments, DefaultsAreTransit86BootsMachine) {
     EXPECT_EQ(a.bios, "/usr/share/seabios/bios.bin");
     EXPECT_EQ(a.disk, "");
     EXPECT_EQ(a.cdrom, "");
+    EXPECT_EQ(a.floppy, "");
     EXPECT_EQ(a.memory_mib, 128u);
     EXPECT_EQ(a.until, "");
     EXPECT_EQ(a.timeout_seconds, 600u);
@@ -32,14 +33,16 @@ TEST(PcArguments, DefaultsAreTransit86BootsMachine) {
 }
 
 TEST(PcArguments, EveryOptionIsTaken) {
-    const PcArgumentsOrError parsed = parse(
-        {"--bios", "b.bin", "--disk", "d.img", "--cdrom", "c.iso", "--memory", "3072", "--until",
-         "GRUB", "--timeout", "0", "--pc", "--step-all", "--no-debugcon", "--verbose"});
+    const PcArgumentsOrError parsed =
+        parse({"--bios", "b.bin", "--disk", "d.img", "--cdrom", "c.iso", "--floppy", "a.img",
+               "--memory", "3072", "--until", "GRUB", "--timeout", "0", "--pc", "--step-all",
+               "--no-debugcon", "--verbose"});
     ASSERT_TRUE(parsed.arguments) << parsed.error;
     const PcArguments& a = *parsed.arguments;
     EXPECT_EQ(a.bios, "b.bin");
     EXPECT_EQ(a.disk, "d.img");
     EXPECT_EQ(a.cdrom, "c.iso");
+    EXPECT_EQ(a.floppy, "a.img");
     EXPECT_EQ(a.memory_mib, 3072u);
     EXPECT_EQ(a.until, "GRUB");
     EXPECT_EQ(a.timeout_seconds, 0u);

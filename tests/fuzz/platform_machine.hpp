@@ -223,6 +223,13 @@ inline Machine make_machine(std::optional<PcPlatform>& storage, uint8_t disk, ui
         config.cdrom = make_memory_image(std::move(bytes)).backend;
         check(config.cdrom != nullptr);
     }
+    if (disk & 0x40) { // a 1.44M diskette, each sector numbered
+        std::vector<uint8_t> bytes(2880 * BlockBackend::kSectorSize);
+        for (size_t s = 0; s < 2880; ++s)
+            bytes[s * BlockBackend::kSectorSize] = static_cast<uint8_t>(s * 5 + 1);
+        config.floppy = make_memory_image(std::move(bytes)).backend;
+        check(config.floppy != nullptr);
+    }
     if (flags & kLinuxBootItems) {
         config.linux_boot = FwCfgLinuxBoot{.setup_addr = 0x10000,
                                            .setup = std::vector<uint8_t>(1024, 0x5A),
@@ -252,7 +259,7 @@ struct CachedMachine {
 
 inline CachedMachine& cached_machine(uint8_t disk, uint8_t flags) {
     static std::map<unsigned, std::unique_ptr<CachedMachine>> cache;
-    const unsigned key = (disk & 0x3Fu) << 8 | (flags & (kLinuxBootItems | kBootFiles));
+    const unsigned key = (disk & 0x7Fu) << 8 | (flags & (kLinuxBootItems | kBootFiles));
     std::unique_ptr<CachedMachine>& cached = cache[key];
     if (!cached) {
         cached = std::make_unique<CachedMachine>();

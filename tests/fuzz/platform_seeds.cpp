@@ -144,6 +144,60 @@ std::vector<uint8_t> bus_master_dma() {
     return s.bytes();
 }
 
+// SeaBIOS's floppy path (src/hw/floppy.c, dma.c): DMA1 cascaded, the controller reset and its
+// ready-change sense, RECALIBRATE, READ ID at 500 Kb/s, a READ of two sectors by DMA into RAM,
+// a WRITE of one from RAM, then a READ with channel 2 masked (overrun) and FORMAT TRACK.
+std::vector<uint8_t> floppy_dma() {
+    PlatformScriptWriter s(kNoDisk | 0x40, kBothFreshBits, 9);
+    init_pics(s, 0xBF, 0xFF);
+    s.outb(0x0D, 0);
+    s.outb(0xDA, 0);
+    s.outb(0xD6, 0xC0);
+    s.outb(0xD4, 0x00);
+    s.outb(0x3F2, 0x00);
+    s.outb(0x3F2, 0x0C);
+    const auto command = [&s](std::initializer_list<uint8_t> bytes) {
+        for (const uint8_t b : bytes)
+            s.outb(0x3F5, b);
+    };
+    const auto channel2 = [&s](uint16_t address, uint16_t count, uint8_t mode) {
+        s.outb(0x0A, 0x06);
+        s.outb(0x0C, 0);
+        s.outb(0x04, static_cast<uint8_t>(address));
+        s.outb(0x04, static_cast<uint8_t>(address >> 8));
+        s.outb(0x0C, 0);
+        s.outb(0x05, static_cast<uint8_t>(count - 1));
+        s.outb(0x05, static_cast<uint8_t>((count - 1) >> 8));
+        s.outb(0x0B, mode);
+        s.outb(0x81, 0);
+        s.outb(0x0A, 0x02);
+    };
+    command({0x08});
+    s.port_read(0x3F5, 1);
+    s.port_read(0x3F5, 1);
+    s.outb(0x3F2, 0x1C);
+    command({0x07, 0x00});
+    command({0x08});
+    s.port_read(0x3F5, 1);
+    s.outb(0x3F7, 0x00);
+    command({0x4A, 0x00});
+    s.port_read(0x3F5, 1);
+    channel2(0x7000, 1024, 0x46);
+    command({0xE6, 0x00, 0, 0, 1, 2, 18, 0x1B, 0xFF});
+    s.ram_load(0x7000, 16);
+    s.port_read(0x3F4, 1);
+    s.port_read(0x3F5, 1);
+    channel2(0x7000, 512, 0x4A);
+    command({0xC5, 0x00, 0, 0, 5, 2, 18, 0x1B, 0xFF});
+    s.outb(0x0A, 0x06);
+    command({0xE6, 0x04, 0, 1, 1, 2, 18, 0x1B, 0xFF});
+    s.ram_store(0x7400, {0, 1, 1, 2, 0, 1, 2, 2});
+    channel2(0x7400, 8, 0x4A);
+    command({0x4D, 0x04, 2, 2, 0x6C, 0xF6});
+    s.acknowledge();
+    return s.bytes();
+}
+
 // The PIT at 1 kHz on IRQ 0, three ticks taken as the CPU takes them (HLT, INTA, EOI), then
 // the counter latch and port 0x61 (SeaBIOS's timer_setup and pit_setup).
 std::vector<uint8_t> pit_ticks() {
@@ -216,6 +270,7 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> platform_seed_scripts(
             {"ata_identify_read", ata_identify_read()},
             {"atapi_boot_reads", atapi_boot_reads()},
             {"bus_master_dma", bus_master_dma()},
+            {"floppy_dma", floppy_dma()},
             {"pit_ticks", pit_ticks()},
             {"cmos_pm_pam_apic", cmos_pm_pam_apic()}};
 }

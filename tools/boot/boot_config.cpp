@@ -42,9 +42,20 @@ pc::PcConfig make_platform_config(const BootOptions& o) {
                                          o.cdrom, pc::AtapiCdrom::kSectorSize));
         config.cdrom = std::move(disc.backend);
     }
+    if (!o.floppy.empty()) {
+        pc::BlockBackendOrError diskette = pc::open_image_file(o.floppy);
+        if (!diskette.backend) throw ImageError("floppy " + diskette.error);
+        if (!pc::floppy_format_for(diskette.backend->sector_count()))
+            throw ImageError(fmt::format(
+                "floppy image \"{}\" has no standard diskette size ({} bytes; known: {})", o.floppy,
+                diskette.backend->sector_count() * pc::BlockBackend::kSectorSize,
+                pc::floppy_format_names()));
+        config.floppy = std::move(diskette.backend);
+    }
     // --boot: the drives in the order given, each as QEMU's bootindex would name it.
     for (const char device : o.boot_order) {
         if (device == 'c' && config.disk) config.boot_order.emplace_back(pc::kDiskBootPath);
+        if (device == 'a' && config.floppy) config.boot_order.emplace_back(pc::kFloppyBootPath);
         if (device == 'd' && config.cdrom) config.boot_order.emplace_back(pc::kCdromBootPath);
     }
     if (!o.kernel.empty()) {

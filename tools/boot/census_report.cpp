@@ -44,6 +44,7 @@ void CensusReport::header(const BootOptions& o, size_t bios_size) {
                                {"profile", vmx::to_string(profile_)}};
         if (!o.disk.empty()) head["disk"] = o.disk;
         if (!o.cdrom.empty()) head["cdrom"] = o.cdrom;
+        if (!o.floppy.empty()) head["floppy"] = o.floppy;
         if (!o.kernel.empty()) head["kernel"] = o.kernel;
         if (!o.initrd.empty()) head["initrd"] = o.initrd;
         if (!o.append.empty()) head["append"] = o.append;
@@ -54,6 +55,7 @@ void CensusReport::header(const BootOptions& o, size_t bios_size) {
     std::string what = fmt::format("bios {} ({} KiB)", o.bios, bios_size >> 10);
     if (!o.disk.empty()) what += fmt::format(", disk {}", o.disk);
     if (!o.cdrom.empty()) what += fmt::format(", cdrom {}", o.cdrom);
+    if (!o.floppy.empty()) what += fmt::format(", floppy {}", o.floppy);
     if (!o.kernel.empty()) what += fmt::format(", kernel {}", o.kernel);
     if (!o.initrd.empty()) what += fmt::format(", initrd {}", o.initrd);
     if (!o.append.empty()) what += fmt::format(", append \"{}\"", o.append);

@@ -28,9 +28,9 @@ namespace {
 
 const std::array<const char*, 6> kCaseKeys = {"description", "chain",  "needs",
                                               "stop",        "oracle", "kernel_version"};
-const std::array<const char*, 10> kChainKeys = {"bios",   "disk",      "cdrom",  "kernel",
-                                                "initrd", "append",    "preset", "profile",
-                                                "cpu",    "memory_mib"};
+const std::array<const char*, 11> kChainKeys = {"bios",    "disk",   "cdrom",     "floppy",
+                                                "kernel",  "initrd", "append",    "preset",
+                                                "profile", "cpu",    "memory_mib"};
 const std::array<const char*, 4> kStopKeys = {"console", "break", "break_after_console", "budget"};
 
 template <size_t N>
@@ -142,6 +142,7 @@ ChainCase chain_case_from_json(const nlohmann::json& doc, const std::filesystem:
         b.bios = expand(bios, paths);
     b.disk = expand(string_field(chain, "disk", where), paths);
     b.cdrom = expand(string_field(chain, "cdrom", where), paths);
+    b.floppy = expand(string_field(chain, "floppy", where), paths);
     b.kernel = expand(string_field(chain, "kernel", where), paths);
     b.initrd = expand(string_field(chain, "initrd", where), paths);
     b.append = string_field(chain, "append", where);
