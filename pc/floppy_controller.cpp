@@ -113,6 +113,23 @@ std::string floppy_format_names() {
     return names;
 }
 
+std::optional<FloppyFormat> floppy_format_holding(uint64_t sectors) {
+    for (const FloppyFormat& f : kFormats)
+        if (f.sector_count() >= sectors) return f; // kFormats runs from small to large
+    return std::nullopt;
+}
+
+std::unique_ptr<BlockBackend> diskette_of_standard_size(std::unique_ptr<BlockBackend> image) {
+    if (floppy_format_for(image->sector_count())) return image;
+    const std::optional<FloppyFormat> format = floppy_format_holding(image->sector_count());
+    if (!format) return nullptr;
+    std::vector<uint8_t> bytes(format->sector_count() * BlockBackend::kSectorSize, 0);
+    if (!image->read_sectors(
+            0, std::span(bytes).first(image->sector_count() * BlockBackend::kSectorSize)))
+        return nullptr;
+    return std::make_unique<MemoryBlockBackend>(std::move(bytes));
+}
+
 FloppyController::FloppyController(BlockBackend* medium, IrqLines& irq, I8237Dma& dma,
                                    DeviceLog* log)
     : medium_(medium), irq_(irq), dma_(dma), log_(log) {

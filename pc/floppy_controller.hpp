@@ -74,6 +74,12 @@ struct FloppyFormat {
 std::optional<FloppyFormat> floppy_format_for(uint64_t sectors);
 // "160K, 180K, ..., 2.88M": the sizes floppy_format_for knows, for messages.
 std::string floppy_format_names();
+// The smallest format an image of `sectors` sectors fits in, or nullopt (over 2.88M).
+std::optional<FloppyFormat> floppy_format_holding(uint64_t sectors);
+// A diskette image of no standard size the way QEMU's -fda takes one: its sectors, then zeros
+// up to floppy_format_holding()'s size, in memory (written sectors stay there). `image` as it
+// is when it already has a standard size; nullptr when it is larger than 2.88M or unreadable.
+std::unique_ptr<BlockBackend> diskette_of_standard_size(std::unique_ptr<BlockBackend> image);
 
 class FloppyController final : public IoDevice {
   public:

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds a CD image that checks the PC's disk and CD-ROM from inside Linux: ISOLINUX boots a
 # 32-bit Debian kernel with an initramfs of busybox and the kernel's own storage drivers
-# (libata, ata_piix, sr_mod, sd_mod, isofs, their dependencies), whose /init mounts the CD,
-# prints a marker file and MD5 sums of the CD's kernel file and of the whole disk (/dev/sda),
-# writes a sector of the disk by the driver's choice of DMA or PIO and reads it back, then
-# powers off. Compare its console with `transit86 boot` and with QEMU (docs/boot.md, "Other
+# (libata, ata_piix, sr_mod, sd_mod, isofs, floppy, their dependencies), whose /init mounts the
+# CD, prints a marker file and MD5 sums of the CD's kernel file, of the whole disk (/dev/sda)
+# and of the whole diskette (/dev/fd0), writes a sector of each by the driver's choice of DMA or
+# PIO and reads it back, then powers off. Compare its console with `transit86 boot` and with QEMU (docs/boot.md, "Other
 # boot code"). Not part of make test: it needs i386 packages (52 MB).
 #
 # Usage: make-linux-cd.sh --kernel-deb linux-image-*-686*.deb --busybox-deb busybox-static*.deb
@@ -16,7 +16,7 @@
 #   apt-cache depends linux-image-686:i386                         # the versioned image package
 # Then:
 #   build/bin/transit86 boot --cdrom linux-cd.iso --disk build/boot-images/grub-echo.img \
-#       --boot d --memory 256 --no-debugcon
+#       --floppy build/boot-images/syslinux-floppy.img --boot d --memory 256 --no-debugcon
 set -euo pipefail
 
 kernel_deb=""
@@ -49,7 +49,7 @@ modules=$(ls -d "$work"/kernel/lib/modules/*/kernel)
 order="drivers/scsi/scsi_common drivers/scsi/scsi_mod drivers/ata/libata drivers/ata/ata_piix
   drivers/cdrom/cdrom drivers/scsi/sr_mod fs/isofs/isofs crypto/crct10dif_common
   crypto/crct10dif_generic lib/crc-t10dif lib/crc64 crypto/crc64_rocksoft_generic
-  lib/crc64-rocksoft block/t10-pi drivers/scsi/sd_mod"
+  lib/crc64-rocksoft block/t10-pi drivers/scsi/sd_mod drivers/block/floppy"
 root="$work/root"
 mkdir -p "$root"/{bin,m,dev,proc,sys,mnt}
 cp "$work/busybox/bin/busybox" "$root/bin/"
@@ -81,6 +81,14 @@ if [ -b /dev/sda ]; then
   \$B echo "linux-cd: read back: \$(\$B dd if=/dev/sda bs=512 skip=100 count=1 2>/dev/null | \$B head -c 28)"
 else
   \$B echo "linux-cd: no disk"
+fi
+if [ -b /dev/fd0 ]; then
+  \$B echo "linux-cd: diskette md5 \$(\$B md5sum < /dev/fd0)"
+  \$B echo "linux-cd: diskette sector 100 written" | \$B dd of=/dev/fd0 bs=512 seek=100 count=1 conv=sync,fsync 2>/dev/null
+  \$B echo 3 > /proc/sys/vm/drop_caches
+  \$B echo "linux-cd: diskette read back: \$(\$B dd if=/dev/fd0 bs=512 skip=100 count=1 2>/dev/null | \$B head -c 37)"
+else
+  \$B echo "linux-cd: no diskette"
 fi
 \$B echo "linux-cd: done"
 \$B poweroff -f

@@ -140,9 +140,9 @@ int pc_main(int argc, char** argv) {
         }
         *backend = std::move(opened.backend);
     }
-    if (floppy && !transit86::pc::floppy_format_for(floppy->sector_count())) {
-        std::fprintf(stderr, "kvm-vmm: floppy image %s has no standard diskette size (known: %s)\n",
-                     a.floppy.c_str(), transit86::pc::floppy_format_names().c_str());
+    if (floppy && !(floppy = transit86::pc::diskette_of_standard_size(std::move(floppy)))) {
+        std::fprintf(stderr, "kvm-vmm: floppy image %s is larger than a 2.88M diskette\n",
+                     a.floppy.c_str());
         return 2;
     }
     if (const int status = kvm_unavailable()) return status;

@@ -4,6 +4,8 @@
 // polling interrupt) and QEMU hw/block/fdc.c where the datasheet leaves a choice.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "fake_platform.hpp"
@@ -103,6 +105,26 @@ TEST(FloppyFormats, StandardSizesAndTheirDriveTypes) {
     EXPECT_EQ(floppy_format_for(720)->cmos_type, 1);
     EXPECT_FALSE(floppy_format_for(2881));
     EXPECT_FALSE(floppy_format_for(1));
+}
+
+TEST(FloppyFormats, SmallerImageIsReadAsTheSmallestFormatHoldingItAsQemuReadsIt) {
+    std::unique_ptr<BlockBackend> grub_rescue =
+        std::make_unique<MemoryBlockBackend>(numbered_image(2532)); // 1,296,384 bytes
+    const std::unique_ptr<BlockBackend> diskette =
+        diskette_of_standard_size(std::move(grub_rescue));
+    ASSERT_TRUE(diskette);
+    EXPECT_EQ(diskette->sector_count(), 2880u);
+    std::vector<uint8_t> sector(512);
+    ASSERT_TRUE(diskette->read_sectors(2531, sector));
+    EXPECT_EQ(sector[1], static_cast<uint8_t>(2531 * 7 + 1));
+    ASSERT_TRUE(diskette->read_sectors(2532, sector));
+    EXPECT_EQ(std::count(sector.begin(), sector.end(), 0), 512);
+
+    auto standard = std::make_unique<MemoryBlockBackend>(numbered_image(720));
+    const BlockBackend* before = standard.get();
+    EXPECT_EQ(diskette_of_standard_size(std::move(standard)).get(), before) << "kept as it is";
+    EXPECT_FALSE(
+        diskette_of_standard_size(std::make_unique<MemoryBlockBackend>(numbered_image(5761))));
 }
 
 TEST(FloppyFormats, ControllerRefusesAnImageOfNoStandardSize) {

@@ -45,12 +45,13 @@ pc::PcConfig make_platform_config(const BootOptions& o) {
     if (!o.floppy.empty()) {
         pc::BlockBackendOrError diskette = pc::open_image_file(o.floppy);
         if (!diskette.backend) throw ImageError("floppy " + diskette.error);
-        if (!pc::floppy_format_for(diskette.backend->sector_count()))
-            throw ImageError(fmt::format(
-                "floppy image \"{}\" has no standard diskette size ({} bytes; known: {})", o.floppy,
-                diskette.backend->sector_count() * pc::BlockBackend::kSectorSize,
-                pc::floppy_format_names()));
-        config.floppy = std::move(diskette.backend);
+        const uint64_t bytes = diskette.backend->sector_count() * pc::BlockBackend::kSectorSize;
+        // A smaller image is read as the smallest format it fits in, as QEMU's -fda does.
+        config.floppy = pc::diskette_of_standard_size(std::move(diskette.backend));
+        if (!config.floppy)
+            throw ImageError(fmt::format("floppy image \"{}\" is larger than a 2.88M diskette "
+                                         "({} bytes; formats: {})",
+                                         o.floppy, bytes, pc::floppy_format_names()));
     }
     // --boot: the drives in the order given, each as QEMU's bootindex would name it.
     for (const char device : o.boot_order) {
