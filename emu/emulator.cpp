@@ -843,12 +843,15 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
     // handle_invalid_guest_state loop, each spends one unit of the budget.
     uint64_t restarts = 0;
     // The block engine runs whole blocks between the checks below, so it stays out of runs
-    // that look at every instruction boundary: single steps, breakpoints, and profiles other
-    // than kvm's (which reads only what blocks cannot change).
+    // that look at every instruction boundary: single steps and breakpoints. A block changes
+    // only what no profile's checks read (general registers, EIP, the status flags and DF,
+    // the TSC, memory), and a real-mode segment load where the kvm profile alone is watched
+    // (below): so the validity of the state is the same at both ends of a block.
     const bool block_engine_allowed =
-        impl_->decode_cache_enabled && !limits.single_step && limits.breakpoints.empty() &&
-        (!limits.stop_when_valid || *limits.stop_when_valid == vmx::Profile::Kvm) &&
-        (!limits.stop_when_invalid || *limits.stop_when_invalid == vmx::Profile::Kvm);
+        impl_->decode_cache_enabled && !limits.single_step && limits.breakpoints.empty();
+    const bool other_profile_watched =
+        (limits.stop_when_valid && *limits.stop_when_valid != vmx::Profile::Kvm) ||
+        (limits.stop_when_invalid && *limits.stop_when_invalid != vmx::Profile::Kvm);
     for (;;) {
         // An instruction waiting for its I/O or MMIO completion retires before anything else
         // is looked at, as KVM completes userspace I/O first thing in KVM_RUN.
@@ -899,11 +902,12 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
                 impl_->cpu.device_may_have_written = false;
             }
             // Real-mode segment loads keep a valid state valid under the kvm profile: blocks
-            // run them unless the run stops when the state becomes valid (block_ops.cpp).
+            // run them unless the run stops when the state becomes valid (block_ops.cpp) or
+            // another profile is watched (its rules on segments are not kvm's).
             const emu::Tlb* tlb = (s.cr0 & cr0::PG) ? &impl_->cpu.tlb : nullptr;
-            if (const uint64_t retired =
-                    impl_->blocks.run(impl_->state, impl_->memory, tlb, impl_->decode_cache, room,
-                                      impl_->steady, !limits.stop_when_valid)) {
+            if (const uint64_t retired = impl_->blocks.run(
+                    impl_->state, impl_->memory, tlb, impl_->decode_cache, room, impl_->steady,
+                    !limits.stop_when_valid && !other_profile_watched)) {
                 if (impl_->blocks.loaded_segments()) impl_->vmx_dirty = true;
                 // What step() does when an instruction retires; the blocks changed nothing
                 // else the checks above read (no CR0 or IF changes; a segment load only as said

@@ -124,6 +124,40 @@ TEST(BlockEngine, RealModeSegmentLoadTakesEffectAtTheNextAccess) {
     }
 }
 
+// The same loop watched under the sdm and unrestricted profiles: blocks run (their checks read
+// nothing a block changes), the segment loads left to the interpreter (those profiles' segment
+// rules are not kvm's), and each run stops where the interpreter's does.
+TEST(BlockEngine, OtherProfilesRunBlocksWithoutSegmentLoads) {
+    for (const vmx::Profile profile : {vmx::Profile::Sdm, vmx::Profile::Unrestricted}) {
+        for (const bool watch_valid : {false, true}) {
+            Pair p;
+            p.load(kCode,
+                   {0x89, 0xD0, 0x8E, 0xD8, 0x02, 0x1E, 0x10, 0x00, 0x42, 0x49, 0x75, 0xF4, 0xF4});
+            CpuState s = start_state(Mode::Real16);
+            s[Gpr::ECX] = 60;
+            s[Gpr::EDX] = 0x400;
+            p.set_state(s);
+            RunLimits limits = kRunToHost;
+            if (watch_valid)
+                limits.stop_when_valid = profile;
+            else
+                limits.stop_when_invalid = profile;
+            const Exit exit = p.run(limits);
+            // Real mode: never valid under sdm (CR0.PE = 0), valid under unrestricted.
+            const bool stops_at_once =
+                watch_valid ? profile == vmx::Profile::Unrestricted : profile == vmx::Profile::Sdm;
+            if (stops_at_once) {
+                EXPECT_EQ(exit.instructions, 0u);
+                continue;
+            }
+            EXPECT_EQ(exit.reason, ExitReason::Halt);
+            EXPECT_EQ(p.blocks.emu.state()[Seg::DS].base, (0x400u + 59) << 4);
+            EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 200u) << "profile watched";
+            EXPECT_LE(p.blocks.emu.engine_stats().in_blocks, 60u * 5) << "MOV DS interpreted";
+        }
+    }
+}
+
 // MOV SS, r16 in real mode runs in blocks too: each pass switches to another stack segment and
 // pushes there. L: mov ss, dx ; mov sp, 0x100 ; push cx ; inc dx ; dec cx ; jnz L ; hlt
 TEST(BlockEngine, RealModeStackSwitchRunsInBlocks) {
