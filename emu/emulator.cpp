@@ -842,13 +842,12 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
     // REP chunks that stopped without retiring (exec_string.cpp). Like each pass of KVM's
     // handle_invalid_guest_state loop, each spends one unit of the budget.
     uint64_t restarts = 0;
-    // The block engine runs whole blocks between the checks below, so it stays out of runs
-    // that look at every instruction boundary: single steps and breakpoints. A block changes
+    // The block engine runs whole blocks between the checks below, so it stays out of single
+    // steps, and runs no block that holds a breakpoint (BlockEngine::run). A block changes
     // only what no profile's checks read (general registers, EIP, the status flags and DF,
     // the TSC, memory), and a real-mode segment load where the kvm profile alone is watched
     // (below): so the validity of the state is the same at both ends of a block.
-    const bool block_engine_allowed =
-        impl_->decode_cache_enabled && !limits.single_step && limits.breakpoints.empty();
+    const bool block_engine_allowed = impl_->decode_cache_enabled && !limits.single_step;
     const bool other_profile_watched =
         (limits.stop_when_valid && *limits.stop_when_valid != vmx::Profile::Kvm) ||
         (limits.stop_when_invalid && *limits.stop_when_invalid != vmx::Profile::Kvm);
@@ -907,7 +906,7 @@ Exit Emulator::run(const RunLimits& limits) noexcept {
             const emu::Tlb* tlb = (s.cr0 & cr0::PG) ? &impl_->cpu.tlb : nullptr;
             if (const uint64_t retired = impl_->blocks.run(
                     impl_->state, impl_->memory, tlb, impl_->decode_cache, room, impl_->steady,
-                    !limits.stop_when_valid && !other_profile_watched)) {
+                    !limits.stop_when_valid && !other_profile_watched, limits.breakpoints)) {
                 if (impl_->blocks.loaded_segments()) impl_->vmx_dirty = true;
                 // What step() does when an instruction retires; the blocks changed nothing
                 // else the checks above read (no CR0 or IF changes; a segment load only as said

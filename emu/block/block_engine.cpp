@@ -260,9 +260,18 @@ uint64_t BlockEngine::repeatable_iterations(const Block& b, const BlockContext& 
     return iterations;
 }
 
+// Whether a breakpoint lies in the bytes of `b` (its code at linear cs_base + eip).
+bool BlockEngine::holds_breakpoint(const Block& b, std::span<const uint64_t> breakpoints) {
+    const uint64_t first = uint64_t{b.cs_base} + b.eip;
+    for (const uint64_t bp : breakpoints)
+        if (bp - first < b.length) return true;
+    return false;
+}
+
 uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Tlb* tlb,
                           const DecodeCache& seen, uint64_t max_instructions,
-                          const SteadyPort& steady, bool segment_loads) {
+                          const SteadyPort& steady, bool segment_loads,
+                          std::span<const uint64_t> breakpoints) {
     loaded_segments_ = false;
     const SegmentCache& cs = state[Seg::CS];
     const auto linear = static_cast<uint32_t>(cs.base + state.eip);
@@ -325,6 +334,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Tlb*
     }
     Block* b = find(state, c, mode, seen);
     if (!b || b->op_count > max_instructions) return 0;
+    if (!breakpoints.empty() && holds_breakpoint(*b, breakpoints)) return 0;
 
     std::copy(state.gpr.begin(), state.gpr.end(), c.gpr);
     c.gpr[BlockContext::kZeroRegister] = 0;
@@ -370,6 +380,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Tlb*
         // A linked block may have been retranslated in this epoch into a negative entry
         // (op_count 0), which the unsigned subtraction stops at as well.
         if (uint64_t{b->op_count} - 1 >= max_instructions - c.retired) break;
+        if (!breakpoints.empty() && holds_breakpoint(*b, breakpoints)) break;
     }
     const uint64_t retired = c.retired;
     loaded_segments_ = c.loaded_segment;

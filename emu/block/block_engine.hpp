@@ -17,6 +17,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 
 #include "emu/block/block_ops.hpp"
 #include "emu/cpu/guest_memory.hpp"
@@ -36,7 +37,10 @@ class BlockEngine {
     // unchanged and they fit in `max_instructions`. Returns the instructions retired; the
     // state is then at an instruction boundary with EFLAGS, EIP and the TSC up to date.
     // The caller guarantees what the engine does not check per instruction: A20 on, TF = 0,
-    // no interrupt shadow, no breakpoints, no pending I/O or MMIO completion.
+    // no interrupt shadow, no pending I/O or MMIO completion.
+    // `breakpoints` (linear addresses): a block that holds one runs not at all, so that the
+    // caller's per-instruction check sees the instruction there (a block starting at one is
+    // left to the interpreter too: the caller runs the first instruction of a run past it).
     // `seen` (the interpreter's decode cache) says which code has run before: a block is
     // built only where the interpreter has been, so code that runs once is not translated.
     // `steady`: what the PortHandler promised about one port (size 0: nothing), for IN.
@@ -47,7 +51,7 @@ class BlockEngine {
     // and declines where it holds none (it never walks), nullptr without paging.
     uint64_t run(CpuState& state, const GuestMemory& memory, const Tlb* tlb,
                  const DecodeCache& seen, uint64_t max_instructions, const SteadyPort& steady,
-                 bool segment_loads);
+                 bool segment_loads, std::span<const uint64_t> breakpoints = {});
     bool loaded_segments() const { return loaded_segments_; }
 
     // Whole iterations of a loop that returns to the state it started from are retired at
@@ -105,6 +109,7 @@ class BlockEngine {
     // nothing to run there.
     Block* find(const CpuState& state, BlockContext& c, uint8_t mode, const DecodeCache& seen);
     void mark_checked(Block& b, BlockContext& c, uint64_t physical);
+    static bool holds_breakpoint(const Block& b, std::span<const uint64_t> breakpoints);
     void translate(Block& b, const CpuState& state, const BlockContext& c, uint8_t mode);
     // Iterations of the closed loop `b` that can be retired at once from here on, with
     // `room` instructions left in the budget.

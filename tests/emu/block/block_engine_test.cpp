@@ -5,6 +5,7 @@
 // RAM must be identical after each run() — exits, budgets and faults included.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -156,6 +157,41 @@ TEST(BlockEngine, OtherProfilesRunBlocksWithoutSegmentLoads) {
             EXPECT_LE(p.blocks.emu.engine_stats().in_blocks, 60u * 5) << "MOV DS interpreted";
         }
     }
+}
+
+// Breakpoints no longer keep the engine out: a block that holds one does not run, so each run
+// stops at the breakpoint exactly where the interpreter's does, and resumes past it; code
+// without one runs in blocks. The register loop with a breakpoint in it (hit every pass), then
+// one on the HLT after it (blocks run the whole loop first).
+TEST(BlockEngine, BreakpointsStopWhereTheInterpretersDoAndBlocksRunElsewhere) {
+    const std::vector<uint8_t> code{0x66, 0xB9, 0x10, 0x27, 0,    0,    0x66,
+                                    0x01, 0xD8, 0x66, 0x49, 0x75, 0xF9, 0xF4};
+    // On the ADD, where the loop's block starts, and on the DEC inside it (a block entered at
+    // its start may hold a breakpoint further on).
+    for (const uint32_t offset : {6u, 9u}) {
+        Pair p;
+        p.load(kCode, code);
+        p.set_state(start_state(Mode::Real16));
+        const std::array<uint64_t, 1> breakpoint{kCode + offset};
+        RunLimits limits = kRunToHost;
+        limits.breakpoints = breakpoint;
+        for (int pass = 0; pass < 50; ++pass) {
+            const Exit exit = p.run(limits);
+            ASSERT_EQ(exit.reason, ExitReason::Breakpoint) << "pass " << pass;
+            ASSERT_EQ(exit.instructions, pass == 0 ? offset / 3 - 1 : 3u) << "pass " << pass;
+        }
+    }
+    Pair p;
+    p.load(kCode, code);
+    p.set_state(start_state(Mode::Real16));
+    const std::array<uint64_t, 1> hlt{kCode + 13};
+    RunLimits limits = kRunToHost;
+    limits.breakpoints = hlt;
+    const Exit exit = p.run(limits);
+    EXPECT_EQ(exit.reason, ExitReason::Breakpoint);
+    EXPECT_EQ(exit.instructions, 1u + 3 * 10000);
+    EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 29000u);
+    EXPECT_EQ(p.run(limits).reason, ExitReason::Halt) << "resumes past it";
 }
 
 // MOV SS, r16 in real mode runs in blocks too: each pass switches to another stack segment and
