@@ -151,8 +151,8 @@ void FloppyController::io_write(uint16_t port, uint8_t size, uint32_t value) {
 
 uint8_t FloppyController::read_byte(uint16_t port) {
     switch (port - kBase) {
-    case kStatusA: return interrupt_ ? 0x80 : 0x00; // QEMU: INTPEND, drive 2 present
-    case kStatusB: return 0xC0;                     // QEMU's value
+    case kStatusA: return (interrupt_ ? 0x80 : 0x00) | 0x40; // QEMU: INTPEND, nDRV2 (no drive 1)
+    case kStatusB: return 0xC0;                              // QEMU's value
     case kDigitalOutput: return dor_;
     case kTapeDrive: return tdr_;
     case kMainStatus: return main_status();

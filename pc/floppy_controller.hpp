@@ -2,11 +2,11 @@
 // QEMU's pc machine always has) with at most one 3.5"/5.25" drive as drive 0 (A:), IRQ 6 and
 // ISA DMA channel 2 (pc/i8237.hpp).
 //
-// Registers (AT mode): 0x3F0/0x3F1 status A/B (QEMU's values: A bit 7 = interrupt pending, B
-// 0xC0), 0x3F2 DOR (drive select, nRESET, DMA/IRQ gate, motors), 0x3F3 tape drive register
-// (storage), 0x3F4 MSR (read: RQM, DIO, NON-DMA, busy) / DSR (write: software reset, data
-// rate), 0x3F5 the FIFO, 0x3F7 DIR (read: disk change) / CCR (write: data rate). 0x3F6 is the
-// primary IDE channel's device control register, not this device's.
+// Registers (AT mode): 0x3F0/0x3F1 status A/B (QEMU's values: A bit 7 = interrupt pending and
+// bit 6 = no second drive, B 0xC0), 0x3F2 DOR (drive select, nRESET, DMA/IRQ gate, motors), 0x3F3
+// tape drive register (storage), 0x3F4 MSR (read: RQM, DIO, NON-DMA, busy) / DSR (write: software
+// reset, data rate), 0x3F5 the FIFO, 0x3F7 DIR (read: disk change) / CCR (write: data rate). 0x3F6
+// is the primary IDE channel's device control register, not this device's.
 //
 // Commands (82077AA datasheet, 8.0 "Command Set"): READ DATA, WRITE DATA and VERIFY (MT, SK;
 // by DMA or, with SPECIFY's ND bit, through the FIFO), READ ID, FORMAT TRACK (the sector IDs by
