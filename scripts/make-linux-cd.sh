@@ -74,22 +74,17 @@ if \$B mount -t iso9660 -o ro /dev/sr0 /mnt; then
 else
   \$B echo "linux-cd: no CD"
 fi
-if [ -b /dev/sda ]; then
-  \$B echo "linux-cd: disk md5 \$(\$B md5sum < /dev/sda)"
-  \$B echo "linux-cd: sector 100 written" | \$B dd of=/dev/sda bs=512 seek=100 count=1 conv=sync,fsync 2>/dev/null
+# check DEVICE NAME: the MD5 of all of it, then a sector written by the driver's choice of DMA
+# or PIO, read back from the medium (the page cache dropped in between).
+check() {
+  if [ ! -b "\$1" ]; then \$B echo "linux-cd: no \$2"; return; fi
+  \$B echo "linux-cd: \$2 md5 \$(\$B md5sum < "\$1")"
+  \$B echo "linux-cd: \$2 sector 100 written" | \$B dd of="\$1" bs=512 seek=100 count=1 conv=sync,fsync 2>/dev/null
   \$B echo 3 > /proc/sys/vm/drop_caches
-  \$B echo "linux-cd: read back: \$(\$B dd if=/dev/sda bs=512 skip=100 count=1 2>/dev/null | \$B head -c 28)"
-else
-  \$B echo "linux-cd: no disk"
-fi
-if [ -b /dev/fd0 ]; then
-  \$B echo "linux-cd: diskette md5 \$(\$B md5sum < /dev/fd0)"
-  \$B echo "linux-cd: diskette sector 100 written" | \$B dd of=/dev/fd0 bs=512 seek=100 count=1 conv=sync,fsync 2>/dev/null
-  \$B echo 3 > /proc/sys/vm/drop_caches
-  \$B echo "linux-cd: diskette read back: \$(\$B dd if=/dev/fd0 bs=512 skip=100 count=1 2>/dev/null | \$B head -c 37)"
-else
-  \$B echo "linux-cd: no diskette"
-fi
+  \$B echo "linux-cd: \$2 read back: \$(\$B dd if="\$1" bs=512 skip=100 count=1 2>/dev/null | \$B head -n 1)"
+}
+check /dev/sda disk
+check /dev/fd0 diskette
 \$B echo "linux-cd: done"
 \$B poweroff -f
 INIT

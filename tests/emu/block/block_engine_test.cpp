@@ -97,6 +97,16 @@ TEST(BlockEngine, MovFromSegmentRegisterRunsInBlocks) {
 }
 
 // L: mov ax, dx ; mov ds, ax ; add bl, [0x10] ; inc dx ; dec cx ; jnz L ; hlt
+// L: mov ax, dx ; mov ds, ax ; add bl, [0x10] ; inc dx ; dec cx ; jnz L ; hlt — 60 passes,
+// each through another DS, loaded at the start of the pair's run.
+void load_segment_loop(Pair& p) {
+    p.load(kCode, {0x89, 0xD0, 0x8E, 0xD8, 0x02, 0x1E, 0x10, 0x00, 0x42, 0x49, 0x75, 0xF4, 0xF4});
+    CpuState s = start_state(Mode::Real16);
+    s[Gpr::ECX] = 60;
+    s[Gpr::EDX] = 0x400;
+    p.set_state(s);
+}
+
 // A real-mode MOV DS runs in blocks when the run does not stop at a valid state, and the next
 // access through DS uses the new base (each pass reads another byte).
 TEST(BlockEngine, RealModeSegmentLoadTakesEffectAtTheNextAccess) {
@@ -106,12 +116,7 @@ TEST(BlockEngine, RealModeSegmentLoadTakesEffectAtTheNextAccess) {
     for (const bool watch_validity : {false, true}) {
         Pair p;
         p.load(0x4000, data);
-        p.load(kCode,
-               {0x89, 0xD0, 0x8E, 0xD8, 0x02, 0x1E, 0x10, 0x00, 0x42, 0x49, 0x75, 0xF4, 0xF4});
-        CpuState s = start_state(Mode::Real16);
-        s[Gpr::ECX] = 60;
-        s[Gpr::EDX] = 0x400;
-        p.set_state(s);
+        load_segment_loop(p);
         RunLimits limits = kRunToHost;
         if (watch_validity) limits.stop_when_invalid = vmx::Profile::Kvm;
         const Exit exit = p.run(limits);
@@ -132,12 +137,7 @@ TEST(BlockEngine, OtherProfilesRunBlocksWithoutSegmentLoads) {
     for (const vmx::Profile profile : {vmx::Profile::Sdm, vmx::Profile::Unrestricted}) {
         for (const bool watch_valid : {false, true}) {
             Pair p;
-            p.load(kCode,
-                   {0x89, 0xD0, 0x8E, 0xD8, 0x02, 0x1E, 0x10, 0x00, 0x42, 0x49, 0x75, 0xF4, 0xF4});
-            CpuState s = start_state(Mode::Real16);
-            s[Gpr::ECX] = 60;
-            s[Gpr::EDX] = 0x400;
-            p.set_state(s);
+            load_segment_loop(p);
             RunLimits limits = kRunToHost;
             if (watch_valid)
                 limits.stop_when_valid = profile;
