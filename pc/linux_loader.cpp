@@ -32,10 +32,15 @@ void put32(std::vector<uint8_t>& b, size_t at, uint32_t v) {
 
 } // namespace
 
+bool has_linux_setup_header(std::span<const uint8_t> image) {
+    using setup_header::kHeaderMagic;
+    return image.size() >= kHeaderMagic + 4 && std::memcmp(&image[kHeaderMagic], "HdrS", 4) == 0;
+}
+
 LinuxImage load_linux(std::vector<uint8_t> image, std::vector<uint8_t> initrd,
                       const std::string& cmdline, uint64_t ram_below_4g) {
     using namespace setup_header;
-    if (image.size() < 0x400 || std::memcmp(&image[kHeaderMagic], "HdrS", 4) != 0)
+    if (image.size() < 0x400 || !has_linux_setup_header(image))
         throw std::invalid_argument("not a bzImage: no Linux setup header (\"HdrS\" at 0x202)");
     LinuxImage out;
     out.protocol = le16(image, kVersion);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ struct LinuxImage {
     uint16_t protocol = 0;
     uint32_t setup_bytes = 0;
 };
+
+// Whether `image` has the boot protocol's setup header ("HdrS" at 0x202): QEMU's -kernel takes
+// it as a Linux kernel, else looks for a multiboot header (pc/multiboot_loader.hpp).
+bool has_linux_setup_header(std::span<const uint8_t> image);
 
 // Reads a bzImage and lays it out for a machine with `ram_below_4g` bytes of RAM. Throws
 // std::invalid_argument with one line for an image that is not a bzImage (no "HdrS", a boot

@@ -148,6 +148,7 @@ void PcPlatform::install_firmware_config(const PcConfig& config) {
     for (const auto& [name, rom] : config.option_roms)
         fw_cfg_.add_file("genroms/" + name, rom);
     if (config.linux_boot) install_linux_boot(fw_cfg_, *config.linux_boot);
+    if (config.multiboot) install_multiboot(fw_cfg_, *config.multiboot);
 }
 
 void PcPlatform::map_ports(uint16_t first, uint16_t count, IoDevice* device) {

@@ -50,6 +50,7 @@
 #include "pc/i8259.hpp"
 #include "pc/ide_bus_master.hpp"
 #include "pc/memory_map.hpp"
+#include "pc/multiboot_loader.hpp"
 #include "pc/pci_bus.hpp"
 #include "pc/piix3.hpp"
 #include "pc/piix3_ide.hpp"
@@ -79,8 +80,10 @@ struct PcConfig {
     std::vector<std::pair<std::string, std::vector<uint8_t>>> option_roms;
     // fw_cfg "bootorder" device paths, in order (QEMU's -boot / bootindex), or none.
     std::vector<std::string> boot_order;
-    // The -kernel items, when booting a kernel through fw_cfg.
+    // The -kernel items, when booting a kernel through fw_cfg: a Linux kernel's, or a multiboot
+    // kernel's (QEMU's multiboot_dma.bin route).
     std::optional<FwCfgLinuxBoot> linux_boot;
+    std::optional<FwCfgMultiboot> multiboot;
     unsigned cpus = 1;
     RtcDateTime rtc_base{};
 };

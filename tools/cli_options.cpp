@@ -139,9 +139,14 @@ CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
                        order + "\"";
             },
             "ORDER");
-    cmd->add_option("--kernel", boot.kernel, "Linux bzImage, booted through fw_cfg as QEMU does");
-    cmd->add_option("--initrd", boot.initrd, "Initial ramdisk for --kernel");
+    cmd->add_option("--kernel", boot.kernel,
+                    "Linux bzImage or multiboot kernel, booted through fw_cfg as QEMU does");
+    cmd->add_option("--initrd", boot.initrd,
+                    "Initial ramdisk for --kernel (a multiboot kernel: modules \"PATH ARGS,...\")");
     cmd->add_option("--append", boot.append, "Kernel command line for --kernel");
+    cmd->add_option("--multiboot-rom", boot.multiboot_rom,
+                    "The option ROM that loads a multiboot --kernel (default qemu-system-data's "
+                    "multiboot_dma.bin)");
     cmd->add_option("--linuxboot-rom", boot.linuxboot_rom,
                     "The option ROM that loads --kernel (default qemu-system-data's "
                     "linuxboot_dma.bin)");

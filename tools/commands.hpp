@@ -51,6 +51,7 @@ struct BootOptions {
     std::string boot_order = "cad";     // c: the disk, a: the floppy, d: the CD-ROM (QEMU's -boot)
     std::string kernel, initrd, append; // the Linux boot protocol, QEMU's route
     std::string linuxboot_rom = "/usr/share/qemu/linuxboot_dma.bin"; // qemu-system-data
+    std::string multiboot_rom = "/usr/share/qemu/multiboot_dma.bin"; // qemu-system-data
     uint64_t memory_mib = 128;
     // KVM's vCPU reset state: the census answers what KVM without unrestricted guest would
     // emulate, so the boot starts where a VMM's vCPU does (docs/boot.md).

@@ -23,6 +23,28 @@ std::vector<uint8_t> read_input(const std::string& path, const char* what, uint6
     return bytes;
 }
 
+// QEMU's -initrd for a multiboot kernel: modules separated by commas (",," is a comma in a
+// name), each "PATH ARGS" — the whole of it the module's command line, PATH the file.
+std::vector<pc::MultibootModule> multiboot_modules(const std::string& option) {
+    std::vector<pc::MultibootModule> modules;
+    if (option.empty()) return modules;
+    std::string spec;
+    for (size_t i = 0; i <= option.size(); ++i) {
+        if (i < option.size() && option[i] == ',' && i + 1 < option.size() &&
+            option[i + 1] == ',') {
+            spec += ',';
+            ++i;
+        } else if (i == option.size() || option[i] == ',') {
+            const std::string path = spec.substr(0, spec.find(' '));
+            modules.push_back({spec, read_input(path, "multiboot module", kMaxKernel)});
+            spec.clear();
+        } else {
+            spec += option[i];
+        }
+    }
+    return modules;
+}
+
 } // namespace
 
 pc::PcConfig make_platform_config(const BootOptions& o) {
@@ -60,19 +82,29 @@ pc::PcConfig make_platform_config(const BootOptions& o) {
         if (device == 'd' && config.cdrom) config.boot_order.emplace_back(pc::kCdromBootPath);
     }
     if (!o.kernel.empty()) {
-        std::vector<uint8_t> initrd;
-        if (!o.initrd.empty()) initrd = read_input(o.initrd, "initrd", kMaxKernel);
+        std::vector<uint8_t> kernel = read_input(o.kernel, "kernel", kMaxKernel);
+        // As QEMU's -kernel: a Linux setup header first, else a multiboot header.
+        const bool multiboot =
+            !pc::has_linux_setup_header(kernel) && pc::has_multiboot_header(kernel);
         try {
-            pc::LinuxImage linux = pc::load_linux(read_input(o.kernel, "kernel", kMaxKernel),
-                                                  std::move(initrd), o.append, config.ram_bytes);
-            config.linux_boot = std::move(linux.items);
+            if (multiboot) {
+                config.multiboot = pc::load_multiboot(
+                    kernel, o.kernel, o.append, multiboot_modules(o.initrd), config.ram_bytes);
+            } else {
+                std::vector<uint8_t> initrd;
+                if (!o.initrd.empty()) initrd = read_input(o.initrd, "initrd", kMaxKernel);
+                pc::LinuxImage linux = pc::load_linux(std::move(kernel), std::move(initrd),
+                                                      o.append, config.ram_bytes);
+                config.linux_boot = std::move(linux.items);
+            }
         } catch (const std::invalid_argument& e) {
             throw ImageError(fmt::format("kernel \"{}\": {}", o.kernel, e.what()));
         }
-        config.option_roms.emplace_back("linuxboot_dma.bin",
-                                        read_input(o.linuxboot_rom, "option ROM", kMaxBios));
+        const char* rom = multiboot ? "multiboot_dma.bin" : "linuxboot_dma.bin";
+        config.option_roms.emplace_back(
+            rom, read_input(multiboot ? o.multiboot_rom : o.linuxboot_rom, "option ROM", kMaxBios));
         // QEMU gives the -kernel option ROM boot index 0.
-        config.boot_order.insert(config.boot_order.begin(), "/rom@genroms/linuxboot_dma.bin");
+        config.boot_order.insert(config.boot_order.begin(), std::string("/rom@genroms/") + rom);
     }
     return config;
 }
