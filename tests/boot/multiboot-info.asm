@@ -2,7 +2,7 @@
 ; 1 MiB, that prints on COM1 what its loader handed it: EAX, the MBI flags, mem_lower, the boot
 ; device, the command line, the loader's name, each module (start, end, command line, first
 ; bytes) and the size of the memory map. Paths print from their last '/' on, so that the
-; console is the same in every build directory. mem_upper and the map's entries are left out:
+; console (and the instruction count) is the same in every build directory. mem_upper and the map's entries are left out:
 ; they follow the E820 map, where transit86's SeaBIOS tables and QEMU's differ (docs/boot.md).
 ; Booted by `transit86 boot --kernel` through QEMU's multiboot_dma.bin (corpus chain
 ; multiboot_info) and by qemu-system-i386 -kernel for the golden console.
@@ -84,17 +84,36 @@ start:
   call puts
   cli
   hlt
-; puts_base: the string at ESI from after its last '/'.
+; puts_base: the string at ESI from after its last '/'. Both scans are REP SCASB, one
+; instruction each on transit86's clock however long the path: the chain's instruction count
+; is the same in every build directory.
 puts_base:
-  mov edx, esi
-.scan: mov al, [edx]
-  inc edx
-  test al, al
-  jz puts
-  cmp al, '/'
-  jne .scan
-  mov esi, edx
-  jmp .scan
+  push edi
+  push ecx
+  push eax
+  call .find
+  pop eax
+  pop ecx
+  pop edi
+  jmp puts
+.find:
+  mov edi, esi
+  xor eax, eax
+  mov ecx, -1
+  cld
+  repne scasb              ; EDI past the terminating zero
+  lea ecx, [edi-1]
+  sub ecx, esi             ; the string's length
+  jz .found
+  lea edi, [esi+ecx-1]     ; its last character
+  mov al, '/'
+  std
+  repne scasb              ; backwards to the last '/'
+  cld
+  jne .found               ; none: the whole string
+  lea esi, [edi+2]
+.found:
+  ret
 puts:
   lodsb
   test al, al
