@@ -68,7 +68,7 @@ struct LoadedKernel {
 
 // An ELF32 i386 executable: its PT_LOAD segments at their physical addresses (QEMU's load_elf
 // without an address translation), entered at e_entry.
-LoadedKernel load_elf(std::span<const uint8_t> file) {
+LoadedKernel load_elf(std::span<const uint8_t> file, uint64_t ram) {
     constexpr uint16_t kEm386 = 3, kEmX86_64 = 62;
     if (file.size() < 52) refuse("the ELF header is cut short");
     if (le16(file, 18) == kEmX86_64) refuse("an x86-64 ELF kernel; give a 32-bit one (as QEMU)");
@@ -96,6 +96,7 @@ LoadedKernel load_elf(std::span<const uint8_t> file) {
     }
     if (segments.empty()) refuse("the ELF kernel has no loadable segment");
     if (high > UINT32_MAX) refuse("an ELF segment ends above 4 GiB");
+    if (high > ram) refuse("the ELF kernel's segments end past the end of RAM");
     LoadedKernel k{.load_addr = static_cast<uint32_t>(low),
                    .entry = le32(file, 24),
                    .bytes = std::vector<uint8_t>(high - low, 0)};
@@ -106,7 +107,7 @@ LoadedKernel load_elf(std::span<const uint8_t> file) {
 
 // The header's a.out-kludge addresses (flag 16): the file from the header's place on, loaded
 // at load_addr up to load_end_addr (0: the end of the file), zeros up to bss_end_addr.
-LoadedKernel load_aout_kludge(std::span<const uint8_t> file, size_t at) {
+LoadedKernel load_aout_kludge(std::span<const uint8_t> file, size_t at, uint64_t ram) {
     if (file.size() < at + 32) refuse("the header's address fields are cut short");
     const uint32_t header_addr = le32(file, at + 12), load_addr = le32(file, at + 16),
                    load_end = le32(file, at + 20), bss_end = le32(file, at + 24);
@@ -127,6 +128,8 @@ LoadedKernel load_aout_kludge(std::span<const uint8_t> file, size_t at) {
             refuse("bss_end_addr lies below the loaded image's end");
         kernel_size = bss_end - load_addr;
     }
+    // Before anything is allocated: a header may name up to 4 GiB.
+    if (uint64_t{load_addr} + kernel_size > ram) refuse("the kernel ends past the end of RAM");
     LoadedKernel k{.load_addr = load_addr,
                    .entry = le32(file, at + 28),
                    .bytes = std::vector<uint8_t>(kernel_size, 0)};
@@ -149,8 +152,9 @@ FwCfgMultiboot load_multiboot(std::span<const uint8_t> kernel, std::string_view 
     (void)kFlagVideo; // a video mode request is not honoured, as in QEMU
     if (kernel.size() < static_cast<size_t>(at) + kHeaderBytes && (flags & kFlagAoutKludge))
         refuse("the header's address fields are cut short");
-    LoadedKernel k = (flags & kFlagAoutKludge) ? load_aout_kludge(kernel, static_cast<size_t>(at))
-                                               : load_elf(kernel);
+    LoadedKernel k = (flags & kFlagAoutKludge)
+                         ? load_aout_kludge(kernel, static_cast<size_t>(at), ram_below_4g)
+                         : load_elf(kernel, ram_below_4g);
 
     // QEMU's layout of one buffer at load_addr: the kernel, page-aligned; a record per
     // module; the command lines (modules' first, then the kernel's); the boot loader name;

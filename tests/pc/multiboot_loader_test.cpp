@@ -127,6 +127,9 @@ TEST(Multiboot, KernelsQemuRefusesAreRefused) {
     EXPECT_THROW(load_multiboot(k, "k", "", {}, 64u << 20), std::invalid_argument);
     EXPECT_THROW(load_multiboot(std::vector<uint8_t>(100, 0), "k", "", {}, 64u << 20),
                  std::invalid_argument);
+    k = aout_kernel();
+    put(k, 0x58, 0xFFFFF000); // a 4 GiB bss: refused before anything is allocated
+    EXPECT_THROW(load_multiboot(k, "k", "", {}, 64u << 20), std::invalid_argument);
 }
 
 // A kernel file is host input: mutated headers (address fields, ELF program headers, sizes)
