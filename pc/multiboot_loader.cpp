@@ -10,8 +10,6 @@ namespace {
 
 constexpr uint32_t kHeaderMagic = 0x1BADB002;
 constexpr size_t kHeaderSearch = 8192; // the header lies in the first 8 KiB, 4-byte aligned
-constexpr size_t kHeaderBytes = 48;
-constexpr uint32_t kFlagVideo = 0x00000004;
 constexpr uint32_t kFlagAoutKludge = 0x00010000;
 constexpr uint32_t kPage = 4096;
 
@@ -149,9 +147,7 @@ FwCfgMultiboot load_multiboot(std::span<const uint8_t> kernel, std::string_view 
     const long at = header_offset(kernel);
     if (at < 0) refuse("no multiboot header in the first 8 KiB");
     const uint32_t flags = le32(kernel, static_cast<size_t>(at) + 4);
-    (void)kFlagVideo; // a video mode request is not honoured, as in QEMU
-    if (kernel.size() < static_cast<size_t>(at) + kHeaderBytes && (flags & kFlagAoutKludge))
-        refuse("the header's address fields are cut short");
+    // A video mode request (flag 2) is not honoured, as in QEMU.
     LoadedKernel k = (flags & kFlagAoutKludge)
                          ? load_aout_kludge(kernel, static_cast<size_t>(at), ram_below_4g)
                          : load_elf(kernel, ram_below_4g);
