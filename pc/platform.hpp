@@ -29,6 +29,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pc/acpi_hotplug.hpp"
@@ -213,6 +214,10 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
         if (disk_journal_) disk_journal_->record(true);
         if (floppy_journal_) floppy_journal_->record(true);
     }
+
+    // ---- input: bytes typed on COM1's line (Serial16550::receive: held until the UART has
+    // room, as a character backend holds them).
+    void serial_input(std::string_view bytes) { com1_.receive(bytes); }
 
     // ---- output. Bytes the guest sent to COM1 and to debugcon (0x402) since the last take.
     std::string take_serial();

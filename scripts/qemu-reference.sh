@@ -9,7 +9,7 @@
 # `make test` needs it.
 #
 #   qemu-reference.sh [--marker TEXT]... [--timeout S] [--count | --icount] [--debugcon FILE]
-#                     -- QEMU-ARGS...
+#                     [--expect TEXT | --send TEXT]... [--raw FILE] -- QEMU-ARGS...
 #
 # QEMU=qemu-system-x86_64 for a 64-bit kernel. Markers are looked for in order, in the byte
 # stream (full-screen programs such as memtest86+ never end a line); the run stops at the last.
@@ -27,6 +27,11 @@
 # console flushes its text on timer ticks, so what reaches COM1 depends on the clock: with
 # --icount the console is the one transit86 must print (the boot chains' goldens).
 # --debugcon FILE: SeaBIOS's debug log (I/O port 0x402) into FILE.
+# --expect/--send (default mode only): typed on COM1 as `transit86 boot --expect/--send` types
+# it — each --send once the console has shown the --expect texts before it, looked for in the
+# output since the previous step's match; escapes as printf %b (\r, \e, \xHH). QEMU reads it
+# from stdin whenever it comes (host time), so only the text, not the timing, compares.
+# --raw FILE: the console's bytes as COM1 sent them (NUL bytes dropped).
 set -euo pipefail
 
 markers=()
@@ -34,8 +39,16 @@ timeout_s=60
 count=0
 icount=()
 debugcon=""
+raw=/dev/null
+steps_expect=()
+steps_send=()
+pending_expect=""
 while [ $# -gt 0 ]; do
   case "$1" in
+    --expect) [ -z "$pending_expect" ] || { steps_expect+=("$pending_expect"); steps_send+=(""); }
+              pending_expect="$2"; shift 2 ;;
+    --send) steps_expect+=("$pending_expect"); steps_send+=("$2"); pending_expect=""; shift 2 ;;
+    --raw) raw="$2"; shift 2 ;;
     --marker) markers+=("$2"); shift 2 ;;
     --timeout) timeout_s="$2"; shift 2 ;;
     --count) count=1; shift ;;
@@ -45,6 +58,7 @@ while [ $# -gt 0 ]; do
     *) echo "qemu-reference: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+[ -z "$pending_expect" ] || { echo "qemu-reference: --expect \"$pending_expect\" has no --send after it" >&2; exit 2; }
 qemu=${QEMU:-qemu-system-i386}
 command -v "$qemu" >/dev/null || { echo "qemu-reference: $qemu not found (package qemu-system-x86)" >&2; exit 1; }
 
@@ -110,13 +124,34 @@ elapsed() { # seconds since start, to the millisecond
   local us=$((${EPOCHREALTIME/./} - start))
   printf '%d.%03d' $((us / 1000000)) $((us % 1000000 / 1000))
 }
-coproc QEMU_RUN { exec timeout "$timeout_s" "$qemu" "${base[@]}" "${icount[@]}" -serial stdio "$@" 2>&1 </dev/null; }
+coproc QEMU_RUN { exec timeout "$timeout_s" "$qemu" "${base[@]}" "${icount[@]}" -serial stdio "$@" 2>&1; }
 qemu_pid=$QEMU_RUN_PID
-exec {console_fd}<&"${QEMU_RUN[0]}"
+exec {console_fd}<&"${QEMU_RUN[0]}" {input_fd}>&"${QEMU_RUN[1]}"
+exec {raw_fd}>"$raw"
+next_step=0
+seen="" # console output since the last step's match
+type_steps() {
+  while [ "$next_step" -lt ${#steps_send[@]} ]; do
+    local expect=${steps_expect[$next_step]}
+    if [ -n "$expect" ]; then
+      [[ "$seen" == *"$expect"* ]] || return 0
+      seen=${seen#*"$expect"}
+    fi
+    printf '%b' "${steps_send[$next_step]}" >&"$input_fd"
+    printf '%8s qemu-reference: typed "%s"\n' "$(elapsed)" "${steps_send[$next_step]}"
+    next_step=$((next_step + 1))
+  done
+}
+type_steps
 # Byte by byte: full-screen programs (memtest86+) position the cursor and never end a line, so
 # the marker is looked for in the stream, not in finished lines.
 line=""
 while IFS= read -r -d '' -N 1 ch; do
+  printf '%s' "$ch" >&"$raw_fd"
+  if [ "$next_step" -lt ${#steps_send[@]} ]; then
+    seen+=$ch
+    type_steps
+  fi
   if [ "$ch" = $'\n' ] || [ "$ch" = $'\r' ]; then
     [ -z "$line" ] || printf '%8s %s\n' "$(elapsed)" "$line"
     line=""

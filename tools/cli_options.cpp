@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <fmt/format.h>
 #include <map>
 
@@ -45,6 +46,46 @@ const CLI::Validator kUnsigned(
     },
     "UINT");
 
+// --expect / --send text: C-style escapes for what a shell cannot type easily (Enter is \r
+// on a serial line, Escape starts a terminal's key sequences).
+std::string decode_escapes(const std::string& text, const char* option) {
+    std::string out;
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '\\') {
+            out += text[i];
+            continue;
+        }
+        if (i + 1 == text.size())
+            throw StateFormatError(fmt::format(
+                "{} \"{}\": ends with a lone \\ (\\\\ types a backslash)", option, text));
+        const char c = text[++i];
+        switch (c) {
+        case 'r': out += '\r'; break;
+        case 'n': out += '\n'; break;
+        case 't': out += '\t'; break;
+        case 'b': out += '\b'; break;
+        case 'e': out += '\x1b'; break;
+        case '\\': out += '\\'; break;
+        case 'x': {
+            auto digit = [&](size_t at) {
+                return at < text.size() && std::isxdigit(static_cast<unsigned char>(text[at]));
+            };
+            if (!digit(i + 1) || !digit(i + 2))
+                throw StateFormatError(
+                    fmt::format("{} \"{}\": \\x needs two hex digits", option, text));
+            out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+            break;
+        }
+        default:
+            throw StateFormatError(
+                fmt::format("{} \"{}\": unknown escape \"\\{}\" (\\r \\n \\t \\b \\e \\xHH \\\\)",
+                            option, text, c));
+        }
+    }
+    return out;
+}
+
 CommandLine usage_error(std::ostream& err, const std::string& message) {
     err << "transit86: error: " << one_line(message) << "\n";
     CommandLine line;
@@ -61,6 +102,9 @@ struct RawOptions {
     std::string boot_preset = "kvm", boot_profile = "kvm", boot_stop_at, boot_trace = "none",
                 boot_cpu = "transit86";
     std::vector<std::string> boot_breaks;
+    std::vector<std::string> boot_expects, boot_sends;
+    CLI::Option* boot_expect_opt = nullptr;
+    CLI::Option* boot_send_opt = nullptr;
     bool explain_unrestricted = false, explain_restricted = false;
     std::string explain_cr4_fixed1;
     double min_pass_rate = 0;
@@ -71,6 +115,34 @@ struct RawOptions {
     CLI::Option* boot_timeout_opt = nullptr;
     CLI::Option* budget_opt = nullptr;
 };
+
+// The --expect and --send options in command-line order: each --send is typed once the
+// console has shown the --expect texts given since the previous --send.
+std::vector<ConsoleInput> console_input_script(const CLI::App& cmd, const RawOptions& raw) {
+    std::vector<ConsoleInput> steps;
+    size_t expects = 0, sends = 0;
+    ConsoleInput step;
+    bool waiting = false; // an --expect without its --send yet
+    for (const CLI::Option* option : cmd.parse_order()) {
+        if (option == raw.boot_expect_opt) {
+            if (waiting) steps.push_back(step); // expect A, then B: A's step types nothing
+            step = {decode_escapes(raw.boot_expects.at(expects++), "--expect"), ""};
+            if (step.expect.empty()) throw StateFormatError("--expect: the text is empty");
+            waiting = true;
+        } else if (option == raw.boot_send_opt) {
+            const std::string text = decode_escapes(raw.boot_sends.at(sends++), "--send");
+            if (text.empty()) throw StateFormatError("--send: the text is empty");
+            if (!waiting) step.expect.clear();
+            step.send = text;
+            steps.push_back(step);
+            waiting = false;
+        }
+    }
+    if (waiting)
+        throw StateFormatError(
+            fmt::format("--expect \"{}\" has no --send after it", raw.boot_expects.back()));
+    return steps;
+}
 
 CLI::App* add_step(CLI::App& app, StepOptions& step, RawOptions& raw) {
     auto* step_cmd =
@@ -172,6 +244,18 @@ CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
                         "--gdb; 0: none)")
             ->check(kUnsigned);
     cmd->add_option("--until", boot.until, "Stop once the serial console has shown TEXT");
+    raw.boot_expect_opt =
+        cmd->add_option(
+               "--expect", raw.boot_expects,
+               "Wait until the serial console shows TEXT before the next --send (escapes: \\r \\n "
+               "\\t \\b \\e \\xHH \\\\)")
+            ->allow_extra_args(false);
+    raw.boot_send_opt =
+        cmd->add_option(
+               "--send", raw.boot_sends,
+               "Type TEXT on the serial line (COM1) once the --expect texts before it have shown; "
+               "without one, at power-on")
+            ->allow_extra_args(false);
     cmd->add_option("--break", raw.boot_breaks, "Stop before the instruction at linear ADDR");
     cmd->add_option("--break-after", boot.break_after,
                     "The --break addresses take effect once the serial console has shown TEXT "
@@ -374,12 +458,14 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
                 throw StateFormatError("--initrd needs --kernel");
             if (!boot.append.empty() && boot.kernel.empty())
                 throw StateFormatError("--append needs --kernel");
+            boot.input = console_input_script(*boot_cmd, raw);
             if (*raw.boot_gdb_opt) {
                 // GDB decides where to stop and shows the console itself.
                 if (!boot.breaks.empty() || !raw.boot_stop_at.empty() || !boot.until.empty() ||
-                    boot.trace != TraceMode::None || boot.json)
-                    throw StateFormatError("--gdb: GDB sets the breakpoints and stops; --break, "
-                                           "--stop-at, --until, --trace and --json are not used");
+                    boot.trace != TraceMode::None || boot.json || !boot.input.empty())
+                    throw StateFormatError(
+                        "--gdb: GDB sets the breakpoints and stops; --break, --stop-at, --until, "
+                        "--expect, --send, --trace and --json are not used");
                 const gdb::ServerAddress address = gdb::parse_server_address(raw.boot_gdb);
                 boot.gdb = true;
                 boot.gdb_host = address.host;

@@ -36,6 +36,12 @@ struct StepOptions {
 int run_step(const StepOptions& options);
 
 // `transit86 boot`: a PC (pc/) with firmware, a disk or a kernel, and the window census.
+// One step of typing on the serial line (--expect / --send): `send` is typed once the console
+// has shown `expect` after the previous step's match (an empty `expect`: at once).
+struct ConsoleInput {
+    std::string expect;
+    std::string send;
+};
 enum class TraceMode : uint8_t { None, Window, All };
 // What CPUID reports during a boot (docs/boot.md, "CPU models").
 enum class BootCpu : uint8_t {
@@ -58,12 +64,13 @@ struct BootOptions {
     ResetPreset preset = ResetPreset::Kvm;
     vmx::Profile profile = vmx::Profile::Kvm;
     BootCpu cpu = BootCpu::Transit86;
-    std::optional<StopAt> stop_at;  // none: until the guest resets, halts or powers off
-    uint64_t budget = 0;            // instructions; 0 = no limit
-    uint64_t timeout_seconds = 600; // virtual seconds; 0 = no limit
-    std::string until;              // stop once the serial console shows this text
-    std::vector<uint64_t> breaks;   // linear addresses
-    std::string break_after;        // the breaks take effect once the console shows this
+    std::optional<StopAt> stop_at;   // none: until the guest resets, halts or powers off
+    uint64_t budget = 0;             // instructions; 0 = no limit
+    uint64_t timeout_seconds = 600;  // virtual seconds; 0 = no limit
+    std::string until;               // stop once the serial console shows this text
+    std::vector<ConsoleInput> input; // typed on COM1 as the console shows each step's text
+    std::vector<uint64_t> breaks;    // linear addresses
+    std::string break_after;         // the breaks take effect once the console shows this
     TraceMode trace = TraceMode::None;
     bool json = false;
     bool quiet_debugcon = false; // do not print SeaBIOS's debug log (port 0x402)

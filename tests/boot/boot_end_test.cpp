@@ -7,24 +7,22 @@
 #include <string>
 #include <vector>
 
+#include "tests/boot/handmade_bios.hpp"
 #include "tools/boot/boot_machine.hpp"
 
 namespace transit86::tools {
 namespace {
 
-// A 64 KiB BIOS: the reset vector jumps to F000:E000, which runs a few instructions, loads an
+// A BIOS (handmade_bios.hpp) whose code at F000:E000 runs a few instructions, loads an
 // IDT limit of 0 and executes UD2. In real mode #UD's vector lies past the limit: #GP, whose
 // vector lies past it too: #DF, likewise: shutdown (SDM Vol. 3A 20.1.4, 6.15 "Interrupt 8").
 std::vector<uint8_t> triple_fault_bios() {
-    std::vector<uint8_t> bios(0x10000, 0xF4);
-    const std::vector<uint8_t> reset = {0xEA, 0x00, 0xE0, 0x00, 0xF0}; // jmp far 0xf000:0xe000
-    std::copy(reset.begin(), reset.end(), bios.begin() + 0xFFF0);
     const std::vector<uint8_t> code = {0xB8, 0x34, 0x12,                   // E000 mov ax, 0x1234
                                        0x89, 0xC3,                         // E003 mov bx, ax
                                        0x41,                               // E005 inc cx
                                        0x2E, 0x0F, 0x01, 0x1E, 0x00, 0xE1, // E006 lidt cs:[0xe100]
                                        0x0F, 0x0B};                        // E00C ud2
-    std::copy(code.begin(), code.end(), bios.begin() + 0xE000);
+    std::vector<uint8_t> bios = testing::handmade_bios(code);
     std::fill(bios.begin() + 0xE100, bios.begin() + 0xE106, 0); // limit 0, base 0
     return bios;
 }
@@ -48,16 +46,13 @@ TEST(BootEnd, TripleFaultNamesTheFaultingInstruction) {
 // fault repeated BootLimits::fault_loop_repeats times (1,000,000 by default; 1,000 here) with the
 // same registers, naming it.
 std::vector<uint8_t> fault_loop_bios() {
-    std::vector<uint8_t> bios(0x10000, 0xF4);
-    const std::vector<uint8_t> reset = {0xEA, 0x00, 0xE0, 0x00, 0xF0}; // jmp far 0xf000:0xe000
-    std::copy(reset.begin(), reset.end(), bios.begin() + 0xFFF0);
     const std::vector<uint8_t> code = {
         0x31, 0xC0,                         // E000 xor ax, ax
         0x8E, 0xD8,                         // E002 mov ds, ax
         0xC7, 0x06, 0x18, 0x00, 0x00, 0xE1, // E004 mov word [0x18], 0xe100
         0xC7, 0x06, 0x1A, 0x00, 0x00, 0xF0, // E00A mov word [0x1a], 0xf000
         0x0F, 0x0B};                        // E010 ud2
-    std::copy(code.begin(), code.end(), bios.begin() + 0xE000);
+    std::vector<uint8_t> bios = testing::handmade_bios(code);
     bios[0xE100] = 0xCF; // iret
     return bios;
 }

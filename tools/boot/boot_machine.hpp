@@ -19,6 +19,7 @@
 #include <string>
 
 #include "pc/platform.hpp"
+#include "tools/commands.hpp"
 #include "transit86/census.hpp"
 #include "transit86/emulator.hpp"
 
@@ -33,7 +34,12 @@ struct BootLimits {
     std::string arm_breakpoints_at_console{};
     bool stop_when_window_ends = false; // --stop-at valid: the first window's end
     std::string stop_at_console;        // stop once the serial console has shown this text
-    uint64_t timeout_ns = 0;            // virtual time; 0 = no limit
+    // Typed on COM1's line, step by step, each once the console has shown its text (the
+    // first steps without one at the start). The match is looked for in what the console
+    // showed after the previous step's, at each serial write, so a boot types at the same
+    // instruction every time.
+    std::span<const ConsoleInput> console_input{};
+    uint64_t timeout_ns = 0; // virtual time; 0 = no limit
     // For a debugger driving the boot (boot_target.hpp):
     uint64_t until_position = 0; // pause once position() reaches this; 0 = never
     // Pause (as Position) once virtual time reaches this; 0 = never. A halted CPU whose timer
@@ -106,6 +112,8 @@ class BootMachine {
         uint64_t retired = 0, interrupts_delivered = 0, skipped_ns = 0, tsc_at_run_start = 0;
         bool halted = false;
         std::string serial_seen;
+        size_t input_next = 0;
+        std::string input_seen;
         bool breakpoints_armed = false;
         size_t census_windows = 0;
         bool census_open = false;
@@ -126,6 +134,10 @@ class BootMachine {
     // `trace_everything` every instruction is single-stepped, not only those in windows.
     std::function<void(const CpuState& before, const Exit& exit)> on_step;
     bool trace_everything = false;
+    // Called when a ConsoleInput step's text is typed.
+    std::function<void(const ConsoleInput&)> on_console_input;
+    // The ConsoleInput steps typed so far.
+    size_t console_input_typed() const { return input_next_; }
     // Called when a window begins and ends (the census has the details).
     std::function<void(const CensusWindow&)> on_window_begin;
     std::function<void(const CensusWindow&)> on_window_end;
@@ -137,6 +149,7 @@ class BootMachine {
     std::optional<BootEnd> deliver_interrupt();
     std::optional<BootEnd> handle_exit(const Exit& exit);
     void drain_output();
+    void type_console_input();
     void end_window(const std::string& why);
     bool at_breakpoint(const BootLimits& limits) const;
     std::span<const uint64_t> breakpoints_in_effect(const BootLimits& limits) const;
@@ -154,6 +167,8 @@ class BootMachine {
     bool halted_ = false;
     std::string serial_seen_;        // the tail of the serial output, for the console texts
     bool breakpoints_armed_ = false; // BootLimits::arm_breakpoints_at_console was seen
+    size_t input_next_ = 0;          // the next BootLimits::console_input step
+    std::string input_seen_;         // serial output since the last step's match (its tail)
     const BootLimits* limits_ = nullptr;
 };
 

@@ -26,6 +26,26 @@ nlohmann::json instruction_json(const InstructionRef& i) {
             {"asm", i.text}};
 }
 
+// Typed or expected text as a reader sees it: control bytes as escapes (\\r, \\e, \\xHH).
+std::string shown(const std::string& text) {
+    std::string out;
+    for (const char c : text) {
+        switch (c) {
+        case '\r': out += "\\r"; break;
+        case '\n': out += "\\n"; break;
+        case '\t': out += "\\t"; break;
+        case '\x1b': out += "\\e"; break;
+        case '\\': out += "\\\\"; break;
+        default:
+            if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7F)
+                out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+            else
+                out += c;
+        }
+    }
+    return out;
+}
+
 void print_json(const nlohmann::json& j) {
     const std::string text = dump_json(j);
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -84,6 +104,28 @@ void CensusReport::device_log(const std::string& line) {
         print_json({{"unmodelled", line}});
     else
         fmt::print("platform: {}\n", line);
+}
+
+void CensusReport::typed(const ConsoleInput& step) {
+    if (json_) {
+        print_json({{"input", {{"after", step.expect}, {"typed", step.send}}}});
+        return;
+    }
+    if (step.expect.empty())
+        fmt::print("input: typed \"{}\" at once\n", shown(step.send));
+    else
+        fmt::print("input: typed \"{}\" after \"{}\"\n", shown(step.send), shown(step.expect));
+}
+
+void CensusReport::not_typed(std::span<const ConsoleInput> steps) {
+    if (steps.empty()) return;
+    if (json_) {
+        print_json({{"input_not_typed",
+                     {{"steps", steps.size()}, {"waiting_for", steps.front().expect}}}});
+        return;
+    }
+    fmt::print("input: {} step{} not typed: the console never showed \"{}\"\n", steps.size(),
+               steps.size() == 1 ? "" : "s", shown(steps.front().expect));
 }
 
 void CensusReport::end(const BootEnd& end, const BootMachine& machine, double wall) {

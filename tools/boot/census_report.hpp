@@ -3,6 +3,7 @@
 // census summary — as text, or as JSON Lines with --json (docs/boot.md).
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,10 @@ class CensusReport {
     void header(const BootOptions& options, size_t bios_size);
     void window(const CensusWindow& window);
     void device_log(const std::string& line);
+    // --send: a step typed (`input: typed "..." after "..."`), and at the end the steps whose
+    // text the console never showed.
+    void typed(const ConsoleInput& step);
+    void not_typed(std::span<const ConsoleInput> steps);
     void end(const BootEnd& end, const BootMachine& machine, double wall_seconds);
 
   private:

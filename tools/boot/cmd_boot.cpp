@@ -71,6 +71,11 @@ int run_boot(const BootOptions& o) {
     if (!o.quiet_debugcon) machine->on_debugcon = [&](const std::string& s) { debugcon.feed(s); };
     machine->on_device_log = [&](const std::string& line) { report.device_log(line); };
     machine->on_window_end = [&](const CensusWindow& w) { report.window(w); };
+    machine->on_console_input = [&](const ConsoleInput& step) {
+        serial.flush_partial();
+        debugcon.flush_partial();
+        report.typed(step);
+    };
     StepTrace trace(o.json, o.profile);
     if (o.trace != TraceMode::None) {
         machine->trace_everything = o.trace == TraceMode::All;
@@ -87,12 +92,14 @@ int run_boot(const BootOptions& o) {
                       .arm_breakpoints_at_console = o.break_after,
                       .stop_when_window_ends = o.stop_at == StopAt::Valid,
                       .stop_at_console = o.until,
+                      .console_input = o.input,
                       .timeout_ns = o.timeout_seconds * 1'000'000'000ull,
                       .interrupted = &interrupting_signal};
     end_boot_on_signals();
     const BootEnd end = machine->run(limits);
     serial.flush_partial();
     debugcon.flush_partial();
+    report.not_typed(std::span(o.input).subspan(machine->console_input_typed()));
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     report.end(end, *machine, wall);

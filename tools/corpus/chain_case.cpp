@@ -26,12 +26,13 @@ namespace transit86::tools {
 
 namespace {
 
-const std::array<const char*, 6> kCaseKeys = {"description", "chain",  "needs",
-                                              "stop",        "oracle", "kernel_version"};
+const std::array<const char*, 7> kCaseKeys = {"description", "chain",          "needs", "stop",
+                                              "oracle",      "kernel_version", "input"};
 const std::array<const char*, 11> kChainKeys = {"bios",    "disk",   "cdrom",     "floppy",
                                                 "kernel",  "initrd", "append",    "preset",
                                                 "profile", "cpu",    "memory_mib"};
 const std::array<const char*, 4> kStopKeys = {"console", "break", "break_after_console", "budget"};
+const std::array<const char*, 2> kInputKeys = {"expect", "send"};
 
 template <size_t N>
 void check_keys(const nlohmann::json& object, const std::array<const char*, N>& keys,
@@ -182,6 +183,19 @@ ChainCase chain_case_from_json(const nlohmann::json& doc, const std::filesystem:
         if (!c.break_after_console.empty() && c.breaks.empty())
             throw CorpusError(where + ": \"break_after_console\" needs \"break\" addresses");
     }
+    // "input": [{"expect": TEXT, "send": TEXT}, ...], typed as `boot --expect/--send` types.
+    if (doc.contains("input")) {
+        if (!doc["input"].is_array())
+            throw CorpusError(where + ": \"input\" must be an array of {\"expect\", \"send\"}");
+        for (const nlohmann::json& step : doc["input"]) {
+            check_keys(step, kInputKeys, where + ": \"input\" step");
+            ConsoleInput typed{string_field(step, "expect", where),
+                               string_field(step, "send", where)};
+            if (typed.send.empty())
+                throw CorpusError(where + ": an \"input\" step has no \"send\" text");
+            b.input.push_back(std::move(typed));
+        }
+    }
     // "needs": {"PATH": "what provides it"}; the first missing file is the reason to skip.
     if (doc.contains("needs")) {
         if (!doc["needs"].is_object())
@@ -224,6 +238,7 @@ ChainResult run_chain(const ChainCase& c) {
                             .breakpoints = c.breaks,
                             .arm_breakpoints_at_console = c.break_after_console,
                             .stop_at_console = c.stop_console,
+                            .console_input = c.boot.input,
                             .timeout_ns = c.boot.timeout_seconds * 1'000'000'000ull};
     const BootEnd end = machine.run(limits);
     serial.flush_partial();
