@@ -1,5 +1,7 @@
 #include "pc/serial_16550.hpp"
 
+#include <algorithm>
+
 #include "pc/byte_lanes.hpp"
 
 namespace transit86::pc {
@@ -14,13 +16,20 @@ Serial16550::Serial16550(uint16_t base, unsigned irq, IrqLines& irqs, VirtualClo
     : base_(base), irq_(irq), irqs_(irqs), clock_(clock), sink_(std::move(sink)), log_(log) {}
 
 void Serial16550::receive(uint8_t byte) {
-    input_.push_back(static_cast<char>(byte));
-    take_input();
+    receive(std::string_view(reinterpret_cast<const char*>(&byte), 1));
 }
 
 void Serial16550::receive(std::string_view bytes) {
+    // An idle line: the first byte takes a character time to come in.
+    if (input_waiting() == 0)
+        next_arrival_ns_ = std::max(next_arrival_ns_, clock_.now_ns() + char_time_ns_);
     input_.append(bytes);
     take_input();
+}
+
+uint64_t Serial16550::next_event_ns() const {
+    const bool byte_due = input_waiting() != 0 && !(mcr_ & kMcrLoopback) && has_room();
+    return std::min(timeout_at_ns_, byte_due ? next_arrival_ns_ : kNever);
 }
 
 uint32_t Serial16550::io_read(uint16_t port, uint8_t size) {
@@ -41,6 +50,7 @@ void Serial16550::io_write(uint16_t port, uint8_t size, uint32_t value) {
 
 // fifo_timeout_int: data has waited four character times.
 void Serial16550::advance() {
+    take_input();
     if (timeout_at_ns_ > clock_.now_ns()) return;
     timeout_at_ns_ = kNever;
     if (!rx_fifo_.empty()) {
@@ -211,12 +221,19 @@ void Serial16550::accept(uint8_t byte) {
     update_irq();
 }
 
-// The scripted line is cut off in loopback (datasheet: the serial input is disconnected).
+bool Serial16550::has_room() const {
+    return fifo_on() ? rx_fifo_.size() < kFifoSize : !(lsr_ & kLsrDataReady);
+}
+
+// The scripted line's next byte, once it is off the line and there is room for it; the one
+// after it a character time later. The line is cut off in loopback (datasheet: the serial
+// input is disconnected).
 void Serial16550::take_input() {
-    while (input_taken_ < input_.size() && !(mcr_ & kMcrLoopback)) {
-        const bool room = fifo_on() ? rx_fifo_.size() < kFifoSize : !(lsr_ & kLsrDataReady);
-        if (!room) return;
+    const uint64_t now = clock_.now_ns();
+    if (input_taken_ < input_.size() && !(mcr_ & kMcrLoopback) && has_room() &&
+        next_arrival_ns_ <= now) {
         accept(static_cast<uint8_t>(input_[input_taken_++]));
+        next_arrival_ns_ = now + char_time_ns_;
     }
     if (input_taken_ == input_.size()) {
         input_.clear();

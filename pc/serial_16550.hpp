@@ -14,8 +14,13 @@
 // The transmitter is infinitely fast: a byte written to THR goes to the sink at once and THR
 // is empty again before the OUT completes, so the THR-empty interrupt follows every byte (when
 // IER bit 1 is set). Received bytes come only from receive() (scripted input): they wait in a
-// host-side queue until the UART can take them (RBR empty, or room in the 16-byte FIFO), as a
-// character backend would. In FIFO mode the character-timeout interrupt comes four character
+// host-side queue and come off the line one character time apart at the programmed rate and
+// frame (115200 8N1: 86.8 us), the first one a character time after receive(); a byte that
+// finds no room (RBR full, or the 16-byte FIFO) waits on the host side, as a character backend
+// holds it, and arrives when the guest reads RBR. QEMU hands a backend's bytes over as fast as
+// there is room, whatever the rate: a guest that reads "all available data" in one loop (SeaBIOS's
+// sercon_check_event, whose buffer holds 16) would take a whole typed line at once and drop
+// most of it. In FIFO mode the character-timeout interrupt comes four character
 // times (at the programmed baud rate) after the last byte arrived or was read, from the virtual
 // clock. Loopback (MCR bit 4) turns transmitted bytes into received ones and shows
 // DTR/RTS/OUT1/OUT2 as DSR/CTS/RI/DCD; outside loopback the modem lines read DCD, DSR, CTS set.
@@ -76,13 +81,15 @@ class Serial16550 final : public IoDevice, public TimedDevice {
     void receive(uint8_t byte);
     void receive(std::string_view bytes);
     size_t input_waiting() const { return input_.size() - input_taken_; }
+    // When the next waiting byte has come off the line (if there is room for it then).
+    uint64_t next_arrival_ns() const { return next_arrival_ns_; }
     // Whether the IRQ line is driven high now.
     bool irq_raised() const { return irq_level_; }
 
     uint32_t io_read(uint16_t port, uint8_t size) override;
     void io_write(uint16_t port, uint8_t size, uint32_t value) override;
     void advance() override;
-    uint64_t next_event_ns() const override { return timeout_at_ns_; }
+    uint64_t next_event_ns() const override;
 
   private:
     uint8_t read_register(uint8_t reg);
@@ -92,6 +99,7 @@ class Serial16550 final : public IoDevice, public TimedDevice {
     void transmit();
     void accept(uint8_t byte);
     void take_input();
+    bool has_room() const;
     bool fifo_on() const { return fcr_ & kFcrEnable; }
     void update_parameters();
     void update_irq();
@@ -118,6 +126,7 @@ class Serial16550 final : public IoDevice, public TimedDevice {
     size_t input_taken_ = 0;
     uint64_t char_time_ns_ = (1'000'000'000 / 9600) * 10;
     uint64_t timeout_at_ns_ = kNever;
+    uint64_t next_arrival_ns_ = 0; // the scripted line's next byte is off the line at this time
     bool irq_level_ = false;
 };
 

@@ -18,6 +18,13 @@ class Serial16550Test : public ::testing::Test {
     uint8_t in(uint8_t reg) { return static_cast<uint8_t>(uart.io_read(S::kCom1Base + reg, 1)); }
     void out(uint8_t reg, uint8_t value) { uart.io_write(S::kCom1Base + reg, 1, value); }
     bool irq4() const { return irqs.levels[S::kCom1Irq]; }
+    // Lets virtual time run to the next scripted byte's arrival (9600 8N1 until a guest sets
+    // another rate: one character time, 1,041,660 ns).
+    void next_byte_arrives() {
+        clock.advance_to(uart.next_arrival_ns());
+        uart.advance();
+    }
+    static constexpr uint64_t kCharTime9600 = 1'041'660;
 
     VirtualClock clock;
     testing::RecordingIrqLines irqs;
@@ -130,19 +137,51 @@ TEST_F(Serial16550Test, OverrunRaisesLineStatus) {
     EXPECT_EQ(in(S::kRbrThr), 2);
 }
 
-// Scripted input: received-data interrupt, cleared by reading RBR; the next byte waits until
-// then (no overrun from the host side).
+// Scripted input: received-data interrupt, cleared by reading RBR; the next byte waits on the
+// host side while RBR is full (no overrun from the host side).
 TEST_F(Serial16550Test, ReceivedDataInterrupt) {
     out(S::kIer, S::kIerReceived);
     uart.receive("ab");
+    EXPECT_FALSE(irq4()); // still on the line
+    next_byte_arrives();
     EXPECT_TRUE(irq4());
     EXPECT_EQ(in(S::kIirFcr), S::kIirReceived);
+    clock.advance_to(clock.now_ns() + 10 * kCharTime9600); // 'b' is due but RBR is full
+    uart.advance();
     EXPECT_EQ(uart.input_waiting(), 1u);
+    EXPECT_EQ(in(S::kLsr)&S::kLsrOverrun, 0);
     EXPECT_EQ(in(S::kRbrThr), 'a');
-    EXPECT_EQ(in(S::kRbrThr), 'b');
+    EXPECT_EQ(in(S::kRbrThr), 'b'); // came in as RBR emptied
     EXPECT_EQ(in(S::kLsr), 0x60);
     EXPECT_FALSE(irq4());
     EXPECT_EQ(in(S::kIirFcr), 0x01);
+}
+
+// Bytes come off the line one character time apart at the programmed rate and frame, the
+// first a character time after they were typed: 115200 8N1 is 10 bits of 8680 ns.
+TEST_F(Serial16550Test, ScriptedBytesArriveAtTheLineRate) {
+    out(S::kLcr, S::kLcrDlab);
+    out(S::kRbrThr, 1); // divisor 1: 115200 baud
+    out(S::kIer, 0);
+    out(S::kLcr, 0x03); // 8N1
+    out(S::kIirFcr, S::kFcrEnable);
+    clock.advance_to(1'000'000);
+    uart.receive("xyz");
+    EXPECT_EQ(uart.next_event_ns(), 1'086'800u);
+    clock.advance_to(1'086'799);
+    uart.advance();
+    EXPECT_EQ(in(S::kLsr)&S::kLsrDataReady, 0);
+    clock.advance_to(1'086'800);
+    uart.advance();
+    EXPECT_EQ(uart.input_waiting(), 2u);
+    EXPECT_EQ(uart.next_event_ns(), 1'173'600u);
+    clock.advance_to(1'173'600 + 86'800 - 1); // 'y' in, 'z' one nanosecond short
+    uart.advance();
+    EXPECT_EQ(uart.input_waiting(), 1u);
+    std::string got;
+    while (in(S::kLsr)&S::kLsrDataReady)
+        got += static_cast<char>(in(S::kRbrThr));
+    EXPECT_EQ(got, "xy");
 }
 
 // Interrupt priority: line status > received data > THR empty.
@@ -171,9 +210,17 @@ TEST_F(Serial16550Test, FifoEnableShowsInIir) {
 TEST_F(Serial16550Test, FifoHoldsSixteenBytes) {
     out(S::kIirFcr, S::kFcrEnable);
     uart.receive(std::string(20, 'q'));
+    for (int i = 0; i < 16; ++i)
+        next_byte_arrives();
+    EXPECT_EQ(uart.input_waiting(), 4u);
+    // No room: the next event is the character timeout, not the 17th byte (due at 17).
+    EXPECT_EQ(uart.next_event_ns(), (16 + 4) * kCharTime9600);
+    clock.advance_to(18 * kCharTime9600);
+    uart.advance();
     EXPECT_EQ(uart.input_waiting(), 4u);
     in(S::kRbrThr);
-    EXPECT_EQ(uart.input_waiting(), 3u);
+    EXPECT_EQ(uart.input_waiting(), 3u); // its time had come: in as room appeared
+    EXPECT_EQ(uart.next_arrival_ns(), 19 * kCharTime9600);
     EXPECT_EQ(in(S::kLsr)&S::kLsrOverrun, 0);
 }
 
@@ -186,32 +233,45 @@ TEST_F(Serial16550Test, FifoKeepsOrderAsItRefills) {
         line += static_cast<char>('A' + i);
     uart.receive(line);
     std::string got;
-    while (in(S::kLsr)&S::kLsrDataReady)
-        got += static_cast<char>(in(S::kRbrThr));
+    for (int reads = 0; reads < 200 && got.size() < line.size(); ++reads) {
+        for (int i = 0; i < reads % 19; ++i)
+            next_byte_arrives();
+        while (in(S::kLsr)&S::kLsrDataReady)
+            got += static_cast<char>(in(S::kRbrThr));
+    }
     EXPECT_EQ(got, line);
     EXPECT_EQ(uart.input_waiting(), 0u);
 }
 
 // Trigger level 8: four bytes raise nothing until the character timeout, four character
-// times later (9600 8N1: 10 bits of 104166 ns), from the virtual clock.
+// times after the last one came in (9600 8N1: 10 bits of 104166 ns), from the virtual clock.
 TEST_F(Serial16550Test, FifoTriggerLevelAndCharacterTimeout) {
     out(S::kIirFcr, 0x81);
     out(S::kIer, S::kIerReceived);
     uart.receive("1234");
+    for (int i = 0; i < 4; ++i)
+        next_byte_arrives();
+    const uint64_t last_in = 4 * kCharTime9600;
+    EXPECT_EQ(clock.now_ns(), last_in);
     EXPECT_EQ(in(S::kIirFcr), 0xC1);
-    EXPECT_EQ(uart.next_event_ns(), 4u * 1'041'660);
-    clock.advance_to(4 * 1'041'660 - 1);
+    EXPECT_EQ(uart.next_event_ns(), last_in + 4 * kCharTime9600);
+    clock.advance_to(last_in + 4 * kCharTime9600 - 1);
     uart.advance();
     EXPECT_FALSE(irq4());
-    clock.advance_to(4 * 1'041'660);
+    clock.advance_to(last_in + 4 * kCharTime9600);
     uart.advance();
     EXPECT_TRUE(irq4());
     EXPECT_EQ(in(S::kIirFcr), 0xC0 | S::kIirTimeout);
     EXPECT_EQ(in(S::kRbrThr), '1');
     EXPECT_EQ(in(S::kIirFcr), 0xC1);
-    uart.receive("567"); // 6 waiting
+    uart.receive("567"); // 6 waiting once they are in
+    for (int i = 0; i < 3; ++i)
+        next_byte_arrives();
     EXPECT_EQ(in(S::kIirFcr), 0xC1);
-    uart.receive("89"); // 8 waiting: the trigger level
+    uart.receive("89"); // 8: the trigger level
+    next_byte_arrives();
+    EXPECT_EQ(in(S::kIirFcr), 0xC1);
+    next_byte_arrives();
     EXPECT_EQ(in(S::kIirFcr), 0xC0 | S::kIirReceived);
 }
 
