@@ -4,7 +4,6 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <fmt/format.h>
 #include <map>
 
@@ -46,46 +45,6 @@ const CLI::Validator kUnsigned(
     },
     "UINT");
 
-// --expect / --send text: C-style escapes for what a shell cannot type easily (Enter is \r
-// on a serial line, Escape starts a terminal's key sequences).
-std::string decode_escapes(const std::string& text, const char* option) {
-    std::string out;
-    for (size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '\\') {
-            out += text[i];
-            continue;
-        }
-        if (i + 1 == text.size())
-            throw StateFormatError(fmt::format(
-                "{} \"{}\": ends with a lone \\ (\\\\ types a backslash)", option, text));
-        const char c = text[++i];
-        switch (c) {
-        case 'r': out += '\r'; break;
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'b': out += '\b'; break;
-        case 'e': out += '\x1b'; break;
-        case '\\': out += '\\'; break;
-        case 'x': {
-            auto digit = [&](size_t at) {
-                return at < text.size() && std::isxdigit(static_cast<unsigned char>(text[at]));
-            };
-            if (!digit(i + 1) || !digit(i + 2))
-                throw StateFormatError(
-                    fmt::format("{} \"{}\": \\x needs two hex digits", option, text));
-            out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
-            i += 2;
-            break;
-        }
-        default:
-            throw StateFormatError(
-                fmt::format("{} \"{}\": unknown escape \"\\{}\" (\\r \\n \\t \\b \\e \\xHH \\\\)",
-                            option, text, c));
-        }
-    }
-    return out;
-}
-
 CommandLine usage_error(std::ostream& err, const std::string& message) {
     err << "transit86: error: " << one_line(message) << "\n";
     CommandLine line;
@@ -116,32 +75,15 @@ struct RawOptions {
     CLI::Option* budget_opt = nullptr;
 };
 
-// The --expect and --send options in command-line order: each --send is typed once the
-// console has shown the --expect texts given since the previous --send.
+// The --expect and --send options in command-line order (pc/console_script.hpp).
 std::vector<ConsoleInput> console_input_script(const CLI::App& cmd, const RawOptions& raw) {
-    std::vector<ConsoleInput> steps;
+    pc::ConsoleScriptBuilder script;
     size_t expects = 0, sends = 0;
-    ConsoleInput step;
-    bool waiting = false; // an --expect without its --send yet
     for (const CLI::Option* option : cmd.parse_order()) {
-        if (option == raw.boot_expect_opt) {
-            if (waiting) steps.push_back(step); // expect A, then B: A's step types nothing
-            step = {decode_escapes(raw.boot_expects.at(expects++), "--expect"), ""};
-            if (step.expect.empty()) throw StateFormatError("--expect: the text is empty");
-            waiting = true;
-        } else if (option == raw.boot_send_opt) {
-            const std::string text = decode_escapes(raw.boot_sends.at(sends++), "--send");
-            if (text.empty()) throw StateFormatError("--send: the text is empty");
-            if (!waiting) step.expect.clear();
-            step.send = text;
-            steps.push_back(step);
-            waiting = false;
-        }
+        if (option == raw.boot_expect_opt) script.expect(raw.boot_expects.at(expects++));
+        if (option == raw.boot_send_opt) script.send(raw.boot_sends.at(sends++));
     }
-    if (waiting)
-        throw StateFormatError(
-            fmt::format("--expect \"{}\" has no --send after it", raw.boot_expects.back()));
-    return steps;
+    return script.finish();
 }
 
 CLI::App* add_step(CLI::App& app, StepOptions& step, RawOptions& raw) {

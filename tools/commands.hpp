@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "pc/console_script.hpp"
 #include "transit86/cpu_state.hpp"
 #include "transit86/vmx_checks.hpp"
 
@@ -36,12 +37,8 @@ struct StepOptions {
 int run_step(const StepOptions& options);
 
 // `transit86 boot`: a PC (pc/) with firmware, a disk or a kernel, and the window census.
-// One step of typing on the serial line (--expect / --send): `send` is typed once the console
-// has shown `expect` after the previous step's match (an empty `expect`: at once).
-struct ConsoleInput {
-    std::string expect;
-    std::string send;
-};
+// One step of typing on the serial line (--expect / --send; pc/console_script.hpp).
+using ConsoleInput = pc::ConsoleStep;
 enum class TraceMode : uint8_t { None, Window, All };
 // What CPUID reports during a boot (docs/boot.md, "CPU models").
 enum class BootCpu : uint8_t {

@@ -5,7 +5,7 @@
 //       Prints the hand-overs between KVM and transit86, the guest's console output and the
 //       final state.
 //   kvm-vmm --pc [--bios FILE] [--disk IMG] [--cdrom ISO] [--floppy IMG] [--memory MIB]
-//               [--until TEXT]
+//               [--until TEXT] [--expect TEXT | --send TEXT]...
 //           [--timeout SECONDS] [--step-all] [--no-debugcon] [--verbose]
 //       The PC of `transit86 boot` (SeaBIOS, an ATA disk, an ATAPI CD-ROM, pc/'s devices) from
 //       the reset vector.
@@ -39,8 +39,8 @@ int usage() {
     std::fprintf(stderr,
                  "usage: kvm-vmm [--kvm-only] [--quiet] [--load ADDRESS] IMAGE\n"
                  "       kvm-vmm --pc [--bios FILE] [--disk IMG] [--cdrom ISO] [--floppy IMG]\n"
-                 "               [--memory MIB] [--until TEXT] [--timeout SECONDS] [--step-all]\n"
-                 "               [--no-debugcon] [--verbose]\n");
+                 "               [--memory MIB] [--until TEXT] [--expect TEXT | --send TEXT]...\n"
+                 "               [--timeout SECONDS] [--step-all] [--no-debugcon] [--verbose]\n");
     return 2;
 }
 
@@ -159,6 +159,8 @@ int pc_main(int argc, char** argv) {
     kvm_vmm::PcVmmOptions options;
     options.step_everything = a.step_everything;
     options.stop_at_console = a.until;
+    options.console_input = a.input;
+    options.on_console_input = [&](const transit86::pc::ConsoleStep& step) { report.typed(step); };
     options.timeout_ns = a.timeout_seconds * 1'000'000'000ull;
     options.on_serial = [&](const std::string& s) { report.serial(s); };
     if (a.debugcon) options.on_debugcon = [&](const std::string& s) { report.debugcon(s); };

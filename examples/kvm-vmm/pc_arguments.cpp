@@ -1,6 +1,7 @@
 #include "pc_arguments.hpp"
 
 #include <charconv>
+#include <stdexcept>
 #include <string_view>
 
 namespace kvm_vmm {
@@ -24,11 +25,12 @@ PcArgumentsOrError failure(std::string what) {
 
 PcArgumentsOrError parse_pc_arguments(std::span<const char* const> arguments) {
     PcArguments a;
+    transit86::pc::ConsoleScriptBuilder script;
     for (size_t i = 0; i < arguments.size(); ++i) {
         const std::string_view word = arguments[i];
         const bool takes_value = word == "--bios" || word == "--disk" || word == "--cdrom" ||
                                  word == "--floppy" || word == "--memory" || word == "--until" ||
-                                 word == "--timeout";
+                                 word == "--timeout" || word == "--expect" || word == "--send";
         if (takes_value && i + 1 == arguments.size())
             return failure(std::string(word) + " needs a value");
         const std::string_view value = takes_value ? arguments[++i] : std::string_view();
@@ -57,6 +59,15 @@ PcArgumentsOrError parse_pc_arguments(std::span<const char* const> arguments) {
                 return failure("--timeout wants a whole number of seconds, not \"" +
                                std::string(value) + "\"");
             a.timeout_seconds = *seconds;
+        } else if (word == "--expect" || word == "--send") {
+            try {
+                if (word == "--expect")
+                    script.expect(value);
+                else
+                    script.send(value);
+            } catch (const std::invalid_argument& e) {
+                return failure(e.what());
+            }
         } else if (word == "--step-all") {
             a.step_everything = true;
         } else if (word == "--no-debugcon") {
@@ -66,6 +77,11 @@ PcArgumentsOrError parse_pc_arguments(std::span<const char* const> arguments) {
         } else {
             return failure("unknown argument \"" + std::string(word) + "\"");
         }
+    }
+    try {
+        a.input = script.finish();
+    } catch (const std::invalid_argument& e) {
+        return failure(e.what());
     }
     return {.arguments = std::move(a), .error = {}};
 }

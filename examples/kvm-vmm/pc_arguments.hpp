@@ -1,6 +1,6 @@
 // The command line of `kvm-vmm --pc`: the options `transit86 boot` has for the same machine
 // (tools/cli_options.cpp: --bios, --disk, --cdrom, --floppy, --memory 2-3072, --until, --timeout,
-// --no-debugcon),
+// --expect/--send (pc/console_script.hpp), --no-debugcon),
 // plus the VMM's own (--step-all, --verbose). Parsed here, apart from main(), so that the
 // tests can drive it without a KVM.
 #pragma once
@@ -9,6 +9,9 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
+
+#include "pc/console_script.hpp"
 
 namespace kvm_vmm {
 
@@ -18,11 +21,12 @@ struct PcArguments {
     std::string cdrom;                                // "": no CD-ROM
     std::string floppy;                               // "": no diskette (no drive A:)
     uint64_t memory_mib = 128;
-    std::string until;              // stop once the serial console has shown this text
-    uint64_t timeout_seconds = 600; // virtual time; 0 = no limit
-    bool step_everything = false;   // --step-all: single-step KVM everywhere
-    bool debugcon = true;           // --no-debugcon leaves SeaBIOS's debug log out
-    bool verbose = false;           // --verbose: the hand-overs between KVM and transit86
+    std::string until; // stop once the serial console has shown this text
+    std::vector<transit86::pc::ConsoleStep> input; // --expect/--send, in order
+    uint64_t timeout_seconds = 600;                // virtual time; 0 = no limit
+    bool step_everything = false;                  // --step-all: single-step KVM everywhere
+    bool debugcon = true;                          // --no-debugcon leaves SeaBIOS's debug log out
+    bool verbose = false; // --verbose: the hand-overs between KVM and transit86
 };
 
 struct PcArgumentsOrError {

@@ -44,8 +44,14 @@ void PcReport::window(const transit86::CensusWindow& window) {
     out_(text_.window(window));
 }
 
+void PcReport::typed(const transit86::pc::ConsoleStep& step) {
+    flush_console();
+    out_(transit86::pc::typed_line(step));
+}
+
 void PcReport::end(const PcVmmResult& r, double wall_seconds) {
     flush_console();
+    out_(transit86::pc::not_typed_line(r.not_typed));
     std::vector<std::string> ports, pages;
     for (const uint16_t port : r.unclaimed_ports)
         ports.push_back(fmt::format("{:#x}", port));

@@ -3,6 +3,7 @@
 //   serial: ... / debugcon: ...   the guest's console as text lines, as they come
 //   == window N: ...              each window of the census as it ends (transit86/census.hpp,
 //                                 CensusText: the first of a shape whole, repeats in a line)
+//   input: ...                    each --send typed, and at the end the steps never typed
 //   platform: ...                 what the platform does not model
 //   == K window shapes ...        when shapes repeat
 //   == end: ... / == census ...   the end and the census summary
@@ -27,6 +28,8 @@ class PcReport {
     void debugcon(std::string_view bytes) { debugcon_.feed(bytes, out_); }
     void device_log(const std::string& line);
     void window(const transit86::CensusWindow& window);
+    // A --send step typed: `input: typed "..." after "..."` between the console lines.
+    void typed(const transit86::pc::ConsoleStep& step);
     // The console's unfinished lines, the platform's unclaimed ports and pages, the shape
     // table, the end and the census summary (`transit86 boot`'s lines), then the VMM's line.
     void end(const PcVmmResult& result, double wall_seconds);

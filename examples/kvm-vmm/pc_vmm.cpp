@@ -42,6 +42,7 @@ class PcVmm {
     uint64_t virtual_ns() const;
     uint64_t instructions() const;
     void drain_output();
+    void type_console_input(std::string_view output);
     std::optional<End> take_platform_request();
     std::optional<End> check_limits();
     void reload_memory_if_changed();
@@ -76,11 +77,12 @@ class PcVmm {
     bool in_transit86_run_ = false;
     uint64_t tsc_at_run_start_ = 0; // transit86's TSC when its current run began
     std::string serial_seen_;       // the tail of the serial output, for stop_at_console
+    pc::ConsoleScript script_;      // options_.console_input
 };
 
 PcVmm::PcVmm(pc::PcConfig config, const PcVmmOptions& options, KvmVcpu& kvm)
     : options_(options), platform_(std::move(config)), kvm_(kvm),
-      emu_(platform_.slots(), &platform_) {
+      emu_(platform_.slots(), &platform_), script_(options.console_input) {
     memory_generation_ = platform_.memory_generation();
     kvm_.set_memory(platform_.slots());
     kvm_.set_cpuid(emu_.cpu_model()); // one CPU model on both sides
@@ -116,11 +118,21 @@ void PcVmm::drain_output() {
             if (serial_seen_.size() > keep * 2) serial_seen_.erase(0, serial_seen_.size() - keep);
         }
         if (options_.on_serial) options_.on_serial(s);
+        type_console_input(s);
     }
     if (std::string s = platform_.take_debugcon(); !s.empty() && options_.on_debugcon)
         options_.on_debugcon(s);
     for (const std::string& line : platform_.take_log())
         if (options_.on_device_log) options_.on_device_log(line);
+}
+
+// The steps of the script `output` made due, typed on COM1's line (pc/console_script.hpp).
+void PcVmm::type_console_input(std::string_view output) {
+    if (script_.finished()) return;
+    for (const pc::ConsoleStep& step : script_.due(output)) {
+        platform_.serial_input(step.send);
+        if (options_.on_console_input) options_.on_console_input(step);
+    }
 }
 
 std::optional<PcVmm::End> PcVmm::take_platform_request() {
@@ -392,6 +404,7 @@ PcVmmResult PcVmm::finish(End end) {
     result_.unclaimed_ports = platform_.unclaimed_ports();
     result_.unassigned_pages = platform_.unassigned_pages();
     result_.block_engine_instructions = emu_.engine_stats().in_blocks;
+    result_.not_typed.assign(script_.not_typed().begin(), script_.not_typed().end());
     return std::move(result_);
 }
 
@@ -400,6 +413,7 @@ PcVmmResult PcVmm::run() {
     state_ = kvm_.state(/*with_fpu=*/false); // KVM's vCPU reset: F000:FFF0, the reset vector
     log("[kvm]       {} {}: the reset vector", position(state_), mode_name(state_));
     if (!valid_for_entry(state_)) open_window(WindowStart::Reset);
+    type_console_input(""); // the steps that wait for no text
     for (uint64_t runs = 0;; ++runs) {
         platform_.advance_to(virtual_ns());
         drain_output();

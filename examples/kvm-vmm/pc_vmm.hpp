@@ -52,6 +52,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pc/console_script.hpp"
 #include "pc/platform.hpp"
 #include "transit86/census.hpp"
 #include "transit86/vcpu.hpp"
@@ -68,8 +69,12 @@ transit86::pc::PcConfig pc_config(std::vector<uint8_t> bios,
                                   std::unique_ptr<transit86::pc::BlockBackend> floppy = nullptr);
 
 struct PcVmmOptions {
-    bool step_everything = false;          // single-step KVM everywhere (exact windows, slow)
-    std::string stop_at_console;           // end once the serial console has shown this text
+    bool step_everything = false; // single-step KVM everywhere (exact windows, slow)
+    std::string stop_at_console;  // end once the serial console has shown this text
+    // Typed on COM1 as the console shows each step's text (pc/console_script.hpp, --expect and
+    // --send), each step reported through on_console_input.
+    std::vector<transit86::pc::ConsoleStep> console_input;
+    std::function<void(const transit86::pc::ConsoleStep&)> on_console_input;
     uint64_t timeout_ns = 600'000'000'000; // virtual time; 0 = no limit
     uint64_t max_runs = 1ull << 32;        // KVM_RUNs and transit86 runs, a guard against hangs
     // Hand-over lines (which side runs, from where, why).
@@ -110,7 +115,8 @@ struct PcVmmResult {
     PcEnd end = PcEnd::Halted;
     std::string detail; // one line
     std::optional<uint32_t> debug_exit_value;
-    std::string serial; // every byte the guest sent to COM1
+    std::string serial;                                // every byte the guest sent to COM1
+    std::vector<transit86::pc::ConsoleStep> not_typed; // console_input steps never typed
     transit86::WindowCensus census{transit86::vmx::Profile::Kvm};
     std::vector<WindowStart> window_starts; // one per census window
     transit86::VcpuState final_state{};

@@ -51,6 +51,24 @@ TEST(PcArguments, EveryOptionIsTaken) {
     EXPECT_TRUE(a.verbose);
 }
 
+// --expect/--send as transit86 boot reads them (pc/console_script.hpp): in order, escapes
+// decoded, the same one-line errors.
+TEST(PcArguments, ExpectAndSendMakeTheConsoleScriptInOrder) {
+    const PcArgumentsOrError parsed =
+        parse({"--send", "a", "--expect", "grub> ", "--send", "c\\r", "--until", "x"});
+    ASSERT_TRUE(parsed.arguments) << parsed.error;
+    const std::vector<transit86::pc::ConsoleStep>& steps = parsed.arguments->input;
+    ASSERT_EQ(steps.size(), 2u);
+    EXPECT_EQ(steps[0].expect, "");
+    EXPECT_EQ(steps[0].send, "a");
+    EXPECT_EQ(steps[1].expect, "grub> ");
+    EXPECT_EQ(steps[1].send, "c\r");
+    EXPECT_EQ(parse({"--expect", "grub> "}).error, "--expect \"grub> \" has no --send after it");
+    EXPECT_EQ(parse({"--send", "\\q"}).error,
+              "--send \"\\q\": unknown escape \"\\q\" (\\r \\n \\t \\b \\e \\xHH \\\\)");
+    EXPECT_EQ(parse({"--pc", "--send"}).error, "--send needs a value");
+}
+
 // transit86 boot: --memory is checked with CLI::Range(2, 3072).
 TEST(PcArguments, MemoryIsAWholeNumberFrom2To3072) {
     EXPECT_TRUE(parse({"--memory", "2"}).arguments);

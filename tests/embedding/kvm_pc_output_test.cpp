@@ -41,9 +41,13 @@ TEST(KvmVmmPcOutput, OnTheKvmModelSteppedEverywhereItIsTransit86BootsOutput) {
     if (!files::seabios_skip_reason.empty()) GTEST_SKIP() << files::seabios_skip_reason;
     const ProgramOutput cli = run_program(
         shell_word(TRANSIT86_CLI) + " boot --preset kvm --bios " + shell_word(files::seabios_bin) +
-        " --timeout " + std::to_string(kSeabiosAloneNs / 1'000'000'000) + " 2>&1");
+        " --timeout " + std::to_string(kSeabiosAloneNs / 1'000'000'000) +
+        " --expect SeaBIOS --send x --expect 'Booting from' --send '\\r' --expect 'never shown'"
+        " --send z 2>&1");
     ASSERT_EQ(cli.status, 1) << cli.out; // a timeout is not the end the boot asked for
     ASSERT_NE(cli.out.find("serial: No bootable device"), std::string::npos) << cli.out;
+    ASSERT_NE(cli.out.find("input: typed \"\\r\" after \"Booting from\""), std::string::npos)
+        << cli.out;
 
     std::string text;
     PcReport report([&](std::string_view s) { text += s; });
@@ -54,6 +58,10 @@ TEST(KvmVmmPcOutput, OnTheKvmModelSteppedEverywhereItIsTransit86BootsOutput) {
     options.on_debugcon = [&](const std::string& s) { report.debugcon(s); };
     options.on_device_log = [&](const std::string& line) { report.device_log(line); };
     options.on_window_end = [&](const transit86::CensusWindow& w) { report.window(w); };
+    // Keys typed as the console shows text (SeaBIOS takes them as keystrokes and ignores them):
+    // the input lines come at the same places.
+    options.console_input = {{"SeaBIOS", "x"}, {"Booting from", "\r"}, {"never shown", "z"}};
+    options.on_console_input = [&](const transit86::pc::ConsoleStep& step) { report.typed(step); };
     KvmModel model;
     const PcVmmResult result = run_pc(seabios_pc(false), options, model);
     report.end(result, 0.0);

@@ -61,33 +61,18 @@ void BootMachine::drain_output() {
             if (serial_seen_.size() > keep * 2) serial_seen_.erase(0, serial_seen_.size() - keep);
         }
         if (on_serial) on_serial(s);
-        if (limits_ && input_next_ < limits_->console_input.size()) {
-            input_seen_ += s;
-            type_console_input();
-        }
+        type_console_input(s);
     }
     if (std::string s = platform_.take_debugcon(); !s.empty() && on_debugcon) on_debugcon(s);
     for (const std::string& line : platform_.take_log())
         if (on_device_log) on_device_log(line);
 }
 
-// Types every step whose text the console has shown, in order; the first one still waiting
-// keeps the tail of the output that could begin its text.
-void BootMachine::type_console_input() {
-    const std::span<const ConsoleInput> steps = limits_->console_input;
-    while (input_next_ < steps.size()) {
-        const ConsoleInput& step = steps[input_next_];
-        if (!step.expect.empty()) {
-            const size_t at = input_seen_.find(step.expect);
-            if (at == std::string::npos) {
-                if (input_seen_.size() >= step.expect.size())
-                    input_seen_.erase(0, input_seen_.size() - (step.expect.size() - 1));
-                return;
-            }
-            input_seen_.erase(0, at + step.expect.size());
-        }
+// Types the steps of the script that `output` made due (pc/console_script.hpp).
+void BootMachine::type_console_input(std::string_view output) {
+    if (!script_ || script_->finished()) return;
+    for (const ConsoleInput& step : script_->due(output)) {
         platform_.serial_input(step.send);
-        ++input_next_;
         if (on_console_input) on_console_input(step);
     }
 }
@@ -197,7 +182,9 @@ bool BootMachine::watches_console(const BootLimits& limits) {
 BootEnd BootMachine::run(const BootLimits& limits) {
     limits_ = &limits;
     platform_.set_exit_on_serial(watches_console(limits));
-    type_console_input(); // the steps that wait for no text
+    if (!script_ && !limits.console_input.empty())
+        script_.emplace(std::vector(limits.console_input.begin(), limits.console_input.end()));
+    type_console_input(""); // the steps that wait for no text
     CpuState& s = emulator_.state();
     const vmx::Profile profile = census_.profile();
     if (!census_.in_window() && !vmx::is_valid(s, profile)) {
@@ -338,7 +325,7 @@ bool BootMachine::at_breakpoint(const BootLimits& limits) const {
 }
 
 size_t BootMachine::Snapshot::bytes() const {
-    return sizeof(*this) + platform.bytes() + serial_seen.size() + input_seen.size() +
+    return sizeof(*this) + platform.bytes() + serial_seen.size() +
            (census_last ? 1024 : 0); // a window's strings, roughly
 }
 
@@ -356,8 +343,7 @@ std::unique_ptr<BootMachine::Snapshot> BootMachine::save() const {
                  .tsc_at_run_start = tsc_at_run_start_,
                  .halted = halted_,
                  .serial_seen = serial_seen_,
-                 .input_next = input_next_,
-                 .input_seen = input_seen_,
+                 .script = script_,
                  .breakpoints_armed = breakpoints_armed_,
                  .census_windows = windows.size(),
                  .census_open = census_.in_window(),
@@ -379,8 +365,7 @@ void BootMachine::restore(const Snapshot& snapshot) {
     tsc_at_run_start_ = snapshot.tsc_at_run_start;
     halted_ = snapshot.halted;
     serial_seen_ = snapshot.serial_seen;
-    input_next_ = snapshot.input_next;
-    input_seen_ = snapshot.input_seen;
+    script_ = snapshot.script;
     breakpoints_armed_ = snapshot.breakpoints_armed;
     restore_census(snapshot);
 }

@@ -112,8 +112,7 @@ class BootMachine {
         uint64_t retired = 0, interrupts_delivered = 0, skipped_ns = 0, tsc_at_run_start = 0;
         bool halted = false;
         std::string serial_seen;
-        size_t input_next = 0;
-        std::string input_seen;
+        std::optional<pc::ConsoleScript> script;
         bool breakpoints_armed = false;
         size_t census_windows = 0;
         bool census_open = false;
@@ -137,7 +136,7 @@ class BootMachine {
     // Called when a ConsoleInput step's text is typed.
     std::function<void(const ConsoleInput&)> on_console_input;
     // The ConsoleInput steps typed so far.
-    size_t console_input_typed() const { return input_next_; }
+    size_t console_input_typed() const { return script_ ? script_->typed() : 0; }
     // Called when a window begins and ends (the census has the details).
     std::function<void(const CensusWindow&)> on_window_begin;
     std::function<void(const CensusWindow&)> on_window_end;
@@ -149,7 +148,7 @@ class BootMachine {
     std::optional<BootEnd> deliver_interrupt();
     std::optional<BootEnd> handle_exit(const Exit& exit);
     void drain_output();
-    void type_console_input();
+    void type_console_input(std::string_view output);
     void end_window(const std::string& why);
     bool at_breakpoint(const BootLimits& limits) const;
     std::span<const uint64_t> breakpoints_in_effect(const BootLimits& limits) const;
@@ -167,8 +166,7 @@ class BootMachine {
     bool halted_ = false;
     std::string serial_seen_;        // the tail of the serial output, for the console texts
     bool breakpoints_armed_ = false; // BootLimits::arm_breakpoints_at_console was seen
-    size_t input_next_ = 0;          // the next BootLimits::console_input step
-    std::string input_seen_;         // serial output since the last step's match (its tail)
+    std::optional<pc::ConsoleScript> script_; // BootLimits::console_input, from the first run
     const BootLimits* limits_ = nullptr;
 };
 

@@ -26,26 +26,6 @@ nlohmann::json instruction_json(const InstructionRef& i) {
             {"asm", i.text}};
 }
 
-// Typed or expected text as a reader sees it: control bytes as escapes (\\r, \\e, \\xHH).
-std::string shown(const std::string& text) {
-    std::string out;
-    for (const char c : text) {
-        switch (c) {
-        case '\r': out += "\\r"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\x1b': out += "\\e"; break;
-        case '\\': out += "\\\\"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7F)
-                out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
-            else
-                out += c;
-        }
-    }
-    return out;
-}
-
 void print_json(const nlohmann::json& j) {
     const std::string text = dump_json(j);
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -111,10 +91,7 @@ void CensusReport::typed(const ConsoleInput& step) {
         print_json({{"input", {{"after", step.expect}, {"typed", step.send}}}});
         return;
     }
-    if (step.expect.empty())
-        fmt::print("input: typed \"{}\" at once\n", shown(step.send));
-    else
-        fmt::print("input: typed \"{}\" after \"{}\"\n", shown(step.send), shown(step.expect));
+    fmt::print("{}", pc::typed_line(step));
 }
 
 void CensusReport::not_typed(std::span<const ConsoleInput> steps) {
@@ -124,8 +101,7 @@ void CensusReport::not_typed(std::span<const ConsoleInput> steps) {
                      {{"steps", steps.size()}, {"waiting_for", steps.front().expect}}}});
         return;
     }
-    fmt::print("input: {} step{} not typed: the console never showed \"{}\"\n", steps.size(),
-               steps.size() == 1 ? "" : "s", shown(steps.front().expect));
+    fmt::print("{}", pc::not_typed_line(steps));
 }
 
 void CensusReport::end(const BootEnd& end, const BootMachine& machine, double wall) {
