@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <map>
 
+#include "pc/machine_files.hpp"
 #include "tools/formats/state_json.hpp"
 #include "tools/gdb/gdb_server.hpp"
 
@@ -142,15 +143,8 @@ CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
                     "Boot order as QEMU's -boot: c the disk, a the floppy, d the CD-ROM "
                     "(default cad)")
         ->check(
-            [](const std::string& order) -> std::string {
-                const bool letters = order.find_first_not_of("acd") == std::string::npos;
-                bool once = true;
-                for (size_t i = 0; i < order.size(); ++i)
-                    once = once && order.find(order[i], i + 1) == std::string::npos;
-                if (!order.empty() && letters && once) return {};
-                return "c (the disk), a (the floppy) and d (the CD-ROM), each at most once, not "
-                       "\"" +
-                       order + "\"";
+            [](const std::string& order) {
+                return pc::boot_order_error(order).value_or(std::string());
             },
             "ORDER");
     cmd->add_option("--kernel", boot.kernel,

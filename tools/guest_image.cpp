@@ -1,34 +1,18 @@
 #include "tools/guest_image.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <fmt/format.h>
-#include <fstream>
+
+#include "pc/machine_files.hpp"
 
 namespace transit86::tools {
 
 std::vector<uint8_t> read_image_file(const std::string& path, uint64_t max_size, const char* what) {
-    errno = 0;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) { // the OS's reason: a missing file and an unreadable one need different fixes
-        const int reason = errno;
-        throw ImageError(
-            fmt::format("cannot open {} \"{}\"{}", what, path,
-                        reason != 0 ? fmt::format(": {}", std::strerror(reason)) : ""));
+    try {
+        return pc::read_whole_file(path, max_size, what);
+    } catch (const pc::MachineFileError& e) {
+        throw ImageError(e.what());
     }
-    std::vector<uint8_t> image;
-    char chunk[65536];
-    for (;;) {
-        in.read(chunk, sizeof chunk);
-        const auto got = static_cast<size_t>(in.gcount());
-        image.insert(image.end(), chunk, chunk + got);
-        if (image.size() > max_size || got < sizeof chunk) break;
-    }
-    // A directory opens but fails the first read: badbit, or failbit with nothing read.
-    if (in.bad() || (in.fail() && !in.eof()))
-        throw ImageError(fmt::format("cannot read {} \"{}\"", what, path));
-    return image;
 }
 
 GuestRam::GuestRam(uint64_t size) : size_(size) {

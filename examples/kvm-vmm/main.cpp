@@ -4,7 +4,8 @@
 //       A raw image at 0000:ADDRESS (default 0x7C00), with the debug ports of pc/pc_ports.hpp.
 //       Prints the hand-overs between KVM and transit86, the guest's console output and the
 //       final state.
-//   kvm-vmm --pc [--bios FILE] [--disk IMG] [--cdrom ISO] [--floppy IMG] [--memory MIB]
+//   kvm-vmm --pc [--bios FILE] [--disk IMG] [--cdrom ISO] [--floppy IMG] [--boot ORDER]
+//               [--kernel FILE [--initrd FILE] [--append TEXT]] [--memory MIB]
 //               [--until TEXT] [--expect TEXT | --send TEXT]...
 //           [--timeout SECONDS] [--step-all] [--no-debugcon] [--verbose]
 //       The PC of `transit86 boot` (SeaBIOS, an ATA disk, an ATAPI CD-ROM, pc/'s devices) from
@@ -39,6 +40,7 @@ int usage() {
     std::fprintf(stderr,
                  "usage: kvm-vmm [--kvm-only] [--quiet] [--load ADDRESS] IMAGE\n"
                  "       kvm-vmm --pc [--bios FILE] [--disk IMG] [--cdrom ISO] [--floppy IMG]\n"
+                 "               [--boot ORDER] [--kernel FILE [--initrd FILE] [--append TEXT]]\n"
                  "               [--memory MIB] [--until TEXT] [--expect TEXT | --send TEXT]...\n"
                  "               [--timeout SECONDS] [--step-all] [--no-debugcon] [--verbose]\n");
     return 2;
@@ -123,36 +125,27 @@ int pc_main(int argc, char** argv) {
         return usage();
     }
     const kvm_vmm::PcArguments& a = *parsed.arguments;
-    std::vector<uint8_t> bios = read_file(a.bios);
-    if (bios.empty()) {
-        std::fprintf(stderr, "kvm-vmm: cannot read BIOS %s\n", a.bios.c_str());
-        return 2;
-    }
-    std::unique_ptr<transit86::pc::BlockBackend> disk, cdrom, floppy;
-    for (const auto& [path, what, backend] :
-         {std::tuple{a.disk, "disk", &disk}, std::tuple{a.cdrom, "CD-ROM", &cdrom},
-          std::tuple{a.floppy, "floppy", &floppy}}) {
-        if (path.empty()) continue;
-        transit86::pc::BlockBackendOrError opened = transit86::pc::open_image_file(path);
-        if (!opened.backend) {
-            std::fprintf(stderr, "kvm-vmm: %s %s\n", what, opened.error.c_str());
-            return 2;
-        }
-        *backend = std::move(opened.backend);
-    }
-    if (floppy && !(floppy = transit86::pc::diskette_of_standard_size(std::move(floppy)))) {
-        std::fprintf(stderr, "kvm-vmm: floppy image %s is larger than a 2.88M diskette\n",
-                     a.floppy.c_str());
+    const transit86::pc::MachineFiles& m = a.machine;
+    transit86::pc::PcConfig config;
+    try {
+        config = transit86::pc::read_machine_files(m); // as `transit86 boot` reads them
+    } catch (const transit86::pc::MachineFileError& e) {
+        std::fprintf(stderr, "kvm-vmm: %s\n", e.what());
         return 2;
     }
     if (const int status = kvm_unavailable()) return status;
 
-    std::printf("kvm-vmm: --pc, bios %s (%zu KiB)%s%s%s%s%s%s, %llu MiB, KVM + transit86 while VM "
-                "entry would fail (profile kvm)%s\n",
-                a.bios.c_str(), bios.size() >> 10, a.disk.empty() ? "" : ", disk ", a.disk.c_str(),
-                a.cdrom.empty() ? "" : ", cdrom ", a.cdrom.c_str(),
-                a.floppy.empty() ? "" : ", floppy ", a.floppy.c_str(),
-                static_cast<unsigned long long>(a.memory_mib),
+    std::string machine =
+        "bios " + m.bios + " (" + std::to_string(config.bios.size() >> 10) + " KiB)";
+    for (const auto& [label, path] :
+         {std::pair{", disk ", &m.disk}, std::pair{", cdrom ", &m.cdrom},
+          std::pair{", floppy ", &m.floppy}, std::pair{", kernel ", &m.kernel},
+          std::pair{", initrd ", &m.initrd}})
+        if (!path->empty()) machine += label + *path;
+    if (!m.append.empty()) machine += ", append \"" + m.append + "\"";
+    std::printf("kvm-vmm: --pc, %s, %llu MiB, KVM + transit86 while VM entry would fail (profile "
+                "kvm)%s\n",
+                machine.c_str(), static_cast<unsigned long long>(m.memory_mib),
                 a.step_everything ? ", KVM single-stepped everywhere" : "");
     kvm_vmm::PcReport report(
         [](std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); });
@@ -174,9 +167,7 @@ int pc_main(int argc, char** argv) {
     const auto wall_start = std::chrono::steady_clock::now();
     kvm_vmm::PcVmmResult r;
     try {
-        r = kvm_vmm::run_pc(kvm_vmm::pc_config(std::move(bios), std::move(disk), a.memory_mib,
-                                               std::move(cdrom), std::move(floppy)),
-                            options);
+        r = kvm_vmm::run_pc(std::move(config), options);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "kvm-vmm: %s\n", e.what());
         return 1;

@@ -1,6 +1,8 @@
 #include "pc_arguments.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <stdexcept>
 #include <string_view>
 
@@ -28,29 +30,46 @@ PcArgumentsOrError parse_pc_arguments(std::span<const char* const> arguments) {
     transit86::pc::ConsoleScriptBuilder script;
     for (size_t i = 0; i < arguments.size(); ++i) {
         const std::string_view word = arguments[i];
-        const bool takes_value = word == "--bios" || word == "--disk" || word == "--cdrom" ||
-                                 word == "--floppy" || word == "--memory" || word == "--until" ||
-                                 word == "--timeout" || word == "--expect" || word == "--send";
+        static constexpr std::string_view kValued[] = {
+            "--bios",    "--disk",          "--cdrom",         "--floppy", "--boot",
+            "--kernel",  "--initrd",        "--append",        "--memory", "--until",
+            "--timeout", "--linuxboot-rom", "--multiboot-rom", "--expect", "--send"};
+        const bool takes_value =
+            std::find(std::begin(kValued), std::end(kValued), word) != std::end(kValued);
         if (takes_value && i + 1 == arguments.size())
             return failure(std::string(word) + " needs a value");
         const std::string_view value = takes_value ? arguments[++i] : std::string_view();
         if (word == "--pc") {
             continue;
         } else if (word == "--bios") {
-            a.bios = value;
+            a.machine.bios = value;
         } else if (word == "--disk") {
-            a.disk = value;
+            a.machine.disk = value;
         } else if (word == "--cdrom") {
-            a.cdrom = value;
+            a.machine.cdrom = value;
         } else if (word == "--floppy") {
-            a.floppy = value;
+            a.machine.floppy = value;
+        } else if (word == "--boot") {
+            if (const std::optional<std::string> error = transit86::pc::boot_order_error(value))
+                return failure("--boot: " + *error);
+            a.machine.boot_order = value;
+        } else if (word == "--kernel") {
+            a.machine.kernel = value;
+        } else if (word == "--initrd") {
+            a.machine.initrd = value;
+        } else if (word == "--append") {
+            a.machine.append = value;
+        } else if (word == "--linuxboot-rom") {
+            a.machine.linuxboot_rom = value;
+        } else if (word == "--multiboot-rom") {
+            a.machine.multiboot_rom = value;
         } else if (word == "--memory") {
             const std::optional<uint64_t> mib = whole_number(value);
             // The range of `transit86 boot --memory` (PcMemoryMap: 2 MiB up to the PCI hole).
             if (!mib || *mib < 2 || *mib > 3072)
                 return failure("--memory wants a whole number of MiB from 2 to 3072, not \"" +
                                std::string(value) + "\"");
-            a.memory_mib = *mib;
+            a.machine.memory_mib = *mib;
         } else if (word == "--until") {
             a.until = value;
         } else if (word == "--timeout") {
@@ -78,6 +97,10 @@ PcArgumentsOrError parse_pc_arguments(std::span<const char* const> arguments) {
             return failure("unknown argument \"" + std::string(word) + "\"");
         }
     }
+    if (!a.machine.initrd.empty() && a.machine.kernel.empty())
+        return failure("--initrd needs --kernel");
+    if (!a.machine.append.empty() && a.machine.kernel.empty())
+        return failure("--append needs --kernel");
     try {
         a.input = script.finish();
     } catch (const std::invalid_argument& e) {

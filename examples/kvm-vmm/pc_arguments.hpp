@@ -1,6 +1,7 @@
 // The command line of `kvm-vmm --pc`: the options `transit86 boot` has for the same machine
-// (tools/cli_options.cpp: --bios, --disk, --cdrom, --floppy, --memory 2-3072, --until, --timeout,
-// --expect/--send (pc/console_script.hpp), --no-debugcon),
+// (tools/cli_options.cpp: --bios, --disk, --cdrom, --floppy, --boot, --kernel, --initrd,
+// --append, --linuxboot-rom, --multiboot-rom, --memory 2-3072 (pc/machine_files.hpp), --until,
+// --timeout, --expect/--send (pc/console_script.hpp), --no-debugcon),
 // plus the VMM's own (--step-all, --verbose). Parsed here, apart from main(), so that the
 // tests can drive it without a KVM.
 #pragma once
@@ -12,15 +13,14 @@
 #include <vector>
 
 #include "pc/console_script.hpp"
+#include "pc/machine_files.hpp"
 
 namespace kvm_vmm {
 
 struct PcArguments {
-    std::string bios = "/usr/share/seabios/bios.bin"; // Debian's seabios package
-    std::string disk;                                 // "": no disk
-    std::string cdrom;                                // "": no CD-ROM
-    std::string floppy;                               // "": no diskette (no drive A:)
-    uint64_t memory_mib = 128;
+    // --bios, --disk, --cdrom, --floppy, --boot, --kernel, --initrd, --append, --linuxboot-rom,
+    // --multiboot-rom, --memory: the machine, read as `transit86 boot` reads it.
+    transit86::pc::MachineFiles machine;
     std::string until; // stop once the serial console has shown this text
     std::vector<transit86::pc::ConsoleStep> input; // --expect/--send, in order
     uint64_t timeout_seconds = 600;                // virtual time; 0 = no limit

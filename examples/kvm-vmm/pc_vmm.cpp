@@ -457,27 +457,6 @@ const char* to_string(PcEnd end) {
     return "?";
 }
 
-pc::PcConfig pc_config(std::vector<uint8_t> bios, std::unique_ptr<pc::BlockBackend> disk,
-                       uint64_t memory_mib, std::unique_ptr<pc::BlockBackend> cdrom,
-                       std::unique_ptr<pc::BlockBackend> floppy) {
-    pc::PcConfig config;
-    config.ram_bytes = memory_mib << 20;
-    config.bios = std::move(bios);
-    if (disk) {
-        config.disk = std::move(disk);
-        config.boot_order.emplace_back(pc::kDiskBootPath);
-    }
-    if (floppy) {
-        config.floppy = std::move(floppy);
-        config.boot_order.emplace_back(pc::kFloppyBootPath);
-    }
-    if (cdrom) {
-        config.cdrom = std::move(cdrom);
-        config.boot_order.emplace_back(pc::kCdromBootPath);
-    }
-    return config;
-}
-
 PcVmmResult run_pc(pc::PcConfig config, const PcVmmOptions& options, KvmVcpu& kvm) {
     PcVmm vmm(std::move(config), options, kvm);
     return vmm.run();

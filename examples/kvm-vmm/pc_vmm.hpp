@@ -59,15 +59,6 @@
 
 namespace kvm_vmm {
 
-// The PC `transit86 boot` builds from --bios, --disk, --cdrom, --floppy and --memory: SeaBIOS
-// boots the disk, then the diskette, then the CD-ROM (QEMU's default order "cad", as bootindex
-// paths), where there is one.
-transit86::pc::PcConfig pc_config(std::vector<uint8_t> bios,
-                                  std::unique_ptr<transit86::pc::BlockBackend> disk,
-                                  uint64_t memory_mib,
-                                  std::unique_ptr<transit86::pc::BlockBackend> cdrom = nullptr,
-                                  std::unique_ptr<transit86::pc::BlockBackend> floppy = nullptr);
-
 struct PcVmmOptions {
     bool step_everything = false; // single-step KVM everywhere (exact windows, slow)
     std::string stop_at_console;  // end once the serial console has shown this text

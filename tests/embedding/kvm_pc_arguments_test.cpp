@@ -20,11 +20,11 @@ TEST(PcArguments, DefaultsAreTransit86BootsMachine) {
     const PcArgumentsOrError parsed = parse({"--pc"});
     ASSERT_TRUE(parsed.arguments) << parsed.error;
     const PcArguments& a = *parsed.arguments;
-    EXPECT_EQ(a.bios, "/usr/share/seabios/bios.bin");
-    EXPECT_EQ(a.disk, "");
-    EXPECT_EQ(a.cdrom, "");
-    EXPECT_EQ(a.floppy, "");
-    EXPECT_EQ(a.memory_mib, 128u);
+    EXPECT_EQ(a.machine.bios, "/usr/share/seabios/bios.bin");
+    EXPECT_EQ(a.machine.disk, "");
+    EXPECT_EQ(a.machine.cdrom, "");
+    EXPECT_EQ(a.machine.floppy, "");
+    EXPECT_EQ(a.machine.memory_mib, 128u);
     EXPECT_EQ(a.until, "");
     EXPECT_EQ(a.timeout_seconds, 600u);
     EXPECT_FALSE(a.step_everything);
@@ -33,17 +33,49 @@ TEST(PcArguments, DefaultsAreTransit86BootsMachine) {
 }
 
 TEST(PcArguments, EveryOptionIsTaken) {
-    const PcArgumentsOrError parsed =
-        parse({"--bios", "b.bin", "--disk", "d.img", "--cdrom", "c.iso", "--floppy", "a.img",
-               "--memory", "3072", "--until", "GRUB", "--timeout", "0", "--pc", "--step-all",
-               "--no-debugcon", "--verbose"});
+    const PcArgumentsOrError parsed = parse({"--bios",
+                                             "b.bin",
+                                             "--disk",
+                                             "d.img",
+                                             "--cdrom",
+                                             "c.iso",
+                                             "--floppy",
+                                             "a.img",
+                                             "--memory",
+                                             "3072",
+                                             "--until",
+                                             "GRUB",
+                                             "--timeout",
+                                             "0",
+                                             "--pc",
+                                             "--step-all",
+                                             "--no-debugcon",
+                                             "--verbose",
+                                             "--boot",
+                                             "dca",
+                                             "--kernel",
+                                             "k",
+                                             "--initrd",
+                                             "i",
+                                             "--append",
+                                             "console=ttyS0",
+                                             "--linuxboot-rom",
+                                             "l.bin",
+                                             "--multiboot-rom",
+                                             "m.bin"});
     ASSERT_TRUE(parsed.arguments) << parsed.error;
     const PcArguments& a = *parsed.arguments;
-    EXPECT_EQ(a.bios, "b.bin");
-    EXPECT_EQ(a.disk, "d.img");
-    EXPECT_EQ(a.cdrom, "c.iso");
-    EXPECT_EQ(a.floppy, "a.img");
-    EXPECT_EQ(a.memory_mib, 3072u);
+    EXPECT_EQ(a.machine.bios, "b.bin");
+    EXPECT_EQ(a.machine.disk, "d.img");
+    EXPECT_EQ(a.machine.cdrom, "c.iso");
+    EXPECT_EQ(a.machine.floppy, "a.img");
+    EXPECT_EQ(a.machine.memory_mib, 3072u);
+    EXPECT_EQ(a.machine.boot_order, "dca");
+    EXPECT_EQ(a.machine.kernel, "k");
+    EXPECT_EQ(a.machine.initrd, "i");
+    EXPECT_EQ(a.machine.append, "console=ttyS0");
+    EXPECT_EQ(a.machine.linuxboot_rom, "l.bin");
+    EXPECT_EQ(a.machine.multiboot_rom, "m.bin");
     EXPECT_EQ(a.until, "GRUB");
     EXPECT_EQ(a.timeout_seconds, 0u);
     EXPECT_TRUE(a.step_everything);
@@ -67,6 +99,16 @@ TEST(PcArguments, ExpectAndSendMakeTheConsoleScriptInOrder) {
     EXPECT_EQ(parse({"--send", "\\q"}).error,
               "--send \"\\q\": unknown escape \"\\q\" (\\r \\n \\t \\b \\e \\xHH \\\\)");
     EXPECT_EQ(parse({"--pc", "--send"}).error, "--send needs a value");
+}
+
+// transit86 boot's rules: --boot letters c, a, d each at most once; --initrd and --append only
+// with --kernel.
+TEST(PcArguments, BootOrderAndKernelOptionsFollowTransit86Boot) {
+    EXPECT_EQ(parse({"--boot", "cac"}).error,
+              "--boot: c (the disk), a (the floppy) and d (the CD-ROM), each at most once, not "
+              "\"cac\"");
+    EXPECT_EQ(parse({"--initrd", "i"}).error, "--initrd needs --kernel");
+    EXPECT_EQ(parse({"--append", "x"}).error, "--append needs --kernel");
 }
 
 // transit86 boot: --memory is checked with CLI::Range(2, 3072).

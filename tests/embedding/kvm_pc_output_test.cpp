@@ -134,7 +134,8 @@ TEST(KvmVmmPcProgram, AnUnreadableBiosOrDiskOrABadArgumentIsOneLineAndStatusTwo)
     const std::string program = shell_word(KVM_VMM_PROGRAM);
     for (const std::string& arguments :
          {std::string(" --pc --bios /nonexistent/bios.bin"),
-          " --pc --bios " + shell_word(KVM_VMM_PROGRAM) + " --disk /nonexistent/disk.img",
+          " --pc --bios " + shell_word(files::seabios_bin) + " --disk /nonexistent/disk.img",
+          std::string(" --pc --kernel /nonexistent/vmlinuz"), std::string(" --pc --boot n"),
           std::string(" --pc --memory 1"), std::string(" --pc --frobnicate")}) {
         const ProgramOutput out = run_program(program + arguments + " 2>&1 >/dev/null | head -1");
         const ProgramOutput status = run_program(program + arguments + " >/dev/null 2>&1; echo $?");

@@ -8,12 +8,10 @@
 #include <sys/wait.h>
 
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
-#include "pc/block_backend.hpp"
+#include "pc/machine_files.hpp"
 #include "pc/platform.hpp"
 #include "pc_vmm.hpp"
 #include "tools/boot/boot_machine.hpp"
@@ -29,17 +27,12 @@ inline constexpr uint64_t kTimeoutNs = 300'000'000'000; // virtual time, either 
 // ends both in the same HLT, so SeaBIOS-alone comparisons that count instructions end so.
 inline constexpr uint64_t kSeabiosAloneNs = 2'000'000'000;
 
-inline std::vector<uint8_t> read_file(std::string_view path) {
-    std::ifstream in{std::string(path), std::ios::binary};
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // The PC of `transit86 boot --bios seabios [--disk grub-echo.img]`.
 inline transit86::pc::PcConfig seabios_pc(bool with_grub_disk) {
-    std::unique_ptr<transit86::pc::BlockBackend> disk;
-    if (with_grub_disk)
-        disk = transit86::pc::open_image_file(std::string(files::grub_echo_img)).backend;
-    return pc_config(read_file(files::seabios_bin), std::move(disk), 128);
+    transit86::pc::MachineFiles machine;
+    machine.bios = files::seabios_bin;
+    if (with_grub_disk) machine.disk = files::grub_echo_img;
+    return transit86::pc::read_machine_files(machine);
 }
 
 struct ReferenceBoot {

@@ -268,6 +268,8 @@ BootEnd BootMachine::run(const BootLimits& limits) {
                 ? kLongestRun
                 : std::clamp<uint64_t>(next_event > now ? next_event - now : 1, 1, kLongestRun);
         if (limits.budget != 0) budget = std::min(budget, limits.budget - retired_);
+        // Time is instructions while the CPU runs: a timeout ends the run where it falls.
+        if (limits.timeout_ns != 0) budget = std::min(budget, limits.timeout_ns - now);
         if (limits.until_position != 0)
             budget = std::min(budget, limits.until_position - position());
         // A trace single-steps what it shows: the windows, or everything.

@@ -1,0 +1,155 @@
+#include "pc/machine_files.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "pc/atapi_cdrom.hpp"
+#include "pc/block_backend.hpp"
+#include "pc/floppy_controller.hpp"
+#include "pc/linux_loader.hpp"
+#include "pc/multiboot_loader.hpp"
+
+namespace transit86::pc {
+
+namespace {
+
+constexpr uint64_t kMaxBios = 16u << 20;
+constexpr uint64_t kMaxKernel = 512u << 20;
+
+std::string quoted(std::string_view text) {
+    return "\"" + std::string(text) + "\"";
+}
+
+// A whole input file, not empty and at most `max_size` bytes.
+std::vector<uint8_t> read_input(const std::string& path, std::string_view what, uint64_t max_size) {
+    std::vector<uint8_t> bytes = read_whole_file(path, max_size, what);
+    if (bytes.size() > max_size)
+        throw MachineFileError(std::string(what) + " " + quoted(path) + " is larger than " +
+                               std::to_string(max_size >> 20) + " MiB");
+    if (bytes.empty()) throw MachineFileError(std::string(what) + " " + quoted(path) + " is empty");
+    return bytes;
+}
+
+// QEMU's -initrd for a multiboot kernel: modules separated by commas (",," is a comma in a
+// name), each "PATH ARGS" — the whole of it the module's command line, PATH the file.
+std::vector<MultibootModule> multiboot_modules(const std::string& option) {
+    std::vector<MultibootModule> modules;
+    if (option.empty()) return modules;
+    std::string spec;
+    for (size_t i = 0; i <= option.size(); ++i) {
+        if (i < option.size() && option[i] == ',' && i + 1 < option.size() &&
+            option[i + 1] == ',') {
+            spec += ',';
+            ++i;
+        } else if (i == option.size() || option[i] == ',') {
+            const std::string path = spec.substr(0, spec.find(' '));
+            modules.push_back({spec, read_input(path, "multiboot module", kMaxKernel)});
+            spec.clear();
+        } else {
+            spec += option[i];
+        }
+    }
+    return modules;
+}
+
+std::unique_ptr<BlockBackend> open_medium(const std::string& path, std::string_view what) {
+    BlockBackendOrError opened = open_image_file(path);
+    if (!opened.backend) throw MachineFileError(std::string(what) + " " + opened.error);
+    return std::move(opened.backend);
+}
+
+// -kernel as QEMU takes it: a Linux setup header first, else a multiboot header; the loader's
+// option ROM at boot index 0.
+void add_kernel(const MachineFiles& f, PcConfig& config) {
+    std::vector<uint8_t> kernel = read_input(f.kernel, "kernel", kMaxKernel);
+    const bool multiboot = !has_linux_setup_header(kernel) && has_multiboot_header(kernel);
+    try {
+        if (multiboot) {
+            config.multiboot = load_multiboot(kernel, f.kernel, f.append,
+                                              multiboot_modules(f.initrd), config.ram_bytes);
+        } else {
+            std::vector<uint8_t> initrd;
+            if (!f.initrd.empty()) initrd = read_input(f.initrd, "initrd", kMaxKernel);
+            LinuxImage linux =
+                load_linux(std::move(kernel), std::move(initrd), f.append, config.ram_bytes);
+            config.linux_boot = std::move(linux.items);
+        }
+    } catch (const std::invalid_argument& e) {
+        throw MachineFileError("kernel " + quoted(f.kernel) + ": " + e.what());
+    }
+    const char* rom = multiboot ? "multiboot_dma.bin" : "linuxboot_dma.bin";
+    config.option_roms.emplace_back(
+        rom, read_input(multiboot ? f.multiboot_rom : f.linuxboot_rom, "option ROM", kMaxBios));
+    config.boot_order.insert(config.boot_order.begin(), std::string("/rom@genroms/") + rom);
+}
+
+} // namespace
+
+std::vector<uint8_t> read_whole_file(const std::string& path, uint64_t max_size,
+                                     std::string_view what) {
+    errno = 0;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) { // the OS's reason: a missing file and an unreadable one need different fixes
+        const int reason = errno;
+        throw MachineFileError("cannot open " + std::string(what) + " " + quoted(path) +
+                               (reason != 0 ? std::string(": ") + std::strerror(reason) : ""));
+    }
+    std::vector<uint8_t> bytes;
+    char chunk[65536];
+    for (;;) {
+        in.read(chunk, sizeof chunk);
+        const auto got = static_cast<size_t>(in.gcount());
+        bytes.insert(bytes.end(), chunk, chunk + got);
+        if (bytes.size() > max_size || got < sizeof chunk) break;
+    }
+    // A directory opens but fails the first read: badbit, or failbit with nothing read.
+    if (in.bad() || (in.fail() && !in.eof()))
+        throw MachineFileError("cannot read " + std::string(what) + " " + quoted(path));
+    return bytes;
+}
+
+std::optional<std::string> boot_order_error(std::string_view order) {
+    const bool letters = order.find_first_not_of("acd") == std::string_view::npos;
+    bool once = true;
+    for (size_t i = 0; i < order.size(); ++i)
+        once = once && order.find(order[i], i + 1) == std::string_view::npos;
+    if (!order.empty() && letters && once) return std::nullopt;
+    return "c (the disk), a (the floppy) and d (the CD-ROM), each at most once, not " +
+           quoted(order);
+}
+
+PcConfig read_machine_files(const MachineFiles& f) {
+    if (const std::optional<std::string> error = boot_order_error(f.boot_order))
+        throw MachineFileError("--boot: " + *error);
+    PcConfig config;
+    config.ram_bytes = f.memory_mib << 20;
+    config.bios = read_input(f.bios, "BIOS", kMaxBios);
+    if (!f.disk.empty()) config.disk = open_medium(f.disk, "disk");
+    if (!f.cdrom.empty()) {
+        config.cdrom = open_medium(f.cdrom, "CD-ROM");
+        if (!AtapiCdrom::holds_a_sector(*config.cdrom))
+            throw MachineFileError("CD-ROM image " + quoted(f.cdrom) + " is smaller than one " +
+                                   std::to_string(AtapiCdrom::kSectorSize) + "-byte sector");
+    }
+    if (!f.floppy.empty()) {
+        std::unique_ptr<BlockBackend> diskette = open_medium(f.floppy, "floppy");
+        const uint64_t bytes = diskette->sector_count() * BlockBackend::kSectorSize;
+        // A smaller image is read as the smallest format it fits in, as QEMU's -fda does.
+        config.floppy = diskette_of_standard_size(std::move(diskette));
+        if (!config.floppy)
+            throw MachineFileError("floppy image " + quoted(f.floppy) +
+                                   " is larger than a 2.88M diskette (" + std::to_string(bytes) +
+                                   " bytes; formats: " + floppy_format_names() + ")");
+    }
+    // The drives in the order given, each as QEMU's bootindex would name it.
+    for (const char device : f.boot_order) {
+        if (device == 'c' && config.disk) config.boot_order.emplace_back(kDiskBootPath);
+        if (device == 'a' && config.floppy) config.boot_order.emplace_back(kFloppyBootPath);
+        if (device == 'd' && config.cdrom) config.boot_order.emplace_back(kCdromBootPath);
+    }
+    if (!f.kernel.empty()) add_kernel(f, config);
+    return config;
+}
+
+} // namespace transit86::pc
