@@ -13,12 +13,19 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace transit86::pc {
+
+// How fast the script types: a byte every 5 ms at most (200 a second; the line's character time
+// when that is longer, 9600 8N1: 1.04 ms). SeaBIOS's serial console moves received bytes into
+// the BIOS keyboard buffer, 15 keys, on its 55 ms timer tick and drops what does not fit: typed
+// faster, a line for ISOLINUX's prompt loses characters (`--send-gap` changes it).
+inline constexpr uint64_t kTypingGapNs = 5'000'000;
 
 struct ConsoleStep {
     std::string expect; // "": due at once

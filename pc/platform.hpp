@@ -215,9 +215,9 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
         if (floppy_journal_) floppy_journal_->record(true);
     }
 
-    // ---- input: bytes typed on COM1's line (Serial16550::receive: held until the UART has
-    // room, as a character backend holds them).
-    void serial_input(std::string_view bytes) { com1_.receive(bytes); }
+    // ---- input: bytes typed on COM1's line (Serial16550::receive: at the line's rate, one
+    // every `gap_ns` at most, held while the UART has no room).
+    void serial_input(std::string_view bytes, uint64_t gap_ns = 0) { com1_.receive(bytes, gap_ns); }
 
     // ---- output. Bytes the guest sent to COM1 and to debugcon (0x402) since the last take.
     std::string take_serial();

@@ -19,7 +19,8 @@ void Serial16550::receive(uint8_t byte) {
     receive(std::string_view(reinterpret_cast<const char*>(&byte), 1));
 }
 
-void Serial16550::receive(std::string_view bytes) {
+void Serial16550::receive(std::string_view bytes, uint64_t gap_ns) {
+    typing_gap_ns_ = gap_ns;
     // An idle line: the first byte takes a character time to come in.
     if (input_waiting() == 0)
         next_arrival_ns_ = std::max(next_arrival_ns_, clock_.now_ns() + char_time_ns_);
@@ -114,7 +115,7 @@ uint8_t Serial16550::read_rbr() {
         lsr_ &= static_cast<uint8_t>(~(kLsrDataReady | kLsrBreak));
     }
     update_irq();
-    take_input();
+    room_appeared();
     return byte;
 }
 
@@ -157,7 +158,7 @@ void Serial16550::write_register(uint8_t reg, uint8_t value) {
         const bool was_loopback = mcr_ & kMcrLoopback;
         mcr_ = value & 0x1F;
         update_irq();
-        if (was_loopback && !(mcr_ & kMcrLoopback)) take_input();
+        if (was_loopback && !(mcr_ & kMcrLoopback)) room_appeared();
         return;
     }
     case kScr: scr_ = value; return;
@@ -187,7 +188,7 @@ void Serial16550::write_fcr(uint8_t value) {
         iir_ &= static_cast<uint8_t>(~kIirFifosOn);
     }
     update_irq();
-    take_input();
+    room_appeared();
 }
 
 // serial_xmit with an always-ready backend: THR empties at once.
@@ -221,6 +222,17 @@ void Serial16550::accept(uint8_t byte) {
     update_irq();
 }
 
+// The receiver has room again (RBR read, FIFO cleared, loopback off). A byte that was due and
+// waited for room starts now and takes a character time, as a sender under RTS/CTS flow
+// control starts when the receiver is ready: however long it waited, the bytes behind it do
+// not pour in at once (SeaBIOS's serial console reads "all available data" into 16 bytes).
+void Serial16550::room_appeared() {
+    const uint64_t now = clock_.now_ns();
+    if (input_waiting() != 0 && !(mcr_ & kMcrLoopback) && has_room() && next_arrival_ns_ <= now)
+        next_arrival_ns_ = now + char_time_ns_;
+    take_input();
+}
+
 bool Serial16550::has_room() const {
     return fifo_on() ? rx_fifo_.size() < kFifoSize : !(lsr_ & kLsrDataReady);
 }
@@ -233,7 +245,7 @@ void Serial16550::take_input() {
     if (input_taken_ < input_.size() && !(mcr_ & kMcrLoopback) && has_room() &&
         next_arrival_ns_ <= now) {
         accept(static_cast<uint8_t>(input_[input_taken_++]));
-        next_arrival_ns_ = now + char_time_ns_;
+        next_arrival_ns_ = now + std::max(char_time_ns_, typing_gap_ns_);
     }
     if (input_taken_ == input_.size()) {
         input_.clear();

@@ -15,14 +15,14 @@
 // is empty again before the OUT completes, so the THR-empty interrupt follows every byte (when
 // IER bit 1 is set). Received bytes come only from receive() (scripted input): they wait in a
 // host-side queue and come off the line one character time apart at the programmed rate and
-// frame (115200 8N1: 86.8 us), the first one a character time after receive(); a byte that
-// finds no room (RBR full, or the 16-byte FIFO) waits on the host side, as a character backend
-// holds it, and arrives when the guest reads RBR. QEMU hands a backend's bytes over as fast as
-// there is room, whatever the rate: a guest that reads "all available data" in one loop (SeaBIOS's
-// sercon_check_event, whose buffer holds 16) would take a whole typed line at once and drop
-// most of it. In FIFO mode the character-timeout interrupt comes four character
-// times (at the programmed baud rate) after the last byte arrived or was read, from the virtual
-// clock. Loopback (MCR bit 4) turns transmitted bytes into received ones and shows
+// frame (115200 8N1: 86.8 us), the first one a character time after receive(). A byte that
+// finds no room (RBR full, or the 16-byte FIFO) is held by the sender, as under RTS/CTS flow
+// control, and comes a character time after the guest makes room. QEMU hands a backend's
+// bytes over as fast as there is room, whatever the rate: a guest that reads "all available
+// data" in one loop (SeaBIOS's sercon_check_event, whose buffer holds 16) takes a whole typed
+// line at once and drops most of it. In FIFO mode the character-timeout interrupt comes four
+// character times (at the programmed baud rate) after the last byte arrived or was read, from the
+// virtual clock. Loopback (MCR bit 4) turns transmitted bytes into received ones and shows
 // DTR/RTS/OUT1/OUT2 as DSR/CTS/RI/DCD; outside loopback the modem lines read DCD, DSR, CTS set.
 //
 // The interrupt line: IIR's pending state, driven onto the IRQ only while MCR OUT2 is set — the
@@ -79,7 +79,9 @@ class Serial16550 final : public IoDevice, public TimedDevice {
 
     // Scripted input: queued, and handed to the UART as it has room.
     void receive(uint8_t byte);
-    void receive(std::string_view bytes);
+    // `gap_ns`: the sender's pause from one byte's start to the next (a typist's pace); the
+    // line's character time when shorter.
+    void receive(std::string_view bytes, uint64_t gap_ns = 0);
     size_t input_waiting() const { return input_.size() - input_taken_; }
     // When the next waiting byte has come off the line (if there is room for it then).
     uint64_t next_arrival_ns() const { return next_arrival_ns_; }
@@ -99,6 +101,7 @@ class Serial16550 final : public IoDevice, public TimedDevice {
     void transmit();
     void accept(uint8_t byte);
     void take_input();
+    void room_appeared();
     bool has_room() const;
     bool fifo_on() const { return fcr_ & kFcrEnable; }
     void update_parameters();
@@ -127,6 +130,7 @@ class Serial16550 final : public IoDevice, public TimedDevice {
     uint64_t char_time_ns_ = (1'000'000'000 / 9600) * 10;
     uint64_t timeout_at_ns_ = kNever;
     uint64_t next_arrival_ns_ = 0; // the scripted line's next byte is off the line at this time
+    uint64_t typing_gap_ns_ = 0;   // receive()'s gap_ns
     bool irq_level_ = false;
 };
 

@@ -192,6 +192,10 @@ CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
                "Type TEXT on the serial line (COM1) once the --expect texts before it have shown; "
                "without one, at power-on")
             ->allow_extra_args(false);
+    cmd->add_option("--send-gap", boot.send_gap_ms,
+                    "Milliseconds from one typed byte to the next (default 5; 0: at the line's "
+                    "rate)")
+        ->check(CLI::Range(uint64_t{0}, uint64_t{60'000}));
     cmd->add_option("--break", raw.boot_breaks, "Stop before the instruction at linear ADDR");
     cmd->add_option("--break-after", boot.break_after,
                     "The --break addresses take effect once the serial console has shown TEXT "

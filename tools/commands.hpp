@@ -66,8 +66,9 @@ struct BootOptions {
     uint64_t timeout_seconds = 600;  // virtual seconds; 0 = no limit
     std::string until;               // stop once the serial console shows this text
     std::vector<ConsoleInput> input; // typed on COM1 as the console shows each step's text
-    std::vector<uint64_t> breaks;    // linear addresses
-    std::string break_after;         // the breaks take effect once the console shows this
+    uint64_t send_gap_ms = pc::kTypingGapNs / 1'000'000; // --send-gap: a typed byte every N ms
+    std::vector<uint64_t> breaks;                        // linear addresses
+    std::string break_after; // the breaks take effect once the console shows this
     TraceMode trace = TraceMode::None;
     bool json = false;
     bool quiet_debugcon = false; // do not print SeaBIOS's debug log (port 0x402)

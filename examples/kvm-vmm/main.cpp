@@ -6,7 +6,7 @@
 //       final state.
 //   kvm-vmm --pc [--bios FILE] [--disk IMG] [--cdrom ISO] [--floppy IMG] [--boot ORDER]
 //               [--kernel FILE [--initrd FILE] [--append TEXT]] [--memory MIB]
-//               [--until TEXT] [--expect TEXT | --send TEXT]...
+//               [--until TEXT] [--expect TEXT | --send TEXT]... [--send-gap MS]
 //           [--timeout SECONDS] [--step-all] [--no-debugcon] [--verbose]
 //       The PC of `transit86 boot` (SeaBIOS, an ATA disk, an ATAPI CD-ROM, pc/'s devices) from
 //       the reset vector.
@@ -42,6 +42,7 @@ int usage() {
                  "       kvm-vmm --pc [--bios FILE] [--disk IMG] [--cdrom ISO] [--floppy IMG]\n"
                  "               [--boot ORDER] [--kernel FILE [--initrd FILE] [--append TEXT]]\n"
                  "               [--memory MIB] [--until TEXT] [--expect TEXT | --send TEXT]...\n"
+                 "               [--send-gap MS]\n"
                  "               [--timeout SECONDS] [--step-all] [--no-debugcon] [--verbose]\n");
     return 2;
 }
@@ -153,6 +154,7 @@ int pc_main(int argc, char** argv) {
     options.step_everything = a.step_everything;
     options.stop_at_console = a.until;
     options.console_input = a.input;
+    options.console_input_gap_ns = a.send_gap_ms * 1'000'000;
     options.on_console_input = [&](const transit86::pc::ConsoleStep& step) { report.typed(step); };
     options.timeout_ns = a.timeout_seconds * 1'000'000'000ull;
     options.on_serial = [&](const std::string& s) { report.serial(s); };

@@ -31,9 +31,9 @@ PcArgumentsOrError parse_pc_arguments(std::span<const char* const> arguments) {
     for (size_t i = 0; i < arguments.size(); ++i) {
         const std::string_view word = arguments[i];
         static constexpr std::string_view kValued[] = {
-            "--bios",    "--disk",          "--cdrom",         "--floppy", "--boot",
-            "--kernel",  "--initrd",        "--append",        "--memory", "--until",
-            "--timeout", "--linuxboot-rom", "--multiboot-rom", "--expect", "--send"};
+            "--bios",          "--disk",   "--cdrom",  "--floppy",  "--boot",    "--kernel",
+            "--initrd",        "--append", "--memory", "--until",   "--timeout", "--linuxboot-rom",
+            "--multiboot-rom", "--expect", "--send",   "--send-gap"};
         const bool takes_value =
             std::find(std::begin(kValued), std::end(kValued), word) != std::end(kValued);
         if (takes_value && i + 1 == arguments.size())
@@ -87,6 +87,13 @@ PcArgumentsOrError parse_pc_arguments(std::span<const char* const> arguments) {
             } catch (const std::invalid_argument& e) {
                 return failure(e.what());
             }
+        } else if (word == "--send-gap") {
+            const std::optional<uint64_t> ms = whole_number(value);
+            if (!ms || *ms > 60'000)
+                return failure(
+                    "--send-gap wants a whole number of milliseconds up to 60000, not \"" +
+                    std::string(value) + "\"");
+            a.send_gap_ms = *ms;
         } else if (word == "--step-all") {
             a.step_everything = true;
         } else if (word == "--no-debugcon") {

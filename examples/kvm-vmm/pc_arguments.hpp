@@ -22,11 +22,12 @@ struct PcArguments {
     // --multiboot-rom, --memory: the machine, read as `transit86 boot` reads it.
     transit86::pc::MachineFiles machine;
     std::string until; // stop once the serial console has shown this text
-    std::vector<transit86::pc::ConsoleStep> input; // --expect/--send, in order
-    uint64_t timeout_seconds = 600;                // virtual time; 0 = no limit
-    bool step_everything = false;                  // --step-all: single-step KVM everywhere
-    bool debugcon = true;                          // --no-debugcon leaves SeaBIOS's debug log out
-    bool verbose = false; // --verbose: the hand-overs between KVM and transit86
+    std::vector<transit86::pc::ConsoleStep> input;                  // --expect/--send, in order
+    uint64_t send_gap_ms = transit86::pc::kTypingGapNs / 1'000'000; // --send-gap
+    uint64_t timeout_seconds = 600;                                 // virtual time; 0 = no limit
+    bool step_everything = false; // --step-all: single-step KVM everywhere
+    bool debugcon = true;         // --no-debugcon leaves SeaBIOS's debug log out
+    bool verbose = false;         // --verbose: the hand-overs between KVM and transit86
 };
 
 struct PcArgumentsOrError {

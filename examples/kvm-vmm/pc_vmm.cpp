@@ -130,7 +130,7 @@ void PcVmm::drain_output() {
 void PcVmm::type_console_input(std::string_view output) {
     if (script_.finished()) return;
     for (const pc::ConsoleStep& step : script_.due(output)) {
-        platform_.serial_input(step.send);
+        platform_.serial_input(step.send, options_.console_input_gap_ns);
         if (options_.on_console_input) options_.on_console_input(step);
     }
 }

@@ -65,6 +65,7 @@ struct PcVmmOptions {
     // Typed on COM1 as the console shows each step's text (pc/console_script.hpp, --expect and
     // --send), each step reported through on_console_input.
     std::vector<transit86::pc::ConsoleStep> console_input;
+    uint64_t console_input_gap_ns = transit86::pc::kTypingGapNs; // a typed byte every this often
     std::function<void(const transit86::pc::ConsoleStep&)> on_console_input;
     uint64_t timeout_ns = 600'000'000'000; // virtual time; 0 = no limit
     uint64_t max_runs = 1ull << 32;        // KVM_RUNs and transit86 runs, a guard against hangs

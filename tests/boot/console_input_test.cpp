@@ -50,23 +50,30 @@ std::vector<uint8_t> echo_bios() {
 struct TypedRun {
     BootEnd end;
     std::string console;
+    std::vector<uint64_t> output_at;             // the instruction count at each console write
     std::vector<std::string> console_when_typed; // the console so far, at each step typed
     size_t typed = 0;
 };
 
 // A byte comes off the line every 86,800 instructions (1,041,660 before the BIOS sets the rate).
-TypedRun run_typing(const std::vector<ConsoleInput>& steps, uint64_t budget = 20'000'000) {
+// Typed back to back (the line's rate) unless `gap_ns` says otherwise.
+TypedRun run_typing(const std::vector<ConsoleInput>& steps, uint64_t budget = 20'000'000,
+                    uint64_t gap_ns = 0) {
     pc::PcConfig config;
     config.bios = echo_bios();
     BootMachine machine(std::move(config), ResetPreset::Kvm, vmx::Profile::Kvm);
     TypedRun run;
-    machine.on_serial = [&](const std::string& bytes) { run.console += bytes; };
+    machine.on_serial = [&](const std::string& bytes) {
+        run.console += bytes;
+        run.output_at.push_back(machine.instructions());
+    };
     machine.on_console_input = [&](const ConsoleInput&) {
         run.console_when_typed.push_back(run.console);
     };
     BootLimits limits;
     limits.budget = budget;
     limits.console_input = steps;
+    limits.console_input_gap_ns = gap_ns;
     run.end = machine.run(limits);
     run.typed = machine.console_input_typed();
     return run;
@@ -102,6 +109,20 @@ TEST(ConsoleInput, TextSplitAcrossSerialWritesIsFound) {
     EXPECT_EQ(run.end.kind, BootEnd::Kind::Halted) << run.end.detail;
     EXPECT_EQ(run.console, ">ab\r>q");
     EXPECT_EQ(run.console_when_typed.back(), ">ab\r>");
+}
+
+// --send-gap: typed bytes come a gap apart (200 us here, longer than 115200 baud's 86.8 us); the
+// BIOS echoes each as it comes (one instruction is one nanosecond).
+TEST(ConsoleInput, TypedBytesComeTheGapApart) {
+    const TypedRun run = run_typing({{">", "abq"}}, 20'000'000, 200'000);
+    EXPECT_EQ(run.end.kind, BootEnd::Kind::Halted) << run.end.detail;
+    EXPECT_EQ(run.console, ">abq");
+    ASSERT_EQ(run.output_at.size(), 4u);
+    for (size_t i = 2; i < 4; ++i) {
+        const uint64_t apart = run.output_at[i] - run.output_at[i - 1];
+        EXPECT_GE(apart, 200'000u - 20) << i;
+        EXPECT_LE(apart, 200'000u + 20) << i;
+    }
 }
 
 } // namespace

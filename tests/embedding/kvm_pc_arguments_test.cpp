@@ -99,6 +99,10 @@ TEST(PcArguments, ExpectAndSendMakeTheConsoleScriptInOrder) {
     EXPECT_EQ(parse({"--send", "\\q"}).error,
               "--send \"\\q\": unknown escape \"\\q\" (\\r \\n \\t \\b \\e \\xHH \\\\)");
     EXPECT_EQ(parse({"--pc", "--send"}).error, "--send needs a value");
+    EXPECT_EQ(parse({"--send-gap", "0"}).arguments->send_gap_ms, 0u);
+    EXPECT_EQ(parse({}).arguments->send_gap_ms, 5u); // transit86 boot's default
+    EXPECT_EQ(parse({"--send-gap", "60001"}).error,
+              "--send-gap wants a whole number of milliseconds up to 60000, not \"60001\"");
 }
 
 // transit86 boot's rules: --boot letters c, a, d each at most once; --initrd and --append only

@@ -72,7 +72,7 @@ void BootMachine::drain_output() {
 void BootMachine::type_console_input(std::string_view output) {
     if (!script_ || script_->finished()) return;
     for (const ConsoleInput& step : script_->due(output)) {
-        platform_.serial_input(step.send);
+        platform_.serial_input(step.send, limits_->console_input_gap_ns);
         if (on_console_input) on_console_input(step);
     }
 }

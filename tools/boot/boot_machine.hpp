@@ -39,7 +39,8 @@ struct BootLimits {
     // showed after the previous step's, at each serial write, so a boot types at the same
     // instruction every time.
     std::span<const ConsoleInput> console_input{};
-    uint64_t timeout_ns = 0; // virtual time; 0 = no limit
+    uint64_t console_input_gap_ns = pc::kTypingGapNs; // a typed byte every this often at most
+    uint64_t timeout_ns = 0;                          // virtual time; 0 = no limit
     // For a debugger driving the boot (boot_target.hpp):
     uint64_t until_position = 0; // pause once position() reaches this; 0 = never
     // Pause (as Position) once virtual time reaches this; 0 = never. A halted CPU whose timer

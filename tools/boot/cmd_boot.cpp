@@ -93,6 +93,7 @@ int run_boot(const BootOptions& o) {
                       .stop_when_window_ends = o.stop_at == StopAt::Valid,
                       .stop_at_console = o.until,
                       .console_input = o.input,
+                      .console_input_gap_ns = o.send_gap_ms * 1'000'000,
                       .timeout_ns = o.timeout_seconds * 1'000'000'000ull,
                       .interrupted = &interrupting_signal};
     end_boot_on_signals();

@@ -26,8 +26,8 @@ namespace transit86::tools {
 
 namespace {
 
-const std::array<const char*, 7> kCaseKeys = {"description", "chain",          "needs", "stop",
-                                              "oracle",      "kernel_version", "input"};
+const std::array<const char*, 8> kCaseKeys = {
+    "description", "chain", "needs", "stop", "oracle", "kernel_version", "input", "send_gap_ms"};
 const std::array<const char*, 11> kChainKeys = {"bios",    "disk",   "cdrom",     "floppy",
                                                 "kernel",  "initrd", "append",    "preset",
                                                 "profile", "cpu",    "memory_mib"};
@@ -196,6 +196,10 @@ ChainCase chain_case_from_json(const nlohmann::json& doc, const std::filesystem:
             b.input.push_back(std::move(typed));
         }
     }
+    if (doc.contains("send_gap_ms")) {
+        b.send_gap_ms = number_field(doc["send_gap_ms"], where + ": \"send_gap_ms\"");
+        if (b.send_gap_ms > 60'000) throw CorpusError(where + ": \"send_gap_ms\" must be 0-60000");
+    }
     // "needs": {"PATH": "what provides it"}; the first missing file is the reason to skip.
     if (doc.contains("needs")) {
         if (!doc["needs"].is_object())
@@ -239,6 +243,7 @@ ChainResult run_chain(const ChainCase& c) {
                             .arm_breakpoints_at_console = c.break_after_console,
                             .stop_at_console = c.stop_console,
                             .console_input = c.boot.input,
+                            .console_input_gap_ns = c.boot.send_gap_ms * 1'000'000,
                             .timeout_ns = c.boot.timeout_seconds * 1'000'000'000ull};
     const BootEnd end = machine.run(limits);
     serial.flush_partial();
