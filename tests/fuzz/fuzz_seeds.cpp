@@ -132,6 +132,8 @@ void cli_seeds(const fs::path& boot_image, const fs::path& out) {
         {"corpus", "run", "corpus/cases", "--filter", "a20", "-v"},
         {"corpus", "rebase", "--oracle", "kvm", "--refresh-verdicts"},
         {"explain", "-", "--no-unrestricted", "--cr4-fixed1", "0x3727ff", "--maxphyaddr", "39"},
+        {"boot", "--disk", "d.img", "--expect", "grub> ", "--send", "echo \\x41\\e[B\\r",
+         "--expect", "a", "--expect", "b", "--send", "\\\\", "--send-gap", "0", "--boot", "dca"},
         {"--help"},
         {"step", "--help"},
     };
