@@ -70,7 +70,7 @@ void BootMachine::drain_output() {
 
 // Types the steps of the script that `output` made due (pc/console_script.hpp).
 void BootMachine::type_console_input(std::string_view output) {
-    if (!script_ || script_->finished()) return;
+    if (!script_ || script_->finished() || !limits_) return;
     for (const ConsoleInput& step : script_->due(output)) {
         platform_.serial_input(step.send, limits_->console_input_gap_ns);
         if (on_console_input) on_console_input(step);
