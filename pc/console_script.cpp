@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <stdexcept>
+#include <utility>
 
 namespace transit86::pc {
 
@@ -61,21 +62,20 @@ std::vector<ConsoleStep> ConsoleScript::due(std::string_view output) {
 }
 
 void ConsoleScriptBuilder::expect(std::string_view text) {
-    if (waiting_) steps_.push_back({pending_expect_, ""}); // waited for, nothing typed
-    pending_expect_ = decode_console_escapes(text, "--expect");
-    if (pending_expect_.empty()) throw std::invalid_argument("--expect: the text is empty");
-    waiting_ = true;
+    std::string wanted = decode_console_escapes(text, "--expect");
+    if (wanted.empty()) throw std::invalid_argument("--expect: the text is empty");
+    if (!pending_expect_.empty()) steps_.push_back({pending_expect_, ""}); // waited for, no keys
+    pending_expect_ = std::move(wanted);
 }
 
 void ConsoleScriptBuilder::send(std::string_view text) {
     std::string bytes = decode_console_escapes(text, "--send");
     if (bytes.empty()) throw std::invalid_argument("--send: the text is empty");
-    steps_.push_back({waiting_ ? pending_expect_ : "", std::move(bytes)});
-    waiting_ = false;
+    steps_.push_back({std::exchange(pending_expect_, {}), std::move(bytes)});
 }
 
 std::vector<ConsoleStep> ConsoleScriptBuilder::finish() {
-    if (waiting_)
+    if (!pending_expect_.empty())
         throw std::invalid_argument(quoted("--expect", shown(pending_expect_)) +
                                     " has no --send after it");
     return std::move(steps_);

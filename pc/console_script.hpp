@@ -61,8 +61,7 @@ class ConsoleScriptBuilder {
 
   private:
     std::vector<ConsoleStep> steps_;
-    std::string pending_expect_;
-    bool waiting_ = false; // an --expect without its --send yet
+    std::string pending_expect_; // an --expect without its --send yet (never empty when given)
 };
 
 // TEXT with its escapes decoded; `option` names it in the error.

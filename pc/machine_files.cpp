@@ -119,6 +119,17 @@ std::optional<std::string> boot_order_error(std::string_view order) {
            quoted(order);
 }
 
+std::string describe_machine(const MachineFiles& f, size_t bios_bytes) {
+    std::string text = "bios " + f.bios + " (" + std::to_string(bios_bytes >> 10) + " KiB)";
+    for (const auto& [label, path] :
+         {std::pair{", disk ", &f.disk}, std::pair{", cdrom ", &f.cdrom},
+          std::pair{", floppy ", &f.floppy}, std::pair{", kernel ", &f.kernel},
+          std::pair{", initrd ", &f.initrd}})
+        if (!path->empty()) text += label + *path;
+    if (!f.append.empty()) text += ", append " + quoted(f.append);
+    return text;
+}
+
 PcConfig read_machine_files(const MachineFiles& f) {
     if (const std::optional<std::string> error = boot_order_error(f.boot_order))
         throw MachineFileError("--boot: " + *error);

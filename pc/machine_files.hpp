@@ -37,6 +37,10 @@ struct MachineFiles {
 // The machine; throws MachineFileError.
 PcConfig read_machine_files(const MachineFiles& files);
 
+// The machine in one line, for a report's header: `bios PATH (N KiB), disk PATH, cdrom PATH,
+// floppy PATH, kernel PATH, initrd PATH, append "TEXT"` (what is not given left out).
+std::string describe_machine(const MachineFiles& files, size_t bios_bytes);
+
 // Why `order` is not a boot order (letters c, a, d, each at most once), or nullopt.
 std::optional<std::string> boot_order_error(std::string_view order);
 

@@ -133,13 +133,14 @@ CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
     auto* cmd = app.add_subcommand(
         "boot",
         "Boot a PC (SeaBIOS, a disk, a CD, a Linux kernel) and list every window (docs/boot.md)");
-    cmd->add_option("--bios", boot.bios, "Firmware image (default Debian's SeaBIOS bios.bin)");
-    cmd->add_option("--disk", boot.disk, "Raw disk image for the primary master ATA disk");
-    cmd->add_option("--cdrom", boot.cdrom,
+    cmd->add_option("--bios", boot.machine.bios,
+                    "Firmware image (default Debian's SeaBIOS bios.bin)");
+    cmd->add_option("--disk", boot.machine.disk, "Raw disk image for the primary master ATA disk");
+    cmd->add_option("--cdrom", boot.machine.cdrom,
                     "ISO image for the secondary master ATAPI CD-ROM (2048-byte sectors)");
-    cmd->add_option("--floppy", boot.floppy,
+    cmd->add_option("--floppy", boot.machine.floppy,
                     "Raw diskette image for floppy drive A: (160K to 2.88M, by its size)");
-    cmd->add_option("--boot", boot.boot_order,
+    cmd->add_option("--boot", boot.machine.boot_order,
                     "Boot order as QEMU's -boot: c the disk, a the floppy, d the CD-ROM "
                     "(default cad)")
         ->check(
@@ -147,18 +148,18 @@ CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
                 return pc::boot_order_error(order).value_or(std::string());
             },
             "ORDER");
-    cmd->add_option("--kernel", boot.kernel,
+    cmd->add_option("--kernel", boot.machine.kernel,
                     "Linux bzImage or multiboot kernel, booted through fw_cfg as QEMU does");
-    cmd->add_option("--initrd", boot.initrd,
+    cmd->add_option("--initrd", boot.machine.initrd,
                     "Initial ramdisk for --kernel (a multiboot kernel: modules \"PATH ARGS,...\")");
-    cmd->add_option("--append", boot.append, "Kernel command line for --kernel");
-    cmd->add_option("--multiboot-rom", boot.multiboot_rom,
+    cmd->add_option("--append", boot.machine.append, "Kernel command line for --kernel");
+    cmd->add_option("--multiboot-rom", boot.machine.multiboot_rom,
                     "The option ROM that loads a multiboot --kernel (default qemu-system-data's "
                     "multiboot_dma.bin)");
-    cmd->add_option("--linuxboot-rom", boot.linuxboot_rom,
+    cmd->add_option("--linuxboot-rom", boot.machine.linuxboot_rom,
                     "The option ROM that loads --kernel (default qemu-system-data's "
                     "linuxboot_dma.bin)");
-    cmd->add_option("--memory", boot.memory_mib, "Guest RAM in MiB (default 128)")
+    cmd->add_option("--memory", boot.machine.memory_mib, "Guest RAM in MiB (default 128)")
         ->check(CLI::Range(2, 3072));
     cmd->add_option("--preset", raw.boot_preset,
                     "CPU reset state: kvm (default: KVM's vCPU reset) or intel (SDM power-up)")
@@ -394,9 +395,9 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
                 boot.breaks.push_back(parse_number_text(text, "--break", 0xFFFFFFFF));
             if (!boot.break_after.empty() && boot.breaks.empty())
                 throw StateFormatError("--break-after needs --break");
-            if (!boot.initrd.empty() && boot.kernel.empty())
+            if (!boot.machine.initrd.empty() && boot.machine.kernel.empty())
                 throw StateFormatError("--initrd needs --kernel");
-            if (!boot.append.empty() && boot.kernel.empty())
+            if (!boot.machine.append.empty() && boot.machine.kernel.empty())
                 throw StateFormatError("--append needs --kernel");
             boot.input = console_input_script(*boot_cmd, raw);
             if (*raw.boot_gdb_opt) {

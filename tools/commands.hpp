@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "pc/console_script.hpp"
+#include "pc/machine_files.hpp"
 #include "transit86/cpu_state.hpp"
 #include "transit86/vmx_checks.hpp"
 
@@ -47,15 +48,9 @@ enum class BootCpu : uint8_t {
 };
 
 struct BootOptions {
-    std::string bios = "/usr/share/seabios/bios.bin"; // Debian's seabios package
-    std::string disk;                                 // primary master ATA disk image
-    std::string cdrom;                                // the disc in the secondary master CD-ROM
-    std::string floppy;                               // the diskette in drive A:
-    std::string boot_order = "cad";     // c: the disk, a: the floppy, d: the CD-ROM (QEMU's -boot)
-    std::string kernel, initrd, append; // the Linux boot protocol, QEMU's route
-    std::string linuxboot_rom = "/usr/share/qemu/linuxboot_dma.bin"; // qemu-system-data
-    std::string multiboot_rom = "/usr/share/qemu/multiboot_dma.bin"; // qemu-system-data
-    uint64_t memory_mib = 128;
+    // --bios, --disk, --cdrom, --floppy, --boot, --kernel, --initrd, --append, the option-ROM
+    // paths, --memory: the machine, read by pc/machine_files as kvm-vmm --pc reads it.
+    pc::MachineFiles machine;
     // KVM's vCPU reset state: the census answers what KVM without unrestricted guest would
     // emulate, so the boot starts where a VMM's vCPU does (docs/boot.md).
     ResetPreset preset = ResetPreset::Kvm;

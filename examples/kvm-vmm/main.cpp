@@ -136,14 +136,7 @@ int pc_main(int argc, char** argv) {
     }
     if (const int status = kvm_unavailable()) return status;
 
-    std::string machine =
-        "bios " + m.bios + " (" + std::to_string(config.bios.size() >> 10) + " KiB)";
-    for (const auto& [label, path] :
-         {std::pair{", disk ", &m.disk}, std::pair{", cdrom ", &m.cdrom},
-          std::pair{", floppy ", &m.floppy}, std::pair{", kernel ", &m.kernel},
-          std::pair{", initrd ", &m.initrd}})
-        if (!path->empty()) machine += label + *path;
-    if (!m.append.empty()) machine += ", append \"" + m.append + "\"";
+    const std::string machine = transit86::pc::describe_machine(m, config.bios.size());
     std::printf("kvm-vmm: --pc, %s, %llu MiB, KVM + transit86 while VM entry would fail (profile "
                 "kvm)%s\n",
                 machine.c_str(), static_cast<unsigned long long>(m.memory_mib),

@@ -34,7 +34,7 @@ class SeaBiosBoot : public ::testing::Test {
   protected:
     void SetUp() override {
         if (!files::seabios_skip_reason.empty()) GTEST_SKIP() << files::seabios_skip_reason;
-        options_.bios = std::string(files::seabios_bin);
+        options_.machine.bios = std::string(files::seabios_bin);
     }
 
     std::unique_ptr<BootMachine> make_machine() {

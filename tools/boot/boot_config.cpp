@@ -7,17 +7,7 @@ namespace transit86::tools {
 
 pc::PcConfig make_platform_config(const BootOptions& o) {
     try {
-        return pc::read_machine_files({.bios = o.bios,
-                                       .disk = o.disk,
-                                       .cdrom = o.cdrom,
-                                       .floppy = o.floppy,
-                                       .boot_order = o.boot_order,
-                                       .kernel = o.kernel,
-                                       .initrd = o.initrd,
-                                       .append = o.append,
-                                       .linuxboot_rom = o.linuxboot_rom,
-                                       .multiboot_rom = o.multiboot_rom,
-                                       .memory_mib = o.memory_mib});
+        return pc::read_machine_files(o.machine);
     } catch (const pc::MachineFileError& e) {
         throw ImageError(e.what());
     }

@@ -36,32 +36,25 @@ void print_json(const nlohmann::json& j) {
 
 void CensusReport::header(const BootOptions& o, size_t bios_size) {
     const char* preset = o.preset == ResetPreset::Intel ? "intel" : "kvm";
+    const pc::MachineFiles& m = o.machine;
     if (json_) {
-        nlohmann::json head = {{"bios", o.bios},
+        nlohmann::json head = {{"bios", m.bios},
                                {"bios_size", bios_size},
-                               {"memory_mib", o.memory_mib},
+                               {"memory_mib", m.memory_mib},
                                {"preset", preset},
                                {"profile", vmx::to_string(profile_)}};
-        if (!o.disk.empty()) head["disk"] = o.disk;
-        if (!o.cdrom.empty()) head["cdrom"] = o.cdrom;
-        if (!o.floppy.empty()) head["floppy"] = o.floppy;
-        if (!o.kernel.empty()) head["kernel"] = o.kernel;
-        if (!o.initrd.empty()) head["initrd"] = o.initrd;
-        if (!o.append.empty()) head["append"] = o.append;
+        for (const auto& [key, value] :
+             {std::pair{"disk", &m.disk}, std::pair{"cdrom", &m.cdrom},
+              std::pair{"floppy", &m.floppy}, std::pair{"kernel", &m.kernel},
+              std::pair{"initrd", &m.initrd}, std::pair{"append", &m.append}})
+            if (!value->empty()) head[key] = *value;
         if (o.cpu == BootCpu::X86_64) head["cpu"] = "x86-64";
         print_json({{"boot", head}});
         return;
     }
-    std::string what = fmt::format("bios {} ({} KiB)", o.bios, bios_size >> 10);
-    if (!o.disk.empty()) what += fmt::format(", disk {}", o.disk);
-    if (!o.cdrom.empty()) what += fmt::format(", cdrom {}", o.cdrom);
-    if (!o.floppy.empty()) what += fmt::format(", floppy {}", o.floppy);
-    if (!o.kernel.empty()) what += fmt::format(", kernel {}", o.kernel);
-    if (!o.initrd.empty()) what += fmt::format(", initrd {}", o.initrd);
-    if (!o.append.empty()) what += fmt::format(", append \"{}\"", o.append);
-    if (o.cpu == BootCpu::X86_64) what += ", cpu x86-64";
-    fmt::print("transit86 boot: {}, {} MiB, reset preset {}, profile {}\n", what, o.memory_mib,
-               preset, vmx::to_string(profile_));
+    fmt::print("transit86 boot: {}{}, {} MiB, reset preset {}, profile {}\n",
+               pc::describe_machine(m, bios_size), o.cpu == BootCpu::X86_64 ? ", cpu x86-64" : "",
+               m.memory_mib, preset, vmx::to_string(profile_));
 }
 
 void CensusReport::window(const CensusWindow& w) {

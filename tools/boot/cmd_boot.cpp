@@ -61,7 +61,7 @@ int run_boot(const BootOptions& o) {
     try {
         machine = std::make_unique<BootMachine>(std::move(config), o.preset, o.profile);
     } catch (const std::invalid_argument& e) {
-        throw ImageError(fmt::format("BIOS \"{}\": {}", o.bios, e.what()));
+        throw ImageError(fmt::format("BIOS \"{}\": {}", o.machine.bios, e.what()));
     }
     machine->emulator().set_cpu_model(cpu_model_for(o.cpu));
     if (o.gdb) return serve_boot_gdb(o, *machine, bios_size);

@@ -140,13 +140,13 @@ ChainCase chain_case_from_json(const nlohmann::json& doc, const std::filesystem:
     check_keys(chain, kChainKeys, where + ": \"chain\"");
     BootOptions& b = c.boot;
     if (const std::string bios = string_field(chain, "bios", where); !bios.empty())
-        b.bios = expand(bios, paths);
-    b.disk = expand(string_field(chain, "disk", where), paths);
-    b.cdrom = expand(string_field(chain, "cdrom", where), paths);
-    b.floppy = expand(string_field(chain, "floppy", where), paths);
-    b.kernel = expand(string_field(chain, "kernel", where), paths);
-    b.initrd = expand(string_field(chain, "initrd", where), paths);
-    b.append = string_field(chain, "append", where);
+        b.machine.bios = expand(bios, paths);
+    b.machine.disk = expand(string_field(chain, "disk", where), paths);
+    b.machine.cdrom = expand(string_field(chain, "cdrom", where), paths);
+    b.machine.floppy = expand(string_field(chain, "floppy", where), paths);
+    b.machine.kernel = expand(string_field(chain, "kernel", where), paths);
+    b.machine.initrd = expand(string_field(chain, "initrd", where), paths);
+    b.machine.append = string_field(chain, "append", where);
     const std::string preset = string_field(chain, "preset", where);
     if (!preset.empty() && preset != "kvm" && preset != "intel")
         throw CorpusError(where + ": \"preset\" must be kvm or intel");
@@ -163,8 +163,8 @@ ChainCase chain_case_from_json(const nlohmann::json& doc, const std::filesystem:
         throw CorpusError(where + ": \"cpu\" must be transit86 or x86-64");
     b.cpu = cpu == "x86-64" ? BootCpu::X86_64 : BootCpu::Transit86;
     if (chain.contains("memory_mib"))
-        b.memory_mib = number_field(chain["memory_mib"], where + ": \"memory_mib\"");
-    if (b.memory_mib < 2 || b.memory_mib > 3072)
+        b.machine.memory_mib = number_field(chain["memory_mib"], where + ": \"memory_mib\"");
+    if (b.machine.memory_mib < 2 || b.machine.memory_mib > 3072)
         throw CorpusError(where + ": \"memory_mib\" must be 2-3072");
 
     if (doc.contains("stop")) {
@@ -216,10 +216,10 @@ ChainCase chain_case_from_json(const nlohmann::json& doc, const std::filesystem:
     // "kernel_version": the golden holds one kernel's census; another version skips.
     if (const std::string wanted = string_field(doc, "kernel_version", where);
         c.skip_reason.empty() && !wanted.empty()) {
-        const std::string found = bzimage_version(b.kernel);
+        const std::string found = bzimage_version(b.machine.kernel);
         if (!found.starts_with(wanted))
             c.skip_reason = fmt::format("the golden is for Linux {}; {} is \"{}\"", wanted,
-                                        b.kernel, found.substr(0, 60));
+                                        b.machine.kernel, found.substr(0, 60));
     }
     return c;
 }
