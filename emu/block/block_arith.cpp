@@ -1,8 +1,8 @@
-// Block-engine handlers for the rest of the arithmetic class: shifts and rotates, MUL/IMUL,
-// DIV/IDIV, NEG/NOT, SETcc, CMOVcc, CBW/CWD. Each is written once per operation and form,
-// templated over the width; the results and flags come from the interpreter's primitives
-// (emu/cpu/alu.hpp: alu_shift, alu_multiply, multiply_flags, alu_divide), so both tiers compute
-// them the same way.
+// Block-engine handlers for the rest of the arithmetic class: shifts and rotates, SHLD/SHRD,
+// MUL/IMUL, DIV/IDIV, NEG/NOT, SETcc, CMOVcc, CBW/CWD. Each is written once per operation and
+// form, templated over the width; the results and flags come from the interpreter's primitives
+// (emu/cpu/alu.hpp: alu_shift, alu_double_shift, alu_multiply, multiply_flags, alu_divide), so
+// both tiers compute them the same way.
 // tests/emu/block/block_engine_test.cpp runs every form both ways.
 #include <array>
 #include <utility>
@@ -57,6 +57,22 @@ bool shift(BlockContext& c, const BlockOp& op) {
     d.set(c, op, static_cast<T>(r.value));
     c.flags = is_rotate(K) ? LazyFlags::from_eflags(r.flags)
                            : LazyFlags::from_status<T>(static_cast<T>(r.value), r.flags);
+    return true;
+}
+
+// shld r/m, r, imm8|cl ; shrd r/m, r, imm8|cl — `src` is the register shifted in; a memory
+// destination is checked for writing even when the masked count is 0, as for the shifts
+template <class T, bool Left, bool Memory, bool CountInCl>
+bool double_shift(BlockContext& c, const BlockOp& op) {
+    Destination<T, Memory> d;
+    if (!d.reach(c, op)) return false;
+    const unsigned count = (CountInCl ? get_reg<uint8_t>(c, kEcx) : op.imm) & 0x1F;
+    if (count == 0) return true;
+    const T dst = d.get(c, op);
+    const AluResult r =
+        alu_double_shift<T>(Left, dst, get_reg<T>(c, op.src), count, c.flags.status());
+    d.set(c, op, static_cast<T>(r.value));
+    c.flags = LazyFlags::from_status<T>(static_cast<T>(r.value), r.flags);
     return true;
 }
 
@@ -209,6 +225,21 @@ Handler shift_handler_for(Op op, uint8_t size, bool memory, bool count_in_cl) {
     }
 }
 
+template <bool Left>
+Handler double_shift_handler(uint8_t size, bool memory, bool count_in_cl) {
+    return by_width(size, [=]<class T>(T) -> Handler {
+        if constexpr (sizeof(T) == 1) {
+            return nullptr; // no byte form
+        } else {
+            if (memory)
+                return count_in_cl ? chain<&double_shift<T, Left, true, true>>
+                                   : chain<&double_shift<T, Left, true, false>>;
+            return count_in_cl ? chain<&double_shift<T, Left, false, true>>
+                               : chain<&double_shift<T, Left, false, false>>;
+        }
+    });
+}
+
 // The r/m operand `m` into `out`: a register as dst/src (both), memory as its address.
 bool lower_rm(const decoder::Insn& insn, const decoder::Operand& m, uint8_t size, BlockOp& out) {
     if (m.kind == OperandKind::Reg) {
@@ -264,6 +295,21 @@ bool lower_arith_op(const decoder::Insn& insn, BlockOp& out) {
         out.imm = b.value & 0xFF;
         out.handler = shift_handler_for(insn.op, size, a.kind == OperandKind::Mem, count_in_cl);
         out.registers_only = a.kind == OperandKind::Reg;
+        return out.handler != nullptr;
+    }
+    case Op::Shld:
+    case Op::Shrd: {
+        if (insn.operand_count != 3 || b.kind != OperandKind::Reg) return false;
+        const decoder::Operand& n = insn.operands[2];
+        const bool count_in_cl = n.kind == OperandKind::Reg;
+        if (count_in_cl ? (n.reg != 1 || n.size != 1) : n.kind != OperandKind::Imm) return false;
+        if (!lower_rm(insn, a, size, out)) return false;
+        out.src = register_byte_offset(b.reg, size);
+        out.imm = n.value & 0xFF;
+        const bool memory = a.kind == OperandKind::Mem;
+        out.handler = insn.op == Op::Shld ? double_shift_handler<true>(size, memory, count_in_cl)
+                                          : double_shift_handler<false>(size, memory, count_in_cl);
+        out.registers_only = !memory;
         return out.handler != nullptr;
     }
     case Op::Mul:

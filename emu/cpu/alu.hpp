@@ -162,6 +162,31 @@ constexpr AluResult alu_shift(ShiftOp op, T value, unsigned count, uint32_t stat
     return {r, status};
 }
 
+// shld / shrd: `dst` shifted by a count of 1-31 (already masked to 5 bits), the bits shifted
+// in taken from `src`, through a 64-bit window: a count above the operand width leaves the
+// result undefined (SDM SHLD, SHRD), and this is what both tiers give. SF, ZF, PF from the
+// result, CF the last bit shifted out, OF the 1-bit formula (sign changed), AF kept from
+// `status` (undefined).
+template <class T>
+constexpr AluResult alu_double_shift(bool left, T dst, T src, unsigned count, uint32_t status) {
+    constexpr unsigned bits = sizeof(T) * 8;
+    T r;
+    bool cf;
+    if (left) {
+        const uint64_t window = (uint64_t{dst} << bits) | src; // dst:src
+        r = static_cast<T>((window << count) >> bits);
+        cf = (window >> (2 * bits - count)) & 1;
+    } else {
+        const uint64_t window = (uint64_t{src} << bits) | dst; // src:dst
+        r = static_cast<T>(window >> count);
+        cf = (window >> (count - 1)) & 1;
+    }
+    uint32_t f = (status & flags::AF) | flags_szp(r);
+    if (cf) f |= flags::CF;
+    if (msb(r) != msb(dst)) f |= flags::OF;
+    return {r, f};
+}
+
 // ---- multiplication (SDM MUL, IMUL)
 
 // The double-width product of MUL (Signed = false) or IMUL, split into halves; `overflow`:

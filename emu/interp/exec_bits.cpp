@@ -76,11 +76,9 @@ bool bit_scan(Cpu& cpu, const Insn& insn) {
     return true;
 }
 
-// shld r/m, r, imm8|cl ; shrd r/m, r, imm8|cl — count masked to 5 bits; a count above the
-// operand width leaves the result undefined (SDM SHLD): we shift through a 64-bit window.
+// shld r/m, r, imm8|cl ; shrd r/m, r, imm8|cl — count masked to 5 bits (alu_double_shift)
 template <class T>
 bool double_shift(Cpu& cpu, const Insn& insn) {
-    constexpr unsigned bits = sizeof(T) * 8;
     T dst, src;
     uint8_t count8;
     if (!cpu.read_operand(insn, insn.operands[0], dst) ||
@@ -89,23 +87,10 @@ bool double_shift(Cpu& cpu, const Insn& insn) {
         return false;
     const unsigned count = count8 & 0x1F;
     if (count == 0) return check_writable(cpu, insn, insn.operands[0]); // as for the shifts
-    T r;
-    bool cf;
-    if (insn.op == Op::Shld) {
-        const uint64_t window = (uint64_t{dst} << bits) | src; // dst:src
-        const uint64_t shifted = window << count;
-        r = static_cast<T>(shifted >> bits);
-        cf = (window >> (2 * bits - count)) & 1;
-    } else {
-        const uint64_t window = (uint64_t{src} << bits) | dst; // src:dst
-        r = static_cast<T>(window >> count);
-        cf = (window >> (count - 1)) & 1;
-    }
-    if (!cpu.write_operand(insn, insn.operands[0], r)) return false;
-    uint32_t f = flags_szp(r);
-    if (cf) f |= flags::CF;
-    if (msb(r) != msb(dst)) f |= flags::OF; // defined for count 1 only
-    cpu.set_status(f, flags::Status & ~flags::AF);
+    const AluResult r =
+        alu_double_shift<T>(insn.op == Op::Shld, dst, src, count, cpu.s.eflags & flags::Status);
+    if (!cpu.write_operand(insn, insn.operands[0], static_cast<T>(r.value))) return false;
+    cpu.set_status(r.flags);
     return true;
 }
 

@@ -566,7 +566,7 @@ class ProgramGenerator {
             code.push_back(overrides[rng_() % 6]);
         }
         const int imm_v = operand32 ? 4 : 2;
-        switch (rng_() % 27) {
+        switch (rng_() % 28) {
         case 0:
         case 1: // add/or/adc/sbb/and/sub/xor/cmp r/m, r and r, r/m
             code.push_back(static_cast<uint8_t>((rng_() % 8) << 3 | (rng_() % 4)));
@@ -743,6 +743,16 @@ class ProgramGenerator {
             const uint8_t op = ops[rng_() % std::size(ops)];
             code.push_back(op);
             if (op < 0xEC) code.push_back(byte());
+            break;
+        }
+        case 27: { // shld/shrd r/m, r, imm8|cl (0F A4 0F A5 0F AC 0F AD)
+            const uint8_t ops[] = {0xA4, 0xA5, 0xAC, 0xAD};
+            const uint8_t op = ops[rng_() % std::size(ops)];
+            code.push_back(0x0F);
+            code.push_back(op);
+            modrm(code, address32);
+            if (op == 0xA4 || op == 0xAC)
+                code.push_back(rng_() % 4 == 0 ? byte() : static_cast<uint8_t>(rng_() % 17));
             break;
         }
         default: // the common loop forms: register ALU and moves
