@@ -244,7 +244,8 @@ void BlockEngine::mark_checked(Block& b, BlockContext& c, uint64_t physical) {
     if (physical >= code_first_ && physical + b.length <= code_end_) return;
     c.code_first = code_first_ = std::min(code_first_, physical);
     c.code_end = code_end_ = std::max(code_end_, physical + b.length);
-    std::fill(std::begin(c.direct_write), std::end(c.direct_write), DirectWindow{});
+    for (unsigned seg = 0; seg < 6; ++seg)
+        c.direct_write[seg].first = c.direct_write[seg].end = 0;
 }
 
 uint64_t BlockEngine::repeatable_iterations(const Block& b, const BlockContext& c, uint64_t room) {
@@ -314,6 +315,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Tlb*
         epoch_translations_ = translations;
     }
     BlockContext c;
+    c.close_windows();
     c.state = &state;
     c.ram = code;
     c.memory = &memory;

@@ -48,10 +48,8 @@ bool mov_to_sreg_real(BlockContext& c, const BlockOp& op) {
     SegmentCache& segment = (*c.state)[static_cast<Seg>(op.seg)];
     segment.selector = selector;
     segment.base = uint32_t{selector} << 4;
-    c.seg[op.seg] = SegmentWindow{}; // its window is computed again at its next access
-    c.seg_loaded &= static_cast<uint8_t>(~(1u << op.seg));
-    c.direct_read[op.seg] = DirectWindow{};
-    c.direct_write[op.seg] = DirectWindow{};
+    c.seg_loaded &= static_cast<uint8_t>(~(1u << op.seg)); // computed again at its next access
+    c.close_direct_windows(op.seg);
     c.loaded_segment = true;
     return true;
 }

@@ -37,13 +37,26 @@ struct RamWindow {
 // The offsets [first, end) of a segment that reach host memory with nothing left to check:
 // inside the segment's limit and type, inside one RAM window, below 4 GiB - 1, and (for
 // writes) outside the code checked in this epoch. Offset o is the host byte at host_bias + o (an
-// integer: the bias alone may point anywhere). Empty (all zero, so that a run's context is
-// cleared cheaply) until an access through the checked path opens it around itself
-// (block_operands.hpp, host_at).
+// integer: the bias alone may point anywhere). Empty (first = end = 0) until an access through
+// the checked path opens it around itself (block_operands.hpp, host_at).
 struct DirectWindow {
     uintptr_t host_bias = 0;
     uint32_t first = 0;
     uint32_t end = 0;
+};
+
+// N windows of a run's context, left uninitialised when the context is made: clearing all of
+// them (432 bytes, three REP STOS) at each of a boot's 600,000 engine entries cost more than
+// many of those entries ran. BlockContext::close_windows() empties what the accessors test;
+// a segment window is read only once its seg_loaded bit is set.
+template <class W, unsigned N>
+struct UninitialisedWindows {
+    union {
+        W at[N];
+    };
+    UninitialisedWindows() {} // deliberately leaves `at` uninitialised
+    W& operator[](unsigned i) { return at[i]; }
+    const W& operator[](unsigned i) const { return at[i]; }
 };
 
 struct BlockContext {
@@ -51,7 +64,7 @@ struct BlockContext {
     uint32_t gpr[9]; // EAX..EDI, then a register that reads as 0 (absent base / index)
     LazyFlags flags;
     // Segment windows, computed from `state` on first use (host_at): a block run touches few.
-    SegmentWindow seg[6]{};
+    UninitialisedWindows<SegmentWindow, 6> seg;
     uint8_t seg_loaded = 0; // bit i: seg[i] holds segment_window(*state, i)
     // The state of the run: segment registers (read by windows, written by a real-mode MOV
     // Sreg), EFLAGS' other bits; EIP, EFLAGS' status flags and the GPRs are written at the end.
@@ -61,11 +74,11 @@ struct BlockContext {
     // Per segment register, the RAM slot its last access reached: the stack, the code's own
     // data and a buffer above 1 MiB are often in three slots (SeaBIOS runs from the BIOS area
     // with its stack in low RAM). Looked up in `memory` on a miss.
-    RamWindow data[6];
+    UninitialisedWindows<RamWindow, 6> data;
     // Per segment register, what its reads and writes reach without the checks above. Closed
     // again when the segment is loaded, and the writes' when the checked code grows.
-    DirectWindow direct_read[6];
-    DirectWindow direct_write[6];
+    UninitialisedWindows<DirectWindow, 6> direct_read;
+    UninitialisedWindows<DirectWindow, 6> direct_write;
     const GuestMemory* memory = nullptr;
     // With CR0.PG = 1, the translations the interpreter's accesses have made: the engine uses
     // those that allow the access (present, the rights, the dirty flag for a write) and
@@ -100,6 +113,18 @@ struct BlockContext {
     uint8_t steady_size = 0; // 0: no promise, every IN declines
     uint32_t steady_value = 0;
     uint64_t steady_until = 0;
+
+    // Empties every data and direct window: each access then takes the checked path once.
+    void close_windows() {
+        for (unsigned i = 0; i < 6; ++i) {
+            data[i].base = data[i].size = data[i].write_size = 0;
+            close_direct_windows(i);
+        }
+    }
+    void close_direct_windows(unsigned segment) {
+        direct_read[segment].first = direct_read[segment].end = 0;
+        direct_write[segment].first = direct_write[segment].end = 0;
+    }
 };
 
 // The run loop's promise about one port, in TSC units (Emulator, PortHandler::steady_read).
