@@ -117,7 +117,8 @@ class BlockEngine {
 
     bool holds(uint32_t index) const { return valid_[index / 64] >> (index % 64) & 1; }
 
-    HugePageTable<Block, kBlocks> table_; // which blocks hold something: valid_
+    // Two-way sets (block_set() in block_engine.cpp); which entries hold a block: valid_.
+    HugePageTable<Block, kBlocks> table_;
     std::array<uint64_t, kBlocks / 64> valid_{};
     uint64_t translations_ = 0;
     uint64_t epoch_ = 1; // a block checked in this epoch is current (new_epoch()); never 0

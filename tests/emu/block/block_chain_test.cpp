@@ -109,26 +109,29 @@ TEST(BlockChain, SuccessorRewrittenByADeviceIsComparedAgain) {
     EXPECT_GT(blocks.emu.engine_stats().in_blocks, 300u);
 }
 
-// B's place in the block table (its hash of the linear address 0x1010) is taken by the code at
-// the same EIP under CS.base 0x2001 (linear 0x3011 hashes alike): add ax, 7 ; dec cx ; jnz.
-// Back under CS.base 0, A's link names a block with B's EIP that is not B.
+// B's place in the block table is taken by code at the same EIP under other code segments:
+// CS.base 0x2001 and then 0x4002 (linear 0x3011 and 0x5012 fall in B's set, whose two entries
+// they fill; B, compared longest ago, is the one replaced): add ax, 7 ; dec cx ; jnz. Back
+// under CS.base 0, A's link names a block with B's EIP that is not B.
 TEST(BlockChain, SuccessorReplacedUnderAnotherCodeSegmentIsNotFollowed) {
-    constexpr uint32_t kOtherBase = 0x2001;
     Pair p;
     load_a_jumps_to_b(p);
-    p.load(kOtherBase + kCode + 0x10, {0x83, 0xC0, 0x07, 0x49, 0x75, 0xFA, 0xF4});
+    for (const uint32_t base : {0x2001u, 0x4002u})
+        p.load(base + kCode + 0x10, {0x83, 0xC0, 0x07, 0x49, 0x75, 0xFA, 0xF4});
     CpuState s = start_state(Mode::Real16);
     s[Gpr::ECX] = 1000;
     p.set_state(s);
     p.run(budget(300));
-    p.set_state(entered_at(p.blocks.emu.state(), kOtherBase, kCode + 0x10));
-    p.run(budget(100));
+    for (const uint32_t base : {0x2001u, 0x4002u}) {
+        p.set_state(entered_at(p.blocks.emu.state(), base, kCode + 0x10));
+        p.run(budget(100));
+    }
     const uint64_t translated = p.blocks.emu.engine_stats().blocks_translated;
     p.set_state(entered_at(p.blocks.emu.state(), 0, kCode));
     const uint32_t ax_before = p.blocks.emu.state()[Gpr::EAX];
     p.run(budget(300));
     EXPECT_EQ(p.blocks.emu.state()[Gpr::EAX] - ax_before, 60u);
-    // B was translated again: the code segment's block had taken its place.
+    // B was translated again: a code segment's block had taken its place.
     EXPECT_GT(p.blocks.emu.engine_stats().blocks_translated, translated);
 }
 
@@ -180,6 +183,40 @@ TEST(BlockChain, SuccessorRewrittenByXchgThroughAnAliasSlotIsComparedAgain) {
 
 TEST(BlockChain, SuccessorRewrittenByAluStoreThroughAnAliasSlotIsComparedAgain) {
     run_alias_loop({0x80, 0x36, 0x12, 0x10, 0x04}); // xor byte [0x1012], 4
+}
+
+// The block table has two entries per set (block_engine.cpp, block_set): at kCode, 0x3001 and
+// 0x5002 blocks of one fetch mode share a set (with one entry per set, the first two shared
+// it and evicted each other on every pass). A: inc bx ; jmp B  B: add ax, 1 ; dec cx ;
+// jnz A ; hlt
+TEST(BlockTable, TwoBlocksOfOneSetStayTranslated) {
+    Pair p;
+    p.load(kCode, {0x43, 0xE9, 0xFD, 0x1F});
+    p.load(0x3001, {0x83, 0xC0, 0x01, 0x49, 0x0F, 0x85, 0xF7, 0xDF, 0xF4});
+    CpuState s = start_state(Mode::Real16);
+    s[Gpr::ECX] = 1000;
+    p.set_state(s);
+    EXPECT_EQ(p.run(kRunToHost).reason, ExitReason::Halt);
+    EXPECT_EQ(p.blocks.emu.state()[Gpr::EAX], 1000u);
+    EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 4000u);
+    EXPECT_LE(p.blocks.emu.engine_stats().blocks_translated, 4u);
+}
+
+// Three blocks of one set in a loop evict one another on every pass; each eviction leaves a
+// successor link naming an entry that now holds another block, which must not be followed.
+// A: inc bx ; jmp B  B: add ax, 1 ; jmp C  C: dec cx ; jnz A ; hlt
+TEST(BlockTable, ThreeBlocksOfOneSetGiveTheInterpretersResult) {
+    Pair p;
+    p.load(kCode, {0x43, 0xE9, 0xFD, 0x1F});
+    p.load(0x3001, {0x83, 0xC0, 0x01, 0xE9, 0xFB, 0x1F});
+    p.load(0x5002, {0x49, 0x0F, 0x85, 0xF9, 0xBF, 0xF4});
+    CpuState s = start_state(Mode::Real16);
+    s[Gpr::ECX] = 300;
+    p.set_state(s);
+    EXPECT_EQ(p.run(kRunToHost).reason, ExitReason::Halt);
+    EXPECT_EQ(p.blocks.emu.state()[Gpr::EAX], 300u);
+    EXPECT_EQ(p.blocks.emu.state()[Gpr::EBX], 300u);
+    EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 1000u);
 }
 
 } // namespace
