@@ -99,7 +99,7 @@ InstructionRef WindowCensus::describe(const Emulator& emulator, const Instructio
 void WindowCensus::begin(const Emulator& emulator, const CpuState& state, uint64_t next_index) {
     if (open_) return;
     CensusWindow w;
-    w.number = windows_.size() + 1;
+    w.number = count_ + 1;
     w.first = describe(emulator, next_instruction(state), next_index);
     // The failing rows, as vmx::evaluate() finds them, without formatting their messages
     // (thousands of windows in a real boot).
@@ -117,35 +117,54 @@ void WindowCensus::begin(const Emulator& emulator, const CpuState& state, uint64
     w.failing.reserve(failing_rows.size());
     for (const vmx::Check* row : failing_rows)
         w.failing.emplace_back(row->id);
-    windows_.push_back(std::move(w));
+    if (windows_.size() < kept_ && windows_.size() == count_)
+        windows_.push_back(std::move(w));
+    else
+        last_ = std::move(w);
+    ++count_;
     open_ = true;
 }
 
 void WindowCensus::add(uint64_t instructions) {
-    if (open_) windows_.back().length += instructions;
+    if (!open_) return;
+    current().length += instructions;
+    instructions_in_windows_ += instructions;
 }
 
 void WindowCensus::end(const Emulator& emulator, const InstructionAddress& last,
                        uint64_t last_index, std::string why) {
     if (!open_) return;
-    CensusWindow& w = windows_.back();
+    CensusWindow& w = current();
     w.last = w.length ? describe(emulator, last, last_index) : w.first;
     w.ended_by = std::move(why);
     open_ = false;
+    if (!longest_ || w.length > longest_->length) longest_ = w;
 }
 
-uint64_t WindowCensus::instructions_in_windows() const {
-    uint64_t total = 0;
-    for (const CensusWindow& w : windows_)
-        total += w.length;
-    return total;
+const CensusWindow* WindowCensus::last() const {
+    return count_ ? &current() : nullptr;
 }
 
 const CensusWindow* WindowCensus::longest() const {
-    const CensusWindow* best = nullptr;
-    for (const CensusWindow& w : windows_)
-        if (!best || w.length > best->length) best = &w;
-    return best;
+    if (open_ && (!longest_ || current().length > longest_->length)) return &current();
+    return longest_ ? &*longest_ : nullptr;
+}
+
+WindowCensus::Mark WindowCensus::mark() const {
+    return {.count = count_,
+            .open = open_,
+            .instructions_in_windows = instructions_in_windows_,
+            .last = count_ ? std::optional(current()) : std::nullopt,
+            .longest = longest_};
+}
+
+void WindowCensus::rewind(const Mark& mark) {
+    count_ = mark.count;
+    open_ = mark.open;
+    instructions_in_windows_ = mark.instructions_in_windows;
+    longest_ = mark.longest;
+    if (windows_.size() > count_) windows_.resize(count_);
+    if (mark.last) current() = *mark.last;
 }
 
 std::string format_instruction(const InstructionRef& i) {
@@ -231,8 +250,8 @@ std::string format_census_summary(const WindowCensus& census, const CensusTotals
                              : 0.0;
     return fmt::format("== census ({}): {} window{}, {} instructions inside windows, longest {}, "
                        "{} instructions ({:.1f}% in the block engine), {:.2f} s\n",
-                       vmx::to_string(census.profile()), census.windows().size(),
-                       census.windows().size() == 1 ? "" : "s", census.instructions_in_windows(),
+                       vmx::to_string(census.profile()), census.count(),
+                       census.count() == 1 ? "" : "s", census.instructions_in_windows(),
                        longest ? fmt::format("{} (window {})", longest->length, longest->number)
                                : "-",
                        totals.instructions, share, totals.wall_seconds);

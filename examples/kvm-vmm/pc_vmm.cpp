@@ -185,7 +185,7 @@ void PcVmm::open_window(WindowStart how) {
 void PcVmm::close_window(const std::string& why) {
     if (!result_.census.in_window()) return;
     result_.census.end(emu_, emu_.last_interpreted(), instructions(), why);
-    if (options_.on_window_end) options_.on_window_end(result_.census.windows().back());
+    if (options_.on_window_end) options_.on_window_end(*result_.census.last());
 }
 
 // Real mode, virtual-8086 mode and 16-bit protected mode are where windows open (PE set, or

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,7 +52,14 @@ struct CensusWindow {
 
 class WindowCensus {
   public:
-    explicit WindowCensus(vmx::Profile profile) : profile_(profile) {}
+    // windows() keeps the first kKeptWindows windows; the counts, the longest window and the
+    // last one cover every window. A guest idling through BIOS calls (a boot menu, a "press a
+    // key" prompt) opens ~75,000 windows a virtual second at ~400 bytes each: kept, a
+    // ten-minute run would need gigabytes.
+    static constexpr uint64_t kKeptWindows = 100'000;
+
+    explicit WindowCensus(vmx::Profile profile, uint64_t kept = kKeptWindows)
+        : profile_(profile), kept_(kept) {}
 
     vmx::Profile profile() const { return profile_; }
     bool in_window() const { return open_; }
@@ -67,10 +75,26 @@ class WindowCensus {
     void end(const Emulator& emulator, const InstructionAddress& last, uint64_t last_index,
              std::string why);
 
+    // Windows begun (the open one included).
+    uint64_t count() const { return count_; }
+    // The first min(count(), kept) windows, the open one last if it is among them.
     const std::vector<CensusWindow>& windows() const { return windows_; }
-    uint64_t instructions_in_windows() const;
-    // The longest window (nullptr when there is none).
+    // The open window, else the one that ended last (nullptr when there is none).
+    const CensusWindow* last() const;
+    uint64_t instructions_in_windows() const { return instructions_in_windows_; }
+    // The longest window, the first of equals (nullptr when there is none).
     const CensusWindow* longest() const;
+
+    // The census at one point of a run, to go back to (a debugger's reverse execution).
+    struct Mark {
+        uint64_t count = 0;
+        bool open = false;
+        uint64_t instructions_in_windows = 0;
+        std::optional<CensusWindow> last, longest;
+    };
+    Mark mark() const;
+    // Back to a mark taken earlier in the same run.
+    void rewind(const Mark& mark);
 
   private:
     // The instruction at `where`, as describe_instruction() gives it; a real boot opens the
@@ -78,10 +102,20 @@ class WindowCensus {
     // same bytes are at the same place (decoding and formatting them was most of begin()).
     InstructionRef describe(const Emulator& emulator, const InstructionAddress& where,
                             uint64_t index);
+    // The open or last window: in windows_ while it is among the kept ones, else last_.
+    CensusWindow& current() { return windows_.size() == count_ ? windows_.back() : last_; }
+    const CensusWindow& current() const {
+        return windows_.size() == count_ ? windows_.back() : last_;
+    }
 
     vmx::Profile profile_;
+    uint64_t kept_;
     bool open_ = false;
+    uint64_t count_ = 0;
+    uint64_t instructions_in_windows_ = 0;
     std::vector<CensusWindow> windows_;
+    CensusWindow last_;                   // current() once windows_ is full
+    std::optional<CensusWindow> longest_; // of the windows that ended
     struct Described {
         InstructionRef ref; // index 0: empty
         size_t available = 0;

@@ -80,7 +80,7 @@ void BootMachine::type_console_input(std::string_view output) {
 void BootMachine::end_window(const std::string& why) {
     if (!census_.in_window()) return;
     census_.end(emulator_, emulator_.last_interpreted(), retired_, why);
-    if (on_window_end) on_window_end(census_.windows().back());
+    if (on_window_end) on_window_end(*census_.last());
 }
 
 std::optional<BootEnd> BootMachine::take_platform_request() {
@@ -132,7 +132,7 @@ std::optional<BootEnd> BootMachine::handle_exit(const Exit& exit) {
         return std::nullopt;
     case ExitReason::GuestStateInvalid:
         census_.begin(emulator_, s, retired_ + 1);
-        if (on_window_begin) on_window_begin(census_.windows().back());
+        if (on_window_begin) on_window_begin(*census_.last());
         return std::nullopt;
     case ExitReason::GuestStateValid: end_window("valid"); return std::nullopt;
     case ExitReason::InterruptWindow: return deliver_interrupt();
@@ -189,7 +189,7 @@ BootEnd BootMachine::run(const BootLimits& limits) {
     const vmx::Profile profile = census_.profile();
     if (!census_.in_window() && !vmx::is_valid(s, profile)) {
         census_.begin(emulator_, s, retired_ + 1);
-        if (on_window_begin) on_window_begin(census_.windows().back());
+        if (on_window_begin) on_window_begin(*census_.last());
     }
     const uint64_t start_position = position();
     const auto finish = [&](BootEnd end) {
@@ -306,10 +306,10 @@ BootEnd BootMachine::run(const BootLimits& limits) {
             (exit.reason == ExitReason::GuestStateValid ||
              exit.reason == ExitReason::GuestStateInvalid))
             return finish({BootEnd::Kind::WindowEdge, ""});
-        if (limits.stop_when_window_ends && !census_.windows().empty() && !census_.in_window())
+        if (limits.stop_when_window_ends && census_.count() != 0 && !census_.in_window())
             return finish({BootEnd::Kind::WindowEnded,
                            fmt::format("window {} ended: the state is valid under {}",
-                                       census_.windows().size(), vmx::to_string(profile))});
+                                       census_.count(), vmx::to_string(profile))});
     }
 }
 
@@ -328,28 +328,24 @@ bool BootMachine::at_breakpoint(const BootLimits& limits) const {
 
 size_t BootMachine::Snapshot::bytes() const {
     return sizeof(*this) + platform.bytes() + serial_seen.size() +
-           (census_last ? 1024 : 0); // a window's strings, roughly
+           2048; // the census's last and longest windows' strings, roughly
 }
 
 std::unique_ptr<BootMachine::Snapshot> BootMachine::save() const {
     // A MOV SS may hold debug traps for the next instruction that no CpuState carries (SDM
     // Vol. 3A 6.8.3): no snapshot there.
     if (emulator_.completion_pending() || emulator_.debug_traps_held()) return nullptr;
-    const std::vector<CensusWindow>& windows = census_.windows();
-    return std::make_unique<Snapshot>(
-        Snapshot{.platform = platform_.save(),
-                 .state = emulator_.state(),
-                 .retired = retired_,
-                 .interrupts_delivered = interrupts_delivered_,
-                 .skipped_ns = skipped_ns_,
-                 .tsc_at_run_start = tsc_at_run_start_,
-                 .halted = halted_,
-                 .serial_seen = serial_seen_,
-                 .script = script_,
-                 .breakpoints_armed = breakpoints_armed_,
-                 .census_windows = windows.size(),
-                 .census_open = census_.in_window(),
-                 .census_last = windows.empty() ? std::nullopt : std::optional(windows.back())});
+    return std::make_unique<Snapshot>(Snapshot{.platform = platform_.save(),
+                                               .state = emulator_.state(),
+                                               .retired = retired_,
+                                               .interrupts_delivered = interrupts_delivered_,
+                                               .skipped_ns = skipped_ns_,
+                                               .tsc_at_run_start = tsc_at_run_start_,
+                                               .halted = halted_,
+                                               .serial_seen = serial_seen_,
+                                               .script = script_,
+                                               .breakpoints_armed = breakpoints_armed_,
+                                               .census = census_.mark()});
 }
 
 void BootMachine::restore(const Snapshot& snapshot) {
@@ -369,24 +365,7 @@ void BootMachine::restore(const Snapshot& snapshot) {
     serial_seen_ = snapshot.serial_seen;
     script_ = snapshot.script;
     breakpoints_armed_ = snapshot.breakpoints_armed;
-    restore_census(snapshot);
-}
-
-// WindowCensus only appends (include/transit86/census.hpp has no way to cut it), and the
-// snapshot is of an earlier point of the same run, so its windows are the first ones of the
-// current census: cut there, put the last one back as it was, and open or close it through
-// begin()/end(), whose own effect on that window the copy then replaces. The census is this
-// machine's own non-const member, so writing through windows() is well defined.
-void BootMachine::restore_census(const Snapshot& snapshot) {
-    if (census_.in_window() != snapshot.census_open) {
-        if (snapshot.census_open)
-            census_.begin(emulator_, emulator_.state(), retired_ + 1);
-        else
-            census_.end(emulator_, emulator_.last_interpreted(), retired_, "");
-    }
-    auto& windows = const_cast<std::vector<CensusWindow>&>(census_.windows());
-    if (windows.size() >= snapshot.census_windows) windows.resize(snapshot.census_windows);
-    if (snapshot.census_last && !windows.empty()) windows.back() = *snapshot.census_last;
+    census_.rewind(snapshot.census);
 }
 
 } // namespace transit86::tools

@@ -104,9 +104,8 @@ class BootMachine {
     uint64_t position() const { return retired_ + interrupts_delivered_; }
 
     // Everything but guest RAM, for reverse execution (boot_target.hpp): the CPU state, the
-    // platform (pc::PcPlatform::Snapshot), virtual time, the run loop's state and the census
-    // as a length plus its last window (the census only grows, so an earlier point of the
-    // same run is a prefix of it).
+    // platform (pc::PcPlatform::Snapshot), virtual time, the run loop's state and the census's
+    // mark (WindowCensus::Mark).
     struct Snapshot {
         pc::PcPlatform::Snapshot platform;
         CpuState state;
@@ -115,9 +114,7 @@ class BootMachine {
         std::string serial_seen;
         std::optional<pc::ConsoleScript> script;
         bool breakpoints_armed = false;
-        size_t census_windows = 0;
-        bool census_open = false;
-        std::optional<CensusWindow> census_last;
+        WindowCensus::Mark census;
         size_t bytes() const;
     };
     // nullptr between an I/O or MMIO exit and the run that completes it (a stop the guest
@@ -154,7 +151,6 @@ class BootMachine {
     bool at_breakpoint(const BootLimits& limits) const;
     std::span<const uint64_t> breakpoints_in_effect(const BootLimits& limits) const;
     static bool watches_console(const BootLimits& limits);
-    void restore_census(const Snapshot& snapshot);
 
     pc::PcPlatform platform_;
     Emulator emulator_;

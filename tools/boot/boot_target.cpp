@@ -122,7 +122,8 @@ void BootTarget::restore_machine(const gdb::MachineSnapshot& snapshot) {
 std::string BootTarget::census_text(bool all) const {
     const WindowCensus& census = machine_.census();
     const std::vector<CensusWindow>& windows = census.windows();
-    const size_t closed = census.in_window() ? windows.size() - 1 : windows.size();
+    const bool all_kept = windows.size() == census.count();
+    const size_t closed = census.in_window() && all_kept ? windows.size() - 1 : windows.size();
     std::string out;
     CensusText text;
     const bool every = all || closed <= 2 * kCensusShown;
@@ -133,8 +134,14 @@ std::string BootTarget::census_text(bool all) const {
             out += fmt::format("   ... {} windows not shown (`monitor census all`)\n",
                                closed - 2 * kCensusShown);
     }
+    if (!all_kept) {
+        const uint64_t not_kept = census.count() - windows.size() - (census.in_window() ? 1 : 0);
+        if (not_kept > 0)
+            out += fmt::format("   ... {} later windows not kept (a census keeps the first {})\n",
+                               not_kept, windows.size());
+    }
     if (census.in_window()) {
-        const CensusWindow& w = windows.back();
+        const CensusWindow& w = *census.last();
         out += fmt::format("== window {}: open, {} instruction{} so far from #{}\n"
                            "   failing at start: {}\n   first {}\n",
                            w.number, w.length, w.length == 1 ? "" : "s", w.first.index,

@@ -117,7 +117,7 @@ void CensusReport::end(const BootEnd& end, const BootMachine& machine, double wa
                       {"virtual_ns", machine.virtual_ns()},
                       {"state", state_to_json(machine.emulator().state())}}}});
         nlohmann::json summary = {{"profile", vmx::to_string(profile_)},
-                                  {"windows", census.windows().size()},
+                                  {"windows", census.count()},
                                   {"instructions_in_windows", census.instructions_in_windows()},
                                   {"instructions", total},
                                   {"block_engine_instructions", stats.in_blocks},

@@ -250,7 +250,11 @@ ChainResult run_chain(const ChainCase& c) {
     result.end = end.detail;
     result.instructions = machine.instructions();
     const WindowCensus& census = machine.census();
-    result.windows = census.windows().size();
+    // A chain's golden names every window's shape: all of them must have been kept.
+    if (census.windows().size() != census.count())
+        throw CorpusError(fmt::format("chain {}: {} windows, more than the {} a census keeps",
+                                      c.name, census.count(), census.windows().size()));
+    result.windows = census.count();
     result.instructions_in_windows = census.instructions_in_windows();
     CensusText text;
     for (const CensusWindow& window : census.windows())
