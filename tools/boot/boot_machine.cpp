@@ -38,8 +38,10 @@ const char* to_string(BootEnd::Kind kind) {
     return "?";
 }
 
-BootMachine::BootMachine(pc::PcConfig config, ResetPreset preset, vmx::Profile profile)
-    : platform_(std::move(config)), emulator_(platform_.slots(), &platform_), census_(profile) {
+BootMachine::BootMachine(pc::PcConfig config, ResetPreset preset, vmx::Profile profile,
+                         uint64_t census_kept)
+    : platform_(std::move(config)), emulator_(platform_.slots(), &platform_),
+      census_(profile, census_kept) {
     memory_generation_ = platform_.memory_generation();
     emulator_.state() = reset_state(preset);
     emulator_.set_a20(platform_.a20());

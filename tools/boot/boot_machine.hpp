@@ -90,7 +90,10 @@ struct BootEnd {
 class BootMachine {
   public:
     // `preset`: the CPU's reset state (the SDM's power-up state, or KVM's vCPU reset).
-    BootMachine(pc::PcConfig config, ResetPreset preset, vmx::Profile profile);
+    // `census_kept`: the windows the census keeps (WindowCensus; 0 when only its counts,
+    // longest and last window are read, as by a boot that prints each window as it ends).
+    BootMachine(pc::PcConfig config, ResetPreset preset, vmx::Profile profile,
+                uint64_t census_kept = WindowCensus::kKeptWindows);
 
     Emulator& emulator() { return emulator_; }
     const Emulator& emulator() const { return emulator_; }

@@ -59,7 +59,9 @@ int run_boot(const BootOptions& o) {
     const size_t bios_size = config.bios.size();
     std::unique_ptr<BootMachine> machine;
     try {
-        machine = std::make_unique<BootMachine>(std::move(config), o.preset, o.profile);
+        // Printed as they end, the windows need keeping only for GDB's `monitor census`.
+        machine = std::make_unique<BootMachine>(std::move(config), o.preset, o.profile,
+                                                o.gdb ? WindowCensus::kKeptWindows : 0);
     } catch (const std::invalid_argument& e) {
         throw ImageError(fmt::format("BIOS \"{}\": {}", o.machine.bios, e.what()));
     }
