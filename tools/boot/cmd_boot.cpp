@@ -2,10 +2,15 @@
 // with the guest's console as text lines and the window census (docs/boot.md).
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <fmt/format.h>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <stop_token>
+#include <thread>
+#include <unistd.h>
 
 #include "tools/boot/boot_config.hpp"
 #include "tools/boot/boot_machine.hpp"
@@ -29,6 +34,32 @@ std::atomic<int> interrupting_signal{0};
 void note_interrupt(int signal) {
     interrupting_signal.store(signal, std::memory_order_relaxed);
 }
+
+// Standard output into a pipe or a file is block-buffered, and a boot may print a line and
+// then run for minutes without another (a kernel's 30 s "press a key" prompt, a decompressor):
+// `transit86 boot ... | tee log` would hold that line back. While the boot runs, a thread
+// flushes standard output four times a second (stdio locks the stream); a terminal is
+// line-buffered already.
+class PeriodicFlush {
+  public:
+    PeriodicFlush() {
+        if (isatty(fileno(stdout))) return;
+        thread_ = std::jthread([](std::stop_token stop) {
+            std::mutex mutex;
+            std::condition_variable_any wake;
+            std::unique_lock lock(mutex);
+            for (;;) {
+                wake.wait_for(lock, stop, std::chrono::milliseconds(250),
+                              [&] { return stop.stop_requested(); });
+                if (stop.stop_requested()) return;
+                std::fflush(stdout);
+            }
+        });
+    }
+
+  private:
+    std::jthread thread_;
+};
 
 void end_boot_on_signals() {
     struct sigaction action {};
@@ -88,6 +119,7 @@ int run_boot(const BootOptions& o) {
         };
     }
 
+    const PeriodicFlush flush_while_booting;
     report.header(o, bios_size);
     BootLimits limits{.budget = o.budget,
                       .breakpoints = o.breaks,
