@@ -64,6 +64,10 @@ std::unique_ptr<BlockBackend> open_medium(const std::string& path, std::string_v
 void add_kernel(const MachineFiles& f, PcConfig& config) {
     std::vector<uint8_t> kernel = read_input(f.kernel, "kernel", kMaxKernel);
     const bool multiboot = !has_linux_setup_header(kernel) && has_multiboot_header(kernel);
+    if (!multiboot && !has_linux_setup_header(kernel))
+        throw MachineFileError("kernel " + quoted(f.kernel) +
+                               ": neither a bzImage (no Linux setup header, \"HdrS\" at 0x202) "
+                               "nor a multiboot kernel (no multiboot header in its first 8 KiB)");
     try {
         if (multiboot) {
             config.multiboot = load_multiboot(kernel, f.kernel, f.append,
