@@ -205,6 +205,64 @@ bool pop(BlockContext& c, const BlockOp& op) {
     return true;
 }
 
+// push Sreg — the selector; a 32-bit push moves ESP by 4 and writes only the low 16 bits (P6
+// and later, SDM PUSH, as the interpreter does); op.src is the Sreg
+template <class T>
+bool push_segment(BlockContext& c, const BlockOp& op) {
+    const uint16_t selector = (*c.state)[static_cast<Seg>(op.src)].selector;
+    const uint32_t sp = (stack_pointer(c) - uint32_t{sizeof(T)}) & c.stack_mask;
+    uint8_t* p = host_at<uint16_t, true>(c, kSs, sp);
+    if (!p) return false;
+    store<uint16_t>(p, selector);
+    set_stack_pointer(c, sp);
+    return true;
+}
+
+// pop Sreg in real mode (DS, ES, FS, GS, SS; op.dst) — the low 16 bits of a T popped; the stack
+// pointer moves by the stack it was read from (load_segment_real, block_operands.hpp)
+template <class T>
+bool pop_segment_real(BlockContext& c, const BlockOp& op) {
+    if (!real_mode_loads(c)) return false;
+    const uint32_t sp = stack_pointer(c);
+    const uint8_t* p = host_at<T, false>(c, kSs, sp);
+    if (!p) return false;
+    const auto selector = static_cast<uint16_t>(load<T>(p));
+    set_stack_pointer(c, sp + uint32_t{sizeof(T)});
+    load_segment_real(c, op, op.dst, selector);
+    return true;
+}
+
+// pusha ; pushad — EAX, ECX, EDX, EBX, the original ESP, EBP, ESI, EDI; declines unless all
+// eight stores fit below the stack pointer without wrapping (then none is made)
+template <class T>
+bool push_all(BlockContext& c, const BlockOp&) {
+    constexpr uint32_t kBytes = 8 * sizeof(T);
+    const uint32_t sp = stack_pointer(c);
+    const uint32_t lo = (sp - kBytes) & c.stack_mask;
+    if (lo > sp) return false; // wraps: left to the interpreter
+    uint8_t* p = host_range_at(c, kSs, lo, kBytes, true);
+    if (!p) return false;
+    for (unsigned r = 0; r < 8; ++r) // EDI at the lowest address, EAX at the highest
+        store<T>(p + (7 - r) * sizeof(T), get_reg<T>(c, static_cast<uint8_t>(r * 4)));
+    set_stack_pointer(c, lo);
+    return true;
+}
+
+// popa ; popad — EDI, ESI, EBP, (ESP skipped), EBX, EDX, ECX, EAX; declines unless all eight
+// loads fit above the stack pointer without wrapping
+template <class T>
+bool pop_all(BlockContext& c, const BlockOp&) {
+    constexpr uint32_t kBytes = 8 * sizeof(T);
+    const uint32_t sp = stack_pointer(c);
+    if (uint64_t{sp} + kBytes - 1 > c.stack_mask) return false; // wraps: the interpreter's
+    const uint8_t* p = host_range_at(c, kSs, sp, kBytes, false);
+    if (!p) return false;
+    for (unsigned r = 0; r < 8; ++r)
+        if (r != 4) set_reg<T>(c, static_cast<uint8_t>(r * 4), load<T>(p + (7 - r) * sizeof(T)));
+    set_stack_pointer(c, sp + kBytes);
+    return true;
+}
+
 // leave — (E)SP := (E)BP by the stack's address size, then POP (E)BP by the operand size
 // (SDM LEAVE); a fault on the pop declines with nothing changed.
 template <class T>
@@ -364,6 +422,20 @@ bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& 
         }
         [[fallthrough]];
     case Op::Pop:
+        if (insn.operand_count == 1 && a.kind == OperandKind::Sreg) {
+            if (a.reg > static_cast<uint8_t>(Seg::GS)) return false;
+            if (insn.op == Op::Push) {
+                out.src = a.reg;
+                out.handler = by_stack_width(
+                    size, []<class T>(T) -> Handler { return chain<&push_segment<T>>; });
+                return out.handler != nullptr;
+            }
+            if (a.reg == static_cast<uint8_t>(Seg::CS)) return false;
+            out.dst = a.reg;
+            out.handler = by_stack_width(
+                size, []<class T>(T) -> Handler { return chain<&pop_segment_real<T>>; });
+            return out.handler != nullptr;
+        }
         if (insn.operand_count != 1 || a.kind != OperandKind::Reg) return false;
         out.src = out.dst = register_byte_offset(a.reg, size);
         out.handler =
@@ -373,6 +445,13 @@ bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& 
         return out.handler != nullptr;
     case Op::Leave:
         out.handler = by_stack_width(size, []<class T>(T) -> Handler { return chain<&leave<T>>; });
+        return out.handler != nullptr;
+    case Op::Pusha:
+    case Op::Popa:
+        out.handler =
+            insn.op == Op::Pusha
+                ? by_stack_width(size, []<class T>(T) -> Handler { return chain<&push_all<T>>; })
+                : by_stack_width(size, []<class T>(T) -> Handler { return chain<&pop_all<T>>; });
         return out.handler != nullptr;
     case Op::Clc:
     case Op::Stc:

@@ -145,6 +145,16 @@ bool read_source(BlockContext& c, const BlockOp& op, T& value) {
     return true;
 }
 
+// Whether a real-mode segment load (MOV Sreg, POP Sreg) may run in this run of blocks
+// (mov_to_sreg_real, block_ops.cpp): not in protected or virtual-8086 mode, not where the run
+// loop watches for the state to become valid.
+inline bool real_mode_loads(const BlockContext& c) {
+    return c.segment_loads && !c.state->protected_mode();
+}
+// Loads data or stack segment `sreg` with `selector` in real mode for the operation `op` (its
+// place in the block for MOV SS's interrupt shadow); the caller checked real_mode_loads().
+void load_segment_real(BlockContext& c, const BlockOp& op, uint8_t sreg, uint16_t selector);
+
 // Picks the handler for the operand width in bytes: pick(T{}) with T = uint8_t/16/32.
 template <class Pick>
 BlockOp::Handler by_width(uint8_t size, Pick pick) {
@@ -163,7 +173,8 @@ inline uint8_t register_byte_offset(uint8_t reg, uint8_t size) {
 }
 
 // Control transfers and stack operations (block_flow.cpp): Jcc, JMP, CALL, RET, LOOP*, JCXZ,
-// PUSH, POP, CLC, STC, CMC. False when `insn` is none of them or a form not translated.
+// PUSH, POP (Sreg too), PUSHA, POPA, CLC, STC, CMC. False when `insn` is none of them or a form not
+// translated.
 bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& ends_block);
 // For a Jcc lowered by lower_flow_op: the handler that lets the block go on with the next
 // instruction when the branch is not taken, and leaves it (a side exit) when it is taken.

@@ -14,6 +14,17 @@
 
 namespace transit86::emu {
 
+// block_operands.hpp
+void block::load_segment_real(BlockContext& c, const BlockOp& op, uint8_t sreg, uint16_t selector) {
+    if (sreg == static_cast<uint8_t>(Seg::SS)) c.after_mov_ss = c.retired + op.position + 1;
+    SegmentCache& segment = (*c.state)[static_cast<Seg>(sreg)];
+    segment.selector = selector;
+    segment.base = uint32_t{selector} << 4;
+    c.seg_loaded &= static_cast<uint8_t>(~(1u << sreg)); // computed again at its next access
+    c.close_direct_windows(sreg);
+    c.loaded_segment = true;
+}
+
 namespace {
 
 using Handler = BlockOp::Handler;
@@ -42,15 +53,24 @@ bool mov_from_sreg(BlockContext& c, const BlockOp& op) {
 // interrupt is taken inside a block, and a run that stops right after it leaves the shadow
 // in the state (BlockEngine::run).
 bool mov_to_sreg_real(BlockContext& c, const BlockOp& op) {
-    if (!c.segment_loads || c.state->protected_mode()) return false;
-    if (op.seg == static_cast<uint8_t>(Seg::SS)) c.after_mov_ss = c.retired + op.position + 1;
-    const uint16_t selector = get_reg<uint16_t>(c, op.src);
-    SegmentCache& segment = (*c.state)[static_cast<Seg>(op.seg)];
-    segment.selector = selector;
-    segment.base = uint32_t{selector} << 4;
-    c.seg_loaded &= static_cast<uint8_t>(~(1u << op.seg)); // computed again at its next access
-    c.close_direct_windows(op.seg);
-    c.loaded_segment = true;
+    if (!real_mode_loads(c)) return false;
+    load_segment_real(c, op, op.seg, get_reg<uint16_t>(c, op.src));
+    return true;
+}
+// mov Sreg, m16 in real mode: as from a register; the Sreg is in op.dst (op.seg is the
+// operand's segment)
+bool mov_to_sreg_real_memory(BlockContext& c, const BlockOp& op) {
+    if (!real_mode_loads(c)) return false;
+    const uint8_t* p = host_address<uint16_t, false>(c, op);
+    if (!p) return false;
+    load_segment_real(c, op, op.dst, load<uint16_t>(p));
+    return true;
+}
+// mov m16, Sreg — 16 bits written whatever the operand size (SDM MOV); the Sreg in op.src
+bool mov_sreg_to_memory(BlockContext& c, const BlockOp& op) {
+    uint8_t* p = host_address<uint16_t, true>(c, op);
+    if (!p) return false;
+    store<uint16_t>(p, (*c.state)[static_cast<Seg>(op.src)].selector);
     return true;
 }
 // mov r, imm
@@ -341,19 +361,31 @@ bool lower_to_block_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bo
         out.registers_only = b.kind == OperandKind::Reg;
         return out.handler != nullptr;
     }
-    case Op::MovFromSreg: // to a register: a store of it is left to the interpreter
-        if (insn.operand_count != 2 || a.kind != OperandKind::Reg || b.kind != OperandKind::Sreg ||
-            b.reg > 5 || (size != 2 && size != 4))
-            return false;
+    case Op::MovFromSreg:
+        if (insn.operand_count != 2 || b.kind != OperandKind::Sreg || b.reg > 5) return false;
+        if (a.kind == OperandKind::Mem) {
+            lower_memory(insn, a, out);
+            out.src = b.reg;
+            out.handler = chain<&mov_sreg_to_memory>;
+            return true;
+        }
+        if (a.kind != OperandKind::Reg || (size != 2 && size != 4)) return false;
         out.dst = register_byte_offset(a.reg, size);
         out.seg = b.reg;
         out.handler = size == 4 ? chain<&mov_from_sreg<uint32_t>> : chain<&mov_from_sreg<uint16_t>>;
         out.registers_only = true;
         return true;
-    case Op::MovToSreg: // from a register, not CS (MOV CS is #UD)
-        if (insn.operand_count != 2 || a.kind != OperandKind::Sreg || b.kind != OperandKind::Reg ||
+    case Op::MovToSreg: // not CS (MOV CS is #UD)
+        if (insn.operand_count != 2 || a.kind != OperandKind::Sreg ||
             a.reg == static_cast<uint8_t>(Seg::CS) || a.reg > static_cast<uint8_t>(Seg::GS))
             return false;
+        if (b.kind == OperandKind::Mem) {
+            lower_memory(insn, b, out);
+            out.dst = a.reg;
+            out.handler = chain<&mov_to_sreg_real_memory>;
+            return true;
+        }
+        if (b.kind != OperandKind::Reg) return false;
         out.src = register_byte_offset(b.reg, 2);
         out.seg = a.reg;
         out.handler = chain<&mov_to_sreg_real>;

@@ -566,7 +566,7 @@ class ProgramGenerator {
             code.push_back(overrides[rng_() % 6]);
         }
         const int imm_v = operand32 ? 4 : 2;
-        switch (rng_() % 28) {
+        switch (rng_() % 30) {
         case 0:
         case 1: // add/or/adc/sbb/and/sub/xor/cmp r/m, r and r, r/m
             code.push_back(static_cast<uint8_t>((rng_() % 8) << 3 | (rng_() % 4)));
@@ -753,6 +753,33 @@ class ProgramGenerator {
             modrm(code, address32);
             if (op == 0xA4 || op == 0xAC)
                 code.push_back(rng_() % 4 == 0 ? byte() : static_cast<uint8_t>(rng_() % 17));
+            break;
+        }
+        case 28: // pusha ; popa (often right after: the registers back)
+            code.push_back(0x60);
+            if (rng_() % 2) code.push_back(0x61);
+            break;
+        case 29: { // push Sreg ; pop Sreg ; mov m16, Sreg ; mov ES/FS/GS, m16 (loads in real mode)
+            const bool real = mode_ == Mode::Real16 || mode_ == Mode::RealCode32;
+            const uint8_t sreg = static_cast<uint8_t>(rng_() % 6);
+            const uint32_t pick = rng_() % 4;
+            if (pick == 0 || (!real && pick != 2)) { // push es/cs/ss/ds/fs/gs
+                const uint8_t pushes[][2] = {{0x06}, {0x0E},       {0x16},
+                                             {0x1E}, {0x0F, 0xA0}, {0x0F, 0xA8}};
+                code.push_back(pushes[sreg][0]);
+                if (pushes[sreg][1]) code.push_back(pushes[sreg][1]);
+            } else if (pick == 1) { // push ds ; pop es, or push ss ; pop ss (its shadow)
+                const bool ss = rng_() % 3 == 0;
+                code.push_back(ss ? 0x16 : 0x1E);
+                code.push_back(ss ? 0x17 : 0x07);
+            } else if (pick == 2) {
+                code.push_back(0x8C);
+                modrm(code, address32, sreg);
+            } else {
+                const uint8_t loads[] = {0, 4, 5}; // ES, FS, GS: the stack and DS stay put
+                code.push_back(0x8E);
+                modrm(code, address32, loads[rng_() % 3]);
+            }
             break;
         }
         default: // the common loop forms: register ALU and moves
