@@ -205,6 +205,25 @@ bool pop(BlockContext& c, const BlockOp& op) {
     return true;
 }
 
+// pop m16 ; pop m32 — the destination's address is computed with the stack pointer already
+// moved (SDM POP); a destination that declines puts it back
+template <class T>
+bool pop_memory(BlockContext& c, const BlockOp& op) {
+    const uint32_t sp = stack_pointer(c);
+    const uint8_t* from = host_at<T, false>(c, kSs, sp);
+    if (!from) return false;
+    const T value = load<T>(from);
+    const uint32_t esp = c.gpr[4];
+    set_stack_pointer(c, sp + uint32_t{sizeof(T)});
+    uint8_t* to = host_address<T, true>(c, op);
+    if (!to) {
+        c.gpr[4] = esp;
+        return false;
+    }
+    store<T>(to, value);
+    return true;
+}
+
 // push Sreg — the selector; a 32-bit push moves ESP by 4 and writes only the low 16 bits (P6
 // and later, SDM PUSH, as the interpreter does); op.src is the Sreg
 template <class T>
@@ -434,6 +453,12 @@ bool lower_flow_op(const decoder::Insn& insn, uint32_t eip, BlockOp& out, bool& 
             out.dst = a.reg;
             out.handler = by_stack_width(
                 size, []<class T>(T) -> Handler { return chain<&pop_segment_real<T>>; });
+            return out.handler != nullptr;
+        }
+        if (insn.op == Op::Pop && insn.operand_count == 1 && a.kind == OperandKind::Mem) {
+            lower_memory(insn, a, out);
+            out.handler =
+                by_stack_width(size, []<class T>(T) -> Handler { return chain<&pop_memory<T>>; });
             return out.handler != nullptr;
         }
         if (insn.operand_count != 1 || a.kind != OperandKind::Reg) return false;

@@ -211,6 +211,21 @@ TEST(BlockEngine, RealModeStackSwitchRunsInBlocks) {
 // A run that stops right after a MOV SS leaves the next instruction in its shadow (SDM Vol. 3A
 // 6.8.3), as the interpreter does: here the IN after it declines in the block (no steady
 // port) and exits to the host. L: mov ss, dx ; in al, 0x80 ; inc dx ; dec cx ; jnz L ; hlt
+// POP m addressed through ESP: the address is computed with ESP already incremented (SDM POP),
+// so `pop dword [esp]` moves the top of the stack one slot up. The loop pushes ECX and 7 and
+// pops twice: EAX is 7 every time.
+// mov ecx, 100 ; xor ebx, ebx ; L: push ecx ; push 7 ; pop dword [esp] ; pop eax ;
+// add ebx, eax ; loop L ; hlt
+TEST(BlockEngine, PopToMemoryThroughEspUsesTheIncrementedEsp) {
+    Pair p;
+    p.load(kCode, {0xB9, 100, 0, 0, 0, 0x31, 0xDB, 0x51, 0x6A, 0x07, 0x8F, 0x04, 0x24, 0x58, 0x01,
+                   0xC3, 0xE2, 0xF5, 0xF4});
+    p.set_state(start_state(Mode::Protected32));
+    EXPECT_EQ(p.run(kRunToHost).reason, ExitReason::Halt);
+    EXPECT_EQ(p.blocks.emu.state()[Gpr::EBX], 700u);
+    EXPECT_GT(p.blocks.emu.engine_stats().in_blocks, 400u);
+}
+
 TEST(BlockEngine, StopRightAfterMovSsKeepsItsInterruptShadow) {
     Pair p;
     p.load(kCode, {0x8E, 0xD2, 0xE4, 0x80, 0x42, 0x49, 0x75, 0xF8, 0xF4});
@@ -755,7 +770,12 @@ class ProgramGenerator {
                 code.push_back(rng_() % 4 == 0 ? byte() : static_cast<uint8_t>(rng_() % 17));
             break;
         }
-        case 28: // pusha ; popa (often right after: the registers back)
+        case 28: // pusha ; popa (often right after: the registers back) ; pop m (8F /0)
+            if (rng_() % 3 == 0) {
+                code.push_back(0x8F);
+                modrm(code, address32, 0);
+                break;
+            }
             code.push_back(0x60);
             if (rng_() % 2) code.push_back(0x61);
             break;
