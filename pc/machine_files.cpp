@@ -63,8 +63,9 @@ std::unique_ptr<BlockBackend> open_medium(const std::string& path, std::string_v
 // option ROM at boot index 0.
 void add_kernel(const MachineFiles& f, PcConfig& config) {
     std::vector<uint8_t> kernel = read_input(f.kernel, "kernel", kMaxKernel);
-    const bool multiboot = !has_linux_setup_header(kernel) && has_multiboot_header(kernel);
-    if (!multiboot && !has_linux_setup_header(kernel))
+    const bool linux_setup = has_linux_setup_header(kernel);
+    const bool multiboot = !linux_setup && has_multiboot_header(kernel);
+    if (!linux_setup && !multiboot)
         throw MachineFileError("kernel " + quoted(f.kernel) +
                                ": neither a bzImage (no Linux setup header, \"HdrS\" at 0x202) "
                                "nor a multiboot kernel (no multiboot header in its first 8 KiB)");

@@ -261,8 +261,7 @@ void BlockEngine::mark_checked(Block& b, BlockContext& c, uint64_t physical) {
     if (physical >= code_first_ && physical + b.length <= code_end_) return;
     c.code_first = code_first_ = std::min(code_first_, physical);
     c.code_end = code_end_ = std::max(code_end_, physical + b.length);
-    for (unsigned seg = 0; seg < 6; ++seg)
-        c.direct_write[seg].first = c.direct_write[seg].end = 0;
+    c.close_write_windows();
 }
 
 uint64_t BlockEngine::repeatable_iterations(const Block& b, const BlockContext& c, uint64_t room) {

@@ -125,6 +125,11 @@ struct BlockContext {
         direct_read[segment].first = direct_read[segment].end = 0;
         direct_write[segment].first = direct_write[segment].end = 0;
     }
+    // Empties the write windows: the checked code grew, and a write window may now reach it.
+    void close_write_windows() {
+        for (unsigned i = 0; i < 6; ++i)
+            direct_write[i].first = direct_write[i].end = 0;
+    }
 };
 
 // The run loop's promise about one port, in TSC units (Emulator, PortHandler::steady_read).

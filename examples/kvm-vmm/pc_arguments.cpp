@@ -5,6 +5,7 @@
 #include <iterator>
 #include <stdexcept>
 #include <string_view>
+#include <utility>
 
 namespace kvm_vmm {
 
@@ -23,6 +24,23 @@ PcArgumentsOrError failure(std::string what) {
     return {.arguments = std::nullopt, .error = std::move(what)};
 }
 
+// The options that name a file or hold text of the machine, taken as given (pc/machine_files
+// reads and checks them).
+using MachineText = std::string transit86::pc::MachineFiles::*;
+constexpr std::pair<std::string_view, MachineText> kMachineText[] = {
+    {"--bios", &transit86::pc::MachineFiles::bios},
+    {"--disk", &transit86::pc::MachineFiles::disk},
+    {"--cdrom", &transit86::pc::MachineFiles::cdrom},
+    {"--floppy", &transit86::pc::MachineFiles::floppy},
+    {"--kernel", &transit86::pc::MachineFiles::kernel},
+    {"--initrd", &transit86::pc::MachineFiles::initrd},
+    {"--append", &transit86::pc::MachineFiles::append},
+    {"--linuxboot-rom", &transit86::pc::MachineFiles::linuxboot_rom},
+    {"--multiboot-rom", &transit86::pc::MachineFiles::multiboot_rom}};
+// The other options with a value.
+constexpr std::string_view kValued[] = {"--boot",   "--memory", "--until",   "--timeout",
+                                        "--expect", "--send",   "--send-gap"};
+
 } // namespace
 
 PcArgumentsOrError parse_pc_arguments(std::span<const char* const> arguments) {
@@ -30,39 +48,22 @@ PcArgumentsOrError parse_pc_arguments(std::span<const char* const> arguments) {
     transit86::pc::ConsoleScriptBuilder script;
     for (size_t i = 0; i < arguments.size(); ++i) {
         const std::string_view word = arguments[i];
-        static constexpr std::string_view kValued[] = {
-            "--bios",          "--disk",   "--cdrom",  "--floppy",  "--boot",    "--kernel",
-            "--initrd",        "--append", "--memory", "--until",   "--timeout", "--linuxboot-rom",
-            "--multiboot-rom", "--expect", "--send",   "--send-gap"};
+        const auto text = std::find_if(std::begin(kMachineText), std::end(kMachineText),
+                                       [&](const auto& option) { return option.first == word; });
         const bool takes_value =
+            text != std::end(kMachineText) ||
             std::find(std::begin(kValued), std::end(kValued), word) != std::end(kValued);
         if (takes_value && i + 1 == arguments.size())
             return failure(std::string(word) + " needs a value");
         const std::string_view value = takes_value ? arguments[++i] : std::string_view();
-        if (word == "--pc") {
+        if (text != std::end(kMachineText)) {
+            a.machine.*(text->second) = value;
+        } else if (word == "--pc") {
             continue;
-        } else if (word == "--bios") {
-            a.machine.bios = value;
-        } else if (word == "--disk") {
-            a.machine.disk = value;
-        } else if (word == "--cdrom") {
-            a.machine.cdrom = value;
-        } else if (word == "--floppy") {
-            a.machine.floppy = value;
         } else if (word == "--boot") {
             if (const std::optional<std::string> error = transit86::pc::boot_order_error(value))
                 return failure("--boot: " + *error);
             a.machine.boot_order = value;
-        } else if (word == "--kernel") {
-            a.machine.kernel = value;
-        } else if (word == "--initrd") {
-            a.machine.initrd = value;
-        } else if (word == "--append") {
-            a.machine.append = value;
-        } else if (word == "--linuxboot-rom") {
-            a.machine.linuxboot_rom = value;
-        } else if (word == "--multiboot-rom") {
-            a.machine.multiboot_rom = value;
         } else if (word == "--memory") {
             const std::optional<uint64_t> mib = whole_number(value);
             // The range of `transit86 boot --memory` (PcMemoryMap: 2 MiB up to the PCI hole).
