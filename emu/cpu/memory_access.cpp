@@ -20,14 +20,17 @@ bool expand_down(const SegmentCache& sc) {
 
 // Offsets [offset, offset + size) inside the segment's limit (SDM Vol. 3A 5.3). An
 // expand-down data segment holds the offsets above its limit, up to 0xFFFF or 0xFFFFFFFF by
-// its B flag.
+// its B flag. With an effective limit of FFFFFFFFH, an access that runs past offset FFFFFFFFH
+// "may or may not" fault (5.3, implementation-specific): transit86 lets its offsets wrap to 0,
+// as QEMU and Bochs do and as real code expects (SYSLINUX's hdt.c32 reads a dword through a
+// pointer of -1; docs/known-differences.md).
 bool within_limit(const SegmentCache& sc, uint32_t offset, uint32_t size) {
     const uint64_t last = uint64_t{offset} + size - 1;
     if (expand_down(sc)) {
         const uint64_t upper = ar::db(sc.access_rights) ? 0xFFFFFFFFull : 0xFFFFull;
         return offset > sc.limit && last <= upper;
     }
-    return last <= sc.limit;
+    return last <= sc.limit || sc.limit == 0xFFFFFFFFu;
 }
 
 // The type checks of a protected-mode access (SDM Vol. 3A 5.4.1): a null selector in DS..GS
@@ -86,13 +89,15 @@ bool Cpu::translate(uint32_t linear, uint32_t size, AccessKind kind, Accessor wh
     const uint32_t in_page = kPageSize - (linear & (kPageSize - 1));
     const uint32_t first = size <= in_page ? size : in_page;
     if (!(s.cr0 & cr0::PG)) {
-        // Linear = physical; only A20 masking can split the range (at a 1 MiB boundary).
+        // Linear = physical; A20 masking splits the range at a 1 MiB boundary, and the 32-bit
+        // linear address space wraps at 4 GiB (an access at FFFFFFFFH of a 4-GByte segment).
         const uint32_t a20_mask = a20 ? ~0u : ~kA20Bit;
-        const bool split = !a20 && first < size && ((linear ^ (linear + first)) & kA20Bit) != 0;
+        const uint32_t next = linear + first;
+        const bool split = first < size && (next == 0 || (!a20 && ((linear ^ next) & kA20Bit)));
         out.count = split ? 2 : 1;
         out.parts[0].address = a20 ? uint64_t{linear} : (linear & a20_mask);
         out.parts[0].size = split ? first : size;
-        if (split) out.parts[1] = {(linear + first) & a20_mask, size - first, nullptr};
+        if (split) out.parts[1] = {next & a20_mask, size - first, nullptr};
     } else {
         // Every page first: a fault on the second leaves the first unwritten (SDM Vol. 3A
         // 4.7: the access does not happen).

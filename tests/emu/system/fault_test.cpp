@@ -172,6 +172,44 @@ TEST(Limit, DataAccessEndingAtTheLimitIsAllowed) {
     EXPECT_EQ(m.run(1).reason, ExitReason::Budget);
 }
 
+// 5.3: with an effective limit of FFFFFFFFH an access past offset FFFFFFFFH "may or may not"
+// fault. transit86 wraps its offsets to 0, as QEMU and Bochs do (SYSLINUX's hdt.c32 relies on
+// it; docs/known-differences.md, "Where the SDM leaves the outcome to the implementation").
+TEST(Limit, FourGigabyteSegmentWrapsAnAccessPastOffsetFFFFFFFF) {
+    Machine m(Mode::Protected32);
+    m.seg(Seg::DS) = segment_cache(kData32, 0x2000, 0xFFFFFFFF, 0xC093);
+    m.write32(0x1FFE, 0x44332211);
+    m.load_code({0xA1, 0xFE, 0xFF, 0xFF, 0xFF}); // mov eax, [0xFFFFFFFE]: offsets FFFFFFFE..1
+    EXPECT_EQ(m.run(1).reason, ExitReason::Budget);
+    EXPECT_EQ(m.gpr(Gpr::EAX), 0x44332211u);
+}
+
+TEST(Limit, FourGigabyteStackWrapsAPushPastOffsetFFFFFFFF) {
+    Machine m(Mode::Protected32);
+    m.seg(Seg::SS) = segment_cache(kData32, 0x2000, 0xFFFFFFFF, 0xC093);
+    m.gpr(Gpr::ESP) = 2;
+    m.gpr(Gpr::EAX) = 0x88776655;
+    m.load_code({0x50}); // push eax: offsets FFFFFFFE..1
+    EXPECT_EQ(m.run(1).reason, ExitReason::Budget);
+    EXPECT_EQ(m.gpr(Gpr::ESP), 0xFFFFFFFEu);
+    EXPECT_EQ(m.read32(0x1FFE), 0x88776655u);
+}
+
+// The linear address space wraps at 4 GiB too: a dword at linear FFFFFFFEH is two bytes at the
+// top of the physical space (outside RAM here: the host completes them) and two at 0.
+TEST(Limit, AccessAtTheTopOfTheLinearSpaceWrapsToZero) {
+    Machine m(Mode::Protected32);
+    m.write32(0, 0x0000DDCC);
+    m.load_code({0xA1, 0xFE, 0xFF, 0xFF, 0xFF}); // mov eax, [0xFFFFFFFE]
+    const Exit e = m.run(1);
+    ASSERT_EQ(e.reason, ExitReason::Mmio);
+    EXPECT_EQ(e.mmio_address, 0xFFFFFFFEu);
+    EXPECT_EQ(e.mmio_size, 2);
+    m.emulator().complete_mmio(0xBBAA);
+    EXPECT_EQ(m.run(1).reason, ExitReason::Budget);
+    EXPECT_EQ(m.gpr(Gpr::EAX), 0xDDCCBBAAu);
+}
+
 TEST(Limit, StackAccessBeyondTheLimitRaisesSS0) {
     Machine m(Mode::Protected32);
     m.seg(Seg::SS) = segment_cache(kData32, 0, 0x0FFF, 0x4093);
