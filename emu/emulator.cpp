@@ -57,6 +57,7 @@ struct Emulator::Impl {
         cpu.model = &model;
         cpu.mmio_completed = &mmio_completed;
         blocks.set_skip_fixed_points(fast_forward);
+        blocks.set_cpu_model(&model);
     }
 
     CpuState state;

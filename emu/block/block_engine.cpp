@@ -338,6 +338,7 @@ uint64_t BlockEngine::run(CpuState& state, const GuestMemory& memory, const Tlb*
     c.ram = code;
     c.memory = &memory;
     c.tlb = tlb;
+    c.model = model_;
     c.user = user;
     c.cs_limit = cs.limit;
     c.stack_mask = ar::db(state[Seg::SS].access_rights) ? ~0u : 0xFFFFu;

@@ -58,6 +58,10 @@ class BlockEngine {
     // once (on by default; off runs every iteration, for the tests that compare both).
     void set_skip_fixed_points(bool enabled) { skip_fixed_points_ = enabled; }
 
+    // The model CPUID answers from (the emulator's, which outlives the engine and changes only
+    // in place, between runs).
+    void set_cpu_model(const CpuModel* model) { model_ = model; }
+
     void clear() {
         valid_.fill(0);
         code_slot_ = {};
@@ -133,6 +137,7 @@ class BlockEngine {
     bool epoch_user_ = false;
     uint64_t epoch_translations_ = UINT64_MAX;
     bool skip_fixed_points_ = true;
+    const CpuModel* model_ = nullptr;
     bool loaded_segments_ = false;
     RamWindow code_slot_{}; // the slot the last run's code was in (cleared with the slots)
 };

@@ -11,8 +11,11 @@
 // the promise.
 //
 // RDTSC reads the virtual clock, one tick per retired instruction (docs/boot.md, "Virtual
-// time"): a kernel's delay loops (`rdtsc; sub; cmp; jb`) run in blocks.
+// time"): a kernel's delay loops (`rdtsc; sub; cmp; jb`) run in blocks. CPUID answers from the
+// CPU model: GRUB reads its clock as `cpuid; rdtsc` (CPUID serialising), 28 M times in a
+// one-second `sleep`.
 #include "emu/block/block_operands.hpp"
+#include "emu/cpu/cpuid.hpp"
 
 namespace transit86::emu::block {
 
@@ -43,10 +46,26 @@ bool rdtsc(BlockContext& c, const BlockOp& op) {
     return true;
 }
 
+// cpuid — EAX, EBX, ECX, EDX = the model's leaf EAX, as the interpreter answers it.
+bool cpuid(BlockContext& c, const BlockOp&) {
+    if (!c.model) return false;
+    const CpuidLeaf r = cpuid_leaf(*c.model, c.gpr[0]);
+    c.gpr[0] = r.eax;
+    c.gpr[1] = r.ecx;
+    c.gpr[kEdx] = r.edx;
+    c.gpr[3] = r.ebx;
+    return true;
+}
+
 } // namespace
 
 bool lower_io_op(const decoder::Insn& insn, BlockOp& out) {
     using decoder::OperandKind;
+    if (insn.op == decoder::Op::Cpuid) {
+        out.handler = chain<&cpuid>;
+        out.registers_only = true; // the same registers in give the same registers out
+        return true;
+    }
     if (insn.op == decoder::Op::Rdtsc) {
         out.handler = chain<&rdtsc>; // not registers_only: each iteration reads another value
         return true;

@@ -16,6 +16,7 @@
 #include "decoder/insn.hpp"
 #include "emu/block/lazy_flags.hpp"
 #include "emu/cpu/segment_window.hpp"
+#include "transit86/cpu_model.hpp"
 #include "transit86/cpu_state.hpp"
 
 namespace transit86::emu {
@@ -85,6 +86,8 @@ struct BlockContext {
     // declines on a miss, so the interpreter walks and raises #PF. `user`: CPL 3.
     const Tlb* tlb = nullptr;
     bool user = false;
+    // What CPUID answers (BlockEngine::set_cpu_model); null: CPUID declines.
+    const CpuModel* model = nullptr;
     // The guest-physical range spanning every block checked against guest memory in this
     // epoch (BlockEngine::new_epoch): a store into it (through any linear address) declines,
     // so the interpreter runs it and the epoch ends. Blocks checked once in an epoch need no

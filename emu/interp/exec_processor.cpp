@@ -1,7 +1,7 @@
 // Processor identification and control: CPUID, RDTSC, RDMSR/WRMSR.
 #include <atomic>
-#include <cstring>
 
+#include "emu/cpu/cpuid.hpp"
 #include "emu/interp/handlers.hpp"
 #include "emu/system/paging.hpp"
 
@@ -9,51 +9,13 @@ namespace transit86::emu {
 
 namespace {
 
-constexpr uint32_t kMaxBasicLeaf = 1;
-constexpr uint32_t kMaxExtendedLeaf = 0x80000004;
-
-uint32_t four_chars(const char* p) {
-    uint32_t v;
-    std::memcpy(&v, p, 4);
-    return v;
-}
-
-// cpuid (SDM CPUID): leaves 0, 1 and 80000000H..80000004H of the configured model. Beyond
-// the maximum, Intel processors answer with the highest basic leaf.
+// cpuid (SDM CPUID): the configured model's leaf EAX (emu/cpu/cpuid.hpp).
 void cpuid(Cpu& cpu) {
-    const CpuModel& m = *cpu.model;
-    uint32_t leaf = cpu.s[Gpr::EAX];
-    const bool extended = leaf >= 0x80000000;
-    if ((!extended && leaf > kMaxBasicLeaf) || (extended && leaf > kMaxExtendedLeaf))
-        leaf = kMaxBasicLeaf;
-    uint32_t a = 0, b = 0, c = 0, d = 0;
-    switch (leaf) {
-    case 0:
-        a = kMaxBasicLeaf;
-        b = four_chars(m.vendor.data());
-        d = four_chars(m.vendor.data() + 4);
-        c = four_chars(m.vendor.data() + 8);
-        break;
-    case 1:
-        a = m.signature;
-        c = m.features_ecx;
-        d = m.features_edx;
-        break;
-    case 0x80000000: a = kMaxExtendedLeaf; break;
-    case 0x80000001: d = m.extended_features_edx; break;
-    default: { // 80000002H..80000004H: 16 brand characters each
-        const char* p = m.brand.data() + (leaf - 0x80000002) * 16;
-        a = four_chars(p);
-        b = four_chars(p + 4);
-        c = four_chars(p + 8);
-        d = four_chars(p + 12);
-        break;
-    }
-    }
-    cpu.s[Gpr::EAX] = a;
-    cpu.s[Gpr::EBX] = b;
-    cpu.s[Gpr::ECX] = c;
-    cpu.s[Gpr::EDX] = d;
+    const CpuidLeaf r = cpuid_leaf(*cpu.model, cpu.s[Gpr::EAX]);
+    cpu.s[Gpr::EAX] = r.eax;
+    cpu.s[Gpr::EBX] = r.ebx;
+    cpu.s[Gpr::ECX] = r.ecx;
+    cpu.s[Gpr::EDX] = r.edx;
 }
 
 // EFER bits the model lets software set (SDM Vol. 4, IA32_EFER): SCE with SYSCALL, LME with

@@ -581,7 +581,7 @@ class ProgramGenerator {
             code.push_back(overrides[rng_() % 6]);
         }
         const int imm_v = operand32 ? 4 : 2;
-        switch (rng_() % 30) {
+        switch (rng_() % 31) {
         case 0:
         case 1: // add/or/adc/sbb/and/sub/xor/cmp r/m, r and r, r/m
             code.push_back(static_cast<uint8_t>((rng_() % 8) << 3 | (rng_() % 4)));
@@ -800,6 +800,17 @@ class ProgramGenerator {
                 code.push_back(0x8E);
                 modrm(code, address32, loads[rng_() % 3]);
             }
+            break;
+        }
+        case 30: { // cpuid, after xor eax, eax (leaf 0) and inc eax (leaf 1), or on any EAX
+            const uint32_t pick = rng_() % 3;
+            if (pick < 2) {
+                code.push_back(0x31);
+                code.push_back(0xC0);
+                if (pick == 1) code.push_back(0x40);
+            }
+            code.push_back(0x0F);
+            code.push_back(0xA2);
             break;
         }
         default: // the common loop forms: register ALU and moves
