@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <span>
+#include <string_view>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -17,6 +19,32 @@ std::string size_problem(const std::string& what, uint64_t bytes) {
     if (bytes == 0) return what + ": the image is empty";
     if (bytes % BlockBackend::kSectorSize != 0)
         return what + ": size " + std::to_string(bytes) + " bytes is not a multiple of 512";
+    return {};
+}
+
+// Image formats and compressed files that are not a raw disk, by the signature at their start
+// (as QEMU's block drivers probe them: qcow2.c, qed.c, vmdk.c, vdi.c, vhdx.c, vpc.c). A raw
+// image holds boot code there; reading one of these as a disk would give the guest the
+// container's header ("not a bootable disk") instead of a reason. Empty: none of them.
+std::string container_kind(std::span<const uint8_t> head) {
+    const auto starts = [&](std::string_view magic, size_t at = 0) {
+        return head.size() >= at + magic.size() &&
+               std::memcmp(head.data() + at, magic.data(), magic.size()) == 0;
+    };
+    if (starts("QFI\xfb"))
+        return head.size() >= 8 && head[7] == 1 ? "a qcow image" : "a qcow2 image";
+    if (starts(std::string_view("QED\0", 4))) return "a QED image";
+    if (starts("KDMV") || starts("COWD") || starts("# Disk DescriptorFile")) return "a VMDK image";
+    if (starts("\x7f\x10\xda\xbe", 0x40)) return "a VDI image";
+    if (starts("vhdxfile")) return "a VHDX image";
+    if (starts("conectix")) return "a dynamic VHD image";
+    if (starts("\x1f\x8b\x08")) return "a gzip-compressed file";
+    if (starts(std::string_view("\xfd"
+                                "7zXZ\0",
+                                6)))
+        return "an xz-compressed file";
+    if (starts("\x28\xb5\x2f\xfd")) return "a zstd-compressed file";
+    if (starts("BZh") && starts("1AY&SY", 4)) return "a bzip2-compressed file";
     return {};
 }
 
@@ -129,6 +157,17 @@ BlockBackendOrError open_image_file(const std::string& path, ImageWrites writes)
             path + (S_ISDIR(kind.st_mode) ? ": is a directory" : ": not a file or block device");
         ::close(fd);
         return {nullptr, error};
+    }
+    uint8_t head[512];
+    const ssize_t got = ::pread(fd, head, sizeof head, 0);
+    if (const std::string container =
+            container_kind(std::span<const uint8_t>(head, got > 0 ? size_t(got) : 0));
+        !container.empty()) {
+        ::close(fd);
+        const std::string fix = container.find("compressed") != std::string::npos
+                                    ? "decompress it first"
+                                    : "qemu-img convert -O raw " + path + " " + path + ".raw";
+        return {nullptr, path + ": " + container + ", not a raw disk image (" + fix + ")"};
     }
     // lseek rather than fstat's size: a block device reports its size only this way.
     const off_t end = ::lseek(fd, 0, SEEK_END);

@@ -60,6 +60,53 @@ TEST(BlockBackend, DirectoriesAndCharacterDevicesAreRefused) {
     EXPECT_EQ(device.error, "/dev/null: not a file or block device");
 }
 
+// A file that is an image format or a compressed file, by the signature QEMU's block drivers
+// probe, is refused with what it is; a raw image may hold the same bytes anywhere else.
+TEST(BlockBackend, ContainerFormatsAndCompressedFilesAreRefused) {
+    const struct {
+        std::string head;
+        size_t at;
+        const char* kind;
+    } cases[] = {
+        {std::string("QFI\xfb\0\0\0\x03", 8), 0, "a qcow2 image"},
+        {std::string("QFI\xfb\0\0\0\x01", 8), 0, "a qcow image"},
+        {std::string("QED\0", 4), 0, "a QED image"},
+        {"KDMV", 0, "a VMDK image"},
+        {"# Disk DescriptorFile", 0, "a VMDK image"},
+        {"\x7f\x10\xda\xbe", 0x40, "a VDI image"},
+        {"vhdxfile", 0, "a VHDX image"},
+        {"conectix", 0, "a dynamic VHD image"},
+        {"\x1f\x8b\x08", 0, "a gzip-compressed file"},
+        {std::string("\xfd"
+                     "7zXZ\0",
+                     6),
+         0, "an xz-compressed file"},
+        {"\x28\xb5\x2f\xfd", 0, "a zstd-compressed file"},
+        {"BZh91AY&SY", 0, "a bzip2-compressed file"},
+    };
+    for (const auto& c : cases) {
+        ImageFile file(1024, 0);
+        {
+            std::fstream out(file.path(), std::ios::binary | std::ios::in | std::ios::out);
+            out.seekp(static_cast<std::streamoff>(c.at));
+            out << c.head;
+        }
+        auto image = open_image_file(file.path());
+        EXPECT_EQ(image.backend, nullptr) << c.kind;
+        EXPECT_NE(image.error.find(std::string(": ") + c.kind + ", not a raw disk image ("),
+                  std::string::npos)
+            << image.error;
+        EXPECT_EQ(image.error.find('\n'), std::string::npos);
+    }
+    ImageFile raw(1024, 0);
+    {
+        std::fstream out(raw.path(), std::ios::binary | std::ios::in | std::ios::out);
+        out.seekp(1);
+        out << "QFI\xfb";
+    }
+    EXPECT_NE(open_image_file(raw.path()).backend, nullptr);
+}
+
 // Every access is checked against the end: a range that reaches past it transfers nothing.
 TEST(BlockBackend, AccessPastTheEndFails) {
     auto image = make_memory_image(std::vector<uint8_t>(4 * 512, 0x11));
