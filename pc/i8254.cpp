@@ -207,7 +207,12 @@ void I8254Pit::Counter::write_control(uint8_t value, uint64_t tick) {
 }
 
 void I8254Pit::Counter::start(uint32_t count, uint64_t tick, bool out_until_load) {
-    held_count = count_at(tick);
+    // Until the load edge the counting element's contents are undefined (datasheet: "N" in the
+    // timing diagrams); a read there gives the count just written, as QEMU's pit_get_count
+    // does. On silicon an ISA read takes about a microsecond and cannot fall there; on this
+    // clock (1 ns an instruction) it can: Linux's quick_pit_calibrate reads channel 2 right
+    // after writing 0xFFFF and gives up on the fast calibration if the MSB is not 0xFF.
+    held_count = count % modulus();
     held_out = out_until_load;
     phase = Phase::Counting;
     run = Run{tick + 1, count, 0}; // loaded by the next clock edge

@@ -72,6 +72,25 @@ TEST_F(I8254Test, Mode0OutputRisesWhenCountReachesZero) {
     EXPECT_EQ(pit.next_event_ns(), TimedDevice::kNever);
 }
 
+// Before the load edge a read gives the count just written (undefined in the datasheet; QEMU's
+// value), with NULL COUNT still set: Linux's quick_pit_calibrate reads channel 2 at once after
+// writing 0xFFFF and expects the MSB to be 0xFF.
+TEST_F(I8254Test, CountReadsAsWrittenBeforeTheLoadEdge) {
+    at_tick(1000);
+    port61.io_write(0x61, 1, 0x01); // GATE 2 high, speaker off
+    pit.io_write(0x43, 1, 0xB0);    // channel 2, LSB then MSB, mode 0
+    pit.io_write(0x42, 1, 0xFF);
+    pit.io_write(0x42, 1, 0xFF);
+    EXPECT_EQ(count(2), 0xFFFF);
+    EXPECT_EQ(status(2) & 0x40, 0x40); // NULL COUNT: not loaded yet
+    at_tick(1001);
+    EXPECT_EQ(count(2), 0xFFFF); // loaded, not yet decremented
+    at_tick(1002);
+    EXPECT_EQ(count(2), 0xFFFE);
+    program(0, 0x04, 0); // mode 2 with 0: the largest count, read as 0
+    EXPECT_EQ(count(0), 0);
+}
+
 // Mode 2: OUT high, low for the one clock at which the count is 1, then the count reloads:
 // a rising edge (IRQ 0) every N clocks.
 TEST_F(I8254Test, Mode2RateGeneratorPulsesLowOnceAPeriod) {
