@@ -73,7 +73,11 @@ void PcMemoryMap::rebuild_slots() {
         else
             slots.push_back(slot);
     };
-    add(0, kVgaHoleBase, ram_.get(), false);
+    // RAM to 0xC0000: the VGA window 0xA0000-0xBFFFF has no device (QEMU's -nodefaults), and
+    // QEMU's empty PCI window there lets the RAM beneath show through (qemu-system-i386 7.2:
+    // B800:0000 reads back what was written). Linux's vgacon probes it so, and takes the CGA
+    // text console that QEMU's boot log shows.
+    add(0, kBiosAreaBase, ram_.get(), false);
     // The BIOS area in 16 KiB steps, each from its PAM region's setting.
     for (uint64_t gpa = kBiosAreaBase; gpa < kHighMemoryBase; gpa += 0x4000) {
         const PamMode mode = pam_[static_cast<size_t>(pam_region_of(gpa))];
@@ -95,12 +99,7 @@ bool PcMemoryMap::handle_mmio(uint64_t gpa, uint8_t size, bool write, uint64_t& 
         if (!write) data = 0;
         return true;
     }
-    if (gpa < kVgaHoleBase || gpa >= kHighMemoryBase) return false;
-    const int region = pam_region_of(gpa);
-    if (region < 0) { // the VGA hole, with no VGA: nothing answers (all ones, the access's width)
-        if (!write) data = size >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * size)) - 1;
-        return true;
-    }
+    if (gpa < kBiosAreaBase || gpa >= kHighMemoryBase) return false;
     // Accesses that straddle two regions are completed byte by byte; the bytes of one that runs
     // past 0xFFFFF are RAM above 1 MiB (RAM is at least 2 MiB).
     uint64_t value = 0;

@@ -1,6 +1,7 @@
 // The guest-physical memory map of QEMU's i440FX "pc" machine as far as boot code sees it:
-// RAM, the VGA hole, the BIOS area 0xC0000-0xFFFFF switched between RAM and ROM by the PAM
-// registers, and the BIOS ROM at the top of 4 GiB.
+// RAM (the VGA window 0xA0000-0xBFFFF too: no VGA device, the RAM beneath as in QEMU), the BIOS
+// area 0xC0000-0xFFFFF switched between RAM and ROM by the PAM registers, and the BIOS ROM at
+// the top of 4 GiB.
 //
 // QEMU (hw/i386/pc_sysfw.c, hw/pci-host/pam.c): the BIOS image is mapped read-only just below
 // 4 GiB, and its last 128 KiB ("isa-bios") below 1 MiB, at 0xE0000 for a 128 KiB image. Each
@@ -48,7 +49,7 @@ using PageAlignedBytes = std::vector<uint8_t, PageAlignedAllocator<uint8_t>>;
 
 class PcMemoryMap final : public DmaMemory {
   public:
-    static constexpr uint64_t kVgaHoleBase = 0xA0000;
+    static constexpr uint64_t kVgaWindowBase = 0xA0000;
     static constexpr uint64_t kBiosAreaBase = 0xC0000;
     static constexpr uint64_t kHighMemoryBase = 0x100000;
     static constexpr uint64_t kIsaBiosMax = 128 * 1024;
@@ -72,7 +73,7 @@ class PcMemoryMap final : public DmaMemory {
 
     void set_pam(const std::array<PamMode, I440fxHostBridge::kPamRegions>& modes);
 
-    // True if `gpa` is in a region this map answers (the BIOS area, the VGA hole, the ROM);
+    // True if `gpa` is in a region this map answers (the BIOS area, the ROM);
     // then the access is completed here. A write to read-only RAM or ROM is dropped; a read
     // of nothing gives all ones.
     bool handle_mmio(uint64_t gpa, uint8_t size, bool write, uint64_t& data);

@@ -151,7 +151,7 @@ uint64_t Driver::mmio_address(ScriptReader& in) {
     case kLocalApic: return LocalApicWindow::kBase + (offset & 0xFFF);
     case kIoApic: return IoApicWindow::kBase + (offset & 0xFFF);
     case kBiosArea: return PcMemoryMap::kBiosAreaBase + offset * 4;
-    case kVgaHole: return PcMemoryMap::kVgaHoleBase + offset;
+    case kVgaWindow: return PcMemoryMap::kVgaWindowBase + offset;
     case kHighBios: return PcMemoryMap::kFourGiB - 0x10000 + offset;
     case kRamEnd: return p_.memory().ram_size() - 0x80 + (offset & 0xFF);
     default: return in.le(4);

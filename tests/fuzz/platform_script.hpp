@@ -80,13 +80,13 @@ inline constexpr std::array<uint16_t, 127> kPlatformPorts = {
     0x87,   0xC0,   0xC4,   0xD0,   0xD4,   0xD6,   0xDA,
 };
 
-// MMIO regions: the local APIC, the I/O APIC, the BIOS area (offset * 4), the VGA hole, the
+// MMIO regions: the local APIC, the I/O APIC, the BIOS area (offset * 4), the VGA window (RAM), the
 // top of 4 GiB (the BIOS alias), the end of RAM (offset & 0xFF below and past it), raw u32.
 enum PlatformRegion : uint8_t {
     kLocalApic,
     kIoApic,
     kBiosArea,
-    kVgaHole,
+    kVgaWindow,
     kHighBios,
     kRamEnd,
     kRawAddress,
