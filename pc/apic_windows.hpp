@@ -69,6 +69,10 @@ class LocalApicWindow final : public MmioDevice {
     std::vector<InterprocessorInterrupt> sent_;
 };
 
+// The I/O APIC version of QEMU's pc machines since 2.7 (hw/intc/ioapic.c, IOAPIC_VER_DEF):
+// Linux reads it back ("IOAPIC[0]: apic_id 0, version 32").
+inline constexpr uint8_t kQemuIoApicVersion = 0x20;
+
 class IoApicWindow final : public MmioDevice {
   public:
     static constexpr uint64_t kBase = 0xFEC00000;

@@ -47,7 +47,7 @@ PcPlatform::PcPlatform(PcConfig config)
       pm_(clock_, *this, this),
       acpi_hotplug_((1u << kHostBridgeDevice) | (1u << kPiix3Device), config.cpus, this),
       dma_(memory_, this), fdc_(floppy_journal_.get(), *this, dma_, this), local_apic_(0, this),
-      io_apic_(0x11, this) {
+      io_apic_(kQemuIoApicVersion, this) {
     if (config.cpus != 1) throw std::invalid_argument("the transit86 PC has one CPU (--cpus 1)");
     if (disc_ && !AtapiCdrom::holds_a_sector(*disc_))
         throw std::invalid_argument("the CD-ROM image is smaller than one 2048-byte sector");

@@ -2,8 +2,11 @@
 // and ioapic.c (Intel SDM Vol. 3A 11.4-11.6, 82093AA datasheet), driven by MMIO accesses.
 #include <gtest/gtest.h>
 
+#include <utility>
+
 #include "fake_platform.hpp"
 #include "pc/apic_windows.hpp"
+#include "pc/platform.hpp"
 
 namespace transit86::pc {
 namespace {
@@ -73,6 +76,19 @@ TEST(IoApicWindow, VersionAndIdThroughIndirectWindow) {
 }
 
 // Redirection entries reset masked; delivery status and remote IRR are read-only.
+// The PC's I/O APIC is QEMU's pc machine's: version 0x20 with 24 pins (Linux prints "IOAPIC[0]:
+// apic_id 0, version 32" under QEMU and now here).
+TEST(IoApicWindow, ThePcHasQemusVersion) {
+    PcConfig config;
+    config.ram_bytes = 2u << 20;
+    config.bios.assign(64 * 1024, 0xF4);
+    PcPlatform platform(std::move(config));
+    uint64_t data = 1; // IOREGSEL: the version register
+    platform.mmio(IoApicWindow::kBase, 4, true, data);
+    platform.mmio(IoApicWindow::kBase + 0x10, 4, false, data);
+    EXPECT_EQ(data, 0x00170020u);
+}
+
 TEST(IoApicWindow, RedirectionEntriesResetMaskedWithReadOnlyStatusBits) {
     testing::RecordingLog log;
     IoApicWindow ioapic(0x11, &log);
