@@ -1,7 +1,9 @@
 #include "pc/machine_files.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 
 #include "pc/atapi_cdrom.hpp"
@@ -135,10 +137,61 @@ std::string describe_machine(const MachineFiles& f, size_t bios_bytes) {
     return text;
 }
 
+std::optional<RtcDateTime> parse_rtc_base(std::string_view text, std::string& error) {
+    RtcDateTime t;
+    if (text == "now") {
+        const std::time_t now = std::time(nullptr);
+        std::tm utc{};
+        if (!gmtime_r(&now, &utc)) {
+            error = "the host's clock cannot be read";
+            return std::nullopt;
+        }
+        t = {utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
+             utc.tm_hour,        utc.tm_min,     std::min(utc.tm_sec, 59)};
+    } else {
+        const auto digits = [&](size_t at, size_t count, int& out) {
+            if (at + count > text.size()) return false;
+            out = 0;
+            for (size_t i = at; i < at + count; ++i) {
+                if (text[i] < '0' || text[i] > '9') return false;
+                out = out * 10 + (text[i] - '0');
+            }
+            return true;
+        };
+        const bool date = text.size() >= 10 && digits(0, 4, t.year) && text[4] == '-' &&
+                          digits(5, 2, t.month) && text[7] == '-' && digits(8, 2, t.day);
+        const bool time =
+            text.size() == 10 ||
+            (text.size() == 19 && text[10] == 'T' && digits(11, 2, t.hour) && text[13] == ':' &&
+             digits(14, 2, t.minute) && text[16] == ':' && digits(17, 2, t.second));
+        if (!date || !time) {
+            error =
+                "\"" + std::string(text) + "\" is not now, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC)";
+            return std::nullopt;
+        }
+    }
+    static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (t.year % 4 == 0 && t.year % 100 != 0) || t.year % 400 == 0;
+    const bool valid = t.year >= 1980 && t.year <= 2099 && t.month >= 1 && t.month <= 12 &&
+                       t.day >= 1 && t.day <= (t.month == 2 && !leap ? 28 : kDays[t.month - 1]) &&
+                       t.hour <= 23 && t.minute <= 59 && t.second <= 59;
+    if (!valid) {
+        error = "\"" + std::string(text) + "\" is no date and time from 1980 to 2099";
+        return std::nullopt;
+    }
+    return t;
+}
+
 PcConfig read_machine_files(const MachineFiles& f) {
     if (const std::optional<std::string> error = boot_order_error(f.boot_order))
         throw MachineFileError("--boot: " + *error);
     PcConfig config;
+    if (!f.rtc_base.empty()) {
+        std::string error;
+        const std::optional<RtcDateTime> base = parse_rtc_base(f.rtc_base, error);
+        if (!base) throw MachineFileError("--rtc-base: " + error);
+        config.rtc_base = *base;
+    }
     config.ram_bytes = f.memory_mib << 20;
     config.bios = read_input(f.bios, "BIOS", kMaxBios);
     if (!f.disk.empty()) config.disk = open_medium(f.disk, "disk");

@@ -32,6 +32,9 @@ struct MachineFiles {
     std::string linuxboot_rom = "/usr/share/qemu/linuxboot_dma.bin"; // qemu-system-data
     std::string multiboot_rom = "/usr/share/qemu/multiboot_dma.bin"; // qemu-system-data
     uint64_t memory_mib = 128;
+    // The RTC's date and time at power-on (QEMU's -rtc base=, parse_rtc_base); "": the fixed
+    // default, 2026-01-01T00:00:00 UTC.
+    std::string rtc_base;
 };
 
 // The machine; throws MachineFileError.
@@ -40,6 +43,11 @@ PcConfig read_machine_files(const MachineFiles& files);
 // The machine in one line, for a report's header: `bios PATH (N KiB), disk PATH, cdrom PATH,
 // floppy PATH, kernel PATH, initrd PATH, append "TEXT"` (what is not given left out).
 std::string describe_machine(const MachineFiles& files, size_t bios_bytes);
+
+// QEMU's -rtc base=: "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS" (UTC, years 1980-2099, the CMOS's
+// two BCD digits and century), or "now": the host's UTC time when the machine is built, which
+// makes a boot differ from run to run. The reason when `text` is none of these.
+std::optional<RtcDateTime> parse_rtc_base(std::string_view text, std::string& error);
 
 // Why `order` is not a boot order (letters c, a, d, each at most once), or nullopt.
 std::optional<std::string> boot_order_error(std::string_view order);

@@ -161,6 +161,15 @@ CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
                     "linuxboot_dma.bin)");
     cmd->add_option("--memory", boot.machine.memory_mib, "Guest RAM in MiB (default 128)")
         ->check(CLI::Range(2, 3072));
+    cmd->add_option("--rtc-base", boot.machine.rtc_base,
+                    "The RTC at power-on, as QEMU's -rtc base=: YYYY-MM-DD[THH:MM:SS] (UTC) or now "
+                    "(the host's time: runs then differ; default 2026-01-01T00:00:00)")
+        ->check(
+            [](const std::string& text) {
+                std::string error;
+                return pc::parse_rtc_base(text, error) ? std::string() : error;
+            },
+            "DATE");
     cmd->add_option("--preset", raw.boot_preset,
                     "CPU reset state: kvm (default: KVM's vCPU reset) or intel (SDM power-up)")
         ->check(CLI::IsMember({"intel", "kvm"}));

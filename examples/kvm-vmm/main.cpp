@@ -41,7 +41,8 @@ int usage() {
                  "usage: kvm-vmm [--kvm-only] [--quiet] [--load ADDRESS] IMAGE\n"
                  "       kvm-vmm --pc [--bios FILE] [--disk IMG] [--cdrom ISO] [--floppy IMG]\n"
                  "               [--boot ORDER] [--kernel FILE [--initrd FILE] [--append TEXT]]\n"
-                 "               [--memory MIB] [--until TEXT] [--expect TEXT | --send TEXT]...\n"
+                 "               [--memory MIB] [--rtc-base DATE] [--until TEXT]\n"
+                 "               [--expect TEXT | --send TEXT]...\n"
                  "               [--send-gap MS]\n"
                  "               [--timeout SECONDS] [--step-all] [--no-debugcon] [--verbose]\n");
     return 2;

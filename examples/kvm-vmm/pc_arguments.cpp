@@ -36,7 +36,8 @@ constexpr std::pair<std::string_view, MachineText> kMachineText[] = {
     {"--initrd", &transit86::pc::MachineFiles::initrd},
     {"--append", &transit86::pc::MachineFiles::append},
     {"--linuxboot-rom", &transit86::pc::MachineFiles::linuxboot_rom},
-    {"--multiboot-rom", &transit86::pc::MachineFiles::multiboot_rom}};
+    {"--multiboot-rom", &transit86::pc::MachineFiles::multiboot_rom},
+    {"--rtc-base", &transit86::pc::MachineFiles::rtc_base}};
 // The other options with a value.
 constexpr std::string_view kValued[] = {"--boot",   "--memory", "--until",   "--timeout",
                                         "--expect", "--send",   "--send-gap"};

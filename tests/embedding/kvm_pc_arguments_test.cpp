@@ -62,7 +62,9 @@ TEST(PcArguments, EveryOptionIsTaken) {
                                              "--linuxboot-rom",
                                              "l.bin",
                                              "--multiboot-rom",
-                                             "m.bin"});
+                                             "m.bin",
+                                             "--rtc-base",
+                                             "2030-01-02"});
     ASSERT_TRUE(parsed.arguments) << parsed.error;
     const PcArguments& a = *parsed.arguments;
     EXPECT_EQ(a.machine.bios, "b.bin");
@@ -76,6 +78,7 @@ TEST(PcArguments, EveryOptionIsTaken) {
     EXPECT_EQ(a.machine.append, "console=ttyS0");
     EXPECT_EQ(a.machine.linuxboot_rom, "l.bin");
     EXPECT_EQ(a.machine.multiboot_rom, "m.bin");
+    EXPECT_EQ(a.machine.rtc_base, "2030-01-02");
     EXPECT_EQ(a.until, "GRUB");
     EXPECT_EQ(a.timeout_seconds, 0u);
     EXPECT_TRUE(a.step_everything);
