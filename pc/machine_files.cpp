@@ -134,6 +134,8 @@ std::string describe_machine(const MachineFiles& f, size_t bios_bytes) {
           std::pair{", initrd ", &f.initrd}})
         if (!path->empty()) text += label + *path;
     if (!f.append.empty()) text += ", append " + quoted(f.append);
+    if (!f.rtc_base.empty()) text += ", rtc base " + f.rtc_base;
+    if (f.icount_shift != 0) text += ", icount shift " + std::to_string(f.icount_shift);
     return text;
 }
 
@@ -193,6 +195,7 @@ PcConfig read_machine_files(const MachineFiles& f) {
         config.rtc_base = *base;
     }
     config.ram_bytes = f.memory_mib << 20;
+    config.icount_shift = f.icount_shift;
     config.bios = read_input(f.bios, "BIOS", kMaxBios);
     if (!f.disk.empty()) config.disk = open_medium(f.disk, "disk");
     if (!f.cdrom.empty()) {

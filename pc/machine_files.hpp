@@ -35,13 +35,15 @@ struct MachineFiles {
     // The RTC's date and time at power-on (QEMU's -rtc base=, parse_rtc_base); "": the fixed
     // default, 2026-01-01T00:00:00 UTC.
     std::string rtc_base;
+    unsigned icount_shift = 0; // PcConfig::icount_shift
 };
 
 // The machine; throws MachineFileError.
 PcConfig read_machine_files(const MachineFiles& files);
 
 // The machine in one line, for a report's header: `bios PATH (N KiB), disk PATH, cdrom PATH,
-// floppy PATH, kernel PATH, initrd PATH, append "TEXT"` (what is not given left out).
+// floppy PATH, kernel PATH, initrd PATH, append "TEXT", rtc base DATE, icount shift N` (what
+// is not given left out).
 std::string describe_machine(const MachineFiles& files, size_t bios_bytes);
 
 // QEMU's -rtc base=: "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS" (UTC, years 1980-2099, the CMOS's

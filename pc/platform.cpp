@@ -47,7 +47,10 @@ PcPlatform::PcPlatform(PcConfig config)
       pm_(clock_, *this, this),
       acpi_hotplug_((1u << kHostBridgeDevice) | (1u << kPiix3Device), config.cpus, this),
       dma_(memory_, this), fdc_(floppy_journal_.get(), *this, dma_, this), local_apic_(0, this),
-      io_apic_(kQemuIoApicVersion, this) {
+      io_apic_(kQemuIoApicVersion, this), icount_shift_(config.icount_shift) {
+    if (icount_shift_ > kMaxIcountShift)
+        throw std::invalid_argument("icount shift " + std::to_string(icount_shift_) +
+                                    " is more than " + std::to_string(kMaxIcountShift));
     if (config.cpus != 1) throw std::invalid_argument("the transit86 PC has one CPU (--cpus 1)");
     if (disc_ && !AtapiCdrom::holds_a_sector(*disc_))
         throw std::invalid_argument("the CD-ROM image is smaller than one 2048-byte sector");
@@ -299,7 +302,9 @@ uint64_t PcPlatform::steady_read(PortAccess& access) {
     const uint64_t until = std::min(steady->until_ns, next_event);
     if (until <= now) return 0;
     access.data = steady->value;
-    return until - now;
+    // Instruction k from now starts at now + k * 2^shift: the first `(until - now) >> shift`
+    // of them start before `until`.
+    return (until - now) >> icount_shift_;
 }
 
 void PcPlatform::mmio(uint64_t gpa, uint8_t size, bool write, uint64_t& data) {

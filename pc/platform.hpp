@@ -87,7 +87,11 @@ struct PcConfig {
     std::optional<FwCfgMultiboot> multiboot;
     unsigned cpus = 1;
     RtcDateTime rtc_base{};
+    // Each instruction takes 2^icount_shift ns of virtual time (QEMU's -icount shift=N, at most
+    // kMaxIcountShift): the host's run loop keeps time so, and steady_read() counts so.
+    unsigned icount_shift = 0;
 };
+inline constexpr unsigned kMaxIcountShift = 10; // QEMU's MAX_ICOUNT_SHIFT
 
 // Why the guest asked the platform to stop.
 enum class PlatformRequest : uint8_t {
@@ -108,6 +112,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     PcMemoryMap& memory() { return memory_; }
     std::span<const RamSlot> slots() const { return memory_.slots(); }
     uint64_t memory_generation() const { return memory_.generation(); }
+    unsigned icount_shift() const { return icount_shift_; }
 
     // ---- buses. An access returns ExitToHost, ending the host's run after the instruction,
     // when the host must act before the next one: the memory map changed, the guest asked for
@@ -118,7 +123,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     Result access(PortAccess& access) override;
     // A read of a port whose device promises a steady value (IoDevice::steady_read, today port
     // 0x61): the number of instructions for which it holds, counting one instruction per
-    // nanosecond of time_source (VirtualClock's rate), cut at the next timer event; 0 while an
+    // 2^icount_shift nanoseconds of time_source, cut at the next timer event; 0 while an
     // access would end the run (a timer due before the deadline, a request, a remap). Moves
     // the clock to now, as access() does.
     uint64_t steady_read(PortAccess& access) override;
@@ -292,6 +297,7 @@ class PcPlatform final : public PortHandler, private IrqLines, private DeviceLog
     bool memory_map_changed_ = false;
     bool exit_on_serial_ = false;
     uint64_t run_deadline_ns_ = TimedDevice::kNever;
+    unsigned icount_shift_ = 0;
 };
 
 } // namespace transit86::pc

@@ -161,6 +161,11 @@ CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
                     "linuxboot_dma.bin)");
     cmd->add_option("--memory", boot.machine.memory_mib, "Guest RAM in MiB (default 128)")
         ->check(CLI::Range(2, 3072));
+    cmd->add_option("--icount-shift", boot.machine.icount_shift,
+                    "Each instruction takes 2^N ns of virtual time, as QEMU's -icount shift=N "
+                    "(default 0: 1 ns): a guest waiting on its clock (a menu's timeout, a prompt) "
+                    "waits 2^N times fewer instructions")
+        ->check(CLI::Range(0u, pc::kMaxIcountShift));
     cmd->add_option("--rtc-base", boot.machine.rtc_base,
                     "The RTC at power-on, as QEMU's -rtc base=: YYYY-MM-DD[THH:MM:SS] (UTC) or now "
                     "(the host's time: runs then differ; default 2026-01-01T00:00:00)")

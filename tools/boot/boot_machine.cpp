@@ -43,12 +43,13 @@ BootMachine::BootMachine(pc::PcConfig config, ResetPreset preset, vmx::Profile p
     : platform_(std::move(config)), emulator_(platform_.slots(), &platform_),
       census_(profile, census_kept) {
     memory_generation_ = platform_.memory_generation();
+    shift_ = platform_.icount_shift();
     emulator_.state() = reset_state(preset);
     emulator_.set_a20(platform_.a20());
     platform_.on_a20 = [this](bool enabled) { emulator_.set_a20(enabled); };
     // Inside a run the TSC counts the instructions retired so far (one per instruction).
     platform_.time_source = [this] {
-        return virtual_ns() + (emulator_.state().tsc - tsc_at_run_start_);
+        return virtual_ns() + ((emulator_.state().tsc - tsc_at_run_start_) << shift_);
     };
 }
 
@@ -254,8 +255,9 @@ BootEnd BootMachine::run(const BootLimits& limits) {
                                  (s.eflags & flags::IF) ? "no timer left to wake it"
                                                         : "interrupts disabled")});
             const uint64_t skip = std::max<uint64_t>(next_event, now) - now;
+            // The TSC keeps counting while the CPU is halted, a tick per 2^shift ns of it.
+            s.tsc += ((skipped_ns_ + skip) >> shift_) - (skipped_ns_ >> shift_);
             skipped_ns_ += skip;
-            s.tsc += skip; // the TSC keeps counting while the CPU is halted
             tsc_at_run_start_ = s.tsc;
             continue;
         }
@@ -265,13 +267,18 @@ BootEnd BootMachine::run(const BootLimits& limits) {
             continue;
         }
 
+        // The instructions until virtual time reaches `ns` (at least one): time is instructions
+        // while the CPU runs, 2^shift ns each.
+        const auto instructions_until = [&](uint64_t ns) {
+            const uint64_t span = ns > now ? ns - now : 1;
+            return std::clamp<uint64_t>(((span - 1) >> shift_) + 1, 1, kLongestRun);
+        };
         uint64_t budget =
-            next_event == pc::TimedDevice::kNever
-                ? kLongestRun
-                : std::clamp<uint64_t>(next_event > now ? next_event - now : 1, 1, kLongestRun);
+            next_event == pc::TimedDevice::kNever ? kLongestRun : instructions_until(next_event);
         if (limits.budget != 0) budget = std::min(budget, limits.budget - retired_);
-        // Time is instructions while the CPU runs: a timeout ends the run where it falls.
-        if (limits.timeout_ns != 0) budget = std::min(budget, limits.timeout_ns - now);
+        // A timeout ends the run where it falls.
+        if (limits.timeout_ns != 0)
+            budget = std::min(budget, instructions_until(limits.timeout_ns));
         if (limits.until_position != 0)
             budget = std::min(budget, limits.until_position - position());
         // A trace single-steps what it shows: the windows, or everything.
@@ -285,7 +292,8 @@ BootEnd BootMachine::run(const BootLimits& limits) {
             .stop_when_invalid = census_.in_window() ? std::nullopt : std::optional(profile)};
         const CpuState before = s;
         tsc_at_run_start_ = s.tsc;
-        platform_.begin_run(now + run.budget);
+        platform_.begin_run(
+            run.budget > (UINT64_MAX - now) >> shift_ ? UINT64_MAX : now + (run.budget << shift_));
         const Exit exit = emulator_.run(run);
         tsc_at_run_start_ = s.tsc; // time is retired_ + skipped_ns_ again
         census_.add(exit.instructions);

@@ -101,8 +101,9 @@ class BootMachine {
     const pc::PcPlatform& platform() const { return platform_; }
     const WindowCensus& census() const { return census_; }
     uint64_t instructions() const { return retired_; }
-    // Virtual time: the instructions retired (1 ns each) plus what HLT skipped.
-    uint64_t virtual_ns() const { return retired_ + skipped_ns_; }
+    // Virtual time: the instructions retired (2^icount_shift ns each, pc::PcConfig) plus what
+    // HLT skipped.
+    uint64_t virtual_ns() const { return (retired_ << shift_) + skipped_ns_; }
     // Instructions retired plus interrupts delivered: a debugger's steps.
     uint64_t position() const { return retired_ + interrupts_delivered_; }
 
@@ -161,6 +162,7 @@ class BootMachine {
     uint64_t retired_ = 0;
     uint64_t interrupts_delivered_ = 0;
     uint64_t skipped_ns_ = 0;       // virtual time HLT skipped
+    unsigned shift_ = 0;            // pc::PcConfig::icount_shift
     uint64_t tsc_at_run_start_ = 0; // the CPU's TSC when the current run began
     uint64_t memory_generation_ = 0;
     bool halted_ = false;
