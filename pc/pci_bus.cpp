@@ -128,9 +128,8 @@ uint32_t PciBus::io_read(uint16_t port, uint8_t size) {
         const auto offset = static_cast<uint8_t>((config_address_ & 0xFC) | (port & 3));
         return function->config_read(offset, size);
     }
-    if (log_)
-        log_->unmodelled("pci", "read of 0xCF8-0xCFF other than CONFIG_ADDRESS (dword) or "
-                                "CONFIG_DATA within its dword");
+    if (port + size <= kConfigData) return config_address_ & all_ones(size); // QEMU: low bytes
+    if (log_) log_->unmodelled("pci", "access across CONFIG_ADDRESS and CONFIG_DATA (0xCFB-0xCFC)");
     return all_ones(size);
 }
 
@@ -150,9 +149,8 @@ void PciBus::io_write(uint16_t port, uint8_t size, uint32_t value) {
         function->config_write(offset, size, value);
         return;
     }
-    if (log_)
-        log_->unmodelled("pci", "write to 0xCF8-0xCFF other than CONFIG_ADDRESS (dword) or "
-                                "CONFIG_DATA within its dword");
+    if (port + size <= kConfigData) return; // QEMU drops all but a dword at 0xCF8
+    if (log_) log_->unmodelled("pci", "access across CONFIG_ADDRESS and CONFIG_DATA (0xCFB-0xCFC)");
 }
 
 } // namespace transit86::pc

@@ -11,7 +11,10 @@
 //
 // QEMU overlays PIIX's Reset Control Register on the byte at 0xCF9 (hw/isa/piix.c): a byte
 // access there goes to the device given to set_reset_control(), a dword at 0xCF8 is
-// CONFIG_ADDRESS.
+// CONFIG_ADDRESS. Other byte and word accesses to 0xCF8-0xCFB (the `outb(0x01, 0xCFB)` probe of
+// Linux's pci_check_type1, memtest86+, SYSLINUX): writes are dropped, reads give the low bytes
+// of CONFIG_ADDRESS, as QEMU's pci_host_config_read/write, which look at neither offset nor
+// size but for the dword write.
 #pragma once
 
 #include <array>

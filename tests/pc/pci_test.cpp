@@ -153,5 +153,20 @@ TEST_F(PciTest, ResetControlRegisterAtCf9) {
     EXPECT_EQ(read(address(0, 0, 0), 0xCFC, 4), 0x12378086u);
 }
 
+// Byte and word accesses to 0xCF8-0xCFB other than the reset register: writes dropped, reads
+// the low bytes of CONFIG_ADDRESS (QEMU's pci_host_config_read ignores offset and size), and
+// nothing logged: it is the type-1 probe of Linux, memtest86+ and SYSLINUX.
+TEST_F(PciTest, ByteAndWordAccessesToConfigAddressAreQemus) {
+    bus.io_write(0xCF8, 4, 0x80000008);
+    bus.io_write(0xCFB, 1, 0x01);
+    bus.io_write(0xCF8, 2, 0x1234);
+    EXPECT_EQ(bus.io_read(0xCF8, 4), 0x80000008u);
+    EXPECT_EQ(bus.io_read(0xCFB, 1), 0x08u);
+    EXPECT_EQ(bus.io_read(0xCFA, 2), 0x0008u);
+    EXPECT_TRUE(log.lines.empty());
+    bus.io_write(0xCFB, 2, 0); // across into CONFIG_DATA: logged
+    EXPECT_EQ(log.lines.size(), 1u);
+}
+
 } // namespace
 } // namespace transit86::pc
