@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -25,27 +26,32 @@ std::string size_problem(const std::string& what, uint64_t bytes) {
 // Image formats and compressed files that are not a raw disk, by the signature at their start
 // (as QEMU's block drivers probe them: qcow2.c, qed.c, vmdk.c, vdi.c, vhdx.c, vpc.c). A raw
 // image holds boot code there; reading one of these as a disk would give the guest the
-// container's header ("not a bootable disk") instead of a reason. Empty: none of them.
-std::string container_kind(std::span<const uint8_t> head) {
+// container's header ("not a bootable disk") instead of a reason.
+struct NotRaw {
+    const char* what;
+    bool compressed; // decompress it; else qemu-img converts it
+};
+std::optional<NotRaw> not_a_raw_image(std::span<const uint8_t> head) {
     const auto starts = [&](std::string_view magic, size_t at = 0) {
         return head.size() >= at + magic.size() &&
                std::memcmp(head.data() + at, magic.data(), magic.size()) == 0;
     };
     if (starts("QFI\xfb"))
-        return head.size() >= 8 && head[7] == 1 ? "a qcow image" : "a qcow2 image";
-    if (starts(std::string_view("QED\0", 4))) return "a QED image";
-    if (starts("KDMV") || starts("COWD") || starts("# Disk DescriptorFile")) return "a VMDK image";
-    if (starts("\x7f\x10\xda\xbe", 0x40)) return "a VDI image";
-    if (starts("vhdxfile")) return "a VHDX image";
-    if (starts("conectix")) return "a dynamic VHD image";
-    if (starts("\x1f\x8b\x08")) return "a gzip-compressed file";
+        return NotRaw{head.size() >= 8 && head[7] == 1 ? "a qcow image" : "a qcow2 image", false};
+    if (starts(std::string_view("QED\0", 4))) return NotRaw{"a QED image", false};
+    if (starts("KDMV") || starts("COWD") || starts("# Disk DescriptorFile"))
+        return NotRaw{"a VMDK image", false};
+    if (starts("\x7f\x10\xda\xbe", 0x40)) return NotRaw{"a VDI image", false};
+    if (starts("vhdxfile")) return NotRaw{"a VHDX image", false};
+    if (starts("conectix")) return NotRaw{"a dynamic VHD image", false};
+    if (starts("\x1f\x8b\x08")) return NotRaw{"a gzip-compressed file", true};
     if (starts(std::string_view("\xfd"
                                 "7zXZ\0",
                                 6)))
-        return "an xz-compressed file";
-    if (starts("\x28\xb5\x2f\xfd")) return "a zstd-compressed file";
-    if (starts("BZh") && starts("1AY&SY", 4)) return "a bzip2-compressed file";
-    return {};
+        return NotRaw{"an xz-compressed file", true};
+    if (starts("\x28\xb5\x2f\xfd")) return NotRaw{"a zstd-compressed file", true};
+    if (starts("BZh") && starts("1AY&SY", 4)) return NotRaw{"a bzip2-compressed file", true};
+    return std::nullopt;
 }
 
 bool read_fully(int fd, uint8_t* out, size_t bytes, uint64_t offset) {
@@ -160,14 +166,13 @@ BlockBackendOrError open_image_file(const std::string& path, ImageWrites writes)
     }
     uint8_t head[512];
     const ssize_t got = ::pread(fd, head, sizeof head, 0);
-    if (const std::string container =
-            container_kind(std::span<const uint8_t>(head, got > 0 ? size_t(got) : 0));
-        !container.empty()) {
+    if (const std::optional<NotRaw> other =
+            not_a_raw_image(std::span<const uint8_t>(head, got > 0 ? size_t(got) : 0))) {
         ::close(fd);
-        const std::string fix = container.find("compressed") != std::string::npos
+        const std::string fix = other->compressed
                                     ? "decompress it first"
                                     : "qemu-img convert -O raw " + path + " " + path + ".raw";
-        return {nullptr, path + ": " + container + ", not a raw disk image (" + fix + ")"};
+        return {nullptr, path + ": " + other->what + ", not a raw disk image (" + fix + ")"};
     }
     // lseek rather than fstat's size: a block device reports its size only this way.
     const off_t end = ::lseek(fd, 0, SEEK_END);

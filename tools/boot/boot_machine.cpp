@@ -43,13 +43,12 @@ BootMachine::BootMachine(pc::PcConfig config, ResetPreset preset, vmx::Profile p
     : platform_(std::move(config)), emulator_(platform_.slots(), &platform_),
       census_(profile, census_kept) {
     memory_generation_ = platform_.memory_generation();
-    shift_ = platform_.icount_shift();
     emulator_.state() = reset_state(preset);
     emulator_.set_a20(platform_.a20());
     platform_.on_a20 = [this](bool enabled) { emulator_.set_a20(enabled); };
     // Inside a run the TSC counts the instructions retired so far (one per instruction).
     platform_.time_source = [this] {
-        return virtual_ns() + ((emulator_.state().tsc - tsc_at_run_start_) << shift_);
+        return virtual_ns() + ((emulator_.state().tsc - tsc_at_run_start_) << shift());
     };
 }
 
@@ -256,7 +255,7 @@ BootEnd BootMachine::run(const BootLimits& limits) {
                                                         : "interrupts disabled")});
             const uint64_t skip = std::max<uint64_t>(next_event, now) - now;
             // The TSC keeps counting while the CPU is halted, a tick per 2^shift ns of it.
-            s.tsc += ((skipped_ns_ + skip) >> shift_) - (skipped_ns_ >> shift_);
+            s.tsc += ((skipped_ns_ + skip) >> shift()) - (skipped_ns_ >> shift());
             skipped_ns_ += skip;
             tsc_at_run_start_ = s.tsc;
             continue;
@@ -271,7 +270,7 @@ BootEnd BootMachine::run(const BootLimits& limits) {
         // while the CPU runs, 2^shift ns each.
         const auto instructions_until = [&](uint64_t ns) {
             const uint64_t span = ns > now ? ns - now : 1;
-            return std::clamp<uint64_t>(((span - 1) >> shift_) + 1, 1, kLongestRun);
+            return std::clamp<uint64_t>(((span - 1) >> shift()) + 1, 1, kLongestRun);
         };
         uint64_t budget =
             next_event == pc::TimedDevice::kNever ? kLongestRun : instructions_until(next_event);
@@ -292,10 +291,11 @@ BootEnd BootMachine::run(const BootLimits& limits) {
             .stop_when_invalid = census_.in_window() ? std::nullopt : std::optional(profile)};
         const CpuState before = s;
         tsc_at_run_start_ = s.tsc;
-        platform_.begin_run(
-            run.budget > (UINT64_MAX - now) >> shift_ ? UINT64_MAX : now + (run.budget << shift_));
+        platform_.begin_run(run.budget > (UINT64_MAX - now) >> shift()
+                                ? UINT64_MAX
+                                : now + (run.budget << shift()));
         const Exit exit = emulator_.run(run);
-        tsc_at_run_start_ = s.tsc; // time is retired_ + skipped_ns_ again
+        tsc_at_run_start_ = s.tsc; // time is virtual_ns() again
         census_.add(exit.instructions);
         retired_ += exit.instructions;
         if (stepping && on_step && exit.reason != ExitReason::GuestStateValid &&

@@ -103,7 +103,7 @@ class BootMachine {
     uint64_t instructions() const { return retired_; }
     // Virtual time: the instructions retired (2^icount_shift ns each, pc::PcConfig) plus what
     // HLT skipped.
-    uint64_t virtual_ns() const { return (retired_ << shift_) + skipped_ns_; }
+    uint64_t virtual_ns() const { return (retired_ << shift()) + skipped_ns_; }
     // Instructions retired plus interrupts delivered: a debugger's steps.
     uint64_t position() const { return retired_ + interrupts_delivered_; }
 
@@ -155,6 +155,8 @@ class BootMachine {
     bool at_breakpoint(const BootLimits& limits) const;
     std::span<const uint64_t> breakpoints_in_effect(const BootLimits& limits) const;
     static bool watches_console(const BootLimits& limits);
+    // log2 of the nanoseconds an instruction takes (pc::PcConfig::icount_shift).
+    unsigned shift() const { return platform_.icount_shift(); }
 
     pc::PcPlatform platform_;
     Emulator emulator_;
@@ -162,7 +164,6 @@ class BootMachine {
     uint64_t retired_ = 0;
     uint64_t interrupts_delivered_ = 0;
     uint64_t skipped_ns_ = 0;       // virtual time HLT skipped
-    unsigned shift_ = 0;            // pc::PcConfig::icount_shift
     uint64_t tsc_at_run_start_ = 0; // the CPU's TSC when the current run began
     uint64_t memory_generation_ = 0;
     bool halted_ = false;
