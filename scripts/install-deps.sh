@@ -18,6 +18,8 @@ packages=(
   # apt-get (already there) fetches the Linux kernel on request: scripts/fetch-linux-kernel.sh.
   seabios grub-pc-bin grub-common memtest86+ qemu-system-data mtools syslinux syslinux-common gdb
   ipxe xorriso isolinux
+  # Bochs's own BIOS (rombios), a second firmware for the GRUB chain: bochsbios
+  bochsbios
 )
 
 missing=()
