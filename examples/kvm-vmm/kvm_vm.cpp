@@ -43,8 +43,45 @@ void msr_ioctl(int fd, unsigned long request, uint32_t index, uint64_t& data, co
     msrs->nmsrs = 1;
     entry->index = index;
     entry->data = data;
-    if (::ioctl(fd, request, buffer) != 1) fail(what);
+    const int done = ::ioctl(fd, request, buffer);
+    if (done < 0) fail(what);
+    if (done != 1) throw KvmError(std::string(what) + ": KVM refused the MSR (0 of 1 done)");
     data = entry->data;
+}
+
+// The FXSAVE image at the start of an XSAVE area (SDM Vol. 1 10.5.1, Table 10-2, the 64-bit
+// layout the host's XSAVE writes) and the kvm_fpu fields KVM_GET_FPU fills from it, MXCSR too.
+// XSTATE_BV, the first field of the XSAVE header at byte 512, says which components XRSTOR
+// loads from memory rather than resets (SDM Vol. 1 13.8.1).
+constexpr size_t kXstateBvOffset = 512;
+constexpr uint64_t kXstateX87AndSse = 0x3;
+
+void fpu_from_fxsave(const uint8_t* fx, transit86::KvmFpu& fpu) {
+    std::memcpy(&fpu.fcw, fx + 0, 2);
+    std::memcpy(&fpu.fsw, fx + 2, 2);
+    fpu.ftwx = fx[4];
+    std::memcpy(&fpu.last_opcode, fx + 6, 2);
+    std::memcpy(&fpu.last_ip, fx + 8, 8);
+    std::memcpy(&fpu.last_dp, fx + 16, 8);
+    std::memcpy(&fpu.mxcsr, fx + 24, 4);
+    std::memcpy(fpu.fpr.data(), fx + 32, sizeof(fpu.fpr));
+    std::memcpy(fpu.xmm.data(), fx + 160, sizeof(fpu.xmm));
+}
+
+void fpu_to_fxsave(const transit86::KvmFpu& fpu, uint8_t* fx) {
+    std::memcpy(fx + 0, &fpu.fcw, 2);
+    std::memcpy(fx + 2, &fpu.fsw, 2);
+    fx[4] = fpu.ftwx;
+    std::memcpy(fx + 6, &fpu.last_opcode, 2);
+    std::memcpy(fx + 8, &fpu.last_ip, 8);
+    std::memcpy(fx + 16, &fpu.last_dp, 8);
+    std::memcpy(fx + 24, &fpu.mxcsr, 4);
+    std::memcpy(fx + 32, fpu.fpr.data(), sizeof(fpu.fpr));
+    std::memcpy(fx + 160, fpu.xmm.data(), sizeof(fpu.xmm));
+    uint64_t xstate_bv = 0;
+    std::memcpy(&xstate_bv, fx + kXstateBvOffset, 8);
+    xstate_bv |= kXstateX87AndSse;
+    std::memcpy(fx + kXstateBvOffset, &xstate_bv, 8);
 }
 
 } // namespace
@@ -78,11 +115,27 @@ KvmVm::KvmVm(uint64_t ram_size) : ram_size_(ram_size) {
     vcpu_fd_ = ::ioctl(vm_fd_, KVM_CREATE_VCPU, 0);
     if (vcpu_fd_ < 0) fail("KVM_CREATE_VCPU");
     const int run_size = ::ioctl(kvm_fd_, KVM_GET_VCPU_MMAP_SIZE, 0);
-    if (run_size < static_cast<int>(sizeof(kvm_run))) fail("KVM_GET_VCPU_MMAP_SIZE");
+    if (run_size < 0) fail("KVM_GET_VCPU_MMAP_SIZE");
+    if (run_size < static_cast<int>(sizeof(kvm_run)))
+        throw KvmError("KVM_GET_VCPU_MMAP_SIZE: smaller than struct kvm_run");
     run_size_ = static_cast<size_t>(run_size);
     void* run = ::mmap(nullptr, run_size_, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu_fd_, 0);
     if (run == MAP_FAILED) fail("mmap kvm_run");
     run_ = static_cast<kvm_run*>(run);
+
+    // The x87/SSE state through KVM_GET/SET_XSAVE where KVM has it (as QEMU does): KVM_SET_FPU
+    // writes the legacy area only and leaves XSTATE_BV alone, so a state written while the
+    // guest's x87 was in its initial configuration would be reset by the next XRSTOR.
+    if (::ioctl(kvm_fd_, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0) {
+        const int size = ::ioctl(vm_fd_, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+        xsave_size_ = std::max<size_t>(sizeof(kvm_xsave), size > 0 ? size_t(size) : 0);
+    }
+    // The TSC offset as a vCPU attribute (Linux 5.16): a host write of IA32_TSC within a
+    // second of where KVM expects it is taken for a synchronization and changes nothing
+    // (kvm_synchronize_tsc), so small steps go through the offset where KVM has it.
+    kvm_device_attr offset{
+        .flags = 0, .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET, .addr = 0};
+    tsc_offset_attribute_ = ::ioctl(vcpu_fd_, KVM_HAS_DEVICE_ATTR, &offset) == 0;
 }
 
 KvmVm::~KvmVm() {
@@ -198,34 +251,69 @@ transit86::VcpuState KvmVm::state(bool with_fpu) const {
     transit86::VcpuState state;
     state.regs = std::bit_cast<transit86::KvmRegs>(regs); // the same layout, byte for byte
     state.sregs = std::bit_cast<transit86::KvmSregs>(sregs);
-    if (with_fpu) {
+    if (with_fpu && xsave_size_ != 0) {
+        const std::vector<uint8_t> xsave = get_xsave();
+        fpu_from_fxsave(xsave.data(), state.fpu);
+    } else if (with_fpu) {
         kvm_fpu fpu{};
         vcpu_ioctl(vcpu_fd_, KVM_GET_FPU, &fpu, "KVM_GET_FPU");
         state.fpu = std::bit_cast<transit86::KvmFpu>(fpu);
     }
     state.events.interrupt_shadow = events.interrupt.shadow;
     state.events.nmi_masked = events.nmi.masked;
+    // An external interrupt KVM has queued but not delivered yet (KVM_INTERRUPT before a run
+    // that a kick ended, or a delivery cut short by an exit) goes with the state: whoever runs
+    // next delivers it before its first instruction. KVM_GET_SREGS shows it in the interrupt
+    // bitmap too, which KVM_SET_SREGS would queue again: set_state() clears it.
+    if (events.interrupt.injected != 0 && events.interrupt.soft == 0)
+        state.events.interrupt = {.pending = 1, .vector = events.interrupt.nr};
+    state.sregs.interrupt_bitmap = {};
     return state;
+}
+
+std::vector<uint8_t> KvmVm::get_xsave() const {
+    std::vector<uint8_t> xsave(xsave_size_);
+    if (xsave_size_ > sizeof(kvm_xsave))
+        vcpu_ioctl(vcpu_fd_, KVM_GET_XSAVE2, xsave.data(), "KVM_GET_XSAVE2");
+    else
+        vcpu_ioctl(vcpu_fd_, KVM_GET_XSAVE, xsave.data(), "KVM_GET_XSAVE");
+    return xsave;
 }
 
 void KvmVm::set_state(const transit86::VcpuState& state) {
     // Segments and control registers first: they decide what mode the registers belong to.
     auto sregs = std::bit_cast<kvm_sregs>(state.sregs);
+    std::fill(std::begin(sregs.interrupt_bitmap), std::end(sregs.interrupt_bitmap), 0);
     vcpu_ioctl(vcpu_fd_, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
     auto regs = std::bit_cast<kvm_regs>(state.regs);
     vcpu_ioctl(vcpu_fd_, KVM_SET_REGS, &regs, "KVM_SET_REGS");
-    auto fpu = std::bit_cast<kvm_fpu>(state.fpu); // the x87 state the window's ESC code left
-    vcpu_ioctl(vcpu_fd_, KVM_SET_FPU, &fpu, "KVM_SET_FPU");
+    // The x87 and SSE state the window's code left.
+    if (xsave_size_ != 0) {
+        std::vector<uint8_t> xsave = get_xsave(); // the other components stay as they are
+        fpu_to_fxsave(state.fpu, xsave.data());
+        vcpu_ioctl(vcpu_fd_, KVM_SET_XSAVE, xsave.data(), "KVM_SET_XSAVE");
+    } else {
+        auto fpu = std::bit_cast<kvm_fpu>(state.fpu);
+        vcpu_ioctl(vcpu_fd_, KVM_SET_FPU, &fpu, "KVM_SET_FPU");
+    }
     kvm_vcpu_events events{};
     vcpu_ioctl(vcpu_fd_, KVM_GET_VCPU_EVENTS, &events, "KVM_GET_VCPU_EVENTS");
     events.interrupt.shadow = state.events.interrupt_shadow;
     events.nmi.masked = state.events.nmi_masked;
+    // An interrupt acknowledged but not yet delivered (state() above, or the platform's INTR
+    // handed to transit86 at the window's last boundary) is KVM's to deliver now.
+    events.interrupt.injected = state.events.interrupt.pending;
+    events.interrupt.nr = state.events.interrupt.vector;
+    events.interrupt.soft = 0;
     events.flags = KVM_VCPUEVENT_VALID_SHADOW;
     vcpu_ioctl(vcpu_fd_, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS");
 }
 
 void KvmVm::set_single_step(bool on) {
-    if (on == single_step_) return;
+    // Armed again before every stepped run: KVM keeps the guest's TF only while RIP is where
+    // KVM_SET_GUEST_DEBUG found it (__kvm_set_rflags), so KVM_SET_REGS at another instruction,
+    // or an instruction KVM's own emulator completed (MMIO, string I/O), would end stepping.
+    if (!on && !single_step_) return;
     kvm_guest_debug debug{};
     debug.control = on ? (KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP) : 0;
     vcpu_ioctl(vcpu_fd_, KVM_SET_GUEST_DEBUG, &debug, "KVM_SET_GUEST_DEBUG");
@@ -246,7 +334,20 @@ uint64_t KvmVm::tsc() const {
 }
 
 void KvmVm::set_tsc(uint64_t value) {
-    msr_ioctl(vcpu_fd_, KVM_SET_MSRS, kMsrTsc, value, "KVM_SET_MSRS (IA32_TSC)");
+    if (!tsc_offset_attribute_) {
+        msr_ioctl(vcpu_fd_, KVM_SET_MSRS, kMsrTsc, value, "KVM_SET_MSRS (IA32_TSC)");
+        return;
+    }
+    // Moves the offset by the difference (the TSC counts on between the two reads: a few
+    // hundred nanoseconds of host time, as any write of a running counter).
+    uint64_t offset = 0;
+    kvm_device_attr attribute{.flags = 0,
+                              .group = KVM_VCPU_TSC_CTRL,
+                              .attr = KVM_VCPU_TSC_OFFSET,
+                              .addr = reinterpret_cast<uintptr_t>(&offset)};
+    vcpu_ioctl(vcpu_fd_, KVM_GET_DEVICE_ATTR, &attribute, "KVM_GET_DEVICE_ATTR (TSC offset)");
+    offset += value - tsc();
+    vcpu_ioctl(vcpu_fd_, KVM_SET_DEVICE_ATTR, &attribute, "KVM_SET_DEVICE_ATTR (TSC offset)");
 }
 
 uint32_t KvmVm::tsc_khz() const {

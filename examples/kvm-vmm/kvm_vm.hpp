@@ -80,15 +80,19 @@ class KvmVm final : public KvmVcpu {
     // side runs it. Before the first KVM_RUN.
     void set_cpuid(const transit86::CpuModel& model) override;
 
-    // The vCPU state in the embedding API's layout: KVM_GET_REGS, KVM_GET_SREGS, the x87 state
-    // (KVM_GET_FPU, unless `with_fpu` is false: the VM-entry checks do not need it) and the
-    // interrupt shadow / NMI mask of KVM_GET_VCPU_EVENTS. Pending events are not carried.
+    // The vCPU state in the embedding API's layout: KVM_GET_REGS, KVM_GET_SREGS, the x87 and
+    // SSE state (KVM_GET_XSAVE's legacy area, or KVM_GET_FPU where KVM has no XSAVE; skipped
+    // when `with_fpu` is false: the VM-entry checks do not need it), and from
+    // KVM_GET_VCPU_EVENTS the interrupt shadow, the NMI mask and an external interrupt queued
+    // but not delivered (events.interrupt; the sregs' interrupt bitmap is cleared).
+    // Exceptions KVM has pending are not carried.
     transit86::VcpuState state(bool with_fpu) const override;
-    // KVM_SET_SREGS, KVM_SET_REGS, KVM_SET_FPU, then the shadow and NMI mask with
-    // KVM_SET_VCPU_EVENTS.
+    // KVM_SET_SREGS (no interrupt bitmap), KVM_SET_REGS, KVM_SET_XSAVE (or KVM_SET_FPU), then
+    // the shadow, the NMI mask and events.interrupt with KVM_SET_VCPU_EVENTS.
     void set_state(const transit86::VcpuState& state) override;
 
-    // KVM_SET_GUEST_DEBUG with KVM_GUESTDBG_SINGLESTEP on or off (a no-op if unchanged).
+    // KVM_SET_GUEST_DEBUG with KVM_GUESTDBG_SINGLESTEP: on, again before every stepped run
+    // (KVM drops TF where RIP moved under its feet); off, once.
     void set_single_step(bool on) override;
     bool single_step() const { return single_step_; }
 
@@ -98,8 +102,10 @@ class KvmVm final : public KvmVcpu {
     // Clears ready_for_interrupt_injection until the next KVM_RUN sets it again.
     void interrupt(uint8_t vector) override;
 
-    // The guest's time-stamp counter (IA32_TSC through KVM_GET_MSRS / KVM_SET_MSRS) and its
-    // frequency (KVM_GET_TSC_KHZ; 0 if KVM cannot say).
+    // The guest's time-stamp counter (IA32_TSC through KVM_GET_MSRS; set through the vCPU's
+    // TSC offset attribute where KVM has it, else KVM_SET_MSRS, which KVM ignores for a value
+    // within a second of the one it expects) and its frequency (KVM_GET_TSC_KHZ; 0 if KVM
+    // cannot say).
     uint64_t tsc() const override;
     void set_tsc(uint64_t value) override;
     uint32_t tsc_khz() const override;
@@ -125,6 +131,7 @@ class KvmVm final : public KvmVcpu {
     };
     void register_region(const Region& region, bool remove);
     void set_up_kicks();
+    std::vector<uint8_t> get_xsave() const;
 
     int kvm_fd_ = -1;
     int vm_fd_ = -1;
@@ -134,8 +141,10 @@ class KvmVm final : public KvmVcpu {
     kvm_run* run_ = nullptr;
     size_t run_size_ = 0;
     bool single_step_ = false;
-    std::vector<Region> regions_;  // what set_memory() registered
-    bool readonly_memory_ = false; // KVM_CAP_READONLY_MEM
+    std::vector<Region> regions_;       // what set_memory() registered
+    bool readonly_memory_ = false;      // KVM_CAP_READONLY_MEM
+    size_t xsave_size_ = 0;             // KVM_GET_XSAVE(2)'s buffer; 0: KVM_GET/SET_FPU instead
+    bool tsc_offset_attribute_ = false; // KVM_VCPU_TSC_CTRL / KVM_VCPU_TSC_OFFSET
     // The kick: a timer and the signal it sends (0 until the first kick_after()).
     int kick_signal_ = 0;
     timer_t kick_timer_{};

@@ -275,17 +275,15 @@ std::optional<PcVmm::End> PcVmm::run_kvm() {
     }
     const bool step = must_step(injecting);
     kvm_.set_single_step(step);
-    if (!step) {
-        // A timer event due while the guest runs without exits must end the run.
-        const uint64_t now = virtual_ns();
-        const uint64_t next_event = platform_.next_event_ns();
-        const uint64_t until = next_event > now ? next_event - now : 0;
-        // An instruction clock has the run end exactly there; host time, not too often.
-        kvm_.kick_after(
-            std::clamp(until, instruction_clock_ ? 1 : kShortestKickNs, kLongestFreeRunNs));
-    }
+    // A timer event due while the guest runs without exits must end the run. Stepped runs too:
+    // an interrupt handler, entered with TF cleared by the delivery, runs unstepped.
+    const uint64_t now = virtual_ns();
+    const uint64_t next_event = platform_.next_event_ns();
+    const uint64_t until = next_event > now ? next_event - now : 0;
+    // An instruction clock has the run end exactly there; host time, not too often.
+    kvm_.kick_after(std::clamp(until, instruction_clock_ ? 1 : kShortestKickNs, kLongestFreeRunNs));
     const int rc = kvm_.run(/*complete_only=*/false);
-    if (!step) kvm_.kick_after(0);
+    kvm_.kick_after(0);
     if (rc != -EINTR) { // else the kick, or a signal: no exit to serve
         ++result_.kvm_exits;
         if (std::optional<End> end = serve_kvm_exit()) return end;
@@ -314,10 +312,21 @@ std::optional<PcVmm::End> PcVmm::serve_kvm_exit() {
         state_ = kvm_.state(/*with_fpu=*/true);
         return End{PcEnd::TripleFault,
                    fmt::format("triple fault at {} (in KVM)", position(state_))};
-    case KVM_EXIT_FAIL_ENTRY:
-        // VT-x refused the state (exit reason 0x80000021): the same hand-over as a failed check.
+    case KVM_EXIT_FAIL_ENTRY: {
+        // VT-x refused the state. Exit reason 0x80000021 (invalid guest state) is the same
+        // hand-over as a failed check, unless transit86's checks pass the state: then handing
+        // it over would come straight back here, so the run ends and says what VT-x refused.
+        const uint64_t reason = r.fail_entry.hardware_entry_failure_reason;
+        state_ = kvm_.state(/*with_fpu=*/false);
+        if (reason != kEntryFailureInvalidGuestState || valid_for_entry(state_))
+            return End{PcEnd::Unsupported,
+                       fmt::format("VM entry failed (hardware reason {:#x}) at {} in {}, a state "
+                                   "transit86's checks ({}) pass",
+                                   reason, position(state_), mode_name(state_),
+                                   to_string(kProfile))};
         open_window(WindowStart::FailedEntry);
         return std::nullopt;
+    }
     case KVM_EXIT_INTERNAL_ERROR:
         state_ = kvm_.state(/*with_fpu=*/true);
         return End{PcEnd::Unsupported, fmt::format("KVM internal error (suberror {}) at {}",

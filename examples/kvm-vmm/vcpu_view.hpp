@@ -14,6 +14,9 @@ namespace kvm_vmm {
 
 // The profile both modes hand over by: what KVM's guest_state_valid() accepts.
 inline constexpr transit86::vmx::Profile kProfile = transit86::vmx::Profile::Kvm;
+// kvm_run.fail_entry.hardware_entry_failure_reason for a VM entry that failed its guest-state
+// checks: exit reason 33 with bit 31, "VM-entry failure" (SDM Vol. 3C 27.8, Appendix C).
+inline constexpr uint64_t kEntryFailureInvalidGuestState = 0x80000021;
 
 bool real_mode(const transit86::VcpuState& state);
 // "0000:7c25" (16-bit code) or "0008:00007c42" (32-bit code).

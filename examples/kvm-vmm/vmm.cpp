@@ -37,6 +37,7 @@ class Vmm {
             throw KvmError("image does not fit in guest RAM");
         std::memcpy(kvm_.ram() + options.load_address, image.data(), image.size());
         ports_.on_a20 = [this](bool on) { emu_.set_a20(on); };
+        kvm_.set_cpuid(emu_.cpu_model()); // one CPU model on both sides
     }
 
     VmmResult run();
@@ -193,6 +194,13 @@ Vmm::Side Vmm::run_kvm() {
         state_ = kvm_.state(/*with_fpu=*/true);
         log("[kvm]       {} VM entry failed (reason {:#x}) -> transit86", position(state_),
             r.fail_entry.hardware_entry_failure_reason);
+        // A state transit86's checks pass would come straight back here.
+        if (r.fail_entry.hardware_entry_failure_reason != kEntryFailureInvalidGuestState ||
+            valid_for_entry(state_))
+            return stop(fmt::format("VM entry failed (hardware reason {:#x}) at {}, a state "
+                                    "transit86's checks pass",
+                                    r.fail_entry.hardware_entry_failure_reason, position(state_)),
+                        false);
         ++result_.to_transit86;
         return Side::Transit86;
     default:

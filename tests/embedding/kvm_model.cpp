@@ -180,6 +180,13 @@ int KvmModel::run(bool complete_only) {
         set_interrupt_flags();
         return -EINTR;
     }
+    if (failing_entries_ != 0) {
+        --failing_entries_;
+        r.exit_reason = KVM_EXIT_FAIL_ENTRY;
+        r.fail_entry.hardware_entry_failure_reason = entry_failure_reason_;
+        set_interrupt_flags();
+        return 0;
+    }
     const uint64_t budget = kick_instructions_ != 0 ? kick_instructions_ : kLongestRun;
     const Exit e = cpu_->run(state_, {.budget = single_step_ ? 0 : budget,
                                       .stop_when_valid = std::nullopt,

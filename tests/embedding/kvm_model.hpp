@@ -15,7 +15,8 @@
 //   - single-stepping exits KVM_EXIT_DEBUG after each instruction; HLT exits KVM_EXIT_HLT;
 //   - time: one instruction is one nanosecond (the TSC runs at 1 GHz), so kick_after(ns) ends a
 //     run after that many instructions with -EINTR.
-// Not modelled: KVM's own emulator, VM-entry failures, NMIs, the FPU outside the x87 state.
+// Not modelled: KVM's own emulator, NMIs, the FPU outside the x87 state; VM-entry failures
+// only on request (fail_entries).
 #pragma once
 
 #include <array>
@@ -47,6 +48,14 @@ class KvmModel final : public KvmVcpu {
 
     std::optional<uint64_t> instructions_retired() const override { return instructions_; }
 
+    // The next `count` runs that would enter the guest fail VM entry instead (KVM_EXIT_FAIL_ENTRY
+    // with `reason`), as VT-x does for a state KVM's checks let through and the processor's
+    // refuse.
+    void fail_entries(uint64_t count, uint64_t reason) {
+        failing_entries_ = count;
+        entry_failure_reason_ = reason;
+    }
+
   private:
     // Where the data of an I/O exit lives in the kvm_run page (kvm_run.io.data_offset).
     static constexpr uint32_t kIoDataOffset = 3072;
@@ -62,6 +71,8 @@ class KvmModel final : public KvmVcpu {
     bool single_step_ = false;
     uint64_t kick_instructions_ = 0;
     uint64_t instructions_ = 0;
+    uint64_t failing_entries_ = 0;
+    uint64_t entry_failure_reason_ = 0;
     bool in_pending_ = false;   // an IN exited: its data comes from kvm_run at the next run
     bool mmio_pending_ = false; // an MMIO read likewise
 };

@@ -12,6 +12,7 @@
 //   - /dev/kvm (skipped where there is none): host time, so only what does not depend on
 //     time is compared — the console's text, which windows there are (their shapes), and
 //     where each window the VMM saw ends; not instruction numbers or how often a window repeats.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <set>
@@ -188,6 +189,26 @@ TEST(PcBootOnKvmModel, GrubInFreeRunsGivesTheConsoleAndWindowEndsOfTransit86Boot
     EXPECT_GE(seen_beginning, 2u);
     EXPECT_GT(seen_late, 0u);
     EXPECT_LE(vmm.to_transit86 - vmm.to_kvm, 1u); // back to KVM after each, but maybe the last
+}
+
+// VT-x refusing a state transit86's checks pass (a check transit86 does not make, or one KVM
+// does not) must end the run and say so: handing the state to transit86 would give it back
+// at once, and the loop would go round forever. Another failure reason (an MSR load, say) is
+// no window at all.
+TEST(PcBootOnKvmModel, AnEntryFailureOnAValidStateEndsTheRunWithItsReason) {
+    SKIP_WITHOUT_SEABIOS();
+    for (const uint64_t reason : {uint64_t{0x80000021}, uint64_t{0x80000022}}) {
+        KvmModel model;
+        model.fail_entries(1000, reason);
+        PcVmmOptions options;
+        options.timeout_ns = kTimeoutNs;
+        const PcVmmResult vmm = run_pc(seabios_pc(false), options, model);
+        ASSERT_STREQ(to_string(vmm.end), to_string(PcEnd::Unsupported)) << vmm.detail;
+        EXPECT_NE(vmm.detail.find(fmt::format("VM entry failed (hardware reason {:#x})", reason)),
+                  std::string::npos)
+            << vmm.detail;
+        EXPECT_LE(vmm.to_transit86, 1u); // the reset vector's window, no more
+    }
 }
 
 // ---- /dev/kvm: host time; what does not depend on it.
