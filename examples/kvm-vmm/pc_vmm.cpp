@@ -50,6 +50,7 @@ class PcVmm {
     std::optional<End> run_kvm();
     std::optional<End> serve_kvm_exit();
     std::optional<End> run_transit86();
+    std::optional<End> run_flags_store_on_transit86();
     void complete_kvm_access();
     bool must_step(bool injecting) const;
     void open_window(WindowStart how);
@@ -274,6 +275,7 @@ std::optional<PcVmm::End> PcVmm::run_kvm() {
             r.request_interrupt_window = 1;
     }
     const bool step = must_step(injecting);
+    if (step && !injecting && pushes_flags_at(state_, kvm_)) return run_flags_store_on_transit86();
     kvm_.set_single_step(step);
     // A timer event due while the guest runs without exits must end the run. Stepped runs too:
     // an interrupt handler, entered with TF cleared by the delivery, runs unstepped.
@@ -398,6 +400,61 @@ std::optional<PcVmm::End> PcVmm::run_transit86() {
     case ExitReason::Exception:
         return End{PcEnd::Unsupported, fmt::format("exception {} handed to the host", exit.vector)};
     }
+    return std::nullopt;
+}
+
+// An instruction that stores FLAGS (pushes_flags_at) where the VMM steps KVM: KVM steps by
+// setting TF in the guest's RFLAGS, so the image stored would have TF = 1, and a POPF or IRET
+// of it after the stepping ended would trap into the guest. transit86 runs the instruction
+// instead; it is no window, and KVM goes on after it (or a window opens, if the state it left
+// is one).
+std::optional<PcVmm::End> PcVmm::run_flags_store_on_transit86() {
+    state_ = kvm_.state(/*with_fpu=*/true);
+    emu_.state().tsc = kvm_.tsc();
+    uint64_t retired = 0;
+    for (int attempt = 0; retired == 0 && attempt < 4; ++attempt) {
+        platform_.begin_run(virtual_ns() + 1);
+        tsc_at_run_start_ = emu_.state().tsc;
+        in_transit86_run_ = true;
+        const Exit exit = emu_.run(state_, {.budget = 1, .stop_when_valid = std::nullopt});
+        in_transit86_run_ = false;
+        retired += exit.instructions;
+        result_.instructions += exit.instructions;
+        result_.emulated_instructions += exit.instructions;
+        switch (exit.reason) {
+        case ExitReason::Io: // an access the platform ended the run on; completed next turn
+            if (exit.io.is_in) emu_.complete_io(exit.io.data);
+            break;
+        case ExitReason::Mmio: {
+            if (exit.mmio_size == 0)
+                return End{PcEnd::MmioFetch,
+                           fmt::format("fetch outside RAM at {:#x}", exit.mmio_address)};
+            uint64_t data = exit.mmio_data;
+            platform_.mmio(exit.mmio_address, exit.mmio_size, exit.mmio_write, data);
+            if (!exit.mmio_write) emu_.complete_mmio(data);
+            break;
+        }
+        case ExitReason::TripleFault:
+            return End{PcEnd::TripleFault,
+                       fmt::format("triple fault at {} (in transit86)", position(state_))};
+        case ExitReason::Unsupported:
+            return End{PcEnd::Unsupported,
+                       fmt::format("unsupported at linear {:#x}: {}", exit.linear_address,
+                                   exit.detail ? exit.detail : "")};
+        case ExitReason::Exception:
+            return End{PcEnd::Unsupported,
+                       fmt::format("exception {} handed to the host", exit.vector)};
+        default: break;
+        }
+    }
+    ++result_.flags_stores_on_transit86;
+    kvm_.set_state(state_);
+    if (instruction_clock_) kvm_.set_tsc(emu_.state().tsc);
+    if (!valid_for_entry(state_)) {
+        open_window(WindowStart::SingleStep);
+        return std::nullopt;
+    }
+    kvm_.run(/*complete_only=*/true); // kvm_run's interrupt flags for the new state
     return std::nullopt;
 }
 

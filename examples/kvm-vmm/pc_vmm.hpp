@@ -124,6 +124,9 @@ struct PcVmmResult {
     uint64_t block_engine_instructions = 0; // of which in its block engine
     uint32_t to_transit86 = 0;              // hand-overs KVM -> transit86
     uint32_t to_kvm = 0;                    // and back
+    // PUSHF and software interrupts run by transit86 where KVM is stepped (they would store
+    // KVM's stepping TF): not windows.
+    uint64_t flags_stores_on_transit86 = 0;
 };
 
 class KvmVcpu; // kvm_vm.hpp

@@ -39,17 +39,34 @@ std::string first_failure(const transit86::VcpuState& s) {
     return fmt::format("{}: {}", violations.front().check->id, violations.front().message);
 }
 
-bool hlt_at(const transit86::VcpuState& s, const KvmVcpu& vcpu) {
+namespace {
+
+// The opcode byte after the legacy prefixes at CS:EIP, read through `vcpu`.
+std::optional<uint8_t> opcode_at(const transit86::VcpuState& s, const KvmVcpu& vcpu) {
     const uint64_t at = s.sregs.cs.base + s.regs.rip;
     for (uint64_t i = 0; i < 15; ++i) {
         uint8_t b = 0;
-        if (!vcpu.read_linear(at + i, &b, 1)) return false;
-        if (b == 0xF4) return true;
+        if (!vcpu.read_linear(at + i, &b, 1)) return std::nullopt;
         const bool prefix = b == 0x26 || b == 0x2E || b == 0x36 || b == 0x3E || b == 0x64 ||
-                            b == 0x65 || b == 0x66 || b == 0x67 || b == 0xF2 || b == 0xF3;
-        if (!prefix) return false;
+                            b == 0x65 || b == 0x66 || b == 0x67 || b == 0xF0 || b == 0xF2 ||
+                            b == 0xF3;
+        if (!prefix) return b;
     }
-    return false;
+    return std::nullopt;
+}
+
+} // namespace
+
+bool hlt_at(const transit86::VcpuState& s, const KvmVcpu& vcpu) {
+    return opcode_at(s, vcpu) == uint8_t{0xF4};
+}
+
+bool pushes_flags_at(const transit86::VcpuState& s, const KvmVcpu& vcpu) {
+    const std::optional<uint8_t> opcode = opcode_at(s, vcpu);
+    if (!opcode) return false;
+    // PUSHF, INT3, INT n, INTO, INT1 (ICEBP)
+    return *opcode == 0x9C || *opcode == 0xCC || *opcode == 0xCD || *opcode == 0xCE ||
+           *opcode == 0xF1;
 }
 
 std::string describe_state(const transit86::VcpuState& s) {

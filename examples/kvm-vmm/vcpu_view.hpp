@@ -3,6 +3,8 @@
 // unrestricted guest), and whether the next instruction is a HLT.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "kvm_vm.hpp"
@@ -29,6 +31,10 @@ std::string first_failure(const transit86::VcpuState& state);
 // A HLT (legacy prefixes, then F4) at CS:EIP, read through `vcpu` (its paging, if on). KVM
 // reports HLT only when it is not single-stepping, so a VMM that steps must not step over one.
 bool hlt_at(const transit86::VcpuState& state, const KvmVcpu& vcpu);
+// An instruction at CS:EIP that stores an image of FLAGS: PUSHF, or a software interrupt
+// (INT n, INT3, INTO, INT1), which pushes FLAGS in real and virtual-8086 mode and on every
+// gate. Single-stepped by KVM it would store TF = 1, KVM's stepping flag, in guest memory.
+bool pushes_flags_at(const transit86::VcpuState& state, const KvmVcpu& vcpu);
 
 // One line per register group, for logs and failure messages.
 std::string describe_state(const transit86::VcpuState& state);
