@@ -51,6 +51,7 @@ class PcVmm {
     std::optional<End> serve_kvm_exit();
     std::optional<End> run_transit86();
     std::optional<End> run_flags_store_on_transit86();
+    std::optional<End> serve_transit86_exit(const Exit& exit);
     void complete_kvm_access();
     bool must_step(bool injecting) const;
     void open_window(WindowStart how);
@@ -367,15 +368,22 @@ std::optional<PcVmm::End> PcVmm::run_transit86() {
         kvm_.run(/*complete_only=*/true); // kvm_run's interrupt flags for the new state
         ++result_.to_kvm;
         return std::nullopt;
+    case ExitReason::InterruptWindow: // delivered by the next run, before its first instruction
+        state_.events.interrupt = {.pending = 1, .vector = platform_.acknowledge_interrupt()};
+        return std::nullopt;
+    case ExitReason::Halt: halted_ = true; return std::nullopt;
+    default: return serve_transit86_exit(exit);
+    }
+}
+
+// The exits of a transit86 run that any run has: an access to serve and complete, or the end.
+std::optional<PcVmm::End> PcVmm::serve_transit86_exit(const Exit& exit) {
+    switch (exit.reason) {
     case ExitReason::Io:
         // The platform ended the run after this access (PcPlatform::access: the memory map
         // changed, a stop, INTR rose, a timer due): an IN retires with the value it read.
         if (exit.io.is_in) emu_.complete_io(exit.io.data);
         return std::nullopt;
-    case ExitReason::Budget:
-    case ExitReason::Step:
-    case ExitReason::Breakpoint:
-    case ExitReason::GuestStateInvalid: return std::nullopt;
     case ExitReason::Mmio: {
         if (exit.mmio_size == 0)
             return End{PcEnd::MmioFetch,
@@ -386,10 +394,6 @@ std::optional<PcVmm::End> PcVmm::run_transit86() {
         if (!exit.mmio_write) emu_.complete_mmio(data);
         return std::nullopt;
     }
-    case ExitReason::InterruptWindow: // delivered by the next run, before its first instruction
-        state_.events.interrupt = {.pending = 1, .vector = platform_.acknowledge_interrupt()};
-        return std::nullopt;
-    case ExitReason::Halt: halted_ = true; return std::nullopt;
     case ExitReason::TripleFault:
         return End{PcEnd::TripleFault,
                    fmt::format("triple fault at {} (in transit86)", position(state_))};
@@ -399,8 +403,8 @@ std::optional<PcVmm::End> PcVmm::run_transit86() {
                                exit.detail ? exit.detail : "")};
     case ExitReason::Exception:
         return End{PcEnd::Unsupported, fmt::format("exception {} handed to the host", exit.vector)};
+    default: return std::nullopt; // budget, step, breakpoint, guest state invalid: run on
     }
-    return std::nullopt;
 }
 
 // An instruction that stores FLAGS (pushes_flags_at) where the VMM steps KVM: KVM steps by
@@ -421,31 +425,7 @@ std::optional<PcVmm::End> PcVmm::run_flags_store_on_transit86() {
         retired += exit.instructions;
         result_.instructions += exit.instructions;
         result_.emulated_instructions += exit.instructions;
-        switch (exit.reason) {
-        case ExitReason::Io: // an access the platform ended the run on; completed next turn
-            if (exit.io.is_in) emu_.complete_io(exit.io.data);
-            break;
-        case ExitReason::Mmio: {
-            if (exit.mmio_size == 0)
-                return End{PcEnd::MmioFetch,
-                           fmt::format("fetch outside RAM at {:#x}", exit.mmio_address)};
-            uint64_t data = exit.mmio_data;
-            platform_.mmio(exit.mmio_address, exit.mmio_size, exit.mmio_write, data);
-            if (!exit.mmio_write) emu_.complete_mmio(data);
-            break;
-        }
-        case ExitReason::TripleFault:
-            return End{PcEnd::TripleFault,
-                       fmt::format("triple fault at {} (in transit86)", position(state_))};
-        case ExitReason::Unsupported:
-            return End{PcEnd::Unsupported,
-                       fmt::format("unsupported at linear {:#x}: {}", exit.linear_address,
-                                   exit.detail ? exit.detail : "")};
-        case ExitReason::Exception:
-            return End{PcEnd::Unsupported,
-                       fmt::format("exception {} handed to the host", exit.vector)};
-        default: break;
-        }
+        if (std::optional<End> end = serve_transit86_exit(exit)) return end;
     }
     ++result_.flags_stores_on_transit86;
     kvm_.set_state(state_);
