@@ -59,6 +59,7 @@ struct RawOptions {
     std::string load_address = "0x7c00", start, preset = "intel", profile = "kvm",
                 stop_at = "valid";
     std::string check_profile = "kvm";
+    std::string boot_census = "windows";
     std::string boot_preset = "kvm", boot_profile = "kvm", boot_stop_at, boot_trace = "none",
                 boot_cpu = "transit86";
     std::vector<std::string> boot_breaks;
@@ -218,6 +219,10 @@ CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
     cmd->add_option("--trace", raw.boot_trace,
                     "none (console and census), window (the step trace inside windows) or all")
         ->check(CLI::IsMember({"none", "window", "all"}));
+    cmd->add_option("--census", raw.boot_census,
+                    "windows (every window as it ends) or shapes (only the first window of each "
+                    "shape; the shape table and the summary count them all)")
+        ->check(CLI::IsMember({"windows", "shapes"}));
     cmd->add_flag("--json", boot.json, "JSON Lines output");
     cmd->add_flag("--no-debugcon", boot.quiet_debugcon,
                   "Do not print the firmware's debug log (port 0x402)");
@@ -402,6 +407,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
                 boot.stop_at = raw.boot_stop_at == "halt"     ? StopAt::Halt
                                : raw.boot_stop_at == "budget" ? StopAt::Budget
                                                               : StopAt::Valid;
+            boot.census_shapes_only = raw.boot_census == "shapes";
             boot.trace = raw.boot_trace == "all"      ? TraceMode::All
                          : raw.boot_trace == "window" ? TraceMode::Window
                                                       : TraceMode::None;

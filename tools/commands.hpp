@@ -67,6 +67,9 @@ struct BootOptions {
     TraceMode trace = TraceMode::None;
     bool json = false;
     bool quiet_debugcon = false; // do not print SeaBIOS's debug log (port 0x402)
+    // --census shapes: of the windows, only the first of each shape as it ends (an idle prompt
+    // that polls the BIOS opens a window every microsecond of virtual time).
+    bool census_shapes_only = false;
     // --gdb [HOST:]PORT: serve GDB's remote protocol instead of running to the end
     // (docs/gdb.md). --timeout then counts only when given.
     bool gdb = false;

@@ -58,6 +58,9 @@ void CensusReport::header(const BootOptions& o, size_t bios_size) {
 }
 
 void CensusReport::window(const CensusWindow& w) {
+    const std::string text = text_.window(w); // the same text as examples/kvm-vmm's
+    const bool new_shape = text_.shapes().back().first_window == w.number;
+    if (shapes_only_ && !new_shape) return;
     if (json_) {
         print_json({{"window",
                      {{"number", w.number},
@@ -68,7 +71,6 @@ void CensusReport::window(const CensusWindow& w) {
                       {"ended_by", w.ended_by}}}});
         return;
     }
-    const std::string text = text_.window(w); // the same text as examples/kvm-vmm's
     std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
@@ -124,6 +126,18 @@ void CensusReport::end(const BootEnd& end, const BootMachine& machine, double wa
                                   {"wall_seconds", wall}};
         if (longest)
             summary["longest"] = {{"window", longest->number}, {"length", longest->length}};
+        if (shapes_only_) {
+            nlohmann::json shapes = nlohmann::json::array();
+            for (const WindowShape& shape : text_.shapes())
+                shapes.push_back(
+                    {{"first_window", shape.first_window},
+                     {"count", shape.count},
+                     {"instructions", shape.instructions},
+                     {"first", fmt::format("{:08x} {}", shape.first_linear, shape.first_text)},
+                     {"last", fmt::format("{:08x} {}", shape.last_linear, shape.last_text)},
+                     {"failing", shape.failing}});
+            print_json({{"shapes", shapes}});
+        }
         print_json({{"census", summary}});
         return;
     }

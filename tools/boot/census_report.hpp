@@ -15,7 +15,10 @@ namespace transit86::tools {
 
 class CensusReport {
   public:
-    CensusReport(bool json, vmx::Profile profile) : json_(json), profile_(profile) {}
+    // `shapes_only` (--census shapes): of the windows, only the first of each shape is
+    // printed; with --json the end adds a "shapes" record that counts them all.
+    CensusReport(bool json, vmx::Profile profile, bool shapes_only = false)
+        : json_(json), shapes_only_(shapes_only), profile_(profile) {}
 
     void header(const BootOptions& options, size_t bios_size);
     void window(const CensusWindow& window);
@@ -28,6 +31,7 @@ class CensusReport {
 
   private:
     bool json_;
+    bool shapes_only_;
     vmx::Profile profile_;
     CensusText text_; // groups repeated window shapes
 };

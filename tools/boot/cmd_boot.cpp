@@ -98,7 +98,7 @@ int run_boot(const BootOptions& o) {
     }
     machine->emulator().set_cpu_model(cpu_model_for(o.cpu));
     if (o.gdb) return serve_boot_gdb(o, *machine, bios_size);
-    CensusReport report(o.json, o.profile);
+    CensusReport report(o.json, o.profile, o.census_shapes_only);
     ConsoleLines serial("serial", o.json), debugcon("debugcon", o.json);
     machine->on_serial = [&](const std::string& s) { serial.feed(s); };
     if (!o.quiet_debugcon) machine->on_debugcon = [&](const std::string& s) { debugcon.feed(s); };
