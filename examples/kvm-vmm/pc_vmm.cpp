@@ -332,6 +332,10 @@ std::optional<PcVmm::End> PcVmm::serve_kvm_exit() {
     }
     case KVM_EXIT_INTERNAL_ERROR:
         state_ = kvm_.state(/*with_fpu=*/true);
+        if (r.internal.suberror == KVM_INTERNAL_ERROR_EMULATION && !valid_for_entry(state_)) {
+            open_window(WindowStart::KvmCannotEmulate);
+            return std::nullopt;
+        }
         return End{PcEnd::Unsupported, fmt::format("KVM internal error (suberror {}) at {}",
                                                    r.internal.suberror, position(state_))};
     default:
@@ -483,6 +487,7 @@ const char* to_string(WindowStart start) {
     case WindowStart::SingleStep: return "seen after a single step";
     case WindowStart::KvmExit: return "first seen at a KVM exit";
     case WindowStart::FailedEntry: return "VM entry failed";
+    case WindowStart::KvmCannotEmulate: return "KVM could not emulate it";
     }
     return "?";
 }

@@ -85,6 +85,10 @@ enum class WindowStart : uint8_t {
     SingleStep,  // after a single-stepped instruction: exactly where it begins
     KvmExit,     // at an exit of a free KVM run: it may have begun earlier, inside KVM
     FailedEntry, // KVM_EXIT_FAIL_ENTRY: the processor refused the state
+    // KVM_EXIT_INTERNAL_ERROR (emulation) in an invalid state: without unrestricted guest KVM
+    // emulates such states itself (handle_invalid_guest_state) and stopped at an instruction
+    // it cannot emulate, where the window is handed over
+    KvmCannotEmulate,
 };
 const char* to_string(WindowStart start);
 

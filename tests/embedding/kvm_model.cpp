@@ -48,18 +48,19 @@ void KvmModel::set_cpuid(const transit86::CpuModel& model) {
 
 transit86::VcpuState KvmModel::state(bool) const {
     transit86::VcpuState out = state_;
-    out.events.interrupt = {}; // KvmVm's state() does not carry pending events either
-    out.events.exception = {};
+    out.events.exception = {}; // KvmVm's state() carries a queued interrupt, no exception
     return out;
 }
 
-// What KvmVm::set_state writes: registers, segments, the x87 state, the shadow, the NMI mask.
+// What KvmVm::set_state writes: registers, segments, the x87 state, the shadow, the NMI mask,
+// a queued interrupt.
 void KvmModel::set_state(const transit86::VcpuState& s) {
     state_.regs = s.regs;
     state_.sregs = s.sregs;
     state_.fpu = s.fpu;
     state_.events.interrupt_shadow = s.events.interrupt_shadow;
     state_.events.nmi_masked = s.events.nmi_masked;
+    state_.events.interrupt = s.events.interrupt; // queued for the next entry, as KvmVm's
 }
 
 void KvmModel::interrupt(uint8_t vector) {
@@ -188,10 +189,14 @@ int KvmModel::run(bool complete_only) {
         return 0;
     }
     const uint64_t budget = kick_instructions_ != 0 ? kick_instructions_ : kLongestRun;
-    const Exit e = cpu_->run(state_, {.budget = single_step_ ? 0 : budget,
-                                      .stop_when_valid = std::nullopt,
-                                      .single_step = single_step_,
-                                      .interrupt_pending = r.request_interrupt_window != 0});
+    const Exit e =
+        cpu_->run(state_, {.budget = single_step_ ? 0 : budget,
+                           .stop_when_valid = std::nullopt,
+                           .single_step = single_step_,
+                           .interrupt_pending = r.request_interrupt_window != 0,
+                           .stop_when_invalid = unrestricted_guest_
+                                                    ? std::nullopt
+                                                    : std::optional(transit86::vmx::Profile::Kvm)});
     instructions_ += e.instructions;
     return report(e);
 }

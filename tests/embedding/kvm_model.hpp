@@ -16,7 +16,8 @@
 //   - time: one instruction is one nanosecond (the TSC runs at 1 GHz), so kick_after(ns) ends a
 //     run after that many instructions with -EINTR.
 // Not modelled: KVM's own emulator, NMIs, the FPU outside the x87 state; VM-entry failures
-// only on request (fail_entries).
+// and a host without unrestricted guest only on request (fail_entries,
+// set_unrestricted_guest).
 #pragma once
 
 #include <array>
@@ -51,6 +52,11 @@ class KvmModel final : public KvmVcpu {
     // The next `count` runs that would enter the guest fail VM entry instead (KVM_EXIT_FAIL_ENTRY
     // with `reason`), as VT-x does for a state KVM's checks let through and the processor's
     // refuse.
+    // Without unrestricted guest (and with an emulator that can do nothing): a run stops
+    // before the first instruction whose state VM entry would refuse (profile kvm, KVM's
+    // guest_state_valid()) with KVM_EXIT_INTERNAL_ERROR, emulation, as KVM's
+    // handle_invalid_guest_state reports an instruction its emulator cannot run.
+    void set_unrestricted_guest(bool on) { unrestricted_guest_ = on; }
     void fail_entries(uint64_t count, uint64_t reason) {
         failing_entries_ = count;
         entry_failure_reason_ = reason;
@@ -71,6 +77,7 @@ class KvmModel final : public KvmVcpu {
     bool single_step_ = false;
     uint64_t kick_instructions_ = 0;
     uint64_t instructions_ = 0;
+    bool unrestricted_guest_ = true;
     uint64_t failing_entries_ = 0;
     uint64_t entry_failure_reason_ = 0;
     bool in_pending_ = false;   // an IN exited: its data comes from kvm_run at the next run

@@ -194,6 +194,37 @@ TEST(PcBootOnKvmModel, GrubInFreeRunsGivesTheConsoleAndWindowEndsOfTransit86Boot
     EXPECT_LE(vmm.to_transit86 - vmm.to_kvm, 1u); // back to KVM after each, but maybe the last
 }
 
+// KVM without unrestricted guest emulates invalid states itself; where its emulator gives up
+// (KVM_EXIT_INTERNAL_ERROR, emulation) the VMM hands the window over. A model whose emulator
+// gives up at once stops every free run at a window's first instruction: in free runs,
+// SeaBIOS's POST then gives transit86 boot's census window for window (its transition16 and
+// transition16big windows open inside 32-bit free runs), as stepping everywhere does.
+TEST(PcBootOnKvmModel, WithoutUnrestrictedGuestEachWindowIsHandedOverAtItsStart) {
+    SKIP_WITHOUT_SEABIOS();
+    const ReferenceBoot reference = boot_on_transit86(false, "", kSeabiosAloneNs);
+    ASSERT_EQ(reference.end.kind, transit86::tools::BootEnd::Kind::Timeout) << reference.end.detail;
+    KvmModel model;
+    model.set_unrestricted_guest(false);
+    PcVmmOptions options;
+    options.timeout_ns = kSeabiosAloneNs;
+    const PcVmmResult vmm = run_pc(seabios_pc(false), options, model);
+    ASSERT_STREQ(to_string(vmm.end), to_string(PcEnd::Timeout)) << vmm.detail;
+    EXPECT_EQ(vmm.serial, reference.serial);
+    EXPECT_EQ(vmm.instructions, reference.instructions);
+    const std::vector<transit86::CensusWindow>& windows = vmm.census.windows();
+    ASSERT_EQ(windows.size(), reference.windows.size());
+    size_t handed_over_by_kvm = 0;
+    for (size_t i = 0; i < windows.size(); ++i) {
+        ASSERT_TRUE(equal_windows(windows[i], reference.windows[i]))
+            << "transit86 boot:\n"
+            << transit86::format_window(reference.windows[i]) << "kvm-vmm --pc:\n"
+            << transit86::format_window(windows[i]);
+        EXPECT_NE(vmm.window_starts[i], WindowStart::KvmExit);
+        handed_over_by_kvm += vmm.window_starts[i] == WindowStart::KvmCannotEmulate ? 1 : 0;
+    }
+    EXPECT_GT(handed_over_by_kvm, 10u);
+}
+
 // VT-x refusing a state transit86's checks pass (a check transit86 does not make, or one KVM
 // does not) must end the run and say so: handing the state to transit86 would give it back
 // at once, and the loop would go round forever. Another failure reason (an MSR load, say) is
