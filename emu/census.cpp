@@ -192,11 +192,15 @@ std::string format_window(const CensusWindow& w) {
 }
 
 std::string CensusText::window(const CensusWindow& w) {
-    ++windows_;
-    const WindowShape& shape = shape_of(w);
+    const WindowShape& shape = count(w);
     if (shape.count > 1)
         return fmt::format("{} (as window {})\n", window_head(w), shape.first_window);
     return format_window(w);
+}
+
+const WindowShape& CensusText::count(const CensusWindow& w) {
+    ++windows_;
+    return shape_of(w);
 }
 
 WindowShape& CensusText::shape_of(const CensusWindow& w) {

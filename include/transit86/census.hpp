@@ -155,6 +155,8 @@ class CensusText {
     // The first window of a shape in four lines (format_window); a window that repeats a shape
     // in one: "== window 7: 9 instructions #90..#98, ended: valid (as window 1)\n".
     std::string window(const CensusWindow& window);
+    // The same without the text: counts the window in its shape (a new one has count 1).
+    const WindowShape& count(const CensusWindow& window);
     // When windows repeat shapes (more than one shape, fewer shapes than windows): a heading
     // and one line a shape, most frequent first; "" otherwise.
     //   == 2 window shapes (same first and last instruction, same failing checks):

@@ -58,9 +58,7 @@ void CensusReport::header(const BootOptions& o, size_t bios_size) {
 }
 
 void CensusReport::window(const CensusWindow& w) {
-    const std::string text = text_.window(w); // the same text as examples/kvm-vmm's
-    const bool new_shape = text_.shapes().back().first_window == w.number;
-    if (shapes_only_ && !new_shape) return;
+    if (shapes_only_ && text_.count(w).count > 1) return; // not a new shape: counted only
     if (json_) {
         print_json({{"window",
                      {{"number", w.number},
@@ -71,6 +69,8 @@ void CensusReport::window(const CensusWindow& w) {
                       {"ended_by", w.ended_by}}}});
         return;
     }
+    // The same text as examples/kvm-vmm's; a new shape's window is counted already.
+    const std::string text = shapes_only_ ? format_window(w) : text_.window(w);
     std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
