@@ -431,7 +431,9 @@ std::optional<PcVmm::End> PcVmm::run_flags_store_on_transit86() {
         result_.emulated_instructions += exit.instructions;
         if (std::optional<End> end = serve_transit86_exit(exit)) return end;
     }
-    ++result_.flags_stores_on_transit86;
+    // None retired (a timer due first, say): the state is KVM's as it was, and the loop comes
+    // back to the instruction after it has served the timer.
+    if (retired != 0) ++result_.flags_stores_on_transit86;
     kvm_.set_state(state_);
     if (instruction_clock_) kvm_.set_tsc(emu_.state().tsc);
     if (!valid_for_entry(state_)) {
