@@ -51,9 +51,12 @@ class PcVmm {
     std::optional<End> serve_kvm_exit();
     std::optional<End> run_transit86();
     std::optional<End> run_flags_store_on_transit86();
+    void take_from_kvm();
+    Exit emulate(const transit86::RunLimits& limits);
+    void give_to_kvm();
     std::optional<End> serve_transit86_exit(const Exit& exit);
     void complete_kvm_access();
-    bool must_step(bool injecting) const;
+    bool must_step(std::optional<uint8_t> opcode) const;
     void open_window(WindowStart how);
     void close_window(const std::string& why);
     PcVmmResult finish(End end);
@@ -175,8 +178,7 @@ void PcVmm::reload_memory_if_changed() {
 // included) and the TSC where KVM has it, so RDTSC inside the window continues from there.
 void PcVmm::open_window(WindowStart how) {
     reload_memory_if_changed(); // the exit just served may have remapped the BIOS area
-    state_ = kvm_.state(/*with_fpu=*/true);
-    emu_.state().tsc = kvm_.tsc(); // run(VcpuState&) keeps the emulator's TSC
+    take_from_kvm();
     result_.census.begin(emu_, transit86::to_cpu_state(state_), instructions() + 1);
     result_.window_starts.push_back(how);
     ++result_.to_transit86;
@@ -191,11 +193,10 @@ void PcVmm::close_window(const std::string& why) {
 }
 
 // Real mode, virtual-8086 mode and 16-bit protected mode are where windows open (PE set, or
-// cleared from 16-bit code): there every instruction boundary is checked. Not over a HLT,
-// which KVM reports only when it is not stepping, unless an interrupt injected now runs its
-// handler first.
-bool PcVmm::must_step(bool injecting) const {
-    if (!injecting && hlt_at(state_, kvm_)) return false;
+// cleared from 16-bit code): there every instruction boundary is checked. Not over a HLT
+// (`opcode`, the next instruction's), which KVM reports only when it is not stepping.
+bool PcVmm::must_step(std::optional<uint8_t> opcode) const {
+    if (opcode == kHltOpcode) return false;
     if (options_.step_everything || real_mode(state_)) return true;
     return (state_.regs.rflags & transit86::flags::VM) != 0 || state_.sregs.cs.db == 0;
 }
@@ -275,8 +276,11 @@ std::optional<PcVmm::End> PcVmm::run_kvm() {
         else
             r.request_interrupt_window = 1;
     }
-    const bool step = must_step(injecting);
-    if (step && !injecting && pushes_flags_at(state_, kvm_)) return run_flags_store_on_transit86();
+    // The next instruction, read once; none when an interrupt injected now runs its handler
+    // first.
+    const std::optional<uint8_t> opcode = injecting ? std::nullopt : opcode_at(state_, kvm_);
+    const bool step = must_step(opcode);
+    if (step && stores_flags(opcode)) return run_flags_store_on_transit86();
     kvm_.set_single_step(step);
     // A timer event due while the guest runs without exits must end the run. Stepped runs too:
     // an interrupt handler, entered with TF cleared by the delivery, runs unstepped.
@@ -348,16 +352,9 @@ std::optional<PcVmm::End> PcVmm::serve_kvm_exit() {
 
 // transit86 runs the window until VM entry would accept the state, on the same devices.
 std::optional<PcVmm::End> PcVmm::run_transit86() {
-    const transit86::RunLimits limits{.budget = kWindowBudget,
-                                      .stop_when_valid = kProfile,
-                                      .interrupt_pending = platform_.interrupt_pending()};
-    platform_.begin_run(virtual_ns() + kWindowBudget); // a timer due sooner ends the run
-    tsc_at_run_start_ = emu_.state().tsc;
-    in_transit86_run_ = true;
-    const Exit exit = emu_.run(state_, limits);
-    in_transit86_run_ = false;
-    result_.instructions += exit.instructions;
-    result_.emulated_instructions += exit.instructions;
+    const Exit exit = emulate({.budget = kWindowBudget,
+                               .stop_when_valid = kProfile,
+                               .interrupt_pending = platform_.interrupt_pending()});
     result_.census.add(exit.instructions);
     switch (exit.reason) {
     case ExitReason::GuestStateValid:
@@ -365,11 +362,7 @@ std::optional<PcVmm::End> PcVmm::run_transit86() {
         log("[transit86] {}: valid for VM entry: KVM_SET_SREGS, KVM_SET_REGS, "
             "KVM_SET_VCPU_EVENTS",
             position(state_));
-        kvm_.set_state(state_);
-        // KVM's TSC ran on in host time during the window; a counting vCPU's stood still and
-        // takes transit86's, so that the TSC counts every instruction as in `transit86 boot`.
-        if (instruction_clock_) kvm_.set_tsc(emu_.state().tsc);
-        kvm_.run(/*complete_only=*/true); // kvm_run's interrupt flags for the new state
+        give_to_kvm();
         ++result_.to_kvm;
         return std::nullopt;
     case ExitReason::InterruptWindow: // delivered by the next run, before its first instruction
@@ -411,37 +404,55 @@ std::optional<PcVmm::End> PcVmm::serve_transit86_exit(const Exit& exit) {
     }
 }
 
-// An instruction that stores FLAGS (pushes_flags_at) where the VMM steps KVM: KVM steps by
+// An instruction that stores FLAGS (stores_flags) where the VMM steps KVM: KVM steps by
 // setting TF in the guest's RFLAGS, so the image stored would have TF = 1, and a POPF or IRET
 // of it after the stepping ended would trap into the guest. transit86 runs the instruction
 // instead; it is no window, and KVM goes on after it (or a window opens, if the state it left
 // is one).
 std::optional<PcVmm::End> PcVmm::run_flags_store_on_transit86() {
-    state_ = kvm_.state(/*with_fpu=*/true);
-    emu_.state().tsc = kvm_.tsc();
+    take_from_kvm();
     uint64_t retired = 0;
     for (int attempt = 0; retired == 0 && attempt < 4; ++attempt) {
-        platform_.begin_run(virtual_ns() + 1);
-        tsc_at_run_start_ = emu_.state().tsc;
-        in_transit86_run_ = true;
-        const Exit exit = emu_.run(state_, {.budget = 1, .stop_when_valid = std::nullopt});
-        in_transit86_run_ = false;
+        const Exit exit = emulate({.budget = 1, .stop_when_valid = std::nullopt});
         retired += exit.instructions;
-        result_.instructions += exit.instructions;
-        result_.emulated_instructions += exit.instructions;
         if (std::optional<End> end = serve_transit86_exit(exit)) return end;
     }
     // None retired (a timer due first, say): the state is KVM's as it was, and the loop comes
     // back to the instruction after it has served the timer.
     if (retired != 0) ++result_.flags_stores_on_transit86;
+    give_to_kvm();
+    if (!valid_for_entry(state_)) open_window(WindowStart::SingleStep);
+    return std::nullopt;
+}
+
+// The state and the TSC where KVM has them, for a transit86 run (run(VcpuState&) keeps the
+// emulator's TSC, so RDTSC continues from KVM's).
+void PcVmm::take_from_kvm() {
+    state_ = kvm_.state(/*with_fpu=*/true);
+    emu_.state().tsc = kvm_.tsc();
+}
+
+// One transit86 run on the state, its instructions counted; a timer due within its budget
+// ends it.
+Exit PcVmm::emulate(const transit86::RunLimits& limits) {
+    platform_.begin_run(virtual_ns() + limits.budget);
+    tsc_at_run_start_ = emu_.state().tsc;
+    in_transit86_run_ = true;
+    const Exit exit = emu_.run(state_, limits);
+    in_transit86_run_ = false;
+    result_.instructions += exit.instructions;
+    result_.emulated_instructions += exit.instructions;
+    return exit;
+}
+
+// The state transit86 left, back to KVM. KVM's TSC ran on in host time during the run; a
+// counting vCPU's stood still and takes transit86's, so that the TSC counts every instruction
+// as in `transit86 boot`. The last KVM_RUN (immediate exit) refreshes kvm_run's interrupt
+// flags for the new state.
+void PcVmm::give_to_kvm() {
     kvm_.set_state(state_);
     if (instruction_clock_) kvm_.set_tsc(emu_.state().tsc);
-    if (!valid_for_entry(state_)) {
-        open_window(WindowStart::SingleStep);
-        return std::nullopt;
-    }
-    kvm_.run(/*complete_only=*/true); // kvm_run's interrupt flags for the new state
-    return std::nullopt;
+    kvm_.run(/*complete_only=*/true);
 }
 
 PcVmmResult PcVmm::finish(End end) {

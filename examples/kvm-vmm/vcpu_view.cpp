@@ -39,9 +39,6 @@ std::string first_failure(const transit86::VcpuState& s) {
     return fmt::format("{}: {}", violations.front().check->id, violations.front().message);
 }
 
-namespace {
-
-// The opcode byte after the legacy prefixes at CS:EIP, read through `vcpu`.
 std::optional<uint8_t> opcode_at(const transit86::VcpuState& s, const KvmVcpu& vcpu) {
     const uint64_t at = s.sregs.cs.base + s.regs.rip;
     for (uint64_t i = 0; i < 15; ++i) {
@@ -55,18 +52,13 @@ std::optional<uint8_t> opcode_at(const transit86::VcpuState& s, const KvmVcpu& v
     return std::nullopt;
 }
 
-} // namespace
-
 bool hlt_at(const transit86::VcpuState& s, const KvmVcpu& vcpu) {
-    return opcode_at(s, vcpu) == uint8_t{0xF4};
+    return opcode_at(s, vcpu) == kHltOpcode;
 }
 
-bool pushes_flags_at(const transit86::VcpuState& s, const KvmVcpu& vcpu) {
-    const std::optional<uint8_t> opcode = opcode_at(s, vcpu);
-    if (!opcode) return false;
+bool stores_flags(std::optional<uint8_t> opcode) {
     // PUSHF, INT3, INT n, INTO, INT1 (ICEBP)
-    return *opcode == 0x9C || *opcode == 0xCC || *opcode == 0xCD || *opcode == 0xCE ||
-           *opcode == 0xF1;
+    return opcode == 0x9C || opcode == 0xCC || opcode == 0xCD || opcode == 0xCE || opcode == 0xF1;
 }
 
 std::string describe_state(const transit86::VcpuState& s) {

@@ -28,13 +28,17 @@ std::string mode_name(const transit86::VcpuState& state);
 bool valid_for_entry(const transit86::VcpuState& state);
 // The first check VM entry fails, with its message ("valid" if none).
 std::string first_failure(const transit86::VcpuState& state);
-// A HLT (legacy prefixes, then F4) at CS:EIP, read through `vcpu` (its paging, if on). KVM
-// reports HLT only when it is not single-stepping, so a VMM that steps must not step over one.
+// The opcode byte after the legacy prefixes at CS:EIP, read through `vcpu` (its paging, if
+// on); nullopt where a byte is not mapped.
+std::optional<uint8_t> opcode_at(const transit86::VcpuState& state, const KvmVcpu& vcpu);
+inline constexpr uint8_t kHltOpcode = 0xF4;
+// A HLT at CS:EIP. KVM reports HLT only when it is not single-stepping, so a VMM that steps
+// must not step over one.
 bool hlt_at(const transit86::VcpuState& state, const KvmVcpu& vcpu);
-// An instruction at CS:EIP that stores an image of FLAGS: PUSHF, or a software interrupt
-// (INT n, INT3, INTO, INT1), which pushes FLAGS in real and virtual-8086 mode and on every
-// gate. Single-stepped by KVM it would store TF = 1, KVM's stepping flag, in guest memory.
-bool pushes_flags_at(const transit86::VcpuState& state, const KvmVcpu& vcpu);
+// An opcode that stores an image of FLAGS: PUSHF, or a software interrupt (INT n, INT3, INTO,
+// INT1), which pushes FLAGS in real and virtual-8086 mode and on every gate. Single-stepped by
+// KVM it would store TF = 1, KVM's stepping flag, in guest memory.
+bool stores_flags(std::optional<uint8_t> opcode);
 
 // One line per register group, for logs and failure messages.
 std::string describe_state(const transit86::VcpuState& state);
