@@ -50,7 +50,7 @@ class PcVmm {
     std::optional<End> run_kvm();
     std::optional<End> serve_kvm_exit();
     std::optional<End> run_transit86();
-    std::optional<End> run_flags_store_on_transit86();
+    std::optional<End> run_instruction_on_transit86(uint64_t& count);
     void take_from_kvm();
     Exit emulate(const transit86::RunLimits& limits);
     void give_to_kvm();
@@ -280,7 +280,8 @@ std::optional<PcVmm::End> PcVmm::run_kvm() {
     // first.
     const std::optional<uint8_t> opcode = injecting ? std::nullopt : opcode_at(state_, kvm_);
     const bool step = must_step(opcode);
-    if (step && stores_flags(opcode)) return run_flags_store_on_transit86();
+    if (step && stores_flags(opcode))
+        return run_instruction_on_transit86(result_.flags_stores_on_transit86);
     kvm_.set_single_step(step);
     // A timer event due while the guest runs without exits must end the run. Stepped runs too:
     // an interrupt handler, entered with TF cleared by the delivery, runs unstepped.
@@ -336,12 +337,21 @@ std::optional<PcVmm::End> PcVmm::serve_kvm_exit() {
     }
     case KVM_EXIT_INTERNAL_ERROR:
         state_ = kvm_.state(/*with_fpu=*/true);
-        if (r.internal.suberror == KVM_INTERNAL_ERROR_EMULATION && !valid_for_entry(state_)) {
+        if (r.internal.suberror != KVM_INTERNAL_ERROR_EMULATION)
+            return End{PcEnd::Unsupported, fmt::format("KVM internal error (suberror {}) at {}",
+                                                       r.internal.suberror, position(state_))};
+        // KVM's emulator stopped at an instruction it cannot run, the vCPU unchanged. In an
+        // invalid state (KVM without unrestricted guest emulates those itself) that is a window
+        // to hand over; in a valid one (an MMIO instruction it cannot decode; every
+        // instruction where KVM emulates everything, as kvm_pvm does) transit86 runs that
+        // instruction alone and KVM goes on after it.
+        if (!valid_for_entry(state_)) {
             open_window(WindowStart::KvmCannotEmulate);
             return std::nullopt;
         }
-        return End{PcEnd::Unsupported, fmt::format("KVM internal error (suberror {}) at {}",
-                                                   r.internal.suberror, position(state_))};
+        log("[kvm]       {} {}: KVM could not emulate the instruction -> transit86 for it",
+            position(state_), mode_name(state_));
+        return run_instruction_on_transit86(result_.kvm_could_not_emulate);
     default:
         state_ = kvm_.state(/*with_fpu=*/true);
         return End{PcEnd::Unsupported,
@@ -404,12 +414,12 @@ std::optional<PcVmm::End> PcVmm::serve_transit86_exit(const Exit& exit) {
     }
 }
 
-// An instruction that stores FLAGS (stores_flags) where the VMM steps KVM: KVM steps by
-// setting TF in the guest's RFLAGS, so the image stored would have TF = 1, and a POPF or IRET
-// of it after the stepping ended would trap into the guest. transit86 runs the instruction
-// instead; it is no window, and KVM goes on after it (or a window opens, if the state it left
-// is one).
-std::optional<PcVmm::End> PcVmm::run_flags_store_on_transit86() {
+// One instruction in a valid state that KVM must not or cannot run, on transit86: one that
+// stores FLAGS (stores_flags) where the VMM steps KVM (KVM steps by setting TF in the guest's
+// RFLAGS, so the image stored would have TF = 1, and a POPF or IRET of it after the stepping
+// ended would trap into the guest), or one KVM's emulator gave up on. It is no window; KVM
+// goes on after it (or a window opens, if the state it left is one). `count` counts it.
+std::optional<PcVmm::End> PcVmm::run_instruction_on_transit86(uint64_t& count) {
     take_from_kvm();
     uint64_t retired = 0;
     for (int attempt = 0; retired == 0 && attempt < 4; ++attempt) {
@@ -419,7 +429,7 @@ std::optional<PcVmm::End> PcVmm::run_flags_store_on_transit86() {
     }
     // None retired (a timer due first, say): the state is KVM's as it was, and the loop comes
     // back to the instruction after it has served the timer.
-    if (retired != 0) ++result_.flags_stores_on_transit86;
+    if (retired != 0) ++count;
     give_to_kvm();
     if (!valid_for_entry(state_)) open_window(WindowStart::SingleStep);
     return std::nullopt;

@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "vcpu_view.hpp"
+
 namespace kvm_vmm {
 
 namespace {
@@ -189,16 +191,41 @@ int KvmModel::run(bool complete_only) {
         return 0;
     }
     const uint64_t budget = kick_instructions_ != 0 ? kick_instructions_ : kLongestRun;
-    const Exit e =
-        cpu_->run(state_, {.budget = single_step_ ? 0 : budget,
-                           .stop_when_valid = std::nullopt,
-                           .single_step = single_step_,
-                           .interrupt_pending = r.request_interrupt_window != 0,
-                           .stop_when_invalid = unrestricted_guest_
-                                                    ? std::nullopt
-                                                    : std::optional(transit86::vmx::Profile::Kvm)});
+    const transit86::RunLimits limits{
+        .budget = single_step_ ? 0 : budget,
+        .stop_when_valid = std::nullopt,
+        .single_step = single_step_,
+        .interrupt_pending = r.request_interrupt_window != 0,
+        .stop_when_invalid =
+            unrestricted_guest_ ? std::nullopt : std::optional(transit86::vmx::Profile::Kvm)};
+    if (!cannot_emulate_.empty()) return run_to_an_instruction_it_lacks(limits);
+    const Exit e = cpu_->run(state_, limits);
     instructions_ += e.instructions;
     return report(e);
+}
+
+int KvmModel::emulator_gives_up() {
+    kvm_run& r = exit();
+    r.exit_reason = KVM_EXIT_INTERNAL_ERROR;
+    r.internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
+    set_interrupt_flags();
+    return 0;
+}
+
+// The run of `limits` one instruction at a time, stopping before one of cannot_emulate_.
+int KvmModel::run_to_an_instruction_it_lacks(const transit86::RunLimits& limits) {
+    transit86::RunLimits one = limits;
+    one.budget = 1;
+    for (uint64_t left = limits.budget;;) {
+        if (const std::optional<uint8_t> opcode = opcode_at(state_, *this);
+            opcode && cannot_emulate_.count(*opcode) != 0)
+            return emulator_gives_up();
+        const Exit e = cpu_->run(state_, limits.single_step ? limits : one);
+        instructions_ += e.instructions;
+        // A budget of 0 is none.
+        if (limits.single_step || e.reason != ExitReason::Budget || (left != 0 && --left == 0))
+            return report(e);
+    }
 }
 
 } // namespace kvm_vmm

@@ -15,13 +15,14 @@
 //   - single-stepping exits KVM_EXIT_DEBUG after each instruction; HLT exits KVM_EXIT_HLT;
 //   - time: one instruction is one nanosecond (the TSC runs at 1 GHz), so kick_after(ns) ends a
 //     run after that many instructions with -EINTR.
-// Not modelled: KVM's own emulator, NMIs, the FPU outside the x87 state; VM-entry failures
-// and a host without unrestricted guest only on request (fail_entries,
-// set_unrestricted_guest).
+// Not modelled: KVM's own emulator, NMIs, the FPU outside the x87 state; VM-entry failures,
+// a host without unrestricted guest and instructions KVM's emulator lacks only on request
+// (fail_entries, set_unrestricted_guest, cannot_emulate).
 #pragma once
 
 #include <array>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "kvm_vm.hpp"
@@ -61,12 +62,20 @@ class KvmModel final : public KvmVcpu {
         failing_entries_ = count;
         entry_failure_reason_ = reason;
     }
+    // Instructions KVM's emulator lacks, by their opcode byte after the legacy prefixes: a run
+    // stops before one with KVM_EXIT_INTERNAL_ERROR (emulation), the vCPU at the instruction,
+    // as x86_emulate_instruction reports one it cannot decode or run (arch/x86/kvm/x86.c,
+    // handle_emulation_failure). Where KVM emulates everything (the kvm_pvm module of these
+    // machines) this happens in any state, valid for VM entry or not.
+    void cannot_emulate(std::set<uint8_t> opcodes) { cannot_emulate_ = std::move(opcodes); }
 
   private:
     // Where the data of an I/O exit lives in the kvm_run page (kvm_run.io.data_offset).
     static constexpr uint32_t kIoDataOffset = 3072;
     void take_completion();
     int report(const transit86::Exit& exit);
+    int emulator_gives_up();
+    int run_to_an_instruction_it_lacks(const transit86::RunLimits& limits);
     void set_interrupt_flags();
 
     alignas(kvm_run) std::array<uint8_t, 4096> page_{};
@@ -80,6 +89,7 @@ class KvmModel final : public KvmVcpu {
     bool unrestricted_guest_ = true;
     uint64_t failing_entries_ = 0;
     uint64_t entry_failure_reason_ = 0;
+    std::set<uint8_t> cannot_emulate_;
     bool in_pending_ = false;   // an IN exited: its data comes from kvm_run at the next run
     bool mmio_pending_ = false; // an MMIO read likewise
 };

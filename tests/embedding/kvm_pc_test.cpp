@@ -225,6 +225,44 @@ TEST(PcBootOnKvmModel, WithoutUnrestrictedGuestEachWindowIsHandedOverAtItsStart)
     EXPECT_GT(handed_over_by_kvm, 10u);
 }
 
+// Where KVM's emulator gives up on an instruction in a valid state (KVM_EXIT_INTERNAL_ERROR,
+// emulation: an MMIO instruction it cannot decode; on kvm_pvm, which emulates everything, any
+// instruction it lacks), transit86 runs that instruction and KVM goes on: no window, nothing
+// else changes. A model that cannot emulate CALL rel (in SeaBIOS's 16- and 32-bit code alike)
+// gives transit86 boot's console and instruction count, stepped everywhere (and its census)
+// and in free runs.
+TEST(PcBootOnKvmModel, AnInstructionKvmCannotEmulateInAValidStateRunsOnTransit86) {
+    SKIP_WITHOUT_SEABIOS();
+    const ReferenceBoot reference = boot_on_transit86(false, "", kSeabiosAloneNs);
+    ASSERT_EQ(reference.end.kind, transit86::tools::BootEnd::Kind::Timeout) << reference.end.detail;
+    constexpr uint8_t kCallRel = 0xE8;
+    for (const bool step_everything : {true, false}) {
+        SCOPED_TRACE(step_everything ? "stepped everywhere" : "free runs");
+        KvmModel model;
+        model.cannot_emulate({kCallRel});
+        PcVmmOptions options;
+        options.step_everything = step_everything;
+        options.timeout_ns = kSeabiosAloneNs;
+        const PcVmmResult vmm = run_pc(seabios_pc(false), options, model);
+        ASSERT_STREQ(to_string(vmm.end), to_string(PcEnd::Timeout)) << vmm.detail;
+        EXPECT_EQ(vmm.serial, reference.serial);
+        EXPECT_EQ(vmm.instructions, reference.instructions);
+        EXPECT_GT(vmm.kvm_could_not_emulate, 1000u);
+        // In free runs a window may begin inside KVM and be first seen where the emulator
+        // gives up in it: a hand-over, as at any other exit.
+        if (!step_everything) continue;
+        for (const WindowStart start : vmm.window_starts)
+            EXPECT_NE(start, WindowStart::KvmCannotEmulate);
+        const std::vector<transit86::CensusWindow>& windows = vmm.census.windows();
+        ASSERT_EQ(windows.size(), reference.windows.size());
+        for (size_t i = 0; i < windows.size(); ++i)
+            ASSERT_TRUE(equal_windows(windows[i], reference.windows[i]))
+                << "transit86 boot:\n"
+                << transit86::format_window(reference.windows[i]) << "kvm-vmm --pc:\n"
+                << transit86::format_window(windows[i]);
+    }
+}
+
 // VT-x refusing a state transit86's checks pass (a check transit86 does not make, or one KVM
 // does not) must end the run and say so: handing the state to transit86 would give it back
 // at once, and the loop would go round forever. Another failure reason (an MSR load, say) is
