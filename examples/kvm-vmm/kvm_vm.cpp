@@ -268,6 +268,16 @@ transit86::VcpuState KvmVm::state(bool with_fpu) const {
     if (events.interrupt.injected != 0 && events.interrupt.soft == 0)
         state.events.interrupt = {.pending = 1, .vector = events.interrupt.nr};
     state.sregs.interrupt_bitmap = {};
+    // So does an exception KVM has queued for the next entry (a delivery an exit cut short, a
+    // fault of an instruction its emulator ran): without KVM_CAP_EXCEPTION_PAYLOAD `injected`
+    // reports pending ones too. Software exceptions (INT3, INTO) are not reported: their RIP
+    // is still at the instruction, which runs again (arch/x86/kvm/x86.c,
+    // kvm_vcpu_ioctl_x86_get_vcpu_events).
+    if (events.exception.injected != 0)
+        state.events.exception = {.pending = 1,
+                                  .vector = events.exception.nr,
+                                  .has_error_code = events.exception.has_error_code,
+                                  .error_code = events.exception.error_code};
     return state;
 }
 
@@ -305,6 +315,13 @@ void KvmVm::set_state(const transit86::VcpuState& state) {
     events.interrupt.injected = state.events.interrupt.pending;
     events.interrupt.nr = state.events.interrupt.vector;
     events.interrupt.soft = 0;
+    // Likewise an exception: none once transit86 delivered the one state() carried, so that
+    // KVM does not deliver it a second time.
+    events.exception.injected = state.events.exception.pending;
+    events.exception.nr = state.events.exception.vector;
+    events.exception.has_error_code = state.events.exception.has_error_code;
+    events.exception.error_code = state.events.exception.error_code;
+    events.exception.pending = 0;
     events.flags = KVM_VCPUEVENT_VALID_SHADOW;
     vcpu_ioctl(vcpu_fd_, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS");
 }

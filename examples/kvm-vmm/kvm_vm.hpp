@@ -83,12 +83,13 @@ class KvmVm final : public KvmVcpu {
     // The vCPU state in the embedding API's layout: KVM_GET_REGS, KVM_GET_SREGS, the x87 and
     // SSE state (KVM_GET_XSAVE's legacy area, or KVM_GET_FPU where KVM has no XSAVE; skipped
     // when `with_fpu` is false: the VM-entry checks do not need it), and from
-    // KVM_GET_VCPU_EVENTS the interrupt shadow, the NMI mask and an external interrupt queued
-    // but not delivered (events.interrupt; the sregs' interrupt bitmap is cleared).
-    // Exceptions KVM has pending are not carried.
+    // KVM_GET_VCPU_EVENTS the interrupt shadow, the NMI mask, and an external interrupt and a
+    // hardware exception queued but not delivered (events.interrupt and events.exception,
+    // which whoever runs next delivers; the sregs' interrupt bitmap is cleared).
     transit86::VcpuState state(bool with_fpu) const override;
     // KVM_SET_SREGS (no interrupt bitmap), KVM_SET_REGS, KVM_SET_XSAVE (or KVM_SET_FPU), then
-    // the shadow, the NMI mask and events.interrupt with KVM_SET_VCPU_EVENTS.
+    // the shadow, the NMI mask, events.interrupt and events.exception with
+    // KVM_SET_VCPU_EVENTS (none pending clears what KVM had queued).
     void set_state(const transit86::VcpuState& state) override;
 
     // KVM_SET_GUEST_DEBUG with KVM_GUESTDBG_SINGLESTEP: on, again before every stepped run

@@ -48,21 +48,19 @@ void KvmModel::set_cpuid(const transit86::CpuModel& model) {
     if (cpu_) cpu_->set_cpu_model(model_);
 }
 
+// As KvmVm's: the state with a queued interrupt and exception (the model's emulator delivers
+// both at once, so only set_state() queues them).
 transit86::VcpuState KvmModel::state(bool) const {
-    transit86::VcpuState out = state_;
-    out.events.exception = {}; // KvmVm's state() carries a queued interrupt, no exception
-    return out;
+    return state_;
 }
 
 // What KvmVm::set_state writes: registers, segments, the x87 state, the shadow, the NMI mask,
-// a queued interrupt.
+// a queued interrupt and exception, delivered at the next entry.
 void KvmModel::set_state(const transit86::VcpuState& s) {
     state_.regs = s.regs;
     state_.sregs = s.sregs;
     state_.fpu = s.fpu;
-    state_.events.interrupt_shadow = s.events.interrupt_shadow;
-    state_.events.nmi_masked = s.events.nmi_masked;
-    state_.events.interrupt = s.events.interrupt; // queued for the next entry, as KvmVm's
+    state_.events = s.events;
 }
 
 void KvmModel::interrupt(uint8_t vector) {

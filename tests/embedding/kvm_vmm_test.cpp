@@ -83,6 +83,30 @@ TEST_P(BootOnKvm, HybridRunEqualsKvmOnlyRun) {
     EXPECT_EQ(kvm.emulated_instructions, 0u);
 }
 
+// An external interrupt and a hardware exception KVM has queued but not delivered go with the
+// state to whoever runs next (KVM_GET_VCPU_EVENTS), and what set_state() writes is what KVM
+// queues: none once transit86 has delivered them, so that KVM does not deliver them again.
+TEST(KvmVmEvents, QueuedInterruptAndExceptionGoWithTheStateAndBack) {
+    if (auto why = KvmVm::unavailable_reason()) GTEST_SKIP() << *why;
+    KvmVm kvm(1 << 20);
+    transit86::VcpuState s = kvm.state(/*with_fpu=*/true);
+    EXPECT_EQ(s.events.exception.pending, 0);
+    EXPECT_EQ(s.events.interrupt.pending, 0);
+    s.events.exception = {.pending = 1, .vector = 13, .has_error_code = 1, .error_code = 0x18};
+    s.events.interrupt = {.pending = 1, .vector = 0x20};
+    kvm.set_state(s);
+    const transit86::VcpuState queued = kvm.state(/*with_fpu=*/true);
+    EXPECT_EQ(queued.events.exception, s.events.exception);
+    EXPECT_EQ(queued.events.interrupt, s.events.interrupt);
+    EXPECT_EQ(queued.sregs.interrupt_bitmap, transit86::VcpuState{}.sregs.interrupt_bitmap);
+    s.events.exception = {};
+    s.events.interrupt = {};
+    kvm.set_state(s);
+    const transit86::VcpuState none = kvm.state(/*with_fpu=*/true);
+    EXPECT_EQ(none.events.exception.pending, 0);
+    EXPECT_EQ(none.events.interrupt.pending, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Images, BootOnKvm, testing::ValuesIn(boot_images()),
                          [](const testing::TestParamInfo<std::string>& image) {
                              return std::filesystem::path(image.param).stem().string();
