@@ -226,6 +226,10 @@ CLI::App* add_boot(CLI::App& app, BootOptions& boot, RawOptions& raw) {
     cmd->add_flag("--json", boot.json, "JSON Lines output");
     cmd->add_flag("--no-debugcon", boot.quiet_debugcon,
                   "Do not print the firmware's debug log (port 0x402)");
+    cmd->add_flag("--screen", boot.screen,
+                  "At the end, print the 80x25 text screen: the text buffer at 0xB8000, which "
+                  "no VGA device shows (what memtest86+, Linux's vgacon or a boot sector wrote "
+                  "there)");
     raw.boot_gdb_opt = cmd->add_option(
         "--gdb", raw.boot_gdb,
         "Wait for GDB on [HOST:]PORT (host 127.0.0.1 unless given; port 0 picks a free one) "

@@ -67,6 +67,7 @@ struct BootOptions {
     TraceMode trace = TraceMode::None;
     bool json = false;
     bool quiet_debugcon = false; // do not print SeaBIOS's debug log (port 0x402)
+    bool screen = false;         // at the end, the text screen at 0xB8000 (formats/text_screen)
     // --census shapes: of the windows, only the first of each shape as it ends (an idle prompt
     // that polls the BIOS opens a window every microsecond of virtual time).
     bool census_shapes_only = false;

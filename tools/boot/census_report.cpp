@@ -1,12 +1,14 @@
 #include "tools/boot/census_report.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "tools/formats/state_json.hpp"
 #include "tools/formats/step_trace.hpp"
+#include "tools/formats/text_screen.hpp"
 
 namespace transit86::tools {
 
@@ -97,6 +99,29 @@ void CensusReport::not_typed(std::span<const ConsoleInput> steps) {
         return;
     }
     fmt::print("{}", pc::not_typed_line(steps));
+}
+
+void CensusReport::screen(const BootMachine& machine) {
+    std::array<uint8_t, kTextBufferBytes> cells{};
+    if (!machine.emulator().read_physical(kTextBufferAddress, cells.data(), cells.size())) {
+        const std::string why =
+            fmt::format("the text buffer at {:#x} is not RAM", kTextBufferAddress);
+        if (json_)
+            print_json({{"screen", nlohmann::json::array()}, {"detail", why}});
+        else
+            fmt::print("screen: ({})\n", why);
+        return;
+    }
+    const std::vector<std::string> rows = text_screen_rows(cells);
+    if (json_) {
+        print_json({{"screen", rows}});
+        return;
+    }
+    if (rows.empty())
+        fmt::print("screen: (blank: nothing was written to the text buffer at {:#x})\n",
+                   kTextBufferAddress);
+    for (const std::string& row : rows)
+        fmt::print("screen:{}{}\n", row.empty() ? "" : " ", row);
 }
 
 void CensusReport::end(const BootEnd& end, const BootMachine& machine, double wall) {

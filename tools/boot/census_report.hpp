@@ -27,6 +27,8 @@ class CensusReport {
     // text the console never showed.
     void typed(const ConsoleInput& step);
     void not_typed(std::span<const ConsoleInput> steps);
+    // --screen: the text screen's rows (formats/text_screen.hpp), before the end.
+    void screen(const BootMachine& machine);
     void end(const BootEnd& end, const BootMachine& machine, double wall_seconds);
 
   private:

@@ -135,6 +135,7 @@ int run_boot(const BootOptions& o) {
     serial.flush_partial();
     debugcon.flush_partial();
     report.not_typed(std::span(o.input).subspan(machine->console_input_typed()));
+    if (o.screen) report.screen(*machine);
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     report.end(end, *machine, wall);
