@@ -73,12 +73,12 @@ void PcReport::end(const PcVmmResult& r, double wall_seconds) {
     for (const WindowStart start : r.window_starts)
         late += start == WindowStart::KvmExit ? 1 : 0;
     out_(fmt::format("kvm-vmm: KVM exits {} (single steps {}), transit86 instructions {} "
-                     "({} PUSHF or INT where KVM was stepped, {} KVM could not emulate), "
-                     "hand-overs to transit86 {} (windows first seen at a KVM exit: {}), to "
-                     "KVM {}; {}\n",
+                     "({} PUSHF or INT and {} interrupts delivered where KVM was stepped, {} KVM "
+                     "could not emulate), hand-overs to transit86 {} (windows first seen at a "
+                     "KVM exit: {}), to KVM {}; {}\n",
                      r.kvm_exits, r.kvm_single_steps, r.emulated_instructions,
-                     r.flags_stores_on_transit86, r.kvm_could_not_emulate, r.to_transit86, late,
-                     r.to_kvm,
+                     r.flags_stores_on_transit86, r.interrupts_on_transit86,
+                     r.kvm_could_not_emulate, r.to_transit86, late, r.to_kvm,
                      r.instruction_clock ? "instructions counted on both sides"
                                          : "instruction numbers count KVM's single steps and "
                                            "transit86's instructions, not KVM's free runs"));

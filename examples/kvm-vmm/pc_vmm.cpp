@@ -50,7 +50,8 @@ class PcVmm {
     std::optional<End> run_kvm();
     std::optional<End> serve_kvm_exit();
     std::optional<End> run_transit86();
-    std::optional<End> run_instruction_on_transit86(uint64_t& count);
+    std::optional<End> run_instruction_on_transit86(uint64_t& count,
+                                                    std::optional<uint8_t> interrupt = {});
     void take_from_kvm();
     Exit emulate(const transit86::RunLimits& limits);
     void give_to_kvm();
@@ -205,16 +206,10 @@ bool PcVmm::must_step(std::optional<uint8_t> opcode) const {
 std::optional<PcVmm::End> PcVmm::wake_or_skip() {
     const bool in_window = result_.census.in_window();
     if (platform_.interrupt_pending() && interrupts_enabled(state_)) {
-        if (in_window) { // transit86 delivers it before the next instruction
+        // transit86 delivers it before the next instruction inside a window; else the next
+        // KVM run has KVM inject it, or transit86 where KVM is stepped (run_kvm).
+        if (in_window)
             state_.events.interrupt = {.pending = 1, .vector = platform_.acknowledge_interrupt()};
-            halted_ = false;
-            return std::nullopt;
-        }
-        kvm_run& r = kvm_.exit();
-        if (r.ready_for_interrupt_injection == 0) kvm_.run(/*complete_only=*/true); // refresh
-        if (r.ready_for_interrupt_injection == 0)
-            return End{PcEnd::Unsupported, "KVM not ready for an interrupt after HLT"};
-        kvm_.interrupt(platform_.acknowledge_interrupt());
         halted_ = false;
         return std::nullopt;
     }
@@ -268,23 +263,26 @@ std::optional<PcVmm::End> PcVmm::run_kvm() {
     // No in-kernel irqchip: the 8259's INTR is injected here, when KVM says the guest can
     // take an interrupt, or KVM is asked to exit as soon as it can.
     r.request_interrupt_window = 0;
-    bool injecting = false;
-    if (platform_.interrupt_pending()) {
-        injecting = r.ready_for_interrupt_injection != 0 && r.if_flag != 0;
-        if (injecting)
-            kvm_.interrupt(platform_.acknowledge_interrupt());
-        else
-            r.request_interrupt_window = 1;
-    }
-    // The next instruction, read once; none when an interrupt injected now runs its handler
-    // first.
-    const std::optional<uint8_t> opcode = injecting ? std::nullopt : opcode_at(state_, kvm_);
+    const bool interrupt_now =
+        platform_.interrupt_pending() && r.ready_for_interrupt_injection != 0 && r.if_flag != 0;
+    // The next instruction, read once; none when an interrupt's handler runs first.
+    const std::optional<uint8_t> opcode = interrupt_now ? std::nullopt : opcode_at(state_, kvm_);
     const bool step = must_step(opcode);
+    // Where KVM is stepped, transit86 delivers the interrupt and runs the handler's first
+    // instruction: KVM steps by the guest's TF, which its delivery would push (a handler's
+    // IRET after the stepping ended would trap into the guest) and clear (the handler would
+    // run unstepped, and a window opening in it would be seen late).
+    if (step && interrupt_now)
+        return run_instruction_on_transit86(result_.interrupts_on_transit86,
+                                            platform_.acknowledge_interrupt());
+    if (interrupt_now)
+        kvm_.interrupt(platform_.acknowledge_interrupt());
+    else if (platform_.interrupt_pending())
+        r.request_interrupt_window = 1;
     if (step && stores_flags(opcode))
         return run_instruction_on_transit86(result_.flags_stores_on_transit86);
     kvm_.set_single_step(step);
-    // A timer event due while the guest runs without exits must end the run. Stepped runs too:
-    // an interrupt handler, entered with TF cleared by the delivery, runs unstepped.
+    // A timer event due while the guest runs without exits must end the run.
     const uint64_t now = virtual_ns();
     const uint64_t next_event = platform_.next_event_ns();
     const uint64_t until = next_event > now ? next_event - now : 0;
@@ -417,10 +415,14 @@ std::optional<PcVmm::End> PcVmm::serve_transit86_exit(const Exit& exit) {
 // One instruction in a valid state that KVM must not or cannot run, on transit86: one that
 // stores FLAGS (stores_flags) where the VMM steps KVM (KVM steps by setting TF in the guest's
 // RFLAGS, so the image stored would have TF = 1, and a POPF or IRET of it after the stepping
-// ended would trap into the guest), or one KVM's emulator gave up on. It is no window; KVM
-// goes on after it (or a window opens, if the state it left is one). `count` counts it.
-std::optional<PcVmm::End> PcVmm::run_instruction_on_transit86(uint64_t& count) {
+// ended would trap into the guest), an interrupt's delivery and its handler's first
+// instruction there (`interrupt`, its vector), or one KVM's emulator gave up on. It is no
+// window; KVM goes on after it (or a window opens, if the state it left is one). `count`
+// counts it.
+std::optional<PcVmm::End> PcVmm::run_instruction_on_transit86(uint64_t& count,
+                                                              std::optional<uint8_t> interrupt) {
     take_from_kvm();
+    if (interrupt) state_.events.interrupt = {.pending = 1, .vector = *interrupt};
     uint64_t retired = 0;
     for (int attempt = 0; retired == 0 && attempt < 4; ++attempt) {
         const Exit exit = emulate({.budget = 1, .stop_when_valid = std::nullopt});

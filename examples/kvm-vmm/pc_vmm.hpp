@@ -131,6 +131,9 @@ struct PcVmmResult {
     // PUSHF and software interrupts run by transit86 where KVM is stepped (they would store
     // KVM's stepping TF): not windows.
     uint64_t flags_stores_on_transit86 = 0;
+    // External interrupts delivered by transit86 where KVM is stepped (its delivery would push
+    // and clear KVM's stepping TF), each with its handler's first instruction: not windows.
+    uint64_t interrupts_on_transit86 = 0;
     // Instructions KVM's emulator gave up on (KVM_EXIT_INTERNAL_ERROR, emulation) in a valid
     // state, run by transit86: not windows.
     uint64_t kvm_could_not_emulate = 0;

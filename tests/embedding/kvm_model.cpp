@@ -189,10 +189,12 @@ int KvmModel::run(bool complete_only) {
         return 0;
     }
     const uint64_t budget = kick_instructions_ != 0 ? kick_instructions_ : kLongestRun;
+    const bool stepping = single_step_ && state_.events.interrupt.pending == 0;
+    if (single_step_ && !stepping) ++unstepped_handlers_;
     const transit86::RunLimits limits{
-        .budget = single_step_ ? 0 : budget,
+        .budget = stepping ? 0 : budget,
         .stop_when_valid = std::nullopt,
-        .single_step = single_step_,
+        .single_step = stepping,
         .interrupt_pending = r.request_interrupt_window != 0,
         .stop_when_invalid =
             unrestricted_guest_ ? std::nullopt : std::optional(transit86::vmx::Profile::Kvm)};

@@ -12,7 +12,10 @@
 //   - KVM_INTERRUPT queues a vector delivered at the next entry; request_interrupt_window
 //     exits KVM_EXIT_IRQ_WINDOW_OPEN; if_flag and ready_for_interrupt_injection are set at
 //     every return;
-//   - single-stepping exits KVM_EXIT_DEBUG after each instruction; HLT exits KVM_EXIT_HLT;
+//   - single-stepping exits KVM_EXIT_DEBUG after each instruction; HLT exits KVM_EXIT_HLT. KVM
+//     steps with the guest's TF, which delivering an interrupt clears: a run that injects one
+//     while stepping runs the handler unstepped (here: until the next exit or the kick; KVM
+//     steps again after the handler's IRET, which the model does not, a longer unstepped run);
 //   - time: one instruction is one nanosecond (the TSC runs at 1 GHz), so kick_after(ns) ends a
 //     run after that many instructions with -EINTR.
 // Not modelled: KVM's own emulator, NMIs, the FPU outside the x87 state; VM-entry failures,
@@ -68,6 +71,8 @@ class KvmModel final : public KvmVcpu {
     // handle_emulation_failure). Where KVM emulates everything (the kvm_pvm module of these
     // machines) this happens in any state, valid for VM entry or not.
     void cannot_emulate(std::set<uint8_t> opcodes) { cannot_emulate_ = std::move(opcodes); }
+    // Runs asked to single-step that injected an interrupt, and so ran its handler unstepped.
+    uint64_t unstepped_handlers() const { return unstepped_handlers_; }
 
   private:
     // Where the data of an I/O exit lives in the kvm_run page (kvm_run.io.data_offset).
@@ -90,6 +95,7 @@ class KvmModel final : public KvmVcpu {
     uint64_t failing_entries_ = 0;
     uint64_t entry_failure_reason_ = 0;
     std::set<uint8_t> cannot_emulate_;
+    uint64_t unstepped_handlers_ = 0;
     bool in_pending_ = false;   // an IN exited: its data comes from kvm_run at the next run
     bool mmio_pending_ = false; // an MMIO read likewise
 };

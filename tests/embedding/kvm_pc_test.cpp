@@ -85,7 +85,11 @@ TEST(PcBootOnKvmModel, SeabiosSteppedEverywhereGivesTheCensusOfTransit86Boot) {
     const ReferenceBoot reference = boot_on_transit86(false, "", kSeabiosAloneNs);
     ASSERT_EQ(reference.end.kind, transit86::tools::BootEnd::Kind::Timeout) << reference.end.detail;
     ASSERT_NE(reference.serial.find(kNoBootableDevice), std::string::npos) << reference.serial;
-    const PcVmmResult vmm = boot_on_model(false, kSeabiosAloneNs, /*step_everything=*/true);
+    KvmModel model;
+    PcVmmOptions options;
+    options.step_everything = true;
+    options.timeout_ns = kSeabiosAloneNs;
+    const PcVmmResult vmm = run_pc(seabios_pc(false), options, model);
     ASSERT_STREQ(to_string(vmm.end), to_string(PcEnd::Timeout)) << vmm.detail;
     EXPECT_TRUE(vmm.instruction_clock);
     EXPECT_EQ(vmm.serial, reference.serial);
@@ -103,9 +107,12 @@ TEST(PcBootOnKvmModel, SeabiosSteppedEverywhereGivesTheCensusOfTransit86Boot) {
             << transit86::format_window(windows[i]);
     for (const WindowStart start : vmm.window_starts)
         EXPECT_NE(start, WindowStart::KvmExit) << "a window opened inside a free run";
-    // SeaBIOS's PUSHF and INT instructions went to transit86 (KVM would store its stepping TF
-    // with them) and changed nothing above.
+    // SeaBIOS's PUSHF and INT instructions, and the timer's interrupts, went to transit86 (KVM
+    // would store its stepping TF with them, and run a handler unstepped) and changed nothing
+    // above.
     EXPECT_GT(vmm.flags_stores_on_transit86, 100u);
+    EXPECT_GT(vmm.interrupts_on_transit86, 10u);
+    EXPECT_EQ(model.unstepped_handlers(), 0u);
 }
 
 // The default mode (free runs in 32-bit protected mode, the kick at each timer event) to
