@@ -28,20 +28,6 @@ uint64_t efer_writable(const CpuModel& m) {
     return mask;
 }
 
-// The MSRs boot code touches (SDM Vol. 4, Table 2-2). Others raise #GP(0), as on silicon.
-uint64_t* msr_slot(Cpu& cpu, uint32_t index) {
-    Msrs& m = cpu.s.msrs;
-    switch (index) {
-    case 0x1B: return &m.apic_base;
-    case 0x174: return &m.sysenter_cs;
-    case 0x175: return &m.sysenter_esp;
-    case 0x176: return &m.sysenter_eip;
-    case 0x1A0: return &m.misc_enable;
-    case 0x277: return &m.pat;
-    default: return nullptr;
-    }
-}
-
 constexpr uint32_t kMsrTsc = 0x10;
 constexpr uint32_t kMsrBiosSignId = 0x8B; // microcode revision: reads 0, writes ignored
 constexpr uint32_t kMsrEfer = 0xC0000080;
@@ -56,17 +42,24 @@ constexpr uint32_t kMsrMtrrDefType = 0x2FF;
 // Bits 12 to MAXPHYADDR - 1 of a variable range's base and mask (12.11.3).
 constexpr uint64_t kMtrrAddressBits = ((uint64_t{1} << kMaxPhysicalAddressBits) - 1) & ~0xFFFull;
 
+bool fixed_range_mtrr(uint32_t index) { // 12.11.2.2, Table 12-9
+    return index == 0x250 || index == 0x258 || index == 0x259 || (index >= 0x268 && index <= 0x26F);
+}
+bool variable_range_mtrr(uint32_t index) {
+    return index >= kMsrMtrrPhysBase0 && index < kMsrMtrrPhysBase0 + 16;
+}
+
+// The MSRs boot code touches (SDM Vol. 4, Table 2-2) other than the MTRRs. Others raise
+// #GP(0), as on silicon.
+uint64_t* msr_slot(Cpu& cpu, uint32_t index) {
+    if (index == kMsrMtrrDefType || fixed_range_mtrr(index) || variable_range_mtrr(index))
+        return nullptr;
+    return msr_field(cpu.s.msrs, index);
+}
+
 // UC, WC, WT, WP, WB: writing any other encoding raises #GP (12.11.2.2).
 bool is_memory_type(uint64_t type) {
     return type == 0 || type == 1 || type == 4 || type == 5 || type == 6;
-}
-
-// The fixed-range MTRR `index` names (12.11.2.2, Table 12-9), or -1.
-int fixed_mtrr(uint32_t index) {
-    if (index == 0x250) return 0;
-    if (index == 0x258 || index == 0x259) return static_cast<int>(index - 0x258 + 1);
-    if (index >= 0x268 && index <= 0x26F) return static_cast<int>(index - 0x268 + 3);
-    return -1;
 }
 
 // RDMSR/WRMSR of an MTRR. False when `index` is none (with the model's CPUID.01H:EDX.MTRR);
@@ -74,23 +67,20 @@ int fixed_mtrr(uint32_t index) {
 // undefined memory type.
 bool mtrr_access(Cpu& cpu, uint32_t index, bool write, uint64_t value, uint64_t& result, bool& gp) {
     if (!(cpu.model->features_edx & cpuid_edx::MTRR)) return false;
-    Mtrrs& m = cpu.s.msrs.mtrr;
-    uint64_t* slot = nullptr;
     gp = false;
     if (index == kMsrMtrrCap) {
         gp = write;
         result = kMtrrCap;
         return true;
     }
+    uint64_t* slot = msr_field(cpu.s.msrs, index);
     if (index == kMsrMtrrDefType) {
-        slot = &m.def_type; // type, FE (bit 10), E (bit 11)
+        // type, FE (bit 10), E (bit 11)
         gp = write && ((value & ~0xCFFull) || !is_memory_type(value & 0xFF));
-    } else if (const int fixed = fixed_mtrr(index); fixed >= 0) {
-        slot = &m.fixed[static_cast<size_t>(fixed)]; // eight ranges, a type in each byte
+    } else if (fixed_range_mtrr(index)) { // eight ranges, a type in each byte
         for (int range = 0; write && range < 8; ++range)
             gp = gp || !is_memory_type(value >> (8 * range) & 0xFF);
-    } else if (index >= kMsrMtrrPhysBase0 && index < kMsrMtrrPhysBase0 + 16) {
-        slot = &m.variable[index - kMsrMtrrPhysBase0];
+    } else if (variable_range_mtrr(index)) {
         const bool mask = (index & 1) != 0; // PHYSMASK: V (bit 11) and the mask
         gp =
             write && (mask ? (value & ~(kMtrrAddressBits | 0x800))

@@ -7,10 +7,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <span>
+#include <vector>
 
 namespace kvm_vmm {
 
@@ -34,19 +38,28 @@ void vcpu_ioctl(int fd, unsigned long request, T* arg, const char* what) {
     if (::ioctl(fd, request, arg) < 0) fail(what);
 }
 
-// KVM_GET_MSRS / KVM_SET_MSRS for one MSR: kvm_msrs and one kvm_msr_entry after it (a
-// flexible array member in <linux/kvm.h>). Both return the number of MSRs done.
-void msr_ioctl(int fd, unsigned long request, uint32_t index, uint64_t& data, const char* what) {
-    alignas(kvm_msrs) uint8_t buffer[sizeof(kvm_msrs) + sizeof(kvm_msr_entry)] = {};
-    auto* msrs = reinterpret_cast<kvm_msrs*>(buffer);
-    auto* entry = reinterpret_cast<kvm_msr_entry*>(buffer + sizeof(kvm_msrs));
-    msrs->nmsrs = 1;
-    entry->index = index;
-    entry->data = data;
-    const int done = ::ioctl(fd, request, buffer);
+// KVM_GET_MSRS / KVM_SET_MSRS: kvm_msrs with the entries after it (a flexible array member in
+// <linux/kvm.h>). KVM does them in order and returns how many it did, stopping at the first
+// MSR it refuses.
+size_t msrs_ioctl(int fd, unsigned long request, std::span<kvm_msr_entry> entries,
+                  const char* what) {
+    std::vector<uint8_t> buffer(sizeof(kvm_msrs) + entries.size_bytes()); // new's alignment
+    reinterpret_cast<kvm_msrs*>(buffer.data())->nmsrs = static_cast<uint32_t>(entries.size());
+    std::memcpy(buffer.data() + sizeof(kvm_msrs), entries.data(), entries.size_bytes());
+    const int done = ::ioctl(fd, request, buffer.data());
     if (done < 0) fail(what);
-    if (done != 1) throw KvmError(std::string(what) + ": KVM refused the MSR (0 of 1 done)");
-    data = entry->data;
+    std::memcpy(entries.data(), buffer.data() + sizeof(kvm_msrs), entries.size_bytes());
+    return static_cast<size_t>(done);
+}
+
+// The same for one MSR, which KVM must take.
+void msr_ioctl(int fd, unsigned long request, uint32_t index, uint64_t& data, const char* what) {
+    kvm_msr_entry entry{};
+    entry.index = index;
+    entry.data = data;
+    if (msrs_ioctl(fd, request, std::span(&entry, 1), what) != 1)
+        throw KvmError(std::string(what) + ": KVM refused the MSR (0 of 1 done)");
+    data = entry.data;
 }
 
 // The FXSAVE image at the start of an XSAVE area (SDM Vol. 1 10.5.1, Table 10-2, the 64-bit
@@ -342,6 +355,47 @@ void KvmVm::interrupt(uint8_t vector) {
     irq.irq = vector;
     vcpu_ioctl(vcpu_fd_, KVM_INTERRUPT, &irq, "KVM_INTERRUPT");
     run_->ready_for_interrupt_injection = 0; // one is queued now; the next KVM_RUN says more
+}
+
+// The MSRs of transit86::kMsrIndices but APIC_BASE (kvm_sregs carries it) that KVM reads back,
+// found once: a KVM without MTRR or PAT emulation leaves those out.
+const std::vector<uint32_t>& KvmVm::handed_over_msrs() const {
+    if (!handed_over_msrs_) {
+        handed_over_msrs_.emplace();
+        for (const uint32_t index : transit86::kMsrIndices) {
+            kvm_msr_entry entry{};
+            entry.index = index;
+            if (index != 0x1B &&
+                msrs_ioctl(vcpu_fd_, KVM_GET_MSRS, std::span(&entry, 1), "KVM_GET_MSRS") == 1)
+                handed_over_msrs_->push_back(index);
+        }
+    }
+    return *handed_over_msrs_;
+}
+
+void KvmVm::get_msrs(transit86::Msrs& msrs) const {
+    const std::vector<uint32_t>& indices = handed_over_msrs();
+    std::vector<kvm_msr_entry> entries(indices.size());
+    for (size_t i = 0; i < indices.size(); ++i)
+        entries[i].index = indices[i];
+    if (const size_t done = msrs_ioctl(vcpu_fd_, KVM_GET_MSRS, entries, "KVM_GET_MSRS");
+        done != entries.size())
+        throw KvmError(fmt::format("KVM_GET_MSRS: KVM refused MSR {:#x}", entries[done].index));
+    for (const kvm_msr_entry& e : entries)
+        *transit86::msr_field(msrs, e.index) = e.data;
+}
+
+void KvmVm::set_msrs(const transit86::Msrs& msrs) {
+    const std::vector<uint32_t>& indices = handed_over_msrs();
+    std::vector<kvm_msr_entry> entries(indices.size());
+    for (size_t i = 0; i < indices.size(); ++i) {
+        entries[i].index = indices[i];
+        entries[i].data = *transit86::msr_field(msrs, indices[i]);
+    }
+    if (const size_t done = msrs_ioctl(vcpu_fd_, KVM_SET_MSRS, entries, "KVM_SET_MSRS");
+        done != entries.size())
+        throw KvmError(fmt::format("KVM_SET_MSRS: KVM refused MSR {:#x} = {:#x}",
+                                   entries[done].index, entries[done].data));
 }
 
 uint64_t KvmVm::tsc() const {

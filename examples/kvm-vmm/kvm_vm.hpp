@@ -38,6 +38,11 @@ class KvmVcpu {
     virtual void set_state(const transit86::VcpuState& state) = 0;
     virtual void set_single_step(bool on) = 0;
     virtual void interrupt(uint8_t vector) = 0;
+    // The MSRs transit86 keeps besides the state (transit86::kMsrIndices but APIC_BASE, which
+    // the sregs carry), read into and written from the fields of `msrs`; what the vCPU does
+    // not have stays as it is.
+    virtual void get_msrs(transit86::Msrs& msrs) const = 0;
+    virtual void set_msrs(const transit86::Msrs& msrs) = 0;
     virtual uint64_t tsc() const = 0;
     virtual void set_tsc(uint64_t value) = 0;
     virtual uint32_t tsc_khz() const = 0;
@@ -111,6 +116,11 @@ class KvmVm final : public KvmVcpu {
     void set_tsc(uint64_t value) override;
     uint32_t tsc_khz() const override;
 
+    // KVM_GET_MSRS / KVM_SET_MSRS of the MSRs of transit86::kMsrIndices KVM has (found once, by
+    // reading each; APIC_BASE is the sregs').
+    void get_msrs(transit86::Msrs& msrs) const override;
+    void set_msrs(const transit86::Msrs& msrs) override;
+
     // Makes KVM_RUN return once `delay_ns` of host time has passed (0: never), for a timer
     // event due while the guest runs without exits. A POSIX timer signals this thread with a
     // signal that is blocked except inside KVM_RUN (KVM_SET_SIGNAL_MASK), so a signal that
@@ -133,6 +143,7 @@ class KvmVm final : public KvmVcpu {
     void register_region(const Region& region, bool remove);
     void set_up_kicks();
     std::vector<uint8_t> get_xsave() const;
+    const std::vector<uint32_t>& handed_over_msrs() const;
 
     int kvm_fd_ = -1;
     int vm_fd_ = -1;
@@ -146,6 +157,7 @@ class KvmVm final : public KvmVcpu {
     bool readonly_memory_ = false;      // KVM_CAP_READONLY_MEM
     size_t xsave_size_ = 0;             // KVM_GET_XSAVE(2)'s buffer; 0: KVM_GET/SET_FPU instead
     bool tsc_offset_attribute_ = false; // KVM_VCPU_TSC_CTRL / KVM_VCPU_TSC_OFFSET
+    mutable std::optional<std::vector<uint32_t>> handed_over_msrs_; // handed_over_msrs()
     // The kick: a timer and the signal it sends (0 until the first kick_after()).
     int kick_signal_ = 0;
     timer_t kick_timer_{};

@@ -82,6 +82,7 @@ class PcVmm {
     bool instruction_clock_ = false;
     bool in_transit86_run_ = false;
     uint64_t tsc_at_run_start_ = 0; // transit86's TSC when its current run began
+    transit86::Msrs msrs_taken_{};  // the MSRs take_from_kvm() read, to write back changes
     std::string serial_seen_;       // the tail of the serial output, for stop_at_console
     pc::ConsoleScript script_;      // options_.console_input
 };
@@ -437,11 +438,13 @@ std::optional<PcVmm::End> PcVmm::run_instruction_on_transit86(uint64_t& count,
     return std::nullopt;
 }
 
-// The state and the TSC where KVM has them, for a transit86 run (run(VcpuState&) keeps the
-// emulator's TSC, so RDTSC continues from KVM's).
+// The state, the TSC and the MSRs where KVM has them, for a transit86 run (run(VcpuState&)
+// keeps the emulator's TSC and MSRs, so RDTSC and RDMSR continue from KVM's).
 void PcVmm::take_from_kvm() {
     state_ = kvm_.state(/*with_fpu=*/true);
     emu_.state().tsc = kvm_.tsc();
+    kvm_.get_msrs(emu_.state().msrs);
+    msrs_taken_ = emu_.state().msrs;
 }
 
 // One transit86 run on the state, its instructions counted; a timer due within its budget
@@ -457,12 +460,13 @@ Exit PcVmm::emulate(const transit86::RunLimits& limits) {
     return exit;
 }
 
-// The state transit86 left, back to KVM. KVM's TSC ran on in host time during the run; a
-// counting vCPU's stood still and takes transit86's, so that the TSC counts every instruction
-// as in `transit86 boot`. The last KVM_RUN (immediate exit) refreshes kvm_run's interrupt
-// flags for the new state.
+// The state transit86 left, back to KVM, with the MSRs if it wrote any. KVM's TSC ran on in host
+// time during the run; a counting vCPU's stood still and takes transit86's, so that the TSC counts
+// every instruction as in `transit86 boot`. The last KVM_RUN (immediate exit) refreshes kvm_run's
+// interrupt flags for the new state.
 void PcVmm::give_to_kvm() {
     kvm_.set_state(state_);
+    if (emu_.state().msrs != msrs_taken_) kvm_.set_msrs(emu_.state().msrs);
     if (instruction_clock_) kvm_.set_tsc(emu_.state().tsc);
     kvm_.run(/*complete_only=*/true);
 }

@@ -209,6 +209,45 @@ struct Msrs {
     friend constexpr bool operator==(const Msrs&, const Msrs&) = default;
 };
 
+// The indices of the MSRs Msrs holds (SDM Vol. 4 Table 2-2), IA32_APIC_BASE first: what a host
+// hands over besides the state, as with KVM_GET_MSRS / KVM_SET_MSRS (APIC_BASE travels in
+// kvm_sregs).
+inline constexpr std::array<uint32_t, 34> kMsrIndices = {
+    0x1B,                                     // IA32_APIC_BASE
+    0x174, 0x175, 0x176,                      // IA32_SYSENTER_CS, _ESP, _EIP
+    0x1A0,                                    // IA32_MISC_ENABLE
+    0x277,                                    // IA32_PAT
+    0x2FF,                                    // IA32_MTRR_DEF_TYPE
+    0x250, 0x258, 0x259,                      // IA32_MTRR_FIX64K_00000, FIX16K_80000, _A0000
+    0x268, 0x269, 0x26A, 0x26B, 0x26C, 0x26D, // IA32_MTRR_FIX4K_C0000 .. _F8000
+    0x26E, 0x26F,                             //
+    0x200, 0x201, 0x202, 0x203, 0x204, 0x205, // IA32_MTRR_PHYSBASE0, PHYSMASK0, ...
+    0x206, 0x207, 0x208, 0x209, 0x20A, 0x20B, //
+    0x20C, 0x20D, 0x20E, 0x20F};              // ... PHYSBASE7, PHYSMASK7
+
+// Where MSR `index` lives in `m`; nullptr for an index not in kMsrIndices.
+constexpr uint64_t* msr_field(Msrs& m, uint32_t index) {
+    switch (index) {
+    case 0x1B: return &m.apic_base;
+    case 0x174: return &m.sysenter_cs;
+    case 0x175: return &m.sysenter_esp;
+    case 0x176: return &m.sysenter_eip;
+    case 0x1A0: return &m.misc_enable;
+    case 0x277: return &m.pat;
+    case 0x2FF: return &m.mtrr.def_type;
+    case 0x250: return &m.mtrr.fixed[0];
+    case 0x258:
+    case 0x259: return &m.mtrr.fixed[index - 0x258 + 1];
+    default: break;
+    }
+    if (index >= 0x268 && index <= 0x26F) return &m.mtrr.fixed[index - 0x268 + 3];
+    if (index >= 0x200 && index <= 0x20F) return &m.mtrr.variable[index - 0x200];
+    return nullptr;
+}
+constexpr const uint64_t* msr_field(const Msrs& m, uint32_t index) {
+    return msr_field(const_cast<Msrs&>(m), index);
+}
+
 // One x87 data register: a double extended-precision value (SDM Vol. 1 4.2.2, Figure 4-3),
 // the 64-bit significand (bit 63 is the explicit integer bit J) and sign << 15 | exponent.
 struct X87Register {

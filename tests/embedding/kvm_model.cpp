@@ -84,6 +84,21 @@ bool KvmModel::read_linear(uint64_t linear, void* out, size_t size) const {
     return ok;
 }
 
+// Every MSR the processor (a transit86 Emulator) keeps but APIC_BASE, as KvmVm hands them over.
+void KvmModel::get_msrs(transit86::Msrs& msrs) const {
+    if (!cpu_) return;
+    const uint64_t apic_base = msrs.apic_base;
+    msrs = cpu_->state().msrs;
+    msrs.apic_base = apic_base;
+}
+
+void KvmModel::set_msrs(const transit86::Msrs& msrs) {
+    if (!cpu_) return;
+    const uint64_t apic_base = cpu_->state().msrs.apic_base;
+    cpu_->state().msrs = msrs;
+    cpu_->state().msrs.apic_base = apic_base;
+}
+
 uint64_t KvmModel::tsc() const {
     return cpu_ ? cpu_->state().tsc : 0;
 }

@@ -43,6 +43,8 @@ class KvmModel final : public KvmVcpu {
     void set_state(const transit86::VcpuState& state) override;
     void set_single_step(bool on) override { single_step_ = on; }
     void interrupt(uint8_t vector) override;
+    void get_msrs(transit86::Msrs& msrs) const override;
+    void set_msrs(const transit86::Msrs& msrs) override;
     uint64_t tsc() const override;
     void set_tsc(uint64_t value) override;
     uint32_t tsc_khz() const override { return 1'000'000; }

@@ -24,6 +24,7 @@
 #include "pc/machine_files.hpp"
 #include "pc_reference.hpp"
 #include "pc_vmm.hpp"
+#include "tests/boot/handmade_bios.hpp"
 #include "transit86/census.hpp"
 
 namespace kvm_vmm {
@@ -268,6 +269,44 @@ TEST(PcBootOnKvmModel, AnInstructionKvmCannotEmulateInAValidStateRunsOnTransit86
                 << transit86::format_window(reference.windows[i]) << "kvm-vmm --pc:\n"
                 << transit86::format_window(windows[i]);
     }
+}
+
+// MSRs go with the state both ways: a BIOS written here sets IA32_SYSENTER_CS under KVM, then
+// opens a window (PE set with DS = 3, whose RPL exceeds its DPL) in which it reads that MSR
+// and writes the value to IA32_SYSENTER_ESP, closes it (PE cleared) and, under KVM again,
+// reads SYSENTER_ESP and writes it to isa-debug-exit.
+TEST(PcBootOnKvmModel, MsrsWrittenOnOneSideAreReadOnTheOther) {
+    const std::vector<uint8_t> code = {
+        0x66, 0xB9, 0x74, 0x01, 0x00, 0x00, // E000 mov ecx, 0x174 (IA32_SYSENTER_CS)
+        0x66, 0xB8, 0x34, 0x12, 0x00, 0x00, // E006 mov eax, 0x1234
+        0x66, 0x31, 0xD2,                   // E00C xor edx, edx
+        0x0F, 0x30,                         // E00F wrmsr
+        0xB8, 0x03, 0x00,                   // E011 mov ax, 3
+        0x8E, 0xD8,                         // E014 mov ds, ax
+        0x0F, 0x20, 0xC0,                   // E016 mov eax, cr0
+        0x66, 0x83, 0xC8, 0x01,             // E019 or eax, 1
+        0x0F, 0x22, 0xC0,                   // E01D mov cr0, eax: the window opens
+        0x66, 0xB9, 0x74, 0x01, 0x00, 0x00, // E020 mov ecx, 0x174
+        0x0F, 0x32,                         // E026 rdmsr
+        0x66, 0xB9, 0x75, 0x01, 0x00, 0x00, // E028 mov ecx, 0x175 (IA32_SYSENTER_ESP)
+        0x0F, 0x30,                         // E02E wrmsr
+        0x0F, 0x20, 0xC0,                   // E030 mov eax, cr0
+        0x66, 0x83, 0xE0, 0xFE,             // E033 and eax, ~1
+        0x0F, 0x22, 0xC0,                   // E037 mov cr0, eax: real mode, valid
+        0x66, 0xB9, 0x75, 0x01, 0x00, 0x00, // E03A mov ecx, 0x175
+        0x0F, 0x32,                         // E040 rdmsr
+        0xBA, 0x01, 0x05,                   // E042 mov dx, 0x501
+        0x66, 0xEF};                        // E045 out dx, eax (isa-debug-exit)
+    pc::PcConfig config;
+    config.bios = transit86::tools::testing::handmade_bios(code);
+    KvmModel model;
+    PcVmmOptions options;
+    options.timeout_ns = 1'000'000;
+    const PcVmmResult vmm = run_pc(std::move(config), options, model);
+    ASSERT_STREQ(to_string(vmm.end), to_string(PcEnd::DebugExit)) << vmm.detail;
+    ASSERT_EQ(vmm.census.windows().size(), 2u); // the reset vector's, then this one
+    EXPECT_EQ(vmm.census.windows()[1].first.eip, 0xE020u);
+    EXPECT_EQ(vmm.debug_exit_value, 0x1234u);
 }
 
 // VT-x refusing a state transit86's checks pass (a check transit86 does not make, or one KVM

@@ -107,6 +107,27 @@ TEST(KvmVmEvents, QueuedInterruptAndExceptionGoWithTheStateAndBack) {
     EXPECT_EQ(none.events.interrupt.pending, 0);
 }
 
+// The MSRs transit86 keeps go to KVM and come back (KVM_SET_MSRS, KVM_GET_MSRS), those KVM has
+// all at once.
+TEST(KvmVmMsrs, SetMsrsAreReadBack) {
+    if (auto why = KvmVm::unavailable_reason()) GTEST_SKIP() << *why;
+    KvmVm kvm(1 << 20);
+    kvm.set_cpuid(transit86::CpuModel{});
+    transit86::Msrs msrs;
+    kvm.get_msrs(msrs);
+    msrs.sysenter_cs = 0x10;
+    msrs.sysenter_esp = 0x7000;
+    msrs.sysenter_eip = 0xC0001000;
+    msrs.mtrr.def_type = 0xC06; // enabled, fixed ranges enabled, write-back
+    kvm.set_msrs(msrs);
+    transit86::Msrs back;
+    kvm.get_msrs(back);
+    EXPECT_EQ(back.sysenter_cs, 0x10u);
+    EXPECT_EQ(back.sysenter_esp, 0x7000u);
+    EXPECT_EQ(back.sysenter_eip, 0xC0001000u);
+    EXPECT_EQ(back.mtrr.def_type, 0xC06u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Images, BootOnKvm, testing::ValuesIn(boot_images()),
                          [](const testing::TestParamInfo<std::string>& image) {
                              return std::filesystem::path(image.param).stem().string();
