@@ -177,6 +177,17 @@ bool ram_slots_from(const transit86_ram_slot* slots, size_t slot_count, std::vec
     return true;
 }
 
+constexpr uint32_t kMsrTsc = 0x10;
+constexpr uint32_t kMsrApicBase = 0x1B; // in kvm_sregs
+
+// Where MSR `index` is kept for transit86_get_msr / transit86_set_msr, or nullptr.
+template <class State>
+auto* msr_storage(State& state, uint32_t index) {
+    return index == kMsrTsc        ? &state.tsc
+           : index == kMsrApicBase ? nullptr
+                                   : msr_field(state.msrs, index);
+}
+
 } // namespace
 
 extern "C" {
@@ -292,6 +303,22 @@ transit86_status transit86_complete_mmio(transit86_vcpu* vcpu, uint64_t data) {
     if (vcpu == nullptr) return TRANSIT86_ERROR_INVALID_ARGUMENT;
     if (!vcpu->emulator.completion_pending()) return TRANSIT86_ERROR_NOTHING_PENDING;
     vcpu->emulator.complete_mmio(data);
+    return TRANSIT86_OK;
+}
+
+transit86_status transit86_get_msr(const transit86_vcpu* vcpu, uint32_t index, uint64_t* value) {
+    if (vcpu == nullptr || value == nullptr) return TRANSIT86_ERROR_INVALID_ARGUMENT;
+    const uint64_t* at = msr_storage(vcpu->emulator.state(), index);
+    if (at == nullptr) return TRANSIT86_ERROR_INVALID_ARGUMENT;
+    *value = *at;
+    return TRANSIT86_OK;
+}
+
+transit86_status transit86_set_msr(transit86_vcpu* vcpu, uint32_t index, uint64_t value) {
+    if (vcpu == nullptr) return TRANSIT86_ERROR_INVALID_ARGUMENT;
+    uint64_t* at = msr_storage(vcpu->emulator.state(), index);
+    if (at == nullptr) return TRANSIT86_ERROR_INVALID_ARGUMENT;
+    *at = value;
     return TRANSIT86_OK;
 }
 

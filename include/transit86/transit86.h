@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct or signature below changes. */
-#define TRANSIT86_ABI_VERSION 2 /* 2: transit86_vcpu_state.debugregs and .fpu */
+#define TRANSIT86_ABI_VERSION 3 /* 2: transit86_vcpu_state.debugregs and .fpu; 3: MSR access */
 
 /* The opaque vCPU handle: transit86_create / transit86_destroy. */
 struct transit86_vcpu;
@@ -278,6 +278,17 @@ TRANSIT86_API transit86_status transit86_run(struct transit86_vcpu* vcpu,
  * the next transit86_run retires the instruction. OUT and MMIO writes need no call. */
 TRANSIT86_API transit86_status transit86_complete_io(struct transit86_vcpu* vcpu, uint32_t data);
 TRANSIT86_API transit86_status transit86_complete_mmio(struct transit86_vcpu* vcpu, uint64_t data);
+
+/* The MSRs the vCPU keeps besides the state, as KVM_GET_MSRS / KVM_SET_MSRS carry them:
+ * IA32_TIME_STAMP_COUNTER (0x10), IA32_SYSENTER_CS/ESP/EIP (0x174-0x176), IA32_MISC_ENABLE
+ * (0x1A0), IA32_PAT (0x277) and the MTRRs (0x2FF, 0x250, 0x258, 0x259, 0x268-0x26F,
+ * 0x200-0x20F). A host hands them over with the state: set before a run from its hypervisor's,
+ * read after one. IA32_APIC_BASE and IA32_EFER are in the state's sregs. Any other index:
+ * TRANSIT86_ERROR_INVALID_ARGUMENT. The value is taken as it is (what the hypervisor held). */
+TRANSIT86_API transit86_status transit86_get_msr(const struct transit86_vcpu* vcpu, uint32_t index,
+                                                 uint64_t* value);
+TRANSIT86_API transit86_status transit86_set_msr(struct transit86_vcpu* vcpu, uint32_t index,
+                                                 uint64_t value);
 
 /* Gate A20 (on after create). Off models the 8086 wrap at 1 MiB. */
 TRANSIT86_API transit86_status transit86_set_a20(struct transit86_vcpu* vcpu, int enabled);

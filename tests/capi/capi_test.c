@@ -257,6 +257,47 @@ static void test_polling_loop(void) {
     CHECK(transit86_set_port_steady_fn(NULL, poll_steady) == TRANSIT86_ERROR_INVALID_ARGUMENT);
 }
 
+/* The MSRs a host hands over besides the state: what it sets is what RDMSR reads (SYSENTER_CS,
+ * and the TSC, one more for the RDMSR), what WRMSR writes is what it gets (PAT); APIC_BASE (in
+ * the sregs), EFER and unknown indices are refused.
+ *   mov ecx, 0x174 ; rdmsr ; mov ebx, eax ; mov ecx, 0x277 ; mov eax, 6 ; xor edx, edx ; wrmsr ;
+ *   rdtsc ; hlt */
+static void test_msrs(void) {
+    static uint8_t ram[0x10000];
+    static const uint8_t code[] = {0x66, 0xB9, 0x74, 0x01, 0x00, 0x00, 0x0F, 0x32, 0x66, 0x89, 0xC3,
+                                   0x66, 0xB9, 0x77, 0x02, 0x00, 0x00, 0x66, 0xB8, 0x06, 0x00, 0x00,
+                                   0x00, 0x66, 0x31, 0xD2, 0x0F, 0x30, 0x0F, 0x31, 0xF4};
+    memcpy(ram + 0x1000, code, sizeof(code));
+    const struct transit86_ram_slot slot = {.guest_phys = 0, .size = sizeof(ram), .host = ram};
+    struct transit86_vcpu* vcpu = NULL;
+    CHECK(transit86_create(&slot, 1, NULL, NULL, &vcpu) == TRANSIT86_OK);
+    struct transit86_vcpu_state state = boot_state(TRANSIT86_RESET_KVM, 0x1000);
+    CHECK(transit86_set_state(vcpu, &state) == TRANSIT86_OK);
+    CHECK(transit86_set_msr(vcpu, 0x174, 0x10) == TRANSIT86_OK);
+    CHECK(transit86_set_msr(vcpu, 0x10, 1000) == TRANSIT86_OK);
+    uint64_t value = 0;
+    CHECK(transit86_get_msr(vcpu, 0x277, &value) == TRANSIT86_OK);
+    CHECK(value == 0x0007040600070406ull); /* power-up PAT */
+
+    struct transit86_limits limits = TRANSIT86_LIMITS_DEFAULT;
+    limits.stop_when_valid = TRANSIT86_PROFILE_NONE;
+    struct transit86_exit exit;
+    CHECK(transit86_run(vcpu, &limits, &exit) == TRANSIT86_OK);
+    CHECK(exit.reason == TRANSIT86_EXIT_HALT);
+    CHECK(transit86_get_state(vcpu, &state) == TRANSIT86_OK);
+    CHECK(state.regs.rbx == 0x10);
+    CHECK(state.regs.rax == 1000 + 7); /* RDTSC: the TSC set, one per instruction before it */
+    CHECK(transit86_get_msr(vcpu, 0x277, &value) == TRANSIT86_OK && value == 6);
+    CHECK(transit86_get_msr(vcpu, 0x10, &value) == TRANSIT86_OK && value == 1000 + 9);
+
+    CHECK(transit86_get_msr(vcpu, 0x1B, &value) == TRANSIT86_ERROR_INVALID_ARGUMENT);
+    CHECK(transit86_set_msr(vcpu, 0xC0000080u, 0) == TRANSIT86_ERROR_INVALID_ARGUMENT);
+    CHECK(transit86_set_msr(vcpu, 0x12345, 0) == TRANSIT86_ERROR_INVALID_ARGUMENT);
+    CHECK(transit86_get_msr(vcpu, 0x174, NULL) == TRANSIT86_ERROR_INVALID_ARGUMENT);
+    CHECK(transit86_get_msr(NULL, 0x174, &value) == TRANSIT86_ERROR_INVALID_ARGUMENT);
+    transit86_destroy(vcpu);
+}
+
 static void test_arguments(void) {
     struct transit86_vcpu* vcpu = NULL;
     const struct transit86_ram_slot bad = {.guest_phys = 0, .size = 0x1000, .host = NULL};
@@ -285,6 +326,7 @@ int main(int argc, char** argv) {
     test_debug_registers();
     test_linear_memory();
     test_polling_loop();
+    test_msrs();
     test_arguments();
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);
