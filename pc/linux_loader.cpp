@@ -52,6 +52,7 @@ LinuxImage load_linux(std::vector<uint8_t> image, std::vector<uint8_t> initrd,
         throw std::invalid_argument("boot protocol before 2.02 is not supported (a kernel "
                                     "older than 2.4)");
 
+    out.kernel_64bit = out.protocol >= 0x20C && (le16(image, kXLoadFlags) & kKernel64);
     // The highest address the initrd may end at, below the ACPI area (x86_load_linux).
     uint64_t initrd_max = 0x37FFFFFF;
     if (out.protocol >= 0x20C && (le16(image, kXLoadFlags) & kCanBeLoadedAbove4G))

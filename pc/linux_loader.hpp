@@ -31,6 +31,7 @@ inline constexpr size_t kInitrdAddrMax = 0x22C;
 inline constexpr size_t kXLoadFlags = 0x236;
 inline constexpr uint8_t kLoadedHigh = 0x01;
 inline constexpr uint8_t kCanUseHeap = 0x80;
+inline constexpr uint16_t kKernel64 = 0x01;           // xloadflags: a 64-bit entry at 0x200
 inline constexpr uint16_t kCanBeLoadedAbove4G = 0x02; // xloadflags
 inline constexpr uint8_t kQemuLoaderType = 0xB0;      // what QEMU writes
 } // namespace setup_header
@@ -39,6 +40,9 @@ struct LinuxImage {
     FwCfgLinuxBoot items; // for install_linux_boot()
     uint16_t protocol = 0;
     uint32_t setup_bytes = 0;
+    // A 64-bit kernel (XLF_KERNEL_64, boot protocol 2.12+): its setup code refuses a CPU
+    // without long mode (arch/x86/boot/cpucheck.c).
+    bool kernel_64bit = false;
 };
 
 // Whether `image` has the boot protocol's setup header ("HdrS" at 0x202): QEMU's -kernel takes

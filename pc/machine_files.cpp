@@ -81,6 +81,7 @@ void add_kernel(const MachineFiles& f, PcConfig& config) {
             LinuxImage linux =
                 load_linux(std::move(kernel), std::move(initrd), f.append, config.ram_bytes);
             config.linux_boot = std::move(linux.items);
+            config.kernel_64bit = linux.kernel_64bit;
         }
     } catch (const std::invalid_argument& e) {
         throw MachineFileError("kernel " + quoted(f.kernel) + ": " + e.what());

@@ -85,6 +85,9 @@ struct PcConfig {
     // kernel's (QEMU's multiboot_dma.bin route).
     std::optional<FwCfgLinuxBoot> linux_boot;
     std::optional<FwCfgMultiboot> multiboot;
+    // The Linux kernel is a 64-bit one (LinuxImage::kernel_64bit): what its setup code needs of
+    // the CPU, for the host to say; the platform does not use it.
+    bool kernel_64bit = false;
     unsigned cpus = 1;
     RtcDateTime rtc_base{};
     // Each instruction takes 2^icount_shift ns of virtual time (QEMU's -icount shift=N, at most

@@ -59,6 +59,13 @@ void CensusReport::header(const BootOptions& o, size_t bios_size) {
                m.memory_mib, preset, vmx::to_string(profile_));
 }
 
+void CensusReport::note(const std::string& text) {
+    if (json_)
+        print_json({{"note", text}});
+    else
+        fmt::print("note: {}\n", text);
+}
+
 void CensusReport::window(const CensusWindow& w) {
     if (shapes_only_ && text_.count(w).count > 1) return; // not a new shape: counted only
     if (json_) {

@@ -21,6 +21,8 @@ class CensusReport {
         : json_(json), shapes_only_(shapes_only), profile_(profile) {}
 
     void header(const BootOptions& options, size_t bios_size);
+    // A line about the options, after the header: `note: ...` ({"note": "..."}).
+    void note(const std::string& text);
     void window(const CensusWindow& window);
     void device_log(const std::string& line);
     // --send: a step typed (`input: typed "..." after "..."`), and at the end the steps whose

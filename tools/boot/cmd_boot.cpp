@@ -88,6 +88,7 @@ int run_boot(const BootOptions& o) {
     const auto wall_start = std::chrono::steady_clock::now();
     pc::PcConfig config = make_platform_config(o);
     const size_t bios_size = config.bios.size();
+    const bool kernel_needs_long_mode = config.kernel_64bit && o.cpu != BootCpu::X86_64;
     std::unique_ptr<BootMachine> machine;
     try {
         // Printed as they end, the windows need keeping only for GDB's `monitor census`.
@@ -121,6 +122,11 @@ int run_boot(const BootOptions& o) {
 
     const PeriodicFlush flush_while_booting;
     report.header(o, bios_size);
+    if (kernel_needs_long_mode)
+        report.note("the kernel is 64-bit (xloadflags XLF_KERNEL_64) and the CPU model reports "
+                    "no long mode: a Linux kernel's setup code refuses such a CPU (\"This kernel "
+                    "requires an x86-64 CPU\"); --cpu x86-64 reports long mode, and the boot "
+                    "goes on to where the kernel enables it");
     BootLimits limits{.budget = o.budget,
                       .breakpoints = o.breaks,
                       .arm_breakpoints_at_console = o.break_after,
