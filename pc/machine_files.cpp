@@ -1,5 +1,7 @@
 #include "pc/machine_files.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -96,6 +98,8 @@ void add_kernel(const MachineFiles& f, PcConfig& config) {
 
 std::vector<uint8_t> read_whole_file(const std::string& path, uint64_t max_size,
                                      std::string_view what) {
+    if (struct stat st{}; ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        throw MachineFileError(std::string(what) + " " + quoted(path) + ": is a directory");
     errno = 0;
     std::ifstream in(path, std::ios::binary);
     if (!in) { // the OS's reason: a missing file and an unreadable one need different fixes
