@@ -417,6 +417,10 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
                                                       : TraceMode::None;
             for (const std::string& text : raw.boot_breaks)
                 boot.breaks.push_back(parse_number_text(text, "--break", 0xFFFFFFFF));
+            for (const auto& [name, text] :
+                 {std::pair{"--until", &boot.until}, std::pair{"--break-after", &boot.break_after}})
+                if (boot_cmd->count(name) != 0 && text->empty())
+                    throw StateFormatError(std::string(name) + ": the text is empty");
             if (!boot.break_after.empty() && boot.breaks.empty())
                 throw StateFormatError("--break-after needs --break");
             if (!boot.machine.initrd.empty() && boot.machine.kernel.empty())
@@ -427,10 +431,11 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
             if (*raw.boot_gdb_opt) {
                 // GDB decides where to stop and shows the console itself.
                 if (!boot.breaks.empty() || !raw.boot_stop_at.empty() || !boot.until.empty() ||
-                    boot.trace != TraceMode::None || boot.json || !boot.input.empty())
+                    boot.trace != TraceMode::None || boot.json || !boot.input.empty() ||
+                    boot.screen)
                     throw StateFormatError(
                         "--gdb: GDB sets the breakpoints and stops; --break, --stop-at, --until, "
-                        "--expect, --send, --trace and --json are not used");
+                        "--expect, --send, --trace, --json and --screen are not used");
                 const gdb::ServerAddress address = gdb::parse_server_address(raw.boot_gdb);
                 boot.gdb = true;
                 boot.gdb_host = address.host;
