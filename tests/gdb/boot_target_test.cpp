@@ -211,6 +211,21 @@ TEST_F(BootTargetTest, ReverseStepiOverAnInterruptDeliveryReturnsToTheLoop) {
     EXPECT_EQ(count, 0);
 }
 
+// `monitor screen`: the text buffer at 0xB8000 as `transit86 boot --screen` prints it, before
+// and after the guest writes "OK" there.
+TEST_F(BootTargetTest, MonitorScreenShowsTheTextBuffer) {
+    boot(tiny_bios({0xB8, 0x00, 0xB8,                         // mov ax, 0xb800
+                    0x8E, 0xC0,                               // mov es, ax
+                    0x26, 0xC7, 0x06, 0x00, 0x00, 0x4F, 0x07, // mov word es:[0], 0x074f
+                    0x26, 0xC7, 0x06, 0x02, 0x00, 0x4B, 0x07, // mov word es:[2], 0x074b
+                    0xFA, 0xF4}));                            // cli; hlt
+    EXPECT_EQ(monitor("screen"),
+              "screen: (blank: nothing was written to the text buffer at 0xb8000)\n");
+    ask("c");
+    EXPECT_EQ(monitor("screen"), "screen: OK\n");
+    EXPECT_NE(monitor("help").find("  screen "), std::string::npos);
+}
+
 // SeaBIOS's first switch to 32-bit mode (romlayout.S transition32: `mov cr0, ecx` at 0xfd0b8
 // in Debian's 1.16.2 image) opens window 2 of the census, which 5.7 million instructions later
 // the way back to real mode (transition16's `mov ss, cx` at 0xfd11d) closes; reverse-stepi from

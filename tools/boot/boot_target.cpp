@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "tools/formats/text_screen.hpp"
 #include "transit86/census.hpp"
 
 namespace transit86::tools {
@@ -162,11 +163,14 @@ std::string BootTarget::census_text(bool all) const {
 std::optional<std::string> BootTarget::monitor(std::string_view command) {
     if (command == "census") return census_text(false);
     if (command == "census all") return census_text(true);
+    if (command == "screen") return format_text_screen(read_text_screen(machine_.emulator()));
     return std::nullopt;
 }
 
 std::string BootTarget::monitor_help() const {
-    return "  census [all]      the windows so far, as `transit86 boot` lists them\n";
+    return "  census [all]      the windows so far, as `transit86 boot` lists them\n"
+           "  screen            the text screen at 0xB8000, as `transit86 boot --screen` prints "
+           "it\n";
 }
 
 } // namespace transit86::tools

@@ -1,7 +1,6 @@
 #include "tools/boot/census_report.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -109,26 +108,17 @@ void CensusReport::not_typed(std::span<const ConsoleInput> steps) {
 }
 
 void CensusReport::screen(const BootMachine& machine) {
-    std::array<uint8_t, kTextBufferBytes> cells{};
-    if (!machine.emulator().read_physical(kTextBufferAddress, cells.data(), cells.size())) {
-        const std::string why =
-            fmt::format("the text buffer at {:#x} is not RAM", kTextBufferAddress);
-        if (json_)
-            print_json({{"screen", nlohmann::json::array()}, {"detail", why}});
-        else
-            fmt::print("screen: ({})\n", why);
-        return;
+    const std::optional<std::vector<std::string>> rows = read_text_screen(machine.emulator());
+    if (!json_) {
+        const std::string text = format_text_screen(rows);
+        std::fwrite(text.data(), 1, text.size(), stdout);
+    } else if (rows) {
+        print_json({{"screen", *rows}});
+    } else {
+        print_json(
+            {{"screen", nlohmann::json::array()},
+             {"detail", fmt::format("the text buffer at {:#x} is not RAM", kTextBufferAddress)}});
     }
-    const std::vector<std::string> rows = text_screen_rows(cells);
-    if (json_) {
-        print_json({{"screen", rows}});
-        return;
-    }
-    if (rows.empty())
-        fmt::print("screen: (blank: nothing was written to the text buffer at {:#x})\n",
-                   kTextBufferAddress);
-    for (const std::string& row : rows)
-        fmt::print("screen:{}{}\n", row.empty() ? "" : " ", row);
 }
 
 void CensusReport::end(const BootEnd& end, const BootMachine& machine, double wall) {

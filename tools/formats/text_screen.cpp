@@ -1,5 +1,6 @@
 #include "tools/formats/text_screen.hpp"
 
+#include <fmt/format.h>
 #include <iconv.h>
 
 #include <array>
@@ -61,6 +62,25 @@ std::vector<std::string> text_screen_rows(std::span<const uint8_t> cells) {
     }
     rows.resize(written_rows);
     return rows;
+}
+
+std::optional<std::vector<std::string>> read_text_screen(const Emulator& emulator) {
+    std::array<uint8_t, kTextBufferBytes> cells{};
+    if (!emulator.read_physical(kTextBufferAddress, cells.data(), cells.size()))
+        return std::nullopt;
+    return text_screen_rows(cells);
+}
+
+std::string format_text_screen(const std::optional<std::vector<std::string>>& rows) {
+    if (!rows)
+        return fmt::format("screen: (the text buffer at {:#x} is not RAM)\n", kTextBufferAddress);
+    if (rows->empty())
+        return fmt::format("screen: (blank: nothing was written to the text buffer at {:#x})\n",
+                           kTextBufferAddress);
+    std::string out;
+    for (const std::string& row : *rows)
+        out += fmt::format("screen:{}{}\n", row.empty() ? "" : " ", row);
+    return out;
 }
 
 } // namespace transit86::tools

@@ -6,9 +6,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "transit86/emulator.hpp"
 
 namespace transit86::tools {
 
@@ -22,5 +25,11 @@ inline constexpr size_t kTextBufferBytes = kTextColumns * kTextRows * 2;
 // trailing blanks trimmed, blank rows below the last written one dropped. `cells` holds
 // kTextBufferBytes bytes.
 std::vector<std::string> text_screen_rows(std::span<const uint8_t> cells);
+
+// The rows of the screen in `emulator`'s guest memory; nullopt where 0xB8000 is not RAM.
+std::optional<std::vector<std::string>> read_text_screen(const Emulator& emulator);
+// Those rows as "screen: ROW" lines (`transit86 boot --screen`, GDB's `monitor screen`), or one
+// line saying the screen is blank or cannot be read.
+std::string format_text_screen(const std::optional<std::vector<std::string>>& rows);
 
 } // namespace transit86::tools
